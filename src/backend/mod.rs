@@ -1,0 +1,3 @@
+//! Backends that execute the graph IR.
+
+pub mod interp;

@@ -1,0 +1,15 @@
+//! The graph IR: types, tensors, ops, graphs and building them from the AST.
+
+pub mod build;
+pub mod graph;
+pub mod module;
+pub mod npy;
+pub mod op;
+pub mod tensor;
+pub mod types;
+
+pub use graph::{Graph, Node, NodeId};
+pub use module::{Module, PlaceholderDecl, RunStmt, VariableDecl};
+pub use op::{BinaryOp, Op, OpKind, ReduceOp, UnaryOp};
+pub use tensor::Tensor;
+pub use types::{DType, Shape, TensorType};

@@ -1,0 +1,256 @@
+//! Operations of the graph IR, grouped in families.
+//!
+//! Attributes are normalised by the builder: axes are non-negative, `SAME`
+//! padding is resolved to explicit pads, and the output shape of shape-changing
+//! ops (`Reshape`) is the node's type. Elementwise binary ops broadcast like NumPy.
+
+use super::graph::Graph;
+use super::tensor::Tensor;
+use super::types::DType;
+use std::sync::Arc;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum UnaryOp {
+    Neg,
+    /// Logical not, on `bool`.
+    Not,
+    Exp,
+    Log,
+    Sqrt,
+    Abs,
+    Tanh,
+    Sigmoid,
+    Relu,
+    Sin,
+    Cos,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BinaryOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Pow,
+    Maximum,
+    Minimum,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    And,
+    Or,
+}
+
+impl BinaryOp {
+    /// Comparisons give `bool` from numeric inputs.
+    pub fn is_comparison(self) -> bool {
+        matches!(
+            self,
+            BinaryOp::Eq | BinaryOp::Ne | BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge
+        )
+    }
+
+    /// `&&` and `||` take and give `bool`.
+    pub fn is_logical(self) -> bool {
+        matches!(self, BinaryOp::And | BinaryOp::Or)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ReduceOp {
+    Sum,
+    Mean,
+    Max,
+    Min,
+}
+
+/// The family of an op, for passes that ask rather than match.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OpKind {
+    Leaf,
+    Elementwise,
+    Reduction,
+    Movement,
+    Network,
+    Control,
+    State,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Op {
+    // ---- leaves (no inputs) ----
+    /// Fed each step by name.
+    Placeholder {
+        name: String,
+    },
+    /// Read by name; the value at the start of the step.
+    Variable {
+        name: String,
+    },
+    /// A constant tensor: literals, `zeros`, `randn`, `load(...)`, ...
+    Const(Arc<Tensor>),
+    /// Parameter `i` of the enclosing region (cond branch or fold body).
+    Param(usize),
+
+    // ---- elementwise (broadcasting) ----
+    Unary(UnaryOp),
+    Binary(BinaryOp),
+    /// `where(c, a, b)`: inputs `[c: bool, a, b]`, broadcast together.
+    Select,
+    Cast(DType),
+    /// Identity forward; blocks gradients.
+    StopGradient,
+    /// Broadcast input 0 to the node's shape (NumPy rules).
+    Broadcast,
+
+    // ---- reductions ----
+    /// Sorted, distinct, non-negative axes.
+    Reduce {
+        op: ReduceOp,
+        axes: Vec<usize>,
+        keepdims: bool,
+    },
+    /// Gives `i32`; first index of the maximum.
+    ArgMax {
+        axis: usize,
+    },
+
+    // ---- movement ----
+    /// Output shape is the node's type.
+    Reshape,
+    Transpose {
+        perm: Vec<usize>,
+    },
+    /// Inputs: the tensors to join.
+    Concat {
+        axis: usize,
+    },
+    /// `x[i]` along axis 0: inputs `[x, i: i32[]]`. An index out of range is a
+    /// run-time error.
+    Index,
+    /// `[before, after]` per axis.
+    Pad {
+        pads: Vec<[usize; 2]>,
+        value: f64,
+    },
+    /// Inputs `[labels: i32]`; output `f32[labels.shape..., depth]`; labels out of
+    /// range give a row of zeros (as in TF).
+    OneHot {
+        depth: usize,
+    },
+
+    // ---- networks ----
+    /// 2-D, or batched over leading axes (which broadcast).
+    MatMul,
+    /// NHWC input, HWIO filter; `pads` = [top, bottom, left, right].
+    Conv2d {
+        strides: [usize; 2],
+        pads: [usize; 4],
+    },
+    /// NHWC, VALID windows.
+    MaxPool2d {
+        size: [usize; 2],
+        strides: [usize; 2],
+    },
+    Softmax {
+        axis: usize,
+    },
+    LogSoftmax {
+        axis: usize,
+    },
+    /// Inputs `[logits f[N, C], labels f[N, C]]`; mean over the batch; scalar.
+    SoftmaxCrossEntropy,
+    /// Inputs `[pred, target]` of one shape; mean over all elements; scalar.
+    MeanSquaredError,
+
+    // ---- control flow ----
+    /// Inputs `[pred: bool[], captures...]`; each branch is a region whose params are
+    /// the captures and whose single result is the value.
+    Cond {
+        then_body: Box<Graph>,
+        else_body: Box<Graph>,
+    },
+    /// Inputs `[init, xs, captures...]`; the body's params are `(acc, x, captures...)`
+    /// and its single result is the next `acc`.
+    Fold {
+        body: Box<Graph>,
+    },
+
+    // ---- state ----
+    /// Inputs `[value]`; sets the variable at the end of the step; its value is the new value.
+    Assign {
+        var: String,
+    },
+    /// Inputs: what to run. No value (its type is `bool[]` and never read).
+    Group,
+}
+
+impl Op {
+    pub fn kind(&self) -> OpKind {
+        match self {
+            Op::Placeholder { .. } | Op::Variable { .. } | Op::Const(_) | Op::Param(_) => {
+                OpKind::Leaf
+            }
+            Op::Unary(_)
+            | Op::Binary(_)
+            | Op::Select
+            | Op::Cast(_)
+            | Op::StopGradient
+            | Op::Broadcast => OpKind::Elementwise,
+            Op::Reduce { .. } | Op::ArgMax { .. } => OpKind::Reduction,
+            Op::Reshape
+            | Op::Transpose { .. }
+            | Op::Concat { .. }
+            | Op::Index
+            | Op::Pad { .. }
+            | Op::OneHot { .. } => OpKind::Movement,
+            Op::MatMul
+            | Op::Conv2d { .. }
+            | Op::MaxPool2d { .. }
+            | Op::Softmax { .. }
+            | Op::LogSoftmax { .. }
+            | Op::SoftmaxCrossEntropy
+            | Op::MeanSquaredError => OpKind::Network,
+            Op::Cond { .. } | Op::Fold { .. } => OpKind::Control,
+            Op::Assign { .. } | Op::Group => OpKind::State,
+        }
+    }
+
+    /// A short name for printing: `add`, `matmul`, `reduce_sum`, ...
+    pub fn name(&self) -> String {
+        match self {
+            Op::Placeholder { .. } => "placeholder".into(),
+            Op::Variable { .. } => "variable".into(),
+            Op::Const(_) => "const".into(),
+            Op::Param(_) => "param".into(),
+            Op::Unary(u) => format!("{u:?}").to_lowercase(),
+            Op::Binary(b) => format!("{b:?}").to_lowercase(),
+            Op::Select => "where".into(),
+            Op::Cast(_) => "cast".into(),
+            Op::StopGradient => "stop_gradient".into(),
+            Op::Broadcast => "broadcast".into(),
+            Op::Reduce { op, .. } => format!("reduce_{}", format!("{op:?}").to_lowercase()),
+            Op::ArgMax { .. } => "argmax".into(),
+            Op::Reshape => "reshape".into(),
+            Op::Transpose { .. } => "transpose".into(),
+            Op::Concat { .. } => "concat".into(),
+            Op::Index => "index".into(),
+            Op::Pad { .. } => "pad".into(),
+            Op::OneHot { .. } => "one_hot".into(),
+            Op::MatMul => "matmul".into(),
+            Op::Conv2d { .. } => "conv2d".into(),
+            Op::MaxPool2d { .. } => "max_pool2d".into(),
+            Op::Softmax { .. } => "softmax".into(),
+            Op::LogSoftmax { .. } => "log_softmax".into(),
+            Op::SoftmaxCrossEntropy => "softmax_cross_entropy".into(),
+            Op::MeanSquaredError => "mean_squared_error".into(),
+            Op::Cond { .. } => "cond".into(),
+            Op::Fold { .. } => "fold".into(),
+            Op::Assign { .. } => "assign".into(),
+            Op::Group => "group".into(),
+        }
+    }
+}

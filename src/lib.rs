@@ -1,0 +1,14 @@
+//! tdsl: a compiler for a small tensor-program language with TF1-style static graphs.
+
+pub mod backend;
+pub mod ir;
+pub mod syntax;
+
+use std::path::Path;
+
+/// Parses and builds a `.td` source: every node typed, every shape checked.
+/// `base_dir` is where `load("...")` paths are relative to.
+pub fn compile(source: &str, base_dir: &Path) -> Result<ir::Module, Vec<syntax::Diag>> {
+    let program = syntax::parser::parse(source)?;
+    ir::build::build(&program, base_dir)
+}
