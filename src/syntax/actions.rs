@@ -167,9 +167,11 @@ pub fn block_expr(b: DBlock) -> PResult<DExpr> {
     )
 }
 
+type NamedArgs = Vec<(Ident, DExpr)>;
+
 /// Splits arguments into positional and named, rejecting a positional one
 /// after a named one (Python's rule: it would be ambiguous to read).
-fn split_args(args: Vec<Arg>) -> PResult<(Vec<DExpr>, Vec<(Ident, DExpr)>)> {
+fn split_args(args: Vec<Arg>) -> PResult<(Vec<DExpr>, NamedArgs)> {
     let mut pos = Vec::new();
     let mut named: Vec<(Ident, DExpr)> = Vec::new();
     for arg in args {

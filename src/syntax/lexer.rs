@@ -164,7 +164,14 @@ mod tests {
         use Token::*;
         assert_eq!(
             tokens("42 0.5 1e-3 2.5E+2 1. 7e2"),
-            vec![Int(42), Float(0.5), Float(1e-3), Float(250.0), Float(1.0), Float(700.0)]
+            vec![
+                Int(42),
+                Float(0.5),
+                Float(1e-3),
+                Float(250.0),
+                Float(1.0),
+                Float(700.0)
+            ]
         );
         // A dangling exponent is not part of the number.
         assert_eq!(
@@ -182,8 +189,10 @@ mod tests {
     fn strings_and_comments() {
         use Token::*;
         assert_eq!(
-            tokens(r#"load("a\"b\\c\nd\te") // comment "not a string"
-               x"#),
+            tokens(
+                r#"load("a\"b\\c\nd\te") // comment "not a string"
+               x"#
+            ),
             vec![
                 Ident("load".into()),
                 LParen,

@@ -1,6 +1,6 @@
 //! Syntax: spans, diagnostics, tokens, the AST and the parser.
 
-pub mod actions;
+pub(crate) mod actions;
 pub mod ast;
 pub mod diag;
 pub mod lexer;

@@ -78,7 +78,10 @@ fn to_diag(error: ParseError<usize, Token, SyntaxError>, source: &str) -> Diag {
             }
         }
         ParseError::ExtraToken { token: (l, _, r) } => Diag::error(
-            format!("unexpected {} after the end of the input", describe(source, l, r)),
+            format!(
+                "unexpected {} after the end of the input",
+                describe(source, l, r)
+            ),
             Span::new(l, r),
         ),
         ParseError::User {
@@ -133,7 +136,13 @@ fn expected_list(expected: &[String]) -> String {
     let names: Vec<&str> = expected.iter().map(|e| e.trim_matches('"')).collect();
     let has = |n: &str| names.contains(&n);
     let expr = has("integer") && has("float");
-    let ops = OPERATORS.iter().filter(|o| has(o)).count() >= 4;
+    // `- ( [ ||` also start expressions, so only the purely binary operators
+    // decide whether an operator could continue here.
+    let ops = OPERATORS
+        .iter()
+        .filter(|o| !EXPR_START.contains(o) && has(o))
+        .count()
+        >= 4;
     let mut items: Vec<String> = Vec::new();
     if expr {
         items.push("an expression".to_owned());
@@ -169,3 +178,7 @@ fn expected_list(expected: &[String]) -> String {
 #[cfg(test)]
 #[path = "parser_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "parser_error_tests.rs"]
+mod error_tests;
