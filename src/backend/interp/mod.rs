@@ -1,5 +1,7 @@
 //! The ndarray reference interpreter: the oracle every other backend must agree with.
 
+pub mod grad_kernels;
+
 use crate::ir::{Graph, NodeId, Tensor};
 use crate::syntax::{Diag, Span};
 use std::collections::HashMap;

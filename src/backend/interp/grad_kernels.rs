@@ -1,0 +1,290 @@
+//! Interpreter kernels of the backward ops (`Op::Grad`, created by autodiff).
+//!
+//! They compute in `f64` and round once to the node's dtype (exact for `i32`
+//! and `bool`, which only the movement ops see). Shapes come from the node's
+//! type; inputs that do not fit it are an internal error, never a panic.
+
+use crate::ir::{GradOp, Node, Op, Tensor};
+use crate::syntax::Diag;
+
+/// Evaluates `op` if it is a backward op (`None` otherwise).
+pub fn eval_grad_op(op: &Op, inputs: &[&Tensor], node: &Node) -> Option<Result<Tensor, Diag>> {
+    let Op::Grad(grad_op) = op else {
+        return None;
+    };
+    let values = match grad_op {
+        GradOp::Slice { starts } => slice(node, starts, inputs),
+        GradOp::ScatterIndex => scatter_index(node, inputs),
+        GradOp::Conv2dBackpropInput { strides, pads } => {
+            conv2d_backprop_input(node, *strides, *pads, inputs)
+        }
+        GradOp::Conv2dBackpropFilter { strides, pads } => {
+            conv2d_backprop_filter(node, *strides, *pads, inputs)
+        }
+        GradOp::MaxPool2dGrad { size, strides } => max_pool2d_grad(node, *size, *strides, inputs),
+    };
+    Some(values.and_then(|v| {
+        Tensor::from_f64_vec(&node.ty, v).ok_or_else(|| fail(node, "wrong number of values"))
+    }))
+}
+
+fn fail(node: &Node, message: impl std::fmt::Display) -> Diag {
+    Diag::internal(
+        "interpreter",
+        format!("{}: {message}", node.op.name()),
+        Some(node.span),
+    )
+}
+
+/// Input `k` with its shape, as f64 values.
+fn arg(node: &Node, inputs: &[&Tensor], k: usize) -> Result<(Vec<usize>, Vec<f64>), Diag> {
+    let t = inputs
+        .get(k)
+        .ok_or_else(|| fail(node, format!("missing input {k}")))?;
+    Ok((t.shape().to_vec(), t.to_f64_vec()))
+}
+
+/// Row-major strides of `dims`.
+fn strides_of(dims: &[usize]) -> Vec<usize> {
+    let mut out = vec![1; dims.len()];
+    for k in (0..dims.len().saturating_sub(1)).rev() {
+        out[k] = out[k + 1] * dims[k + 1];
+    }
+    out
+}
+
+fn slice(node: &Node, starts: &[usize], inputs: &[&Tensor]) -> Result<Vec<f64>, Diag> {
+    let (x_dims, x) = arg(node, inputs, 0)?;
+    let out_dims = node.ty.shape.dims();
+    let rank = x_dims.len();
+    if starts.len() != rank
+        || out_dims.len() != rank
+        || (0..rank).any(|k| starts[k] + out_dims[k] > x_dims[k])
+    {
+        return Err(fail(
+            node,
+            format!("cannot take {out_dims:?} at {starts:?} from {x_dims:?}"),
+        ));
+    }
+    let total: usize = out_dims.iter().product();
+    let (x_strides, out_strides) = (strides_of(&x_dims), strides_of(out_dims));
+    let mut out = Vec::with_capacity(total);
+    for flat in 0..total {
+        let source: usize = (0..rank)
+            .map(|k| (starts[k] + flat / out_strides[k] % out_dims[k]) * x_strides[k])
+            .sum();
+        out.push(x[source]);
+    }
+    Ok(out)
+}
+
+fn scatter_index(node: &Node, inputs: &[&Tensor]) -> Result<Vec<f64>, Diag> {
+    let (g_dims, g) = arg(node, inputs, 0)?;
+    let (i_dims, i) = arg(node, inputs, 1)?;
+    let out_dims = node.ty.shape.dims();
+    if !i_dims.is_empty() || out_dims.get(1..) != Some(&g_dims[..]) {
+        return Err(fail(
+            node,
+            format!("cannot scatter {g_dims:?} into {out_dims:?}"),
+        ));
+    }
+    let rows = out_dims[0];
+    let index = i.first().copied().unwrap_or(0.0) as i64;
+    let resolved = if index < 0 {
+        rows as i64 + index
+    } else {
+        index
+    };
+    if resolved < 0 || resolved >= rows as i64 {
+        return Err(Diag::error(
+            format!("index {index} is out of range for axis 0 of size {rows}"),
+            node.span,
+        ));
+    }
+    let row = g.len();
+    let mut out = vec![0.0; rows * row];
+    out[resolved as usize * row..][..row].copy_from_slice(&g);
+    Ok(out)
+}
+
+/// The 4-D shape of input `k`.
+fn dims4(node: &Node, dims: &[usize], what: &str) -> Result<[usize; 4], Diag> {
+    <[usize; 4]>::try_from(dims).map_err(|_| fail(node, format!("{what} {dims:?} is not 4-D")))
+}
+
+/// The output length of a VALID window sweep over a (padded) length.
+fn window_count(padded: usize, window: usize, stride: usize) -> usize {
+    if padded < window || stride == 0 {
+        0
+    } else {
+        (padded - window) / stride + 1
+    }
+}
+
+/// Shared geometry of a convolution: (x NHWC, w HWIO, g NHWO).
+struct ConvShape {
+    x: [usize; 4],
+    w: [usize; 4],
+    g: [usize; 4],
+}
+
+impl ConvShape {
+    fn check(&self, node: &Node, strides: [usize; 2], pads: [usize; 4]) -> Result<(), Diag> {
+        let [n, h, wd, c] = self.x;
+        let [kh, kw, wc, o] = self.w;
+        let [gn, oh, ow, go] = self.g;
+        let fits = gn == n
+            && wc == c
+            && go == o
+            && !strides.contains(&0)
+            && oh == window_count(h + pads[0] + pads[1], kh, strides[0])
+            && ow == window_count(wd + pads[2] + pads[3], kw, strides[1]);
+        if fits {
+            Ok(())
+        } else {
+            Err(fail(
+                node,
+                format!(
+                    "input {:?}, filter {:?} and gradient {:?} do not fit",
+                    self.x, self.w, self.g
+                ),
+            ))
+        }
+    }
+
+    /// Calls `f(x_offset, w_offset, g_offset)` for every (image, output
+    /// position, tap, in-channel, out-channel) that reads an unpadded input.
+    fn for_each(
+        &self,
+        strides: [usize; 2],
+        pads: [usize; 4],
+        mut f: impl FnMut(usize, usize, usize),
+    ) {
+        let [n, h, wd, c] = self.x;
+        let [kh, kw, _, o] = self.w;
+        let [_, oh, ow, _] = self.g;
+        for image in 0..n {
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    let g_base = ((image * oh + oy) * ow + ox) * o;
+                    for ky in 0..kh {
+                        let Some(iy) = (oy * strides[0] + ky)
+                            .checked_sub(pads[0])
+                            .filter(|&v| v < h)
+                        else {
+                            continue;
+                        };
+                        for kx in 0..kw {
+                            let Some(ix) = (ox * strides[1] + kx)
+                                .checked_sub(pads[2])
+                                .filter(|&v| v < wd)
+                            else {
+                                continue;
+                            };
+                            let x_base = ((image * h + iy) * wd + ix) * c;
+                            let w_base = (ky * kw + kx) * c * o;
+                            for ci in 0..c {
+                                for oi in 0..o {
+                                    f(x_base + ci, w_base + ci * o + oi, g_base + oi);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn conv2d_backprop_input(
+    node: &Node,
+    strides: [usize; 2],
+    pads: [usize; 4],
+    inputs: &[&Tensor],
+) -> Result<Vec<f64>, Diag> {
+    let (g_dims, g) = arg(node, inputs, 0)?;
+    let (w_dims, w) = arg(node, inputs, 1)?;
+    let shape = ConvShape {
+        x: dims4(node, node.ty.shape.dims(), "input")?,
+        w: dims4(node, &w_dims, "filter")?,
+        g: dims4(node, &g_dims, "gradient")?,
+    };
+    shape.check(node, strides, pads)?;
+    let mut dx = vec![0.0; shape.x.iter().product()];
+    shape.for_each(strides, pads, |xi, wi, gi| dx[xi] += g[gi] * w[wi]);
+    Ok(dx)
+}
+
+fn conv2d_backprop_filter(
+    node: &Node,
+    strides: [usize; 2],
+    pads: [usize; 4],
+    inputs: &[&Tensor],
+) -> Result<Vec<f64>, Diag> {
+    let (x_dims, x) = arg(node, inputs, 0)?;
+    let (g_dims, g) = arg(node, inputs, 1)?;
+    let shape = ConvShape {
+        x: dims4(node, &x_dims, "input")?,
+        w: dims4(node, node.ty.shape.dims(), "filter")?,
+        g: dims4(node, &g_dims, "gradient")?,
+    };
+    shape.check(node, strides, pads)?;
+    let mut dw = vec![0.0; shape.w.iter().product()];
+    shape.for_each(strides, pads, |xi, wi, gi| dw[wi] += x[xi] * g[gi]);
+    Ok(dw)
+}
+
+fn max_pool2d_grad(
+    node: &Node,
+    size: [usize; 2],
+    strides: [usize; 2],
+    inputs: &[&Tensor],
+) -> Result<Vec<f64>, Diag> {
+    let (x_dims, x) = arg(node, inputs, 0)?;
+    let (g_dims, g) = arg(node, inputs, 1)?;
+    let [n, h, w, c] = dims4(node, &x_dims, "input")?;
+    let [gn, oh, ow, gc] = dims4(node, &g_dims, "gradient")?;
+    let fits = gn == n
+        && gc == c
+        && !size.contains(&0)
+        && oh == window_count(h, size[0], strides[0])
+        && ow == window_count(w, size[1], strides[1]);
+    if !fits {
+        return Err(fail(
+            node,
+            format!(
+                "input {x_dims:?} and gradient {g_dims:?} do not fit window {size:?} / {strides:?}"
+            ),
+        ));
+    }
+    let mut dx = vec![0.0; x.len()];
+    for image in 0..n {
+        for oy in 0..oh {
+            for ox in 0..ow {
+                for ch in 0..c {
+                    // The first position holding the window's maximum (a NaN wins,
+                    // as it does in the forward max).
+                    let mut best: Option<(usize, f64)> = None;
+                    for ky in 0..size[0] {
+                        for kx in 0..size[1] {
+                            let (iy, ix) = (oy * strides[0] + ky, ox * strides[1] + kx);
+                            let at = ((image * h + iy) * w + ix) * c + ch;
+                            let v = x[at];
+                            let better = match best {
+                                None => true,
+                                Some((_, m)) => !m.is_nan() && (v.is_nan() || v > m),
+                            };
+                            if better {
+                                best = Some((at, v));
+                            }
+                        }
+                    }
+                    if let Some((at, _)) = best {
+                        dx[at] += g[((image * oh + oy) * ow + ox) * c + ch];
+                    }
+                }
+            }
+        }
+    }
+    Ok(dx)
+}
