@@ -96,15 +96,25 @@ fn where_with_broadcasting() {
 }
 
 #[test]
-fn stop_gradient_and_comparisons_pass_nothing() {
-    let a = Values::new(41).tensor(&[3], -1.0, 1.0);
-    check_gradients(&[a], &[], |g, p| {
-        let ty = g.ty(p[0]).clone();
-        let stopped = g.add(Op::StopGradient, vec![p[0]], ty, span());
-        let mut e = Emit::new(g, span());
-        let y = e.mul(stopped, p[0]).unwrap();
-        weighted_sum(g, y, 6)
-    });
+fn stop_gradient_blocks() {
+    // y = sum(x * stop_gradient(x)): dy/dx = x (not 2x).
+    let mut graph = Graph::new();
+    let x = super::tests_util::placeholder(&mut graph, "p0", TensorType::new(DType::F64, vec![3]));
+    let ty = graph.ty(x).clone();
+    let stopped = graph.add(Op::StopGradient, vec![x], ty, span());
+    let mut e = Emit::new(&mut graph, span());
+    let product = e.mul(x, stopped).unwrap();
+    let y = e
+        .reduce(crate::ir::ReduceOp::Sum, product, &[0], false)
+        .unwrap();
+    let adjoints = super::backward(&mut graph, y).unwrap();
+    assert!(adjoints.get(stopped).is_some());
+    let dx = adjoints.of(&mut graph, x);
+    let feed = Values::new(1).tensor(&[3], -1.0, 1.0);
+    let Some(got) = super::tests_util::run_values(&graph, &[dx], &[feed.clone()]) else {
+        return;
+    };
+    assert_eq!(got[0].to_f64_vec(), feed.to_f64_vec());
 }
 
 #[test]
