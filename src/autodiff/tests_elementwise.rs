@@ -111,7 +111,7 @@ fn stop_gradient_blocks() {
     assert!(adjoints.get(stopped).is_some());
     let dx = adjoints.of(&mut graph, x);
     let feed = Values::new(1).tensor(&[3], -1.0, 1.0);
-    let Some(got) = super::tests_util::run_values(&graph, &[dx], &[feed.clone()]) else {
+    let Some(got) = super::tests_util::run_values(&graph, &[dx], std::slice::from_ref(&feed)) else {
         return;
     };
     assert_eq!(got[0].to_f64_vec(), feed.to_f64_vec());
