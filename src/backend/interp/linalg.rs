@@ -166,8 +166,8 @@ fn conv2d_impl<T: Gemm>(
     }
     let [sh, sw] = strides;
     let [top, bottom, left, right] = pads;
-    let oh = window_count(h + top + bottom, kh, sh);
-    let ow = window_count(wd + left + right, kw, sw);
+    let oh = window_count(h.saturating_add(top).saturating_add(bottom), kh, sh);
+    let ow = window_count(wd.saturating_add(left).saturating_add(right), kw, sw);
     let patch = numel(node, &[kh, kw, c])?;
     let rows_per_image = oh * ow;
     numel(node, &[n, rows_per_image, o.max(patch)])?;

@@ -260,3 +260,73 @@ fn fold_body_errors_and_bad_regions() {
     );
     assert_eq!(run_err(&g, f).kind, DiagKind::Internal);
 }
+
+#[test]
+fn nested_cond_captures_an_outer_parameter() {
+    // cond(p, cond(q, x * 2, x + 1), x - 1) with x captured twice.
+    let mut outer_then = Graph::region(vec![ty(DType::F32, &[3]), ty(DType::Bool, &[])]);
+    let x = param(&mut outer_then, 0);
+    let q = param(&mut outer_then, 1);
+    let op = Op::Cond {
+        then_body: Box::new(affine_region(3, BinaryOp::Mul, 2.0)),
+        else_body: Box::new(affine_region(3, BinaryOp::Add, 1.0)),
+    };
+    let inner = add(&mut outer_then, op, &[q, x], ty(DType::F32, &[3]));
+    outer_then.results.push(inner);
+    let mut outer_else = Graph::region(vec![ty(DType::F32, &[3]), ty(DType::Bool, &[])]);
+    let x = param(&mut outer_else, 0);
+    let one = konst(&mut outer_else, f32t(&[], &[1.0]));
+    let y = add(
+        &mut outer_else,
+        Op::Binary(BinaryOp::Sub),
+        &[x, one],
+        ty(DType::F32, &[3]),
+    );
+    outer_else.results.push(y);
+
+    let mut g = Graph::new();
+    let p = add(
+        &mut g,
+        Op::Placeholder { name: "p".into() },
+        &[],
+        ty(DType::Bool, &[]),
+    );
+    let q = add(
+        &mut g,
+        Op::Placeholder { name: "q".into() },
+        &[],
+        ty(DType::Bool, &[]),
+    );
+    let x = konst(&mut g, f32t(&[3], &[1.0, 2.0, 3.0]));
+    let op = Op::Cond {
+        then_body: Box::new(outer_then),
+        else_body: Box::new(outer_else),
+    };
+    let c = add(&mut g, op, &[p, x, q], ty(DType::F32, &[3]));
+    let cases = [
+        (true, true, [2.0, 4.0, 6.0]),
+        (true, false, [2.0, 3.0, 4.0]),
+        (false, true, [0.0, 1.0, 2.0]),
+    ];
+    for (pv, qv, expected) in cases {
+        let feeds = [("p", boolt(&[], &[pv])), ("q", boolt(&[], &[qv]))];
+        let result = run_with(&g, &[c], &feeds, &[]).unwrap();
+        assert_exact(&result.fetched[0], &f32t(&[3], &expected));
+    }
+    // The untaken outer branch does not need `q`: no feed, no error.
+    let result = run_with(&g, &[c], &[("p", boolt(&[], &[false]))], &[]).unwrap();
+    assert_exact(&result.fetched[0], &f32t(&[3], &[0.0, 1.0, 2.0]));
+}
+
+#[test]
+fn non_scalar_predicate_is_internal_error() {
+    let mut g = Graph::new();
+    let p = konst(&mut g, boolt(&[1], &[true]));
+    let x = konst(&mut g, f32t(&[3], &[1.0, 2.0, 3.0]));
+    let op = Op::Cond {
+        then_body: Box::new(affine_region(3, BinaryOp::Mul, 2.0)),
+        else_body: Box::new(affine_region(3, BinaryOp::Add, 1.0)),
+    };
+    let c = add(&mut g, op, &[p, x], ty(DType::F32, &[3]));
+    assert_eq!(run_err(&g, c).kind, DiagKind::Internal);
+}

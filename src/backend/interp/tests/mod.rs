@@ -8,6 +8,8 @@ mod fixtures;
 mod movement;
 mod network;
 mod reduce;
+mod scalar;
+mod shapes;
 mod state;
 
 use super::{run_step, StepInputs, StepResult};
