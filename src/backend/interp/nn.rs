@@ -7,7 +7,7 @@
 //! A row whose maximum is infinite (all `-inf`, say) gives NaN, as in NumPy.
 
 use super::linalg::window_count;
-use super::reduce::pairwise_sum;
+use super::reduce::{pairwise_sum, pairwise_sum_by};
 use super::{dispatch, dispatch_float, expect_inputs, first_dtype, internal, numel, typed, Elem};
 use crate::ir::scalar::Scalar;
 use crate::ir::{BinaryOp, Node, Tensor};
@@ -202,15 +202,16 @@ pub(crate) fn mean_squared_error(node: &Node, inputs: &[&Tensor]) -> Result<Tens
                 ),
             ));
         }
-        let squares: Vec<f64> = pred
-            .iter()
-            .zip(target.iter())
-            .map(|(p, t)| {
-                let d = p.to_f64() - t.to_f64();
-                d * d
-            })
-            .collect();
-        let loss = pairwise_sum(&squares) / squares.len() as f64;
+        let (pred, target) = (pred.as_standard_layout(), target.as_standard_layout());
+        let (Some(p), Some(t)) = (pred.as_slice(), target.as_slice()) else {
+            return Err(internal(node, "inputs are not contiguous"));
+        };
+        let sum = pairwise_sum_by(p.len(), &|i| {
+            let d = p[i].to_f64() - t[i].to_f64();
+            d * d
+        });
+        // 0 / 0 is NaN: the mean of nothing.
+        let loss = sum / p.len() as f64;
         Ok(T::wrap(ArrayD::from_elem(IxDyn(&[]), T::from_f64(loss))))
     }
     dispatch_float!(node, first_dtype(node, inputs)?, T => kernel::<T>(node, inputs))

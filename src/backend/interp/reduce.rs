@@ -17,15 +17,24 @@ use crate::ir::{BinaryOp, DType, Node, ReduceOp, Tensor};
 use crate::syntax::Diag;
 use ndarray::{ArrayD, Axis, IxDyn, Zip};
 
-/// Sum of `values` in `f64`, pairwise (blocks of 64 summed in order).
-pub(crate) fn pairwise_sum(values: &[f64]) -> f64 {
-    const BLOCK: usize = 64;
-    if values.len() <= BLOCK {
-        values.iter().sum()
-    } else {
-        let mid = values.len() / 2;
-        pairwise_sum(&values[..mid]) + pairwise_sum(&values[mid..])
+/// Pairwise sum in `f64` of `term(i)` for `i` in `0..len` (blocks of 64 summed
+/// in order); no temporary buffer, so it scales to millions of terms.
+pub(crate) fn pairwise_sum_by(len: usize, term: &impl Fn(usize) -> f64) -> f64 {
+    fn go(lo: usize, hi: usize, term: &impl Fn(usize) -> f64) -> f64 {
+        const BLOCK: usize = 64;
+        if hi - lo <= BLOCK {
+            (lo..hi).map(term).sum()
+        } else {
+            let mid = lo + (hi - lo) / 2;
+            go(lo, mid, term) + go(mid, hi, term)
+        }
     }
+    go(0, len, term)
+}
+
+/// Pairwise sum of `values` in `f64`.
+pub(crate) fn pairwise_sum(values: &[f64]) -> f64 {
+    pairwise_sum_by(values.len(), &|i| values[i])
 }
 
 /// How one contiguous group of elements reduces to one element.
@@ -35,8 +44,7 @@ trait Reducible: Elem {
 }
 
 fn float_sum<T: Elem>(values: &[T]) -> f64 {
-    let wide: Vec<f64> = values.iter().map(|v| v.to_f64()).collect();
-    pairwise_sum(&wide)
+    pairwise_sum_by(values.len(), &|i| values[i].to_f64())
 }
 
 macro_rules! float_reducible {
