@@ -90,6 +90,7 @@ fn matmul_impl<T: Gemm>(node: &Node, inputs: &[&Tensor]) -> Result<Tensor, Diag>
     let b_full = b
         .broadcast(IxDyn(&with([k, n])))
         .ok_or_else(|| internal(node, "cannot broadcast the right operand"))?;
+    numel(node, &[count, m, n])?;
     let mut out = Array3::<T>::default((count, m, n));
     for (flat, index) in ndarray::indices(IxDyn(&batch)).into_iter().enumerate() {
         let mut av = a_full.view();

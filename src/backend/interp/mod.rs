@@ -9,6 +9,17 @@
 //! checks that the value has exactly the node's dtype and shape, and a kernel that
 //! finds inputs of a shape it cannot handle returns an internal error rather than
 //! panicking. Values are kept in standard (row-major, contiguous) layout.
+//!
+//! Choices other backends must match (details in each module's header):
+//! - scalar ops: `ir::scalar` (i32 division truncates, `x / 0 = 0`; NaN propagates
+//!   through `maximum`/`minimum`/`relu`; casts truncate and saturate);
+//! - reductions and losses accumulate floats in `f64` (pairwise); empty `mean` is
+//!   NaN, empty `max`/`min` are `-inf`/`+inf`; `argmax` takes the first maximum;
+//! - `x[i]` out of range is a user error at the node's span;
+//! - `one_hot` gives a zero row for a label outside `0..depth`;
+//! - `cond` computes only its taken branch and the captures that branch uses;
+//! - `assign` records `(variable, value)` and changes nothing during the step;
+//!   `assign` inside a region is reported as not supported.
 
 mod control;
 mod elementwise;
