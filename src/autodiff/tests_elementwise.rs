@@ -111,9 +111,7 @@ fn stop_gradient_blocks() {
     assert!(adjoints.get(stopped).is_some());
     let dx = adjoints.of(&mut graph, x);
     let feed = Values::new(1).tensor(&[3], -1.0, 1.0);
-    let Some(got) = super::tests_util::run_values(&graph, &[dx], std::slice::from_ref(&feed)) else {
-        return;
-    };
+    let got = super::tests_util::run_values(&graph, &[dx], std::slice::from_ref(&feed));
     assert_eq!(got[0].to_f64_vec(), feed.to_f64_vec());
 }
 
@@ -135,9 +133,7 @@ fn cast_between_floats() {
     let dx = adjoints.of(&mut graph, x);
     assert_eq!(graph.ty(dx), graph.ty(x));
     let feed = Values::new(1).tensor(&[3], -1.0, 1.0);
-    let Some(got) = super::tests_util::run_values(&graph, &[dx], &[feed]) else {
-        return;
-    };
+    let got = super::tests_util::run_values(&graph, &[dx], &[feed]);
     assert_eq!(got[0].to_f64_vec(), vec![1.5, -2.0, 0.25]);
 }
 

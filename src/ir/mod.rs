@@ -5,6 +5,7 @@ pub mod graph;
 pub mod module;
 pub mod npy;
 pub mod op;
+pub mod scalar;
 pub mod tensor;
 pub mod types;
 

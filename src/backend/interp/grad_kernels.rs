@@ -28,6 +28,12 @@ pub fn eval_grad_op(op: &Op, inputs: &[&Tensor], node: &Node) -> Option<Result<T
     }))
 }
 
+/// The kernel of a backward op node (the interpreter's dispatch calls this for
+/// every `Op::Grad`).
+pub(crate) fn eval(node: &Node, inputs: &[&Tensor]) -> Result<Tensor, Diag> {
+    eval_grad_op(&node.op, inputs, node).unwrap_or_else(|| Err(fail(node, "not a backward op")))
+}
+
 fn fail(node: &Node, message: impl std::fmt::Display) -> Diag {
     Diag::internal(
         "interpreter",
