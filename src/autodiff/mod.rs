@@ -28,6 +28,8 @@ mod tests_elementwise;
 #[cfg(test)]
 mod tests_nn;
 #[cfg(test)]
+mod tests_second_order;
+#[cfg(test)]
 mod tests_shape;
 #[cfg(test)]
 mod tests_util;

@@ -200,3 +200,67 @@ fn backward_needs_a_float_scalar() {
     let b = e.binary(BinaryOp::Gt, zero, zero).unwrap();
     assert!(super::backward(&mut graph, b).is_err());
 }
+
+#[test]
+fn fold_over_integer_indices() {
+    // fold(|acc, i| acc * w[i] + sin(acc), init, [2, 0, 1, 2]): xs is i32.
+    let init = Values::new(151).tensor(&[2], -1.0, 1.0);
+    let w = Values::new(152).tensor(&[3, 2], -1.0, 1.0);
+    check_gradients(&[init, w], &[], |g, p| {
+        let ids_ty = TensorType::new(DType::I32, vec![4]);
+        let ids = Tensor::from_f64_vec(&ids_ty, vec![2.0, 0.0, 1.0, 2.0]).unwrap();
+        let ids = Emit::new(g, span()).constant(ids);
+        let types = [
+            f64_ty(&[2]),
+            TensorType::scalar(DType::I32),
+            f64_ty(&[3, 2]),
+        ];
+        let body = region(&types, |e, q| {
+            let row = e.add(Op::Index, vec![q[2], q[1]], f64_ty(&[2]));
+            let scaled = e.mul(q[0], row).unwrap();
+            let s = e.unary(UnaryOp::Sin, q[0]);
+            e.add2(scaled, s).unwrap()
+        });
+        let op = Op::Fold {
+            body: Box::new(body),
+        };
+        let y = g.add(op, vec![p[0], ids, p[1]], f64_ty(&[2]), span());
+        weighted_sum(g, y, 153)
+    });
+}
+
+#[test]
+fn nested_folds_and_a_body_ignoring_acc() {
+    // outer: acc' = acc + fold(|a, x| a * x, row, row) for each row of xs;
+    // then a fold whose body ignores acc: fold(|_, x| x * w, 0, xs) (last row * w).
+    let init = Values::new(161).tensor(&[3], -1.0, 1.0);
+    let xs = Values::new(162).tensor(&[3, 2, 3], -1.0, 1.0);
+    let w = Values::new(163).tensor(&[3], -1.0, 1.0);
+    check_gradients(&[init, xs, w], &[], |g, p| {
+        let row_ty = f64_ty(&[3]);
+        let outer_types = [row_ty.clone(), f64_ty(&[2, 3])];
+        let outer = region(&outer_types, |e, q| {
+            let inner_types = [row_ty.clone(), row_ty.clone()];
+            let inner = region(&inner_types, |e, r| e.mul(r[0], r[1]).unwrap());
+            let zero = e.constant(Tensor::scalar(DType::I32, 0.0));
+            let first = e.add(Op::Index, vec![q[1], zero], row_ty.clone());
+            let op = Op::Fold {
+                body: Box::new(inner),
+            };
+            let product = e.add(op, vec![first, q[1]], row_ty.clone());
+            e.add2(q[0], product).unwrap()
+        });
+        let op = Op::Fold {
+            body: Box::new(outer),
+        };
+        let folded = g.add(op, vec![p[0], p[1]], row_ty.clone(), span());
+        let last_types = [row_ty.clone(), row_ty.clone(), row_ty.clone()];
+        let last = region(&last_types, |e, q| e.mul(q[1], q[2]).unwrap());
+        let flat = Emit::new(g, span()).reshape(p[1], &[6, 3]).unwrap();
+        let op = Op::Fold {
+            body: Box::new(last),
+        };
+        let y2 = g.add(op, vec![folded, flat, p[2]], row_ty, span());
+        weighted_sum(g, y2, 164)
+    });
+}
