@@ -26,6 +26,8 @@ mod tests_control;
 #[cfg(test)]
 mod tests_elementwise;
 #[cfg(test)]
+mod tests_f32;
+#[cfg(test)]
 mod tests_nn;
 #[cfg(test)]
 mod tests_second_order;
