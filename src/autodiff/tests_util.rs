@@ -125,6 +125,7 @@ pub(crate) fn check_gradients(
             "the gradient's type is the input's"
         );
     }
+    verify(&graph);
     let analytic = run(&graph, &grads, feeds, extra).expect("run the gradients");
     let eps = 1e-6;
     for (k, feed) in feeds.iter().enumerate() {
@@ -145,6 +146,46 @@ pub(crate) fn check_gradients(
                 "input {k} element {i}: autodiff {} vs finite differences {numeric}",
                 got[i]
             );
+        }
+    }
+}
+
+/// Structural checks of a graph and its regions, as the builder's inference
+/// would make them: inputs precede users, params match the region's declared
+/// types, and `cond`/`fold` regions fit their node's inputs and type.
+pub(crate) fn verify(graph: &Graph) {
+    for (index, node) in graph.nodes.iter().enumerate() {
+        assert!(
+            node.inputs.iter().all(|i| i.index() < index),
+            "%{index} uses a later node"
+        );
+        let input_types: Vec<&TensorType> = node.inputs.iter().map(|&i| graph.ty(i)).collect();
+        match &node.op {
+            Op::Param(i) => assert_eq!(Some(&node.ty), graph.params.get(*i), "param {i}"),
+            Op::Cond {
+                then_body,
+                else_body,
+            } => {
+                for body in [then_body, else_body] {
+                    let params: Vec<&TensorType> = body.params.iter().collect();
+                    assert_eq!(params, input_types[1..].to_vec(), "cond params");
+                    assert_eq!(body.results.len(), 1);
+                    assert_eq!(body.ty(body.results[0]), &node.ty, "cond result");
+                    verify(body);
+                }
+            }
+            Op::Fold { body } => {
+                let xs = input_types[1];
+                let x = TensorType::new(xs.dtype, xs.shape.0[1..].to_vec());
+                assert_eq!(&body.params[0], input_types[0], "fold acc");
+                assert_eq!(body.params[1], x, "fold x");
+                let caps: Vec<&TensorType> = body.params[2..].iter().collect();
+                assert_eq!(caps, input_types[2..].to_vec(), "fold captures");
+                assert_eq!(body.ty(body.results[0]), &node.ty, "fold result");
+                assert_eq!(&node.ty, input_types[0], "fold type");
+                verify(body);
+            }
+            _ => {}
         }
     }
 }
