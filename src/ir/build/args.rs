@@ -133,12 +133,7 @@ impl Builder<'_> {
         list.iter()
             .map(|&i| usize::try_from(i).ok())
             .collect::<Option<Vec<_>>>()
-            .ok_or_else(|| {
-                self.error(
-                    format!("`{fname}`: `{pname}` must not be negative"),
-                    e.span,
-                )
-            })
+            .ok_or_else(|| self.error(format!("`{fname}`: `{pname}` must not be negative"), e.span))
     }
 
     pub(crate) fn bool_attr(&mut self, fname: &str, pname: &str, e: &Expr) -> BResult<bool> {
@@ -193,10 +188,7 @@ impl Builder<'_> {
     pub(crate) fn float_attr(&mut self, fname: &str, pname: &str, e: &Expr) -> BResult<f64> {
         let w = self.number_attr(fname, pname, e)?;
         if w.kind == WeakKind::Bool {
-            return Err(self.error(
-                format!("`{fname}`: `{pname}` must be a number"),
-                e.span,
-            ));
+            return Err(self.error(format!("`{fname}`: `{pname}` must be a number"), e.span));
         }
         Ok(w.data.first().copied().unwrap_or(0.0))
     }

@@ -17,12 +17,52 @@ use std::rc::Rc;
 
 /// Every built-in function name (for "did you mean").
 pub(crate) const BUILTINS: &[&str] = &[
-    "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "sin", "cos", "maximum",
-    "minimum", "where", "cast", "stop_gradient", "sum", "mean", "max", "min", "argmax",
-    "reshape", "flatten", "transpose", "concat", "pad", "one_hot", "matmul", "conv2d",
-    "max_pool2d", "softmax", "log_softmax", "softmax_cross_entropy", "mean_squared_error",
-    "zeros", "ones", "fill", "randn", "uniform", "xavier", "load", "assign", "group", "grad",
-    "minimize", "sgd", "momentum", "adam",
+    "exp",
+    "log",
+    "sqrt",
+    "abs",
+    "tanh",
+    "sigmoid",
+    "relu",
+    "sin",
+    "cos",
+    "maximum",
+    "minimum",
+    "where",
+    "cast",
+    "stop_gradient",
+    "sum",
+    "mean",
+    "max",
+    "min",
+    "argmax",
+    "reshape",
+    "flatten",
+    "transpose",
+    "concat",
+    "pad",
+    "one_hot",
+    "matmul",
+    "conv2d",
+    "max_pool2d",
+    "softmax",
+    "log_softmax",
+    "softmax_cross_entropy",
+    "mean_squared_error",
+    "zeros",
+    "ones",
+    "fill",
+    "randn",
+    "uniform",
+    "xavier",
+    "load",
+    "assign",
+    "group",
+    "grad",
+    "minimize",
+    "sgd",
+    "momentum",
+    "adam",
 ];
 
 fn unary_builtin(name: &str) -> Option<UnaryOp> {
@@ -59,7 +99,12 @@ impl Builder<'_> {
         span: Span,
     ) -> BResult<Value> {
         let name = callee.name.as_str();
-        let call = Call { name, args, named, span };
+        let call = Call {
+            name,
+            args,
+            named,
+            span,
+        };
         if let Some(&index) = self.globals.get(name) {
             if let Item::Fn { .. } = self.program.items[index] {
                 if let Some((key, _)) = named.first() {
@@ -164,7 +209,9 @@ impl Builder<'_> {
             "assign" => self.assign(&call),
             "group" => self.group(&call),
             "grad" | "minimize" | "sgd" | "momentum" | "adam" => Err(self.report(
-                Diag::unsupported(format!("`{name}` is not supported yet"), span),
+                Diag::unsupported(format!("`{name}`"), span).with_note(
+                    "automatic differentiation (`grad`, `minimize` and its optimisers) is not built yet",
+                ),
             )),
             "zeros" | "ones" | "fill" | "randn" | "uniform" | "xavier" | "load" => {
                 let t = self.construct(&call, None)?;
@@ -188,7 +235,10 @@ impl Builder<'_> {
                 _ => None,
             })
             .collect();
-        let candidates = BUILTINS.iter().copied().chain(fns.iter().map(String::as_str));
+        let candidates = BUILTINS
+            .iter()
+            .copied()
+            .chain(fns.iter().map(String::as_str));
         let mut diag = Diag::error(format!("unknown function `{}`", callee.name), callee.span);
         if let Some(s) = suggest(&callee.name, candidates) {
             diag = diag.with_note(format!("did you mean `{s}`?"));
@@ -231,7 +281,13 @@ impl Builder<'_> {
             return Err(self.unknown_name(name, name_span));
         };
         let program = self.program;
-        let Item::Fn { name: def, params, body, .. } = &program.items[index] else {
+        let Item::Fn {
+            name: def,
+            params,
+            body,
+            ..
+        } = &program.items[index]
+        else {
             return Err(self.error(format!("`{name}` is not a function"), name_span));
         };
         if params.len() != args.len() {
@@ -309,7 +365,11 @@ impl Builder<'_> {
             None => false,
             Some(k) => self.bool_attr(name, "keepdims", k)?,
         };
-        self.node(Op::Reduce { op, axes, keepdims }, &[(id, x.span)], call.span)
+        self.node(
+            Op::Reduce { op, axes, keepdims },
+            &[(id, x.span)],
+            call.span,
+        )
     }
 
     /// `where(c, a, b)`.
@@ -325,7 +385,11 @@ impl Builder<'_> {
         }
         let nc = self.operand_as(&vc, DType::Bool, c.span)?;
         let (na, nb) = self.unify2((va, a.span), (vb, e.span), "where")?;
-        self.node(Op::Select, &[(nc, c.span), (na, a.span), (nb, e.span)], call.span)
+        self.node(
+            Op::Select,
+            &[(nc, c.span), (na, a.span), (nb, e.span)],
+            call.span,
+        )
     }
 
     /// `assign(v, e)`: `v` a variable, `e` of its dtype and shape.
@@ -353,8 +417,17 @@ impl Builder<'_> {
         };
         let ty = self.graph().ty(var_id).clone();
         let value = self.expr(e)?;
-        let what = format!("assign: `{var}` is {ty} but the value has another type");
-        let id = self.operand_exact(&value, &ty, e.span, &what)?;
+        if let Some(got) = self.value_type(&value).filter(|got| *got != ty) {
+            return Err(self.report(
+                Diag::error(
+                    format!("assign: `{var}` is {ty} but the value is {got}"),
+                    e.span,
+                )
+                .with_label(v.span, format!("this is {ty}"))
+                .with_label(e.span, format!("this is {got}")),
+            ));
+        }
+        let id = self.operand_exact(&value, &ty, e.span, &format!("assign to `{var}`"))?;
         let id = self.add_typed(Op::Assign { var }, vec![id], ty, call.span)?;
         Ok(self.here(id))
     }
@@ -378,7 +451,12 @@ impl Builder<'_> {
             inputs.push(id);
         }
         self.check_assign_conflicts(&inputs, call.span)?;
-        let id = self.add_typed(Op::Group, inputs, TensorType::scalar(DType::Bool), call.span)?;
+        let id = self.add_typed(
+            Op::Group,
+            inputs,
+            TensorType::scalar(DType::Bool),
+            call.span,
+        )?;
         Ok(self.here(id))
     }
 }

@@ -130,23 +130,27 @@ impl Builder<'_> {
             Some(s) => self.window_attr(name, "strides", s)?,
             None => [1, 1],
         };
-        let padding = match b[3] {
-            Some(p) => {
-                let text = self.str_attr(name, "padding", p)?;
-                match text.to_ascii_uppercase().as_str() {
-                    "VALID" => false,
-                    "SAME" => true,
-                    _ => {
-                        return Err(self.error(
-                            format!("`conv2d`: padding must be \"VALID\" or \"SAME\", got \"{text}\""),
+        let padding =
+            match b[3] {
+                Some(p) => {
+                    let text = self.str_attr(name, "padding", p)?;
+                    match text.to_ascii_uppercase().as_str() {
+                        "VALID" => false,
+                        "SAME" => true,
+                        _ => return Err(self.error(
+                            format!(
+                                "`conv2d`: padding must be \"VALID\" or \"SAME\", got \"{text}\""
+                            ),
                             p.span,
-                        ))
+                        )),
                     }
                 }
-            }
-            None => false,
-        };
-        let (xd, wd) = (self.graph().ty(nx).shape.0.clone(), self.graph().ty(nw).shape.0.clone());
+                None => false,
+            };
+        let (xd, wd) = (
+            self.graph().ty(nx).shape.0.clone(),
+            self.graph().ty(nw).shape.0.clone(),
+        );
         let pads = if padding && xd.len() == 4 && wd.len() == 4 {
             let [top, bottom] = same_pads(xd[1], wd[0], strides[0]);
             let [left, right] = same_pads(xd[2], wd[1], strides[1]);
@@ -154,7 +158,11 @@ impl Builder<'_> {
         } else {
             [0; 4]
         };
-        self.node(Op::Conv2d { strides, pads }, &[(nx, x.span), (nw, w.span)], call.span)
+        self.node(
+            Op::Conv2d { strides, pads },
+            &[(nx, x.span), (nw, w.span)],
+            call.span,
+        )
     }
 
     /// `pad(x, [[before, after], ...], value=0)`.
@@ -223,7 +231,11 @@ impl Builder<'_> {
             None => 0,
         };
         let axis = self.axis(name, raw, &ty, b[1].map_or(list.span, |a| a.span))?;
-        let inputs: Vec<(NodeId, Span)> = ids.iter().copied().zip(items.iter().map(|e| e.span)).collect();
+        let inputs: Vec<(NodeId, Span)> = ids
+            .iter()
+            .copied()
+            .zip(items.iter().map(|e| e.span))
+            .collect();
         self.node(Op::Concat { axis }, &inputs, call.span)
     }
 }

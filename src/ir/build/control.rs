@@ -70,7 +70,8 @@ impl Builder<'_> {
                 }
             };
             let index = ctx.fixed + position;
-            ctx.graph.add(Op::Param(index), Vec::new(), node.ty, node.span)
+            ctx.graph
+                .add(Op::Param(index), Vec::new(), node.ty, node.span)
         };
         self.node_count += 1;
         ctx.capture_map.insert(outer, inner);
@@ -93,13 +94,19 @@ impl Builder<'_> {
             }
             weak => Ok(weak),
         });
-        let ctx = self.ctxs.pop().unwrap_or_else(|| GraphCtx::new(Graph::new(), 0, Vec::new()));
+        let ctx = self
+            .ctxs
+            .pop()
+            .unwrap_or_else(|| GraphCtx::new(Graph::new(), 0, Vec::new()));
         (ctx, result)
     }
 
     /// The types of a region's captures (in the enclosing graph).
     fn capture_types(&self, captures: &[NodeId]) -> Vec<TensorType> {
-        captures.iter().map(|&c| self.graph().ty(c).clone()).collect()
+        captures
+            .iter()
+            .map(|&c| self.graph().ty(c).clone())
+            .collect()
     }
 
     /// `cond(pred, a, b)`.
@@ -109,8 +116,11 @@ impl Builder<'_> {
         let pty = self.graph().ty(p).clone();
         if pty != TensorType::scalar(DType::Bool) {
             return Err(self.report(
-                Diag::error(format!("cond: the predicate must be bool[], got {pty}"), pred.span)
-                    .with_label(pred.span, format!("this is {pty}")),
+                Diag::error(
+                    format!("cond: the predicate must be bool[], got {pty}"),
+                    pred.span,
+                )
+                .with_label(pred.span, format!("this is {pty}")),
             ));
         }
         let then_ctx = GraphCtx::new(Graph::region(vec![]), 0, vec![]);
@@ -120,8 +130,16 @@ impl Builder<'_> {
         let else_ctx = GraphCtx::new(Graph::region(vec![]), 0, shared);
         let (else_ctx, ev) = self.in_region(else_ctx, b.span, |s| s.expr(b));
         let ev = ev?;
-        let mut then_b = Branch { ctx: then_ctx, value: tv, span: a.span };
-        let mut else_b = Branch { ctx: else_ctx, value: ev, span: b.span };
+        let mut then_b = Branch {
+            ctx: then_ctx,
+            value: tv,
+            span: a.span,
+        };
+        let mut else_b = Branch {
+            ctx: else_ctx,
+            value: ev,
+            span: b.span,
+        };
         let ty = self.branch_type(&then_b, &else_b, span)?;
         let rt = self.finish_branch(&mut then_b, &ty)?;
         let re = self.finish_branch(&mut else_b, &ty)?;
@@ -164,9 +182,15 @@ impl Builder<'_> {
                     return Err(self.error("cond: one branch is a bool, the other a number", span));
                 }
                 match crate::ir::infer::broadcast_shapes(&wa.shape, &wb.shape) {
-                    Some(shape) => Ok(TensorType { dtype: kind.default_dtype(), shape }),
+                    Some(shape) => Ok(TensorType {
+                        dtype: kind.default_dtype(),
+                        shape,
+                    }),
                     None => Err(self.error(
-                        format!("cond: the branches differ: shapes {} and {}", wa.shape, wb.shape),
+                        format!(
+                            "cond: the branches differ: shapes {} and {}",
+                            wa.shape, wb.shape
+                        ),
                         span,
                     )),
                 }
@@ -202,13 +226,18 @@ impl Builder<'_> {
         let xs_ty = self.graph().ty(x_id).clone();
         if xs_ty.shape.rank() == 0 {
             return Err(self.report(
-                Diag::error(format!("fold: xs must have rank 1 or more, got {xs_ty}"), xs.span)
-                    .with_label(xs.span, format!("this is {xs_ty}")),
+                Diag::error(
+                    format!("fold: xs must have rank 1 or more, got {xs_ty}"),
+                    xs.span,
+                )
+                .with_label(xs.span, format!("this is {xs_ty}")),
             ));
         }
         // A literal accumulator takes the dtype of xs when it can (`0.0` over f64 xs).
         let i_id = match &iv {
-            Value::Weak(w) if w.kind.fits(xs_ty.dtype) => self.operand_as(&iv, xs_ty.dtype, init.span)?,
+            Value::Weak(w) if w.kind.fits(xs_ty.dtype) => {
+                self.operand_as(&iv, xs_ty.dtype, init.span)?
+            }
             _ => self.operand(&iv, init.span)?,
         };
         let acc_ty = self.graph().ty(i_id).clone();
@@ -255,7 +284,13 @@ impl Builder<'_> {
         body.results = vec![r];
         let mut inputs = vec![(i_id, init.span), (x_id, xs.span)];
         inputs.extend(ctx.captures.iter().map(|&c| (c, span)));
-        let id = self.add_node(Op::Fold { body: Box::new(body) }, &inputs, span)?;
+        let id = self.add_node(
+            Op::Fold {
+                body: Box::new(body),
+            },
+            &inputs,
+            span,
+        )?;
         Ok(self.here(id))
     }
 
@@ -265,7 +300,10 @@ impl Builder<'_> {
             ExprKind::Lambda { params, body } => {
                 if params.len() != 2 {
                     return Err(self.error(
-                        format!("fold: the lambda must take two parameters `|acc, x|`, it takes {}", params.len()),
+                        format!(
+                            "fold: the lambda must take two parameters `|acc, x|`, it takes {}",
+                            params.len()
+                        ),
                         f.span,
                     ));
                 }

@@ -29,9 +29,9 @@ impl Builder<'_> {
                 continue;
             }
             let result = match item {
-                Item::Placeholder { name, ty, default, .. } => {
-                    self.declare(name, ty, default.as_ref(), false)
-                }
+                Item::Placeholder {
+                    name, ty, default, ..
+                } => self.declare(name, ty, default.as_ref(), false),
                 Item::Variable { name, ty, init, .. } => self.declare(name, ty, Some(init), true),
                 _ => continue,
             };
@@ -49,7 +49,9 @@ impl Builder<'_> {
         }
         for (index, item) in program.items.iter().enumerate() {
             let name = match item {
-                Item::Placeholder { name, .. } | Item::Variable { name, .. } | Item::Let { name, .. } => name,
+                Item::Placeholder { name, .. }
+                | Item::Variable { name, .. }
+                | Item::Let { name, .. } => name,
                 _ => continue,
             };
             if let GlobalState::Done(v) = self.states[index].clone() {
@@ -59,7 +61,13 @@ impl Builder<'_> {
             }
         }
         for item in &program.items {
-            if let Item::Run { fetches, repeat, every, span } = item {
+            if let Item::Run {
+                fetches,
+                repeat,
+                every,
+                span,
+            } = item
+            {
                 let _ = self.run_stmt(fetches, *repeat, *every, *span);
             }
         }
@@ -123,7 +131,10 @@ impl Builder<'_> {
     fn decl_type(&mut self, ty: &TypeExpr) -> BResult<TensorType> {
         let Some(dtype) = DType::from_name(&ty.dtype.name) else {
             let mut diag = Diag::error(
-                format!("unknown dtype `{}`; the dtypes are f32, f64, i32 and bool", ty.dtype.name),
+                format!(
+                    "unknown dtype `{}`; the dtypes are f32, f64, i32 and bool",
+                    ty.dtype.name
+                ),
                 ty.dtype.span,
             );
             if let Some(s) = suggest(&ty.dtype.name, ["f32", "f64", "i32", "bool"]) {
@@ -144,7 +155,13 @@ impl Builder<'_> {
     }
 
     /// A placeholder or variable: its node and its declaration.
-    fn declare(&mut self, name: &Ident, ty: &TypeExpr, init: Option<&Expr>, variable: bool) -> BResult<Value> {
+    fn declare(
+        &mut self,
+        name: &Ident,
+        ty: &TypeExpr,
+        init: Option<&Expr>,
+        variable: bool,
+    ) -> BResult<Value> {
         let ty = self.decl_type(ty)?;
         let value = match init {
             Some(e) => Some(self.init_value(e, &ty, &name.name)?),
@@ -152,14 +169,28 @@ impl Builder<'_> {
         };
         let n = name.name.clone();
         let (op, span) = (
-            if variable { Op::Variable { name: n.clone() } } else { Op::Placeholder { name: n.clone() } },
+            if variable {
+                Op::Variable { name: n.clone() }
+            } else {
+                Op::Placeholder { name: n.clone() }
+            },
             name.span,
         );
         let id = self.add_typed(op, Vec::new(), ty.clone(), span)?;
         match (variable, value) {
-            (true, Some(init)) => self.module.variables.push(VariableDecl { name: n, ty, init, span }),
+            (true, Some(init)) => self.module.variables.push(VariableDecl {
+                name: n,
+                ty,
+                init,
+                span,
+            }),
             (true, None) => return Err(Failed),
-            (false, default) => self.module.placeholders.push(PlaceholderDecl { name: n, ty, default, span }),
+            (false, default) => self.module.placeholders.push(PlaceholderDecl {
+                name: n,
+                ty,
+                default,
+                span,
+            }),
         }
         Ok(Value::Node(0, id))
     }
@@ -167,14 +198,27 @@ impl Builder<'_> {
     /// An initialiser: a value constructor (shape optional), a literal (a scalar
     /// broadcasts), or another constant expression; of the declared dtype.
     fn init_value(&mut self, e: &Expr, ty: &TensorType, var: &str) -> BResult<Tensor> {
-        if let ExprKind::Call { callee, args, named } = &e.kind {
+        if let ExprKind::Call {
+            callee,
+            args,
+            named,
+        } = &e.kind
+        {
             let user_fn = self.globals.get(&callee.name).is_some();
             if CONSTRUCTORS.contains(&callee.name.as_str()) && !user_fn {
-                let call = Call { name: &callee.name, args, named, span: e.span };
+                let call = Call {
+                    name: &callee.name,
+                    args,
+                    named,
+                    span: e.span,
+                };
                 return self.construct(&call, Some(ty));
             }
         }
-        let ctxs = std::mem::replace(&mut self.ctxs, vec![GraphCtx::new(Graph::new(), 0, Vec::new())]);
+        let ctxs = std::mem::replace(
+            &mut self.ctxs,
+            vec![GraphCtx::new(Graph::new(), 0, Vec::new())],
+        );
         let frames = std::mem::replace(&mut self.frames, vec![Frame::default()]);
         let const_only = std::mem::replace(&mut self.const_only, true);
         let value = self.expr(e);
@@ -182,19 +226,25 @@ impl Builder<'_> {
         self.frames = frames;
         self.const_only = const_only;
         let mismatch = |got: &dyn std::fmt::Display| {
-            Diag::error(format!("`{var}` is declared {ty} but its initialiser is {got}"), e.span)
+            Diag::error(
+                format!("`{var}` is declared {ty} but its initialiser is {got}"),
+                e.span,
+            )
         };
         match value? {
             Value::Weak(w) => {
-                let t = w.to_tensor(ty.dtype).map_err(|m| {
-                    self.report(mismatch(&w.kind.describe()).with_note(m))
-                })?;
+                let t = w
+                    .to_tensor(ty.dtype)
+                    .map_err(|m| self.report(mismatch(&w.kind.describe()).with_note(m)))?;
                 if w.shape == ty.shape {
                     Ok(t)
                 } else if w.shape.rank() == 0 {
                     Ok(Tensor::full(ty, w.data.first().copied().unwrap_or(0.0)))
                 } else {
-                    let got = TensorType { dtype: ty.dtype, shape: w.shape.clone() };
+                    let got = TensorType {
+                        dtype: ty.dtype,
+                        shape: w.shape.clone(),
+                    };
                     Err(self.report(mismatch(&format!("an array of shape {}", got.shape))))
                 }
             }
@@ -241,7 +291,8 @@ impl Builder<'_> {
                     return Err(Failed);
                 }
                 (None, None) => {
-                    let mut diag = Diag::error(format!("unknown name `{}` in `run`", f.name), f.span);
+                    let mut diag =
+                        Diag::error(format!("unknown name `{}` in `run`", f.name), f.span);
                     if let Some(s) = suggest(&f.name, names.keys().map(String::as_str)) {
                         diag = diag.with_note(format!("did you mean `{s}`?"));
                     }
@@ -281,10 +332,11 @@ impl Builder<'_> {
                 if let Some(&other) = assigns.get(var) {
                     if other != id {
                         let (a, b) = (graph.node(other).span, node.span);
-                        let diag = Diag::error(format!("`{var}` is assigned twice in one step"), span)
-                            .with_label(a.min(b), "one assign")
-                            .with_label(a.max(b), "another assign")
-                            .with_note("all assigns of a step take effect together at its end");
+                        let diag =
+                            Diag::error(format!("`{var}` is assigned twice in one step"), span)
+                                .with_label(a.min(b), "one assign")
+                                .with_label(a.max(b), "another assign")
+                                .with_note("all assigns of a step take effect together at its end");
                         return Err(self.report(diag));
                     }
                 }

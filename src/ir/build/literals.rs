@@ -186,7 +186,10 @@ pub(crate) fn fold_unary(op: UnaryOp, x: &Weak) -> Result<Weak, String> {
             WeakKind::Bool
         }
         _ if x.kind == WeakKind::Bool => {
-            return Err(format!("{name}: expects a number, got {}", x.kind.describe()))
+            return Err(format!(
+                "{name}: expects a number, got {}",
+                x.kind.describe()
+            ))
         }
         UnaryOp::Neg | UnaryOp::Abs | UnaryOp::Relu => x.kind,
         _ => WeakKind::Float,
@@ -242,7 +245,10 @@ pub(crate) fn fold_binary(op: BinaryOp, a: &Weak, b: &Weak) -> Result<Weak, Stri
         }
     };
     let shape = broadcast_shapes(&a.shape, &b.shape).ok_or_else(|| {
-        format!("{name}: cannot broadcast literals of shapes {} and {}", a.shape, b.shape)
+        format!(
+            "{name}: cannot broadcast literals of shapes {} and {}",
+            a.shape, b.shape
+        )
     })?;
     check_weak_size(&shape)?;
     let xs = expand(&a.data, &a.shape, &shape);

@@ -5,8 +5,10 @@
 //! come in any order) and reporting every independent error. Files:
 //! - `scope.rs`: globals, local scopes, name lookup, did-you-mean;
 //! - `literals.rs`: weakly typed literals (scalars and arrays) and their folding;
-//! - `expr.rs`: expressions, operators, indexing, blocks, creating nodes;
-//! - `calls.rs`, `calls_net.rs`, `args.rs`: built-in functions and their arguments;
+//! - `expr.rs`: expressions, operators, indexing, blocks, array literals;
+//! - `nodes.rs`: creating typed nodes; operands (captures, literals given a dtype);
+//! - `calls.rs`, `calls_net.rs`, `args.rs`: `fn` inlining, built-in functions and
+//!   their arguments; `values.rs`: value constructors (`zeros`, `randn`, ...);
 //! - `control.rs`: `cond` and `fold` regions and their captures;
 //! - `items.rs`: declarations, initialisers, `run` statements.
 
@@ -17,10 +19,13 @@ mod control;
 mod expr;
 mod items;
 mod literals;
+mod nodes;
 mod scope;
-mod values;
+#[cfg(test)]
+mod tests;
 #[cfg(test)]
 mod unit_tests;
+mod values;
 
 use super::graph::{Graph, NodeId};
 use super::module::Module;

@@ -89,7 +89,10 @@ pub(crate) fn suggest<'c>(
             continue;
         }
         let d = edit_distance(name, c);
-        if d <= 2 && d < name.chars().count().max(2) && best.is_none_or(|(bd, bc)| (d, c) < (bd, bc)) {
+        if d <= 2
+            && d < name.chars().count().max(2)
+            && best.is_none_or(|(bd, bc)| (d, c) < (bd, bc))
+        {
             best = Some((d, c));
         }
     }
@@ -107,8 +110,10 @@ impl Builder<'_> {
             };
             if let Some(&first) = self.globals.get(&name.name) {
                 let first_span = item_name(&program.items[first]).map(|n| n.span);
-                let mut diag =
-                    Diag::error(format!("`{}` is defined more than once", name.name), name.span);
+                let mut diag = Diag::error(
+                    format!("`{}` is defined more than once", name.name),
+                    name.span,
+                );
                 if let Some(span) = first_span {
                     diag = diag.with_label(span, "first defined here");
                 }

@@ -12,8 +12,9 @@ use crate::ir::types::{DType, TensorType};
 use crate::syntax::ast::{Expr, ExprKind};
 use crate::syntax::Diag;
 
-pub(crate) const CONSTRUCTORS: &[&str] =
-    &["zeros", "ones", "fill", "randn", "uniform", "xavier", "load"];
+pub(crate) const CONSTRUCTORS: &[&str] = &[
+    "zeros", "ones", "fill", "randn", "uniform", "xavier", "load",
+];
 
 /// The parameters of each constructor after `shape` (always first) and before
 /// `dtype` (always last), and how many of them are required.
@@ -41,9 +42,10 @@ impl Builder<'_> {
         // The first positional argument is the shape when it is a list, or
         // always outside an initialiser (`zeros(3)` is `zeros([3])` there).
         let shape_first = name != "load"
-            && call.args.first().is_some_and(|a| {
-                target.is_none() || matches!(a.kind, ExprKind::Array(_))
-            });
+            && call
+                .args
+                .first()
+                .is_some_and(|a| target.is_none() || matches!(a.kind, ExprKind::Array(_)));
         let mut params: Vec<&str> = Vec::new();
         if shape_first {
             params.push("shape");
@@ -57,18 +59,12 @@ impl Builder<'_> {
         }
         let required = required + usize::from(shape_first);
         let bound = self.bind(call, &params, required)?;
-        let get = |p: &str| {
-            params
-                .iter()
-                .position(|q| *q == p)
-                .and_then(|k| bound[k])
-        };
+        let get = |p: &str| params.iter().position(|q| *q == p).and_then(|k| bound[k]);
         if name == "load" {
             let path = get("path").ok_or(super::Failed)?;
             let path = self.str_attr(name, "path", path)?;
-            let tensor = init::load(&path, self.base_dir).map_err(|m| {
-                self.error(format!("load: {m}"), call.span)
-            })?;
+            let tensor = init::load(&path, self.base_dir)
+                .map_err(|m| self.error(format!("load: {m}"), call.span))?;
             if let Some(ty) = target {
                 let got = tensor.ty();
                 if &got != ty {
@@ -107,7 +103,10 @@ impl Builder<'_> {
                 init::randn(&ty, seed, std)
             }
             "uniform" => {
-                let (lo, hi) = (get("lo").ok_or(super::Failed)?, get("hi").ok_or(super::Failed)?);
+                let (lo, hi) = (
+                    get("lo").ok_or(super::Failed)?,
+                    get("hi").ok_or(super::Failed)?,
+                );
                 let lo = self.float_attr(name, "lo", lo)?;
                 let hi = self.float_attr(name, "hi", hi)?;
                 init::uniform(&ty, lo, hi, seed)
@@ -135,26 +134,25 @@ impl Builder<'_> {
             Some(e) => Some(self.dtype_attr(name, e)?),
             None => None,
         };
-        let ty = match (target, dims) {
-            (Some(t), Some(dims)) if dims != t.shape.0 => {
-                return Err(self.error(
-                    format!(
-                        "{name}: the shape {} differs from the declared {t}",
-                        crate::ir::Shape(dims)
-                    ),
-                    shape.map_or(call.span, |e| e.span),
-                ))
-            }
-            (Some(t), _) => t.clone(),
-            (None, Some(dims)) => TensorType::new(dt.unwrap_or(DType::F32), dims),
-            (None, None) => {
-                return Err(self.report(
+        let ty =
+            match (target, dims) {
+                (Some(t), Some(dims)) if dims != t.shape.0 => {
+                    return Err(self.error(
+                        format!(
+                            "{name}: the shape {} differs from the declared {t}",
+                            crate::ir::Shape(dims)
+                        ),
+                        shape.map_or(call.span, |e| e.span),
+                    ))
+                }
+                (Some(t), _) => t.clone(),
+                (None, Some(dims)) => TensorType::new(dt.unwrap_or(DType::F32), dims),
+                (None, None) => return Err(self.report(
                     Diag::error(format!("{name}: the shape is missing"), call.span).with_note(
                         "the shape may be left out only in a variable or placeholder initialiser",
                     ),
-                ))
-            }
-        };
+                )),
+            };
         if let (Some(d), Some(e)) = (dt, dtype) {
             if d != ty.dtype {
                 return Err(self.error(
