@@ -4,7 +4,7 @@
 
 use super::args::Call;
 use super::literals::fold_select;
-use super::scope::{suggest, Frame};
+use super::scope::suggest;
 use super::{BResult, Builder, Value};
 use crate::ir::graph::NodeId;
 use crate::ir::infer::infer_reshape;
@@ -12,7 +12,6 @@ use crate::ir::op::{BinaryOp, Op, ReduceOp, UnaryOp};
 use crate::ir::types::{DType, TensorType};
 use crate::syntax::ast::{Expr, Ident, Item};
 use crate::syntax::{Diag, Span};
-use std::collections::HashSet;
 use std::rc::Rc;
 
 /// Every built-in function name (for "did you mean").
@@ -269,75 +268,6 @@ impl Builder<'_> {
         Ok(self.here(id))
     }
 
-    /// Inlines `fn name` with these argument values.
-    pub(crate) fn inline_fn(
-        &mut self,
-        name: &str,
-        name_span: Span,
-        args: &[Value],
-        span: Span,
-    ) -> BResult<Value> {
-        let Some(&index) = self.globals.get(name) else {
-            return Err(self.unknown_name(name, name_span));
-        };
-        let program = self.program;
-        let Item::Fn {
-            name: def,
-            params,
-            body,
-            ..
-        } = &program.items[index]
-        else {
-            return Err(self.error(format!("`{name}` is not a function"), name_span));
-        };
-        if params.len() != args.len() {
-            let list: Vec<&str> = params.iter().map(|p| p.name.as_str()).collect();
-            return Err(self.report(
-                Diag::error(
-                    format!(
-                        "`{name}` takes {} argument{} ({}), got {}",
-                        params.len(),
-                        if params.len() == 1 { "" } else { "s" },
-                        list.join(", "),
-                        args.len()
-                    ),
-                    span,
-                )
-                .with_label(def.span, "defined here"),
-            ));
-        }
-        if self.inline_stack.iter().any(|n| n == name) {
-            let mut chain = self.inline_stack.clone();
-            chain.push(name.to_string());
-            return Err(self.report(
-                Diag::error(
-                    format!("`{name}` calls itself: recursion is not supported (fns are inlined)"),
-                    name_span,
-                )
-                .with_note(format!("call chain: {}", chain.join(" -> "))),
-            ));
-        }
-        let mut seen = HashSet::new();
-        if let Some(dup) = params.iter().find(|p| !seen.insert(p.name.as_str())) {
-            return Err(self.error(
-                format!("parameter `{}` appears twice in `{name}`", dup.name),
-                dup.span,
-            ));
-        }
-        self.enter(span)?;
-        let mut frame = Frame::default();
-        for (p, v) in params.iter().zip(args) {
-            frame.bind(&p.name, v.clone());
-        }
-        self.frames.push(frame);
-        self.inline_stack.push(name.to_string());
-        let result = self.block(body);
-        self.inline_stack.pop();
-        self.frames.pop();
-        self.leave();
-        result
-    }
-
     /// `sum mean max min (x, axis=, keepdims=)`.
     fn reduce(&mut self, call: &Call, op: ReduceOp) -> BResult<Value> {
         let name = call.name;
@@ -390,73 +320,5 @@ impl Builder<'_> {
             &[(nc, c.span), (na, a.span), (nb, e.span)],
             call.span,
         )
-    }
-
-    /// `assign(v, e)`: `v` a variable, `e` of its dtype and shape.
-    fn assign(&mut self, call: &Call) -> BResult<Value> {
-        self.require_top_level("assign", call.span)?;
-        let b = self.bind(call, &["variable", "value"], 2)?;
-        let (v, e) = (self.arg(&b, 0)?, self.arg(&b, 1)?);
-        let target = self.expr(v)?;
-        let var = match &target {
-            Value::Node(0, id) => match &self.graph().node(*id).op {
-                Op::Variable { name } => Some((name.clone(), *id)),
-                _ => None,
-            },
-            _ => None,
-        };
-        let Some((var, var_id)) = var else {
-            let what = match self.value_type(&target) {
-                Some(ty) => format!("this is a {ty} node, not a variable"),
-                None => "this is a literal, not a variable".into(),
-            };
-            return Err(self.report(
-                Diag::error("assign: the first argument must be a variable", v.span)
-                    .with_label(v.span, what),
-            ));
-        };
-        let ty = self.graph().ty(var_id).clone();
-        let value = self.expr(e)?;
-        if let Some(got) = self.value_type(&value).filter(|got| *got != ty) {
-            return Err(self.report(
-                Diag::error(
-                    format!("assign: `{var}` is {ty} but the value is {got}"),
-                    e.span,
-                )
-                .with_label(v.span, format!("this is {ty}"))
-                .with_label(e.span, format!("this is {got}")),
-            ));
-        }
-        let id = self.operand_exact(&value, &ty, e.span, &format!("assign to `{var}`"))?;
-        let id = self.add_typed(Op::Assign { var }, vec![id], ty, call.span)?;
-        Ok(self.here(id))
-    }
-
-    /// `group(a, b, ...)`: runs its arguments; no value.
-    fn group(&mut self, call: &Call) -> BResult<Value> {
-        self.require_top_level("group", call.span)?;
-        if let Some((key, _)) = call.named.first() {
-            return Err(self.error("`group` takes positional arguments only", key.span));
-        }
-        if call.args.is_empty() {
-            return Err(self.error("`group` needs at least one argument", call.span));
-        }
-        let mut inputs = Vec::new();
-        for a in call.args {
-            let v = self.expr(a)?;
-            let id = match v {
-                Value::Node(level, id) => self.lift(level, id),
-                Value::Weak(w) => self.materialize(&w, w.kind.default_dtype(), a.span)?,
-            };
-            inputs.push(id);
-        }
-        self.check_assign_conflicts(&inputs, call.span)?;
-        let id = self.add_typed(
-            Op::Group,
-            inputs,
-            TensorType::scalar(DType::Bool),
-            call.span,
-        )?;
-        Ok(self.here(id))
     }
 }

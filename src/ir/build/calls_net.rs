@@ -130,23 +130,24 @@ impl Builder<'_> {
             Some(s) => self.window_attr(name, "strides", s)?,
             None => [1, 1],
         };
-        let padding =
-            match b[3] {
-                Some(p) => {
-                    let text = self.str_attr(name, "padding", p)?;
-                    match text.to_ascii_uppercase().as_str() {
-                        "VALID" => false,
-                        "SAME" => true,
-                        _ => return Err(self.error(
+        let padding = match b[3] {
+            Some(p) => {
+                let text = self.str_attr(name, "padding", p)?;
+                match text.to_ascii_uppercase().as_str() {
+                    "VALID" => false,
+                    "SAME" => true,
+                    _ => {
+                        return Err(self.error(
                             format!(
                                 "`conv2d`: padding must be \"VALID\" or \"SAME\", got \"{text}\""
                             ),
                             p.span,
-                        )),
+                        ))
                     }
                 }
-                None => false,
-            };
+            }
+            None => false,
+        };
         let (xd, wd) = (
             self.graph().ty(nx).shape.0.clone(),
             self.graph().ty(nw).shape.0.clone(),

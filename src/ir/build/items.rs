@@ -16,7 +16,6 @@ use crate::ir::types::{DType, TensorType};
 use crate::syntax::ast::{Expr, ExprKind, Ident, Item, TypeExpr};
 use crate::syntax::{Diag, Span};
 use std::collections::HashMap;
-use std::collections::HashSet;
 
 impl Builder<'_> {
     /// Builds every item: declarations first, then each `let` (and whatever it
@@ -41,6 +40,9 @@ impl Builder<'_> {
             };
         }
         for (index, item) in program.items.iter().enumerate() {
+            if self.aborted {
+                return;
+            }
             if let Item::Let { name, .. } = item {
                 if matches!(self.states[index], GlobalState::Pending) {
                     let _ = self.global_value(index, name.span);
@@ -204,7 +206,10 @@ impl Builder<'_> {
             named,
         } = &e.kind
         {
-            let user_fn = self.globals.get(&callee.name).is_some();
+            let user_fn = self
+                .globals
+                .get(&callee.name)
+                .is_some_and(|&i| matches!(self.program.items[i], Item::Fn { .. }));
             if CONSTRUCTORS.contains(&callee.name.as_str()) && !user_fn {
                 let call = Call {
                     name: &callee.name,
@@ -313,37 +318,6 @@ impl Builder<'_> {
             every: every.map(|(k, _)| k),
             span,
         });
-        Ok(())
-    }
-
-    /// Two assigns to one variable reachable from `roots` (top-level nodes) would
-    /// run in one step: an error.
-    pub(crate) fn check_assign_conflicts(&mut self, roots: &[NodeId], span: Span) -> BResult<()> {
-        let graph = &self.ctxs[0].graph;
-        let mut seen = HashSet::new();
-        let mut stack: Vec<NodeId> = roots.to_vec();
-        let mut assigns: HashMap<String, NodeId> = HashMap::new();
-        while let Some(id) = stack.pop() {
-            if id.index() >= graph.len() || !seen.insert(id) {
-                continue;
-            }
-            let node = graph.node(id);
-            if let Op::Assign { var } = &node.op {
-                if let Some(&other) = assigns.get(var) {
-                    if other != id {
-                        let (a, b) = (graph.node(other).span, node.span);
-                        let diag =
-                            Diag::error(format!("`{var}` is assigned twice in one step"), span)
-                                .with_label(a.min(b), "one assign")
-                                .with_label(a.max(b), "another assign")
-                                .with_note("all assigns of a step take effect together at its end");
-                        return Err(self.report(diag));
-                    }
-                }
-                assigns.insert(var.clone(), id);
-            }
-            stack.extend(node.inputs.iter().copied());
-        }
         Ok(())
     }
 }

@@ -7,8 +7,9 @@
 //! - `literals.rs`: weakly typed literals (scalars and arrays) and their folding;
 //! - `expr.rs`: expressions, operators, indexing, blocks, array literals;
 //! - `nodes.rs`: creating typed nodes; operands (captures, literals given a dtype);
-//! - `calls.rs`, `calls_net.rs`, `args.rs`: `fn` inlining, built-in functions and
-//!   their arguments; `values.rs`: value constructors (`zeros`, `randn`, ...);
+//! - `calls.rs`, `calls_net.rs`, `args.rs`: built-in functions and their
+//!   arguments; `values.rs`: value constructors (`zeros`, `randn`, ...);
+//! - `state.rs`: `fn` inlining, `assign` and `group`;
 //! - `control.rs`: `cond` and `fold` regions and their captures;
 //! - `items.rs`: declarations, initialisers, `run` statements.
 
@@ -21,10 +22,11 @@ mod items;
 mod literals;
 mod nodes;
 mod scope;
+mod state;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
-mod unit_tests;
+mod tests_errors;
 mod values;
 
 use super::graph::{Graph, NodeId};
@@ -44,7 +46,8 @@ const MAX_NODES: usize = 2_000_000;
 /// How deep expressions, `fn` inlining and on-demand globals may nest together.
 const MAX_DEPTH: usize = 1500;
 /// Stack for the builder thread: deep (but limited) nesting must not overflow.
-const STACK_BYTES: usize = 512 << 20;
+/// `MAX_DEPTH` levels take about 8 MiB in a debug build; this leaves a wide margin.
+const STACK_BYTES: usize = 128 << 20;
 
 /// Builds the module; `base_dir` is where `load("...")` paths are relative to.
 pub fn build(program: &Program, base_dir: &Path) -> Result<Module, Vec<Diag>> {
@@ -73,6 +76,10 @@ fn build_here(program: &Program, base_dir: &Path) -> Result<Module, Vec<Diag>> {
     if builder.diags.is_empty() {
         Ok(builder.finish())
     } else {
+        // In source order, whatever order the items were built in.
+        builder
+            .diags
+            .sort_by_key(|d| d.span.map(|s| (s.start, s.end)));
         Err(builder.diags)
     }
 }
@@ -111,6 +118,9 @@ pub(crate) struct Builder<'a> {
     const_only: bool,
     depth: usize,
     node_count: usize,
+    /// Set after a "nests too deeply" error: the remaining items are skipped
+    /// (they would mostly repeat it).
+    aborted: bool,
     diags: Vec<Diag>,
     module: Module,
 }
@@ -129,6 +139,7 @@ impl<'a> Builder<'a> {
             const_only: false,
             depth: 0,
             node_count: 0,
+            aborted: false,
             diags: Vec::new(),
             module: Module::default(),
         }
@@ -163,6 +174,7 @@ impl<'a> Builder<'a> {
     /// Counts one level of nesting; an error beyond `MAX_DEPTH`.
     pub(crate) fn enter(&mut self, span: Span) -> BResult<()> {
         if self.depth >= MAX_DEPTH {
+            self.aborted = true;
             return Err(self.error(
                 format!("the program nests too deeply (more than {MAX_DEPTH} levels of expressions, calls and names)"),
                 span,

@@ -269,8 +269,8 @@ fn conv2d(
             xd[3], wd[2]
         ));
     }
-    let pad_h = pads[0].checked_add(pads[1]).unwrap_or(usize::MAX);
-    let pad_w = pads[2].checked_add(pads[3]).unwrap_or(usize::MAX);
+    let pad_h = pads[0].saturating_add(pads[1]);
+    let pad_w = pads[2].saturating_add(pads[3]);
     let h = window_out("conv2d", x, xd[1], wd[0], strides[0], pad_h)?;
     let ww = window_out("conv2d", x, xd[2], wd[1], strides[1], pad_w)?;
     Ok(TensorType::new(x.dtype, vec![xd[0], h, ww, wd[3]]))

@@ -1,3 +1,6 @@
+// Test inputs are built inline; cloning into slices keeps them readable.
+#![allow(clippy::cloned_ref_to_slice_refs)]
+
 use super::*;
 use crate::ir::graph::Graph;
 use crate::ir::tensor::Tensor;
