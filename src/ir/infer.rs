@@ -340,11 +340,6 @@ fn binary(op: BinaryOp, a: &TensorType, b: &TensorType) -> Result<TensorType, St
         if dtype == DType::Bool {
             return Err(format!("{n}: expects numeric operands, got {a} and {b}"));
         }
-        if op == BinaryOp::Div && dtype == DType::I32 {
-            return Err(format!(
-                "/: integer division is not supported: {a} / {b}; use cast(x, f32)"
-            ));
-        }
         dtype
     };
     let shape = broadcast_shapes(&a.shape, &b.shape)

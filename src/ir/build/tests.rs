@@ -422,3 +422,4 @@ fn empty_folds_and_dynamic_index() {
     assert_eq!(ty(&m, "r"), "f32[]");
     assert!(matches!(node(&m, "r").op, Op::Index));
 }
+
