@@ -301,3 +301,94 @@ pub(crate) fn fold_select(c: &Weak, a: &Weak, b: &Weak) -> Result<Weak, String> 
         data,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lit(kind: WeakKind, dims: &[usize], data: &[f64]) -> Weak {
+        Weak {
+            kind,
+            shape: Shape(dims.to_vec()),
+            data: data.to_vec(),
+        }
+    }
+
+    #[test]
+    fn folding_follows_python() {
+        let two = Weak::scalar(WeakKind::Int, 2.0);
+        let three = Weak::scalar(WeakKind::Int, 3.0);
+        let pow = fold_binary(BinaryOp::Pow, &two, &three);
+        assert_eq!(pow, Ok(Weak::scalar(WeakKind::Int, 8.0)));
+        let neg = Weak::scalar(WeakKind::Int, -1.0);
+        assert_eq!(
+            fold_binary(BinaryOp::Pow, &two, &neg).map(|w| w.kind),
+            Ok(WeakKind::Float)
+        );
+        let div = fold_binary(BinaryOp::Div, &three, &two);
+        assert_eq!(div, Ok(Weak::scalar(WeakKind::Float, 1.5)));
+        let lt = fold_binary(BinaryOp::Lt, &two, &three);
+        assert_eq!(lt, Ok(Weak::scalar(WeakKind::Bool, 1.0)));
+        let t = Weak::scalar(WeakKind::Bool, 1.0);
+        assert!(fold_binary(BinaryOp::Add, &t, &two).is_err());
+        assert!(fold_binary(BinaryOp::And, &t, &two).is_err());
+        assert_eq!(
+            fold_unary(UnaryOp::Exp, &two).map(|w| w.kind),
+            Ok(WeakKind::Float)
+        );
+        assert_eq!(
+            fold_unary(UnaryOp::Neg, &two),
+            Ok(Weak::scalar(WeakKind::Int, -2.0))
+        );
+        assert!(fold_unary(UnaryOp::Not, &two).is_err());
+    }
+
+    #[test]
+    fn broadcasting_and_stacking() {
+        let col = lit(WeakKind::Int, &[2, 1], &[1.0, 2.0]);
+        let row = lit(WeakKind::Float, &[3], &[10.0, 20.0, 30.0]);
+        let sum = fold_binary(BinaryOp::Add, &col, &row);
+        let want = lit(
+            WeakKind::Float,
+            &[2, 3],
+            &[11.0, 21.0, 31.0, 12.0, 22.0, 32.0],
+        );
+        assert_eq!(sum, Ok(want));
+        let bad = lit(WeakKind::Int, &[2], &[1.0, 2.0]);
+        assert!(fold_binary(BinaryOp::Add, &bad, &row).is_err());
+        let a = lit(WeakKind::Int, &[2], &[1.0, 2.0]);
+        let b = lit(WeakKind::Float, &[2], &[3.0, 4.0]);
+        let stacked = Weak::stack(&[&a, &b]);
+        assert_eq!(stacked.clone().map(|w| w.shape), Ok(Shape(vec![2, 2])));
+        assert_eq!(stacked.map(|w| w.kind), Ok(WeakKind::Float));
+        assert!(Weak::stack(&[&a, &row]).is_err());
+        let c = Weak::scalar(WeakKind::Bool, 1.0);
+        assert!(Weak::stack(&[&c, &Weak::scalar(WeakKind::Int, 1.0)]).is_err());
+        assert_eq!(sum_index(&col), vec![2.0]);
+    }
+
+    fn sum_index(w: &Weak) -> Vec<f64> {
+        w.index(1).data
+    }
+
+    #[test]
+    fn tensors_of_a_dtype() {
+        let i = lit(WeakKind::Int, &[2], &[1.0, -2.0]);
+        assert_eq!(
+            i.to_tensor(DType::F64).map(|t| t.ty().to_string()),
+            Ok("f64[2]".into())
+        );
+        assert!(i.to_tensor(DType::Bool).is_err());
+        let f = Weak::scalar(WeakKind::Float, 0.5);
+        assert!(f
+            .to_tensor(DType::I32)
+            .unwrap_err()
+            .contains("float literal cannot be used as i32"));
+        let big = Weak::scalar(WeakKind::Int, 3e9);
+        assert!(big
+            .to_tensor(DType::I32)
+            .unwrap_err()
+            .contains("does not fit"));
+        assert!(big.to_tensor(DType::F32).is_ok());
+    }
+}

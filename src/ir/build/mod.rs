@@ -27,6 +27,8 @@ mod state;
 mod tests;
 #[cfg(test)]
 mod tests_errors;
+#[cfg(test)]
+mod tests_fuzz;
 mod values;
 
 use super::graph::{Graph, NodeId};

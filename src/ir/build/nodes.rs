@@ -92,6 +92,11 @@ impl Builder<'_> {
     pub(crate) fn operand(&mut self, v: &Value, span: Span) -> BResult<NodeId> {
         match v {
             Value::Weak(w) => self.materialize(w, w.kind.default_dtype(), span),
+            Value::Node(level, _) if *level > self.level() => Err(self.report(Diag::internal(
+                "the IR builder",
+                "a value escaped its region",
+                Some(span),
+            ))),
             Value::Node(level, id) => {
                 let id = self.lift(*level, *id);
                 if let Op::Group = self.graph().node(id).op {

@@ -47,7 +47,7 @@ fn values(m: &Module, name: &str) -> Vec<f64> {
 /// Structural checks every graph must pass: inputs precede users, a region only
 /// uses its own nodes, params are in range with the declared types, and every
 /// node's type is what inference says.
-fn verify(g: &Graph, region_params: Option<usize>) {
+pub(super) fn verify(g: &Graph, region_params: Option<usize>) {
     for (i, n) in g.nodes.iter().enumerate() {
         assert!(
             n.inputs.iter().all(|x| x.index() < i),
@@ -422,4 +422,3 @@ fn empty_folds_and_dynamic_index() {
     assert_eq!(ty(&m, "r"), "f32[]");
     assert!(matches!(node(&m, "r").op, Op::Index));
 }
-
