@@ -29,6 +29,8 @@ mod tests;
 mod tests_errors;
 #[cfg(test)]
 mod tests_fuzz;
+#[cfg(test)]
+mod tests_ops;
 mod values;
 
 use super::graph::{Graph, NodeId};
