@@ -184,7 +184,11 @@ impl Builder<'_> {
                 let Some((&first, rest)) = ty.shape.dims().split_first() else {
                     return Err(self.error(format!("flatten: cannot flatten the scalar {ty}"), x.span));
                 };
-                let out = TensorType::new(ty.dtype, vec![first, rest.iter().product()]);
+                let rest = rest.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+                let Some(rest) = rest else {
+                    return Err(self.error(format!("tensor too large: flatten of {ty}"), span));
+                };
+                let out = TensorType::new(ty.dtype, vec![first, rest]);
                 self.typed(Op::Reshape, id, out, span)
             }
             "transpose" => {

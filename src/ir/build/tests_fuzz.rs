@@ -5,6 +5,9 @@
 use super::tests::verify;
 use std::path::Path;
 
+/// Raise locally for a longer search.
+const ITERATIONS: usize = 5000;
+
 #[test]
 fn mutated_programs_never_panic() {
     let mut corpus = Vec::new();
@@ -69,6 +72,14 @@ fn mutated_programs_never_panic() {
         "cast(x, bool)",
         "where(true, 1, 2.0)",
         "argmax(x, 7)",
+        "99999999999",
+        "f32[0, 99999999999, 99999999999]",
+        "[-1, 99999999999]",
+        "-9223372036854775807",
+        "flatten(x)",
+        "x[-1]",
+        "[[]]",
+        "[]",
     ];
     let mut state: u64 = 12345;
     let mut rnd = |n: usize| {
@@ -79,7 +90,7 @@ fn mutated_programs_never_panic() {
     };
     let mut internal = 0;
     let mut built = 0;
-    for iter in 0..5000 {
+    for iter in 0..ITERATIONS {
         let base = &corpus[rnd(corpus.len())];
         let mut s = base.clone();
         for _ in 0..1 + rnd(4) {

@@ -125,3 +125,21 @@ fn empty_folds_and_dynamic_index() {
     assert_eq!(ty(&m, "r"), "f32[]");
     assert!(matches!(node(&m, "r").op, Op::Index));
 }
+
+#[test]
+fn empty_dimensions_never_overflow() {
+    let m = module(
+        "placeholder e: f32[0, 100000000000, 100000000000];
+         let s = sum(e); let r = reshape(e, [-1]);",
+    );
+    assert_eq!(ty(&m, "s"), "f32[]");
+    assert_eq!(ty(&m, "r"), "f32[0]");
+    let d = super::tests::build_src(
+        "placeholder e: f32[0, 100000000000, 100000000000]; let s = sum(e, axis=0);",
+    );
+    assert!(d.is_err());
+    let d = super::tests::build_src(
+        "placeholder e: f32[0, 100000000000, 100000000000]; let f = flatten(e);",
+    );
+    assert!(d.is_err());
+}
