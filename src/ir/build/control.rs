@@ -57,10 +57,16 @@ impl Builder<'_> {
         if let Some(&inner) = self.ctxs[l].capture_map.get(&outer) {
             return inner;
         }
-        let node = self.ctxs[l - 1].graph.node(outer).clone();
+        // Only the op of a constant is copied: a cond or fold node holds whole regions.
+        let node = self.ctxs[l - 1].graph.node(outer);
+        let (ty, span) = (node.ty.clone(), node.span);
+        let constant = match &node.op {
+            Op::Const(t) => Some(Op::Const(t.clone())),
+            _ => None,
+        };
         let ctx = &mut self.ctxs[l];
-        let inner = if let Op::Const(_) = node.op {
-            ctx.graph.add(node.op, Vec::new(), node.ty, node.span)
+        let inner = if let Some(op) = constant {
+            ctx.graph.add(op, Vec::new(), ty, span)
         } else {
             let position = match ctx.captures.iter().position(|&c| c == outer) {
                 Some(p) => p,
@@ -70,11 +76,10 @@ impl Builder<'_> {
                 }
             };
             let index = ctx.fixed + position;
-            ctx.graph
-                .add(Op::Param(index), Vec::new(), node.ty, node.span)
+            ctx.graph.add(Op::Param(index), Vec::new(), ty, span)
         };
-        self.node_count += 1;
         ctx.capture_map.insert(outer, inner);
+        self.node_count += 1;
         inner
     }
 
