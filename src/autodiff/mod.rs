@@ -30,6 +30,8 @@ mod tests_f32;
 #[cfg(test)]
 mod tests_nn;
 #[cfg(test)]
+mod tests_programs;
+#[cfg(test)]
 mod tests_second_order;
 #[cfg(test)]
 mod tests_shape;

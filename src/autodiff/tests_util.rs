@@ -185,7 +185,22 @@ pub(crate) fn verify(graph: &Graph) {
                 assert_eq!(&node.ty, input_types[0], "fold type");
                 verify(body);
             }
-            _ => {}
+            Op::Placeholder { .. } | Op::Variable { .. } | Op::Const(_) | Op::Grad(_) => {}
+            Op::Reshape => assert_eq!(
+                input_types[0].shape.numel(),
+                node.ty.shape.numel(),
+                "reshape"
+            ),
+            Op::Broadcast => assert_eq!(
+                crate::ir::infer::infer_broadcast(input_types[0], &node.ty.shape).as_ref(),
+                Ok(&node.ty)
+            ),
+            op => assert_eq!(
+                crate::ir::infer::infer(op, &input_types).as_ref(),
+                Ok(&node.ty),
+                "%{index} = {}",
+                op.name()
+            ),
         }
     }
 }
