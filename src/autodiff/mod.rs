@@ -22,6 +22,8 @@ mod rules_nn;
 mod rules_reduce;
 
 #[cfg(test)]
+mod tests_builtins;
+#[cfg(test)]
 mod tests_control;
 #[cfg(test)]
 mod tests_elementwise;

@@ -347,8 +347,14 @@ fn run_errors_and_unsupported() {
         "`f` is a fn; only nodes can be fetched",
         "f",
     );
-    let src = "variable w: f32[3] = 1.0; let loss = sum(w * w); let dw = grad(loss, w);";
-    check(src, "`grad`", "grad(loss, w)");
+    // A gradient of a gradient through conv2d (its backward op has no rule).
+    let src = "placeholder x: f32[1, 4, 4, 1]; variable w: f32[2, 2, 1, 1] = 1.0; \
+               let dx = grad(sum(conv2d(x, w)), x); let ddw = grad(sum(dx * dx), w);";
+    check(
+        src,
+        "a gradient of a gradient: `conv2d_backprop_input` (created by an earlier `grad`) has no backward rule",
+        "conv2d(x, w)",
+    );
     assert_eq!(diags(src)[0].kind, DiagKind::Unsupported);
 }
 
