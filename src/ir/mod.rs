@@ -5,6 +5,7 @@ pub mod graph;
 pub mod module;
 pub mod npy;
 pub mod op;
+pub mod printer;
 pub mod tensor;
 pub mod types;
 
