@@ -1,0 +1,1 @@
+placeholder x: f32[2, 2] = load("data/nope.npy");

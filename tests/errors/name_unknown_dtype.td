@@ -1,0 +1,2 @@
+placeholder x: f16[2, 2];
+run x;

@@ -1,0 +1,2 @@
+placeholder x: f32[3] = zeros();
+let y = rleu(x);

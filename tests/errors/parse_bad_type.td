@@ -1,0 +1,1 @@
+placeholder x: f32[64, ten];

@@ -1,0 +1,2 @@
+placeholder p: bool[] = true;
+let a = cond(p, 1.0);

@@ -1,0 +1,2 @@
+placeholder n: i32[3] = zeros();
+let e = exp(n);

@@ -1,0 +1,2 @@
+placeholder a: f32[] = 1.0;
+let b = a && true;

@@ -1,0 +1,2 @@
+let a = 1.0;
+run a repeat 0;

@@ -1,0 +1,72 @@
+//! Golden-output tests: every `programs/*.td` is run with `tdsl run FILE` and no
+//! flags, and its standard output is compared exactly with `programs/NAME.out`.
+//!
+//! Re-bless after an intended change with:
+//!     UPDATE_GOLDEN=1 cargo test --test golden
+//! and review the diff of `programs/*.out` before committing.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn programs() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("programs");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("programs/ exists")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "td"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Runs `tdsl run programs/NAME.td` from the repository root.
+fn run_program(path: &Path, extra: &[&str]) -> (i32, String, String) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    let out = Command::new(env!("CARGO_BIN_EXE_tdsl"))
+        .arg("run")
+        .arg(rel)
+        .args(extra)
+        .current_dir(root)
+        .output()
+        .expect("the tdsl binary runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn every_program_matches_its_golden_output() {
+    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+    let files = programs();
+    assert!(files.len() >= 5, "expected the example programs in programs/");
+    let mut failures = Vec::new();
+    for path in &files {
+        let (code, stdout, stderr) = run_program(path, &[]);
+        let name = path.display();
+        if code != 0 {
+            failures.push(format!("{name}: exit {code}\n{stderr}"));
+            continue;
+        }
+        assert!(!stdout.trim().is_empty(), "{name} printed nothing");
+        let golden = path.with_extension("out");
+        if update {
+            std::fs::write(&golden, &stdout).expect("write golden");
+            continue;
+        }
+        match std::fs::read_to_string(&golden) {
+            Ok(expected) if expected == stdout => {}
+            Ok(expected) => failures.push(format!(
+                "{name}: output differs from {}\n--- expected\n{expected}\n--- actual\n{stdout}",
+                golden.display()
+            )),
+            Err(_) => failures.push(format!(
+                "{name}: no golden file {} (run with UPDATE_GOLDEN=1)",
+                golden.display()
+            )),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
