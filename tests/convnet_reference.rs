@@ -54,7 +54,8 @@ fn convnet_scores_match_jax() {
     let Tensor::F32(ours) = read_npy(&out_dir.join("scores.npy")).expect("scores.npy") else {
         panic!("scores.npy is not f32");
     };
-    let Tensor::F32(jax) = read_npy(&root.join("tests/fixtures/convnet_scores.npy")).expect("fixture")
+    let Tensor::F32(jax) =
+        read_npy(&root.join("tests/fixtures/convnet_scores.npy")).expect("fixture")
     else {
         panic!("fixture is not f32");
     };
@@ -63,7 +64,10 @@ fn convnet_scores_match_jax() {
     let scale = jax.iter().fold(0f32, |m, v| m.max(v.abs()));
     for (a, b) in ours.iter().zip(jax.iter()) {
         let tol = 1e-5 * b.abs().max(scale);
-        assert!((a - b).abs() <= tol, "tdsl {a} vs JAX {b} (tolerance {tol})");
+        assert!(
+            (a - b).abs() <= tol,
+            "tdsl {a} vs JAX {b} (tolerance {tol})"
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

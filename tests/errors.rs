@@ -39,10 +39,18 @@ fn every_bad_program_gives_one_diagnostic_and_exit_1() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let update = std::env::var_os("UPDATE_GOLDEN").is_some();
     let files = corpus();
-    assert!(files.len() >= 30, "expected dozens of error cases, found {}", files.len());
+    assert!(
+        files.len() >= 30,
+        "expected dozens of error cases, found {}",
+        files.len()
+    );
     let mut failures = Vec::new();
     for path in &files {
-        let rel = path.strip_prefix(root).unwrap_or(path).display().to_string();
+        let rel = path
+            .strip_prefix(root)
+            .unwrap_or(path)
+            .display()
+            .to_string();
         let source = std::fs::read_to_string(path).unwrap_or_default();
         let args = command_for(path, &source, &rel);
         let out = Command::new(env!("CARGO_BIN_EXE_tdsl"))
@@ -66,7 +74,9 @@ fn every_bad_program_gives_one_diagnostic_and_exit_1() {
         }
         let diagnostics = stderr.lines().filter(|l| l.starts_with("error")).count();
         if diagnostics != 1 {
-            failures.push(format!("{rel}: {diagnostics} diagnostics, expected 1\n{stderr}"));
+            failures.push(format!(
+                "{rel}: {diagnostics} diagnostics, expected 1\n{stderr}"
+            ));
             continue;
         }
         if !stderr.contains(&format!("{rel}:")) {

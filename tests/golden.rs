@@ -41,7 +41,10 @@ fn run_program(path: &Path, extra: &[&str]) -> (i32, String, String) {
 fn every_program_matches_its_golden_output() {
     let update = std::env::var_os("UPDATE_GOLDEN").is_some();
     let files = programs();
-    assert!(files.len() >= 5, "expected the example programs in programs/");
+    assert!(
+        files.len() >= 5,
+        "expected the example programs in programs/"
+    );
     let mut failures = Vec::new();
     for path in &files {
         let (code, stdout, stderr) = run_program(path, &[]);

@@ -110,6 +110,7 @@ fn jobs(module: &Module, args: &RunArgs) -> Result<Vec<RunJob>, Vec<Diag>> {
                 errors.push(match span {
                     Some(span) => Diag {
                         span: Some(*span),
+                        labels: Vec::new(),
                         ..diag
                     },
                     None => diag,

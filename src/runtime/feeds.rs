@@ -47,7 +47,8 @@ fn check_type(name: &str, expected: &TensorType, span: Span, tensor: &Tensor) ->
     .with_note(format!("`{name}` is declared here as {expected}")))
 }
 
-/// "`x` is not a placeholder or a variable", listing those that can be fed.
+/// "`x` is not a placeholder or a variable", listing those that can be fed (and
+/// pointing at the first few declarations, so that the error shows the file).
 pub fn unknown_feed(module: &Module, name: &str) -> Diag {
     let list = |names: Vec<&str>| {
         if names.is_empty() {
@@ -64,22 +65,47 @@ pub fn unknown_feed(module: &Module, name: &str) -> Diag {
             .collect(),
     );
     let variables = list(module.variables.iter().map(|v| v.name.as_str()).collect());
-    Diag::plain(format!(
+    let mut diag = Diag::plain(format!(
         "cannot feed `{name}`: it is not a placeholder or a variable"
-    ))
-    .with_note(format!("placeholders: {placeholders}"))
-    .with_note(format!("variables: {variables}"))
+    ));
+    let declarations = module
+        .placeholders
+        .iter()
+        .map(|p| (&p.name, p.span))
+        .chain(module.variables.iter().map(|v| (&v.name, v.span)));
+    for (declared, span) in declarations.take(MAX_LABELS) {
+        diag = diag.with_label(span, format!("`{declared}` can be fed"));
+    }
+    diag.with_note(format!("placeholders: {placeholders}"))
+        .with_note(format!("variables: {variables}"))
 }
 
+/// How many declarations an "unknown name" error points at.
+pub(crate) const MAX_LABELS: usize = 4;
+
 /// Reads a feed of `name` from a `.npy` file and checks it against the declaration.
-/// A name that cannot be fed is reported before the file is read.
+/// A name that cannot be fed is reported before the file is read; errors point at
+/// the declaration.
 pub fn load_feed(module: &Module, name: &str, path: &Path) -> Result<Tensor, Diag> {
     let (_, ty, span) = declaration(module, name)?;
-    let tensor =
-        npy::read_npy(path).map_err(|message| Diag::plain(format!("feed `{name}`: {message}")))?;
+    let tensor = npy::read_npy(path).map_err(|message| {
+        Diag::error(
+            format!("feed `{name}`: {}", without_os_error(&message)),
+            span,
+        )
+        .with_note(format!("`{name}` is declared here as {ty}"))
+    })?;
     check_type(name, ty, span, &tensor)
         .map_err(|d| d.with_note(format!("the feed was read from '{}'", path.display())))?;
     Ok(tensor)
+}
+
+/// `No such file or directory (os error 2)` -> `No such file or directory`.
+fn without_os_error(message: &str) -> &str {
+    match message.find(" (os error ") {
+        Some(at) if message.ends_with(')') => &message[..at],
+        _ => message,
+    }
 }
 
 #[cfg(test)]

@@ -64,10 +64,16 @@ impl Plan {
     }
 }
 
-/// "unknown fetch `x`", listing what can be fetched.
+/// "unknown fetch `x`", listing what can be fetched (and pointing at the first few
+/// of those nodes, so that the error shows the file).
 pub fn unknown_fetch(module: &Module, name: &str) -> Diag {
     let names: Vec<&str> = module.names.iter().map(|(n, _)| n.as_str()).collect();
-    let diag = Diag::plain(format!("unknown fetch `{name}`"));
+    let mut diag = Diag::plain(format!("unknown fetch `{name}`"));
+    for (fetchable, id) in module.names.iter().take(super::feeds::MAX_LABELS) {
+        if let Some(node) = module.graph.nodes.get(id.index()) {
+            diag = diag.with_label(node.span, format!("`{fetchable}` can be fetched"));
+        }
+    }
     if names.is_empty() {
         diag.with_note("this program has no fetchable names")
     } else {
