@@ -278,6 +278,15 @@ s: f32[] = 21
             "{}",
             stderr(&out)
         );
+        // Fetched from the command line, the session's plan check catches it.
+        let out = tdsl(&dir, &["run", "p.td", "--fetch", "b,a"]);
+        assert_eq!(out.status.code(), Some(1));
+        let err = stderr(&out);
+        assert!(
+            err.contains("variable `w` is assigned twice in one step"),
+            "{err}"
+        );
+        assert!(err.contains("p.td:"), "{err}");
     }
 
     #[test]
