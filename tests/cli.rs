@@ -279,6 +279,11 @@ s: f32[] = 21
             stderr(&out)
         );
         // Fetched from the command line, the session's plan check catches it.
+        let dir = program_dir(
+            "twice_fetch",
+            "variable w: f32[] = 1.0;\nlet a = assign(w, w + 1.0);\n\
+             let b = assign(w, w * 2.0);\n",
+        );
         let out = tdsl(&dir, &["run", "p.td", "--fetch", "b,a"]);
         assert_eq!(out.status.code(), Some(1));
         let err = stderr(&out);
