@@ -2,9 +2,9 @@
 //! write `--out`/`--save` files.
 
 use super::args::{Backend, RunArgs};
-use super::check::type_text;
 use super::{print_stdout, Failure, SourceFile};
-use crate::ir::{npy, Module, Op, Tensor};
+use crate::ir::{npy, Module, Tensor};
+use crate::runtime::signature::{fetchable_names, is_group};
 use crate::runtime::{self, run_schedule, Schedule, Session};
 use crate::syntax::{Diag, Span};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -168,11 +168,7 @@ fn write_outputs(
 ) -> Result<(), Diag> {
     let module = session.module();
     for ((name, _), value) in job.fetches.iter().zip(values) {
-        let is_group = module
-            .lookup(name)
-            .and_then(|id| module.graph.nodes.get(id.index()))
-            .is_some_and(|node| matches!(node.op, Op::Group));
-        if !is_group {
+        if !is_group(module, name) {
             npy::write_npy_atomic(&dir.join(file_name(name)), value)
                 .map_err(|m| Diag::plain(format!("--out: {m}")))?;
         }
@@ -191,9 +187,8 @@ fn file_name(name: &str) -> PathBuf {
 
 /// For a program with nothing to run: its fetchable names and their types.
 fn fetchable_listing(module: &Module) -> String {
-    let mut out = String::from("no `run` statement and no --fetch; fetchable names:\n");
-    for (name, id) in &module.names {
-        out.push_str(&format!("  {name}: {}\n", type_text(module, *id)));
-    }
-    out
+    format!(
+        "no `run` statement and no --fetch; fetchable names:\n{}",
+        fetchable_names(module)
+    )
 }

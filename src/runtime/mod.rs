@@ -9,6 +9,7 @@ pub mod plan;
 pub mod print;
 pub mod schedule;
 pub mod session;
+pub mod signature;
 
 #[cfg(test)]
 mod session_tests;
