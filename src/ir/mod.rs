@@ -6,6 +6,7 @@ pub mod module;
 pub mod npy;
 pub mod op;
 pub mod printer;
+pub mod scalar;
 pub mod tensor;
 pub mod types;
 

@@ -1,7 +1,41 @@
 //! The ndarray reference interpreter: the oracle every other backend must agree with.
+//!
+//! A step evaluates only what its fetches need ([`frame`] walks the graph on
+//! demand, with one memo per step and per region invocation). Every op has a kernel
+//! in one of the sibling modules; the scalar meaning of elementwise ops comes from
+//! [`crate::ir::scalar`], shared with constant folding and the JIT.
+//!
+//! The node's `ty` is the truth for every output: after each op the interpreter
+//! checks that the value has exactly the node's dtype and shape, and a kernel that
+//! finds inputs of a shape it cannot handle returns an internal error rather than
+//! panicking. Values are kept in standard (row-major, contiguous) layout.
+//!
+//! Choices other backends must match (details in each module's header):
+//! - scalar ops: `ir::scalar` (i32 division truncates, `x / 0 = 0`; NaN propagates
+//!   through `maximum`/`minimum`/`relu`; casts truncate and saturate);
+//! - reductions and losses accumulate floats in `f64` (pairwise); empty `mean` is
+//!   NaN, empty `max`/`min` are `-inf`/`+inf`; `argmax` takes the first maximum;
+//! - `x[i]` out of range is a user error at the node's span;
+//! - `one_hot` gives a zero row for a label outside `0..depth`;
+//! - `cond` computes only its taken branch and the captures that branch uses;
+//! - `assign` records `(variable, value)` and changes nothing during the step;
+//!   `assign` inside a region is reported as not supported.
 
-use crate::ir::{Graph, NodeId, Tensor};
-use crate::syntax::{Diag, Span};
+mod control;
+mod elementwise;
+mod frame;
+mod linalg;
+mod movement;
+mod nn;
+mod reduce;
+
+#[cfg(test)]
+mod tests;
+
+use crate::ir::scalar::Scalar;
+use crate::ir::{DType, Graph, Node, NodeId, Op, Tensor};
+use crate::syntax::Diag;
+use ndarray::ArrayD;
 use std::collections::HashMap;
 
 /// What one step reads: placeholder feeds and variable values at the start of the step.
@@ -20,11 +54,229 @@ pub struct StepResult {
 }
 
 /// Runs one step, computing only what `fetches` need.
+///
+/// Every read of a variable sees its value in `inputs` (the start of the step);
+/// the `assign`s that ran are returned in `updates` and not applied here.
 pub fn run_step(
-    _graph: &Graph,
-    _fetches: &[NodeId],
-    _inputs: &StepInputs,
+    graph: &Graph,
+    fetches: &[NodeId],
+    inputs: &StepInputs,
 ) -> Result<StepResult, Diag> {
-    // Replaced by the real interpreter.
-    Err(Diag::unsupported("the interpreter", Span::default()))
+    let mut frame = frame::Frame::top_level(graph, inputs);
+    let mut fetched = Vec::with_capacity(fetches.len());
+    for &fetch in fetches {
+        let value = frame.eval(fetch)?;
+        fetched.push(Tensor::clone(&value));
+    }
+    let updates = frame.take_updates();
+    Ok(StepResult { fetched, updates })
+}
+
+/// Evaluates one op that has no state and no regions (everything but leaves,
+/// `Cond`, `Fold`, `Assign` and `Group`) on input values, for callers such as
+/// constant folding. The result has the node's type, in standard layout.
+pub fn eval_pure(node: &Node, inputs: &[&Tensor]) -> Result<Tensor, Diag> {
+    let value = match &node.op {
+        Op::Unary(op) => elementwise::unary(node, *op, inputs)?,
+        Op::Binary(op) => elementwise::binary(node, *op, inputs)?,
+        Op::Select => elementwise::select(node, inputs)?,
+        Op::Cast(dtype) => elementwise::cast(node, *dtype, inputs)?,
+        Op::StopGradient => Tensor::clone(arg(node, inputs, 0)?),
+        Op::Broadcast => elementwise::broadcast(node, inputs)?,
+        Op::Reduce { op, axes, keepdims } => reduce::reduce(node, *op, axes, *keepdims, inputs)?,
+        Op::ArgMax { axis } => reduce::argmax(node, *axis, inputs)?,
+        Op::Reshape => movement::reshape(node, inputs)?,
+        Op::Transpose { perm } => movement::transpose(node, perm, inputs)?,
+        Op::Concat { axis } => movement::concat(node, *axis, inputs)?,
+        Op::Index => movement::index(node, inputs)?,
+        Op::Pad { pads, value } => movement::pad(node, pads, *value, inputs)?,
+        Op::OneHot { depth } => movement::one_hot(node, *depth, inputs)?,
+        Op::MatMul => linalg::matmul(node, inputs)?,
+        Op::Conv2d { strides, pads } => linalg::conv2d(node, *strides, *pads, inputs)?,
+        Op::MaxPool2d { size, strides } => nn::max_pool2d(node, *size, *strides, inputs)?,
+        Op::Softmax { axis } => nn::softmax(node, *axis, false, inputs)?,
+        Op::LogSoftmax { axis } => nn::softmax(node, *axis, true, inputs)?,
+        Op::SoftmaxCrossEntropy => nn::softmax_cross_entropy(node, inputs)?,
+        Op::MeanSquaredError => nn::mean_squared_error(node, inputs)?,
+        Op::Placeholder { .. }
+        | Op::Variable { .. }
+        | Op::Const(_)
+        | Op::Param(_)
+        | Op::Cond { .. }
+        | Op::Fold { .. }
+        | Op::Assign { .. }
+        | Op::Group => {
+            return Err(internal(node, "not a pure op; it needs a step to run in"));
+        }
+    };
+    let value = standard_layout(value);
+    check_type(node, &value)?;
+    Ok(value)
+}
+
+/// An internal error of the interpreter at `node`: a graph the builder should not
+/// have produced, or a value that disagrees with the node's type.
+pub(crate) fn internal(node: &Node, message: impl std::fmt::Display) -> Diag {
+    Diag::internal(
+        "interpreter",
+        format!("{}: {message}", node.op.name()),
+        Some(node.span),
+    )
+}
+
+/// Checks that `value` has exactly the node's dtype and shape.
+pub(crate) fn check_type(node: &Node, value: &Tensor) -> Result<(), Diag> {
+    if value.dtype() != node.ty.dtype || value.shape() != node.ty.shape.dims() {
+        return Err(internal(
+            node,
+            format!(
+                "computed a value of type {} but the node's type is {}",
+                value.ty(),
+                node.ty
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The same values in row-major contiguous layout (a copy only when needed).
+pub(crate) fn standard_layout(value: Tensor) -> Tensor {
+    fn fix<T: Clone>(a: ArrayD<T>) -> ArrayD<T> {
+        if a.is_standard_layout() {
+            a
+        } else {
+            a.as_standard_layout().into_owned()
+        }
+    }
+    match value {
+        Tensor::F32(a) => Tensor::F32(fix(a)),
+        Tensor::F64(a) => Tensor::F64(fix(a)),
+        Tensor::I32(a) => Tensor::I32(fix(a)),
+        Tensor::Bool(a) => Tensor::Bool(fix(a)),
+    }
+}
+
+/// Input `k` of the op, or an internal error when the node has too few inputs.
+pub(crate) fn arg<'t>(node: &Node, inputs: &[&'t Tensor], k: usize) -> Result<&'t Tensor, Diag> {
+    inputs.get(k).copied().ok_or_else(|| {
+        internal(
+            node,
+            format!("expected at least {} inputs, got {}", k + 1, inputs.len()),
+        )
+    })
+}
+
+/// Checks the number of inputs.
+pub(crate) fn expect_inputs(node: &Node, inputs: &[&Tensor], count: usize) -> Result<(), Diag> {
+    if inputs.len() != count {
+        return Err(internal(
+            node,
+            format!("expected {count} inputs, got {}", inputs.len()),
+        ));
+    }
+    Ok(())
+}
+
+/// An element type together with its `Tensor` variant, for kernels written once
+/// for every dtype.
+pub(crate) trait Elem: Scalar + Default + Send + Sync {
+    fn array(tensor: &Tensor) -> Option<&ArrayD<Self>>;
+    fn wrap(array: ArrayD<Self>) -> Tensor;
+}
+
+macro_rules! elem {
+    ($t:ty, $variant:ident) => {
+        impl Elem for $t {
+            fn array(tensor: &Tensor) -> Option<&ArrayD<$t>> {
+                match tensor {
+                    Tensor::$variant(a) => Some(a),
+                    _ => None,
+                }
+            }
+
+            fn wrap(array: ArrayD<$t>) -> Tensor {
+                Tensor::$variant(array)
+            }
+        }
+    };
+}
+
+elem!(f32, F32);
+elem!(f64, F64);
+elem!(i32, I32);
+elem!(bool, Bool);
+
+/// Input `k` as an array of `T`, or an internal error naming both dtypes.
+pub(crate) fn typed<'t, T: Elem>(
+    node: &Node,
+    inputs: &[&'t Tensor],
+    k: usize,
+) -> Result<&'t ArrayD<T>, Diag> {
+    let tensor = arg(node, inputs, k)?;
+    T::array(tensor).ok_or_else(|| {
+        internal(
+            node,
+            format!("input {k} is {} but {} was expected", tensor.ty(), T::DTYPE),
+        )
+    })
+}
+
+/// Runs `$body` with the type alias `$t` bound to the element type of `$dtype`.
+macro_rules! dispatch {
+    ($dtype:expr, $t:ident => $body:expr) => {
+        match $dtype {
+            $crate::ir::DType::F32 => {
+                type $t = f32;
+                $body
+            }
+            $crate::ir::DType::F64 => {
+                type $t = f64;
+                $body
+            }
+            $crate::ir::DType::I32 => {
+                type $t = i32;
+                $body
+            }
+            $crate::ir::DType::Bool => {
+                type $t = bool;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use dispatch;
+
+/// Like [`dispatch`] for ops defined only on floats; other dtypes are an internal error.
+macro_rules! dispatch_float {
+    ($node:expr, $dtype:expr, $t:ident => $body:expr) => {
+        match $dtype {
+            $crate::ir::DType::F32 => {
+                type $t = f32;
+                $body
+            }
+            $crate::ir::DType::F64 => {
+                type $t = f64;
+                $body
+            }
+            other => {
+                return Err($crate::backend::interp::internal(
+                    $node,
+                    format!("not defined on {other}"),
+                ))
+            }
+        }
+    };
+}
+pub(crate) use dispatch_float;
+
+/// The dtype of input 0 (most ops are typed by their first input).
+pub(crate) fn first_dtype(node: &Node, inputs: &[&Tensor]) -> Result<DType, Diag> {
+    Ok(arg(node, inputs, 0)?.dtype())
+}
+
+/// The number of elements of `dims`, or an internal error on overflow.
+pub(crate) fn numel(node: &Node, dims: &[usize]) -> Result<usize, Diag> {
+    dims.iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .ok_or_else(|| internal(node, format!("shape {dims:?} is too large")))
 }

@@ -1,0 +1,129 @@
+//! Control flow: `cond` runs only its taken branch; `fold` is a real loop.
+//!
+//! A region (a branch or the fold body) runs in a fresh [`Frame`] whose params
+//! are bound to the values passed in; its single result is the value. Captures
+//! the region does not use are not computed and are bound to `None`.
+
+use super::frame::{used_params, Frame};
+use super::internal;
+use crate::ir::{Graph, Node, NodeId, Tensor};
+use crate::syntax::Diag;
+use ndarray::Axis;
+use std::sync::Arc;
+
+/// The value of a `Cond` predicate: a `bool[]`.
+pub(crate) fn predicate(node: &Node, value: &Tensor) -> Result<bool, Diag> {
+    match value {
+        Tensor::Bool(a) if a.ndim() == 0 => a
+            .iter()
+            .next()
+            .copied()
+            .ok_or_else(|| internal(node, "empty predicate")),
+        other => Err(internal(
+            node,
+            format!("the predicate is {} but bool[] was expected", other.ty()),
+        )),
+    }
+}
+
+/// Runs `region` with `params` and returns its single result.
+fn run_region(
+    frame: &Frame,
+    node: &Node,
+    region: &Graph,
+    params: Vec<Option<Arc<Tensor>>>,
+) -> Result<Arc<Tensor>, Diag> {
+    if params.len() != region.params.len() {
+        return Err(internal(
+            node,
+            format!(
+                "the region takes {} parameters but {} were passed",
+                region.params.len(),
+                params.len()
+            ),
+        ));
+    }
+    let result = match region.results.as_slice() {
+        [result] => *result,
+        other => {
+            return Err(internal(
+                node,
+                format!("a region must have one result, not {}", other.len()),
+            ))
+        }
+    };
+    let mut inner = Frame::region(region, frame.inputs, params);
+    inner.eval(result)
+}
+
+/// The captures (inputs from `first` on) bound for `region`'s parameters from
+/// `offset` on; those the region does not use stay `None`.
+fn bind_captures(
+    frame: &Frame,
+    id: NodeId,
+    first: usize,
+    used: &[bool],
+) -> Result<Vec<Option<Arc<Tensor>>>, Diag> {
+    let node = frame.graph.node(id);
+    let count = node.inputs.len().saturating_sub(first);
+    (0..count)
+        .map(|k| {
+            if used.get(k).copied().unwrap_or(false) {
+                frame.input(id, first + k).map(Some)
+            } else {
+                Ok(None)
+            }
+        })
+        .collect()
+}
+
+/// `cond(pred, then, else)`: inputs `[pred, captures...]`.
+pub(crate) fn cond(
+    frame: &Frame,
+    id: NodeId,
+    then_body: &Graph,
+    else_body: &Graph,
+) -> Result<Arc<Tensor>, Diag> {
+    let node = frame.graph.node(id);
+    let pred = frame.input(id, 0)?;
+    let branch = if predicate(node, &pred)? {
+        then_body
+    } else {
+        else_body
+    };
+    let params = bind_captures(frame, id, 1, &used_params(branch))?;
+    run_region(frame, node, branch, params)
+}
+
+/// `fold(body, init, xs)`: inputs `[init, xs, captures...]`; the body's params are
+/// `(acc, x, captures...)`. For `t` in `0..len(xs)`: `acc = body(acc, xs[t], ...)`.
+pub(crate) fn fold(frame: &Frame, id: NodeId, body: &Graph) -> Result<Arc<Tensor>, Diag> {
+    let node = frame.graph.node(id);
+    let mut acc = frame.input(id, 0)?;
+    let xs = frame.input(id, 1)?;
+    let used = used_params(body);
+    let captures = bind_captures(frame, id, 2, used.get(2..).unwrap_or(&[]))?;
+    let steps = match xs.shape().first() {
+        Some(&n) => n,
+        None => return Err(internal(node, "xs must have at least one axis")),
+    };
+    for t in 0..steps {
+        let x = slice_axis0(&xs, t);
+        let mut params = Vec::with_capacity(2 + captures.len());
+        params.push(Some(acc));
+        params.push(Some(Arc::new(x)));
+        params.extend(captures.iter().cloned());
+        acc = run_region(frame, node, body, params)?;
+    }
+    Ok(acc)
+}
+
+/// `xs[t]` along axis 0, in standard layout (`t` is in range).
+fn slice_axis0(xs: &Tensor, t: usize) -> Tensor {
+    match xs {
+        Tensor::F32(a) => Tensor::F32(a.index_axis(Axis(0), t).to_owned()),
+        Tensor::F64(a) => Tensor::F64(a.index_axis(Axis(0), t).to_owned()),
+        Tensor::I32(a) => Tensor::I32(a.index_axis(Axis(0), t).to_owned()),
+        Tensor::Bool(a) => Tensor::Bool(a.index_axis(Axis(0), t).to_owned()),
+    }
+}

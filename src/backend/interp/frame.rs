@@ -1,0 +1,265 @@
+//! Demand-driven evaluation of one graph (the top level or one region invocation).
+//!
+//! A `Frame` holds the memo of one graph for one step (or one run of a region):
+//! each node is computed at most once, and only when a fetch needs it. The walk
+//! uses an explicit stack, so deep graphs cannot overflow the native stack. A
+//! `Cond` first asks for its predicate, then only for the captures its taken
+//! branch uses, so nothing the untaken branch alone needs is computed.
+
+use super::{check_type, control, eval_pure, internal, standard_layout, StepInputs};
+use crate::ir::{Graph, NodeId, Op, Tensor};
+use crate::syntax::Diag;
+use std::sync::Arc;
+
+pub(crate) struct Frame<'g, 's> {
+    pub(crate) graph: &'g Graph,
+    pub(crate) inputs: &'s StepInputs<'s>,
+    /// Region arguments; `None` for a capture the region does not use.
+    params: Vec<Option<Arc<Tensor>>>,
+    memo: Vec<Option<Arc<Tensor>>>,
+    /// `Some` at the top level, where `assign`s are allowed.
+    updates: Option<Vec<(NodeId, String, Tensor)>>,
+}
+
+impl<'g, 's> Frame<'g, 's> {
+    pub(crate) fn top_level(graph: &'g Graph, inputs: &'s StepInputs<'s>) -> Frame<'g, 's> {
+        Frame {
+            graph,
+            inputs,
+            params: Vec::new(),
+            memo: vec![None; graph.len()],
+            updates: Some(Vec::new()),
+        }
+    }
+
+    pub(crate) fn region(
+        graph: &'g Graph,
+        inputs: &'s StepInputs<'s>,
+        params: Vec<Option<Arc<Tensor>>>,
+    ) -> Frame<'g, 's> {
+        Frame {
+            graph,
+            inputs,
+            params,
+            memo: vec![None; graph.len()],
+            updates: None,
+        }
+    }
+
+    /// The recorded updates, in graph order.
+    pub(crate) fn take_updates(&mut self) -> Vec<(String, Tensor)> {
+        let mut updates = self.updates.take().unwrap_or_default();
+        updates.sort_by_key(|(id, _, _)| *id);
+        updates.into_iter().map(|(_, v, t)| (v, t)).collect()
+    }
+
+    /// The value of an already computed node.
+    pub(crate) fn value(&self, id: NodeId) -> Option<&Arc<Tensor>> {
+        self.memo.get(id.index()).and_then(|v| v.as_ref())
+    }
+
+    /// Computes `target` and everything it needs.
+    pub(crate) fn eval(&mut self, target: NodeId) -> Result<Arc<Tensor>, Diag> {
+        if target.index() >= self.graph.len() {
+            return Err(Diag::internal(
+                "interpreter",
+                format!(
+                    "node {target} is not in the graph ({} nodes)",
+                    self.graph.len()
+                ),
+                None,
+            ));
+        }
+        let mut stack = vec![target];
+        while let Some(&id) = stack.last() {
+            if self.memo[id.index()].is_some() {
+                stack.pop();
+                continue;
+            }
+            let mut ready = true;
+            for dep in self.deps(id)? {
+                if dep >= id {
+                    return Err(internal(
+                        self.graph.node(id),
+                        format!("input {dep} does not precede node {id}"),
+                    ));
+                }
+                if self.memo[dep.index()].is_none() {
+                    stack.push(dep);
+                    ready = false;
+                }
+            }
+            if ready {
+                let value = self.compute(id)?;
+                check_type(self.graph.node(id), &value)?;
+                self.memo[id.index()] = Some(value);
+                stack.pop();
+            }
+        }
+        self.value(target)
+            .cloned()
+            .ok_or_else(|| internal(self.graph.node(target), "was not computed"))
+    }
+
+    /// The inputs `id` needs now (for a `Cond`, this depends on its predicate).
+    fn deps(&self, id: NodeId) -> Result<Vec<NodeId>, Diag> {
+        let node = self.graph.node(id);
+        match &node.op {
+            Op::Cond {
+                then_body,
+                else_body,
+            } => {
+                let pred = *node
+                    .inputs
+                    .first()
+                    .ok_or_else(|| internal(node, "has no predicate"))?;
+                let Some(pred_value) = self.value(pred) else {
+                    return Ok(vec![pred]);
+                };
+                let branch = if control::predicate(node, pred_value)? {
+                    then_body
+                } else {
+                    else_body
+                };
+                let used = used_params(branch);
+                let mut deps = vec![pred];
+                deps.extend(captures_used(&node.inputs[1..], &used));
+                Ok(deps)
+            }
+            Op::Fold { body } => {
+                if node.inputs.len() < 2 {
+                    return Err(internal(node, "needs inputs [init, xs, captures...]"));
+                }
+                let used = used_params(body);
+                let mut deps = node.inputs[..2].to_vec();
+                deps.extend(captures_used(
+                    &node.inputs[2..],
+                    used.get(2..).unwrap_or(&[]),
+                ));
+                Ok(deps)
+            }
+            _ => Ok(node.inputs.clone()),
+        }
+    }
+
+    /// Computes node `id`, whose needed inputs are in the memo.
+    fn compute(&mut self, id: NodeId) -> Result<Arc<Tensor>, Diag> {
+        let node = self.graph.node(id);
+        let value =
+            match &node.op {
+                Op::Placeholder { name } => {
+                    let v = self.inputs.placeholders.get(name).ok_or_else(|| {
+                        internal(node, format!("no value was fed for placeholder '{name}'"))
+                    })?;
+                    Arc::new(standard_layout(v.clone()))
+                }
+                Op::Variable { name } => {
+                    let v =
+                        self.inputs.variables.get(name).ok_or_else(|| {
+                            internal(node, format!("no value for variable '{name}'"))
+                        })?;
+                    Arc::new(standard_layout(v.clone()))
+                }
+                Op::Const(tensor) => {
+                    if tensor.is_empty() || tensor_is_standard(tensor) {
+                        Arc::clone(tensor)
+                    } else {
+                        Arc::new(standard_layout(Tensor::clone(tensor)))
+                    }
+                }
+                Op::Param(i) => {
+                    self.params.get(*i).cloned().flatten().ok_or_else(|| {
+                        internal(node, format!("region parameter {i} is not bound"))
+                    })?
+                }
+                Op::StopGradient => self.input(id, 0)?,
+                Op::Cond {
+                    then_body,
+                    else_body,
+                } => control::cond(self, id, then_body, else_body)?,
+                Op::Fold { body } => control::fold(self, id, body)?,
+                Op::Assign { var } => {
+                    let value = self.input(id, 0)?;
+                    match &mut self.updates {
+                        Some(updates) => updates.push((id, var.clone(), Tensor::clone(&value))),
+                        None => {
+                            return Err(Diag::unsupported(
+                                "`assign` inside a `cond` branch or a `fold` body",
+                                node.span,
+                            ))
+                        }
+                    }
+                    value
+                }
+                Op::Group => Arc::new(Tensor::scalar(crate::ir::DType::Bool, 0.0)),
+                _ => {
+                    let inputs = (0..node.inputs.len())
+                        .map(|k| self.input(id, k))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    let refs: Vec<&Tensor> = inputs.iter().map(|t| t.as_ref()).collect();
+                    Arc::new(eval_pure(node, &refs)?)
+                }
+            };
+        Ok(value)
+    }
+
+    /// The value of input `k` of node `id` (already computed).
+    pub(crate) fn input(&self, id: NodeId, k: usize) -> Result<Arc<Tensor>, Diag> {
+        let node = self.graph.node(id);
+        let input = node
+            .inputs
+            .get(k)
+            .ok_or_else(|| internal(node, format!("has no input {k}")))?;
+        self.value(*input)
+            .cloned()
+            .ok_or_else(|| internal(node, format!("input {k} ({input}) was not computed")))
+    }
+}
+
+fn tensor_is_standard(tensor: &Tensor) -> bool {
+    match tensor {
+        Tensor::F32(a) => a.is_standard_layout(),
+        Tensor::F64(a) => a.is_standard_layout(),
+        Tensor::I32(a) => a.is_standard_layout(),
+        Tensor::Bool(a) => a.is_standard_layout(),
+    }
+}
+
+/// Which parameters of `region` its results depend on. Nested regions count
+/// all their captures as used (a safe over-approximation).
+pub(crate) fn used_params(region: &Graph) -> Vec<bool> {
+    let mut used = vec![false; region.params.len()];
+    let mut needed = vec![false; region.len()];
+    for result in &region.results {
+        if let Some(slot) = needed.get_mut(result.index()) {
+            *slot = true;
+        }
+    }
+    for index in (0..region.len()).rev() {
+        if !needed[index] {
+            continue;
+        }
+        let node = &region.nodes[index];
+        if let Op::Param(i) = node.op {
+            if let Some(slot) = used.get_mut(i) {
+                *slot = true;
+            }
+        }
+        for input in &node.inputs {
+            if let Some(slot) = needed.get_mut(input.index()) {
+                *slot = true;
+            }
+        }
+    }
+    used
+}
+
+/// The capture inputs whose parameter is used.
+fn captures_used(captures: &[NodeId], used: &[bool]) -> Vec<NodeId> {
+    captures
+        .iter()
+        .zip(used)
+        .filter(|(_, &u)| u)
+        .map(|(c, _)| *c)
+        .collect()
+}
