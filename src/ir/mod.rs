@@ -2,6 +2,8 @@
 
 pub mod build;
 pub mod graph;
+pub mod infer;
+pub mod init;
 pub mod module;
 pub mod npy;
 pub mod op;

@@ -1,13 +1,194 @@
 //! Building the graph IR from the AST: name resolution, `fn` inlining, lambdas,
-//! dtype and shape inference.
+//! weak literals, dtype and shape inference.
+//!
+//! The builder walks the items, building top-level names on demand (so items may
+//! come in any order) and reporting every independent error. Files:
+//! - `scope.rs`: globals, local scopes, name lookup, did-you-mean;
+//! - `literals.rs`: weakly typed literals (scalars and arrays) and their folding;
+//! - `expr.rs`: expressions, operators, indexing, blocks, array literals;
+//! - `nodes.rs`: creating typed nodes; operands (captures, literals given a dtype);
+//! - `calls.rs`, `calls_net.rs`, `args.rs`: built-in functions and their
+//!   arguments; `values.rs`: value constructors (`zeros`, `randn`, ...);
+//! - `state.rs`: `fn` inlining, `assign` and `group`;
+//! - `control.rs`: `cond` and `fold` regions and their captures;
+//! - `items.rs`: declarations, initialisers, `run` statements.
 
+mod args;
+mod calls;
+mod calls_net;
+mod control;
+mod expr;
+mod items;
+mod literals;
+mod nodes;
+mod scope;
+mod state;
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod tests_errors;
+#[cfg(test)]
+mod tests_fuzz;
+#[cfg(test)]
+mod tests_ops;
+mod values;
+
+use super::graph::{Graph, NodeId};
 use super::module::Module;
 use crate::syntax::ast::Program;
 use crate::syntax::{Diag, Span};
+use control::GraphCtx;
+use literals::Weak;
+use scope::{Frame, GlobalState};
+use std::collections::HashMap;
 use std::path::Path;
+use std::rc::Rc;
+
+/// The most nodes a program may create (all regions together): `fn` inlining can
+/// grow a graph exponentially, and a build must never hang.
+const MAX_NODES: usize = 2_000_000;
+/// How deep expressions, `fn` inlining and on-demand globals may nest together.
+const MAX_DEPTH: usize = 1500;
+/// Stack for the builder thread: deep (but limited) nesting must not overflow.
+/// `MAX_DEPTH` levels take about 8 MiB in a debug build; this leaves a wide margin.
+const STACK_BYTES: usize = 128 << 20;
 
 /// Builds the module; `base_dir` is where `load("...")` paths are relative to.
-pub fn build(_program: &Program, _base_dir: &Path) -> Result<Module, Vec<Diag>> {
-    // Replaced by the real builder.
-    Err(vec![Diag::unsupported("the IR builder", Span::default())])
+pub fn build(program: &Program, base_dir: &Path) -> Result<Module, Vec<Diag>> {
+    std::thread::scope(|s| {
+        let worker = std::thread::Builder::new()
+            .name("tdsl-build".into())
+            .stack_size(STACK_BYTES)
+            .spawn_scoped(s, || build_here(program, base_dir));
+        match worker {
+            Ok(handle) => handle.join().unwrap_or_else(|_| {
+                Err(vec![Diag::internal(
+                    "the IR builder",
+                    "the builder panicked",
+                    None,
+                )])
+            }),
+            Err(_) => build_here(program, base_dir),
+        }
+    })
+}
+
+/// Builds on the current thread.
+fn build_here(program: &Program, base_dir: &Path) -> Result<Module, Vec<Diag>> {
+    let mut builder = Builder::new(program, base_dir);
+    builder.build_items();
+    if builder.diags.is_empty() {
+        Ok(builder.finish())
+    } else {
+        // In source order, whatever order the items were built in.
+        builder
+            .diags
+            .sort_by_key(|d| d.span.map(|s| (s.start, s.end)));
+        Err(builder.diags)
+    }
+}
+
+/// The value of an expression while building.
+#[derive(Clone, Debug)]
+pub(crate) enum Value {
+    /// Node `id` in the graph at nesting `level` (0 = top level, then regions).
+    Node(usize, NodeId),
+    /// A literal not yet given a dtype (see `literals.rs`).
+    Weak(Rc<Weak>),
+}
+
+/// The error was reported already (in `Builder::diags`); stop building this item.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Failed;
+
+pub(crate) type BResult<T> = Result<T, Failed>;
+
+pub(crate) struct Builder<'a> {
+    program: &'a Program,
+    base_dir: &'a Path,
+    /// Top-level name -> index of its (first) item.
+    globals: HashMap<String, usize>,
+    /// Per item: whether its value is built yet.
+    states: Vec<GlobalState>,
+    /// The graph being built and the regions open inside it; `ctxs[0]` is the top level.
+    ctxs: Vec<GraphCtx>,
+    /// Local scopes: one frame per `fn` body being inlined (and one per item).
+    frames: Vec<Frame>,
+    /// The `fn`s being inlined, outermost first, to reject recursion.
+    inline_stack: Vec<String>,
+    /// The globals being built, outermost first, for cycle messages.
+    building: Vec<String>,
+    /// When set, names are rejected: an initialiser must be constant.
+    const_only: bool,
+    depth: usize,
+    node_count: usize,
+    /// Set after a "nests too deeply" error: the remaining items are skipped
+    /// (they would mostly repeat it).
+    aborted: bool,
+    diags: Vec<Diag>,
+    module: Module,
+}
+
+impl<'a> Builder<'a> {
+    fn new(program: &'a Program, base_dir: &'a Path) -> Builder<'a> {
+        Builder {
+            program,
+            base_dir,
+            globals: HashMap::new(),
+            states: Vec::new(),
+            ctxs: vec![GraphCtx::new(Graph::new(), 0, Vec::new())],
+            frames: vec![Frame::default()],
+            inline_stack: Vec::new(),
+            building: Vec::new(),
+            const_only: false,
+            depth: 0,
+            node_count: 0,
+            aborted: false,
+            diags: Vec::new(),
+            module: Module::default(),
+        }
+    }
+
+    /// Reports an error and gives the marker to return.
+    pub(crate) fn error(&mut self, message: impl Into<String>, span: Span) -> Failed {
+        self.diags.push(Diag::error(message, span));
+        Failed
+    }
+
+    pub(crate) fn report(&mut self, diag: Diag) -> Failed {
+        self.diags.push(diag);
+        Failed
+    }
+
+    /// The nesting level of the graph being built (0 = top level).
+    pub(crate) fn level(&self) -> usize {
+        self.ctxs.len() - 1
+    }
+
+    pub(crate) fn graph(&self) -> &Graph {
+        &self.ctxs[self.level()].graph
+    }
+
+    fn finish(mut self) -> Module {
+        let ctx = self.ctxs.swap_remove(0);
+        self.module.graph = ctx.graph;
+        self.module
+    }
+
+    /// Counts one level of nesting; an error beyond `MAX_DEPTH`.
+    pub(crate) fn enter(&mut self, span: Span) -> BResult<()> {
+        if self.depth >= MAX_DEPTH {
+            self.aborted = true;
+            return Err(self.error(
+                format!("the program nests too deeply (more than {MAX_DEPTH} levels of expressions, calls and names)"),
+                span,
+            ));
+        }
+        self.depth += 1;
+        Ok(())
+    }
+
+    pub(crate) fn leave(&mut self) {
+        self.depth = self.depth.saturating_sub(1);
+    }
 }

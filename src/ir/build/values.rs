@@ -1,0 +1,169 @@
+//! Value constructors at build time: `zeros ones fill randn uniform xavier load`.
+//!
+//! As a `variable`/`placeholder` initialiser the shape (and dtype) come from the
+//! declaration and the shape may be left out; in an expression the shape is
+//! required and the dtype is `f32` unless `dtype=` says otherwise.
+
+use super::args::Call;
+use super::{BResult, Builder};
+use crate::ir::init;
+use crate::ir::tensor::Tensor;
+use crate::ir::types::{DType, TensorType};
+use crate::syntax::ast::{Expr, ExprKind};
+use crate::syntax::Diag;
+
+pub(crate) const CONSTRUCTORS: &[&str] = &[
+    "zeros", "ones", "fill", "randn", "uniform", "xavier", "load",
+];
+
+/// The parameters of each constructor after `shape` (always first) and before
+/// `dtype` (always last), and how many of them are required.
+fn value_params(name: &str) -> (&'static [&'static str], usize) {
+    match name {
+        "fill" => (&["value"], 1),
+        "randn" => (&["seed", "std"], 0),
+        "uniform" => (&["lo", "hi", "seed"], 2),
+        "xavier" => (&["seed"], 0),
+        "load" => (&["path"], 1),
+        _ => (&[], 0),
+    }
+}
+
+impl Builder<'_> {
+    /// Evaluates a constructor call; `target` is the declared type of the variable
+    /// or placeholder it initialises.
+    pub(crate) fn construct(
+        &mut self,
+        call: &Call,
+        target: Option<&TensorType>,
+    ) -> BResult<Tensor> {
+        let name = call.name;
+        let (vparams, required) = value_params(name);
+        // The first positional argument is the shape when it is a list, or
+        // always outside an initialiser (`zeros(3)` is `zeros([3])` there).
+        let shape_first = name != "load"
+            && call
+                .args
+                .first()
+                .is_some_and(|a| target.is_none() || matches!(a.kind, ExprKind::Array(_)));
+        let mut params: Vec<&str> = Vec::new();
+        if shape_first {
+            params.push("shape");
+        }
+        params.extend_from_slice(vparams);
+        if !shape_first && name != "load" {
+            params.push("shape");
+        }
+        if name != "load" {
+            params.push("dtype");
+        }
+        let required = required + usize::from(shape_first);
+        let bound = self.bind(call, &params, required)?;
+        let get = |p: &str| params.iter().position(|q| *q == p).and_then(|k| bound[k]);
+        if name == "load" {
+            let path = get("path").ok_or(super::Failed)?;
+            let path = self.str_attr(name, "path", path)?;
+            let tensor = init::load(&path, self.base_dir)
+                .map_err(|m| self.error(format!("load: {m}"), call.span))?;
+            if let Some(ty) = target {
+                let got = tensor.ty();
+                if &got != ty {
+                    return Err(self.error(
+                        format!("load: '{path}' holds {got} but the declaration is {ty}"),
+                        call.span,
+                    ));
+                }
+            }
+            return Ok(tensor);
+        }
+        let ty = self.constructor_type(call, target, get("shape"), get("dtype"))?;
+        let seed = match get("seed") {
+            Some(e) => self.int_attr(name, "seed", e)? as u64,
+            None => 0,
+        };
+        let result = match name {
+            "zeros" => init::zeros(&ty),
+            "ones" => init::ones(&ty),
+            "fill" => {
+                let e = get("value").ok_or(super::Failed)?;
+                let w = self.number_attr(name, "value", e)?;
+                if !w.kind.fits(ty.dtype) {
+                    return Err(self.error(
+                        format!("fill: {} cannot fill a {} tensor", w.kind.describe(), ty),
+                        e.span,
+                    ));
+                }
+                init::fill(&ty, w.data.first().copied().unwrap_or(0.0))
+            }
+            "randn" => {
+                let std = match get("std") {
+                    Some(e) => self.float_attr(name, "std", e)?,
+                    None => 1.0,
+                };
+                init::randn(&ty, seed, std)
+            }
+            "uniform" => {
+                let (lo, hi) = (
+                    get("lo").ok_or(super::Failed)?,
+                    get("hi").ok_or(super::Failed)?,
+                );
+                let lo = self.float_attr(name, "lo", lo)?;
+                let hi = self.float_attr(name, "hi", hi)?;
+                init::uniform(&ty, lo, hi, seed)
+            }
+            "xavier" => init::xavier(&ty, seed),
+            _ => Err(format!("`{name}` is not a value constructor")),
+        };
+        result.map_err(|m| self.error(format!("{name}: {m}"), call.span))
+    }
+
+    /// The type a constructor makes: from `shape=`/`dtype=` and the declaration.
+    fn constructor_type(
+        &mut self,
+        call: &Call,
+        target: Option<&TensorType>,
+        shape: Option<&Expr>,
+        dtype: Option<&Expr>,
+    ) -> BResult<TensorType> {
+        let name = call.name;
+        let dims = match shape {
+            Some(e) => Some(self.sizes_attr(name, "shape", e, true)?),
+            None => None,
+        };
+        let dt = match dtype {
+            Some(e) => Some(self.dtype_attr(name, e)?),
+            None => None,
+        };
+        let ty =
+            match (target, dims) {
+                (Some(t), Some(dims)) if dims != t.shape.0 => {
+                    return Err(self.error(
+                        format!(
+                            "{name}: the shape {} differs from the declared {t}",
+                            crate::ir::Shape(dims)
+                        ),
+                        shape.map_or(call.span, |e| e.span),
+                    ))
+                }
+                (Some(t), _) => t.clone(),
+                (None, Some(dims)) => TensorType::new(dt.unwrap_or(DType::F32), dims),
+                (None, None) => return Err(self.report(
+                    Diag::error(format!("{name}: the shape is missing"), call.span).with_note(
+                        "the shape may be left out only in a variable or placeholder initialiser",
+                    ),
+                )),
+            };
+        if let (Some(d), Some(e)) = (dt, dtype) {
+            if d != ty.dtype {
+                return Err(self.error(
+                    format!("{name}: dtype {d} differs from the declared {ty}"),
+                    e.span,
+                ));
+            }
+        }
+        if let Err(m) = crate::ir::infer::check_size(&ty) {
+            return Err(self.error(m, call.span));
+        }
+        Ok(ty)
+    }
+}
