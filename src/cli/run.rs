@@ -46,7 +46,7 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
     for dir in [&args.out, &args.save].into_iter().flatten() {
         std::fs::create_dir_all(dir).map_err(|e| {
             Failure::plain(format!(
-                "cannot create '{}': {}",
+                "cannot create the folder '{}': {}",
                 dir.display(),
                 super::io_error_text(&e)
             ))
