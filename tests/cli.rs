@@ -257,9 +257,17 @@ s: f32[] = 21
 
     #[test]
     fn missing_feed_and_double_assign_are_errors() {
-        let dir = program_dir("plan", "placeholder z: f32[2];\nlet q = z + 1.0;\nrun q;\n");
+        let dir = program_dir(
+            "plan",
+            "placeholder z: f32[2];\nlet q = z + 1.0;\nlet c = 2.0;\nrun c;\nrun q;\n",
+        );
         let out = tdsl(&dir, &["run", "p.td"]);
         assert_eq!(out.status.code(), Some(1));
+        assert_eq!(
+            stdout(&out),
+            "",
+            "every run is checked before the first step"
+        );
         assert!(
             stderr(&out).contains("placeholder `z` needs a feed"),
             "{}",

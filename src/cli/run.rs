@@ -60,6 +60,11 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
     if jobs.is_empty() {
         print_stdout(&fetchable_listing(session.module())).map_err(|d| fail(vec![d]))?;
     }
+    // Check every run before the first step: no long run ends in a missing feed.
+    for job in &jobs {
+        let names: Vec<&str> = job.fetches.iter().map(|(n, _)| n.as_str()).collect();
+        session.check(&names).map_err(|d| fail(vec![d]))?;
+    }
     for job in &jobs {
         let last = run_job(&mut session, job).map_err(|d| fail(vec![d]))?;
         if let Some(dir) = &args.out {

@@ -97,6 +97,18 @@ impl Session {
         Ok(plan)
     }
 
+    /// Checks, without computing anything, that a step fetching `fetches` can run
+    /// now: its plan is valid and every placeholder it reads has a value.
+    pub fn check(&mut self, fetches: &[&str]) -> Result<Arc<Plan>, Diag> {
+        let plan = self.plan(fetches)?;
+        for name in &plan.placeholders {
+            if !self.placeholders.contains_key(name) {
+                return Err(self.missing_feed(name));
+            }
+        }
+        Ok(plan)
+    }
+
     /// Runs one step and returns the fetched values, in order (a `group` gives a
     /// `bool[]` placeholder value; [`Plan::fetch_is_group`] tells which).
     ///
@@ -104,12 +116,7 @@ impl Session {
     /// placeholder the step needs that has neither a feed nor a default, or an
     /// error while computing (e.g. an index out of range).
     pub fn run(&mut self, fetches: &[&str]) -> Result<Vec<Tensor>, Diag> {
-        let plan = self.plan(fetches)?;
-        for name in &plan.placeholders {
-            if !self.placeholders.contains_key(name) {
-                return Err(self.missing_feed(name));
-            }
-        }
+        let plan = self.check(fetches)?;
         let inputs = StepInputs {
             placeholders: &self.placeholders,
             variables: &self.variables,

@@ -135,6 +135,11 @@ mod checks {
         let err = session.run(&["y"]).unwrap_err();
         assert_eq!(err.message, "placeholder `x` needs a feed");
         assert_eq!(err.span, Some(Span::new(0, 10)));
+        let err = session.check(&["t", "y"]).unwrap_err();
+        assert_eq!(err.message, "placeholder `x` needs a feed");
+        assert!(session.check(&["t"]).is_ok(), "`s` has a default");
+        session.feed("x", vec_f32(&[0.0, 0.0])).unwrap();
+        assert!(session.check(&["t", "y"]).is_ok());
     }
 
     #[test]
