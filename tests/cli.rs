@@ -295,10 +295,7 @@ s: f32[] = 21
         let out = tdsl(&dir, &["run", "p.td", "--fetch", "b,a"]);
         assert_eq!(out.status.code(), Some(1));
         let err = stderr(&out);
-        assert!(
-            err.contains("variable `w` is assigned twice in one step"),
-            "{err}"
-        );
+        assert!(err.contains("`w` is assigned twice in one step"), "{err}");
         assert!(err.contains("p.td:"), "{err}");
     }
 

@@ -122,7 +122,7 @@ impl Walk {
                 Op::Assign { var } => {
                     if let Some(&first) = self.assigns.get(var) {
                         return Err(Diag::error(
-                            format!("variable `{var}` is assigned twice in one step"),
+                            format!("`{var}` is assigned twice in one step"),
                             node.span,
                         )
                         .with_label(first, "first assigned here")
@@ -245,7 +245,7 @@ mod tests {
     fn double_assign_through_group_is_an_error() {
         let m = double_assign_module();
         let err = Plan::new(&m, &["g"]).unwrap_err();
-        assert_eq!(err.message, "variable `w` is assigned twice in one step");
+        assert_eq!(err.message, "`w` is assigned twice in one step");
         assert_eq!(err.span, Some(sp(60, 70)));
         assert_eq!(err.labels[0].span, sp(40, 50));
     }
@@ -254,7 +254,7 @@ mod tests {
     fn double_assign_through_two_fetches_is_an_error() {
         let m = double_assign_module();
         let err = Plan::new(&m, &["b", "a"]).unwrap_err();
-        assert_eq!(err.message, "variable `w` is assigned twice in one step");
+        assert_eq!(err.message, "`w` is assigned twice in one step");
         // The same assign fetched twice is one assign.
         assert!(Plan::new(&m, &["a", "a"]).is_ok());
     }

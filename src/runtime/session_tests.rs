@@ -146,10 +146,10 @@ mod checks {
     fn double_assign_is_rejected_before_running() {
         let mut session = Session::new(module());
         let err = session.run(&["step", "again"]).unwrap_err();
-        assert_eq!(err.message, "variable `w` is assigned twice in one step");
+        assert_eq!(err.message, "`w` is assigned twice in one step");
         // Through a group too.
         let err = session.run(&["train", "again"]).unwrap_err();
-        assert_eq!(err.message, "variable `w` is assigned twice in one step");
+        assert_eq!(err.message, "`w` is assigned twice in one step");
     }
 
     #[test]
