@@ -2,8 +2,14 @@
 
 pub mod autodiff;
 pub mod backend;
+pub mod cli;
 pub mod ir;
+pub mod runtime;
 pub mod syntax;
+
+pub use ir::{Module, Tensor};
+pub use runtime::Session;
+pub use syntax::Diag;
 
 use std::path::Path;
 
