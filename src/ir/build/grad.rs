@@ -125,7 +125,7 @@ impl Builder<'_> {
                 self.adjoints.insert(y, adjoints.clone());
                 Ok(adjoints)
             }
-            Err(diag) => Err(self.report(diag)),
+            Err(diag) => Err(self.report(diag.with_label(span, "while differentiating here"))),
         }
     }
 
