@@ -196,6 +196,12 @@ fn rule(
         Op::Fold { body } => control::fold(&mut e, body, id, node, g),
         Op::Grad(GradOp::Slice { starts }) => rules_movement::slice(&mut e, starts, node, g),
         Op::Grad(GradOp::ScatterIndex) => rules_movement::scatter_index(&mut e, node, g),
+        Op::Grad(GradOp::Conv2dBackpropInput { strides, pads }) => {
+            rules_nn::conv2d_backprop_input(&mut e, *strides, *pads, node, g)
+        }
+        Op::Grad(GradOp::Conv2dBackpropFilter { strides, pads }) => {
+            rules_nn::conv2d_backprop_filter(&mut e, *strides, *pads, node, g)
+        }
         Op::Grad(op) => Err(Diag::unsupported(
             format!(
                 "a gradient of a gradient: `{}` (created by an earlier `grad`) has no backward rule",

@@ -121,3 +121,37 @@ pub(crate) fn mean_squared_error(e: &mut Emit, node: &Node, g: NodeId) -> Contri
     let dt = e.neg(dp);
     Ok(vec![Some(dp), Some(dt)])
 }
+
+/// `y = conv2d_backprop_input(g, w)` (linear in each input; the transpose of
+/// `conv2d` in `x`): dg = conv2d(dy, w), dw = conv2d_backprop_filter(dy, g).
+pub(crate) fn conv2d_backprop_input(
+    e: &mut Emit,
+    strides: [usize; 2],
+    pads: [usize; 4],
+    node: &Node,
+    a: NodeId,
+) -> Contributions {
+    let (g, w) = (input(e, node, 0)?, input(e, node, 1)?);
+    let (g_ty, w_ty) = (e.ty(g), e.ty(w));
+    let dg = e.add(Op::Conv2d { strides, pads }, vec![a, w], g_ty);
+    let filter = GradOp::Conv2dBackpropFilter { strides, pads };
+    let dw = e.add(Op::Grad(filter), vec![a, g], w_ty);
+    Ok(vec![Some(dg), Some(dw)])
+}
+
+/// `y = conv2d_backprop_filter(x, g)` (linear in each input):
+/// dx = conv2d_backprop_input(g, dy), dg = conv2d(x, dy).
+pub(crate) fn conv2d_backprop_filter(
+    e: &mut Emit,
+    strides: [usize; 2],
+    pads: [usize; 4],
+    node: &Node,
+    b: NodeId,
+) -> Contributions {
+    let (x, g) = (input(e, node, 0)?, input(e, node, 1)?);
+    let (x_ty, g_ty) = (e.ty(x), e.ty(g));
+    let backprop = GradOp::Conv2dBackpropInput { strides, pads };
+    let dx = e.add(Op::Grad(backprop), vec![g, b], x_ty);
+    let dg = e.add(Op::Conv2d { strides, pads }, vec![x, b], g_ty);
+    Ok(vec![Some(dx), Some(dg)])
+}

@@ -192,14 +192,14 @@ fn errors() {
 }
 
 #[test]
-fn second_order_through_conv2d_is_unsupported() {
+fn second_order_through_max_pool2d_is_unsupported() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/errors/unsupported_grad.td");
     let source = std::fs::read_to_string(path).expect("the corpus file");
     let diags = crate::compile(&source, Path::new(".")).expect_err("unsupported");
     assert_eq!(diags.len(), 1);
     assert_eq!(diags[0].kind, crate::syntax::DiagKind::Unsupported);
     let span = diags[0].span.expect("a span");
-    assert_eq!(&source[span.range()], "conv2d(x, w)");
+    assert_eq!(&source[span.range()], "max_pool2d(x, [2, 2], [2, 2])");
     assert!(diags[0].message.contains("gradient of a gradient"));
 }
 

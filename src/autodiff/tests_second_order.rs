@@ -112,3 +112,17 @@ fn through_a_cond() {
         });
     }
 }
+
+#[test]
+fn through_conv2d() {
+    let x = Values::new(251).tensor(&[1, 5, 4, 2], -1.0, 1.0);
+    let w = Values::new(252).tensor(&[3, 2, 2, 2], -1.0, 1.0);
+    second_order(&[x, w], |g, p| {
+        let op = Op::Conv2d {
+            strides: [2, 1],
+            pads: [1, 0, 0, 1],
+        };
+        let y = g.add(op, vec![p[0], p[1]], f64_ty(&[1, 2, 4, 2]), span());
+        Emit::new(g, span()).mul(y, y).unwrap()
+    });
+}

@@ -194,8 +194,9 @@ pub enum Op {
 
 /// Ops that only the backward pass creates: one family, so that every pass and
 /// backend handles them with one `match` arm (kernels: `backend/interp/grad_kernels.rs`).
-/// Their own gradients are not defined (a gradient of a gradient through them is
-/// an `unsupported` diagnostic), except for the two linear movement ops.
+/// All but `MaxPool2dGrad` are linear in each input and have backward rules, so
+/// gradients of gradients go through them; through `MaxPool2dGrad` they are an
+/// `unsupported` diagnostic.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum GradOp {
     /// A static slice: inputs `[x]`; `x[starts[0]..starts[0] + d0, ...]` where the
