@@ -4,8 +4,11 @@
 //! and `bool`, which only the movement ops see). Shapes come from the node's
 //! type; inputs that do not fit it are an internal error, never a panic.
 
+mod conv;
+
 use crate::ir::{GradOp, Node, Op, Tensor};
 use crate::syntax::Diag;
+use conv::ConvShape;
 
 /// Evaluates `op` if it is a backward op (`None` otherwise).
 pub fn eval_grad_op(op: &Op, inputs: &[&Tensor], node: &Node) -> Option<Result<Tensor, Diag>> {
@@ -119,86 +122,11 @@ fn dims4(node: &Node, dims: &[usize], what: &str) -> Result<[usize; 4], Diag> {
 }
 
 /// The output length of a VALID window sweep over a (padded) length.
-fn window_count(padded: usize, window: usize, stride: usize) -> usize {
+pub(super) fn window_count(padded: usize, window: usize, stride: usize) -> usize {
     if padded < window || stride == 0 {
         0
     } else {
         (padded - window) / stride + 1
-    }
-}
-
-/// Shared geometry of a convolution: (x NHWC, w HWIO, g NHWO).
-struct ConvShape {
-    x: [usize; 4],
-    w: [usize; 4],
-    g: [usize; 4],
-}
-
-impl ConvShape {
-    fn check(&self, node: &Node, strides: [usize; 2], pads: [usize; 4]) -> Result<(), Diag> {
-        let [n, h, wd, c] = self.x;
-        let [kh, kw, wc, o] = self.w;
-        let [gn, oh, ow, go] = self.g;
-        let fits = gn == n
-            && wc == c
-            && go == o
-            && !strides.contains(&0)
-            && oh == window_count(h + pads[0] + pads[1], kh, strides[0])
-            && ow == window_count(wd + pads[2] + pads[3], kw, strides[1]);
-        if fits {
-            Ok(())
-        } else {
-            Err(fail(
-                node,
-                format!(
-                    "input {:?}, filter {:?} and gradient {:?} do not fit",
-                    self.x, self.w, self.g
-                ),
-            ))
-        }
-    }
-
-    /// Calls `f(x_offset, w_offset, g_offset)` for every (image, output
-    /// position, tap, in-channel, out-channel) that reads an unpadded input.
-    fn for_each(
-        &self,
-        strides: [usize; 2],
-        pads: [usize; 4],
-        mut f: impl FnMut(usize, usize, usize),
-    ) {
-        let [n, h, wd, c] = self.x;
-        let [kh, kw, _, o] = self.w;
-        let [_, oh, ow, _] = self.g;
-        for image in 0..n {
-            for oy in 0..oh {
-                for ox in 0..ow {
-                    let g_base = ((image * oh + oy) * ow + ox) * o;
-                    for ky in 0..kh {
-                        let Some(iy) = (oy * strides[0] + ky)
-                            .checked_sub(pads[0])
-                            .filter(|&v| v < h)
-                        else {
-                            continue;
-                        };
-                        for kx in 0..kw {
-                            let Some(ix) = (ox * strides[1] + kx)
-                                .checked_sub(pads[2])
-                                .filter(|&v| v < wd)
-                            else {
-                                continue;
-                            };
-                            let x_base = ((image * h + iy) * wd + ix) * c;
-                            let w_base = (ky * kw + kx) * c * o;
-                            for ci in 0..c {
-                                for oi in 0..o {
-                                    f(x_base + ci, w_base + ci * o + oi, g_base + oi);
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
     }
 }
 
@@ -214,11 +142,11 @@ fn conv2d_backprop_input(
         x: dims4(node, node.ty.shape.dims(), "input")?,
         w: dims4(node, &w_dims, "filter")?,
         g: dims4(node, &g_dims, "gradient")?,
+        strides,
+        pads,
     };
-    shape.check(node, strides, pads)?;
-    let mut dx = vec![0.0; shape.x.iter().product()];
-    shape.for_each(strides, pads, |xi, wi, gi| dx[xi] += g[gi] * w[wi]);
-    Ok(dx)
+    shape.check().map_err(|m| fail(node, m))?;
+    shape.backprop_input(&g, &w).map_err(|m| fail(node, m))
 }
 
 fn conv2d_backprop_filter(
@@ -233,11 +161,11 @@ fn conv2d_backprop_filter(
         x: dims4(node, &x_dims, "input")?,
         w: dims4(node, node.ty.shape.dims(), "filter")?,
         g: dims4(node, &g_dims, "gradient")?,
+        strides,
+        pads,
     };
-    shape.check(node, strides, pads)?;
-    let mut dw = vec![0.0; shape.w.iter().product()];
-    shape.for_each(strides, pads, |xi, wi, gi| dw[wi] += x[xi] * g[gi]);
-    Ok(dw)
+    shape.check().map_err(|m| fail(node, m))?;
+    shape.backprop_filter(&x, &g).map_err(|m| fail(node, m))
 }
 
 fn max_pool2d_grad(
