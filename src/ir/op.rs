@@ -246,6 +246,25 @@ impl GradOp {
             GradOp::MaxPool2dGrad { .. } => "max_pool2d_grad",
         }
     }
+    /// The name with the attributes, for printing: `slice[starts=[0, 2]]`.
+    pub fn with_attributes(&self) -> String {
+        let list = |items: &[usize]| {
+            let items: Vec<String> = items.iter().map(|i| i.to_string()).collect();
+            format!("[{}]", items.join(", "))
+        };
+        let name = self.name();
+        match self {
+            GradOp::Slice { starts } => format!("{name}[starts={}]", list(starts)),
+            GradOp::ScatterIndex => name.to_string(),
+            GradOp::Conv2dBackpropInput { strides, pads }
+            | GradOp::Conv2dBackpropFilter { strides, pads } => {
+                format!("{name}[strides={}, pads={}]", list(strides), list(pads))
+            }
+            GradOp::MaxPool2dGrad { size, strides } => {
+                format!("{name}[size={}, strides={}]", list(size), list(strides))
+            }
+        }
+    }
 }
 
 impl Op {
