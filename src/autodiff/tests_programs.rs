@@ -181,3 +181,19 @@ fn softmax_family_and_reductions() {
     ";
     check_program(source, "loss", &["x", "w"], &[]);
 }
+
+#[test]
+fn fold_inside_a_cond_inside_a_fold() {
+    let source = "
+        placeholder xs: f64[3, 2] = randn(seed=1);
+        placeholder flag: bool[] = true;
+        variable w: f64[2] = [0.5, -0.3];
+        let r = cond(flag, fold(|acc, x| acc * w + sin(x), w, xs), w * 2.0);
+        let outer = fold(|acc, x| cond(sum(x) > 0.0, acc * r, acc + x), r, xs);
+        let loss = sum(outer * outer);
+    ";
+    for flag in [true, false] {
+        let pred = Tensor::scalar(crate::ir::DType::Bool, if flag { 1.0 } else { 0.0 });
+        check_program(source, "loss", &["w", "xs"], &[("flag", pred)]);
+    }
+}
