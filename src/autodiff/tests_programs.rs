@@ -61,6 +61,15 @@ fn check_program(source: &str, loss: &str, wrt: &[&str], extra: &[(&str, Tensor)
     let mut graph = module.graph.clone();
     let y = module.lookup(loss).expect("loss");
     let adjoints = backward(&mut graph, y).expect("backward");
+    // Backward nodes keep the span of the forward node they differentiate.
+    let spans: std::collections::HashSet<_> = module.graph.nodes.iter().map(|n| n.span).collect();
+    for node in &graph.nodes[module.graph.len()..] {
+        assert!(
+            spans.contains(&node.span),
+            "{} has a new span",
+            node.op.name()
+        );
+    }
     let grads: Vec<NodeId> = wrt
         .iter()
         .map(|name| adjoints.of(&mut graph, module.lookup(name).expect("name")))
