@@ -1,14 +1,16 @@
 //! Interpreter kernels of the backward ops (`Op::Grad`, created by autodiff).
 //!
-//! They compute in `f64` and round once to the node's dtype (exact for `i32`
-//! and `bool`, which only the movement ops see). Shapes come from the node's
-//! type; inputs that do not fit it are an internal error, never a panic.
+//! The movement ops (`slice`, `scatter_index`) work on the values' own dtype; the
+//! network ops compute in `f64` and round once to the node's dtype. Shapes come
+//! from the node's type; inputs that do not fit it are an internal error, never
+//! a panic.
 
 mod conv;
 
 use crate::ir::{GradOp, Node, Op, Tensor};
 use crate::syntax::Diag;
 use conv::ConvShape;
+use ndarray::{ArrayD, Axis, IxDyn, Slice};
 
 /// Evaluates `op` if it is a backward op (`None` otherwise).
 pub fn eval_grad_op(op: &Op, inputs: &[&Tensor], node: &Node) -> Option<Result<Tensor, Diag>> {
@@ -16,8 +18,8 @@ pub fn eval_grad_op(op: &Op, inputs: &[&Tensor], node: &Node) -> Option<Result<T
         return None;
     };
     let values = match grad_op {
-        GradOp::Slice { starts } => slice(node, starts, inputs),
-        GradOp::ScatterIndex => scatter_index(node, inputs),
+        GradOp::Slice { starts } => return Some(slice(node, starts, inputs)),
+        GradOp::ScatterIndex => return Some(scatter_index(node, inputs)),
         GradOp::Conv2dBackpropInput { strides, pads } => {
             conv2d_backprop_input(node, *strides, *pads, inputs)
         }
@@ -53,18 +55,29 @@ fn arg(node: &Node, inputs: &[&Tensor], k: usize) -> Result<(Vec<usize>, Vec<f64
     Ok((t.shape().to_vec(), t.to_f64_vec()))
 }
 
-/// Row-major strides of `dims`.
-fn strides_of(dims: &[usize]) -> Vec<usize> {
-    let mut out = vec![1; dims.len()];
-    for k in (0..dims.len().saturating_sub(1)).rev() {
-        out[k] = out[k + 1] * dims[k + 1];
-    }
-    out
+/// Input `k` itself.
+fn tensor<'t>(node: &Node, inputs: &[&'t Tensor], k: usize) -> Result<&'t Tensor, Diag> {
+    inputs
+        .get(k)
+        .copied()
+        .ok_or_else(|| fail(node, format!("missing input {k}")))
 }
 
-fn slice(node: &Node, starts: &[usize], inputs: &[&Tensor]) -> Result<Vec<f64>, Diag> {
-    let (x_dims, x) = arg(node, inputs, 0)?;
-    let out_dims = node.ty.shape.dims();
+/// Applies `$body` to the array inside `$tensor`, whatever its dtype, giving a tensor.
+macro_rules! each_dtype {
+    ($tensor:expr, $a:ident => $body:expr) => {
+        match $tensor {
+            Tensor::F32($a) => Tensor::F32($body),
+            Tensor::F64($a) => Tensor::F64($body),
+            Tensor::I32($a) => Tensor::I32($body),
+            Tensor::Bool($a) => Tensor::Bool($body),
+        }
+    };
+}
+
+fn slice(node: &Node, starts: &[usize], inputs: &[&Tensor]) -> Result<Tensor, Diag> {
+    let x = tensor(node, inputs, 0)?;
+    let (x_dims, out_dims) = (x.shape(), node.ty.shape.dims());
     let rank = x_dims.len();
     if starts.len() != rank
         || out_dims.len() != rank
@@ -75,34 +88,35 @@ fn slice(node: &Node, starts: &[usize], inputs: &[&Tensor]) -> Result<Vec<f64>, 
             format!("cannot take {out_dims:?} at {starts:?} from {x_dims:?}"),
         ));
     }
-    let total: usize = out_dims.iter().product();
-    let (x_strides, out_strides) = (strides_of(&x_dims), strides_of(out_dims));
-    let mut out = Vec::with_capacity(total);
-    for flat in 0..total {
-        let source: usize = (0..rank)
-            .map(|k| (starts[k] + flat / out_strides[k] % out_dims[k]) * x_strides[k])
-            .sum();
-        out.push(x[source]);
-    }
-    Ok(out)
+    let range = |k: usize| Slice::from(starts[k]..starts[k] + out_dims[k]);
+    Ok(
+        each_dtype!(x, a => a.slice_each_axis(|axis| range(axis.axis.index())).as_standard_layout().into_owned()),
+    )
 }
 
-fn scatter_index(node: &Node, inputs: &[&Tensor]) -> Result<Vec<f64>, Diag> {
-    let (g_dims, g) = arg(node, inputs, 0)?;
-    let (i_dims, i) = arg(node, inputs, 1)?;
+fn scatter_index(node: &Node, inputs: &[&Tensor]) -> Result<Tensor, Diag> {
+    let g = tensor(node, inputs, 0)?;
+    let index = match tensor(node, inputs, 1)? {
+        Tensor::I32(i) if i.ndim() == 0 => i.iter().next().copied().unwrap_or(0),
+        other => {
+            return Err(fail(
+                node,
+                format!("the index is {}, not i32[]", other.ty()),
+            ))
+        }
+    };
     let out_dims = node.ty.shape.dims();
-    if !i_dims.is_empty() || out_dims.get(1..) != Some(&g_dims[..]) {
+    if out_dims.get(1..) != Some(g.shape()) || g.dtype() != node.ty.dtype {
         return Err(fail(
             node,
-            format!("cannot scatter {g_dims:?} into {out_dims:?}"),
+            format!("cannot scatter {} into {}", g.ty(), node.ty),
         ));
     }
     let rows = out_dims[0];
-    let index = i.first().copied().unwrap_or(0.0) as i64;
     let resolved = if index < 0 {
-        rows as i64 + index
+        rows as i64 + i64::from(index)
     } else {
-        index
+        i64::from(index)
     };
     if resolved < 0 || resolved >= rows as i64 {
         return Err(Diag::error(
@@ -110,10 +124,12 @@ fn scatter_index(node: &Node, inputs: &[&Tensor]) -> Result<Vec<f64>, Diag> {
             node.span,
         ));
     }
-    let row = g.len();
-    let mut out = vec![0.0; rows * row];
-    out[resolved as usize * row..][..row].copy_from_slice(&g);
-    Ok(out)
+    let row = resolved as usize;
+    Ok(each_dtype!(g, a => {
+        let mut out = ArrayD::from_elem(IxDyn(out_dims), Default::default());
+        out.index_axis_mut(Axis(0), row).assign(a);
+        out
+    }))
 }
 
 /// The 4-D shape of input `k`.
