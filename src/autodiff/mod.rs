@@ -60,8 +60,9 @@ impl Adjoints {
         self.adjoint.get(x.index()).copied().flatten()
     }
 
-    /// The gradient of `y` with respect to `x`: its adjoint node, or a zeros
-    /// constant of `x`'s type (added to `graph`) when `x` does not influence `y`.
+    /// The gradient of `y` with respect to `x`: its adjoint node, or zeros of
+    /// `x`'s type when `x` does not influence `y` (a scalar zero constant, broadcast
+    /// when `x` is not a scalar, so that no large constant is built).
     pub fn of(&self, graph: &mut Graph, x: NodeId) -> NodeId {
         match self.get(x) {
             Some(adjoint) => adjoint,
