@@ -8,7 +8,8 @@
 //! different orders, so an element that comes from cancellation (a small score
 //! among large ones) can differ by more than 1e-5 of its own size. After each step the JIT session's variables are
 //! reset to the interpreter's, so rounding differences do not compound over a
-//! training run: every step is compared from the same state.
+//! training run: every step is compared from the same state. The JIT compiles
+//! with `check_bounds`.
 
 use std::path::Path;
 use tdsl::backend::Backend;
@@ -62,6 +63,7 @@ fn every_program_agrees_on_both_backends() {
         let runs = module.runs.clone();
         let mut interp = Session::with_backend(module.clone(), Backend::Interp);
         let mut jit = Session::with_backend(module, Backend::Jit);
+        jit.set_jit_options(tdsl::backend::jit::Options { check_bounds: true });
         for run in runs {
             let fetches: Vec<&str> = run.fetches.iter().map(|(n, _)| n.as_str()).collect();
             for step in 0..run.steps {

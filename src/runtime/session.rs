@@ -39,6 +39,8 @@ pub struct Session {
     backend: Backend,
     /// JIT executables, by fetch list (compiled on the first step that needs one).
     executables: HashMap<Vec<String>, jit::Executable>,
+    /// How the JIT compiles.
+    jit_options: jit::Options,
 }
 
 impl Session {
@@ -66,7 +68,15 @@ impl Session {
             plans: HashMap::new(),
             backend,
             executables: HashMap::new(),
+            jit_options: jit::Options::default(),
         }
+    }
+
+    /// Sets how the JIT compiles (e.g. `check_bounds` in tests); executables
+    /// compiled before are dropped and compiled again when next needed.
+    pub fn set_jit_options(&mut self, options: jit::Options) {
+        self.jit_options = options;
+        self.executables.clear();
     }
 
     /// The backend steps run on.
@@ -137,8 +147,7 @@ impl Session {
         // ---- backend choice: the JIT compiles once per fetch list ----
         let key: Vec<String> = fetches.iter().map(|s| s.to_string()).collect();
         if self.backend == Backend::Jit && !self.executables.contains_key(&key) {
-            let options = jit::Options::default();
-            let exe = jit::compile(&self.module.graph, &plan.fetch_nodes, options)?;
+            let exe = jit::compile(&self.module.graph, &plan.fetch_nodes, self.jit_options)?;
             self.executables.insert(key.clone(), exe);
         }
         let inputs = StepInputs {
