@@ -10,9 +10,11 @@
 use super::codegen::{internal, Jit, Kernel, STATUS_OK};
 use super::fused::Group;
 use super::plan::Step;
+use super::tensors::{data_ptr, is_standard, out_ptr, Val};
 use crate::backend::interp::{self, StepInputs, StepResult};
 use crate::ir::{Graph, Node, NodeId, Op, Tensor, TensorType};
 use crate::syntax::Diag;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// The native code and plan for one fetch set of one graph: built once, run
@@ -39,28 +41,32 @@ impl Executable {
     /// Runs one step: the fetched values in order, and the updates of the
     /// fetched `assign`s in graph order (not applied; as [`interp::run_step`]).
     pub fn run(&self, inputs: &StepInputs) -> Result<StepResult, Diag> {
-        let mut memo: Vec<Option<Arc<Tensor>>> = vec![None; self.graph.len()];
+        let mut memo: Vec<Option<Val>> = vec![None; self.graph.len()];
         let mut updates: Vec<(NodeId, String, Tensor)> = Vec::new();
-        let mut fetched = Vec::with_capacity(self.fetches.len());
+        let mut values = Vec::with_capacity(self.fetches.len());
         for &fetch in &self.fetches {
             self.eval(fetch, &mut memo, &mut updates, inputs)?;
             let value = memo[fetch.index()]
                 .as_ref()
                 .ok_or_else(|| internal(format!("fetch {fetch} was not computed")))?;
-            fetched.push(Tensor::clone(value));
+            values.push(value.clone());
         }
+        // Fetched values are moved out, not copied, unless still shared (a
+        // constant, a value fetched twice).
+        drop(memo);
+        let fetched = values.into_iter().map(Val::into_owned).collect();
         updates.sort_by_key(|(id, _, _)| *id);
         let updates = updates.into_iter().map(|(_, v, t)| (v, t)).collect();
         Ok(StepResult { fetched, updates })
     }
 
     /// Computes `target` and what it needs.
-    fn eval(
+    fn eval<'s>(
         &self,
         target: NodeId,
-        memo: &mut [Option<Arc<Tensor>>],
+        memo: &mut [Option<Val<'s>>],
         updates: &mut Vec<(NodeId, String, Tensor)>,
-        inputs: &StepInputs,
+        inputs: &StepInputs<'s>,
     ) -> Result<(), Diag> {
         if target.index() >= self.graph.len() {
             return Err(internal(format!("node {target} is not in the graph")));
@@ -98,7 +104,7 @@ impl Executable {
     }
 
     /// The inputs `id` needs now.
-    fn deps(&self, id: NodeId, memo: &[Option<Arc<Tensor>>]) -> Result<Vec<NodeId>, Diag> {
+    fn deps(&self, id: NodeId, memo: &[Option<Val>]) -> Result<Vec<NodeId>, Diag> {
         let node = self.graph.node(id);
         match (&self.steps[id.index()], &node.op) {
             (Step::Fused(g), _) => Ok(self.groups[*g].leaves.clone()),
@@ -143,15 +149,15 @@ impl Executable {
     }
 
     /// Computes node `id`, whose needed inputs are in `memo`.
-    fn compute(
+    fn compute<'s>(
         &self,
         id: NodeId,
-        memo: &[Option<Arc<Tensor>>],
+        memo: &[Option<Val<'s>>],
         updates: &mut Vec<(NodeId, String, Tensor)>,
-        inputs: &StepInputs,
-    ) -> Result<Arc<Tensor>, Diag> {
+        inputs: &StepInputs<'s>,
+    ) -> Result<Val<'s>, Diag> {
         let node = self.graph.node(id);
-        let value = |k: NodeId| -> Result<&Arc<Tensor>, Diag> {
+        let value = |k: NodeId| -> Result<&Val<'s>, Diag> {
             memo[k.index()]
                 .as_ref()
                 .ok_or_else(|| at(node, format!("input {k} was not computed")))
@@ -162,40 +168,44 @@ impl Executable {
                 let args: Vec<&Tensor> = group
                     .leaves
                     .iter()
-                    .map(|&l| value(l).map(|t| t.as_ref()))
+                    .map(|&l| value(l).map(|t| &**t))
                     .collect::<Result<_, _>>()?;
                 let types: Vec<&TensorType> =
                     group.leaves.iter().map(|&l| self.graph.ty(l)).collect();
-                return run_kernel(&self.fused[*g], node, &args, &types).map(Arc::new);
+                return run_kernel(&self.fused[*g], node, &args, &types)
+                    .map(|t| Val::Shared(Arc::new(t)));
             }
             Step::MatMul(m) => {
                 let args: Vec<&Tensor> = node
                     .inputs
                     .iter()
-                    .map(|&l| value(l).map(|t| t.as_ref()))
+                    .map(|&l| value(l).map(|t| &**t))
                     .collect::<Result<_, _>>()?;
                 let types: Vec<&TensorType> =
                     node.inputs.iter().map(|&l| self.graph.ty(l)).collect();
-                return run_kernel(&self.matmuls[*m], node, &args, &types).map(Arc::new);
+                return run_kernel(&self.matmuls[*m], node, &args, &types)
+                    .map(|t| Val::Shared(Arc::new(t)));
             }
             Step::Unused | Step::Inlined => return Err(at(node, "is not computed on its own")),
             Step::Fallback => {}
         }
         Ok(match &node.op {
             Op::Placeholder { name } => {
-                let v = inputs.placeholders.get(name).ok_or_else(|| {
+                let fed: &'s HashMap<String, Tensor> = inputs.placeholders;
+                let v = fed.get(name).ok_or_else(|| {
                     at(node, format!("no value was fed for placeholder '{name}'"))
                 })?;
-                Arc::new(standard(v.clone()))
+                Val::of(v)
             }
             Op::Variable { name } => {
-                let v = inputs
-                    .variables
+                let state: &'s HashMap<String, Tensor> = inputs.variables;
+                let v = state
                     .get(name)
                     .ok_or_else(|| at(node, format!("no value for variable '{name}'")))?;
-                Arc::new(standard(v.clone()))
+                Val::of(v)
             }
-            Op::Const(tensor) => Arc::new(standard(Tensor::clone(tensor))),
+            Op::Const(tensor) if is_standard(tensor) => Val::Shared(Arc::clone(tensor)),
+            Op::Const(tensor) => Val::Shared(Val::of(tensor).to_arc()),
             Op::Param(i) => return Err(at(node, format!("parameter {i} outside a region"))),
             Op::Assign { var } => {
                 let input = *node
@@ -206,15 +216,17 @@ impl Executable {
                 updates.push((id, var.clone(), Tensor::clone(&v)));
                 v
             }
-            Op::Group => Arc::new(Tensor::scalar(crate::ir::DType::Bool, 0.0)),
-            Op::Cond { .. } | Op::Fold { .. } => Arc::new(self.region_op(node, memo, inputs)?),
+            Op::Group => Val::Shared(Arc::new(Tensor::scalar(crate::ir::DType::Bool, 0.0))),
+            Op::Cond { .. } | Op::Fold { .. } => {
+                Val::Shared(Arc::new(self.region_op(node, memo, inputs)?))
+            }
             _ => {
                 let args: Vec<&Tensor> = node
                     .inputs
                     .iter()
-                    .map(|&k| value(k).map(|t| t.as_ref()))
+                    .map(|&k| value(k).map(|t| &**t))
                     .collect::<Result<_, _>>()?;
-                Arc::new(interp::eval_pure(node, &args)?)
+                Val::Shared(Arc::new(interp::eval_pure(node, &args)?))
             }
         })
     }
@@ -225,14 +237,17 @@ impl Executable {
     fn region_op(
         &self,
         node: &Node,
-        memo: &[Option<Arc<Tensor>>],
+        memo: &[Option<Val>],
         inputs: &StepInputs,
     ) -> Result<Tensor, Diag> {
         let mut mini = Graph::new();
         let unused = Arc::new(Tensor::scalar(crate::ir::DType::Bool, 0.0));
         let mut args = Vec::with_capacity(node.inputs.len());
         for &input in &node.inputs {
-            let value = memo.get(input.index()).cloned().flatten();
+            let value = memo
+                .get(input.index())
+                .and_then(|v| v.as_ref())
+                .map(Val::to_arc);
             let ty = self.graph.ty(input).clone();
             args.push(mini.add(
                 Op::Const(value.unwrap_or_else(|| unused.clone())),
@@ -282,43 +297,6 @@ fn run_kernel(
         ));
     }
     Ok(out)
-}
-
-/// The address of a contiguous tensor's first element (read only).
-fn data_ptr(t: &Tensor) -> Option<*mut u8> {
-    Some(match t {
-        Tensor::F32(a) => a.as_slice()?.as_ptr() as *mut u8,
-        Tensor::F64(a) => a.as_slice()?.as_ptr() as *mut u8,
-        Tensor::I32(a) => a.as_slice()?.as_ptr() as *mut u8,
-        Tensor::Bool(a) => a.as_slice()?.as_ptr() as *mut u8,
-    })
-}
-
-/// The address of a contiguous tensor's first element (written by the kernel).
-fn out_ptr(t: &mut Tensor) -> Option<*mut u8> {
-    Some(match t {
-        Tensor::F32(a) => a.as_slice_mut()?.as_mut_ptr() as *mut u8,
-        Tensor::F64(a) => a.as_slice_mut()?.as_mut_ptr() as *mut u8,
-        Tensor::I32(a) => a.as_slice_mut()?.as_mut_ptr() as *mut u8,
-        Tensor::Bool(a) => a.as_slice_mut()?.as_mut_ptr() as *mut u8,
-    })
-}
-
-/// The same values in row-major contiguous layout.
-fn standard(t: Tensor) -> Tensor {
-    fn fix<T: Clone>(a: ndarray::ArrayD<T>) -> ndarray::ArrayD<T> {
-        if a.is_standard_layout() {
-            a
-        } else {
-            a.as_standard_layout().into_owned()
-        }
-    }
-    match t {
-        Tensor::F32(a) => Tensor::F32(fix(a)),
-        Tensor::F64(a) => Tensor::F64(fix(a)),
-        Tensor::I32(a) => Tensor::I32(fix(a)),
-        Tensor::Bool(a) => Tensor::Bool(fix(a)),
-    }
 }
 
 /// An internal error at `node`.

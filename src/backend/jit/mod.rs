@@ -22,6 +22,7 @@ mod matmul;
 mod nest;
 mod ops;
 mod plan;
+mod tensors;
 
 #[cfg(test)]
 mod tests;
