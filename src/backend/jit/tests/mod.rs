@@ -4,6 +4,7 @@
 mod bounds;
 mod elementwise;
 mod matmul;
+mod random;
 
 use super::{compile, Options};
 use crate::backend::interp::{self, StepInputs, StepResult};
