@@ -16,6 +16,7 @@
 
 mod codegen;
 mod exec;
+mod exp;
 mod fused;
 mod helpers;
 mod matmul;

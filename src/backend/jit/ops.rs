@@ -8,8 +8,9 @@
 //! - float comparisons are IEEE (`!=` is unordered-or-not-equal);
 //! - casts: float → `i32` truncates and saturates with `NaN → 0`
 //!   (`fcvt_to_sint_sat`), number → `bool` is `x != 0`;
-//! - transcendentals, `pow` and `i32` division call the Rust helpers of
-//!   [`super::helpers`] (per lane on vectors).
+//! - `exp` and `sigmoid` on `f32` are inline polynomials ([`super::exp`], within
+//!   a few ulp of libm); the other transcendentals, `f64` ones, `pow` and `i32`
+//!   division call the Rust helpers of [`super::helpers`] (per lane on vectors).
 //!
 //! `bool` values are `i8` 0/1, in memory and in registers.
 
@@ -80,7 +81,7 @@ impl Lower<'_> {
     }
 
     /// `cond ? x : y` where `cond` is the result of a compare on these values.
-    fn choose(&self, b: &mut FunctionBuilder, cond: Value, x: Value, y: Value) -> Value {
+    pub(crate) fn choose(&self, b: &mut FunctionBuilder, cond: Value, x: Value, y: Value) -> Value {
         if self.vector() {
             // A lane mask (i32x4 all-ones/zeros) reinterpreted as f32x4 lanes.
             let flags =
@@ -138,6 +139,8 @@ impl Lower<'_> {
                 let zero = b.ins().iconst(types::I32, 0);
                 b.ins().smax(x, zero)
             }
+            UnaryOp::Exp if dtype == DType::F32 => self.exp_f32(b, x),
+            UnaryOp::Sigmoid if dtype == DType::F32 => self.sigmoid_f32(b, x),
             _ if float => {
                 let f = match dtype {
                     DType::F64 => self.helpers.unary_f64,

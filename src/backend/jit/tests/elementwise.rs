@@ -155,3 +155,43 @@ fn a_chain_fuses_into_one_kernel() {
         agree(&g, &[twice, y]);
     }
 }
+
+/// The inline `f32` `exp` and `sigmoid` across their whole range: overflow,
+/// underflow to subnormals and 0, infinities, NaN, and both sides of 0.
+#[test]
+fn inline_exp_and_sigmoid_over_their_range() {
+    let mut xs: Vec<f32> = vec![
+        -200.0,
+        -104.0,
+        -103.9,
+        -100.0,
+        -87.5,
+        -87.3,
+        -50.0,
+        -1e-3,
+        -0.0,
+        0.0,
+        1e-3,
+        50.0,
+        88.7,
+        88.73,
+        89.0,
+        100.0,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        f32::NAN,
+        0.3466,
+        -0.3466,
+    ];
+    xs.extend((0..1000).map(|i| (i as f32 - 500.0) * 0.2));
+    let n = xs.len();
+    let x = crate::ir::Tensor::F32(
+        ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&[n]), xs).expect("shape"),
+    );
+    for op in [UnaryOp::Exp, UnaryOp::Sigmoid] {
+        let mut g = Graph::new();
+        let k = konst(&mut g, x.clone());
+        let y = add(&mut g, Op::Unary(op), &[k], DType::F32, &[n]);
+        agree(&g, &[y]);
+    }
+}
