@@ -39,7 +39,21 @@ fn run_program(path: &Path, extra: &[&str]) -> (i32, String, String) {
 
 #[test]
 fn every_program_matches_its_golden_output() {
-    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+    check_programs(&[]);
+}
+
+/// The JIT prints exactly what the interpreter prints: both backends share one
+/// GEMM, and the JIT's own kernels agree to a few ulp, below the 6 printed digits.
+#[test]
+fn every_program_matches_its_golden_output_on_the_jit() {
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        return; // the goldens are blessed from the interpreter, the oracle
+    }
+    check_programs(&["--backend", "jit"]);
+}
+
+fn check_programs(extra: &[&str]) {
+    let update = std::env::var_os("UPDATE_GOLDEN").is_some() && extra.is_empty();
     let files = programs();
     assert!(
         files.len() >= 5,
@@ -47,8 +61,8 @@ fn every_program_matches_its_golden_output() {
     );
     let mut failures = Vec::new();
     for path in &files {
-        let (code, stdout, stderr) = run_program(path, &[]);
-        let name = path.display();
+        let (code, stdout, stderr) = run_program(path, extra);
+        let name = format!("{} {}", path.display(), extra.join(" "));
         if code != 0 {
             failures.push(format!("{name}: exit {code}\n{stderr}"));
             continue;

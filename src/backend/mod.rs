@@ -1,5 +1,6 @@
 //! Backends that execute the graph IR.
 
+pub mod gemm;
 pub mod interp;
 pub mod jit;
 

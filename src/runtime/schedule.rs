@@ -37,7 +37,7 @@ impl Schedule {
 
     /// Whether the fetches are printed after step `step` (1-based).
     pub fn prints_after(&self, step: u64) -> bool {
-        step == self.steps || self.every.is_some_and(|k| k > 0 && step % k == 0)
+        step == self.steps || self.every.is_some_and(|k| k > 0 && step.is_multiple_of(k))
     }
 }
 

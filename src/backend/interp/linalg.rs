@@ -1,15 +1,16 @@
 //! `matmul` (2-D and batched, with broadcast leading axes) and `conv2d`
 //! (im2col, then one matrix product per group of images).
 //!
-//! Float products use ndarray's `general_mat_mul` (matrixmultiply): results may
-//! differ from a naive loop in the last bits, as any blocked GEMM does. `i32`
-//! products use a plain loop with wrapping arithmetic.
+//! Float products use the GEMM shared with the JIT (`backend::gemm`), so both
+//! backends sum in the same order; results may differ from a naive loop in the
+//! last bits, as any blocked GEMM does. `i32` products use a plain loop with
+//! wrapping arithmetic.
 
 use super::elementwise::broadcast_shapes;
 use super::{expect_inputs, first_dtype, internal, numel, typed, Elem};
+use crate::backend::gemm::matmul_into;
 use crate::ir::{DType, Node, Tensor};
 use crate::syntax::Diag;
-use ndarray::linalg::general_mat_mul;
 use ndarray::{Array3, ArrayD, ArrayView2, ArrayViewMut2, Axis, Dimension, Ix2, IxDyn};
 
 /// `c = a @ b` for one matrix each; shapes are checked by the caller.
@@ -20,12 +21,10 @@ pub(crate) trait Gemm: Elem {
 macro_rules! float_gemm {
     ($t:ty) => {
         impl Gemm for $t {
-            fn gemm(a: ArrayView2<$t>, b: ArrayView2<$t>, mut c: ArrayViewMut2<$t>) {
-                if a.ncols() == 0 {
-                    c.fill(0.0);
-                } else {
-                    general_mat_mul(1.0, &a, &b, 0.0, &mut c);
-                }
+            fn gemm(a: ArrayView2<$t>, b: ArrayView2<$t>, c: ArrayViewMut2<$t>) {
+                // The caller checked the shapes, so this cannot refuse.
+                let agreed = matmul_into(a, b, c);
+                debug_assert!(agreed, "matmul shapes were checked by the caller");
             }
         }
     };

@@ -60,7 +60,13 @@ pub(super) fn verify(g: &Graph, region_params: Option<usize>) {
         }
         let inputs: Vec<_> = n.inputs.iter().map(|x| g.ty(*x)).collect();
         match &n.op {
-            Op::Placeholder { .. } | Op::Variable { .. } | Op::Param(_) | Op::Reshape => {}
+            // Their output shape is the node's type (backward ops carry no target
+            // shape in their attributes); autodiff's own tests check their types.
+            Op::Placeholder { .. }
+            | Op::Variable { .. }
+            | Op::Param(_)
+            | Op::Reshape
+            | Op::Grad(_) => {}
             Op::Broadcast => {
                 assert_eq!(
                     crate::ir::infer::infer_broadcast(inputs[0], &n.ty.shape),
@@ -99,14 +105,19 @@ fn two_layer_network_shapes() {
     assert_eq!(ty(&m, "scores"), "f32[64, 10]");
     assert_eq!(ty(&m, "loss"), "f32[]");
     let names: Vec<&str> = m.names.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(names, ["x", "y", "w1", "w2", "scores", "loss"]);
+    assert_eq!(
+        names,
+        ["x", "y", "w1", "w2", "scores", "loss", "dw1", "dw2", "train"]
+    );
     assert_eq!(m.placeholders.len(), 2);
     let w1 = m.variable("w1").expect("w1");
     assert_eq!(w1.init.shape(), &[3072, 42]);
     let limit = (6.0f64 / (3072.0 + 42.0)).sqrt();
     assert!(w1.init.to_f64_vec().iter().all(|v| v.abs() <= limit));
-    assert_eq!(m.runs.len(), 1);
+    assert_eq!(m.runs.len(), 2);
     assert_eq!(m.runs[0].steps, 1);
+    assert_eq!((m.runs[1].steps, m.runs[1].every), (100, Some(10)));
+    assert_eq!(ty(&m, "dw1"), "f32[3072, 42]");
     assert!(matches!(node(&m, "loss").op, Op::MeanSquaredError));
 }
 
