@@ -3,6 +3,7 @@
 pub mod backend;
 pub mod cli;
 pub mod ir;
+pub mod repl;
 pub mod runtime;
 pub mod syntax;
 
