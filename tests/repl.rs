@@ -99,3 +99,148 @@ fn every_session_matches_its_golden_transcript() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+/// The terminal mode, driven through a pseudo-terminal: completion, `..> `
+/// continuation lines, Ctrl-C, Ctrl-D and the history file.
+#[cfg(target_os = "linux")]
+mod terminal {
+    use super::*;
+    use std::io::{Read, Write};
+    use std::os::fd::FromRawFd;
+    use std::sync::mpsc::{channel, Receiver};
+    use std::time::{Duration, Instant};
+
+    struct Pty {
+        master: File,
+        output: Receiver<Vec<u8>>,
+        seen: String,
+        cursor: usize,
+    }
+
+    impl Pty {
+        fn send(&mut self, text: &str) {
+            self.master
+                .write_all(text.as_bytes())
+                .expect("write to the pty");
+            self.master.flush().expect("flush the pty");
+        }
+
+        /// Waits until `pattern` appears after what was matched before.
+        fn expect(&mut self, pattern: &str) {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            loop {
+                if let Some(at) = self.seen[self.cursor..].find(pattern) {
+                    self.cursor += at + pattern.len();
+                    return;
+                }
+                let left = deadline.saturating_duration_since(Instant::now());
+                match self.output.recv_timeout(left) {
+                    Ok(bytes) => self.seen.push_str(&String::from_utf8_lossy(&bytes)),
+                    Err(_) => panic!(
+                        "timed out waiting for {pattern:?}; the terminal shows:\n{}",
+                        self.seen
+                    ),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn completion_multiline_input_ctrl_c_and_history() {
+        let (mut master, mut slave) = (-1, -1);
+        let size = libc::winsize {
+            ws_row: 40,
+            ws_col: 120,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        // SAFETY: openpty writes two new descriptors into the given integers.
+        let rc = unsafe {
+            libc::openpty(
+                &mut master,
+                &mut slave,
+                std::ptr::null_mut(),
+                std::ptr::null(),
+                &size,
+            )
+        };
+        assert_eq!(rc, 0, "openpty failed");
+        // SAFETY: both descriptors are new and owned here alone.
+        let (master, slave) = unsafe { (File::from_raw_fd(master), File::from_raw_fd(slave)) };
+        let home = temp_dir("terminal");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tdsl"))
+            .arg("repl")
+            .current_dir(root())
+            .env("TERM", "xterm")
+            .env("HOME", &home)
+            .env("XDG_DATA_HOME", home.join("data"))
+            .stdin(Stdio::from(slave.try_clone().expect("dup the pty")))
+            .stdout(Stdio::from(slave.try_clone().expect("dup the pty")))
+            .stderr(Stdio::from(slave))
+            .spawn()
+            .expect("the tdsl binary runs");
+        let (tx, rx) = channel();
+        let mut reader = master.try_clone().expect("dup the pty master");
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut pty = Pty {
+            master,
+            output: rx,
+            seen: String::new(),
+            cursor: 0,
+        };
+
+        pty.expect("td> ");
+        pty.send("let abc_long = [1.0, 2.0];\r");
+        pty.expect("abc_long: f32[2]");
+        pty.expect("td> ");
+        // Tab completes a graph name.
+        pty.send("abc_l\t * 10.0\r");
+        pty.expect("_: f32[2] = [10, 20]");
+        pty.expect("td> ");
+        // A command name.
+        pty.send(":ty\t abc_long\r");
+        pty.expect("abc_long: f32[2]");
+        pty.expect("td> ");
+        // A built-in function, and an input over two lines.
+        pty.send("resh\t(abc_long,\r");
+        pty.expect("..> ");
+        pty.send("[2, 1])\r");
+        pty.expect("_: f32[2, 1] = [[1], [2]]");
+        pty.expect("td> ");
+        // Ctrl-C drops a half-typed multi-line input.
+        pty.send("sum(abc_long,\r");
+        pty.expect("..> ");
+        pty.send("\x03");
+        pty.expect("td> ");
+        pty.send("sum(abc_long)\r");
+        pty.expect("_: f32[] = 3");
+        pty.expect("td> ");
+        // Ctrl-D leaves.
+        pty.send("\x04");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("wait for tdsl") {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("tdsl did not leave on Ctrl-D:\n{}", pty.seen);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert_eq!(status.code(), Some(0));
+        assert!(!pty.seen.contains("error"), "{}", pty.seen);
+        let history = std::fs::read_to_string(home.join("data/tdsl/history"))
+            .expect("the history file is written");
+        assert!(history.contains("let abc_long = [1.0, 2.0];"), "{history}");
+        assert!(history.contains("sum(abc_long)"), "{history}");
+        let _ = std::fs::remove_dir_all(&home);
+    }
+}
