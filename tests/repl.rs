@@ -244,3 +244,28 @@ mod terminal {
         let _ = std::fs::remove_dir_all(&home);
     }
 }
+
+/// `:time` prints timings, which no golden file can pin: check the line's form.
+#[test]
+fn time_prints_build_compile_and_run_times() {
+    let scratch = temp_dir("time");
+    let input = scratch.join("time.in");
+    std::fs::write(&input, "let a = [1.0, 2.0];\n:time a * 3.0\n").expect("write the input");
+    let (text, code) = run_session(&input, &[], &scratch);
+    let _ = std::fs::remove_dir_all(&scratch);
+    assert_eq!(code, 0, "{text}");
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("a: f32[2]"));
+    assert_eq!(lines.next(), Some("_: f32[2] = [3, 6]"));
+    let time = lines.next().unwrap_or_default();
+    let parts: Vec<&str> = time.split(' ').collect();
+    assert_eq!(parts.len(), 10, "{time}");
+    assert_eq!(
+        [parts[0], parts[1], parts[3], parts[4], parts[6], parts[7], parts[9]],
+        ["time:", "build", "ms,", "compile", "ms,", "run", "ms"],
+        "{time}"
+    );
+    for number in [parts[2], parts[5], parts[8]] {
+        assert!(number.parse::<f64>().is_ok_and(|x| x >= 0.0), "{time}");
+    }
+}
