@@ -231,7 +231,8 @@ pub fn load(repl: &mut Repl, path: &Path) -> bool {
         .filter(|i| matches!(i, crate::syntax::ast::Item::Run { .. }))
         .count();
     let origin = Origin::new(source.display_name.clone(), source.text.clone());
-    let Some(count) = repl.add_items(&origin, &program, false) else {
+    let dir = (source.base_dir != Path::new(".")).then_some(source.base_dir.as_path());
+    let Some(count) = repl.add_items(&origin, &program, false, dir) else {
         return false;
     };
     let mut message = format!("loaded {}: {count} definitions", source.display_name);

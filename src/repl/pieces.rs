@@ -3,7 +3,10 @@
 //! assembled program points into what the user actually wrote.
 
 use crate::syntax::diag::Label;
+use crate::syntax::lexer::Lexer;
+use crate::syntax::token::Token;
 use crate::syntax::{Diag, Span};
+use std::path::Path;
 use std::rc::Rc;
 
 /// Where text came from: one input typed at the prompt (`<repl>`) or a file.
@@ -38,6 +41,16 @@ pub struct Piece {
     pub prefix: usize,
     /// Length of the user's part.
     pub body_len: usize,
+    /// Replacements in `text` (see [`Piece::rebase_loads`]).
+    edits: Vec<Edit>,
+}
+
+/// `text[at..at + new_len]` replaced `old_len` bytes of the original.
+#[derive(Clone, Debug)]
+struct Edit {
+    at: usize,
+    new_len: usize,
+    old_len: usize,
 }
 
 impl Piece {
@@ -53,7 +66,45 @@ impl Piece {
             origin: origin.clone(),
             origin_offset: range.start,
             prefix: 0,
+            edits: Vec::new(),
         }
+    }
+
+    /// Makes the relative paths of `load("...")` calls relative to `dir` (an item
+    /// of a file loaded from another folder reads its `.npy` files from there).
+    pub fn rebase_loads(mut self, dir: &Path) -> Piece {
+        let mut spans = Vec::new();
+        let mut recent: [Option<Token>; 2] = [None, None];
+        for token in Lexer::new(&self.text) {
+            let Ok((start, token, end)) = token else {
+                break;
+            };
+            if let Token::Str(path) = &token {
+                let is_load =
+                    matches!(&recent, [Some(Token::Ident(f)), Some(Token::LParen)] if f == "load");
+                if is_load && Path::new(path).is_relative() {
+                    if let Some(full) = dir.join(path).to_str() {
+                        spans.push((start, end, quote(full)));
+                    }
+                }
+            }
+            recent = [recent[1].take(), Some(token)];
+        }
+        let mut text = String::new();
+        let mut copied = 0;
+        for (start, end, literal) in spans {
+            text.push_str(&self.text[copied..start]);
+            self.edits.push(Edit {
+                at: text.len(),
+                new_len: literal.len(),
+                old_len: end - start,
+            });
+            text.push_str(&literal);
+            copied = end;
+        }
+        text.push_str(&self.text[copied..]);
+        self.text = text;
+        self
     }
 
     /// A hidden `let NAME = EXPR;` for the expression at `start..end` of `origin`.
@@ -70,12 +121,24 @@ impl Piece {
             origin_offset: start,
             prefix: head.len(),
             body_len: expr.len(),
+            edits: Vec::new(),
         }
     }
 
     /// The origin position of byte `rel` of this piece's text.
     fn map(&self, rel: usize) -> usize {
-        self.origin_offset + rel.saturating_sub(self.prefix).min(self.body_len)
+        let mut rel = rel.saturating_sub(self.prefix);
+        let mut shift = 0isize;
+        for edit in &self.edits {
+            if rel >= edit.at + edit.new_len {
+                shift += edit.new_len as isize - edit.old_len as isize;
+            } else {
+                rel = rel.min(edit.at);
+                break;
+            }
+        }
+        let rel = (rel as isize - shift).max(0) as usize;
+        self.origin_offset + rel.min(self.body_len)
     }
 }
 
@@ -157,6 +220,22 @@ impl<'p> Layout<'p> {
     }
 }
 
+/// A string literal of the language holding `text`.
+fn quote(text: &str) -> String {
+    let mut out = String::from("\"");
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 /// 1-based line and column (in characters) of byte `pos`.
 pub fn line_col(text: &str, pos: usize) -> (usize, usize) {
     let before = text.get(..pos.min(text.len())).unwrap_or("");
@@ -199,5 +278,25 @@ mod tests {
         assert!(Rc::ptr_eq(&origin, &first));
         assert_eq!(span, Span::new(4, 5));
         assert_eq!(line_col("ab\ncd", 4), (2, 2));
+    }
+
+    #[test]
+    fn load_paths_follow_the_file() {
+        let text = "let w = load(\"w.npy\") + load(\"/abs.npy\") + q;";
+        let file = Origin::new("m/net.td", text);
+        let piece = Piece::item(&file, Span::new(0, text.len()), Some("w".into()), false)
+            .rebase_loads(Path::new("m/d\"q"));
+        assert_eq!(
+            piece.text,
+            "let w = load(\"m/d\\\"q/w.npy\") + load(\"/abs.npy\") + q;"
+        );
+        let pieces = vec![piece];
+        let layout = Layout::new(&pieces);
+        let q = layout.text.rfind('q').unwrap_or(0);
+        let (_, span) = layout.map_span(Span::new(q, q + 1)).unwrap();
+        assert_eq!(span.range(), text.len() - 2..text.len() - 1);
+        let inside = layout.text.find("d\\").unwrap_or(0);
+        let (_, span) = layout.map_span(Span::new(inside, inside + 1)).unwrap();
+        assert_eq!(span.start, 13);
     }
 }

@@ -12,7 +12,7 @@ use crate::syntax::diag::render_all;
 use crate::syntax::parser::{parse, parse_expr};
 use crate::syntax::Diag;
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 /// Hidden names of bare expressions start with this.
@@ -131,7 +131,7 @@ impl Repl {
         match parse_items(input) {
             Ok((text, program)) => {
                 let origin = Origin::new("<repl>", text);
-                self.add_items(&origin, &program, true);
+                self.add_items(&origin, &program, true, None);
             }
             Err(diags) => self.fail(&render_all(&diags, "<repl>", input)),
         }
@@ -139,12 +139,14 @@ impl Repl {
 
     /// Adds the items of `program` (written in `origin`); a later definition of a
     /// name replaces the earlier one. Runs its `run` statements if `execute`, else
-    /// drops them. Returns the number of definitions, or `None` on an error.
+    /// drops them. `load("...")` paths are made relative to `dir` if given.
+    /// Returns the number of definitions, or `None` on an error.
     pub(super) fn add_items(
         &mut self,
         origin: &Rc<Origin>,
         program: &Program,
         execute: bool,
+        dir: Option<&Path>,
     ) -> Option<usize> {
         let mut defs = Vec::new();
         let mut runs = Vec::new();
@@ -161,6 +163,9 @@ impl Repl {
                     defs.push(Piece::item(origin, span, Some(name.name.clone()), false))
                 }
             }
+        }
+        if let Some(dir) = dir {
+            defs = defs.into_iter().map(|p| p.rebase_loads(dir)).collect();
         }
         let defined: Vec<String> = defs.iter().filter_map(|p| p.name.clone()).collect();
         let mut kept: Vec<Piece> = self
