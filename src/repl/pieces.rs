@@ -209,9 +209,15 @@ impl<'p> Layout<'p> {
                 }),
                 Some((o, s)) => {
                     let (line, col) = line_col(&o.text, s.start as usize);
-                    mapped
-                        .notes
-                        .push(format!("{} ({}:{line}:{col})", label.message, o.name));
+                    let source_line = o.text.lines().nth(line - 1).unwrap_or("").trim();
+                    let mut shown: String = source_line.chars().take(60).collect();
+                    if shown.len() < source_line.len() {
+                        shown.push('…');
+                    }
+                    mapped.notes.push(format!(
+                        "{}: `{shown}` ({}:{line}:{col})",
+                        label.message, o.name
+                    ));
                 }
                 None => mapped.notes.push(label.message.clone()),
             }
