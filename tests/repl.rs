@@ -107,6 +107,7 @@ mod terminal {
     use super::*;
     use std::io::{Read, Write};
     use std::os::fd::FromRawFd;
+    use std::os::unix::process::CommandExt;
     use std::sync::mpsc::{channel, Receiver};
     use std::time::{Duration, Instant};
 
@@ -145,8 +146,10 @@ mod terminal {
         }
     }
 
-    #[test]
-    fn completion_multiline_input_ctrl_c_and_history() {
+    /// Starts `tdsl repl` on a new pseudo-terminal, as its controlling terminal
+    /// (so that Ctrl-C outside the line editor is a SIGINT), with `home` as `$HOME`.
+    /// `None` where no pseudo-terminal can be had (the test is then skipped).
+    fn spawn(home: &Path) -> Option<(Pty, std::process::Child)> {
         let (mut master, mut slave) = (-1, -1);
         let size = libc::winsize {
             ws_row: 40,
@@ -164,21 +167,35 @@ mod terminal {
                 &size,
             )
         };
-        assert_eq!(rc, 0, "openpty failed");
+        if rc != 0 {
+            eprintln!(
+                "skipped: no pseudo-terminal ({})",
+                std::io::Error::last_os_error()
+            );
+            return None;
+        }
         // SAFETY: both descriptors are new and owned here alone.
         let (master, slave) = unsafe { (File::from_raw_fd(master), File::from_raw_fd(slave)) };
-        let home = temp_dir("terminal");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tdsl"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_tdsl"));
+        command
             .arg("repl")
             .current_dir(root())
             .env("TERM", "xterm")
-            .env("HOME", &home)
+            .env("HOME", home)
             .env("XDG_DATA_HOME", home.join("data"))
             .stdin(Stdio::from(slave.try_clone().expect("dup the pty")))
             .stdout(Stdio::from(slave.try_clone().expect("dup the pty")))
-            .stderr(Stdio::from(slave))
-            .spawn()
-            .expect("the tdsl binary runs");
+            .stderr(Stdio::from(slave));
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            command.pre_exec(|| {
+                if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let child = command.spawn().expect("the tdsl binary runs");
         let (tx, rx) = channel();
         let mut reader = master.try_clone().expect("dup the pty master");
         std::thread::spawn(move || {
@@ -189,13 +206,38 @@ mod terminal {
                 }
             }
         });
-        let mut pty = Pty {
+        let pty = Pty {
             master,
             output: rx,
             seen: String::new(),
             cursor: 0,
         };
+        Some((pty, child))
+    }
 
+    /// Sends Ctrl-D and waits for a clean exit.
+    fn leave(pty: &mut Pty, child: &mut std::process::Child) {
+        pty.send("\x04");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("wait for tdsl") {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("tdsl did not leave on Ctrl-D:\n{}", pty.seen);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert_eq!(status.code(), Some(0), "{}", pty.seen);
+    }
+
+    #[test]
+    fn completion_multiline_input_ctrl_c_and_history() {
+        let home = temp_dir("terminal");
+        let Some((mut pty, mut child)) = spawn(&home) else {
+            return;
+        };
         pty.expect("td> ");
         pty.send("let abc_long = [1.0, 2.0];\r");
         pty.expect("abc_long: f32[2]");
@@ -223,24 +265,34 @@ mod terminal {
         pty.expect("_: f32[] = 3");
         pty.expect("td> ");
         // Ctrl-D leaves.
-        pty.send("\x04");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let status = loop {
-            if let Some(status) = child.try_wait().expect("wait for tdsl") {
-                break status;
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                panic!("tdsl did not leave on Ctrl-D:\n{}", pty.seen);
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        assert_eq!(status.code(), Some(0));
+        leave(&mut pty, &mut child);
         assert!(!pty.seen.contains("error"), "{}", pty.seen);
         let history = std::fs::read_to_string(home.join("data/tdsl/history"))
             .expect("the history file is written");
         assert!(history.contains("let abc_long = [1.0, 2.0];"), "{history}");
         assert!(history.contains("sum(abc_long)"), "{history}");
+        let _ = std::fs::remove_dir_all(&home);
+    }
+
+    #[test]
+    fn ctrl_c_stops_a_long_run_between_steps() {
+        let home = temp_dir("interrupt");
+        let Some((mut pty, mut child)) = spawn(&home) else {
+            return;
+        };
+        pty.expect("td> ");
+        pty.send("variable c: f32[] = 0.0; let t = assign(c, c + 1.0);\r");
+        pty.expect("t: f32[]");
+        pty.expect("td> ");
+        pty.send("run t repeat 1000000000 every 100;\r");
+        pty.expect("[step 100] t: f32[] = 100");
+        pty.send("\x03");
+        pty.expect("interrupted after step ");
+        pty.expect("td> ");
+        pty.send("c > 99.0\r");
+        pty.expect("_: bool[] = true");
+        pty.expect("td> ");
+        leave(&mut pty, &mut child);
         let _ = std::fs::remove_dir_all(&home);
     }
 }

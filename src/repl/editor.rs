@@ -198,6 +198,7 @@ pub fn interactive(repl: &mut Repl) {
         }
         let _ = editor.load_history(path);
     }
+    super::interrupt::install();
     super::print_out("tdsl REPL: `:help` lists the commands, Ctrl-D leaves\n");
     let mut pending = String::new();
     loop {

@@ -2,9 +2,11 @@
 //!
 //! - `state.rs`: the accepted items and the session; items and bare expressions;
 //! - `pieces.rs`: the assembled program text and diagnostics mapped back to inputs;
+//! - `run.rs`: `run` statements typed at the prompt;
 //! - `commands.rs`: the `:` commands; `graph_view.rs`: `:graph`;
 //! - `input.rs`: complete inputs (brackets), kinds of input;
-//! - `editor.rs`: the terminal line editor (rustyline): history, completion.
+//! - `editor.rs`: the terminal line editor (rustyline): history, completion;
+//! - `interrupt.rs`: Ctrl-C between the steps of a run.
 //!
 //! Results go to stdout, diagnostics to stderr. See `docs/repl.md`.
 
@@ -12,7 +14,9 @@ mod commands;
 mod editor;
 mod graph_view;
 mod input;
+mod interrupt;
 mod pieces;
+mod run;
 mod state;
 
 pub use state::Repl;

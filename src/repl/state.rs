@@ -6,7 +6,7 @@ use super::pieces::{shift, Layout, Origin, Piece};
 use super::{print_err, print_out};
 use crate::ir::{Module, Tensor};
 use crate::runtime::signature::{is_group, type_text};
-use crate::runtime::{format_fetch, run_schedule, Schedule, Session};
+use crate::runtime::{format_fetch, Schedule, Session};
 use crate::syntax::ast::{ExprKind, Item, Program};
 use crate::syntax::diag::render_all;
 use crate::syntax::parser::{parse, parse_expr};
@@ -186,7 +186,7 @@ impl Repl {
                 return None;
             }
         };
-        if let Err(diag) = check_run_names(&module) {
+        if let Err(diag) = super::run::check_run_names(&module) {
             self.fail(&Layout::new(&pieces).render(&[diag]));
             return None;
         }
@@ -208,14 +208,7 @@ impl Repl {
                 steps: run.steps.max(1),
                 every: run.every,
             };
-            let mut print = |line: &str| {
-                print_out(&format!("{line}\n"));
-                Ok(())
-            };
-            let result = self.session.check(&names).and_then(|_| {
-                run_schedule(&mut self.session, &names, schedule, &mut print, &mut |_| {})
-            });
-            if let Err(diag) = result {
+            if let Err(diag) = self.run_steps(&names, schedule) {
                 self.fail_diag(diag);
                 break;
             }
@@ -356,27 +349,4 @@ fn parse_items(input: &str) -> Result<(String, Program), Vec<Diag>> {
             Err(diags)
         }
     }
-}
-
-/// Every name a `run` statement fetches must exist.
-fn check_run_names(module: &Module) -> Result<(), Diag> {
-    for run in &module.runs {
-        for (name, span) in &run.fetches {
-            if module.lookup(name).is_none() {
-                let names: Vec<&str> = module
-                    .names
-                    .iter()
-                    .map(|(n, _)| n.as_str())
-                    .filter(|n| !n.starts_with(HIDDEN))
-                    .collect();
-                let diag = Diag::error(format!("unknown fetch `{name}`"), *span);
-                return Err(if names.is_empty() {
-                    diag.with_note("nothing is defined yet")
-                } else {
-                    diag.with_note(format!("fetchable names: {}", names.join(", ")))
-                });
-            }
-        }
-    }
-    Ok(())
 }
