@@ -9,7 +9,9 @@ use crate::runtime::signature::{is_group, type_text};
 use crate::runtime::{format_fetch, Schedule, Session};
 use crate::syntax::ast::{ExprKind, Item, Program};
 use crate::syntax::diag::render_all;
+use crate::syntax::lexer::Lexer;
 use crate::syntax::parser::{parse, parse_expr};
+use crate::syntax::token::Token;
 use crate::syntax::Diag;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -225,10 +227,22 @@ impl Repl {
         end: usize,
     ) -> Option<Target> {
         let raw = origin.text.get(start..end).unwrap_or("");
-        let mut text = raw.trim_end();
-        if let Some(stripped) = text.strip_suffix(';') {
-            text = stripped;
+        // A final `;` (perhaps followed by a comment) is allowed.
+        let mut last = None;
+        for token in Lexer::new(raw) {
+            match token {
+                Ok((at, token, _)) => last = Some((at, token)),
+                Err(_) => {
+                    last = None;
+                    break;
+                }
+            }
         }
+        let text = match last {
+            Some((at, Token::Semi)) => &raw[..at],
+            _ => raw,
+        }
+        .trim_end();
         let lead = text.len() - text.trim_start().len();
         let (start, text) = (start + lead, text.trim_start());
         if text.is_empty() {
