@@ -16,7 +16,7 @@ use std::path::PathBuf;
 pub const PROMPT: &str = "td> ";
 pub const CONTINUATION: &str = "..> ";
 
-/// Built-in functions (as the IR builder knows them) and keywords.
+/// Built-in functions (the IR builder's list, kept equal by a test) and keywords.
 pub const BUILTINS: &[&str] = &[
     "exp",
     "log",
@@ -259,5 +259,24 @@ mod tests {
         assert_eq!(helper.candidates(":ty", 3), (0, vec![":type".into()]));
         assert_eq!(helper.candidates("x :ty", 5).1, Vec::<String>::new());
         assert_eq!(helper.candidates("", 0).1, Vec::<String>::new());
+    }
+
+    #[test]
+    fn builtins_match_the_builder() {
+        let source = include_str!("../ir/build/calls.rs");
+        let list = source
+            .split_once("BUILTINS: &[&str] = &[")
+            .and_then(|(_, rest)| rest.split_once("];"))
+            .map(|(list, _)| list)
+            .unwrap_or_default();
+        let mut builder: Vec<&str> = list
+            .split(',')
+            .map(|n| n.trim().trim_matches('"'))
+            .filter(|n| !n.is_empty())
+            .collect();
+        let mut ours = BUILTINS.to_vec();
+        builder.sort_unstable();
+        ours.sort_unstable();
+        assert_eq!(ours, builder, "update editor::BUILTINS");
     }
 }
