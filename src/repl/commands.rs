@@ -70,6 +70,21 @@ pub fn command(repl: &mut Repl, input: &str) -> Flow {
     // Where `rest` starts in `input`, for diagnostics pointing into it.
     let rest_at = input.len() - rest.len();
     let arg = rest.trim();
+    let needs_expr = matches!(word, "type" | "t" | "graph" | "g" | "time");
+    if needs_expr && arg.is_empty() {
+        let usage = if word.starts_with('g') {
+            "NAME"
+        } else {
+            "EXPR"
+        };
+        let full = COMMANDS
+            .iter()
+            .map(|(c, _)| *c)
+            .find(|c| c[1..].starts_with(word))
+            .unwrap_or(":type");
+        repl.fail(&format!("error: usage: {full} {usage}"));
+        return Flow::Continue;
+    }
     match word {
         "quit" | "q" | "exit" => return Flow::Quit,
         "help" | "h" | "?" => help(),
