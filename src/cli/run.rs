@@ -21,11 +21,6 @@ struct RunJob {
 }
 
 pub fn run(args: &RunArgs) -> Result<(), Failure> {
-    if args.backend == Backend::Jit {
-        return Err(Failure::plain(
-            "the Cranelift JIT backend is not available yet; use --backend interp",
-        ));
-    }
     let source = SourceFile::read(&args.file)?;
     let module = source.compile()?;
     let fail = |diags: Vec<Diag>| source.failure(diags);
@@ -53,7 +48,11 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
         })?;
     }
 
-    let mut session = Session::new(module);
+    let backend = match args.backend {
+        Backend::Jit => crate::backend::Backend::Jit,
+        Backend::Interp => crate::backend::Backend::Interp,
+    };
+    let mut session = Session::with_backend(module, backend);
     for (name, tensor) in feeds {
         session.feed(&name, tensor).map_err(|d| fail(vec![d]))?;
     }

@@ -4,6 +4,7 @@ use super::graph_view::node_text;
 use super::pieces::Origin;
 use super::state::{Repl, Target};
 use super::{print_out, Flow};
+use crate::backend::Backend;
 use crate::cli::{io_error_text, SourceFile};
 use crate::ir::npy::write_npy_atomic;
 use crate::runtime::signature::type_text;
@@ -44,7 +45,7 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ),
     (
         ":backend",
-        ":backend jit|interp  choose the backend (only interp exists yet)",
+        ":backend jit|interp  the backend of the following steps (default interp)",
     ),
     (
         ":time",
@@ -300,13 +301,23 @@ fn save(repl: &mut Repl, arg: &str) {
 
 /// `:backend jit|interp`
 fn backend(repl: &mut Repl, arg: &str) {
-    match arg {
-        "" | "interp" => print_out("backend: interp (the reference interpreter)\n"),
-        "jit" => repl.fail(
-            "error: the Cranelift JIT backend is not available yet; the backend stays interp",
-        ),
-        other => repl.fail(&format!(
-            "error: unknown backend `{other}`; expected jit or interp"
-        )),
+    let chosen = match arg {
+        "" => None,
+        "interp" => Some(Backend::Interp),
+        "jit" => Some(Backend::Jit),
+        other => {
+            repl.fail(&format!(
+                "error: unknown backend `{other}`; expected jit or interp"
+            ));
+            return;
+        }
+    };
+    if let Some(backend) = chosen {
+        repl.set_backend(backend);
     }
+    let what = match repl.backend {
+        Backend::Interp => "the reference interpreter",
+        Backend::Jit => "the Cranelift JIT",
+    };
+    print_out(&format!("backend: {} ({what})\n", repl.backend));
 }

@@ -4,6 +4,7 @@
 
 use super::pieces::{shift, Layout, Origin, Piece};
 use super::{print_err, print_out};
+use crate::backend::Backend;
 use crate::ir::{Module, Tensor};
 use crate::runtime::signature::{is_group, type_text};
 use crate::runtime::{format_fetch, Schedule, Session};
@@ -31,6 +32,8 @@ pub struct Repl {
     counter: usize,
     /// Where `load("...")` paths are relative to: the current directory.
     pub(super) base_dir: PathBuf,
+    /// The backend sessions run on (`:backend`).
+    pub(super) backend: Backend,
     /// How many inputs failed.
     pub errors: usize,
 }
@@ -62,6 +65,7 @@ impl Repl {
             feeds: HashMap::new(),
             counter: 0,
             base_dir: PathBuf::from("."),
+            backend: Backend::default(),
             errors: 0,
         }
     }
@@ -95,7 +99,7 @@ impl Repl {
     /// Starts a session on `module`, carrying over every variable whose name and
     /// type are unchanged (except those `fresh`ly defined) and the `:feed`s.
     pub(super) fn adopt(&mut self, module: Module, pieces: Vec<Piece>, fresh: &[String]) {
-        let mut session = Session::new(module);
+        let mut session = Session::with_backend(module, self.backend);
         let carried: Vec<(String, Tensor)> = session
             .module()
             .variables
@@ -120,11 +124,20 @@ impl Repl {
         self.session_pieces = pieces;
     }
 
+    /// Runs the following steps on `backend`; the graph, the variables and the
+    /// feeds stay.
+    pub(super) fn set_backend(&mut self, backend: Backend) {
+        self.backend = backend;
+        let module = self.session.module().clone();
+        let pieces = self.session_pieces.clone();
+        self.adopt(module, pieces, &[]);
+    }
+
     /// Empties the graph: no items, variables or feeds.
     pub fn reset(&mut self) {
         self.pieces.clear();
         self.feeds.clear();
-        self.session = Session::new(Module::default());
+        self.session = Session::with_backend(Module::default(), self.backend);
         self.session_pieces.clear();
     }
 
