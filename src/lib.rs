@@ -4,6 +4,7 @@ pub mod autodiff;
 pub mod backend;
 pub mod cli;
 pub mod ir;
+pub mod repl;
 pub mod runtime;
 pub mod syntax;
 

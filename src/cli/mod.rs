@@ -111,9 +111,7 @@ pub fn run_cli(cli: Cli) -> i32 {
         Command::Run(args) => run::run(&args),
         Command::Check(args) => check::check(&args),
         Command::Graph(args) => graph_cmd::graph(&args),
-        Command::Repl(_) => Err(Failure::plain(
-            "the REPL is not available yet; use `tdsl run`, `tdsl check` or `tdsl graph`",
-        )),
+        Command::Repl(args) => return crate::repl::main(args.file.as_deref()),
     };
     match result {
         Ok(()) => 0,

@@ -1,0 +1,2 @@
+let a = 1.0;
+let m = load("missing.npy") + a;
