@@ -2,6 +2,7 @@
 
 pub mod backend;
 pub mod ir;
+pub mod opt;
 pub mod syntax;
 
 use std::path::Path;

@@ -10,6 +10,7 @@ pub mod op;
 pub mod scalar;
 pub mod tensor;
 pub mod types;
+pub mod verify;
 
 pub use graph::{Graph, Node, NodeId};
 pub use module::{Module, PlaceholderDecl, RunStmt, VariableDecl};
