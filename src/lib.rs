@@ -1,9 +1,15 @@
 //! tdsl: a compiler for a small tensor-program language with TF1-style static graphs.
 
 pub mod backend;
+pub mod cli;
 pub mod ir;
 pub mod opt;
+pub mod runtime;
 pub mod syntax;
+
+pub use ir::{Module, Tensor};
+pub use runtime::Session;
+pub use syntax::Diag;
 
 use std::path::Path;
 

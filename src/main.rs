@@ -1,1 +1,5 @@
-fn main() {}
+//! The `tdsl` binary: see `tdsl --help` and `docs/cli.md`.
+
+fn main() {
+    std::process::exit(tdsl::cli::main());
+}

@@ -7,6 +7,7 @@ pub mod init;
 pub mod module;
 pub mod npy;
 pub mod op;
+pub mod printer;
 pub mod scalar;
 pub mod tensor;
 pub mod types;

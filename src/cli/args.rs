@@ -1,0 +1,239 @@
+//! The command line, declared with clap's derive API. A malformed command line is
+//! a usage error: clap prints it and exits with status 2.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// tdsl: a compiler for a small tensor language with TF1-style static graphs.
+#[derive(Debug, Parser)]
+#[command(name = "tdsl", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Build a program and run its `run` statements (or `--fetch`), printing the fetches.
+    Run(RunArgs),
+    /// Parse, resolve and infer every shape; print the program's signature.
+    Check(CheckArgs),
+    /// Print the graph IR as text or as Graphviz dot.
+    Graph(GraphArgs),
+    /// An interactive session (not available yet).
+    Repl(ReplArgs),
+}
+
+/// Which backend executes the steps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Backend {
+    /// Cranelift JIT (not available yet).
+    Jit,
+    /// The ndarray reference interpreter.
+    Interp,
+}
+
+/// Output form of `tdsl graph`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    Text,
+    Dot,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The `.td` program.
+    pub file: PathBuf,
+    /// Feed a placeholder, or replace a variable's initial value, from a `.npy` file
+    /// (path relative to the current directory). Repeatable.
+    #[arg(long = "feed", value_name = "NAME=FILE.npy", value_parser = parse_feed)]
+    pub feeds: Vec<(String, PathBuf)>,
+    /// Fetch these names instead of the file's `run` statements (comma-separated; repeatable).
+    #[arg(long = "fetch", value_name = "NAME,...", value_delimiter = ',', value_parser = parse_name)]
+    pub fetch: Vec<String>,
+    /// Number of steps of the `--fetch` run; without `--fetch`, overrides every
+    /// `run` statement's `repeat`.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub steps: Option<u64>,
+    /// Print every K steps (like `every K`); same scope as `--steps`.
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..))]
+    pub every: Option<u64>,
+    /// Write every fetched tensor of the last step to DIR/NAME.npy (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Write every variable's final value to DIR/NAME.npy, atomically.
+    #[arg(long, value_name = "DIR")]
+    pub save: Option<PathBuf>,
+    /// The backend that executes the steps.
+    #[arg(long, value_enum, default_value_t = Backend::Interp)]
+    pub backend: Backend,
+    /// Worker threads (at least 1); the interpreter is single-threaded and ignores it.
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub threads: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The `.td` program.
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    /// The `.td` program.
+    pub file: PathBuf,
+    /// Print the graph after optimisation (no passes exist yet).
+    #[arg(long)]
+    pub opt: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = GraphFormat::Text)]
+    pub format: GraphFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct ReplArgs {
+    /// A `.td` file to load first.
+    pub file: Option<PathBuf>,
+}
+
+/// `NAME=FILE.npy` -> (NAME, FILE.npy).
+fn parse_feed(text: &str) -> Result<(String, PathBuf), String> {
+    let Some((name, path)) = text.split_once('=') else {
+        return Err(format!("expected NAME=FILE.npy, got '{text}'"));
+    };
+    let name = parse_name(name)?;
+    if path.is_empty() {
+        return Err(format!("feed `{name}` has an empty file name"));
+    }
+    Ok((name, PathBuf::from(path)))
+}
+
+/// A non-empty name without spaces.
+fn parse_name(text: &str) -> Result<String, String> {
+    let name = text.trim();
+    if name.is_empty() {
+        return Err("empty name".to_string());
+    }
+    if name.chars().any(char::is_whitespace) {
+        return Err(format!("'{name}' is not a name"));
+    }
+    Ok(name.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("tdsl").chain(args.iter().copied()))
+    }
+
+    fn run_args(args: &[&str]) -> RunArgs {
+        match parse(args).unwrap().command {
+            Command::Run(r) => r,
+            other => panic!("not a run: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn run_defaults() {
+        let r = run_args(&["run", "prog.td"]);
+        assert_eq!(r.file, PathBuf::from("prog.td"));
+        assert!(r.feeds.is_empty() && r.fetch.is_empty());
+        assert_eq!((r.steps, r.every), (None, None));
+        assert_eq!(r.backend, Backend::Interp);
+        assert_eq!(r.threads, 1);
+    }
+
+    #[test]
+    fn run_all_flags() {
+        let r = run_args(&[
+            "run",
+            "p.td",
+            "--feed",
+            "x=data/x.npy",
+            "--feed",
+            "w=a=b.npy",
+            "--fetch",
+            "loss,acc",
+            "--fetch",
+            "w",
+            "--steps",
+            "100",
+            "--every",
+            "10",
+            "--out",
+            "o",
+            "--save",
+            "s",
+            "--backend",
+            "jit",
+            "--threads",
+            "4",
+        ]);
+        assert_eq!(
+            r.feeds,
+            vec![
+                ("x".to_string(), PathBuf::from("data/x.npy")),
+                ("w".to_string(), PathBuf::from("a=b.npy")),
+            ]
+        );
+        assert_eq!(r.fetch, vec!["loss", "acc", "w"]);
+        assert_eq!((r.steps, r.every), (Some(100), Some(10)));
+        assert_eq!(r.out, Some(PathBuf::from("o")));
+        assert_eq!(r.save, Some(PathBuf::from("s")));
+        assert_eq!(r.backend, Backend::Jit);
+        assert_eq!(r.threads, 4);
+    }
+
+    #[test]
+    fn usage_errors() {
+        let bad: &[&[&str]] = &[
+            &[],
+            &["run"],
+            &["run", "p.td", "--feed", "x"],
+            &["run", "p.td", "--feed", "=x.npy"],
+            &["run", "p.td", "--feed", "x="],
+            &["run", "p.td", "--fetch", "a,,b"],
+            &["run", "p.td", "--steps", "0"],
+            &["run", "p.td", "--steps", "-3"],
+            &["run", "p.td", "--every", "0"],
+            &["run", "p.td", "--threads", "0"],
+            &["run", "p.td", "--backend", "gpu"],
+            &["run", "p.td", "--bogus"],
+            &["graph", "p.td", "--format", "svg"],
+            &["frobnicate"],
+        ];
+        for args in bad {
+            let err = parse(args).expect_err(&format!("{args:?} should be rejected"));
+            assert_eq!(err.exit_code(), 2, "{args:?}");
+        }
+    }
+
+    #[test]
+    fn other_commands() {
+        match parse(&["check", "p.td"]).unwrap().command {
+            Command::Check(c) => assert_eq!(c.file, PathBuf::from("p.td")),
+            other => panic!("{other:?}"),
+        }
+        match parse(&["graph", "p.td", "--opt", "--format", "dot"])
+            .unwrap()
+            .command
+        {
+            Command::Graph(g) => {
+                assert!(g.opt);
+                assert_eq!(g.format, GraphFormat::Dot);
+            }
+            other => panic!("{other:?}"),
+        }
+        match parse(&["graph", "p.td"]).unwrap().command {
+            Command::Graph(g) => assert_eq!((g.opt, g.format), (false, GraphFormat::Text)),
+            other => panic!("{other:?}"),
+        }
+        match parse(&["repl"]).unwrap().command {
+            Command::Repl(r) => assert_eq!(r.file, None),
+            other => panic!("{other:?}"),
+        }
+    }
+}

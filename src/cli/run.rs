@@ -1,0 +1,199 @@
+//! `tdsl run`: build, feed, run the `run` statements (or `--fetch`), print, and
+//! write `--out`/`--save` files.
+
+use super::args::{Backend, RunArgs};
+use super::{print_stdout, Failure, SourceFile};
+use crate::ir::{npy, Module, Tensor};
+use crate::runtime::signature::{fetchable_names, is_group};
+use crate::runtime::{self, run_schedule, Schedule, Session};
+use crate::syntax::{Diag, Span};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+/// Runs of at least this many steps show a progress bar on a terminal.
+const PROGRESS_MIN_STEPS: u64 = 100;
+
+/// One `run` to execute: its fetch names (with their spans in the file, if any).
+struct RunJob {
+    fetches: Vec<(String, Option<Span>)>,
+    schedule: Schedule,
+}
+
+pub fn run(args: &RunArgs) -> Result<(), Failure> {
+    if args.backend == Backend::Jit {
+        return Err(Failure::plain(
+            "the Cranelift JIT backend is not available yet; use --backend interp",
+        ));
+    }
+    let source = SourceFile::read(&args.file)?;
+    let module = source.compile()?;
+    let fail = |diags: Vec<Diag>| source.failure(diags);
+
+    // Feeds: every error reported, one diagnostic each.
+    let mut feeds = Vec::new();
+    let mut errors = Vec::new();
+    for (name, path) in &args.feeds {
+        match runtime::load_feed(&module, name, path) {
+            Ok(tensor) => feeds.push((name.clone(), tensor)),
+            Err(diag) => errors.push(diag),
+        }
+    }
+    let jobs = jobs(&module, args).map_err(&fail)?;
+    if !errors.is_empty() {
+        return Err(fail(errors));
+    }
+    for dir in [&args.out, &args.save].into_iter().flatten() {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            Failure::plain(format!(
+                "cannot create the folder '{}': {}",
+                dir.display(),
+                super::io_error_text(&e)
+            ))
+        })?;
+    }
+
+    let mut session = Session::new(module);
+    for (name, tensor) in feeds {
+        session.feed(&name, tensor).map_err(|d| fail(vec![d]))?;
+    }
+    if jobs.is_empty() {
+        print_stdout(&fetchable_listing(session.module())).map_err(|d| fail(vec![d]))?;
+    }
+    // Check every run before the first step: no long run ends in a missing feed.
+    for job in &jobs {
+        let names: Vec<&str> = job.fetches.iter().map(|(n, _)| n.as_str()).collect();
+        session.check(&names).map_err(|d| fail(vec![d]))?;
+    }
+    for job in &jobs {
+        let last = run_job(&mut session, job).map_err(|d| fail(vec![d]))?;
+        if let Some(dir) = &args.out {
+            write_outputs(&session, job, &last, dir).map_err(|d| fail(vec![d]))?;
+        }
+    }
+    if let Some(dir) = &args.save {
+        for (name, value) in session.variables() {
+            npy::write_npy_atomic(&dir.join(file_name(name)), value)
+                .map_err(|m| fail(vec![Diag::plain(format!("--save: {m}"))]))?;
+        }
+    }
+    Ok(())
+}
+
+/// The runs to execute: `--fetch` (one run) or the file's `run` statements, with
+/// `--steps`/`--every` applied.
+fn jobs(module: &Module, args: &RunArgs) -> Result<Vec<RunJob>, Vec<Diag>> {
+    let mut jobs = Vec::new();
+    if !args.fetch.is_empty() {
+        jobs.push(RunJob {
+            fetches: args.fetch.iter().map(|n| (n.clone(), None)).collect(),
+            schedule: Schedule {
+                steps: args.steps.unwrap_or(1),
+                every: args.every,
+            },
+        });
+    } else {
+        for stmt in &module.runs {
+            jobs.push(RunJob {
+                fetches: stmt
+                    .fetches
+                    .iter()
+                    .map(|(n, s)| (n.clone(), Some(*s)))
+                    .collect(),
+                schedule: Schedule {
+                    steps: args.steps.unwrap_or(stmt.steps).max(1),
+                    every: args.every.or(stmt.every),
+                },
+            });
+        }
+    }
+    let mut errors = Vec::new();
+    for job in &jobs {
+        for (name, span) in &job.fetches {
+            if module.lookup(name).is_none() {
+                let diag = runtime::plan::unknown_fetch(module, name);
+                errors.push(match span {
+                    Some(span) => Diag {
+                        span: Some(*span),
+                        labels: Vec::new(),
+                        ..diag
+                    },
+                    None => diag,
+                });
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(jobs)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Runs one job, printing its fetches; a progress bar on a terminal for long runs.
+fn run_job(session: &mut Session, job: &RunJob) -> Result<Vec<Tensor>, Diag> {
+    let names: Vec<&str> = job.fetches.iter().map(|(n, _)| n.as_str()).collect();
+    let bar = (job.schedule.steps >= PROGRESS_MIN_STEPS && std::io::stdout().is_terminal())
+        .then(|| progress_bar(job.schedule.steps));
+    let mut print = |line: &str| -> Result<(), Diag> {
+        let text = format!("{line}\n");
+        match &bar {
+            Some(bar) => bar.suspend(|| print_stdout(&text)),
+            None => print_stdout(&text),
+        }
+    };
+    let mut on_step = |step: u64| {
+        if let Some(bar) = &bar {
+            bar.set_position(step);
+        }
+    };
+    let result = run_schedule(session, &names, job.schedule, &mut print, &mut on_step);
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    result
+}
+
+fn progress_bar(steps: u64) -> ProgressBar {
+    let bar = ProgressBar::new(steps);
+    if let Ok(style) =
+        ProgressStyle::with_template("{bar:40} step {pos}/{len} [{elapsed_precise} < {eta}]")
+    {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// `--out DIR`: every fetched value (not groups) to `DIR/NAME.npy`.
+fn write_outputs(
+    session: &Session,
+    job: &RunJob,
+    values: &[Tensor],
+    dir: &Path,
+) -> Result<(), Diag> {
+    let module = session.module();
+    for ((name, _), value) in job.fetches.iter().zip(values) {
+        if !is_group(module, name) {
+            npy::write_npy_atomic(&dir.join(file_name(name)), value)
+                .map_err(|m| Diag::plain(format!("--out: {m}")))?;
+        }
+    }
+    Ok(())
+}
+
+/// `NAME.npy`, with path separators in generated names replaced.
+fn file_name(name: &str) -> PathBuf {
+    let safe: String = name
+        .chars()
+        .map(|c| if c == '/' || c == '\\' { '_' } else { c })
+        .collect();
+    PathBuf::from(format!("{safe}.npy"))
+}
+
+/// For a program with nothing to run: its fetchable names and their types.
+fn fetchable_listing(module: &Module) -> String {
+    format!(
+        "no `run` statement and no --fetch; fetchable names:\n{}",
+        fetchable_names(module)
+    )
+}

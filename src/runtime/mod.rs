@@ -1,0 +1,21 @@
+//! The runtime: sessions that run steps of a built module, feeds, step plans and
+//! the printed form of fetched tensors.
+//!
+//! Front ends (the CLI, the REPL, `examples/`) use [`Session`] and the printing
+//! functions; they never reach into the interpreter directly.
+
+pub mod feeds;
+pub mod plan;
+pub mod print;
+pub mod schedule;
+pub mod session;
+pub mod signature;
+
+#[cfg(test)]
+mod session_tests;
+
+pub use feeds::{check_feed, load_feed, FeedTarget};
+pub use plan::Plan;
+pub use print::{format_fetch, format_float, format_summary, format_values};
+pub use schedule::{run_schedule, Schedule};
+pub use session::Session;

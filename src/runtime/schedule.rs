@@ -1,0 +1,122 @@
+//! Running a `run` statement: its steps, and when its fetches are printed.
+//!
+//! - `run a, b;` (one step, no `every`): printed once, without a prefix.
+//! - `run a repeat N;`: printed after the last step, as `[step N] a: ...`.
+//! - `run a repeat N every K;`: printed after every step `s` with `s % K == 0`,
+//!   as `[step s] a: ...`, and after the last step unless already printed there.
+//!
+//! A `group` fetch runs but is never printed.
+
+use super::print::format_fetch;
+use super::session::Session;
+use crate::ir::Tensor;
+use crate::syntax::Diag;
+
+/// How many steps a `run` does and how often it prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Schedule {
+    /// Number of steps (at least 1).
+    pub steps: u64,
+    /// Print every `every` steps.
+    pub every: Option<u64>,
+}
+
+impl Schedule {
+    /// One step, printed without a prefix.
+    pub fn once() -> Schedule {
+        Schedule {
+            steps: 1,
+            every: None,
+        }
+    }
+
+    /// Whether lines carry a `[step s] ` prefix (anything but a plain single step).
+    pub fn prefixed(&self) -> bool {
+        self.steps != 1 || self.every.is_some()
+    }
+
+    /// Whether the fetches are printed after step `step` (1-based).
+    pub fn prints_after(&self, step: u64) -> bool {
+        step == self.steps || self.every.is_some_and(|k| k > 0 && step % k == 0)
+    }
+}
+
+/// Runs `fetches` for `schedule.steps` steps on `session`, giving each printed
+/// line to `print` and each finished step number to `on_step`. Returns the values
+/// of the last step.
+pub fn run_schedule(
+    session: &mut Session,
+    fetches: &[&str],
+    schedule: Schedule,
+    print: &mut dyn FnMut(&str) -> Result<(), Diag>,
+    on_step: &mut dyn FnMut(u64),
+) -> Result<Vec<Tensor>, Diag> {
+    let plan = session.plan(fetches)?;
+    let mut last = Vec::new();
+    for step in 1..=schedule.steps.max(1) {
+        last = session.run(fetches)?;
+        on_step(step);
+        if schedule.prints_after(step) {
+            let prefix = if schedule.prefixed() {
+                format!("[step {step}] ")
+            } else {
+                String::new()
+            };
+            for ((name, value), is_group) in
+                plan.fetch_names.iter().zip(&last).zip(&plan.fetch_is_group)
+            {
+                if !is_group {
+                    print(&format!("{prefix}{}", format_fetch(name, value)))?;
+                }
+            }
+        }
+    }
+    Ok(last)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn printed_steps(schedule: Schedule) -> Vec<u64> {
+        (1..=schedule.steps)
+            .filter(|&s| schedule.prints_after(s))
+            .collect()
+    }
+
+    #[test]
+    fn plain_run_prints_once_without_prefix() {
+        assert_eq!(printed_steps(Schedule::once()), vec![1]);
+        assert!(!Schedule::once().prefixed());
+    }
+
+    #[test]
+    fn repeat_prints_after_the_last_step() {
+        let s = Schedule {
+            steps: 5,
+            every: None,
+        };
+        assert_eq!(printed_steps(s), vec![5]);
+        assert!(s.prefixed());
+    }
+
+    #[test]
+    fn every_prints_multiples_and_the_last_step_once() {
+        let s = Schedule {
+            steps: 25,
+            every: Some(10),
+        };
+        assert_eq!(printed_steps(s), vec![10, 20, 25]);
+        let s = Schedule {
+            steps: 20,
+            every: Some(10),
+        };
+        assert_eq!(printed_steps(s), vec![10, 20]);
+        let s = Schedule {
+            steps: 1,
+            every: Some(1),
+        };
+        assert_eq!(printed_steps(s), vec![1]);
+        assert!(s.prefixed());
+    }
+}

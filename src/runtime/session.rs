@@ -1,0 +1,164 @@
+//! `Session`: runs steps of a built module, keeping variables between them.
+
+use super::feeds::{check_feed, FeedTarget};
+use super::plan::Plan;
+use crate::backend::interp::{self, StepInputs};
+use crate::ir::{Module, Tensor};
+use crate::syntax::Diag;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// A running program, as in TensorFlow 1.x: the built graph plus the state that
+/// persists across steps.
+///
+/// - Variables are initialised once, from their declared initial values, when the
+///   session is created; [`Session::feed`] of a variable replaces its value.
+/// - A placeholder reads its latest [`Session::feed`], else its declared default.
+///   Feeds persist: they hold for every later step until fed again.
+/// - [`Session::run`] computes one step: every read of a variable sees its value
+///   from the start of the step, and all the step's assigns take effect together
+///   at its end.
+///
+/// ```no_run
+/// # fn demo(module: tdsl::ir::Module) -> Result<(), tdsl::syntax::Diag> {
+/// let mut session = tdsl::runtime::Session::new(module);
+/// let values = session.run(&["loss"])?;
+/// println!("{}", tdsl::runtime::format_fetch("loss", &values[0]));
+/// # Ok(()) }
+/// ```
+pub struct Session {
+    module: Module,
+    /// Current value of every variable.
+    variables: HashMap<String, Tensor>,
+    /// The value each placeholder reads: its feed, else its default.
+    placeholders: HashMap<String, Tensor>,
+    /// Checked plans, by fetch list.
+    plans: HashMap<Vec<String>, Arc<Plan>>,
+}
+
+impl Session {
+    /// Starts a session: every variable takes its initial value.
+    pub fn new(module: Module) -> Session {
+        let variables = module
+            .variables
+            .iter()
+            .map(|v| (v.name.clone(), v.init.clone()))
+            .collect();
+        let placeholders = module
+            .placeholders
+            .iter()
+            .filter_map(|p| p.default.clone().map(|d| (p.name.clone(), d)))
+            .collect();
+        Session {
+            module,
+            variables,
+            placeholders,
+            plans: HashMap::new(),
+        }
+    }
+
+    /// The module this session runs.
+    pub fn module(&self) -> &Module {
+        &self.module
+    }
+
+    /// Feeds a placeholder (for every following step) or replaces a variable's
+    /// value. The dtype and shape must match the declaration exactly; the error
+    /// names both types and points at the declaration.
+    pub fn feed(&mut self, name: &str, tensor: Tensor) -> Result<(), Diag> {
+        match check_feed(&self.module, name, &tensor)? {
+            FeedTarget::Placeholder => self.placeholders.insert(name.to_string(), tensor),
+            FeedTarget::Variable => self.variables.insert(name.to_string(), tensor),
+        };
+        Ok(())
+    }
+
+    /// The current value of a variable.
+    pub fn variable(&self, name: &str) -> Option<&Tensor> {
+        self.variables.get(name)
+    }
+
+    /// Every variable with its current value, in declaration order.
+    pub fn variables(&self) -> impl Iterator<Item = (&str, &Tensor)> {
+        self.module
+            .variables
+            .iter()
+            .filter_map(|v| self.variables.get(&v.name).map(|t| (v.name.as_str(), t)))
+    }
+
+    /// The checked plan of a step fetching `fetches` (built once, then cached).
+    pub fn plan(&mut self, fetches: &[&str]) -> Result<Arc<Plan>, Diag> {
+        let key: Vec<String> = fetches.iter().map(|s| s.to_string()).collect();
+        if let Some(plan) = self.plans.get(&key) {
+            return Ok(plan.clone());
+        }
+        let plan = Arc::new(Plan::new(&self.module, fetches)?);
+        self.plans.insert(key, plan.clone());
+        Ok(plan)
+    }
+
+    /// Checks, without computing anything, that a step fetching `fetches` can run
+    /// now: its plan is valid and every placeholder it reads has a value.
+    pub fn check(&mut self, fetches: &[&str]) -> Result<Arc<Plan>, Diag> {
+        let plan = self.plan(fetches)?;
+        for name in &plan.placeholders {
+            if !self.placeholders.contains_key(name) {
+                return Err(self.missing_feed(name));
+            }
+        }
+        Ok(plan)
+    }
+
+    /// Runs one step and returns the fetched values, in order (a `group` gives a
+    /// `bool[]` placeholder value; [`Plan::fetch_is_group`] tells which).
+    ///
+    /// Errors: an unknown fetch name, two assigns of one variable in the step, a
+    /// placeholder the step needs that has neither a feed nor a default, or an
+    /// error while computing (e.g. an index out of range).
+    pub fn run(&mut self, fetches: &[&str]) -> Result<Vec<Tensor>, Diag> {
+        let plan = self.check(fetches)?;
+        let inputs = StepInputs {
+            placeholders: &self.placeholders,
+            variables: &self.variables,
+        };
+        let result = interp::run_step(&self.module.graph, &plan.fetch_nodes, &inputs)?;
+        if result.fetched.len() != plan.fetch_nodes.len() {
+            return Err(Diag::internal(
+                "the interpreter",
+                format!(
+                    "{} values for {} fetches",
+                    result.fetched.len(),
+                    plan.fetch_nodes.len()
+                ),
+                None,
+            ));
+        }
+        // Check every update before applying any: a step takes effect whole.
+        for (name, value) in &result.updates {
+            let expected = self.module.variable(name).map(|v| &v.ty);
+            if expected != Some(&value.ty()) {
+                return Err(Diag::internal(
+                    "the interpreter",
+                    format!("assign of `{name}` gave a {} value", value.ty()),
+                    None,
+                ));
+            }
+        }
+        for (name, value) in result.updates {
+            self.variables.insert(name, value);
+        }
+        Ok(result.fetched)
+    }
+
+    fn missing_feed(&self, name: &str) -> Diag {
+        let message = format!("placeholder `{name}` needs a feed");
+        match self.module.placeholder(name) {
+            Some(p) => Diag::error(message, p.span).with_note(format!(
+                "feed it (`--feed {name}=FILE.npy`) or give it a default: \
+                 `placeholder {name}: {} = ...;`",
+                p.ty
+            )),
+            None => Diag::plain(message),
+        }
+    }
+}

@@ -1,0 +1,241 @@
+//! Session tests on hand-built modules.
+//!
+//! `checks` need no interpreter (they fail before a step is computed);
+//! `needs_interp` compute steps and pass once the real interpreter has landed.
+
+use super::*;
+use crate::ir::{
+    BinaryOp, DType, Graph, Module, Op, PlaceholderDecl, Tensor, TensorType, VariableDecl,
+};
+use crate::syntax::Span;
+use ndarray::{ArrayD, IxDyn};
+
+fn vec_f32(values: &[f32]) -> Tensor {
+    Tensor::F32(ArrayD::from_shape_vec(IxDyn(&[values.len()]), values.to_vec()).unwrap())
+}
+
+/// ```text
+/// placeholder x: f32[2];                 // span 0..10, no default
+/// placeholder s: f32[2] = [10, 20];      // span 10..20
+/// variable w: f32[2] = [1, 2];           // span 20..30
+/// let y = w + x;
+/// let t = w + s;
+/// let step = assign(w, w + s);
+/// let again = assign(w, w * s);
+/// let train = group(step);
+/// ```
+fn module() -> Module {
+    let ty = TensorType::new(DType::F32, vec![2]);
+    let span = |a, b| Span::new(a, b);
+    let mut g = Graph::new();
+    let x = g.add(
+        Op::Placeholder { name: "x".into() },
+        vec![],
+        ty.clone(),
+        span(0, 10),
+    );
+    let s = g.add(
+        Op::Placeholder { name: "s".into() },
+        vec![],
+        ty.clone(),
+        span(10, 20),
+    );
+    let w = g.add(
+        Op::Variable { name: "w".into() },
+        vec![],
+        ty.clone(),
+        span(20, 30),
+    );
+    let y = g.add(
+        Op::Binary(BinaryOp::Add),
+        vec![w, x],
+        ty.clone(),
+        span(30, 35),
+    );
+    let t = g.add(
+        Op::Binary(BinaryOp::Add),
+        vec![w, s],
+        ty.clone(),
+        span(35, 40),
+    );
+    let step = g.add(
+        Op::Assign { var: "w".into() },
+        vec![t],
+        ty.clone(),
+        span(40, 50),
+    );
+    let prod = g.add(
+        Op::Binary(BinaryOp::Mul),
+        vec![w, s],
+        ty.clone(),
+        span(50, 55),
+    );
+    let again = g.add(
+        Op::Assign { var: "w".into() },
+        vec![prod],
+        ty.clone(),
+        span(50, 60),
+    );
+    let train = g.add(
+        Op::Group,
+        vec![step],
+        TensorType::scalar(DType::Bool),
+        span(60, 70),
+    );
+    Module {
+        graph: g,
+        placeholders: vec![
+            PlaceholderDecl {
+                name: "x".into(),
+                ty: ty.clone(),
+                default: None,
+                span: span(0, 10),
+            },
+            PlaceholderDecl {
+                name: "s".into(),
+                ty: ty.clone(),
+                default: Some(vec_f32(&[10.0, 20.0])),
+                span: span(10, 20),
+            },
+        ],
+        variables: vec![VariableDecl {
+            name: "w".into(),
+            ty: ty.clone(),
+            init: vec_f32(&[1.0, 2.0]),
+            span: span(20, 30),
+        }],
+        names: vec![
+            ("x".into(), x),
+            ("s".into(), s),
+            ("w".into(), w),
+            ("y".into(), y),
+            ("t".into(), t),
+            ("step".into(), step),
+            ("again".into(), again),
+            ("train".into(), train),
+        ],
+        runs: vec![],
+    }
+}
+
+mod checks {
+    use super::*;
+
+    #[test]
+    fn variables_start_at_their_initial_values() {
+        let session = Session::new(module());
+        let vars: Vec<(&str, &Tensor)> = session.variables().collect();
+        assert_eq!(vars, vec![("w", &vec_f32(&[1.0, 2.0]))]);
+        assert_eq!(session.module().variables.len(), 1);
+    }
+
+    #[test]
+    fn missing_feed_points_at_the_declaration() {
+        let mut session = Session::new(module());
+        let err = session.run(&["y"]).unwrap_err();
+        assert_eq!(err.message, "placeholder `x` needs a feed");
+        assert_eq!(err.span, Some(Span::new(0, 10)));
+        let err = session.check(&["t", "y"]).unwrap_err();
+        assert_eq!(err.message, "placeholder `x` needs a feed");
+        assert!(session.check(&["t"]).is_ok(), "`s` has a default");
+        session.feed("x", vec_f32(&[0.0, 0.0])).unwrap();
+        assert!(session.check(&["t", "y"]).is_ok());
+    }
+
+    #[test]
+    fn double_assign_is_rejected_before_running() {
+        let mut session = Session::new(module());
+        let err = session.run(&["step", "again"]).unwrap_err();
+        assert_eq!(err.message, "`w` is assigned twice in one step");
+        // Through a group too.
+        let err = session.run(&["train", "again"]).unwrap_err();
+        assert_eq!(err.message, "`w` is assigned twice in one step");
+    }
+
+    #[test]
+    fn unknown_fetch_is_an_error() {
+        let mut session = Session::new(module());
+        let err = session.run(&["zzz"]).unwrap_err();
+        assert_eq!(err.message, "unknown fetch `zzz`");
+    }
+
+    #[test]
+    fn feeds_are_checked() {
+        let mut session = Session::new(module());
+        let err = session
+            .feed(
+                "x",
+                Tensor::full(&TensorType::new(DType::F64, vec![2]), 0.0),
+            )
+            .unwrap_err();
+        assert_eq!(err.message, "feed `x`: expected f32[2], got f64[2]");
+        assert_eq!(err.span, Some(Span::new(0, 10)));
+        session.feed("w", vec_f32(&[5.0, 6.0])).unwrap();
+        assert_eq!(session.variable("w"), Some(&vec_f32(&[5.0, 6.0])));
+    }
+
+    #[test]
+    fn plans_are_cached_and_mark_groups() {
+        let mut session = Session::new(module());
+        let a = session.plan(&["train", "t"]).unwrap();
+        let b = session.plan(&["train", "t"]).unwrap();
+        assert!(std::sync::Arc::ptr_eq(&a, &b));
+        assert_eq!(a.fetch_is_group, vec![true, false]);
+        assert_eq!(a.placeholders, vec!["s".to_string()]);
+    }
+}
+
+/// These compute steps: they pass once the interpreter has landed.
+mod needs_interp {
+    use super::*;
+
+    #[test]
+    fn fed_placeholder_and_default() {
+        let mut session = Session::new(module());
+        session.feed("x", vec_f32(&[0.5, 0.25])).unwrap();
+        let out = session.run(&["y", "t"]).unwrap();
+        assert_eq!(out, vec![vec_f32(&[1.5, 2.25]), vec_f32(&[11.0, 22.0])]);
+    }
+
+    #[test]
+    fn assigns_apply_at_the_end_of_the_step() {
+        let mut session = Session::new(module());
+        // `t` reads `w` at the start of the step, while `step` updates it.
+        let out = session.run(&["t", "step"]).unwrap();
+        assert_eq!(out[0], vec_f32(&[11.0, 22.0]));
+        assert_eq!(out[1], vec_f32(&[11.0, 22.0]));
+        assert_eq!(session.variable("w"), Some(&vec_f32(&[11.0, 22.0])));
+        // Variables persist across steps.
+        session.run(&["train"]).unwrap();
+        assert_eq!(session.variable("w"), Some(&vec_f32(&[21.0, 42.0])));
+    }
+
+    #[test]
+    fn schedule_prints_with_step_prefixes() {
+        let mut session = Session::new(module());
+        let mut lines = Vec::new();
+        let mut steps = 0;
+        run_schedule(
+            &mut session,
+            &["train", "w"],
+            Schedule {
+                steps: 3,
+                every: Some(2),
+            },
+            &mut |line| {
+                lines.push(line.to_string());
+                Ok(())
+            },
+            &mut |_| steps += 1,
+        )
+        .unwrap();
+        assert_eq!(steps, 3);
+        assert_eq!(
+            lines,
+            vec![
+                "[step 2] w: f32[2] = [11, 22]".to_string(),
+                "[step 3] w: f32[2] = [21, 42]".to_string(),
+            ]
+        );
+    }
+}
