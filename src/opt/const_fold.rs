@@ -19,8 +19,9 @@
 //! - results with more than [`MAX_FOLD_ELEMENTS`] elements are not folded (the
 //!   constant would be stored in the graph; computing it at run time is cheaper);
 //! - only the ops `eval` supports are folded (elementwise, reductions, `cast`,
-//!   `broadcast`, `reshape`, `transpose`); networks, `concat`, `pad`, `x[i]`
-//!   (which may fail at run time), `one_hot` and `argmax` are not;
+//!   movement ops, `one_hot`, `argmax`); the network ops (`matmul`, `conv2d`,
+//!   pooling, softmaxes, losses) are not, nor is an `x[i]` whose `i` is out of
+//!   range (that is a run-time error, reported when the node runs);
 //! - a `fold` over constants is not evaluated (a loop is never unrolled).
 
 use super::eval;

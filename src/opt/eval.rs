@@ -13,13 +13,14 @@
 //!
 //! A unit test checks every supported op against the interpreter's `eval_pure`
 //! bit for bit. Supported: unary, binary (broadcasting), `where`, `cast`,
-//! `stop_gradient`, `broadcast`, `reshape`, `transpose`, `sum/mean/max/min`.
-//! Everything else (networks, `concat`, `pad`, `x[i]`, `one_hot`, `argmax`)
-//! gives `None` and is left to run time.
+//! `stop_gradient`, `broadcast`, `reshape`, `transpose`, `sum/mean/max/min`,
+//! `argmax`, `concat`, `pad`, `x[i]` with `i` in range, `one_hot`. The network
+//! ops (`matmul`, `conv2d`, `max_pool2d`, softmaxes, losses) give `None` and are
+//! left to run time: their accumulation order is the backend's business.
 
 use crate::ir::scalar::{self, Scalar};
 use crate::ir::{BinaryOp, DType, Op, ReduceOp, Tensor, TensorType, UnaryOp};
-use ndarray::{ArrayD, IxDyn, Zip};
+use ndarray::{ArrayD, Axis, IxDyn, Slice, Zip};
 
 /// An element type with its `Tensor` variant.
 trait Elem: Scalar + Default {
@@ -83,6 +84,13 @@ pub fn evaluate(op: &Op, inputs: &[&Tensor], ty: &TensorType) -> Option<Tensor> 
         (Op::Reshape, [x]) => dispatch!(x.dtype(), T => reshape::<T>(x, ty)?),
         (Op::Transpose { perm }, [x]) => dispatch!(x.dtype(), T => transpose::<T>(x, perm)?),
         (Op::Reduce { op, axes, keepdims }, [x]) => reduce(*op, axes, *keepdims, x)?,
+        (Op::ArgMax { axis }, [x]) => dispatch!(x.dtype(), T => argmax::<T>(x, *axis)?),
+        (Op::Concat { axis }, [first, ..]) => {
+            dispatch!(first.dtype(), T => concat::<T>(inputs, *axis)?)
+        }
+        (Op::Pad { pads, value }, [x]) => dispatch!(x.dtype(), T => pad::<T>(x, pads, *value)?),
+        (Op::Index, [x, i]) => dispatch!(x.dtype(), T => index::<T>(x, i)?),
+        (Op::OneHot { depth }, [labels]) => one_hot(labels, *depth, ty)?,
         _ => return None,
     };
     (out.ty() == *ty).then_some(out)
@@ -165,6 +173,95 @@ fn transpose<T: Elem>(x: &Tensor, perm: &[usize]) -> Option<Tensor> {
     }
     let view = a.view().permuted_axes(IxDyn(perm));
     Some(T::wrap(view.as_standard_layout().into_owned()))
+}
+
+/// First index of the maximum along `axis`; a NaN wins (the first one).
+fn argmax<T: Elem>(x: &Tensor, axis: usize) -> Option<Tensor> {
+    let a = T::array(x)?;
+    if axis >= a.ndim() {
+        return None;
+    }
+    let out = Zip::from(a.lanes(Axis(axis))).map_collect(|lane| {
+        let mut best: Option<(usize, T)> = None;
+        for (i, &v) in lane.iter().enumerate() {
+            if v.is_nan() {
+                return i as i32;
+            }
+            match best {
+                Some((_, b)) if v <= b => {}
+                _ => best = Some((i, v)),
+            }
+        }
+        best.map_or(0, |(i, _)| i as i32)
+    });
+    Some(Tensor::I32(out))
+}
+
+fn concat<T: Elem>(inputs: &[&Tensor], axis: usize) -> Option<Tensor> {
+    let views: Vec<_> = inputs
+        .iter()
+        .map(|t| T::array(t).map(|a| a.view()))
+        .collect::<Option<_>>()?;
+    ndarray::concatenate(Axis(axis), &views).ok().map(T::wrap)
+}
+
+fn pad<T: Elem>(x: &Tensor, pads: &[[usize; 2]], value: f64) -> Option<Tensor> {
+    let a = T::array(x)?;
+    if pads.len() != a.ndim() {
+        return None;
+    }
+    let dims: Vec<usize> = a
+        .shape()
+        .iter()
+        .zip(pads)
+        .map(|(&d, [before, after])| d.checked_add(*before)?.checked_add(*after))
+        .collect::<Option<_>>()?;
+    let mut out = ArrayD::from_elem(IxDyn(&dims), T::from_f64(value));
+    out.slice_each_axis_mut(|ax| {
+        let before = pads[ax.axis.index()][0];
+        Slice::from(before..before + a.shape()[ax.axis.index()])
+    })
+    .assign(a);
+    Some(T::wrap(out))
+}
+
+/// `x[i]` for an `i` in range (negative counts from the end); out of range is a
+/// run-time error, so it is not folded.
+fn index<T: Elem>(x: &Tensor, i: &Tensor) -> Option<Tensor> {
+    let a = T::array(x)?;
+    let i = match i {
+        Tensor::I32(i) if i.ndim() == 0 => *i.iter().next()?,
+        _ => return None,
+    };
+    let size = *a.shape().first()? as i64;
+    let resolved = if i < 0 {
+        size + i64::from(i)
+    } else {
+        i64::from(i)
+    };
+    if resolved < 0 || resolved >= size {
+        return None;
+    }
+    Some(T::wrap(a.index_axis(Axis(0), resolved as usize).to_owned()))
+}
+
+/// A label outside `0..depth` gives a row of zeros.
+fn one_hot(labels: &Tensor, depth: usize, ty: &TensorType) -> Option<Tensor> {
+    let Tensor::I32(labels) = labels else {
+        return None;
+    };
+    fn go<T: Elem>(labels: &ArrayD<i32>, depth: usize, ty: &TensorType) -> Option<Tensor> {
+        let mut values = vec![T::from_bool(false); ty.shape.checked_numel()?];
+        for (row, &label) in labels.iter().enumerate() {
+            if label >= 0 && (label as usize) < depth {
+                *values.get_mut(row * depth + label as usize)? = T::from_bool(true);
+            }
+        }
+        ArrayD::from_shape_vec(IxDyn(ty.shape.dims()), values)
+            .ok()
+            .map(T::wrap)
+    }
+    dispatch!(ty.dtype, T => go::<T>(labels, depth, ty))
 }
 
 /// Pairwise sum in `f64`, exactly as the interpreter computes it.

@@ -193,10 +193,17 @@ fn const_fold_respects_the_size_cap_and_skips_unsupported_ops() {
     let big = b.shaped(Op::Broadcast, one, &[const_fold::MAX_FOLD_ELEMENTS + 1]);
     let small = b.shaped(Op::Broadcast, one, &[2, 2]);
     let mm = b.op(Op::MatMul, &[small, small]);
-    let mut m = module(b.graph, &[("big", big), ("mm", mm)]);
+    // An index out of range stays: it is the user's run-time error.
+    let i = b.scalar(DType::I32, 2.0);
+    let row = b.op(Op::Index, &[small, i]);
+    let names = [("big", big), ("mm", mm), ("row", row)];
+    let mut m = module(b.graph, &names);
     after(&mut m, vec![Box::new(const_fold::ConstFold)]);
     let ops: Vec<String> = m.graph.nodes.iter().map(|n| n.op.name()).collect();
-    assert_eq!(ops, ["const", "broadcast", "const", "matmul"]);
+    assert_eq!(
+        ops,
+        ["const", "broadcast", "const", "matmul", "const", "index"]
+    );
 }
 
 #[test]
@@ -499,6 +506,14 @@ fn folding_agrees_with_the_interpreter_bit_for_bit() {
         Tensor::from_f64_vec(&TensorType::new(DType::F64, vec![3, 100]), data).expect("shape"),
     );
     let mut outs = Vec::new();
+    let labels = b.constant(
+        Tensor::from_f64_vec(
+            &TensorType::new(DType::I32, vec![4]),
+            vec![0.0, 2.0, -1.0, 7.0],
+        )
+        .expect("shape"),
+    );
+    outs.push(b.op(Op::OneHot { depth: 3 }, &[labels]));
     for src in [x, xd] {
         for op in [ReduceOp::Sum, ReduceOp::Mean, ReduceOp::Max, ReduceOp::Min] {
             for axes in [vec![0], vec![1], vec![0, 1]] {
@@ -538,6 +553,17 @@ fn folding_agrees_with_the_interpreter_bit_for_bit() {
             outs.push(b.op(Op::Binary(op), &[src, row]));
         }
         outs.push(b.op(Op::Transpose { perm: vec![1, 0] }, &[src]));
+        outs.push(b.op(Op::ArgMax { axis: 1 }, &[src]));
+        outs.push(b.op(Op::Concat { axis: 0 }, &[src, src, row]));
+        outs.push(b.op(
+            Op::Pad {
+                pads: vec![[1, 0], [2, 3]],
+                value: -1.5,
+            },
+            &[src],
+        ));
+        let i = b.scalar(DType::I32, -1.0);
+        outs.push(b.op(Op::Index, &[src, i]));
         outs.push(b.op(Op::Cast(DType::I32), &[src]));
         outs.push(b.shaped(Op::Reshape, src, &[30, 10]));
     }
