@@ -21,7 +21,7 @@
 //! - no commutativity: `a + b` and `b + a` stay apart (NaN payloads may depend
 //!   on the operand order), and nothing merges across region boundaries.
 
-use super::eval::same_bits;
+use super::eval::{leading_values, same_bits};
 use super::rewrite::{apply_alias, for_each_region_in};
 use super::Pass;
 use crate::ir::{Graph, Node, NodeId, Op};
@@ -87,7 +87,7 @@ fn hash_node(node: &Node) -> u64 {
         Op::Placeholder { name } | Op::Variable { name } => name.hash(&mut h),
         Op::Param(p) => p.hash(&mut h),
         Op::Const(t) => {
-            for v in t.to_f64_vec().iter().take(8) {
+            for v in leading_values(t, 8) {
                 v.to_bits().hash(&mut h);
             }
         }

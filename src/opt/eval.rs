@@ -380,12 +380,31 @@ fn reduce_typed<T: Reducible>(
 /// `0.0` differ and a NaN matches the same NaN), as an exact `f64`; `None` for an
 /// empty tensor or differing elements.
 pub fn splat_value(t: &Tensor) -> Option<f64> {
-    let values = t.to_f64_vec();
-    let first = *values.first()?;
-    values
-        .iter()
-        .all(|v| v.to_bits() == first.to_bits())
-        .then_some(first)
+    fn go<T: Elem>(a: &ArrayD<T>) -> Option<f64> {
+        let first = a.iter().next()?.to_f64();
+        a.iter()
+            .all(|v| v.to_f64().to_bits() == first.to_bits())
+            .then_some(first)
+    }
+    match t {
+        Tensor::F32(a) => go(a),
+        Tensor::F64(a) => go(a),
+        Tensor::I32(a) => go(a),
+        Tensor::Bool(a) => go(a),
+    }
+}
+
+/// The first `n` elements of `t` as exact `f64`s, in row-major order.
+pub fn leading_values(t: &Tensor, n: usize) -> Vec<f64> {
+    fn go<T: Elem>(a: &ArrayD<T>, n: usize) -> Vec<f64> {
+        a.iter().take(n).map(|v| v.to_f64()).collect()
+    }
+    match t {
+        Tensor::F32(a) => go(a, n),
+        Tensor::F64(a) => go(a, n),
+        Tensor::I32(a) => go(a, n),
+        Tensor::Bool(a) => go(a, n),
+    }
 }
 
 /// Whether two constants are equal element for element, bit for bit (so folding

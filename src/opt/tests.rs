@@ -650,3 +650,74 @@ fn run_all(module: &Module) -> Vec<Tensor> {
         .expect("runs")
         .fetched
 }
+
+/// Regions inside regions: a `fold` whose body holds a `cond` on a constant
+/// predicate. The branch is inlined into the body, the body's now unused capture
+/// is dropped from the `fold`, and the values do not change.
+#[test]
+fn nested_regions_fold_inline_and_prune() {
+    let mut b = Builder::new();
+    let xs = b.placeholder("xs", f32s(&[3, 2]));
+    let init = b.placeholder("init", f32s(&[2]));
+    let w = b.placeholder("w", f32s(&[2]));
+    // body(acc, x, w) = cond(true, acc + x [then], acc * w [else])
+    let row = f32s(&[2]);
+    let mut body = Builder::region(vec![row.clone(), row.clone(), row.clone()]);
+    let (acc, x, wp) = (body.param(0), body.param(1), body.param(2));
+    let t = body.constant(Tensor::scalar(DType::Bool, 1.0));
+    let mut then_b = Builder::region(vec![row.clone(), row.clone(), row.clone()]);
+    let (a0, a1) = (then_b.param(0), then_b.param(1));
+    let sum = then_b.op(Op::Binary(BinaryOp::Add), &[a0, a1]);
+    let then_body = Box::new(then_b.finish(sum));
+    let mut else_b = Builder::region(vec![row.clone(), row.clone(), row]);
+    let (e0, e2) = (else_b.param(0), else_b.param(2));
+    let prod = else_b.op(Op::Binary(BinaryOp::Mul), &[e0, e2]);
+    let else_body = Box::new(else_b.finish(prod));
+    let c = body.op(
+        Op::Cond {
+            then_body,
+            else_body,
+        },
+        &[t, acc, x, wp],
+    );
+    let body = Box::new(body.finish(c));
+    let f = b.op(Op::Fold { body }, &[init, xs, w]);
+    let original = module(b.graph, &[("f", f)]);
+    let mut m = original.clone();
+    let mut manager = PassManager::default_pipeline();
+    manager.verify = true;
+    manager.run(&mut m).expect("optimises");
+    let expected = "
+%0 = placeholder xs : f32[3, 2]
+%1 = placeholder init : f32[2]
+%2 = fold %1, %0 : f32[2]  // f
+  body(f32[2], f32[2]) {
+    %0 = param 0 : f32[2]
+    %1 = param 1 : f32[2]
+    %2 = add %0, %1 : f32[2]
+    yield %2
+  }
+";
+    assert_eq!(to_text(&m.graph, &m.names), lines(expected));
+    let mut feeds = HashMap::new();
+    let row = |v: Vec<f64>, dims: &[usize]| Tensor::from_f64_vec(&f32s(dims), v).expect("shape");
+    feeds.insert(
+        "xs".to_string(),
+        row(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[3, 2]),
+    );
+    feeds.insert("init".to_string(), row(vec![0.5, -0.5], &[2]));
+    feeds.insert("w".to_string(), row(vec![7.0, 8.0], &[2]));
+    let run = |module: &Module| {
+        let variables = HashMap::new();
+        let inputs = StepInputs {
+            placeholders: &feeds,
+            variables: &variables,
+        };
+        let fetch = module.lookup("f").expect("f");
+        run_step(&module.graph, &[fetch], &inputs)
+            .expect("runs")
+            .fetched
+    };
+    assert_eq!(run(&original)[0].to_f64_vec(), vec![9.5, 11.5]);
+    assert_eq!(run(&m)[0].to_f64_vec(), vec![9.5, 11.5]);
+}
