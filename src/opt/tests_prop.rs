@@ -5,7 +5,7 @@
 //! `1`, `0`, `-0.0` and `true`/`false` the rules look for), then random
 //! elementwise ops with broadcasting, reductions, matmul, reshape, transpose,
 //! casts, broadcasts, `where`, duplicated nodes (for CSE), `cond` (constant or
-//! computed predicate) and `fold`. Random nodes are named; the interpreter
+//! computed predicate) and `fold`, with `cond`s nested inside regions. Random nodes are named; the interpreter
 //! fetches every name before and after `optimize`.
 
 use super::tests::{module, Builder};
@@ -226,7 +226,50 @@ impl Gen {
             }
             _ => {}
         }
+        if self.below(3) == 0 {
+            acc = self.nested_cond(&mut r, acc);
+        }
         r.finish(acc)
+    }
+
+    /// Inside region `r`: `cond(pred, -acc, p0 * 1)` over captures `(acc, p0)`, with
+    /// a constant predicate or one computed from `acc` (regions in regions).
+    fn nested_cond(&mut self, r: &mut Builder, acc: NodeId) -> NodeId {
+        let ty = r.graph.ty(acc).clone();
+        let p0 = r.param(0);
+        let pred = match self.below(3) {
+            0 => r.constant(Tensor::scalar(DType::Bool, 1.0)),
+            1 => r.constant(Tensor::scalar(DType::Bool, 0.0)),
+            _ => {
+                let rank = ty.shape.rank();
+                let total = r.op(
+                    Op::Reduce {
+                        op: ReduceOp::Max,
+                        axes: (0..rank).collect(),
+                        keepdims: false,
+                    },
+                    &[acc],
+                );
+                let zero = r.scalar(DType::F32, 0.0);
+                r.op(Op::Binary(BinaryOp::Lt), &[total, zero])
+            }
+        };
+        let mut then_b = Builder::region(vec![ty.clone(), ty.clone()]);
+        let a = then_b.param(0);
+        let n = then_b.op(Op::Unary(UnaryOp::Neg), &[a]);
+        let then_body = Box::new(then_b.finish(n));
+        let mut else_b = Builder::region(vec![ty.clone(), ty]);
+        let q = else_b.param(1);
+        let one = else_b.scalar(DType::F32, 1.0);
+        let m = else_b.op(Op::Binary(BinaryOp::Mul), &[q, one]);
+        let else_body = Box::new(else_b.finish(m));
+        r.op(
+            Op::Cond {
+                then_body,
+                else_body,
+            },
+            &[pred, acc, p0],
+        )
     }
 
     fn cond(&mut self) -> Option<NodeId> {
@@ -352,21 +395,32 @@ proptest! {
 #[test]
 fn the_generator_exercises_every_pass() {
     let mut seen: HashMap<&'static str, bool> = HashMap::new();
-    let mut regions = 0;
+    let (mut regions, mut nested) = (0, 0);
     for seed in 0..40 {
         let (mut m, _) = random_module(seed, 20);
-        regions += m
-            .graph
-            .nodes
-            .iter()
-            .filter(|n| matches!(n.op, Op::Cond { .. } | Op::Fold { .. }))
-            .count();
+        for node in &m.graph.nodes {
+            let bodies: Vec<&crate::ir::Graph> = match &node.op {
+                Op::Cond {
+                    then_body,
+                    else_body,
+                } => vec![then_body, else_body],
+                Op::Fold { body } => vec![body],
+                _ => continue,
+            };
+            regions += 1;
+            nested += bodies
+                .iter()
+                .flat_map(|g| &g.nodes)
+                .filter(|n| matches!(n.op, Op::Cond { .. }))
+                .count();
+        }
         let stats = super::optimize(&mut m).expect("optimises");
         for r in stats.runs {
             *seen.entry(r.pass).or_default() |= r.changed;
         }
     }
     assert!(regions > 10, "{regions}");
+    assert!(nested > 5, "{nested}");
     for pass in ["const-fold", "simplify", "cse", "dce"] {
         assert_eq!(seen.get(pass), Some(&true), "{pass}");
     }
