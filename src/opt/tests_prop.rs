@@ -5,8 +5,9 @@
 //! `1`, `0`, `-0.0` and `true`/`false` the rules look for), then random
 //! elementwise ops with broadcasting, reductions, matmul, reshape, transpose,
 //! casts, broadcasts, `where`, duplicated nodes (for CSE), `cond` (constant or
-//! computed predicate) and `fold`, with `cond`s nested inside regions. Random nodes are named; the interpreter
-//! fetches every name before and after `optimize`.
+//! computed predicate) and `fold`, with `cond`s nested inside regions. Random
+//! nodes are named; the interpreter fetches every name before and after
+//! `optimize`.
 
 use super::tests::{module, Builder};
 use crate::backend::interp::{run_step, StepInputs};
