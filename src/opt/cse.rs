@@ -13,13 +13,26 @@
 //! every region (each region on its own; whole `cond`/`fold` nodes merge when
 //! their regions are structurally identical).
 //!
+//! Across a region boundary, a region node that recomputes a value the enclosing
+//! graph already has becomes a capture of it:
+//! ```text
+//! %1 = reduce_max %0 : f32[]               %1 = reduce_max %0 : f32[]
+//! %4 = cond %3, %0 : f32[]                 %4 = cond %3, %0, %1 : f32[]
+//!   then(f32[4]) {                           then(f32[4], f32[]) {
+//!     %0 = param 0; %1 = reduce_max %0         %0 = param 1
+//!     yield %1                                 yield %0
+//! ```
+//! (only infallible ops move, and only out of `cond` captures and the loop-
+//! invariant captures of a `fold`, never its `acc` or `x`).
+//!
 //! Limits and rules:
 //! - constants are compared by value, bit for bit (`-0.0` ≠ `0.0`), only up to
 //!   [`MAX_COMPARED_CONST`] elements; larger ones merge only when they share storage;
 //! - `assign` and `group` never merge (they are effects, not values); placeholders
 //!   and variables merge only with the same name (the same value in a step);
 //! - no commutativity: `a + b` and `b + a` stay apart (NaN payloads may depend
-//!   on the operand order), and nothing merges across region boundaries.
+//!   on the operand order); a value two sibling regions both compute is not
+//!   moved out (it would then run even when neither runs).
 
 use super::eval::{leading_values, same_bits};
 use super::rewrite::{apply_alias, for_each_region_in};
@@ -60,7 +73,10 @@ fn cse_graph(graph: &mut Graph) -> Result<bool, String> {
         if matches!(node.op, Op::Assign { .. } | Op::Group) {
             continue;
         }
-        let bucket = table.entry(hash_node(node)).or_default();
+        if matches!(node.op, Op::Cond { .. } | Op::Fold { .. }) {
+            changed |= hoist_into_captures(graph, index, &table)?;
+        }
+        let bucket = table.entry(hash_node(&graph.nodes[index])).or_default();
         let node = &graph.nodes[index];
         match bucket
             .iter()
@@ -76,6 +92,136 @@ fn cse_graph(graph: &mut Graph) -> Result<bool, String> {
     // Inputs are already rewritten; this rewrites the results.
     apply_alias(graph, &alias)?;
     Ok(changed)
+}
+
+/// Region nodes of the `cond`/`fold` at `index` that recompute a value the
+/// enclosing graph already has (the same op on the captures of the same outer
+/// nodes) become captures of that value. Only infallible ops move: a capture of
+/// a `fold` is computed before the loop even when it runs zero times, and a
+/// `cond` computes only the captures its taken branch uses, so nothing runs that
+/// did not run before, except once instead of once per iteration.
+fn hoist_into_captures(
+    graph: &mut Graph,
+    index: usize,
+    table: &HashMap<u64, Vec<NodeId>>,
+) -> Result<bool, String> {
+    let (before, rest) = graph.nodes.split_at_mut(index);
+    let Some(node) = rest.first_mut() else {
+        return Ok(false);
+    };
+    let (regions, fixed): (Vec<&mut Graph>, usize) = match &mut node.op {
+        Op::Cond {
+            then_body,
+            else_body,
+        } => (vec![then_body, else_body], 1),
+        Op::Fold { body } => (vec![body], 0),
+        _ => return Ok(false),
+    };
+    // A param's outer value: `cond` param k is input 1 + k; `fold` params 0 and 1
+    // (acc, x) change per iteration, param k >= 2 is input k.
+    let capture_of = |k: usize| -> Option<NodeId> {
+        if fixed == 0 && k < 2 {
+            None
+        } else {
+            node.inputs.get(fixed + k).copied()
+        }
+    };
+    let mut new_captures: Vec<NodeId> = Vec::new();
+    let mut plans: Vec<Vec<(usize, NodeId)>> = Vec::new();
+    for region in &regions {
+        let mut equivalent: Vec<Option<NodeId>> = vec![None; region.len()];
+        let mut plan = Vec::new();
+        for (r, inner) in region.nodes.iter().enumerate() {
+            if let Op::Param(k) = inner.op {
+                equivalent[r] = capture_of(k);
+                continue;
+            }
+            let is_const = matches!(inner.op, Op::Const(_));
+            if !is_const && !infallible(&inner.op) {
+                continue;
+            }
+            let Some(outer_inputs) = inner
+                .inputs
+                .iter()
+                .map(|i| equivalent.get(i.index()).copied().flatten())
+                .collect::<Option<Vec<NodeId>>>()
+            else {
+                continue;
+            };
+            let probe = Node {
+                op: inner.op.clone(),
+                inputs: outer_inputs,
+                ty: inner.ty.clone(),
+                span: inner.span,
+            };
+            let found = table.get(&hash_node(&probe)).and_then(|bucket| {
+                bucket
+                    .iter()
+                    .copied()
+                    .find(|p| before.get(p.index()).is_some_and(|o| same_node(o, &probe)))
+            });
+            if let Some(outer) = found {
+                equivalent[r] = Some(outer);
+                if !is_const {
+                    plan.push((r, outer));
+                    if !new_captures.contains(&outer) {
+                        new_captures.push(outer);
+                    }
+                }
+            }
+        }
+        plans.push(plan);
+    }
+    if new_captures.is_empty() {
+        return Ok(false);
+    }
+    let new_types: Vec<_> = new_captures
+        .iter()
+        .map(|o| before[o.index()].ty.clone())
+        .collect();
+    for (region, plan) in regions.into_iter().zip(plans) {
+        let first = region.params.len();
+        region.params.extend(new_types.iter().cloned());
+        for (r, outer) in plan {
+            let k = new_captures
+                .iter()
+                .position(|c| *c == outer)
+                .ok_or("a hoisted value has no capture")?;
+            let inner = &mut region.nodes[r];
+            inner.op = Op::Param(first + k);
+            inner.inputs.clear();
+        }
+    }
+    node.inputs.extend(new_captures);
+    Ok(true)
+}
+
+/// Ops that cannot fail at run time and have no effect (`x[i]` can fail; leaves,
+/// regions and effects are not values to move).
+fn infallible(op: &Op) -> bool {
+    matches!(
+        op,
+        Op::Unary(_)
+            | Op::Binary(_)
+            | Op::Select
+            | Op::Cast(_)
+            | Op::StopGradient
+            | Op::Broadcast
+            | Op::Reduce { .. }
+            | Op::ArgMax { .. }
+            | Op::Reshape
+            | Op::Transpose { .. }
+            | Op::Concat { .. }
+            | Op::Pad { .. }
+            | Op::OneHot { .. }
+            | Op::MatMul
+            | Op::Conv2d { .. }
+            | Op::MaxPool2d { .. }
+            | Op::Softmax { .. }
+            | Op::LogSoftmax { .. }
+            | Op::SoftmaxCrossEntropy
+            | Op::MeanSquaredError
+    )
 }
 
 fn hash_node(node: &Node) -> u64 {

@@ -721,3 +721,60 @@ fn nested_regions_fold_inline_and_prune() {
     assert_eq!(run(&original)[0].to_f64_vec(), vec![9.5, 11.5]);
     assert_eq!(run(&m)[0].to_f64_vec(), vec![9.5, 11.5]);
 }
+
+/// A branch that recomputes an outer value captures it instead (cond.td's
+/// `cond(max(x) > 2.0, max(x), min(x))`).
+#[test]
+fn cse_turns_recomputed_outer_values_into_captures() {
+    let mut b = Builder::new();
+    let x = b.placeholder("x", f32s(&[4]));
+    let max = |axes: Vec<usize>| Op::Reduce {
+        op: ReduceOp::Max,
+        axes,
+        keepdims: false,
+    };
+    let outer = b.op(max(vec![0]), &[x]);
+    let two = b.scalar(DType::F32, 2.0);
+    let pred = b.op(Op::Binary(BinaryOp::Gt), &[outer, two]);
+    let mut then_b = Builder::region(vec![f32s(&[4])]);
+    let p = then_b.param(0);
+    let m = then_b.op(max(vec![0]), &[p]);
+    let then_body = Box::new(then_b.finish(m));
+    let mut else_b = Builder::region(vec![f32s(&[4])]);
+    let p = else_b.param(0);
+    let m = else_b.op(
+        Op::Reduce {
+            op: ReduceOp::Min,
+            axes: vec![0],
+            keepdims: false,
+        },
+        &[p],
+    );
+    let else_body = Box::new(else_b.finish(m));
+    let c = b.op(
+        Op::Cond {
+            then_body,
+            else_body,
+        },
+        &[pred, x],
+    );
+    let mut m = module(b.graph, &[("x", x), ("pick", c)]);
+    let text = after(&mut m, vec![Box::new(cse::Cse), Box::new(dce::Dce)]);
+    let expected = "
+%0 = placeholder x : f32[4]  // x
+%1 = reduce_max[axes=[0], keepdims=false] %0 : f32[]
+%2 = const f32[] 2.0
+%3 = gt %1, %2 : bool[]
+%4 = cond %3, %0, %1 : f32[]  // pick
+  then(f32[4], f32[]) {
+    %0 = param 1 : f32[]
+    yield %0
+  }
+  else(f32[4], f32[]) {
+    %0 = param 0 : f32[4]
+    %1 = reduce_min[axes=[0], keepdims=false] %0 : f32[]
+    yield %1
+  }
+";
+    assert_eq!(text, lines(expected));
+}

@@ -210,7 +210,12 @@ impl Gen {
             let fits =
                 broadcast_shapes(&tys[0].shape, &tys[k].shape).as_ref() == Some(&tys[0].shape);
             if fits && self.below(3) > 0 {
-                let p = r.param(k);
+                let mut p = r.param(k);
+                if self.below(2) == 0 {
+                    // The outer graph has `tanh(capture)` too (see `cond`, `fold`):
+                    // CSE may turn this into a capture of it.
+                    p = r.op(Op::Unary(UnaryOp::Tanh), &[p]);
+                }
                 let ops = [BinaryOp::Add, BinaryOp::Mul, BinaryOp::Maximum];
                 acc = r.op(Op::Binary(ops[self.below(3)]), &[acc, p]);
             }
@@ -277,6 +282,8 @@ impl Gen {
         let pred = self.predicate();
         let x = self.pick();
         let y = self.pick();
+        let outer = self.b.op(Op::Unary(UnaryOp::Tanh), &[y]);
+        self.push(outer);
         let tys = vec![self.ty(x), self.ty(y)];
         let then_body = Box::new(self.region_body(&tys));
         let else_body = Box::new(self.region_body(&tys));
@@ -294,6 +301,8 @@ impl Gen {
         let row = TensorType::new(DType::F32, self.ty(xs).shape.0[1..].to_vec());
         let init = self.pick_where(|t| *t == row)?;
         let w = self.pick();
+        let outer = self.b.op(Op::Unary(UnaryOp::Tanh), &[w]);
+        self.push(outer);
         let tys = vec![row.clone(), row, self.ty(w)];
         let body = Box::new(self.region_body(&tys));
         Some(self.b.op(Op::Fold { body }, &[init, xs, w]))
