@@ -26,6 +26,8 @@ pub mod simplify;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_interp;
+#[cfg(test)]
 mod tests_prop;
 
 use crate::ir::{Graph, Module, Op};
