@@ -10,4 +10,8 @@ let scaled = cond(total > 10.0, { let half = total / 2.0; half * half }, total *
 // A cond whose predicate is computed from data, selecting between reductions.
 let pick = cond(max(x) > 2.0, max(x), min(x));
 
-run y, total, scaled, pick;
+// Gradients flow through the taken branch only: 2x when squaring, -1 otherwise.
+let dx = grad(total, x);
+let dscaled = grad(scaled, x);
+
+run y, total, scaled, pick, dx, dscaled;

@@ -1,5 +1,5 @@
 // Three-layer convnet: pad 2, conv 5x5x3->6 + bias, relu; pad 1, conv 3x3x6->9
-// + bias, relu; flatten; fully connected 9216->10 + bias.
+// + bias, relu; flatten; fully connected 9216->10 + bias. Trained with momentum.
 placeholder x: f32[64, 32, 32, 3] = randn(seed=1);
 variable conv_w1: f32[5, 5, 3, 6] = xavier(seed=2);
 variable conv_b1: f32[6] = 0.0;
@@ -18,4 +18,8 @@ let labels = argmax(randn([64, 10], seed=5), 1);
 let loss = softmax_cross_entropy(scores, one_hot(labels, 10));
 let accuracy = mean(cast(argmax(scores, 1) == labels, f32));
 
+let train = minimize(loss, momentum(0.01, beta=0.9));
+
 run scores, loss, accuracy;
+run train, loss repeat 6 every 2;
+run loss, accuracy;

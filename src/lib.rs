@@ -1,5 +1,6 @@
 //! tdsl: a compiler for a small tensor-program language with TF1-style static graphs.
 
+pub mod autodiff;
 pub mod backend;
 pub mod cli;
 pub mod ir;

@@ -186,6 +186,85 @@ pub enum Op {
     },
     /// Inputs: what to run. No value (its type is `bool[]` and never read).
     Group,
+
+    // ---- backward ops (added by autodiff) ----
+    /// Ops that only autodiff creates; see [`GradOp`].
+    Grad(GradOp),
+}
+
+/// Ops that only the backward pass creates: one family, so that every pass and
+/// backend handles them with one `match` arm (kernels: `backend/interp/grad_kernels.rs`).
+/// All but `MaxPool2dGrad` are linear in each input and have backward rules, so
+/// gradients of gradients go through them; through `MaxPool2dGrad` they are an
+/// `unsupported` diagnostic.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum GradOp {
+    /// A static slice: inputs `[x]`; `x[starts[0]..starts[0] + d0, ...]` where the
+    /// node's type gives the extents `d`. The adjoint of `Pad` and of `Concat`.
+    Slice { starts: Vec<usize> },
+    /// The adjoint of `Index`: inputs `[g, i: i32[]]`; zeros of the node's type
+    /// (`[n, g.shape...]`) with row `i` set to `g` (negative `i` counts from the
+    /// end, as in `Index`; out of range is a run-time error).
+    ScatterIndex,
+    /// The adjoint of `Conv2d` for its input: inputs `[g: NHWO, w: HWIO]`; the
+    /// node's type is the input's `NHWC`. Same `strides` and `pads` as the forward op.
+    Conv2dBackpropInput {
+        strides: [usize; 2],
+        pads: [usize; 4],
+    },
+    /// The adjoint of `Conv2d` for its filter: inputs `[x: NHWC, g: NHWO]`; the
+    /// node's type is the filter's `HWIO`.
+    Conv2dBackpropFilter {
+        strides: [usize; 2],
+        pads: [usize; 4],
+    },
+    /// The adjoint of `MaxPool2d`: inputs `[x, g]`; each window's gradient goes to
+    /// the first position (row-major in the window) holding its maximum;
+    /// overlapping windows add up. The node's type is `x`'s.
+    MaxPool2dGrad {
+        size: [usize; 2],
+        strides: [usize; 2],
+    },
+}
+
+impl GradOp {
+    pub fn kind(&self) -> OpKind {
+        match self {
+            GradOp::Slice { .. } | GradOp::ScatterIndex => OpKind::Movement,
+            GradOp::Conv2dBackpropInput { .. }
+            | GradOp::Conv2dBackpropFilter { .. }
+            | GradOp::MaxPool2dGrad { .. } => OpKind::Network,
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            GradOp::Slice { .. } => "slice",
+            GradOp::ScatterIndex => "scatter_index",
+            GradOp::Conv2dBackpropInput { .. } => "conv2d_backprop_input",
+            GradOp::Conv2dBackpropFilter { .. } => "conv2d_backprop_filter",
+            GradOp::MaxPool2dGrad { .. } => "max_pool2d_grad",
+        }
+    }
+    /// The name with the attributes, for printing: `slice[starts=[0, 2]]`.
+    pub fn with_attributes(&self) -> String {
+        let list = |items: &[usize]| {
+            let items: Vec<String> = items.iter().map(|i| i.to_string()).collect();
+            format!("[{}]", items.join(", "))
+        };
+        let name = self.name();
+        match self {
+            GradOp::Slice { starts } => format!("{name}[starts={}]", list(starts)),
+            GradOp::ScatterIndex => name.to_string(),
+            GradOp::Conv2dBackpropInput { strides, pads }
+            | GradOp::Conv2dBackpropFilter { strides, pads } => {
+                format!("{name}[strides={}, pads={}]", list(strides), list(pads))
+            }
+            GradOp::MaxPool2dGrad { size, strides } => {
+                format!("{name}[size={}, strides={}]", list(size), list(strides))
+            }
+        }
+    }
 }
 
 impl Op {
@@ -216,6 +295,7 @@ impl Op {
             | Op::MeanSquaredError => OpKind::Network,
             Op::Cond { .. } | Op::Fold { .. } => OpKind::Control,
             Op::Assign { .. } | Op::Group => OpKind::State,
+            Op::Grad(g) => g.kind(),
         }
     }
 
@@ -251,6 +331,7 @@ impl Op {
             Op::Fold { .. } => "fold".into(),
             Op::Assign { .. } => "assign".into(),
             Op::Group => "group".into(),
+            Op::Grad(g) => g.name().into(),
         }
     }
 }

@@ -131,6 +131,7 @@ pub fn op_with_attributes(op: &Op) -> String {
         Op::MaxPool2d { size, strides } => {
             format!("{name}[size={}, strides={}]", list(size), list(strides))
         }
+        Op::Grad(grad_op) => grad_op.with_attributes(),
         _ => name,
     }
 }

@@ -24,6 +24,7 @@
 mod control;
 mod elementwise;
 mod frame;
+pub mod grad_kernels;
 mod linalg;
 mod movement;
 mod nn;
@@ -98,6 +99,7 @@ pub fn eval_pure(node: &Node, inputs: &[&Tensor]) -> Result<Tensor, Diag> {
         Op::LogSoftmax { axis } => nn::softmax(node, *axis, true, inputs)?,
         Op::SoftmaxCrossEntropy => nn::softmax_cross_entropy(node, inputs)?,
         Op::MeanSquaredError => nn::mean_squared_error(node, inputs)?,
+        Op::Grad(_) => grad_kernels::eval(node, inputs)?,
         Op::Placeholder { .. }
         | Op::Variable { .. }
         | Op::Const(_)

@@ -132,7 +132,11 @@ impl Builder<'_> {
             "maximum" | "minimum" => {
                 let b = self.bind(&call, &["a", "b"], 2)?;
                 let (a, bb) = (self.arg(&b, 0)?, self.arg(&b, 1)?);
-                let op = if name == "maximum" { BinaryOp::Maximum } else { BinaryOp::Minimum };
+                let op = if name == "maximum" {
+                    BinaryOp::Maximum
+                } else {
+                    BinaryOp::Minimum
+                };
                 let (va, vb) = (self.expr(a)?, self.expr(bb)?);
                 self.binary(op, (va, a.span), (vb, bb.span), span)
             }
@@ -171,9 +175,8 @@ impl Builder<'_> {
                 let ty = self.graph().ty(id).clone();
                 match infer_reshape(&ty, &spec) {
                     Ok(out) => self.typed(Op::Reshape, id, out, span),
-                    Err(m) => Err(self.report(
-                        Diag::error(m, span).with_label(x.span, format!("this is {ty}")),
-                    )),
+                    Err(m) => Err(self
+                        .report(Diag::error(m, span).with_label(x.span, format!("this is {ty}")))),
                 }
             }
             "flatten" => {
@@ -182,7 +185,9 @@ impl Builder<'_> {
                 let id = self.tensor_arg(x)?;
                 let ty = self.graph().ty(id).clone();
                 let Some((&first, rest)) = ty.shape.dims().split_first() else {
-                    return Err(self.error(format!("flatten: cannot flatten the scalar {ty}"), x.span));
+                    return Err(
+                        self.error(format!("flatten: cannot flatten the scalar {ty}"), x.span)
+                    );
                 };
                 let rest = rest.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
                 let Some(rest) = rest else {
@@ -211,10 +216,11 @@ impl Builder<'_> {
             }
             "assign" => self.assign(&call),
             "group" => self.group(&call),
-            "grad" | "minimize" | "sgd" | "momentum" | "adam" => Err(self.report(
-                Diag::unsupported(format!("`{name}`"), span).with_note(
-                    "automatic differentiation (`grad`, `minimize` and its optimisers) is not built yet",
-                ),
+            "grad" => self.grad_call(&call),
+            "minimize" => self.minimize_call(&call),
+            "sgd" | "momentum" | "adam" => Err(self.error(
+                format!("`{name}` is an optimizer: use it inside `minimize(loss, {name}(...))`"),
+                span,
             )),
             "zeros" | "ones" | "fill" | "randn" | "uniform" | "xavier" | "load" => {
                 let t = self.construct(&call, None)?;

@@ -18,6 +18,7 @@ mod calls;
 mod calls_net;
 mod control;
 mod expr;
+mod grad;
 mod items;
 mod literals;
 mod nodes;
@@ -127,6 +128,8 @@ pub(crate) struct Builder<'a> {
     aborted: bool,
     diags: Vec<Diag>,
     module: Module,
+    /// One backward pass per differentiated node (`grad.rs`).
+    adjoints: HashMap<NodeId, crate::autodiff::Adjoints>,
 }
 
 impl<'a> Builder<'a> {
@@ -146,6 +149,7 @@ impl<'a> Builder<'a> {
             aborted: false,
             diags: Vec::new(),
             module: Module::default(),
+            adjoints: HashMap::new(),
         }
     }
 

@@ -347,8 +347,14 @@ fn run_errors_and_unsupported() {
         "`f` is a fn; only nodes can be fetched",
         "f",
     );
-    let src = "variable w: f32[3] = 1.0; let loss = sum(w * w); let dw = grad(loss, w);";
-    check(src, "`grad`", "grad(loss, w)");
+    // A gradient of a gradient through max_pool2d (its backward op has no rule).
+    let src = "placeholder x: f32[1, 4, 4, 1]; let loss = sum(max_pool2d(x, [2, 2], [2, 2])); \
+               let dx = grad(loss, x); let ddx = grad(sum(dx * x), x);";
+    check(
+        src,
+        "a gradient of a gradient: `max_pool2d_grad` (created by an earlier `grad`) has no backward rule",
+        "max_pool2d(x, [2, 2], [2, 2])",
+    );
     assert_eq!(diags(src)[0].kind, DiagKind::Unsupported);
 }
 

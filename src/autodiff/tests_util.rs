@@ -1,0 +1,206 @@
+//! Test support: small f64 graphs over placeholders, and a central
+//! finite-difference check of `backward` run on the interpreter.
+
+use super::emit::Emit;
+use super::{backward, Adjoints};
+use crate::backend::interp::{run_step, StepInputs};
+use crate::ir::{DType, Graph, NodeId, Op, Tensor, TensorType};
+use crate::syntax::{Diag, Span};
+use std::collections::HashMap;
+
+/// A deterministic pseudo-random stream (splitmix64) of values in `[lo, hi)`.
+pub(crate) struct Values(u64);
+
+impl Values {
+    pub(crate) fn new(seed: u64) -> Values {
+        Values(seed)
+    }
+
+    pub(crate) fn next(&mut self, lo: f64, hi: f64) -> f64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^= z >> 31;
+        lo + (hi - lo) * ((z >> 11) as f64 / (1u64 << 53) as f64)
+    }
+
+    /// An f64 tensor of `dims` with values in `[lo, hi)`.
+    pub(crate) fn tensor(&mut self, dims: &[usize], lo: f64, hi: f64) -> Tensor {
+        let ty = TensorType::new(DType::F64, dims.to_vec());
+        let values = (0..ty.shape.numel()).map(|_| self.next(lo, hi)).collect();
+        Tensor::from_f64_vec(&ty, values).expect("shape")
+    }
+}
+
+pub(crate) fn f64_ty(dims: &[usize]) -> TensorType {
+    TensorType::new(DType::F64, dims.to_vec())
+}
+
+pub(crate) fn span() -> Span {
+    Span::new(3, 7)
+}
+
+/// Adds a placeholder `name` of `ty`.
+pub(crate) fn placeholder(graph: &mut Graph, name: &str, ty: TensorType) -> NodeId {
+    graph.add(
+        Op::Placeholder {
+            name: name.to_string(),
+        },
+        vec![],
+        ty,
+        span(),
+    )
+}
+
+/// `sum(x * c)` with a fixed random constant `c` of x's shape: a scalar whose
+/// gradient with respect to x is not uniform.
+pub(crate) fn weighted_sum(graph: &mut Graph, x: NodeId, seed: u64) -> NodeId {
+    let dims = graph.ty(x).shape.0.clone();
+    let c = Values::new(seed).tensor(&dims, -1.0, 1.0);
+    let mut e = Emit::new(graph, span());
+    let c = e.constant(c);
+    let product = e.mul(x, c).expect("mul");
+    let axes: Vec<usize> = (0..dims.len()).collect();
+    e.reduce(crate::ir::ReduceOp::Sum, product, &axes, false)
+        .expect("sum")
+}
+
+/// Runs `fetches` with the placeholders `p0, p1, ...` fed `feeds` (plus `extra`).
+pub(crate) fn run(
+    graph: &Graph,
+    fetches: &[NodeId],
+    feeds: &[Tensor],
+    extra: &[(&str, Tensor)],
+) -> Result<Vec<Tensor>, Diag> {
+    let mut placeholders: HashMap<String, Tensor> = feeds
+        .iter()
+        .enumerate()
+        .map(|(k, t)| (format!("p{k}"), t.clone()))
+        .collect();
+    for (name, t) in extra {
+        placeholders.insert(name.to_string(), t.clone());
+    }
+    let variables = HashMap::new();
+    let inputs = StepInputs {
+        placeholders: &placeholders,
+        variables: &variables,
+    };
+    Ok(run_step(graph, fetches, &inputs)?.fetched)
+}
+
+/// [`run`] with no extra feeds; panics on error.
+pub(crate) fn run_values(graph: &Graph, fetches: &[NodeId], feeds: &[Tensor]) -> Vec<Tensor> {
+    run(graph, fetches, feeds, &[]).expect("run")
+}
+
+/// The scalar value of `t`.
+fn scalar(t: &Tensor) -> f64 {
+    t.to_f64_vec()[0]
+}
+
+/// Builds `y = build(graph, [p0, p1, ...])` over f64 placeholders holding
+/// `feeds`, differentiates it and compares every gradient with central
+/// differences (eps 1e-6, tolerance 1e-6 relative). `extra` feeds other
+/// placeholders (a predicate, say) that are not differentiated.
+pub(crate) fn check_gradients(
+    feeds: &[Tensor],
+    extra: &[(&str, Tensor)],
+    build: impl Fn(&mut Graph, &[NodeId]) -> NodeId,
+) {
+    let mut graph = Graph::new();
+    let params: Vec<NodeId> = feeds
+        .iter()
+        .enumerate()
+        .map(|(k, t)| placeholder(&mut graph, &format!("p{k}"), t.ty()))
+        .collect();
+    let y = build(&mut graph, &params);
+    let forward = graph.clone();
+    let adjoints: Adjoints = backward(&mut graph, y).expect("backward");
+    let grads: Vec<NodeId> = params.iter().map(|&p| adjoints.of(&mut graph, p)).collect();
+    for (&p, &d) in params.iter().zip(&grads) {
+        assert_eq!(
+            graph.ty(d),
+            graph.ty(p),
+            "the gradient's type is the input's"
+        );
+    }
+    verify(&graph);
+    let analytic = run(&graph, &grads, feeds, extra).expect("run the gradients");
+    let eps = 1e-6;
+    for (k, feed) in feeds.iter().enumerate() {
+        let base = feed.to_f64_vec();
+        let got = analytic[k].to_f64_vec();
+        for i in 0..base.len() {
+            let mut shifted = feeds.to_vec();
+            let mut at = |delta: f64| {
+                let mut values = base.clone();
+                values[i] += delta;
+                shifted[k] = Tensor::from_f64_vec(&feed.ty(), values).expect("shape");
+                scalar(&run(&forward, &[y], &shifted, extra).expect("run forward")[0])
+            };
+            let numeric = (at(eps) - at(-eps)) / (2.0 * eps);
+            let tolerance = 1e-6 * (1.0 + numeric.abs().max(got[i].abs()));
+            assert!(
+                (got[i] - numeric).abs() <= tolerance,
+                "input {k} element {i}: autodiff {} vs finite differences {numeric}",
+                got[i]
+            );
+        }
+    }
+}
+
+/// Structural checks of a graph and its regions, as the builder's inference
+/// would make them: inputs precede users, params match the region's declared
+/// types, and `cond`/`fold` regions fit their node's inputs and type.
+pub(crate) fn verify(graph: &Graph) {
+    for (index, node) in graph.nodes.iter().enumerate() {
+        assert!(
+            node.inputs.iter().all(|i| i.index() < index),
+            "%{index} uses a later node"
+        );
+        let input_types: Vec<&TensorType> = node.inputs.iter().map(|&i| graph.ty(i)).collect();
+        match &node.op {
+            Op::Param(i) => assert_eq!(Some(&node.ty), graph.params.get(*i), "param {i}"),
+            Op::Cond {
+                then_body,
+                else_body,
+            } => {
+                for body in [then_body, else_body] {
+                    let params: Vec<&TensorType> = body.params.iter().collect();
+                    assert_eq!(params, input_types[1..].to_vec(), "cond params");
+                    assert_eq!(body.results.len(), 1);
+                    assert_eq!(body.ty(body.results[0]), &node.ty, "cond result");
+                    verify(body);
+                }
+            }
+            Op::Fold { body } => {
+                let xs = input_types[1];
+                let x = TensorType::new(xs.dtype, xs.shape.0[1..].to_vec());
+                assert_eq!(&body.params[0], input_types[0], "fold acc");
+                assert_eq!(body.params[1], x, "fold x");
+                let caps: Vec<&TensorType> = body.params[2..].iter().collect();
+                assert_eq!(caps, input_types[2..].to_vec(), "fold captures");
+                assert_eq!(body.ty(body.results[0]), &node.ty, "fold result");
+                assert_eq!(&node.ty, input_types[0], "fold type");
+                verify(body);
+            }
+            Op::Placeholder { .. } | Op::Variable { .. } | Op::Const(_) | Op::Grad(_) => {}
+            Op::Reshape => assert_eq!(
+                input_types[0].shape.numel(),
+                node.ty.shape.numel(),
+                "reshape"
+            ),
+            Op::Broadcast => assert_eq!(
+                crate::ir::infer::infer_broadcast(input_types[0], &node.ty.shape).as_ref(),
+                Ok(&node.ty)
+            ),
+            op => assert_eq!(
+                crate::ir::infer::infer(op, &input_types).as_ref(),
+                Ok(&node.ty),
+                "%{index} = {}",
+                op.name()
+            ),
+        }
+    }
+}
