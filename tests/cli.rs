@@ -88,13 +88,13 @@ mod usage {
     }
 
     #[test]
-    fn jit_backend_is_not_available_yet() {
+    fn jit_backend_runs_like_the_interpreter() {
         let dir = temp_dir("jit");
-        std::fs::write(dir.join("p.td"), "let a = 1.0;\n").unwrap();
-        let out = tdsl(&dir, &["run", "p.td", "--backend", "jit"]);
-        assert_eq!(out.status.code(), Some(1));
-        assert!(stderr(&out)
-            .contains("the Cranelift JIT backend is not available yet; use --backend interp"));
+        std::fs::write(dir.join("p.td"), "let a = 1.0;\nlet b = a * 2.0;\nrun b;\n").unwrap();
+        let jit = tdsl(&dir, &["run", "p.td", "--backend", "jit"]);
+        let interp = tdsl(&dir, &["run", "p.td", "--backend", "interp"]);
+        assert_eq!(jit.status.code(), Some(0), "{}", stderr(&jit));
+        assert_eq!(stdout(&jit), stdout(&interp));
     }
 
     #[test]

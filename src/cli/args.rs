@@ -27,7 +27,8 @@ pub enum Command {
 /// Which backend executes the steps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Backend {
-    /// Cranelift JIT (not available yet).
+    /// Cranelift JIT: fused elementwise kernels and GEMM; other ops run the
+    /// interpreter's kernels for now.
     Jit,
     /// The ndarray reference interpreter.
     Interp,

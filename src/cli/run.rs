@@ -21,11 +21,6 @@ struct RunJob {
 }
 
 pub fn run(args: &RunArgs) -> Result<(), Failure> {
-    if args.backend == Backend::Jit {
-        return Err(Failure::plain(
-            "the Cranelift JIT backend is not available yet; use --backend interp",
-        ));
-    }
     let source = SourceFile::read(&args.file)?;
     let options = crate::Options {
         optimize: !args.no_opt,
@@ -56,7 +51,11 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
         })?;
     }
 
-    let mut session = Session::new(module);
+    let backend = match args.backend {
+        Backend::Jit => crate::backend::Backend::Jit,
+        Backend::Interp => crate::backend::Backend::Interp,
+    };
+    let mut session = Session::with_backend(module, backend);
     for (name, tensor) in feeds {
         session.feed(&name, tensor).map_err(|d| fail(vec![d]))?;
     }

@@ -3,6 +3,7 @@
 use super::feeds::{check_feed, FeedTarget};
 use super::plan::Plan;
 use crate::backend::interp::{self, StepInputs};
+use crate::backend::{jit, Backend};
 use crate::ir::{Module, Tensor};
 use crate::syntax::Diag;
 use std::collections::HashMap;
@@ -34,11 +35,22 @@ pub struct Session {
     placeholders: HashMap<String, Tensor>,
     /// Checked plans, by fetch list.
     plans: HashMap<Vec<String>, Arc<Plan>>,
+    /// The backend that runs steps.
+    backend: Backend,
+    /// JIT executables, by fetch list (compiled on the first step that needs one).
+    executables: HashMap<Vec<String>, jit::Executable>,
+    /// How the JIT compiles.
+    jit_options: jit::Options,
 }
 
 impl Session {
-    /// Starts a session: every variable takes its initial value.
+    /// Starts a session on the interpreter: every variable takes its initial value.
     pub fn new(module: Module) -> Session {
+        Session::with_backend(module, Backend::Interp)
+    }
+
+    /// Starts a session whose steps run on `backend`.
+    pub fn with_backend(module: Module, backend: Backend) -> Session {
         let variables = module
             .variables
             .iter()
@@ -54,7 +66,22 @@ impl Session {
             variables,
             placeholders,
             plans: HashMap::new(),
+            backend,
+            executables: HashMap::new(),
+            jit_options: jit::Options::default(),
         }
+    }
+
+    /// Sets how the JIT compiles (e.g. `check_bounds` in tests); executables
+    /// compiled before are dropped and compiled again when next needed.
+    pub fn set_jit_options(&mut self, options: jit::Options) {
+        self.jit_options = options;
+        self.executables.clear();
+    }
+
+    /// The backend steps run on.
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     /// The module this session runs.
@@ -117,11 +144,21 @@ impl Session {
     /// error while computing (e.g. an index out of range).
     pub fn run(&mut self, fetches: &[&str]) -> Result<Vec<Tensor>, Diag> {
         let plan = self.check(fetches)?;
+        // ---- backend choice: the JIT compiles once per fetch list ----
+        let key: Vec<String> = fetches.iter().map(|s| s.to_string()).collect();
+        if self.backend == Backend::Jit && !self.executables.contains_key(&key) {
+            let exe = jit::compile(&self.module.graph, &plan.fetch_nodes, self.jit_options)?;
+            self.executables.insert(key.clone(), exe);
+        }
         let inputs = StepInputs {
             placeholders: &self.placeholders,
             variables: &self.variables,
         };
-        let result = interp::run_step(&self.module.graph, &plan.fetch_nodes, &inputs)?;
+        let result = match self.executables.get(&key) {
+            Some(exe) if self.backend == Backend::Jit => exe.run(&inputs)?,
+            _ => interp::run_step(&self.module.graph, &plan.fetch_nodes, &inputs)?,
+        };
+        // ---- end of the backend choice ----
         if result.fetched.len() != plan.fetch_nodes.len() {
             return Err(Diag::internal(
                 "the interpreter",

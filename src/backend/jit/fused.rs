@@ -1,0 +1,206 @@
+//! The translator of a fused elementwise group into one Cranelift function.
+//!
+//! A group is a tree of elementwise nodes of one output shape whose intermediate
+//! values are never written to memory: the kernel loads each leaf (an input
+//! buffer) once per element, computes every member in registers and stores only
+//! the root. Leaves broadcast NumPy-style through static strides (see
+//! [`super::nest`], which also holds the bounds proof). The innermost loop runs
+//! on `f32x4` vectors, with a scalar tail, when the whole group is `f32` and every
+//! leaf has stride 0 (splat) or 1 there; otherwise it is a scalar loop.
+
+use super::codegen::{internal, Jit};
+use super::nest::{Body, Emitter, Nest};
+use super::ops::{self, clif_type, Helpers, Lower};
+use crate::ir::{DType, Graph, NodeId, Op};
+use crate::syntax::Diag;
+use cranelift_codegen::ir::{types, InstBuilder, MemFlagsData, Type, Value};
+use cranelift_frontend::FunctionBuilder;
+use cranelift_module::{FuncId, Module};
+use std::collections::HashMap;
+
+/// One fused group: `members` in topological order, the last being the root
+/// (the only value stored); `leaves` are the operands loaded from memory, in
+/// the order of the kernel's arguments (the output comes after them).
+#[derive(Clone, Debug)]
+pub(crate) struct Group {
+    pub(crate) members: Vec<NodeId>,
+    pub(crate) leaves: Vec<NodeId>,
+}
+
+impl Group {
+    pub(crate) fn root(&self) -> Option<NodeId> {
+        self.members.last().copied()
+    }
+}
+
+/// Declares the scalar helpers in the function being built.
+pub(crate) fn declare_helpers(jit: &mut Jit) -> Result<Helpers, Diag> {
+    let mut import = |name: &str, params: &[Type], ret: Type| -> Result<_, Diag> {
+        let id = jit.import(name, params, &[ret])?;
+        Ok(jit.module.declare_func_in_func(id, &mut jit.ctx.func))
+    };
+    let (f32_, f64_, i32_) = (types::F32, types::F64, types::I32);
+    Ok(Helpers {
+        unary_f32: import("tdsl_unary_f32", &[i32_, f32_], f32_)?,
+        unary_f64: import("tdsl_unary_f64", &[i32_, f64_], f64_)?,
+        binary_f32: import("tdsl_binary_f32", &[i32_, f32_, f32_], f32_)?,
+        binary_f64: import("tdsl_binary_f64", &[i32_, f64_, f64_], f64_)?,
+        binary_i32: import("tdsl_binary_i32", &[i32_, i32_, i32_], i32_)?,
+    })
+}
+
+/// Builds the kernel of `group` into `jit` and returns its id; `check` inserts
+/// run-time bound checks.
+pub(crate) fn compile(
+    jit: &mut Jit,
+    graph: &Graph,
+    group: &Group,
+    check: bool,
+) -> Result<FuncId, Diag> {
+    let root = group.root().ok_or_else(|| internal("empty fused group"))?;
+    let out_ty = graph.ty(root).clone();
+    let mut shapes: Vec<&[usize]> = group
+        .leaves
+        .iter()
+        .map(|&l| graph.ty(l).shape.dims())
+        .collect();
+    shapes.push(out_ty.shape.dims());
+    // The nest and its bounds proof come first: no code for a group that fails it.
+    let nest = Nest::new(out_ty.shape.dims(), &shapes)?;
+    let lens: Vec<i64> = shapes
+        .iter()
+        .map(|s| s.iter().product::<usize>() as i64)
+        .collect();
+    compile_nest(jit, graph, group, &nest, lens, check)
+}
+
+/// Builds the kernel of `group` over `nest` (whose bounds proof the caller has
+/// done: tests pass a wrong nest here to see `check_bounds` catch it), for
+/// operands of `lens` elements.
+pub(crate) fn compile_nest(
+    jit: &mut Jit,
+    graph: &Graph,
+    group: &Group,
+    nest: &Nest,
+    lens: Vec<i64>,
+    check: bool,
+) -> Result<FuncId, Diag> {
+    let vector = vectorizes(graph, group, nest);
+    jit.begin();
+    let config = jit.module.target_config();
+    let helpers = declare_helpers(jit)?;
+    let b = FunctionBuilder::new(&mut jit.ctx.func, &mut jit.builder_ctx);
+    let inner = nest
+        .strides
+        .iter()
+        .map(|row| row.last().copied().unwrap_or(0))
+        .collect();
+    let mut body = Fused {
+        graph,
+        group,
+        helpers: &helpers,
+        inner,
+    };
+    Emitter::new(b, config, lens, check).run(nest, &mut body, vector)?;
+    jit.define("fused")
+}
+
+/// Whether the group runs on `f32x4`: every member and leaf is `f32`, every op
+/// vectorizes, and every operand's innermost stride is 0 or 1.
+fn vectorizes(graph: &Graph, group: &Group, nest: &Nest) -> bool {
+    let all_f32 = group
+        .members
+        .iter()
+        .chain(&group.leaves)
+        .all(|&id| graph.ty(id).dtype == DType::F32);
+    let ops_ok = group.members.iter().all(|&id| match &graph.node(id).op {
+        Op::Binary(op) => ops::binary_vectorizes(*op),
+        Op::Unary(_) | Op::StopGradient | Op::Broadcast | Op::Cast(DType::F32) => true,
+        _ => false,
+    });
+    let inner_ok = nest
+        .strides
+        .iter()
+        .all(|row| matches!(row.last(), None | Some(0) | Some(1)));
+    all_f32 && ops_ok && inner_ok && !nest.dims.is_empty()
+}
+
+/// The body of a fused kernel: load the leaves, compute the members, store the root.
+struct Fused<'a> {
+    graph: &'a Graph,
+    group: &'a Group,
+    helpers: &'a Helpers,
+    /// Each operand's stride on the innermost axis.
+    inner: Vec<usize>,
+}
+
+impl Body for Fused<'_> {
+    fn element(&mut self, e: &mut Emitter, offsets: &[Value], lanes: u32) -> Result<(), Diag> {
+        let flags = MemFlagsData::new().with_notrap();
+        let mut values: HashMap<NodeId, Value> = HashMap::new();
+        // Load each leaf: a vector when its stride is 1, a splat when it is 0.
+        for (k, &leaf) in self.group.leaves.iter().enumerate() {
+            let dtype = self.graph.ty(leaf).dtype;
+            let size = dtype.size_bytes() as i64;
+            let contiguous = self.inner.get(k) == Some(&1);
+            let v = if lanes > 1 && contiguous {
+                let addr = e.address(k, offsets[k], lanes as i64, size);
+                e.b.ins().load(types::F32X4, flags, addr, 0)
+            } else {
+                let addr = e.address(k, offsets[k], 1, size);
+                let scalar = e.b.ins().load(clif_type(dtype), flags, addr, 0);
+                if lanes > 1 {
+                    e.b.ins().splat(types::F32X4, scalar)
+                } else {
+                    scalar
+                }
+            };
+            values.insert(leaf, v);
+        }
+        // Compute every member in registers, in topological order.
+        let lower = Lower {
+            lanes,
+            helpers: self.helpers,
+        };
+        for &id in &self.group.members {
+            let node = self.graph.node(id);
+            let input = |k: usize| -> Result<Value, Diag> {
+                node.inputs
+                    .get(k)
+                    .and_then(|i| values.get(i))
+                    .copied()
+                    .ok_or_else(|| {
+                        internal(format!("{}: input {k} is not in the group", node.op.name()))
+                    })
+            };
+            let dtype = node
+                .inputs
+                .first()
+                .map(|&i| self.graph.ty(i).dtype)
+                .unwrap_or(node.ty.dtype);
+            let b = &mut e.b;
+            let v = match &node.op {
+                Op::Unary(op) => lower.unary(b, *op, dtype, input(0)?)?,
+                Op::Binary(op) => lower.binary(b, *op, dtype, input(0)?, input(1)?)?,
+                Op::Select => lower.select(b, input(0)?, input(1)?, input(2)?),
+                Op::Cast(to) => lower.cast(b, dtype, *to, input(0)?),
+                Op::StopGradient | Op::Broadcast => input(0)?,
+                other => return Err(internal(format!("{} is not elementwise", other.name()))),
+            };
+            values.insert(id, v);
+        }
+        // Store the root.
+        let root = self
+            .group
+            .root()
+            .ok_or_else(|| internal("empty fused group"))?;
+        let v = *values
+            .get(&root)
+            .ok_or_else(|| internal("the root was not computed"))?;
+        let out = self.group.leaves.len();
+        let size = self.graph.ty(root).dtype.size_bytes() as i64;
+        let addr = e.address(out, offsets[out], lanes as i64, size);
+        e.b.ins().store(flags, v, addr, 0);
+        Ok(())
+    }
+}

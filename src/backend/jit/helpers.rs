@@ -1,0 +1,173 @@
+//! Rust functions that generated code calls (registered with `JITBuilder::symbol`).
+//!
+//! Scalar helpers give ops the JIT does not lower natively yet (transcendentals,
+//! `pow`, `i32` division) exactly [`crate::ir::scalar`]'s meaning. A call costs
+//! about 2 ns per element, far more than the memory traffic of a fused loop:
+//! inline vector approximations are the next step (docs/jit.md).
+//!
+//! The GEMM helpers call the `gemm` crate on row-major matrices.
+
+use crate::ir::scalar::Scalar;
+use crate::ir::{BinaryOp, UnaryOp};
+
+/// Every unary op, indexed by its code in generated code.
+pub(crate) const UNARY_OPS: [UnaryOp; 11] = [
+    UnaryOp::Neg,
+    UnaryOp::Not,
+    UnaryOp::Exp,
+    UnaryOp::Log,
+    UnaryOp::Sqrt,
+    UnaryOp::Abs,
+    UnaryOp::Tanh,
+    UnaryOp::Sigmoid,
+    UnaryOp::Relu,
+    UnaryOp::Sin,
+    UnaryOp::Cos,
+];
+
+/// Every binary op, indexed by its code in generated code.
+pub(crate) const BINARY_OPS: [BinaryOp; 15] = [
+    BinaryOp::Add,
+    BinaryOp::Sub,
+    BinaryOp::Mul,
+    BinaryOp::Div,
+    BinaryOp::Pow,
+    BinaryOp::Maximum,
+    BinaryOp::Minimum,
+    BinaryOp::Eq,
+    BinaryOp::Ne,
+    BinaryOp::Lt,
+    BinaryOp::Le,
+    BinaryOp::Gt,
+    BinaryOp::Ge,
+    BinaryOp::And,
+    BinaryOp::Or,
+];
+
+pub(crate) fn unary_code(op: UnaryOp) -> i64 {
+    UNARY_OPS.iter().position(|&o| o == op).unwrap_or(0) as i64
+}
+
+pub(crate) fn binary_code(op: BinaryOp) -> i64 {
+    BINARY_OPS.iter().position(|&o| o == op).unwrap_or(0) as i64
+}
+
+fn unary<T: Scalar>(code: i32, x: T) -> T {
+    match UNARY_OPS.get(code as usize) {
+        Some(&op) => T::unary(op, x),
+        None => x,
+    }
+}
+
+fn binary<T: Scalar>(code: i32, a: T, b: T) -> T {
+    match BINARY_OPS.get(code as usize) {
+        Some(&op) => T::binary(op, a, b),
+        None => a,
+    }
+}
+
+extern "C" fn tdsl_unary_f32(code: i32, x: f32) -> f32 {
+    unary(code, x)
+}
+
+extern "C" fn tdsl_unary_f64(code: i32, x: f64) -> f64 {
+    unary(code, x)
+}
+
+extern "C" fn tdsl_binary_f32(code: i32, a: f32, b: f32) -> f32 {
+    binary(code, a, b)
+}
+
+extern "C" fn tdsl_binary_f64(code: i32, a: f64, b: f64) -> f64 {
+    binary(code, a, b)
+}
+
+extern "C" fn tdsl_binary_i32(code: i32, a: i32, b: i32) -> i32 {
+    binary(code, a, b)
+}
+
+/// `c[m×n] = a[m×k] @ b[k×n]`, all row-major and contiguous.
+///
+/// # Safety
+/// `a`, `b` and `c` point at live buffers of `m*k`, `k*n` and `m*n` elements;
+/// `c` does not overlap `a` or `b`.
+unsafe fn gemm_rows<T: 'static + Copy + Default>(
+    a: *const T,
+    b: *const T,
+    c: *mut T,
+    m: usize,
+    k: usize,
+    n: usize,
+    one: T,
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    // SAFETY: the caller guarantees the buffer sizes above; the strides describe
+    // row-major matrices of exactly those sizes (column stride 1, row stride the
+    // row length). `read_dst = false` so `c` is only written; with `k = 0` gemm
+    // writes zeros.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            c,
+            1,
+            n as isize,
+            false,
+            a,
+            1,
+            k as isize,
+            b,
+            1,
+            n as isize,
+            T::default(),
+            one,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        )
+    }
+}
+
+/// Called from generated code with pointers the matmul kernel computed from
+/// static shapes (see `matmul.rs`, which proves them in bounds).
+extern "C" fn tdsl_gemm_f32(
+    a: *const f32,
+    b: *const f32,
+    c: *mut f32,
+    m: usize,
+    k: usize,
+    n: usize,
+) {
+    // SAFETY: the matmul kernel passes operand pointers offset by whole matrices
+    // within buffers whose sizes it checked against the static shapes.
+    unsafe { gemm_rows(a, b, c, m, k, n, 1.0f32) }
+}
+
+extern "C" fn tdsl_gemm_f64(
+    a: *const f64,
+    b: *const f64,
+    c: *mut f64,
+    m: usize,
+    k: usize,
+    n: usize,
+) {
+    // SAFETY: as for `tdsl_gemm_f32`.
+    unsafe { gemm_rows(a, b, c, m, k, n, 1.0f64) }
+}
+
+/// The name and address of every helper, for `JITBuilder::symbol`.
+pub(crate) fn symbols() -> Vec<(&'static str, *const u8)> {
+    vec![
+        ("tdsl_unary_f32", tdsl_unary_f32 as *const u8),
+        ("tdsl_unary_f64", tdsl_unary_f64 as *const u8),
+        ("tdsl_binary_f32", tdsl_binary_f32 as *const u8),
+        ("tdsl_binary_f64", tdsl_binary_f64 as *const u8),
+        ("tdsl_binary_i32", tdsl_binary_i32 as *const u8),
+        ("tdsl_gemm_f32", tdsl_gemm_f32 as *const u8),
+        ("tdsl_gemm_f64", tdsl_gemm_f64 as *const u8),
+    ]
+}

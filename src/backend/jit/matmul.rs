@@ -1,0 +1,113 @@
+//! `MatMul` kernels: a loop nest over the (broadcast) batch axes whose body calls
+//! the `gemm` crate through the registered helper `tdsl_gemm_f32`/`_f64` with
+//! pointers to one row-major matrix of each operand.
+//!
+//! The batch nest is built in units of whole matrices, so [`Nest::new`]'s bounds
+//! proof shows every matrix pointer starts a complete matrix inside its buffer;
+//! `check_bounds` checks each whole matrix range at run time as well.
+
+use super::codegen::{internal, Jit};
+use super::nest::{Body, Emitter, Nest};
+use crate::ir::{DType, Graph, NodeId};
+use crate::syntax::Diag;
+use cranelift_codegen::ir::{FuncRef, InstBuilder, Type, Value};
+use cranelift_frontend::FunctionBuilder;
+use cranelift_module::{FuncId, Module};
+
+/// Splits `dims` into (batch axes, rows, columns).
+fn split(dims: &[usize]) -> Option<(&[usize], usize, usize)> {
+    match dims {
+        [batch @ .., r, c] => Some((batch, *r, *c)),
+        _ => None,
+    }
+}
+
+/// Builds the kernel of matmul node `id` (inputs `[a, b]`, 3 operands: a, b, out).
+pub(crate) fn compile(
+    jit: &mut Jit,
+    graph: &Graph,
+    id: NodeId,
+    check: bool,
+) -> Result<FuncId, Diag> {
+    let node = graph.node(id);
+    let [a, b] = node.inputs.as_slice() else {
+        return Err(internal("matmul needs two inputs"));
+    };
+    let (ta, tb, to) = (graph.ty(*a), graph.ty(*b), &node.ty);
+    let shapes = (
+        split(ta.shape.dims()),
+        split(tb.shape.dims()),
+        split(to.shape.dims()),
+    );
+    let (Some((ba, m, k)), Some((bb, k2, n)), Some((bo, m2, n2))) = shapes else {
+        return Err(internal("matmul operands need two axes"));
+    };
+    if k != k2 || m != m2 || n != n2 {
+        return Err(internal(format!(
+            "matmul shapes {} @ {} -> {} do not agree",
+            ta.shape, tb.shape, to.shape
+        )));
+    }
+    // The batch nest in whole matrices (proves every matrix in bounds), then
+    // scaled to elements.
+    let mut nest = Nest::new(bo, &[ba, bb, bo])?;
+    let sizes = [m * k, k * n, m * n];
+    for (row, size) in nest.strides.iter_mut().zip(sizes) {
+        for s in row.iter_mut() {
+            *s = s
+                .checked_mul(size)
+                .ok_or_else(|| internal("matmul strides overflow"))?;
+        }
+    }
+    let lens = [ta, tb, to]
+        .iter()
+        .map(|t| t.shape.numel() as i64)
+        .collect();
+    let helper = match ta.dtype {
+        DType::F32 => "tdsl_gemm_f32",
+        DType::F64 => "tdsl_gemm_f64",
+        other => return Err(internal(format!("no GEMM for {other}"))),
+    };
+
+    jit.begin();
+    let config = jit.module.target_config();
+    let ptr = config.pointer_type();
+    let params: Vec<Type> = vec![ptr; 6];
+    let func_id = jit.import(helper, &params, &[])?;
+    let func = jit.module.declare_func_in_func(func_id, &mut jit.ctx.func);
+    let builder = FunctionBuilder::new(&mut jit.ctx.func, &mut jit.builder_ctx);
+    let mut body = Gemm {
+        func,
+        ptr,
+        sizes: sizes.map(|s| s as i64),
+        dims: [m, k, n].map(|d| d as i64),
+        elem: ta.dtype.size_bytes() as i64,
+    };
+    Emitter::new(builder, config, lens, check).run(&nest, &mut body, false)?;
+    jit.define("matmul")
+}
+
+/// The body: one GEMM call on the matrices at the current offsets.
+struct Gemm {
+    func: FuncRef,
+    ptr: Type,
+    /// Elements per matrix of a, b and the output.
+    sizes: [i64; 3],
+    /// m, k, n.
+    dims: [i64; 3],
+    elem: i64,
+}
+
+impl Body for Gemm {
+    fn element(&mut self, e: &mut Emitter, offsets: &[Value], _lanes: u32) -> Result<(), Diag> {
+        let mut args = Vec::with_capacity(6);
+        for (operand, &off) in offsets.iter().enumerate().take(3) {
+            args.push(e.address(operand, off, self.sizes[operand], self.elem));
+        }
+        for d in self.dims {
+            args.push(e.b.ins().iconst(self.ptr, d));
+        }
+        e.b.ins().call(self.func, &args);
+        Ok(())
+    }
+}

@@ -1,0 +1,101 @@
+//! The Cranelift JIT backend: native kernels for the graph IR, checked against
+//! the interpreter (the oracle).
+//!
+//! [`compile`] plans a fetch set of a graph once ([`plan`]): chains of
+//! elementwise ops become fused kernels ([`fused`], one Cranelift function and
+//! one loop nest per group, `f32x4` where possible), `MatMul` becomes a loop
+//! over the batch calling the `gemm` crate ([`matmul`]), and every other op runs
+//! the interpreter's kernel for that node for now. [`Executable::run`] then runs
+//! a step with the interpreter's API and results. docs/jit.md has the design,
+//! the measured numbers and the next steps.
+//!
+//! Safety: generated code is entered in exactly one place, `Kernel::call`
+//! (`codegen.rs`); every load and store in it is in bounds by construction from
+//! static shapes (the proof is in `nest.rs`), and `Options::check_bounds` adds
+//! run-time checks that turn a violation into an internal-error `Diag`.
+
+mod codegen;
+mod exec;
+mod exp;
+mod fused;
+mod helpers;
+mod matmul;
+mod nest;
+mod ops;
+mod plan;
+mod tensors;
+
+#[cfg(test)]
+mod tests;
+
+pub use exec::Executable;
+
+use crate::backend::interp::{StepInputs, StepResult};
+use crate::ir::{Graph, NodeId};
+use crate::syntax::Diag;
+use codegen::{internal, Jit};
+
+/// How to compile.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Insert a run-time bound check before every load and store of generated
+    /// code (a failure is an internal error). For tests; costs speed.
+    pub check_bounds: bool,
+}
+
+/// Compiles the part of `graph` that `fetches` need into an [`Executable`].
+pub fn compile(graph: &Graph, fetches: &[NodeId], options: Options) -> Result<Executable, Diag> {
+    if let Some(bad) = fetches.iter().find(|f| f.index() >= graph.len()) {
+        return Err(internal(format!(
+            "fetch {bad} is not in the graph ({} nodes)",
+            graph.len()
+        )));
+    }
+    for (index, node) in graph.nodes.iter().enumerate() {
+        if let Some(input) = node.inputs.iter().find(|i| i.index() >= index) {
+            return Err(internal(format!(
+                "input {input} does not precede node %{index}"
+            )));
+        }
+    }
+    let planned = plan::plan(graph, fetches);
+    let mut jit = Jit::new()?;
+    let mut ids = Vec::with_capacity(planned.groups.len() + planned.matmuls.len());
+    for group in &planned.groups {
+        ids.push(fused::compile(
+            &mut jit,
+            graph,
+            group,
+            options.check_bounds,
+        )?);
+    }
+    for &node in &planned.matmuls {
+        ids.push(matmul::compile(
+            &mut jit,
+            graph,
+            node,
+            options.check_bounds,
+        )?);
+    }
+    let mut kernels = jit.finish(&ids)?;
+    let matmuls = kernels.split_off(planned.groups.len());
+    Ok(Executable {
+        graph: graph.clone(),
+        fetches: fetches.to_vec(),
+        steps: planned.steps,
+        groups: planned.groups,
+        fused: kernels,
+        matmuls,
+        _jit: jit,
+    })
+}
+
+/// Compiles and runs one step: the interpreter's [`crate::backend::interp::run_step`]
+/// API (callers that run many steps should [`compile`] once instead).
+pub fn run_step(
+    graph: &Graph,
+    fetches: &[NodeId],
+    inputs: &StepInputs,
+) -> Result<StepResult, Diag> {
+    compile(graph, fetches, Options::default())?.run(inputs)
+}

@@ -1,0 +1,96 @@
+//! Raw views of tensors for kernel calls, and layout helpers.
+
+use crate::ir::Tensor;
+use std::sync::Arc;
+
+/// The address of a contiguous tensor's first element (read only).
+pub(crate) fn data_ptr(t: &Tensor) -> Option<*mut u8> {
+    Some(match t {
+        Tensor::F32(a) => a.as_slice()?.as_ptr() as *mut u8,
+        Tensor::F64(a) => a.as_slice()?.as_ptr() as *mut u8,
+        Tensor::I32(a) => a.as_slice()?.as_ptr() as *mut u8,
+        Tensor::Bool(a) => a.as_slice()?.as_ptr() as *mut u8,
+    })
+}
+
+/// The address of a contiguous tensor's first element (written by the kernel).
+pub(crate) fn out_ptr(t: &mut Tensor) -> Option<*mut u8> {
+    Some(match t {
+        Tensor::F32(a) => a.as_slice_mut()?.as_mut_ptr() as *mut u8,
+        Tensor::F64(a) => a.as_slice_mut()?.as_mut_ptr() as *mut u8,
+        Tensor::I32(a) => a.as_slice_mut()?.as_mut_ptr() as *mut u8,
+        Tensor::Bool(a) => a.as_slice_mut()?.as_mut_ptr() as *mut u8,
+    })
+}
+
+pub(crate) fn is_standard(t: &Tensor) -> bool {
+    match t {
+        Tensor::F32(a) => a.is_standard_layout(),
+        Tensor::F64(a) => a.is_standard_layout(),
+        Tensor::I32(a) => a.is_standard_layout(),
+        Tensor::Bool(a) => a.is_standard_layout(),
+    }
+}
+
+/// The same values in row-major contiguous layout.
+pub(crate) fn standard(t: Tensor) -> Tensor {
+    fn fix<T: Clone>(a: ndarray::ArrayD<T>) -> ndarray::ArrayD<T> {
+        if a.is_standard_layout() {
+            a
+        } else {
+            a.as_standard_layout().into_owned()
+        }
+    }
+    match t {
+        Tensor::F32(a) => Tensor::F32(fix(a)),
+        Tensor::F64(a) => Tensor::F64(fix(a)),
+        Tensor::I32(a) => Tensor::I32(fix(a)),
+        Tensor::Bool(a) => Tensor::Bool(fix(a)),
+    }
+}
+
+/// A value in a step's memo: a feed or variable borrowed from the step's inputs
+/// (no copy per step), or a computed or constant tensor.
+#[derive(Clone, Debug)]
+pub(crate) enum Val<'s> {
+    Borrowed(&'s Tensor),
+    Shared(Arc<Tensor>),
+}
+
+impl Val<'_> {
+    /// `t` itself when it is in standard layout, else a standard copy.
+    pub(crate) fn of(t: &Tensor) -> Val<'_> {
+        if is_standard(t) {
+            Val::Borrowed(t)
+        } else {
+            Val::Shared(Arc::new(standard(t.clone())))
+        }
+    }
+
+    /// The value as a shared tensor (a copy only for a borrowed one).
+    pub(crate) fn to_arc(&self) -> Arc<Tensor> {
+        match self {
+            Val::Borrowed(t) => Arc::new(Tensor::clone(t)),
+            Val::Shared(a) => Arc::clone(a),
+        }
+    }
+
+    /// The tensor, moved out when nothing else shares it.
+    pub(crate) fn into_owned(self) -> Tensor {
+        match self {
+            Val::Borrowed(t) => t.clone(),
+            Val::Shared(a) => Arc::try_unwrap(a).unwrap_or_else(|shared| Tensor::clone(&shared)),
+        }
+    }
+}
+
+impl std::ops::Deref for Val<'_> {
+    type Target = Tensor;
+
+    fn deref(&self) -> &Tensor {
+        match self {
+            Val::Borrowed(t) => t,
+            Val::Shared(a) => a,
+        }
+    }
+}

@@ -1,0 +1,50 @@
+//! The bounds proof and the `check_bounds` guards.
+
+use super::super::codegen::{Jit, STATUS_OUT_OF_BOUNDS};
+use super::super::fused::{self, Group};
+use super::super::nest::Nest;
+use super::{add, konst, values};
+use crate::ir::{DType, Graph, Op, Tensor, UnaryOp};
+
+#[test]
+fn the_proof_rejects_shapes_that_do_not_broadcast() {
+    assert!(Nest::new(&[4], &[&[5], &[4]]).is_err());
+    assert!(Nest::new(&[4], &[&[2, 4], &[4]]).is_err());
+    let nest = Nest::new(&[2, 3, 4], &[&[3, 4], &[2, 1, 4], &[2, 3, 4]]).expect("valid");
+    // The first operand is contiguous across its axes, the second is not.
+    assert_eq!(nest.dims, vec![2, 3, 4]);
+    let flat = Nest::new(&[2, 3, 4], &[&[2, 3, 4], &[2, 3, 4]]).expect("valid");
+    assert_eq!(flat.dims, vec![24]);
+}
+
+/// A deliberately wrong nest (more elements than the buffers) compiled with checks: the
+/// kernel reports the first out-of-bounds access instead of making it.
+#[test]
+fn check_bounds_catches_an_out_of_bounds_nest() {
+    for (dims, wrong_dims, lanes_note) in [(8usize, 16usize, "vector loop"), (2, 3, "scalar tail")]
+    {
+        let mut g = Graph::new();
+        let x = konst(&mut g, values(DType::F32, &[dims], 1, false));
+        let y = add(&mut g, Op::Unary(UnaryOp::Neg), &[x], DType::F32, &[dims]);
+        let group = Group {
+            members: vec![y],
+            leaves: vec![x],
+        };
+        let wrong = Nest {
+            dims: vec![wrong_dims],
+            strides: vec![vec![1], vec![1]],
+        };
+        let mut jit = Jit::new().expect("jit");
+        let lens = vec![dims as i64, dims as i64];
+        let id = fused::compile_nest(&mut jit, &g, &group, &wrong, lens, true).expect("compiles");
+        let kernel = jit.finish(&[id]).expect("finish")[0];
+        let input = values(DType::F32, &[dims], 1, false);
+        let mut out = Tensor::full(&input.ty(), 0.0);
+        let (Tensor::F32(a), Tensor::F32(o)) = (&input, &mut out) else {
+            panic!("f32")
+        };
+        let args = [a.as_ptr() as *mut u8, o.as_mut_ptr() as *mut u8];
+        let status = kernel.call(&args, 2).expect("call");
+        assert_eq!(status, STATUS_OUT_OF_BOUNDS, "{lanes_note}");
+    }
+}
