@@ -4,6 +4,7 @@ pub mod autodiff;
 pub mod backend;
 pub mod cli;
 pub mod ir;
+pub mod opt;
 pub mod repl;
 pub mod runtime;
 pub mod syntax;
@@ -19,4 +20,41 @@ use std::path::Path;
 pub fn compile(source: &str, base_dir: &Path) -> Result<ir::Module, Vec<syntax::Diag>> {
     let program = syntax::parser::parse(source)?;
     ir::build::build(&program, base_dir)
+}
+
+/// How [`compile_with`] builds a program.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Options {
+    /// Run the optimiser (`opt::optimize`) on the built graph (the default).
+    pub optimize: bool,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options { optimize: true }
+    }
+}
+
+/// A built (and possibly optimised) program.
+#[derive(Clone, Debug)]
+pub struct Compiled {
+    pub module: ir::Module,
+    /// What the optimiser did (node counts per pass); `None` when it did not run.
+    pub stats: Option<opt::Stats>,
+}
+
+/// [`compile`], then the optimiser unless `options.optimize` is off. This is the
+/// path the command line uses: backends run the optimised graph by default.
+pub fn compile_with(
+    source: &str,
+    base_dir: &Path,
+    options: &Options,
+) -> Result<Compiled, Vec<syntax::Diag>> {
+    let mut module = compile(source, base_dir)?;
+    let stats = if options.optimize {
+        Some(opt::optimize(&mut module).map_err(|diag| vec![diag])?)
+    } else {
+        None
+    };
+    Ok(Compiled { module, stats })
 }

@@ -340,7 +340,14 @@ run train, s
         let out = tdsl(&dir, &["graph", "p.td", "--format", "dot", "--opt"]);
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
         assert!(stdout(&out).starts_with("digraph"));
-        assert!(stderr(&out).contains("no optimisation passes exist yet"));
+        let out = tdsl(&dir, &["graph", "p.td", "--opt", "--stats"]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert!(
+            stdout(&out).contains("// round 1  const-fold"),
+            "{}",
+            stdout(&out)
+        );
+        assert!(stdout(&out).contains(" nodes\n"), "{}", stdout(&out));
     }
 
     #[test]

@@ -87,3 +87,26 @@ fn check_programs(extra: &[&str]) {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+/// The optimiser never changes a result: every program prints exactly its golden
+/// output with `--no-opt` too (the default run above is optimised).
+#[test]
+fn every_program_gives_the_same_output_without_the_optimiser() {
+    let mut failures = Vec::new();
+    for path in &programs() {
+        let (code, stdout, stderr) = run_program(path, &["--no-opt"]);
+        let name = path.display();
+        if code != 0 {
+            failures.push(format!("{name} --no-opt: exit {code}\n{stderr}"));
+            continue;
+        }
+        match std::fs::read_to_string(path.with_extension("out")) {
+            Ok(expected) if expected == stdout => {}
+            Ok(expected) => failures.push(format!(
+                "{name} --no-opt: output differs from the golden file\n--- expected\n{expected}\n--- actual\n{stdout}"
+            )),
+            Err(_) => failures.push(format!("{name}: no golden file")),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}

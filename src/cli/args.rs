@@ -72,6 +72,9 @@ pub struct RunArgs {
     #[arg(long, value_name = "N", default_value_t = 1,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub threads: u64,
+    /// Run the graph as built, without the optimiser (for comparison).
+    #[arg(long)]
+    pub no_opt: bool,
 }
 
 #[derive(Debug, Args)]
@@ -84,9 +87,13 @@ pub struct CheckArgs {
 pub struct GraphArgs {
     /// The `.td` program.
     pub file: PathBuf,
-    /// Print the graph after optimisation (no passes exist yet).
+    /// Print the graph after optimisation.
     #[arg(long)]
     pub opt: bool,
+    /// After the graph, print the node count before and after each optimiser
+    /// pass, as `// ` comment lines (implies `--opt`).
+    #[arg(long)]
+    pub stats: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = GraphFormat::Text)]
     pub format: GraphFormat,

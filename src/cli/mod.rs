@@ -56,6 +56,12 @@ impl SourceFile {
         crate::compile(&self.text, &self.base_dir).map_err(|diags| self.failure(diags))
     }
 
+    /// Compiles the file with `options` (the optimiser on or off).
+    pub fn compile_with(&self, options: &crate::Options) -> Result<crate::Compiled, Failure> {
+        crate::compile_with(&self.text, &self.base_dir, options)
+            .map_err(|diags| self.failure(diags))
+    }
+
     /// A failure whose diagnostics point into this file.
     pub fn failure(&self, diags: Vec<Diag>) -> Failure {
         Failure {

@@ -22,7 +22,10 @@ struct RunJob {
 
 pub fn run(args: &RunArgs) -> Result<(), Failure> {
     let source = SourceFile::read(&args.file)?;
-    let module = source.compile()?;
+    let options = crate::Options {
+        optimize: !args.no_opt,
+    };
+    let module = source.compile_with(&options)?.module;
     let fail = |diags: Vec<Diag>| source.failure(diags);
 
     // Feeds: every error reported, one diagnostic each.

@@ -11,6 +11,7 @@ pub mod printer;
 pub mod scalar;
 pub mod tensor;
 pub mod types;
+pub mod verify;
 
 pub use graph::{Graph, Node, NodeId};
 pub use module::{Module, PlaceholderDecl, RunStmt, VariableDecl};

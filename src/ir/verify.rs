@@ -1,0 +1,217 @@
+//! The IR verifier: structural and type invariants every graph must keep.
+//!
+//! The optimiser's `PassManager` runs it after every pass in tests and debug
+//! builds; a failure there is an internal compiler error naming the pass. It
+//! checks, recursively into regions:
+//! - ids: every input and result is in range, and inputs precede their users;
+//! - types: each node's `ty` is what [`crate::ir::infer`] computes from its
+//!   inputs (`Reshape` keeps the dtype and element count, `Broadcast` follows
+//!   `infer_broadcast`; leaves are typed by their declaration; autodiff's
+//!   backward `Grad` ops, typed by their node, are checked for ids only);
+//! - regions: `Param(i)` only inside a region, `i` in range, with the declared
+//!   parameter type; a `Cond`/`Fold` node's captures match its regions' params
+//!   (this is part of inference for those ops) and each region has one result.
+//!
+//! [`verify_module`] also checks `Module::names` and that placeholder, variable
+//! and assign nodes agree with their declarations.
+
+use super::graph::{Graph, NodeId};
+use super::infer::{infer, infer_broadcast};
+use super::module::Module;
+use super::op::Op;
+
+/// Checks one graph (the top level, or a region when it has params or results).
+pub fn verify(graph: &Graph) -> Result<(), String> {
+    verify_graph(graph, false, "")
+}
+
+/// Checks the module's graph, its names and its declarations.
+pub fn verify_module(module: &Module) -> Result<(), String> {
+    verify_graph(&module.graph, false, "")?;
+    let count = module.graph.len();
+    for (name, id) in &module.names {
+        if id.index() >= count {
+            return Err(format!(
+                "name `{name}` refers to {id}, but the graph has {count} nodes"
+            ));
+        }
+    }
+    for id in module.graph.ids() {
+        let node = module.graph.node(id);
+        match &node.op {
+            Op::Placeholder { name } => match module.placeholder(name) {
+                Some(decl) if decl.ty == node.ty => {}
+                Some(decl) => {
+                    return Err(format!(
+                        "{id}: placeholder `{name}` is {} but declared {}",
+                        node.ty, decl.ty
+                    ))
+                }
+                None => return Err(format!("{id}: undeclared placeholder `{name}`")),
+            },
+            Op::Variable { name: var } | Op::Assign { var } => match module.variable(var) {
+                Some(decl) if decl.ty == node.ty => {}
+                Some(decl) => {
+                    return Err(format!(
+                        "{id}: {} of variable `{var}` is {} but the variable is {}",
+                        node.op.name(),
+                        node.ty,
+                        decl.ty
+                    ))
+                }
+                None => return Err(format!("{id}: undeclared variable `{var}`")),
+            },
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn verify_graph(graph: &Graph, in_region: bool, path: &str) -> Result<(), String> {
+    let in_region = in_region || !graph.params.is_empty();
+    for (index, node) in graph.nodes.iter().enumerate() {
+        let id = NodeId(index as u32);
+        let at = |message: String| format!("{path}{id} ({}): {message}", node.op.name());
+        if let Some(bad) = node.inputs.iter().find(|i| i.index() >= index) {
+            return Err(at(format!("input {bad} does not precede its user")));
+        }
+        let inputs: Vec<_> = node.inputs.iter().map(|i| graph.ty(*i)).collect();
+        match &node.op {
+            Op::Param(p) => {
+                if !in_region {
+                    return Err(at("a parameter outside a region".into()));
+                }
+                match graph.params.get(*p) {
+                    Some(ty) if *ty == node.ty => {}
+                    Some(ty) => {
+                        return Err(at(format!(
+                            "parameter {p} is {ty} but the node is {}",
+                            node.ty
+                        )))
+                    }
+                    None => {
+                        return Err(at(format!(
+                            "parameter {p} is out of range ({} params)",
+                            graph.params.len()
+                        )))
+                    }
+                }
+                if !node.inputs.is_empty() {
+                    return Err(at("a parameter has inputs".into()));
+                }
+            }
+            Op::Placeholder { .. } | Op::Variable { .. } => {
+                if !node.inputs.is_empty() {
+                    return Err(at("a leaf has inputs".into()));
+                }
+            }
+            Op::Reshape => {
+                let [x] = inputs.as_slice() else {
+                    return Err(at(format!("expects 1 input, got {}", inputs.len())));
+                };
+                if x.dtype != node.ty.dtype
+                    || x.shape.checked_numel() != node.ty.shape.checked_numel()
+                {
+                    return Err(at(format!("cannot reshape {x} to {}", node.ty)));
+                }
+            }
+            Op::Broadcast => {
+                let [x] = inputs.as_slice() else {
+                    return Err(at(format!("expects 1 input, got {}", inputs.len())));
+                };
+                let ty = infer_broadcast(x, &node.ty.shape).map_err(at)?;
+                if ty != node.ty {
+                    return Err(at(format!("inferred {ty} but the node is {}", node.ty)));
+                }
+            }
+            // Autodiff's backward ops are typed by their node (like `Reshape`);
+            // `infer` has no rule for them, so they are checked for ids only.
+            Op::Grad(_) => {}
+            op => {
+                let ty = infer(op, &inputs).map_err(at)?;
+                if ty != node.ty {
+                    return Err(at(format!("inferred {ty} but the node is {}", node.ty)));
+                }
+            }
+        }
+        match &node.op {
+            Op::Cond {
+                then_body,
+                else_body,
+            } => {
+                verify_region(then_body, &format!("{path}{id}.then: "))?;
+                verify_region(else_body, &format!("{path}{id}.else: "))?;
+            }
+            Op::Fold { body } => verify_region(body, &format!("{path}{id}.body: "))?,
+            _ => {}
+        }
+    }
+    for result in &graph.results {
+        if result.index() >= graph.len() {
+            return Err(format!(
+                "{path}result {result} is out of range ({} nodes)",
+                graph.len()
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn verify_region(region: &Graph, path: &str) -> Result<(), String> {
+    if region.results.len() != 1 {
+        return Err(format!(
+            "{path}a region must have one result, not {}",
+            region.results.len()
+        ));
+    }
+    verify_graph(region, true, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::{BinaryOp, DType, Tensor, TensorType};
+    use crate::syntax::Span;
+    use std::sync::Arc;
+
+    fn f32s(dims: &[usize]) -> TensorType {
+        TensorType::new(DType::F32, dims.to_vec())
+    }
+
+    #[test]
+    fn accepts_built_programs() {
+        for src in [
+            include_str!("../../programs/two_layer_fc.td"),
+            include_str!("../../programs/cond.td"),
+            include_str!("../../programs/fold_rnn.td"),
+        ] {
+            let program = crate::syntax::parser::parse(src).expect("parses");
+            let base = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("programs");
+            let module = crate::ir::build::build(&program, &base).expect("builds");
+            assert_eq!(verify_module(&module), Ok(()));
+        }
+    }
+
+    #[test]
+    fn rejects_wrong_types_order_and_params() {
+        let s = Span::default();
+        let mut g = Graph::new();
+        let one = Tensor::scalar(DType::F32, 1.0);
+        let a = g.add(Op::Const(Arc::new(one)), vec![], f32s(&[]), s);
+        let b = g.add(Op::Binary(BinaryOp::Add), vec![a, a], f32s(&[]), s);
+        assert_eq!(verify(&g), Ok(()));
+        g.nodes[b.index()].ty = f32s(&[2]);
+        let e = verify(&g).unwrap_err();
+        assert!(e.contains("inferred f32[]"), "{e}");
+        g.nodes[b.index()].ty = f32s(&[]);
+        g.nodes[a.index()].inputs = vec![b];
+        assert!(verify(&g).unwrap_err().contains("does not precede"));
+        g.nodes[a.index()].inputs = vec![];
+        g.add(Op::Param(0), vec![], f32s(&[]), s);
+        assert!(verify(&g).unwrap_err().contains("outside a region"));
+        let mut r = Graph::region(vec![f32s(&[])]);
+        let p = r.add(Op::Param(1), vec![], f32s(&[]), s);
+        r.results.push(p);
+        assert!(verify(&r).unwrap_err().contains("out of range"));
+    }
+}

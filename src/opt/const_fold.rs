@@ -1,0 +1,172 @@
+//! Constant folding: a node whose inputs are all constants becomes a constant,
+//! and a `cond` with a constant predicate becomes its taken branch.
+//! ```text
+//! before:                                  after:
+//! %0 = const f32[] 2                       %0 = const f32[] 2
+//! %1 = const f32[] 3                       %1 = const f32[] 3
+//! %2 = mul %0, %1 : f32[]                  %2 = const f32[] 6
+//! %3 = const bool[] true                   %3 = const bool[] true
+//! %4 = cond %3, %2 : f32[]                 %4 = neg %2 : f32[]
+//!   then(%p0) { %0 = param 0; %1 = neg %0; yield %1 }
+//!   else(%p0) { %0 = param 0; yield %0 }
+//! ```
+//! (The old inputs of a folded node become dead; DCE removes them.) Regions are
+//! folded too, inside out, before their `cond` is inlined: the branch's nodes
+//! are copied into the enclosing graph with params mapped to the captures.
+//!
+//! Values are computed by [`super::eval`] with the interpreter's semantics, so
+//! folding never changes a result. Limits:
+//! - results with more than [`MAX_FOLD_ELEMENTS`] elements are not folded (the
+//!   constant would be stored in the graph; computing it at run time is cheaper);
+//! - only the ops `eval` supports are folded (elementwise, reductions, `cast`,
+//!   movement ops, `one_hot`, `argmax`); the network ops (`matmul`, `conv2d`,
+//!   pooling, softmaxes, losses) are not, nor is an `x[i]` whose `i` is out of
+//!   range (that is a run-time error, reported when the node runs);
+//! - a `fold` over constants is not evaluated (a loop is never unrolled).
+
+use super::eval;
+use super::rewrite::{const_of, for_each_region_in};
+use super::Pass;
+use crate::ir::{Graph, Node, NodeId, Op, Tensor};
+use std::sync::Arc;
+
+/// The largest folded constant, in elements.
+pub const MAX_FOLD_ELEMENTS: usize = 1 << 16;
+
+pub struct ConstFold;
+
+impl Pass for ConstFold {
+    fn name(&self) -> &'static str {
+        "const-fold"
+    }
+
+    fn run(&self, graph: &mut Graph) -> Result<bool, String> {
+        fold_graph(graph)
+    }
+}
+
+fn fold_graph(graph: &mut Graph) -> Result<bool, String> {
+    let mut changed = for_each_region_in(graph, fold_graph)?;
+    for index in 0..graph.len() {
+        let node = &graph.nodes[index];
+        if node.inputs.is_empty()
+            || node.ty.shape.checked_numel().unwrap_or(usize::MAX) > MAX_FOLD_ELEMENTS
+        {
+            continue;
+        }
+        let Some(values) = node
+            .inputs
+            .iter()
+            .map(|i| const_of(graph, *i).cloned())
+            .collect::<Option<Vec<Arc<Tensor>>>>()
+        else {
+            continue;
+        };
+        let refs: Vec<&Tensor> = values.iter().map(|t| t.as_ref()).collect();
+        if let Some(value) = eval::evaluate(&node.op, &refs, &node.ty) {
+            let node = &mut graph.nodes[index];
+            node.op = Op::Const(Arc::new(value));
+            node.inputs.clear();
+            changed = true;
+        }
+    }
+    changed |= inline_constant_conds(graph)?;
+    Ok(changed)
+}
+
+/// The value of a constant `bool[]` predicate.
+fn constant_predicate(graph: &Graph, node: &Node) -> Option<bool> {
+    let pred = const_of(graph, *node.inputs.first()?)?;
+    match pred.as_ref() {
+        Tensor::Bool(a) if a.ndim() == 0 => a.iter().next().copied(),
+        _ => None,
+    }
+}
+
+/// Replaces each `cond` with a constant predicate by a copy of its taken branch.
+fn inline_constant_conds(graph: &mut Graph) -> Result<bool, String> {
+    let any = graph.nodes.iter().any(|node| {
+        matches!(node.op, Op::Cond { .. }) && constant_predicate(graph, node).is_some()
+    });
+    if !any {
+        return Ok(false);
+    }
+    let predicates: Vec<Option<bool>> = graph
+        .nodes
+        .iter()
+        .map(|node| match node.op {
+            Op::Cond { .. } => constant_predicate(graph, node),
+            _ => None,
+        })
+        .collect();
+    let old = std::mem::take(&mut graph.nodes);
+    let mut map: Vec<NodeId> = Vec::with_capacity(old.len());
+    for (node, predicate) in old.into_iter().zip(predicates) {
+        let inputs = remap(&map, &node.inputs)?;
+        match (node.op, predicate) {
+            (
+                Op::Cond {
+                    then_body,
+                    else_body,
+                },
+                Some(taken),
+            ) => {
+                let branch = if taken { then_body } else { else_body };
+                let captures = inputs.get(1..).unwrap_or(&[]);
+                map.push(inline_region(&mut graph.nodes, &branch, captures)?);
+            }
+            (op, _) => {
+                map.push(NodeId(graph.nodes.len() as u32));
+                graph.nodes.push(Node {
+                    op,
+                    inputs,
+                    ty: node.ty,
+                    span: node.span,
+                });
+            }
+        }
+    }
+    graph.results = remap(&map, &graph.results)?;
+    Ok(true)
+}
+
+fn remap(map: &[NodeId], ids: &[NodeId]) -> Result<Vec<NodeId>, String> {
+    ids.iter()
+        .map(|id| {
+            map.get(id.index())
+                .copied()
+                .ok_or_else(|| format!("{id} is used before it is defined"))
+        })
+        .collect()
+}
+
+/// Appends the nodes of `region` to `nodes` (params become `captures`) and
+/// returns the id of its result.
+fn inline_region(
+    nodes: &mut Vec<Node>,
+    region: &Graph,
+    captures: &[NodeId],
+) -> Result<NodeId, String> {
+    let mut map: Vec<NodeId> = Vec::with_capacity(region.len());
+    for node in &region.nodes {
+        if let Op::Param(p) = node.op {
+            let capture = captures
+                .get(p)
+                .copied()
+                .ok_or_else(|| format!("param {p} has no capture"))?;
+            map.push(capture);
+            continue;
+        }
+        map.push(NodeId(nodes.len() as u32));
+        nodes.push(Node {
+            op: node.op.clone(),
+            inputs: remap(&map, &node.inputs)?,
+            ty: node.ty.clone(),
+            span: node.span,
+        });
+    }
+    match region.results.as_slice() {
+        [result] => remap(&map, &[*result]).map(|ids| ids[0]),
+        other => Err(format!("a branch has {} results, not 1", other.len())),
+    }
+}

@@ -1,0 +1,424 @@
+//! Evaluating one op on constant inputs, for constant folding.
+//!
+//! The optimiser may not call a backend (stage order: ir → autodiff → opt →
+//! backend), so this module evaluates the ops folding supports with
+//! [`crate::ir::scalar`] — the same scalar table the interpreter uses — and the
+//! same accumulation choices as the reference interpreter:
+//! - float `sum`/`mean` accumulate in `f64` with pairwise summation (blocks of
+//!   64, halves split at the midpoint), rounded once to the dtype; reduced axes
+//!   are moved last so each output element sums one contiguous group in
+//!   row-major order;
+//! - `i32` sums wrap, an `i32` mean is the exact sum truncated; `max`/`min`
+//!   fold from the identity with `scalar`'s NaN-propagating `maximum`/`minimum`.
+//!
+//! A unit test checks every supported op against the interpreter's `eval_pure`
+//! bit for bit. Supported: unary, binary (broadcasting), `where`, `cast`,
+//! `stop_gradient`, `broadcast`, `reshape`, `transpose`, `sum/mean/max/min`,
+//! `argmax`, `concat`, `pad`, `x[i]` with `i` in range, `one_hot`. The network
+//! ops (`matmul`, `conv2d`, `max_pool2d`, softmaxes, losses) give `None` and are
+//! left to run time: their accumulation order is the backend's business.
+
+use crate::ir::scalar::{self, Scalar};
+use crate::ir::{BinaryOp, DType, Op, ReduceOp, Tensor, TensorType, UnaryOp};
+use ndarray::{ArrayD, Axis, IxDyn, Slice, Zip};
+
+/// An element type with its `Tensor` variant.
+trait Elem: Scalar + Default {
+    fn array(t: &Tensor) -> Option<&ArrayD<Self>>;
+    fn wrap(a: ArrayD<Self>) -> Tensor;
+}
+
+macro_rules! elem {
+    ($t:ty, $variant:ident) => {
+        impl Elem for $t {
+            fn array(t: &Tensor) -> Option<&ArrayD<$t>> {
+                match t {
+                    Tensor::$variant(a) => Some(a),
+                    _ => None,
+                }
+            }
+            fn wrap(a: ArrayD<$t>) -> Tensor {
+                Tensor::$variant(a)
+            }
+        }
+    };
+}
+elem!(f32, F32);
+elem!(f64, F64);
+elem!(i32, I32);
+elem!(bool, Bool);
+
+macro_rules! dispatch {
+    ($dtype:expr, $t:ident => $body:expr) => {
+        match $dtype {
+            DType::F32 => {
+                type $t = f32;
+                $body
+            }
+            DType::F64 => {
+                type $t = f64;
+                $body
+            }
+            DType::I32 => {
+                type $t = i32;
+                $body
+            }
+            DType::Bool => {
+                type $t = bool;
+                $body
+            }
+        }
+    };
+}
+
+/// The value of `op` on `inputs`, of type `ty` (the node's), or `None` when the
+/// op is not folded here or the inputs do not fit it.
+pub fn evaluate(op: &Op, inputs: &[&Tensor], ty: &TensorType) -> Option<Tensor> {
+    let out = match (op, inputs) {
+        (Op::Unary(u), [x]) => unary(*u, x)?,
+        (Op::Binary(b), [x, y]) => binary(*b, x, y, ty)?,
+        (Op::Select, [c, a, b]) => select(c, a, b, ty)?,
+        (Op::Cast(d), [x]) => dispatch!(*d, T => cast::<T>(x)),
+        (Op::StopGradient, [x]) => Tensor::clone(x),
+        (Op::Broadcast, [x]) => dispatch!(x.dtype(), T => broadcast::<T>(x, ty)?),
+        (Op::Reshape, [x]) => dispatch!(x.dtype(), T => reshape::<T>(x, ty)?),
+        (Op::Transpose { perm }, [x]) => dispatch!(x.dtype(), T => transpose::<T>(x, perm)?),
+        (Op::Reduce { op, axes, keepdims }, [x]) => reduce(*op, axes, *keepdims, x)?,
+        (Op::ArgMax { axis }, [x]) => dispatch!(x.dtype(), T => argmax::<T>(x, *axis)?),
+        (Op::Concat { axis }, [first, ..]) => {
+            dispatch!(first.dtype(), T => concat::<T>(inputs, *axis)?)
+        }
+        (Op::Pad { pads, value }, [x]) => dispatch!(x.dtype(), T => pad::<T>(x, pads, *value)?),
+        (Op::Index, [x, i]) => dispatch!(x.dtype(), T => index::<T>(x, i)?),
+        (Op::OneHot { depth }, [labels]) => one_hot(labels, *depth, ty)?,
+        _ => return None,
+    };
+    (out.ty() == *ty).then_some(out)
+}
+
+fn unary(op: UnaryOp, x: &Tensor) -> Option<Tensor> {
+    if !scalar::unary_supported(op, x.dtype()) {
+        return None;
+    }
+    fn go<T: Elem>(op: UnaryOp, x: &Tensor) -> Option<Tensor> {
+        Some(T::wrap(T::array(x)?.mapv(|v| T::unary(op, v))))
+    }
+    dispatch!(x.dtype(), T => go::<T>(op, x))
+}
+
+fn binary(op: BinaryOp, x: &Tensor, y: &Tensor, ty: &TensorType) -> Option<Tensor> {
+    if !scalar::binary_supported(op, x.dtype()) {
+        return None;
+    }
+    fn go<T: Elem>(op: BinaryOp, x: &Tensor, y: &Tensor, ty: &TensorType) -> Option<Tensor> {
+        let shape = IxDyn(ty.shape.dims());
+        let a = T::array(x)?.broadcast(shape.clone())?;
+        let b = T::array(y)?.broadcast(shape)?;
+        let zip = Zip::from(&a).and(&b);
+        Some(if op.is_comparison() || op.is_logical() {
+            Tensor::Bool(zip.map_collect(|&p, &q| T::compare(op, p, q)))
+        } else {
+            T::wrap(zip.map_collect(|&p, &q| T::binary(op, p, q)))
+        })
+    }
+    dispatch!(x.dtype(), T => go::<T>(op, x, y, ty))
+}
+
+fn select(c: &Tensor, a: &Tensor, b: &Tensor, ty: &TensorType) -> Option<Tensor> {
+    fn go<T: Elem>(c: &Tensor, a: &Tensor, b: &Tensor, ty: &TensorType) -> Option<Tensor> {
+        let shape = IxDyn(ty.shape.dims());
+        let c = bool::array(c)?.broadcast(shape.clone())?;
+        let a = T::array(a)?.broadcast(shape.clone())?;
+        let b = T::array(b)?.broadcast(shape)?;
+        Some(T::wrap(
+            Zip::from(&c)
+                .and(&a)
+                .and(&b)
+                .map_collect(|&c, &x, &y| if c { x } else { y }),
+        ))
+    }
+    dispatch!(a.dtype(), T => go::<T>(c, a, b, ty))
+}
+
+fn cast<T: Elem>(x: &Tensor) -> Tensor {
+    T::wrap(match x {
+        Tensor::F32(a) => a.mapv(scalar::cast::<f32, T>),
+        Tensor::F64(a) => a.mapv(scalar::cast::<f64, T>),
+        Tensor::I32(a) => a.mapv(scalar::cast::<i32, T>),
+        Tensor::Bool(a) => a.mapv(scalar::cast::<bool, T>),
+    })
+}
+
+fn broadcast<T: Elem>(x: &Tensor, ty: &TensorType) -> Option<Tensor> {
+    let a = T::array(x)?;
+    Some(T::wrap(a.broadcast(IxDyn(ty.shape.dims()))?.to_owned()))
+}
+
+fn reshape<T: Elem>(x: &Tensor, ty: &TensorType) -> Option<Tensor> {
+    let values: Vec<T> = T::array(x)?.iter().copied().collect();
+    ArrayD::from_shape_vec(IxDyn(ty.shape.dims()), values)
+        .ok()
+        .map(T::wrap)
+}
+
+fn transpose<T: Elem>(x: &Tensor, perm: &[usize]) -> Option<Tensor> {
+    let a = T::array(x)?;
+    let mut seen = vec![false; a.ndim()];
+    let valid = perm.len() == a.ndim()
+        && perm
+            .iter()
+            .all(|&p| p < seen.len() && !std::mem::replace(&mut seen[p], true));
+    if !valid {
+        return None;
+    }
+    let view = a.view().permuted_axes(IxDyn(perm));
+    Some(T::wrap(view.as_standard_layout().into_owned()))
+}
+
+/// First index of the maximum along `axis`; a NaN wins (the first one).
+fn argmax<T: Elem>(x: &Tensor, axis: usize) -> Option<Tensor> {
+    let a = T::array(x)?;
+    if axis >= a.ndim() {
+        return None;
+    }
+    let out = Zip::from(a.lanes(Axis(axis))).map_collect(|lane| {
+        let mut best: Option<(usize, T)> = None;
+        for (i, &v) in lane.iter().enumerate() {
+            if v.is_nan() {
+                return i as i32;
+            }
+            match best {
+                Some((_, b)) if v <= b => {}
+                _ => best = Some((i, v)),
+            }
+        }
+        best.map_or(0, |(i, _)| i as i32)
+    });
+    Some(Tensor::I32(out))
+}
+
+fn concat<T: Elem>(inputs: &[&Tensor], axis: usize) -> Option<Tensor> {
+    let views: Vec<_> = inputs
+        .iter()
+        .map(|t| T::array(t).map(|a| a.view()))
+        .collect::<Option<_>>()?;
+    ndarray::concatenate(Axis(axis), &views).ok().map(T::wrap)
+}
+
+fn pad<T: Elem>(x: &Tensor, pads: &[[usize; 2]], value: f64) -> Option<Tensor> {
+    let a = T::array(x)?;
+    if pads.len() != a.ndim() {
+        return None;
+    }
+    let dims: Vec<usize> = a
+        .shape()
+        .iter()
+        .zip(pads)
+        .map(|(&d, [before, after])| d.checked_add(*before)?.checked_add(*after))
+        .collect::<Option<_>>()?;
+    let mut out = ArrayD::from_elem(IxDyn(&dims), T::from_f64(value));
+    out.slice_each_axis_mut(|ax| {
+        let before = pads[ax.axis.index()][0];
+        Slice::from(before..before + a.shape()[ax.axis.index()])
+    })
+    .assign(a);
+    Some(T::wrap(out))
+}
+
+/// `x[i]` for an `i` in range (negative counts from the end); out of range is a
+/// run-time error, so it is not folded.
+fn index<T: Elem>(x: &Tensor, i: &Tensor) -> Option<Tensor> {
+    let a = T::array(x)?;
+    let i = match i {
+        Tensor::I32(i) if i.ndim() == 0 => *i.iter().next()?,
+        _ => return None,
+    };
+    let size = *a.shape().first()? as i64;
+    let resolved = if i < 0 {
+        size + i64::from(i)
+    } else {
+        i64::from(i)
+    };
+    if resolved < 0 || resolved >= size {
+        return None;
+    }
+    Some(T::wrap(a.index_axis(Axis(0), resolved as usize).to_owned()))
+}
+
+/// A label outside `0..depth` gives a row of zeros.
+fn one_hot(labels: &Tensor, depth: usize, ty: &TensorType) -> Option<Tensor> {
+    let Tensor::I32(labels) = labels else {
+        return None;
+    };
+    fn go<T: Elem>(labels: &ArrayD<i32>, depth: usize, ty: &TensorType) -> Option<Tensor> {
+        let mut values = vec![T::from_bool(false); ty.shape.checked_numel()?];
+        for (row, &label) in labels.iter().enumerate() {
+            if label >= 0 && (label as usize) < depth {
+                *values.get_mut(row * depth + label as usize)? = T::from_bool(true);
+            }
+        }
+        ArrayD::from_shape_vec(IxDyn(ty.shape.dims()), values)
+            .ok()
+            .map(T::wrap)
+    }
+    dispatch!(ty.dtype, T => go::<T>(labels, depth, ty))
+}
+
+/// Pairwise sum in `f64`, exactly as the interpreter computes it.
+fn pairwise_sum_by(len: usize, term: &impl Fn(usize) -> f64) -> f64 {
+    fn go(lo: usize, hi: usize, term: &impl Fn(usize) -> f64) -> f64 {
+        const BLOCK: usize = 64;
+        if hi - lo <= BLOCK {
+            (lo..hi).map(term).sum()
+        } else {
+            let mid = lo + (hi - lo) / 2;
+            go(lo, mid, term) + go(mid, hi, term)
+        }
+    }
+    go(0, len, term)
+}
+
+/// Sum and mean of one contiguous group.
+trait Reducible: Elem {
+    fn sum(values: &[Self]) -> Self;
+    fn mean(values: &[Self]) -> Self;
+}
+
+macro_rules! float_reducible {
+    ($t:ty) => {
+        impl Reducible for $t {
+            fn sum(values: &[$t]) -> $t {
+                pairwise_sum_by(values.len(), &|i| values[i] as f64) as $t
+            }
+            fn mean(values: &[$t]) -> $t {
+                (pairwise_sum_by(values.len(), &|i| values[i] as f64) / values.len() as f64) as $t
+            }
+        }
+    };
+}
+float_reducible!(f32);
+float_reducible!(f64);
+
+impl Reducible for i32 {
+    fn sum(values: &[i32]) -> i32 {
+        values.iter().fold(0i32, |acc, &v| acc.wrapping_add(v))
+    }
+    fn mean(values: &[i32]) -> i32 {
+        if values.is_empty() {
+            return 0;
+        }
+        let total: i64 = values.iter().map(|&v| i64::from(v)).sum();
+        (total / values.len() as i64) as i32
+    }
+}
+
+impl Reducible for bool {
+    // Never called: sum/mean on bool are not part of the language (see `reduce`).
+    fn sum(values: &[bool]) -> bool {
+        values.iter().any(|&v| v)
+    }
+    fn mean(values: &[bool]) -> bool {
+        Self::sum(values)
+    }
+}
+
+fn reduce(op: ReduceOp, axes: &[usize], keepdims: bool, x: &Tensor) -> Option<Tensor> {
+    if x.dtype() == DType::Bool && matches!(op, ReduceOp::Sum | ReduceOp::Mean) {
+        return None;
+    }
+    dispatch!(x.dtype(), T => reduce_typed::<T>(op, axes, keepdims, x))
+}
+
+fn reduce_typed<T: Reducible>(
+    op: ReduceOp,
+    axes: &[usize],
+    keepdims: bool,
+    x: &Tensor,
+) -> Option<Tensor> {
+    let a = T::array(x)?;
+    let rank = a.ndim();
+    if !axes.windows(2).all(|w| w[0] < w[1]) || axes.iter().any(|&ax| ax >= rank) {
+        return None;
+    }
+    let kept: Vec<usize> = (0..rank).filter(|ax| !axes.contains(ax)).collect();
+    let perm: Vec<usize> = kept.iter().chain(axes).copied().collect();
+    let moved = a.view().permuted_axes(IxDyn(&perm));
+    let moved = moved.as_standard_layout();
+    let values = moved.as_slice()?;
+    let group: usize = axes.iter().map(|&ax| a.shape()[ax]).product();
+    let out_count: usize = kept.iter().map(|&ax| a.shape()[ax]).product();
+    let reduce_group = |g: &[T]| -> T {
+        match op {
+            ReduceOp::Sum => T::sum(g),
+            ReduceOp::Mean => T::mean(g),
+            ReduceOp::Max => g
+                .iter()
+                .fold(T::lowest(), |m, &v| T::binary(BinaryOp::Maximum, m, v)),
+            ReduceOp::Min => g
+                .iter()
+                .fold(T::highest(), |m, &v| T::binary(BinaryOp::Minimum, m, v)),
+        }
+    };
+    let out: Vec<T> = if group == 0 {
+        vec![reduce_group(&[]); out_count]
+    } else {
+        values.chunks_exact(group).map(reduce_group).collect()
+    };
+    let out_dims: Vec<usize> = if keepdims {
+        (0..rank)
+            .map(|ax| if axes.contains(&ax) { 1 } else { a.shape()[ax] })
+            .collect()
+    } else {
+        kept.iter().map(|&ax| a.shape()[ax]).collect()
+    };
+    ArrayD::from_shape_vec(IxDyn(&out_dims), out)
+        .ok()
+        .map(T::wrap)
+}
+
+/// The one value every element of `t` has (compared bit for bit, so `-0.0` and
+/// `0.0` differ and a NaN matches the same NaN), as an exact `f64`; `None` for an
+/// empty tensor or differing elements.
+pub fn splat_value(t: &Tensor) -> Option<f64> {
+    fn go<T: Elem>(a: &ArrayD<T>) -> Option<f64> {
+        let first = a.iter().next()?.to_f64();
+        a.iter()
+            .all(|v| v.to_f64().to_bits() == first.to_bits())
+            .then_some(first)
+    }
+    match t {
+        Tensor::F32(a) => go(a),
+        Tensor::F64(a) => go(a),
+        Tensor::I32(a) => go(a),
+        Tensor::Bool(a) => go(a),
+    }
+}
+
+/// The first `n` elements of `t` as exact `f64`s, in row-major order.
+pub fn leading_values(t: &Tensor, n: usize) -> Vec<f64> {
+    fn go<T: Elem>(a: &ArrayD<T>, n: usize) -> Vec<f64> {
+        a.iter().take(n).map(|v| v.to_f64()).collect()
+    }
+    match t {
+        Tensor::F32(a) => go(a, n),
+        Tensor::F64(a) => go(a, n),
+        Tensor::I32(a) => go(a, n),
+        Tensor::Bool(a) => go(a, n),
+    }
+}
+
+/// Whether two constants are equal element for element, bit for bit (so folding
+/// and CSE never confuse `-0.0` with `0.0`, and equal NaNs match).
+pub fn same_bits(a: &Tensor, b: &Tensor) -> bool {
+    match (a, b) {
+        (Tensor::F32(x), Tensor::F32(y)) => {
+            x.shape() == y.shape() && x.iter().zip(y).all(|(p, q)| p.to_bits() == q.to_bits())
+        }
+        (Tensor::F64(x), Tensor::F64(y)) => {
+            x.shape() == y.shape() && x.iter().zip(y).all(|(p, q)| p.to_bits() == q.to_bits())
+        }
+        (Tensor::I32(x), Tensor::I32(y)) => x == y,
+        (Tensor::Bool(x), Tensor::Bool(y)) => x == y,
+        _ => false,
+    }
+}

@@ -1,0 +1,196 @@
+//! Algebraic simplification with exact semantics: every rule gives bit-identical
+//! results for every input, NaN, infinities and signed zeros included.
+//! ```text
+//! before:                                  after:
+//! %0 = placeholder x : f32[4]              %0 = placeholder x : f32[4]
+//! %1 = const f32[] 1                       %1 = const f32[] 1
+//! %2 = mul %0, %1 : f32[4]                 %2 = mul %0, %1 : f32[4]        (dead)
+//! %3 = neg %2 : f32[4]                     %3 = neg %0 : f32[4]
+//! %4 = neg %3 : f32[4]                     %4 = neg %3 : f32[4]            (dead)
+//! %5 = transpose[0] %4 : f32[4]            %5 = ...; uses of %5 are now %0
+//! ```
+//! A rule either replaces a node by one of its inputs (only when that input has
+//! exactly the node's type, so no broadcast is lost) or rewrites the node in
+//! place; the replaced nodes become dead and DCE removes them. Rules ("1", "0"
+//! mean a constant, or a broadcast of one, whose every element is that value):
+//! - `x * 1`, `1 * x`, `x / 1` → `x` (exact in IEEE and for wrapping `i32`);
+//! - `x - 0` → `x` (`-0.0 - 0.0 = -0.0`, so exact for signed zero);
+//! - `x + (-0.0)`, `(-0.0) + x` → `x` on floats (`+0.0 + -0.0 = +0.0`); `x + 0`,
+//!   `0 + x` → `x` on `i32` only;
+//! - `-(-x)` → `x`; `!!x` → `x`;
+//! - `transpose(transpose(x, p), q)` → `transpose(x, p∘q)`, and a transpose by
+//!   the identity permutation → `x`;
+//! - `reshape(reshape(x))` → `reshape(x)`; a reshape to `x`'s own shape → `x`;
+//! - `cast(x, d)` with `x` already `d` → `x`; `broadcast(x)` to `x`'s own shape → `x`;
+//! - `where(c, a, b)` with `c` all true (false) → `a` (`b`);
+//! - `fold(f, init, xs)` with `len(xs) = 0` → `init`.
+//!
+//! Left out because they are not exact: `x + 0.0 → x` on floats (wrong for
+//! `x = -0.0`: the sum is `+0.0`), `x * 0 → 0` (wrong for NaN, infinities and
+//! negative `x`, which give NaN or `-0.0`), `x - x → 0` and `x / x → 1` (NaN,
+//! infinities, zero), `x * 2 → x + x` style strength reductions (no gain here),
+//! `max(x, x) → x`-style idempotence (fine, but rare). `stop_gradient(x) → x` is
+//! left for the backends: the REPL may still differentiate through the graph.
+//! The broadcast of a (small) constant is handled by constant folding.
+
+use super::eval::splat_value;
+use super::rewrite::{apply_alias, const_of, for_each_region_in};
+use super::Pass;
+use crate::ir::{BinaryOp, DType, Graph, NodeId, Op, UnaryOp};
+
+pub struct Simplify;
+
+impl Pass for Simplify {
+    fn name(&self) -> &'static str {
+        "simplify"
+    }
+
+    fn run(&self, graph: &mut Graph) -> Result<bool, String> {
+        simplify_graph(graph)
+    }
+}
+
+/// What a rule does to a node.
+enum Rewrite {
+    /// Every use of the node becomes a use of this (earlier) node.
+    Alias(NodeId),
+    /// The node becomes this op on these inputs (same type).
+    Replace(Op, Vec<NodeId>),
+}
+
+fn simplify_graph(graph: &mut Graph) -> Result<bool, String> {
+    let mut changed = for_each_region_in(graph, simplify_graph)?;
+    let mut alias: Vec<NodeId> = graph.ids().collect();
+    for index in 0..graph.len() {
+        for input in &mut graph.nodes[index].inputs {
+            *input = *alias
+                .get(input.index())
+                .ok_or_else(|| format!("input {input} is out of range"))?;
+        }
+        match rule(graph, NodeId(index as u32)) {
+            Some(Rewrite::Alias(target)) if graph.ty(target) == graph.ty(NodeId(index as u32)) => {
+                alias[index] = target;
+                changed = true;
+            }
+            Some(Rewrite::Replace(op, inputs)) => {
+                let node = &mut graph.nodes[index];
+                node.op = op;
+                node.inputs = inputs;
+                changed = true;
+            }
+            _ => {}
+        }
+    }
+    apply_alias(graph, &alias)?;
+    Ok(changed)
+}
+
+/// The value every element of `id` has, when `id` is a constant or a broadcast
+/// of one whose elements are all the same (compared bit for bit).
+fn splat(graph: &Graph, id: NodeId) -> Option<f64> {
+    if let Some(t) = const_of(graph, id) {
+        return splat_value(t);
+    }
+    let node = graph.node(id);
+    match (&node.op, node.inputs.as_slice()) {
+        (Op::Broadcast, [x]) => splat_value(const_of(graph, *x)?),
+        _ => None,
+    }
+}
+
+fn is_one(graph: &Graph, id: NodeId) -> bool {
+    splat(graph, id) == Some(1.0)
+}
+
+/// `+0.0` (or integer zero) exactly.
+fn is_plus_zero(graph: &Graph, id: NodeId) -> bool {
+    splat(graph, id).is_some_and(|v| v.to_bits() == 0)
+}
+
+fn is_minus_zero(graph: &Graph, id: NodeId) -> bool {
+    splat(graph, id).is_some_and(|v| v.to_bits() == (-0.0f64).to_bits())
+}
+
+fn rule(graph: &Graph, id: NodeId) -> Option<Rewrite> {
+    let node = graph.node(id);
+    let input = |k: usize| node.inputs.get(k).copied();
+    let producer = |k: usize| input(k).map(|i| graph.node(i));
+    match &node.op {
+        Op::Binary(op) => {
+            let (a, b) = (input(0)?, input(1)?);
+            let float = node.ty.dtype.is_float();
+            let additive_zero = |x| {
+                if float {
+                    is_minus_zero(graph, x)
+                } else {
+                    node.ty.dtype == DType::I32 && is_plus_zero(graph, x)
+                }
+            };
+            match op {
+                BinaryOp::Mul if is_one(graph, b) => Some(Rewrite::Alias(a)),
+                BinaryOp::Mul if is_one(graph, a) => Some(Rewrite::Alias(b)),
+                BinaryOp::Div if is_one(graph, b) => Some(Rewrite::Alias(a)),
+                BinaryOp::Sub if is_plus_zero(graph, b) => Some(Rewrite::Alias(a)),
+                BinaryOp::Add if additive_zero(b) => Some(Rewrite::Alias(a)),
+                BinaryOp::Add if additive_zero(a) => Some(Rewrite::Alias(b)),
+                _ => None,
+            }
+        }
+        Op::Unary(op @ (UnaryOp::Neg | UnaryOp::Not)) => {
+            let inner = producer(0)?;
+            match inner.op {
+                Op::Unary(u) if u == *op => Some(Rewrite::Alias(*inner.inputs.first()?)),
+                _ => None,
+            }
+        }
+        Op::Transpose { perm } => {
+            let x = input(0)?;
+            let identity = |p: &[usize]| p.iter().enumerate().all(|(i, &q)| i == q);
+            if identity(perm) {
+                return Some(Rewrite::Alias(x));
+            }
+            match &graph.node(x).op {
+                Op::Transpose { perm: inner } if inner.len() == perm.len() => {
+                    let inner_x = *graph.node(x).inputs.first()?;
+                    // Output axis i is inner axis perm[i], which is x's axis inner[perm[i]].
+                    let composed: Vec<usize> = perm
+                        .iter()
+                        .map(|&p| inner.get(p).copied())
+                        .collect::<Option<_>>()?;
+                    if identity(&composed) {
+                        Some(Rewrite::Alias(inner_x))
+                    } else {
+                        Some(Rewrite::Replace(
+                            Op::Transpose { perm: composed },
+                            vec![inner_x],
+                        ))
+                    }
+                }
+                _ => None,
+            }
+        }
+        Op::Reshape => {
+            let x = input(0)?;
+            if graph.ty(x) == &node.ty {
+                return Some(Rewrite::Alias(x));
+            }
+            match graph.node(x).op {
+                Op::Reshape => Some(Rewrite::Replace(
+                    Op::Reshape,
+                    vec![*graph.node(x).inputs.first()?],
+                )),
+                _ => None,
+            }
+        }
+        Op::Cast(_) | Op::Broadcast => Some(Rewrite::Alias(input(0)?)),
+        Op::Select => match splat(graph, input(0)?)? {
+            v if v != 0.0 => Some(Rewrite::Alias(input(1)?)),
+            _ => Some(Rewrite::Alias(input(2)?)),
+        },
+        Op::Fold { .. } => {
+            let xs = input(1)?;
+            (graph.ty(xs).shape.dims().first() == Some(&0)).then_some(Rewrite::Alias(input(0)?))
+        }
+        _ => None,
+    }
+}
