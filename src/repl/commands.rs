@@ -1,6 +1,6 @@
 //! The `:` commands.
 
-use super::graph_view::node_text;
+use super::graph_view::optimized_node_text;
 use super::pieces::Origin;
 use super::state::{Repl, Target};
 use super::{print_out, Flow};
@@ -21,7 +21,7 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ),
     (
         ":graph",
-        ":graph NAME       the IR of NAME and every node it depends on",
+        ":graph NAME       the optimised IR of NAME and every node it depends on",
     ),
     (
         ":feed",
@@ -143,13 +143,8 @@ fn type_of(repl: &mut Repl, input: &str, at: usize) {
 fn graph(repl: &mut Repl, input: &str, at: usize) {
     let origin = Origin::new("<repl>", input);
     let text = match repl.target(&origin, at, input.len()) {
-        Some(Target::Existing(name)) => {
-            let module = repl.session.module();
-            module.lookup(&name).map(|id| node_text(module, id))
-        }
-        Some(Target::Built { module, name, .. }) => {
-            module.lookup(&name).map(|id| node_text(&module, id))
-        }
+        Some(Target::Existing(name)) => optimized_node_text(repl.session.module(), &name),
+        Some(Target::Built { module, name, .. }) => optimized_node_text(&module, &name),
         None => return,
     };
     print_out(&text.unwrap_or_default());
