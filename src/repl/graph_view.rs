@@ -45,6 +45,17 @@ pub fn node_text(module: &Module, id: NodeId) -> String {
     out
 }
 
+/// `:graph NAME` shows the optimised IR, as `tdsl graph --opt` does; if the
+/// optimiser fails (an internal error), the graph as built.
+pub fn optimized_node_text(module: &Module, name: &str) -> Option<String> {
+    let mut optimized = module.clone();
+    let shown = match crate::opt::optimize(&mut optimized) {
+        Ok(_) => &optimized,
+        Err(_) => module,
+    };
+    shown.lookup(name).map(|id| node_text(shown, id))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -60,15 +71,4 @@ mod tests {
         assert!(text.contains("// a"), "{text}");
         assert!(!text.contains("// b"), "{text}");
     }
-}
-
-/// `:graph NAME` shows the optimised IR, as `tdsl graph --opt` does; if the
-/// optimiser fails (an internal error), the graph as built.
-pub fn optimized_node_text(module: &Module, name: &str) -> Option<String> {
-    let mut optimized = module.clone();
-    let shown = match crate::opt::optimize(&mut optimized) {
-        Ok(_) => &optimized,
-        Err(_) => module,
-    };
-    shown.lookup(name).map(|id| node_text(shown, id))
 }
