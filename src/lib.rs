@@ -9,6 +9,7 @@ pub mod repl;
 pub mod runtime;
 pub mod syntax;
 
+pub use ir::build::BUILTINS;
 pub use ir::{Module, Tensor};
 pub use runtime::Session;
 pub use syntax::Diag;

@@ -16,55 +16,7 @@ use std::path::PathBuf;
 pub const PROMPT: &str = "td> ";
 pub const CONTINUATION: &str = "..> ";
 
-/// Built-in functions (the IR builder's list, kept equal by a test) and keywords.
-pub const BUILTINS: &[&str] = &[
-    "exp",
-    "log",
-    "sqrt",
-    "abs",
-    "tanh",
-    "sigmoid",
-    "relu",
-    "sin",
-    "cos",
-    "maximum",
-    "minimum",
-    "where",
-    "cast",
-    "stop_gradient",
-    "sum",
-    "mean",
-    "max",
-    "min",
-    "argmax",
-    "reshape",
-    "flatten",
-    "transpose",
-    "concat",
-    "pad",
-    "one_hot",
-    "matmul",
-    "conv2d",
-    "max_pool2d",
-    "softmax",
-    "log_softmax",
-    "softmax_cross_entropy",
-    "mean_squared_error",
-    "zeros",
-    "ones",
-    "fill",
-    "randn",
-    "uniform",
-    "xavier",
-    "load",
-    "assign",
-    "group",
-    "grad",
-    "minimize",
-    "sgd",
-    "momentum",
-    "adam",
-];
+/// Keywords, completed beside the built-in functions (`tdsl::BUILTINS`).
 pub const KEYWORDS: &[&str] = &[
     "placeholder",
     "variable",
@@ -123,7 +75,7 @@ impl TdHelper {
             self.names
                 .iter()
                 .map(String::as_str)
-                .chain(BUILTINS.iter().copied())
+                .chain(crate::BUILTINS.iter().copied())
                 .chain(KEYWORDS.iter().copied())
                 .filter(|n| n.starts_with(word))
                 .map(str::to_string)
@@ -259,24 +211,5 @@ mod tests {
         assert_eq!(helper.candidates(":ty", 3), (0, vec![":type".into()]));
         assert_eq!(helper.candidates("x :ty", 5).1, Vec::<String>::new());
         assert_eq!(helper.candidates("", 0).1, Vec::<String>::new());
-    }
-
-    #[test]
-    fn builtins_match_the_builder() {
-        let source = include_str!("../ir/build/calls.rs");
-        let list = source
-            .split_once("BUILTINS: &[&str] = &[")
-            .and_then(|(_, rest)| rest.split_once("];"))
-            .map(|(list, _)| list)
-            .unwrap_or_default();
-        let mut builder: Vec<&str> = list
-            .split(',')
-            .map(|n| n.trim().trim_matches('"'))
-            .filter(|n| !n.is_empty())
-            .collect();
-        let mut ours = BUILTINS.to_vec();
-        builder.sort_unstable();
-        ours.sort_unstable();
-        assert_eq!(ours, builder, "update editor::BUILTINS");
     }
 }

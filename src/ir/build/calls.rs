@@ -14,8 +14,8 @@ use crate::syntax::ast::{Expr, Ident, Item};
 use crate::syntax::{Diag, Span};
 use std::rc::Rc;
 
-/// Every built-in function name (for "did you mean").
-pub(crate) const BUILTINS: &[&str] = &[
+/// Every built-in function name (for "did you mean" and the REPL's completion).
+pub const BUILTINS: &[&str] = &[
     "exp",
     "log",
     "sqrt",

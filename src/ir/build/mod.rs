@@ -15,6 +15,7 @@
 
 mod args;
 mod calls;
+pub use calls::BUILTINS;
 mod calls_net;
 mod control;
 mod expr;
