@@ -14,9 +14,11 @@
 //! A unit test checks every supported op against the interpreter's `eval_pure`
 //! bit for bit. Supported: unary, binary (broadcasting), `where`, `cast`,
 //! `stop_gradient`, `broadcast`, `reshape`, `transpose`, `sum/mean/max/min`,
-//! `argmax`, `concat`, `pad`, `x[i]` with `i` in range, `one_hot`. The network
-//! ops (`matmul`, `conv2d`, `max_pool2d`, softmaxes, losses) give `None` and are
-//! left to run time: their accumulation order is the backend's business.
+//! `argmax`, `concat`, `pad`, `x[i]` with `i` in range, `one_hot`, `max_pool2d`,
+//! `softmax`, `log_softmax`, `softmax_cross_entropy`, `mean_squared_error` (the
+//! last four per row in `f64` with the interpreter's pairwise sums, copied from
+//! `backend/interp/nn.rs`). `matmul` and `conv2d` give `None` and are left to run
+//! time: the interpreter's `gemm` decides their summation order.
 
 use crate::ir::scalar::{self, Scalar};
 use crate::ir::{BinaryOp, DType, Op, ReduceOp, Tensor, TensorType, UnaryOp};
@@ -71,6 +73,23 @@ macro_rules! dispatch {
     };
 }
 
+/// Like `dispatch!`, for the float dtypes only (`None` otherwise).
+macro_rules! float {
+    ($dtype:expr, $t:ident => $body:expr) => {
+        match $dtype {
+            DType::F32 => {
+                type $t = f32;
+                $body
+            }
+            DType::F64 => {
+                type $t = f64;
+                $body
+            }
+            _ => return None,
+        }
+    };
+}
+
 /// The value of `op` on `inputs`, of type `ty` (the node's), or `None` when the
 /// op is not folded here or the inputs do not fit it.
 pub fn evaluate(op: &Op, inputs: &[&Tensor], ty: &TensorType) -> Option<Tensor> {
@@ -91,6 +110,20 @@ pub fn evaluate(op: &Op, inputs: &[&Tensor], ty: &TensorType) -> Option<Tensor> 
         (Op::Pad { pads, value }, [x]) => dispatch!(x.dtype(), T => pad::<T>(x, pads, *value)?),
         (Op::Index, [x, i]) => dispatch!(x.dtype(), T => index::<T>(x, i)?),
         (Op::OneHot { depth }, [labels]) => one_hot(labels, *depth, ty)?,
+        (Op::MaxPool2d { size, strides }, [x]) => {
+            dispatch!(x.dtype(), T => max_pool2d::<T>(x, *size, *strides)?)
+        }
+        (Op::Softmax { axis }, [x]) => float!(x.dtype(), T => softmax::<T>(x, *axis, false)?),
+        (Op::LogSoftmax { axis }, [x]) => float!(x.dtype(), T => softmax::<T>(x, *axis, true)?),
+        (Op::SoftmaxCrossEntropy, [logits, labels]) => {
+            float!(logits.dtype(), T => softmax_cross_entropy::<T>(logits, labels)?)
+        }
+        (Op::MeanSquaredError, [pred, target]) => {
+            float!(pred.dtype(), T => mean_squared_error::<T>(pred, target)?)
+        }
+        // `MatMul` and `Conv2d` are not folded: the interpreter multiplies with
+        // the `gemm` crate, whose blocking and FMA use decide the summation
+        // order, so a loop here could differ in the last bits.
         _ => return None,
     };
     (out.ty() == *ty).then_some(out)
@@ -262,6 +295,141 @@ fn one_hot(labels: &Tensor, depth: usize, ty: &TensorType) -> Option<Tensor> {
             .map(T::wrap)
     }
     dispatch!(ty.dtype, T => go::<T>(labels, depth, ty))
+}
+
+/// `max_pool2d`: NHWC, VALID windows; each window folds from `lowest` with
+/// `maximum` in the interpreter's order (rows, then columns), so NaN propagates.
+fn max_pool2d<T: Elem>(x: &Tensor, size: [usize; 2], strides: [usize; 2]) -> Option<Tensor> {
+    let x = T::array(x)?.as_standard_layout().into_owned();
+    let &[n, h, w, c] = x.shape() else {
+        return None;
+    };
+    if size.contains(&0) || strides.contains(&0) {
+        return None;
+    }
+    let [kh, kw] = size;
+    let [sh, sw] = strides;
+    let count = |len: usize, k: usize, s: usize| if len < k { 0 } else { (len - k) / s + 1 };
+    let (oh, ow) = (count(h, kh, sh), count(w, kw, sw));
+    let xs = x.as_slice()?;
+    let mut out = Vec::with_capacity(n.checked_mul(oh)?.checked_mul(ow)?.checked_mul(c)?);
+    let mut acc = vec![T::lowest(); c];
+    for image in 0..n {
+        for oy in 0..oh {
+            for ox in 0..ow {
+                acc.fill(T::lowest());
+                for ky in 0..kh {
+                    for kx in 0..kw {
+                        let (iy, ix) = (oy * sh + ky, ox * sw + kx);
+                        let src = &xs[((image * h + iy) * w + ix) * c..][..c];
+                        for (m, &v) in acc.iter_mut().zip(src) {
+                            *m = T::binary(BinaryOp::Maximum, *m, v);
+                        }
+                    }
+                }
+                out.extend_from_slice(&acc);
+            }
+        }
+    }
+    ArrayD::from_shape_vec(IxDyn(&[n, oh, ow, c]), out)
+        .ok()
+        .map(T::wrap)
+}
+
+/// The maximum of a row (NaN if any element is NaN; `-inf` if empty).
+fn row_max(row: &[f64]) -> f64 {
+    row.iter().fold(f64::NEG_INFINITY, |m, &v| {
+        f64::binary(BinaryOp::Maximum, m, v)
+    })
+}
+
+fn pairwise_sum(values: &[f64]) -> f64 {
+    pairwise_sum_by(values.len(), &|i| values[i])
+}
+
+/// `log_softmax` of one row in `f64`, in place, as the interpreter computes it.
+fn log_softmax_row(row: &mut [f64]) {
+    let max = row_max(row);
+    let exps: Vec<f64> = row.iter().map(|&v| (v - max).exp()).collect();
+    let log_sum = pairwise_sum(&exps).ln();
+    for v in row.iter_mut() {
+        *v = (*v - max) - log_sum;
+    }
+}
+
+/// `softmax` of one row in `f64`, in place, as the interpreter computes it.
+fn softmax_row(row: &mut [f64]) {
+    let max = row_max(row);
+    for v in row.iter_mut() {
+        *v = (*v - max).exp();
+    }
+    let sum = pairwise_sum(row);
+    for v in row.iter_mut() {
+        *v /= sum;
+    }
+}
+
+/// `softmax`/`log_softmax` along `axis`: each lane in `f64`, rounded once.
+fn softmax<T: Elem>(x: &Tensor, axis: usize, log: bool) -> Option<Tensor> {
+    let x = T::array(x)?;
+    if axis >= x.ndim() {
+        return None;
+    }
+    let mut out = x.clone();
+    Zip::from(out.lanes_mut(Axis(axis))).for_each(|mut lane| {
+        let mut row: Vec<f64> = lane.iter().map(|v| v.to_f64()).collect();
+        if log {
+            log_softmax_row(&mut row);
+        } else {
+            softmax_row(&mut row);
+        }
+        for (dst, v) in lane.iter_mut().zip(row) {
+            *dst = T::from_f64(v);
+        }
+    });
+    Some(T::wrap(out))
+}
+
+/// `mean_n(-sum_c labels * log_softmax(logits))` over `[N, C]` rows.
+fn softmax_cross_entropy<T: Elem>(logits: &Tensor, labels: &Tensor) -> Option<Tensor> {
+    let (logits, labels) = (T::array(logits)?, T::array(labels)?);
+    if logits.ndim() != 2 || logits.shape() != labels.shape() {
+        return None;
+    }
+    let batch = logits.shape()[0];
+    let per_row: Vec<f64> = logits
+        .lanes(Axis(1))
+        .into_iter()
+        .zip(labels.lanes(Axis(1)))
+        .map(|(logit_row, label_row)| {
+            let mut row: Vec<f64> = logit_row.iter().map(|v| v.to_f64()).collect();
+            log_softmax_row(&mut row);
+            let terms: Vec<f64> = row
+                .iter()
+                .zip(label_row)
+                .map(|(&l, y)| -y.to_f64() * l)
+                .collect();
+            pairwise_sum(&terms)
+        })
+        .collect();
+    let loss = pairwise_sum(&per_row) / batch as f64;
+    Some(T::wrap(ArrayD::from_elem(IxDyn(&[]), T::from_f64(loss))))
+}
+
+/// `mean((pred - target)^2)` in `f64` (NaN for no elements).
+fn mean_squared_error<T: Elem>(pred: &Tensor, target: &Tensor) -> Option<Tensor> {
+    let (pred, target) = (T::array(pred)?, T::array(target)?);
+    if pred.shape() != target.shape() {
+        return None;
+    }
+    let (pred, target) = (pred.as_standard_layout(), target.as_standard_layout());
+    let (p, t) = (pred.as_slice()?, target.as_slice()?);
+    let sum = pairwise_sum_by(p.len(), &|i| {
+        let d = p[i].to_f64() - t[i].to_f64();
+        d * d
+    });
+    let loss = sum / p.len() as f64;
+    Some(T::wrap(ArrayD::from_elem(IxDyn(&[]), T::from_f64(loss))))
 }
 
 /// Pairwise sum in `f64`, exactly as the interpreter computes it.

@@ -84,7 +84,45 @@ fn folding_agrees_with_the_interpreter_bit_for_bit() {
         outs.push(b.op(Op::Index, &[src, i]));
         outs.push(b.op(Op::Cast(DType::I32), &[src]));
         outs.push(b.shaped(Op::Reshape, src, &[30, 10]));
+        // The network ops folding supports (not `matmul`/`conv2d`: see eval.rs).
+        for axis in [0, 1] {
+            outs.push(b.op(Op::Softmax { axis }, &[src]));
+            outs.push(b.op(Op::LogSoftmax { axis }, &[src]));
+        }
+        let probs = b.op(Op::Softmax { axis: 1 }, &[src]);
+        outs.push(b.op(Op::SoftmaxCrossEntropy, &[src, probs]));
+        let shifted = b.op(Op::Binary(BinaryOp::Sub), &[src, row]);
+        outs.push(b.op(Op::MeanSquaredError, &[src, shifted]));
+        let nhwc = b.shaped(Op::Reshape, src, &[2, 5, 10, 3]);
+        outs.push(b.op(
+            Op::MaxPool2d {
+                size: [2, 3],
+                strides: [2, 2],
+            },
+            &[nhwc],
+        ));
     }
+    // A NaN propagates through pooling and softmax as in the interpreter.
+    let nan = b.constant(
+        Tensor::from_f64_vec(&f32s(&[1, 2, 2, 1]), vec![1.0, f64::NAN, -2.0, 0.5]).expect("shape"),
+    );
+    outs.push(b.op(
+        Op::MaxPool2d {
+            size: [2, 2],
+            strides: [1, 1],
+        },
+        &[nan],
+    ));
+    outs.push(b.op(Op::Softmax { axis: 3 }, &[nan]));
+    let ints = b.op(Op::Cast(DType::I32), &[x]);
+    let ints = b.shaped(Op::Reshape, ints, &[1, 10, 10, 3]);
+    outs.push(b.op(
+        Op::MaxPool2d {
+            size: [3, 3],
+            strides: [3, 3],
+        },
+        &[ints],
+    ));
     let names: Vec<(String, NodeId)> = outs
         .iter()
         .enumerate()
