@@ -1,7 +1,7 @@
 //! Backends that execute the graph IR.
 
-pub mod gemm;
 pub mod interp;
+pub mod threads;
 pub mod jit;
 
 use std::fmt;

@@ -4,6 +4,7 @@ pub mod build;
 pub mod graph;
 pub mod infer;
 pub mod init;
+pub mod kernels;
 pub mod module;
 pub mod npy;
 pub mod op;

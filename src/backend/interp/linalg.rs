@@ -1,14 +1,14 @@
 //! `matmul` (2-D and batched, with broadcast leading axes) and `conv2d`
 //! (im2col, then one matrix product per group of images).
 //!
-//! Float products use the GEMM shared with the JIT (`backend::gemm`), so both
+//! Float products use the GEMM shared with the JIT (`ir::kernels::gemm`), so both
 //! backends sum in the same order; results may differ from a naive loop in the
 //! last bits, as any blocked GEMM does. `i32` products use a plain loop with
 //! wrapping arithmetic.
 
 use super::elementwise::broadcast_shapes;
 use super::{expect_inputs, first_dtype, internal, numel, typed, Elem};
-use crate::backend::gemm::matmul_into;
+use crate::ir::kernels::gemm::matmul_into;
 use crate::ir::{DType, Node, Tensor};
 use crate::syntax::Diag;
 use ndarray::{Array3, ArrayD, ArrayView2, ArrayViewMut2, Axis, Dimension, Ix2, IxDyn};

@@ -1,0 +1,5 @@
+//! Tensor kernels shared by every stage that computes values: the optimiser's
+//! constant folding and both backends. One implementation per kernel keeps
+//! folded constants bit-identical to what a backend would compute at run time.
+
+pub mod gemm;
