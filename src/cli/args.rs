@@ -27,8 +27,8 @@ pub enum Command {
 /// Which backend executes the steps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Backend {
-    /// Cranelift JIT: fused elementwise kernels and GEMM; other ops run the
-    /// interpreter's kernels for now.
+    /// Cranelift JIT (the default): fused elementwise kernels and GEMM; other ops
+    /// run the interpreter's kernels for now.
     Jit,
     /// The ndarray reference interpreter.
     Interp,
@@ -66,12 +66,20 @@ pub struct RunArgs {
     #[arg(long, value_name = "DIR")]
     pub save: Option<PathBuf>,
     /// The backend that executes the steps.
-    #[arg(long, value_enum, default_value_t = Backend::Interp)]
+    #[arg(long, value_enum, default_value_t = Backend::Jit)]
     pub backend: Backend,
-    /// Worker threads (at least 1); the interpreter is single-threaded and ignores it.
-    #[arg(long, value_name = "N", default_value_t = 1,
-          value_parser = clap::value_parser!(u64).range(1..))]
-    pub threads: u64,
+    /// Worker threads of the JIT (at least 1; default: every core). The
+    /// interpreter is single-threaded and ignores it.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub threads: Option<u64>,
+    /// Print, on stderr, the time of each compiler phase and the median, min and
+    /// max step time.
+    #[arg(long)]
+    pub timings: bool,
+    /// Insert a bound check before every load and store of JIT code (slower; a
+    /// failed check is an internal error). The interpreter ignores it.
+    #[arg(long)]
+    pub check_bounds: bool,
     /// Run the graph as built, without the optimiser (for comparison).
     #[arg(long)]
     pub no_opt: bool,
@@ -150,8 +158,9 @@ mod tests {
         assert_eq!(r.file, PathBuf::from("prog.td"));
         assert!(r.feeds.is_empty() && r.fetch.is_empty());
         assert_eq!((r.steps, r.every), (None, None));
-        assert_eq!(r.backend, Backend::Interp);
-        assert_eq!(r.threads, 1);
+        assert_eq!(r.backend, Backend::Jit);
+        assert_eq!(r.threads, None);
+        assert!(!r.timings && !r.check_bounds);
     }
 
     #[test]
@@ -176,9 +185,11 @@ mod tests {
             "--save",
             "s",
             "--backend",
-            "jit",
+            "interp",
             "--threads",
             "4",
+            "--timings",
+            "--check-bounds",
         ]);
         assert_eq!(
             r.feeds,
@@ -191,8 +202,9 @@ mod tests {
         assert_eq!((r.steps, r.every), (Some(100), Some(10)));
         assert_eq!(r.out, Some(PathBuf::from("o")));
         assert_eq!(r.save, Some(PathBuf::from("s")));
-        assert_eq!(r.backend, Backend::Jit);
-        assert_eq!(r.threads, 4);
+        assert_eq!(r.backend, Backend::Interp);
+        assert_eq!(r.threads, Some(4));
+        assert!(r.timings && r.check_bounds);
     }
 
     #[test]

@@ -45,7 +45,7 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ),
     (
         ":backend",
-        ":backend jit|interp  the backend of the following steps (default interp)",
+        ":backend jit|interp  the backend of the following steps (default jit)",
     ),
     (
         ":time",
