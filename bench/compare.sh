@@ -4,6 +4,7 @@
 #
 #   bench/compare.sh                 # build target/release/tdsl first (cargo build --release)
 #   PYTHON=/path/to/python bench/compare.sh
+#   bench/compare.sh --table FILE    # only the table, from a saved "every measurement" list
 #
 # Environment: PYTHON (default .venv/bin/python, else python3), TDSL (default
 # target/release/tdsl), BANDWIDTH_1 / BANDWIDTH_2 (the machine's memory bandwidth in
@@ -26,6 +27,7 @@ RESULTS=$(mktemp)
 trap 'rm -f "$RESULTS"' EXIT
 NOTES=()
 
+cores_text() { [ "$1" = 1 ] && echo "1 core" || echo "$1 cores"; }
 # record WHO WORKLOAD CORES VALUE
 record() { echo "$1 $2 $3 $4" >>"$RESULTS"; }
 # lookup WHO WORKLOAD CORES -> the value, or nothing
@@ -49,10 +51,10 @@ tdsl_step() {
     line=$(pin "$cores" "$TDSL" run "$file" --fetch "$fetch" --steps "$steps" \
         --timings --threads "$cores" 2>&1 >/dev/null | grep '^timings:')
     if [ -z "$line" ]; then
-        NOTES+=("tdsl $workload ($cores core(s)) failed")
+        NOTES+=("tdsl $workload ($(cores_text $cores)) failed")
         return
     fi
-    echo "  tdsl $workload, $cores core(s): $line" >&2
+    echo "  tdsl $workload, $(cores_text $cores): $line" >&2
     record tdsl "$workload" "$cores" "$(sed -n 's/.*step median \([0-9.]*\) ms.*/\1/p' <<<"$line")"
     record tdsl "compile_$workload" "$cores" "$(awk '{
         for (i = 1; i < NF; i++) if ($i ~ /^(build|autodiff|optimise|compile)$/) t += $(i + 1)
@@ -64,7 +66,7 @@ peer() {
     local who=$1 cores=$2 out status
     shift 2
     if [ -z "$PYTHON" ]; then return; fi
-    echo "  $who, $cores core(s): $*" >&2
+    echo "  $who, $(cores_text $cores): $*" >&2
     out=$(pin "$cores" "$PYTHON" bench/peers.py "$who" "$cores" "$@" 2>/dev/null)
     status=$?
     if [ $status = 3 ]; then
@@ -72,10 +74,10 @@ peer() {
         return
     fi
     while read -r w k v rest; do
-        if [ "$v" = skip ]; then continue; fi
+        if [ "$v" = skip ]; then NOTES+=("$w $k ($(cores_text $cores)) skipped: $rest"); continue; fi
         [ -n "$v" ] && record "$w" "$k" "$cores" "$v"
     done <<<"$out"
-    if [ $status != 0 ]; then NOTES+=("$who ($cores core(s)) exited with status $status"); fi
+    if [ $status != 0 ]; then NOTES+=("$who ($(cores_text $cores)) exited with status $status"); fi
 }
 
 # wall_ms COMMAND...: the median wall time of 5 runs, in ms.
@@ -95,41 +97,47 @@ peak_mib() {
     /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1 | awk '{print $1 / 1024}'
 }
 
-echo "measuring (a few minutes)..." >&2
+if [ "${1:-}" = --table ]; then
+    grep -E '^ *[a-z-]+ [a-z_]+ [0-9]+ [0-9.]+$' "$2" | sed 's/^ *//' >"$RESULTS"
+    PYTHON=skip
+fi
+[ "$PYTHON" = skip ] || echo "measuring (a few minutes)..." >&2
 FC=programs/two_layer_fc.td
 CONV=programs/three_layer_convnet.td
-tdsl_step fc 1 $FC train,loss 200
-tdsl_step convnet 1 $CONV train,loss 10
-for cores in 1 2; do
-    tdsl_step mlp $cores bench/tdsl_mlp.td train,loss 20
-    tdsl_step chain $cores bench/tdsl_chain.td s 20
-    tdsl_step matmul_ms $cores bench/tdsl_matmul.td c 20
-done
-tdsl_step chain_grad 1 bench/tdsl_chain.td s,da 10
-record tdsl process_fc 0 "$(wall_ms "$TDSL" run $FC --fetch train,loss --steps 1)"
-record tdsl rss_fc 0 "$(peak_mib "$TDSL" run $FC --fetch train,loss --steps 10)"
-record tdsl rss_chain 0 "$(peak_mib "$TDSL" run bench/tdsl_chain.td --fetch s --steps 3)"
-record tdsl rss_chain_grad 0 "$(peak_mib "$TDSL" run bench/tdsl_chain.td --fetch s,da --steps 3)"
+if [ "$PYTHON" != skip ]; then
+    tdsl_step fc 1 $FC train,loss 200
+    tdsl_step convnet 1 $CONV train,loss 10
+    for cores in 1 2; do
+        tdsl_step mlp $cores bench/tdsl_mlp.td train,loss 20
+        tdsl_step chain $cores bench/tdsl_chain.td s 20
+        tdsl_step matmul_ms $cores bench/tdsl_matmul.td c 20
+    done
+    tdsl_step chain_grad 1 bench/tdsl_chain.td s,da 10
+    record tdsl process_fc 0 "$(wall_ms "$TDSL" run $FC --fetch train,loss --steps 1)"
+    record tdsl rss_fc 0 "$(peak_mib "$TDSL" run $FC --fetch train,loss --steps 10)"
+    record tdsl rss_chain 0 "$(peak_mib "$TDSL" run bench/tdsl_chain.td --fetch s --steps 3)"
+    record tdsl rss_chain_grad 0 "$(peak_mib "$TDSL" run bench/tdsl_chain.td --fetch s,da --steps 3)"
 
-if [ -n "$PYTHON" ]; then
-    peer jax 1 fc convnet mlp chain chain_grad matmul
-    peer tf 1 fc convnet mlp
-    peer tf-xla 1 chain_grad
-    peer numpy 1 matmul
-    peer jax 2 mlp chain matmul
-    peer tf 2 mlp
-    peer numpy 2 matmul
-    if [ -n "$(lookup jax fc 1)" ]; then
-        record jax process_fc 0 "$(wall_ms "$PYTHON" bench/peers.py jax 2 oneshot)"
+    if [ -n "$PYTHON" ]; then
+        peer jax 1 fc convnet mlp chain chain_grad matmul
+        peer tf 1 fc convnet mlp
+        peer tf-xla 1 chain_grad
+        peer numpy 1 matmul
+        peer jax 2 mlp chain matmul
+        peer tf 2 mlp
+        peer numpy 2 matmul
+        if [ -n "$(lookup jax fc 1)" ]; then
+            record jax process_fc 0 "$(wall_ms "$PYTHON" bench/peers.py jax 2 oneshot)"
+        fi
+    else
+        NOTES+=("no Python found: peers skipped (reference figures used)")
     fi
-else
-    NOTES+=("no Python found: peers skipped (reference figures used)")
 fi
 
 # GFLOP/s of the 1024^3 matmul from tdsl's step time.
 for cores in 1 2; do
     ms=$(lookup tdsl matmul_ms $cores)
-    [ -n "$ms" ] && record tdsl matmul $cores "$(awk -v t="$ms" 'BEGIN {print 2 * 1024^3 / t / 1e6}')"
+    [ -n "$ms" ] && [ -z "$(lookup tdsl matmul $cores)" ] && record tdsl matmul $cores "$(awk -v t="$ms" 'BEGIN {print 2 * 1024^3 / t / 1e6}')"
 done
 
 # The issue's reference figures (JAX 0.10 / TF 2.21 / NumPy 2.4, medians), used
@@ -151,7 +159,7 @@ peer_value() {
 }
 
 # row TARGET TDSL_TEXT PEER_TEXT RATIO_TEXT GOAL MET
-row() { printf '%-34s %-22s %-26s %-9s %-10s %s\n' "$@"; }
+row() { printf '%-34s %-22s %-36s %-8s %-10s %s\n' "$@"; }
 fmt() { awk -v v="$1" 'BEGIN {printf (v >= 100 ? "%.0f" : (v >= 10 ? "%.1f" : "%.2f")), v}'; }
 # check VALUE OP LIMIT -> yes / no / ?
 check() { awk -v v="$1" -v l="$3" -v op="$2" 'BEGIN {
@@ -198,9 +206,10 @@ for cores in 1 2; do
     bw=$([ $cores = 1 ] && echo "$BANDWIDTH_1" || echo "$BANDWIDTH_2")
     gbs=$([ -n "$t" ] && awk -v b=$CHAIN_BYTES -v t="$t" 'BEGIN {print b / t / 1e6}')
     frac=$([ -n "$gbs" ] && awk -v g="$gbs" -v bw="$bw" 'BEGIN {print g / bw}')
-    jx=$(peer_value jax chain $cores)
-    row "chain fwd, $cores core(s), bandwidth" "${t:+$(fmt "$t") ms $(fmt "$gbs") GB/s}" \
-        "machine $bw GB/s${jx:+; jax ${jx% ref} ms}" "${frac:+$(fmt "$frac")}" ">= 0.8" \
+    jx=$(peer_value jax chain $cores) # "5.26", or "11.4 ref"
+    if [ -n "$jx" ]; then set -- $jx; jx="; jax $(fmt "$1") ms${2:+ (ref)}"; fi
+    row "chain fwd, $(cores_text $cores), GB/s" "${t:+$(fmt "$t") ms $(fmt "$gbs") GB/s}" \
+        "machine $bw GB/s$jx" "${frac:+$(fmt "$frac")}" ">= 0.8" \
         "$(check "$frac" ">=" 0.8)"
 done
 ratio_row "chain value+grad, 1 core" chain_grad 1 ms "<=" 0.4 tf-xla

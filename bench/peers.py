@@ -93,6 +93,16 @@ def skip(workload, reason):
     print(f"{PEER} {workload} skip {reason}", flush=True)
 
 
+def guarded(workload, run):
+    """Runs one workload; an error skips it (with the reason) instead of the rest."""
+    try:
+        run(workload)
+    except ImportError:
+        raise
+    except Exception as err:  # noqa: BLE001 - any failure of a peer is reported, not fatal
+        skip(workload, f"{type(err).__name__}: {err}".replace("\n", " ")[:200])
+
+
 MATMUL_FLOP = 2 * 1024**3
 
 
@@ -144,7 +154,7 @@ def run_jax():
     def chain(a, b, c, d):
         return jnp.sum(jax.nn.relu(a * b + c) * jax.nn.sigmoid(d))
 
-    for workload in WORKLOADS:
+    def jax_workload(workload):
         feeds, params = data(workload)
         feeds = {k: jnp.asarray(v) for k, v in feeds.items()}
         state = {"p": [jnp.asarray(w) for w in params]}
@@ -173,7 +183,7 @@ def run_jax():
             fn = jax.jit(jax.value_and_grad(chain))
 
             def step():
-                jax.block_until_ready(fn(**feeds))
+                jax.block_until_ready(fn(feeds["a"], feeds["b"], feeds["c"], feeds["d"]))
         elif workload == "matmul":
             fn = jax.jit(jnp.matmul)
 
@@ -181,6 +191,9 @@ def run_jax():
                 fn(feeds["a"], feeds["b"]).block_until_ready()
         ms = median_ms(step, REPS[workload])
         report(workload, MATMUL_FLOP / ms / 1e6 if workload == "matmul" else ms)
+
+    for workload in WORKLOADS:
+        guarded(workload, jax_workload)
 
 
 def run_tf(xla):
@@ -209,7 +222,7 @@ def run_tf(xla):
     def chain(a, b, c, d):
         return tf.reduce_sum(tf.nn.relu(a * b + c) * tf.sigmoid(d))
 
-    for workload in WORKLOADS:
+    def tf_workload(workload):
         feeds, params = data(workload)
         feeds = {k: tf.constant(v) for k, v in feeds.items()}
         p = [tf.Variable(w) for w in params]
@@ -254,6 +267,9 @@ def run_tf(xla):
                 fn(feeds["a"], feeds["b"]).numpy()
         ms = median_ms(step, REPS[workload])
         report(workload, MATMUL_FLOP / ms / 1e6 if workload == "matmul" else ms)
+
+    for workload in WORKLOADS:
+        guarded(workload, tf_workload)
 
 
 def run_numpy():
