@@ -26,6 +26,7 @@ fi
 RESULTS=$(mktemp)
 trap 'rm -f "$RESULTS"' EXIT
 NOTES=()
+MISSING="" # peers that cannot be imported
 
 cores_text() { [ "$1" = 1 ] && echo "1 core" || echo "$1 cores"; }
 # record WHO WORKLOAD CORES VALUE
@@ -65,12 +66,13 @@ tdsl_step() {
 peer() {
     local who=$1 cores=$2 out status
     shift 2
-    if [ -z "$PYTHON" ]; then return; fi
+    if [ -z "$PYTHON" ] || [[ " $MISSING " == *" $who "* ]]; then return; fi
     echo "  $who, $(cores_text $cores): $*" >&2
     out=$(pin "$cores" "$PYTHON" bench/peers.py "$who" "$cores" "$@" 2>/dev/null)
     status=$?
     if [ $status = 3 ]; then
         NOTES+=("$who is not installed for $PYTHON: skipped (reference figures used)")
+        MISSING="$MISSING $who"
         return
     fi
     while read -r w k v rest; do
@@ -105,33 +107,35 @@ fi
 FC=programs/two_layer_fc.td
 CONV=programs/three_layer_convnet.td
 if [ "$PYTHON" != skip ]; then
+    [ -z "$PYTHON" ] && NOTES+=("no Python found: peers skipped (reference figures used)")
+    # Each workload is timed for tdsl and then for its peers, back to back, so a
+    # change in the machine's load affects both sides of a ratio alike.
     tdsl_step fc 1 $FC train,loss 200
+    peer jax 1 fc
+    peer tf 1 fc
     tdsl_step convnet 1 $CONV train,loss 10
+    peer jax 1 convnet
+    peer tf 1 convnet
     for cores in 1 2; do
         tdsl_step mlp $cores bench/tdsl_mlp.td train,loss 20
+        peer jax $cores mlp
+        peer tf $cores mlp
         tdsl_step chain $cores bench/tdsl_chain.td s 20
+        peer jax $cores chain
         tdsl_step matmul_ms $cores bench/tdsl_matmul.td c 20
+        peer numpy $cores matmul
+        peer jax $cores matmul
     done
     tdsl_step chain_grad 1 bench/tdsl_chain.td s,da 10
+    peer tf-xla 1 chain_grad
+    peer jax 1 chain_grad
     record tdsl process_fc 0 "$(wall_ms "$TDSL" run $FC --fetch train,loss --steps 1)"
+    if [ -n "$(lookup jax fc 1)" ]; then
+        record jax process_fc 0 "$(wall_ms "$PYTHON" bench/peers.py jax 2 oneshot)"
+    fi
     record tdsl rss_fc 0 "$(peak_mib "$TDSL" run $FC --fetch train,loss --steps 10)"
     record tdsl rss_chain 0 "$(peak_mib "$TDSL" run bench/tdsl_chain.td --fetch s --steps 3)"
     record tdsl rss_chain_grad 0 "$(peak_mib "$TDSL" run bench/tdsl_chain.td --fetch s,da --steps 3)"
-
-    if [ -n "$PYTHON" ]; then
-        peer jax 1 fc convnet mlp chain chain_grad matmul
-        peer tf 1 fc convnet mlp
-        peer tf-xla 1 chain_grad
-        peer numpy 1 matmul
-        peer jax 2 mlp chain matmul
-        peer tf 2 mlp
-        peer numpy 2 matmul
-        if [ -n "$(lookup jax fc 1)" ]; then
-            record jax process_fc 0 "$(wall_ms "$PYTHON" bench/peers.py jax 2 oneshot)"
-        fi
-    else
-        NOTES+=("no Python found: peers skipped (reference figures used)")
-    fi
 fi
 
 # GFLOP/s of the 1024^3 matmul from tdsl's step time.

@@ -32,7 +32,11 @@ for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
-import numpy as np  # noqa: E402
+try:
+    import numpy as np
+except ImportError as err:
+    print(f"{PEER} cannot be imported: {err}", file=sys.stderr)
+    sys.exit(3)
 
 REPS = {"fc": 200, "convnet": 10, "mlp": 20, "chain": 20, "chain_grad": 10, "matmul": 20}
 

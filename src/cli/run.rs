@@ -61,7 +61,7 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
     if let Some(n) = args.threads {
         crate::backend::threads::set_threads(usize::try_from(n).unwrap_or(usize::MAX));
     }
-    let mut session = Session::with_backend(module, backend);
+    let mut session = Session::taking_defaults(module, backend);
     if args.check_bounds {
         session.set_jit_options(jit::Options { check_bounds: true });
     }

@@ -80,6 +80,21 @@ impl Session {
         }
     }
 
+    /// [`Session::with_backend`] for a front end that runs a module once (`tdsl
+    /// run`): the placeholders' defaults move into the session instead of being
+    /// copied, so a large default input is held once, not twice. The session's
+    /// [`Session::module`] then has no placeholder defaults.
+    pub fn taking_defaults(mut module: Module, backend: Backend) -> Session {
+        let defaults: Vec<(String, Tensor)> = module
+            .placeholders
+            .iter_mut()
+            .filter_map(|p| p.default.take().map(|d| (p.name.clone(), d)))
+            .collect();
+        let mut session = Session::with_backend(module, backend);
+        session.placeholders.extend(defaults);
+        session
+    }
+
     /// Sets how the JIT compiles (e.g. `check_bounds` in tests); executables
     /// compiled before are dropped and compiled again when next needed.
     pub fn set_jit_options(&mut self, options: jit::Options) {
