@@ -71,7 +71,7 @@ peer() {
     out=$(pin "$cores" "$PYTHON" bench/peers.py "$who" "$cores" "$@" 2>/dev/null)
     status=$?
     if [ $status = 3 ]; then
-        NOTES+=("$who is not installed for $PYTHON: skipped (reference figures used)")
+        NOTES+=("$who cannot be imported with $PYTHON: skipped (reference figures used)")
         MISSING="$MISSING $who"
         return
     fi
