@@ -24,6 +24,9 @@ pub enum Command {
     Repl(ReplArgs),
 }
 
+/// The most `--threads` accepted (more is surely a typo, and each is an OS thread).
+pub const MAX_THREADS: u64 = 1024;
+
 /// Which backend executes the steps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Backend {
@@ -68,9 +71,9 @@ pub struct RunArgs {
     /// The backend that executes the steps.
     #[arg(long, value_enum, default_value_t = Backend::Jit)]
     pub backend: Backend,
-    /// Worker threads of the JIT (at least 1; default: every core). The
+    /// Worker threads of the JIT (1 to 1024; default: every core). The
     /// interpreter is single-threaded and ignores it.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=MAX_THREADS))]
     pub threads: Option<u64>,
     /// Print, on stderr, the time of each compiler phase and the median, min and
     /// max step time.
@@ -220,6 +223,7 @@ mod tests {
             &["run", "p.td", "--steps", "-3"],
             &["run", "p.td", "--every", "0"],
             &["run", "p.td", "--threads", "0"],
+            &["run", "p.td", "--threads", "1025"],
             &["run", "p.td", "--backend", "gpu"],
             &["run", "p.td", "--bogus"],
             &["graph", "p.td", "--format", "svg"],
