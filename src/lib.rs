@@ -8,6 +8,7 @@ pub mod opt;
 pub mod repl;
 pub mod runtime;
 pub mod syntax;
+pub mod timing;
 
 pub use ir::build::BUILTINS;
 pub use ir::{Module, Tensor};
@@ -15,6 +16,7 @@ pub use runtime::Session;
 pub use syntax::Diag;
 
 use std::path::Path;
+use std::time::Instant;
 
 /// Parses and builds a `.td` source: every node typed, every shape checked.
 /// `base_dir` is where `load("...")` paths are relative to.
@@ -42,6 +44,8 @@ pub struct Compiled {
     pub module: ir::Module,
     /// What the optimiser did (node counts per pass); `None` when it did not run.
     pub stats: Option<opt::Stats>,
+    /// How long building, autodiff and the optimiser took (`tdsl run --timings`).
+    pub times: timing::BuildTimes,
 }
 
 /// [`compile`], then the optimiser unless `options.optimize` is off. This is the
@@ -51,11 +55,25 @@ pub fn compile_with(
     base_dir: &Path,
     options: &Options,
 ) -> Result<Compiled, Vec<syntax::Diag>> {
+    timing::take_autodiff();
+    let start = Instant::now();
     let mut module = compile(source, base_dir)?;
+    let built = start.elapsed();
+    let autodiff = timing::take_autodiff();
+    let start = Instant::now();
     let stats = if options.optimize {
         Some(opt::optimize(&mut module).map_err(|diag| vec![diag])?)
     } else {
         None
     };
-    Ok(Compiled { module, stats })
+    let times = timing::BuildTimes {
+        build: built.saturating_sub(autodiff),
+        autodiff,
+        optimise: start.elapsed(),
+    };
+    Ok(Compiled {
+        module,
+        stats,
+        times,
+    })
 }

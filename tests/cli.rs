@@ -358,3 +358,77 @@ run train, s
         assert!(stderr(&out).contains("p.td:1:"), "{}", stderr(&out));
     }
 }
+
+/// `--timings`, `--threads` and `--check-bounds` (issue 5): timing values are never
+/// asserted, only the line's form; the flags must not change what is printed.
+mod perf_flags {
+    use super::*;
+
+    fn fc_program() -> String {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        root.join("programs/two_layer_fc.td").display().to_string()
+    }
+
+    /// The number after `NAME ` in `line`, which must be followed by ` ms`.
+    fn field(line: &str, name: &str) -> f64 {
+        let at = line
+            .find(&format!("{name} "))
+            .unwrap_or_else(|| panic!("{name}: {line}"));
+        let rest = &line[at + name.len() + 1..];
+        let number = rest.split(' ').next().unwrap();
+        assert!(rest[number.len()..].starts_with(" ms"), "{name}: {line}");
+        number.parse().unwrap_or_else(|_| panic!("{name}: {line}"))
+    }
+
+    #[test]
+    fn timings_prints_every_phase_and_the_step_summary() {
+        let dir = temp_dir("timings");
+        let fc = fc_program();
+        let args = ["run", fc.as_str(), "--fetch", "train,loss", "--steps", "3"];
+        let plain = tdsl(&dir, &args);
+        for backend in ["jit", "interp"] {
+            let out = tdsl(
+                &dir,
+                &[&args[..], &["--timings", "--backend", backend]].concat(),
+            );
+            assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+            assert_eq!(stdout(&out), stdout(&plain), "stdout is unchanged");
+            let err = stderr(&out);
+            let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("timings: ")).collect();
+            assert_eq!(lines.len(), 1, "{err}");
+            let line = lines[0];
+            for name in [
+                "build", "autodiff", "optimise", "compile", "median", "min", "max",
+            ] {
+                assert!(field(line, name) >= 0.0);
+            }
+            assert!(field(line, "min") <= field(line, "median"), "{line}");
+            assert!(field(line, "median") <= field(line, "max"), "{line}");
+            assert!(line.ends_with(" (3 steps)"), "{line}");
+            // The JIT compiles; the interpreter has nothing to compile.
+            assert_eq!(field(line, "compile") > 0.0, backend == "jit", "{line}");
+        }
+        let out = tdsl(&dir, &args);
+        assert!(!stderr(&out).contains("timings"), "only with --timings");
+    }
+
+    #[test]
+    fn threads_and_check_bounds_give_the_same_output() {
+        let dir = temp_dir("threads");
+        let fc = fc_program();
+        let args = ["run", fc.as_str(), "--fetch", "loss,train", "--steps", "3"];
+        let reference = tdsl(&dir, &[&args[..], &["--backend", "interp"]].concat());
+        assert_eq!(reference.status.code(), Some(0), "{}", stderr(&reference));
+        assert!(stdout(&reference).starts_with("[step 3] loss: f32[] = "));
+        for extra in [
+            &["--threads", "1"][..],
+            &["--threads", "2"][..],
+            &["--check-bounds"][..],
+            &["--threads", "2", "--check-bounds"][..],
+        ] {
+            let out = tdsl(&dir, &[&args[..], extra].concat());
+            assert_eq!(out.status.code(), Some(0), "{extra:?}: {}", stderr(&out));
+            assert_eq!(stdout(&out), stdout(&reference), "{extra:?}");
+        }
+    }
+}

@@ -1,20 +1,19 @@
 //! Backends that execute the graph IR.
 
 pub mod interp;
-pub mod threads;
 pub mod jit;
+pub mod threads;
 
 use std::fmt;
 
 /// Which backend a [`crate::runtime::Session`] runs steps on.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Backend {
-    /// The ndarray reference interpreter (the default until the JIT compiles
-    /// every op natively; see docs/jit.md).
-    #[default]
+    /// The ndarray reference interpreter, the oracle.
     Interp,
-    /// The Cranelift JIT: fused elementwise kernels and GEMM, the other ops
-    /// through the interpreter's kernels for now.
+    /// The Cranelift JIT (the default): fused elementwise kernels and GEMM, the
+    /// other ops through the interpreter's kernels for now.
+    #[default]
     Jit,
 }
 

@@ -24,11 +24,14 @@ pub enum Command {
     Repl(ReplArgs),
 }
 
+/// The most `--threads` accepted (more is surely a typo, and each is an OS thread).
+pub const MAX_THREADS: u64 = 1024;
+
 /// Which backend executes the steps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Backend {
-    /// Cranelift JIT: fused elementwise kernels and GEMM; other ops run the
-    /// interpreter's kernels for now.
+    /// Cranelift JIT (the default): fused elementwise kernels and GEMM; other ops
+    /// run the interpreter's kernels for now.
     Jit,
     /// The ndarray reference interpreter.
     Interp,
@@ -66,12 +69,20 @@ pub struct RunArgs {
     #[arg(long, value_name = "DIR")]
     pub save: Option<PathBuf>,
     /// The backend that executes the steps.
-    #[arg(long, value_enum, default_value_t = Backend::Interp)]
+    #[arg(long, value_enum, default_value_t = Backend::Jit)]
     pub backend: Backend,
-    /// Worker threads (at least 1); the interpreter is single-threaded and ignores it.
-    #[arg(long, value_name = "N", default_value_t = 1,
-          value_parser = clap::value_parser!(u64).range(1..))]
-    pub threads: u64,
+    /// Worker threads of the JIT (1 to 1024; default: every core). The
+    /// interpreter is single-threaded and ignores it.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=MAX_THREADS))]
+    pub threads: Option<u64>,
+    /// Print, on stderr, the time of each compiler phase and the median, min and
+    /// max step time.
+    #[arg(long)]
+    pub timings: bool,
+    /// Insert a bound check before every load and store of JIT code (slower; a
+    /// failed check is an internal error). The interpreter ignores it.
+    #[arg(long)]
+    pub check_bounds: bool,
     /// Run the graph as built, without the optimiser (for comparison).
     #[arg(long)]
     pub no_opt: bool,
@@ -150,8 +161,9 @@ mod tests {
         assert_eq!(r.file, PathBuf::from("prog.td"));
         assert!(r.feeds.is_empty() && r.fetch.is_empty());
         assert_eq!((r.steps, r.every), (None, None));
-        assert_eq!(r.backend, Backend::Interp);
-        assert_eq!(r.threads, 1);
+        assert_eq!(r.backend, Backend::Jit);
+        assert_eq!(r.threads, None);
+        assert!(!r.timings && !r.check_bounds);
     }
 
     #[test]
@@ -176,9 +188,11 @@ mod tests {
             "--save",
             "s",
             "--backend",
-            "jit",
+            "interp",
             "--threads",
             "4",
+            "--timings",
+            "--check-bounds",
         ]);
         assert_eq!(
             r.feeds,
@@ -191,8 +205,9 @@ mod tests {
         assert_eq!((r.steps, r.every), (Some(100), Some(10)));
         assert_eq!(r.out, Some(PathBuf::from("o")));
         assert_eq!(r.save, Some(PathBuf::from("s")));
-        assert_eq!(r.backend, Backend::Jit);
-        assert_eq!(r.threads, 4);
+        assert_eq!(r.backend, Backend::Interp);
+        assert_eq!(r.threads, Some(4));
+        assert!(r.timings && r.check_bounds);
     }
 
     #[test]
@@ -208,6 +223,7 @@ mod tests {
             &["run", "p.td", "--steps", "-3"],
             &["run", "p.td", "--every", "0"],
             &["run", "p.td", "--threads", "0"],
+            &["run", "p.td", "--threads", "1025"],
             &["run", "p.td", "--backend", "gpu"],
             &["run", "p.td", "--bogus"],
             &["graph", "p.td", "--format", "svg"],

@@ -7,6 +7,7 @@ pub mod args;
 mod check;
 mod graph_cmd;
 mod run;
+mod timings;
 
 pub use args::{Backend, Cli, Command, GraphFormat};
 

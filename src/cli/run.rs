@@ -2,13 +2,15 @@
 //! write `--out`/`--save` files.
 
 use super::args::{Backend, RunArgs};
+use super::timings::timings_line;
 use super::{print_stdout, Failure, SourceFile};
+use crate::backend::jit;
 use crate::ir::{npy, Module, Tensor};
 use crate::runtime::signature::{fetchable_names, is_group};
 use crate::runtime::{self, run_schedule, Schedule, Session};
 use crate::syntax::{Diag, Span};
 use indicatif::{ProgressBar, ProgressStyle};
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 /// Runs of at least this many steps show a progress bar on a terminal.
@@ -25,7 +27,8 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
     let options = crate::Options {
         optimize: !args.no_opt,
     };
-    let module = source.compile_with(&options)?.module;
+    let compiled = source.compile_with(&options)?;
+    let (module, build_times) = (compiled.module, compiled.times);
     let fail = |diags: Vec<Diag>| source.failure(diags);
 
     // Feeds: every error reported, one diagnostic each.
@@ -55,23 +58,38 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
         Backend::Jit => crate::backend::Backend::Jit,
         Backend::Interp => crate::backend::Backend::Interp,
     };
-    let mut session = Session::with_backend(module, backend);
+    if let Some(n) = args.threads {
+        crate::backend::threads::set_threads(usize::try_from(n).unwrap_or(usize::MAX));
+    }
+    let mut session = Session::taking_defaults(module, backend);
+    if args.check_bounds {
+        session.set_jit_options(jit::Options { check_bounds: true });
+    }
+    if args.timings {
+        session.record_step_times();
+    }
     for (name, tensor) in feeds {
         session.feed(&name, tensor).map_err(|d| fail(vec![d]))?;
     }
     if jobs.is_empty() {
         print_stdout(&fetchable_listing(session.module())).map_err(|d| fail(vec![d]))?;
     }
-    // Check every run before the first step: no long run ends in a missing feed.
+    // Check (and compile) every run before the first step: no long run ends in a
+    // missing feed, and compiling is not part of any step's time.
     for job in &jobs {
         let names: Vec<&str> = job.fetches.iter().map(|(n, _)| n.as_str()).collect();
-        session.check(&names).map_err(|d| fail(vec![d]))?;
+        session.prepare(&names).map_err(|d| fail(vec![d]))?;
     }
     for job in &jobs {
         let last = run_job(&mut session, job).map_err(|d| fail(vec![d]))?;
         if let Some(dir) = &args.out {
             write_outputs(&session, job, &last, dir).map_err(|d| fail(vec![d]))?;
         }
+    }
+    if args.timings {
+        let line = timings_line(&build_times, session.compile_time(), session.step_times());
+        // A closed stderr loses the line; it is not an error of the run.
+        let _ = writeln!(std::io::stderr(), "{line}");
     }
     if let Some(dir) = &args.save {
         for (name, value) in session.variables() {

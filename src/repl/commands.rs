@@ -45,7 +45,7 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ),
     (
         ":backend",
-        ":backend jit|interp  the backend of the following steps (default interp)",
+        ":backend jit|interp  the backend of the following steps (default jit)",
     ),
     (
         ":time",
@@ -150,8 +150,8 @@ fn graph(repl: &mut Repl, input: &str, at: usize) {
     print_out(&text.unwrap_or_default());
 }
 
-/// `:time EXPR`: build (parse, resolve, infer), compile (the step's plan; the
-/// interpreter compiles no code) and run times.
+/// `:time EXPR`: build (parse, resolve, infer), compile (the step's plan and, on
+/// the JIT, its code) and run times.
 fn time(repl: &mut Repl, input: &str, at: usize) {
     let origin = Origin::new("<repl>", input);
     let started = Instant::now();
@@ -160,7 +160,7 @@ fn time(repl: &mut Repl, input: &str, at: usize) {
     };
     let (fetch, shown) = repl.enter(target);
     let built = Instant::now();
-    if let Err(diag) = repl.session.check(&[fetch.as_str()]) {
+    if let Err(diag) = repl.session.prepare(&[fetch.as_str()]) {
         repl.fail_diag(diag);
         return;
     }

@@ -60,7 +60,7 @@ impl Repl {
     pub fn new() -> Repl {
         Repl {
             pieces: Vec::new(),
-            session: Session::new(Module::default()),
+            session: Session::with_backend(Module::default(), Backend::default()),
             session_pieces: Vec::new(),
             feeds: HashMap::new(),
             counter: 0,

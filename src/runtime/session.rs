@@ -8,6 +8,7 @@ use crate::ir::{Module, Tensor};
 use crate::syntax::Diag;
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// A running program, as in TensorFlow 1.x: the built graph plus the state that
 /// persists across steps.
@@ -41,10 +42,15 @@ pub struct Session {
     executables: HashMap<Vec<String>, jit::Executable>,
     /// How the JIT compiles.
     jit_options: jit::Options,
+    /// Total time spent compiling JIT executables.
+    compile_time: Duration,
+    /// The time of every step since [`Session::record_step_times`] (`None`: not recording).
+    step_times: Option<Vec<Duration>>,
 }
 
 impl Session {
-    /// Starts a session on the interpreter: every variable takes its initial value.
+    /// Starts a session on the interpreter, the oracle (the command line's default
+    /// is [`Backend::default`], the JIT): every variable takes its initial value.
     pub fn new(module: Module) -> Session {
         Session::with_backend(module, Backend::Interp)
     }
@@ -69,7 +75,24 @@ impl Session {
             backend,
             executables: HashMap::new(),
             jit_options: jit::Options::default(),
+            compile_time: Duration::ZERO,
+            step_times: None,
         }
+    }
+
+    /// [`Session::with_backend`] for a front end that runs a module once (`tdsl
+    /// run`): the placeholders' defaults move into the session instead of being
+    /// copied, so a large default input is held once, not twice. The session's
+    /// [`Session::module`] then has no placeholder defaults.
+    pub fn taking_defaults(mut module: Module, backend: Backend) -> Session {
+        let defaults: Vec<(String, Tensor)> = module
+            .placeholders
+            .iter_mut()
+            .filter_map(|p| p.default.take().map(|d| (p.name.clone(), d)))
+            .collect();
+        let mut session = Session::with_backend(module, backend);
+        session.placeholders.extend(defaults);
+        session
     }
 
     /// Sets how the JIT compiles (e.g. `check_bounds` in tests); executables
@@ -77,6 +100,21 @@ impl Session {
     pub fn set_jit_options(&mut self, options: jit::Options) {
         self.jit_options = options;
         self.executables.clear();
+    }
+
+    /// Records the time of every following step (compiling excluded).
+    pub fn record_step_times(&mut self) {
+        self.step_times.get_or_insert_with(Vec::new);
+    }
+
+    /// The recorded step times, in order (empty unless recording).
+    pub fn step_times(&self) -> &[Duration] {
+        self.step_times.as_deref().unwrap_or(&[])
+    }
+
+    /// Total time spent compiling JIT executables (zero on the interpreter).
+    pub fn compile_time(&self) -> Duration {
+        self.compile_time
     }
 
     /// The backend steps run on.
@@ -147,9 +185,9 @@ impl Session {
         // ---- backend choice: the JIT compiles once per fetch list ----
         let key: Vec<String> = fetches.iter().map(|s| s.to_string()).collect();
         if self.backend == Backend::Jit && !self.executables.contains_key(&key) {
-            let exe = jit::compile(&self.module.graph, &plan.fetch_nodes, self.jit_options)?;
-            self.executables.insert(key.clone(), exe);
+            self.compile(key.clone(), &plan)?;
         }
+        let start = Instant::now();
         let inputs = StepInputs {
             placeholders: &self.placeholders,
             variables: &self.variables,
@@ -184,7 +222,31 @@ impl Session {
         for (name, value) in result.updates {
             self.variables.insert(name, value);
         }
+        if let Some(times) = &mut self.step_times {
+            times.push(start.elapsed());
+        }
         Ok(result.fetched)
+    }
+
+    /// [`Session::check`], then compiles the JIT executable of `fetches` if the
+    /// backend is the JIT and it is not compiled yet (the first [`Session::run`]
+    /// does this itself; calling it first keeps compiling out of the step).
+    pub fn prepare(&mut self, fetches: &[&str]) -> Result<Arc<Plan>, Diag> {
+        let plan = self.check(fetches)?;
+        let key: Vec<String> = fetches.iter().map(|s| s.to_string()).collect();
+        if self.backend == Backend::Jit && !self.executables.contains_key(&key) {
+            self.compile(key, &plan)?;
+        }
+        Ok(plan)
+    }
+
+    /// Compiles the JIT executable of a fetch list, timing it.
+    fn compile(&mut self, key: Vec<String>, plan: &Plan) -> Result<(), Diag> {
+        let start = Instant::now();
+        let exe = jit::compile(&self.module.graph, &plan.fetch_nodes, self.jit_options)?;
+        self.compile_time += start.elapsed();
+        self.executables.insert(key, exe);
+        Ok(())
     }
 
     fn missing_feed(&self, name: &str) -> Diag {

@@ -238,4 +238,31 @@ mod needs_interp {
             ]
         );
     }
+
+    #[test]
+    fn taking_defaults_moves_them_and_computes_the_same() {
+        let mut copied = Session::new(module());
+        let mut taken = Session::taking_defaults(module(), crate::backend::Backend::Interp);
+        assert!(taken
+            .module()
+            .placeholders
+            .iter()
+            .all(|p| p.default.is_none()));
+        assert!(copied.module().placeholder("s").unwrap().default.is_some());
+        assert_eq!(taken.run(&["t"]).unwrap(), copied.run(&["t"]).unwrap());
+        assert_eq!(taken.run(&["t"]).unwrap()[0], vec_f32(&[11.0, 22.0]));
+    }
+
+    #[test]
+    fn step_times_are_recorded_only_when_asked() {
+        let mut session = Session::new(module());
+        session.run(&["t"]).unwrap();
+        assert!(session.step_times().is_empty());
+        session.record_step_times();
+        session.run(&["t"]).unwrap();
+        session.run(&["train"]).unwrap();
+        assert_eq!(session.step_times().len(), 2);
+        // The interpreter compiles nothing.
+        assert_eq!(session.compile_time(), std::time::Duration::ZERO);
+    }
 }
