@@ -229,7 +229,7 @@ fn every_program_optimises_and_agrees() {
     }
 }
 
-fn run_all(module: &Module) -> Vec<Tensor> {
+pub(super) fn run_all(module: &Module) -> Vec<Tensor> {
     let placeholders: HashMap<String, Tensor> = module
         .placeholders
         .iter()
