@@ -1,4 +1,5 @@
-//! Dead pieces of a packed `fold` state, removed (part of the `dce` pass).
+//! Dead pieces of packed `fold` states and `cond` results, removed (part of
+//! the `dce` pass).
 //!
 //! Autodiff's backward `fold` carries several adjoints packed into one flat
 //! vector (`concat` of flattened pieces; the body reads them back with
@@ -22,7 +23,9 @@
 //! Applies only when every user of the fold is a rank-1 `slice`, the fold is
 //! no root, the body's result is a `concat` on axis 0 of rank-1 pieces (the
 //! cuts), and the body reads its state only through rank-1 `slice`s. Anything
-//! else keeps the fold whole.
+//! else keeps the fold whole. A backward `cond` packs its branch results the
+//! same way; with no carried state it needs only the first two conditions and
+//! both branches cut at the same offsets.
 
 use crate::ir::{GradOp, Graph, Node, NodeId, Op, Tensor, TensorType};
 use ndarray::{ArrayD, IxDyn};
@@ -33,6 +36,13 @@ use std::sync::Arc;
 pub fn prune_fold_states(graph: &mut Graph) -> Result<bool, String> {
     let mut changed = super::rewrite::for_each_region_in(graph, prune_fold_states)?;
     let users = users_of(graph);
+    let cond_plans: Vec<Plan> = (0..graph.len())
+        .filter_map(|i| cond_plan(graph, &users, i))
+        .collect();
+    for plan in &cond_plans {
+        rewrite_cond(graph, &users, plan)?;
+        changed = true;
+    }
     let plans: Vec<Plan> = (0..graph.len())
         .filter_map(|i| plan(graph, &users, i))
         .collect();
@@ -105,42 +115,128 @@ fn overlaps(a: (usize, usize), b: (usize, usize)) -> bool {
     a.0 < b.0 + b.1 && b.0 < a.0 + a.1
 }
 
-/// The plan for node `index`, when it is a fold with dead state pieces.
-fn plan(graph: &Graph, users: &[Vec<usize>], index: usize) -> Option<Plan> {
-    let node = &graph.nodes[index];
-    let Op::Fold { body } = &node.op else {
-        return None;
-    };
-    if node.ty.shape.rank() != 1
+/// The ranges the users of node `index` read: `None` unless every user is a
+/// rank-1 `slice` of it (and it has users, and is no root).
+fn packed_reads(graph: &Graph, users: &[Vec<usize>], index: usize) -> Option<Vec<(usize, usize)>> {
+    if graph.nodes[index].ty.shape.rank() != 1
         || users[index].is_empty()
         || graph.results.iter().any(|r| r.index() == index)
     {
         return None;
     }
-    let reads = users[index]
+    users[index]
         .iter()
         .map(|&u| slice_range(&graph.nodes[u], index))
-        .collect::<Option<Vec<_>>>()?;
-    let [result] = body.results.as_slice() else {
+        .collect()
+}
+
+/// `(start, len)` of each input of `region`'s result, a `concat` on axis 0 of
+/// rank-1 pieces `total` long.
+fn result_pieces(region: &Graph, total: usize) -> Option<Vec<(usize, usize)>> {
+    let [result] = region.results.as_slice() else {
         return None;
     };
-    let result = body.nodes.get(result.index())?;
+    let result = region.nodes.get(result.index())?;
     if !matches!(result.op, Op::Concat { axis: 0 }) {
         return None;
     }
     let mut pieces = Vec::with_capacity(result.inputs.len());
     let mut offset = 0;
     for input in &result.inputs {
-        let ty = &body.nodes.get(input.index())?.ty;
+        let ty = &region.nodes.get(input.index())?.ty;
         if ty.shape.rank() != 1 {
             return None;
         }
         pieces.push((offset, ty.shape.numel()));
         offset += ty.shape.numel();
     }
-    if offset != node.ty.shape.numel() {
+    (offset == total).then_some(pieces)
+}
+
+/// The plan for node `index`, when it is a `cond` whose packed result has
+/// pieces nobody reads (both branches cut the same way).
+fn cond_plan(graph: &Graph, users: &[Vec<usize>], index: usize) -> Option<Plan> {
+    let node = &graph.nodes[index];
+    let Op::Cond {
+        then_body,
+        else_body,
+    } = &node.op
+    else {
+        return None;
+    };
+    let reads = packed_reads(graph, users, index)?;
+    let pieces = result_pieces(then_body, node.ty.shape.numel())?;
+    if result_pieces(else_body, node.ty.shape.numel())? != pieces {
         return None;
     }
+    let live: Vec<bool> = pieces
+        .iter()
+        .map(|&p| reads.iter().any(|&r| overlaps(p, r)))
+        .collect();
+    let dead_data = pieces.iter().zip(&live).any(|(p, &l)| !l && p.1 > 0);
+    (dead_data && live.contains(&true)).then_some(Plan {
+        fold: index,
+        pieces,
+        live,
+    })
+}
+
+/// Cuts the dead pieces out of both branches and re-types the `cond`.
+fn rewrite_cond(graph: &mut Graph, users: &[Vec<usize>], plan: &Plan) -> Result<(), String> {
+    let node = &mut graph.nodes[plan.fold];
+    let Op::Cond {
+        then_body,
+        else_body,
+    } = &mut node.op
+    else {
+        return Err("a planned cond is not a cond".into());
+    };
+    let ty = TensorType::new(node.ty.dtype, vec![plan.new_len()]);
+    cut_result(then_body, plan, &ty)?;
+    cut_result(else_body, plan, &ty)?;
+    node.ty = ty;
+    move_slices(graph, users, plan);
+    Ok(())
+}
+
+/// Moves the outer slices of the planned node to the new offsets.
+fn move_slices(graph: &mut Graph, users: &[Vec<usize>], plan: &Plan) {
+    for &u in &users[plan.fold] {
+        if let Op::Grad(GradOp::Slice { starts }) = &mut graph.nodes[u].op {
+            starts[0] = plan.new_pos(starts[0]);
+        }
+    }
+}
+
+/// Makes the result of `region` the concat of its live pieces, then removes
+/// what only the dead ones needed.
+fn cut_result(region: &mut Graph, plan: &Plan, ty: &TensorType) -> Result<(), String> {
+    let result = *region.results.first().ok_or("a region without a result")?;
+    let old = region.nodes[result.index()].clone();
+    let kept: Vec<NodeId> = old
+        .inputs
+        .iter()
+        .zip(&plan.live)
+        .filter(|(_, &l)| l)
+        .map(|(i, _)| *i)
+        .collect();
+    region.results = match kept.as_slice() {
+        [one] => vec![*one],
+        _ => vec![region.add(old.op.clone(), kept, ty.clone(), old.span)],
+    };
+    super::dce::dce_graph(region)?;
+    Ok(())
+}
+
+/// The plan for node `index`, when it is a fold with dead state pieces.
+fn plan(graph: &Graph, users: &[Vec<usize>], index: usize) -> Option<Plan> {
+    let node = &graph.nodes[index];
+    let Op::Fold { body } = &node.op else {
+        return None;
+    };
+    let reads = packed_reads(graph, users, index)?;
+    let pieces = result_pieces(body, node.ty.shape.numel())?;
+    let result = body.nodes.get(body.results.first()?.index())?;
     let piece_reads = body_reads(body, &result.inputs)?;
     let mut live: Vec<bool> = pieces
         .iter()
@@ -211,11 +307,7 @@ fn rewrite(graph: &mut Graph, users: &[Vec<usize>], plans: Vec<Plan>) -> Result<
             return Err("a planned fold is not a fold".into());
         };
         rewrite_body(body, plan)?;
-        for &u in &users[plan.fold] {
-            if let Op::Grad(GradOp::Slice { starts }) = &mut graph.nodes[u].op {
-                starts[0] = plan.new_pos(starts[0]);
-            }
-        }
+        move_slices(graph, users, plan);
     }
     let old = std::mem::take(&mut graph.nodes);
     let mut map: Vec<NodeId> = Vec::with_capacity(old.len());
@@ -244,21 +336,11 @@ fn rewrite(graph: &mut Graph, users: &[Vec<usize>], plans: Vec<Plan>) -> Result<
 /// Cuts the dead pieces out of the body's result, then re-types the state
 /// param and moves its slices.
 fn rewrite_body(body: &mut Graph, plan: &Plan) -> Result<(), String> {
-    let result = *body.results.first().ok_or("a fold body without a result")?;
-    let old = body.nodes[result.index()].clone();
-    let kept: Vec<NodeId> = old
-        .inputs
-        .iter()
-        .zip(&plan.live)
-        .filter(|(_, &l)| l)
-        .map(|(i, _)| *i)
-        .collect();
-    let ty = TensorType::new(old.ty.dtype, vec![plan.new_len()]);
-    body.results = match kept.as_slice() {
-        [one] => vec![*one],
-        _ => vec![body.add(old.op.clone(), kept, ty.clone(), old.span)],
-    };
-    super::dce::dce_graph(body)?;
+    let ty = TensorType::new(
+        body.params.first().ok_or("no params")?.dtype,
+        vec![plan.new_len()],
+    );
+    cut_result(body, plan, &ty)?;
     let params: Vec<bool> = body
         .nodes
         .iter()

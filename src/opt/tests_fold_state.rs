@@ -170,3 +170,36 @@ fn backward_fold_drops_unfetched_adjoints() {
         }
     }
 }
+
+/// A backward `cond` packs the adjoints of both captures; only `da` is
+/// fetched, so both branches stop computing `db`, the `cond` yields `f32[3]`,
+/// and the whole-range slice left behind simplifies away.
+#[test]
+fn backward_cond_drops_unfetched_adjoints() {
+    let source = "
+placeholder a: f32[3] = [1.0, -2.0, 3.0];
+placeholder b: f32[2] = [0.5, 4.0];
+placeholder p: bool[] = true;
+let y = cond(p, sum(a * a) + sum(exp(b)), sum(a) * sum(b));
+let da = grad(y, a);
+run y, da;
+";
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let module = crate::compile(source, dir).expect("builds");
+    let mut optimised = module.clone();
+    super::optimize(&mut optimised).expect("optimises");
+    crate::ir::verify::verify_module(&optimised).expect("verifies");
+    let conds: Vec<Vec<usize>> = optimised
+        .graph
+        .nodes
+        .iter()
+        .filter(|n| matches!(n.op, Op::Cond { .. }))
+        .map(|n| n.ty.shape.dims().to_vec())
+        .collect();
+    assert_eq!(conds, [vec![], vec![3]]);
+    assert!(!ops(&optimised.graph).iter().any(|n| n == "slice"));
+    let (before, after) = (run_all(&module), run_all(&optimised));
+    for ((name, _), (a, b)) in module.names.iter().zip(before.iter().zip(&after)) {
+        assert!(super::eval::same_bits(a, b), "`{name}` differs");
+    }
+}
