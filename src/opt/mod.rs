@@ -20,6 +20,7 @@ pub mod cse;
 pub mod dce;
 pub mod eval;
 pub mod fold_state;
+pub mod packed;
 pub mod print;
 pub mod rewrite;
 pub mod simplify;
