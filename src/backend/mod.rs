@@ -1,8 +1,8 @@
 //! Backends that execute the graph IR.
 
 pub mod interp;
-pub mod jit;
 pub mod threads;
+pub mod jit;
 
 use std::fmt;
 
