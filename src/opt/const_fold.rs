@@ -19,10 +19,10 @@
 //! - results with more than [`MAX_FOLD_ELEMENTS`] elements are not folded (the
 //!   constant would be stored in the graph; computing it at run time is cheaper);
 //! - only the ops `eval` supports are folded (elementwise, reductions, `cast`,
-//!   movement ops, `one_hot`, `argmax`, `max_pool2d`, softmaxes, losses);
-//!   `matmul` and `conv2d` are not (the interpreter's `gemm` fixes their
-//!   summation order), nor is an `x[i]` whose `i` is out of range (that is a
-//!   run-time error, reported when the node runs);
+//!   movement ops, `one_hot`, `argmax`, `matmul` through the interpreter's own
+//!   `ir::kernels::matmul`, `max_pool2d`, softmaxes, losses); `conv2d` is not
+//!   (its kernel is still the interpreter's), nor is an `x[i]` whose `i` is out
+//!   of range (that is a run-time error, reported when the node runs);
 //! - a `fold` over constants is not evaluated (a loop is never unrolled).
 
 use super::eval;

@@ -14,8 +14,10 @@
 //!   then(%p0, %p1) { %0 = param 0; yield %0 }  else(%p0) { %0 = param 0; %1 = neg %0; yield %1 }
 //!   else(%p0, %p1) { %0 = param 0; %1 = neg %0; yield %1 }
 //! ```
-//! Limits: a `cond` or `fold` is kept whole when it is live (no branch is
-//! removed here; constant folding does that for a constant predicate).
+//! Then the dead pieces of packed `fold` states (autodiff's backward loops) are
+//! cut out ([`super::fold_state`]) and DCE runs again to remove their work.
+//! Limits: a `cond` is kept whole when it is live (no branch is removed here;
+//! constant folding does that for a constant predicate).
 
 use super::rewrite::compact;
 use super::Pass;
@@ -29,7 +31,12 @@ impl Pass for Dce {
     }
 
     fn run(&self, graph: &mut Graph) -> Result<bool, String> {
-        dce_graph(graph)
+        let mut changed = dce_graph(graph)?;
+        if super::fold_state::prune_fold_states(graph)? {
+            dce_graph(graph)?;
+            changed = true;
+        }
+        Ok(changed)
     }
 }
 

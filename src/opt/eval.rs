@@ -17,9 +17,11 @@
 //! `argmax`, `concat`, `pad`, `x[i]` with `i` in range, `one_hot`, `max_pool2d`,
 //! `softmax`, `log_softmax`, `softmax_cross_entropy`, `mean_squared_error` (the
 //! last four per row in `f64` with the interpreter's pairwise sums, copied from
-//! `backend/interp/nn.rs`). `matmul` and `conv2d` give `None` and are left to run
-//! time: the interpreter's `gemm` decides their summation order.
+//! `backend/interp/nn.rs`), and `matmul` through the interpreter's own driver
+//! (`ir::kernels::matmul`, the shared GEMM). `conv2d` gives `None` and is left
+//! to run time until its kernel moves to `ir::kernels`.
 
+use crate::ir::kernels::{self, matmul::Product};
 use crate::ir::scalar::{self, Scalar};
 use crate::ir::{BinaryOp, DType, Op, ReduceOp, Tensor, TensorType, UnaryOp};
 use ndarray::{ArrayD, Axis, IxDyn, Slice, Zip};
@@ -121,12 +123,26 @@ pub fn evaluate(op: &Op, inputs: &[&Tensor], ty: &TensorType) -> Option<Tensor> 
         (Op::MeanSquaredError, [pred, target]) => {
             float!(pred.dtype(), T => mean_squared_error::<T>(pred, target)?)
         }
-        // `MatMul` and `Conv2d` are not folded: the interpreter multiplies with
-        // the `gemm` crate, whose blocking and FMA use decide the summation
-        // order, so a loop here could differ in the last bits.
+        (Op::MatMul, [a, b]) => matmul(a, b)?,
+        // `Conv2d` is not folded yet: its kernel still lives in the
+        // interpreter; once it moves to `ir::kernels` it can be called here.
         _ => return None,
     };
     (out.ty() == *ty).then_some(out)
+}
+
+/// `a @ b` with the interpreter's driver (same GEMM, same summation order).
+fn matmul(a: &Tensor, b: &Tensor) -> Option<Tensor> {
+    fn go<T: Elem + Product>(a: &Tensor, b: &Tensor) -> Option<Tensor> {
+        let out = kernels::matmul::matmul(T::array(a)?.view(), T::array(b)?.view()).ok()?;
+        Some(T::wrap(out))
+    }
+    match a.dtype() {
+        DType::F32 => go::<f32>(a, b),
+        DType::F64 => go::<f64>(a, b),
+        DType::I32 => go::<i32>(a, b),
+        DType::Bool => None,
+    }
 }
 
 fn unary(op: UnaryOp, x: &Tensor) -> Option<Tensor> {

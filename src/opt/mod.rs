@@ -19,12 +19,16 @@ pub mod const_fold;
 pub mod cse;
 pub mod dce;
 pub mod eval;
+pub mod fold_state;
+pub mod packed;
 pub mod print;
 pub mod rewrite;
 pub mod simplify;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_fold_state;
 #[cfg(test)]
 mod tests_interp;
 #[cfg(test)]

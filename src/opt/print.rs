@@ -86,6 +86,7 @@ fn op_text(op: &Op) -> String {
             format!("max_pool2d[size={size:?}, strides={strides:?}]")
         }
         Op::Assign { var } => format!("assign {var}"),
+        Op::Grad(g) => g.with_attributes(),
         other => other.name(),
     }
 }

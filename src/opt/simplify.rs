@@ -22,6 +22,7 @@
 //!   the identity permutation → `x`;
 //! - `reshape(reshape(x))` → `reshape(x)`; a reshape to `x`'s own shape → `x`;
 //! - `cast(x, d)` with `x` already `d` → `x`; `broadcast(x)` to `x`'s own shape → `x`;
+//!   autodiff's `slice(x)` of all of `x` → `x`;
 //! - `where(c, a, b)` with `c` all true (false) → `a` (`b`);
 //! - `fold(f, init, xs)` with `len(xs) = 0` → `init`.
 //!
@@ -36,7 +37,7 @@
 use super::eval::splat_value;
 use super::rewrite::{apply_alias, const_of, for_each_region_in};
 use super::Pass;
-use crate::ir::{BinaryOp, DType, Graph, NodeId, Op, UnaryOp};
+use crate::ir::{BinaryOp, DType, GradOp, Graph, NodeId, Op, UnaryOp};
 
 pub struct Simplify;
 
@@ -182,7 +183,11 @@ fn rule(graph: &Graph, id: NodeId) -> Option<Rewrite> {
                 _ => None,
             }
         }
-        Op::Cast(_) | Op::Broadcast => Some(Rewrite::Alias(input(0)?)),
+        // Each becomes `x` only when its type is `x`'s (checked by the caller):
+        // a slice of that type starts at 0 and takes everything.
+        Op::Cast(_) | Op::Broadcast | Op::Grad(GradOp::Slice { .. }) => {
+            Some(Rewrite::Alias(input(0)?))
+        }
         Op::Select => match splat(graph, input(0)?)? {
             v if v != 0.0 => Some(Rewrite::Alias(input(1)?)),
             _ => Some(Rewrite::Alias(input(2)?)),

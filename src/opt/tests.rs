@@ -189,17 +189,35 @@ fn const_fold_respects_the_size_cap_and_skips_unsupported_ops() {
     let one = b.scalar(DType::F32, 1.0);
     let big = b.shaped(Op::Broadcast, one, &[const_fold::MAX_FOLD_ELEMENTS + 1]);
     let small = b.shaped(Op::Broadcast, one, &[2, 2]);
-    let mm = b.op(Op::MatMul, &[small, small]);
+    // `conv2d` is not folded until its kernel moves to `ir::kernels`.
+    let image = b.shaped(Op::Broadcast, one, &[1, 2, 2, 1]);
+    let filter = b.shaped(Op::Broadcast, one, &[1, 1, 1, 1]);
+    let conv = b.op(
+        Op::Conv2d {
+            strides: [1, 1],
+            pads: [0; 4],
+        },
+        &[image, filter],
+    );
     // An index out of range stays: it is the user's run-time error.
     let i = b.scalar(DType::I32, 2.0);
     let row = b.op(Op::Index, &[small, i]);
-    let names = [("big", big), ("mm", mm), ("row", row)];
+    let names = [("big", big), ("conv", conv), ("row", row)];
     let mut m = module(b.graph, &names);
     after(&mut m, vec![Box::new(const_fold::ConstFold)]);
     let ops: Vec<String> = m.graph.nodes.iter().map(|n| n.op.name()).collect();
     assert_eq!(
         ops,
-        ["const", "broadcast", "const", "matmul", "const", "index"]
+        [
+            "const",
+            "broadcast",
+            "const",
+            "const",
+            "const",
+            "conv2d",
+            "const",
+            "index"
+        ]
     );
 }
 

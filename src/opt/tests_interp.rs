@@ -84,7 +84,20 @@ fn folding_agrees_with_the_interpreter_bit_for_bit() {
         outs.push(b.op(Op::Index, &[src, i]));
         outs.push(b.op(Op::Cast(DType::I32), &[src]));
         outs.push(b.shaped(Op::Reshape, src, &[30, 10]));
-        // The network ops folding supports (not `matmul`/`conv2d`: see eval.rs).
+        // Matrix products: 2-D, batched, and with a broadcast batch axis; the
+        // shared GEMM's summation order is reproduced exactly.
+        let square = b.shaped(Op::Reshape, src, &[30, 10]);
+        let tall = b.op(Op::Transpose { perm: vec![1, 0] }, &[src]);
+        outs.push(b.op(Op::MatMul, &[src, tall]));
+        outs.push(b.op(Op::MatMul, &[tall, src]));
+        let batched = b.shaped(Op::Reshape, src, &[3, 10, 10]);
+        outs.push(b.op(Op::MatMul, &[batched, batched]));
+        let one_batch = b.shaped(Op::Reshape, src, &[1, 3, 10, 10]);
+        let shared = b.shaped(Op::Reshape, square, &[3, 10, 10]);
+        outs.push(b.op(Op::MatMul, &[one_batch, shared]));
+        let wide = b.shaped(Op::Reshape, src, &[10, 30]);
+        outs.push(b.op(Op::MatMul, &[batched, wide]));
+        // The network ops folding supports (not `conv2d`: see eval.rs).
         for axis in [0, 1] {
             outs.push(b.op(Op::Softmax { axis }, &[src]));
             outs.push(b.op(Op::LogSoftmax { axis }, &[src]));
@@ -142,6 +155,36 @@ fn folding_agrees_with_the_interpreter_bit_for_bit() {
     }
 }
 
+/// An `i32` product (the language types it out, but the IR and both evaluators
+/// define it: wrapping sums) folds to the interpreter's value.
+#[test]
+fn integer_matmul_folds_like_the_interpreter() {
+    let mut b = Builder::new();
+    let ty = TensorType::new(DType::I32, vec![2, 3]);
+    let values = vec![2e9, -7.0, 3.0, 1.0, 2e9, -2e9];
+    let a = Tensor::from_f64_vec(&ty, values).expect("shape");
+    let bt = Tensor::from_f64_vec(&TensorType::new(DType::I32, vec![3, 2]), vec![5.0; 6])
+        .expect("shape");
+    let (an, bn) = (b.constant(a.clone()), b.constant(bt.clone()));
+    let out_ty = TensorType::new(DType::I32, vec![2, 2]);
+    let mm = b
+        .graph
+        .add(Op::MatMul, vec![an, bn], out_ty.clone(), Default::default());
+    let reference = evaluate(&b.graph, &[mm]);
+    let folded = super::eval::evaluate(&Op::MatMul, &[&a, &bt], &out_ty).expect("folds");
+    assert!(super::eval::same_bits(&reference[0], &folded));
+    let expected = Tensor::from_f64_vec(
+        &out_ty,
+        // Row 0: wrap(2e9 * 5) - 35 + 15; row 1: 5 + wrap(1e10) + wrap(-1e10).
+        [f64::from(2_000_000_000i32.wrapping_mul(5) - 20), 5.0]
+            .into_iter()
+            .flat_map(|v| [v, v])
+            .collect(),
+    )
+    .expect("shape");
+    assert!(super::eval::same_bits(&folded, &expected), "{folded:?}");
+}
+
 fn evaluate(graph: &Graph, fetches: &[NodeId]) -> Vec<Tensor> {
     let empty = HashMap::new();
     let inputs = StepInputs {
@@ -186,7 +229,7 @@ fn every_program_optimises_and_agrees() {
     }
 }
 
-fn run_all(module: &Module) -> Vec<Tensor> {
+pub(super) fn run_all(module: &Module) -> Vec<Tensor> {
     let placeholders: HashMap<String, Tensor> = module
         .placeholders
         .iter()

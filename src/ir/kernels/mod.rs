@@ -3,3 +3,4 @@
 //! folded constants bit-identical to what a backend would compute at run time.
 
 pub mod gemm;
+pub mod matmul;

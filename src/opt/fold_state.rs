@@ -1,0 +1,280 @@
+//! Dead pieces of packed `fold` states and `cond` results, removed (part of
+//! the `dce` pass).
+//!
+//! Autodiff's backward `fold` carries several adjoints packed into one flat
+//! vector (`concat` of flattened pieces; the body reads them back with
+//! `slice`s of its state param, the outer graph with `slice`s of the fold). A
+//! piece no outer `slice` reads, and no live piece's next value reads, is
+//! dropped from the initial value, from the body's result and from the state's
+//! type; the remaining slices move to the new offsets. Ordinary DCE then
+//! removes the dropped pieces' computation. Dropping a piece changes no
+//! arithmetic of the others, so results stay bit-identical.
+//! ```text
+//! before:                                  after:
+//! %2 = concat %0, %1 : f32[6]              %3 = fold %0, %xs : f32[2]
+//! %3 = fold %2, %xs : f32[6]                 { %0 = param 0 : f32[2]
+//!   { %0 = param 0 : f32[6]                    %1 = slice[0] %0 : f32[2]
+//!     %1 = slice[0] %0 : f32[2]                %2 = tanh %1
+//!     %2 = slice[2] %0 : f32[4]                yield %2 }
+//!     %3 = tanh %1; %4 = exp %2            %4 = slice[0] %3 : f32[2]
+//!     %5 = concat %3, %4; yield %5 }
+//! %4 = slice[0] %3 : f32[2]
+//! ```
+//! Applies only when every user of the fold is a rank-1 `slice`, the fold is
+//! no root, the body's result is a `concat` on axis 0 of rank-1 pieces (the
+//! cuts), and the body reads its state only through rank-1 `slice`s. Anything
+//! else keeps the fold whole. A backward `cond` packs its branch results the
+//! same way; with no carried state it needs only the first two conditions and
+//! both branches cut at the same offsets.
+
+use super::packed::{
+    cond_plan, cut_result, move_slices, overlaps, packed_reads, result_pieces, rewrite_cond,
+    slice_range, users_of, Plan,
+};
+use crate::ir::{GradOp, Graph, NodeId, Op, Tensor, TensorType};
+use ndarray::{ArrayD, IxDyn};
+use std::sync::Arc;
+
+/// Drops the dead pieces of every packed `cond` result and `fold` state in `graph` (and in its
+/// regions). Returns whether anything changed; the caller runs DCE afterwards.
+pub fn prune_fold_states(graph: &mut Graph) -> Result<bool, String> {
+    let mut changed = super::rewrite::for_each_region_in(graph, prune_fold_states)?;
+    let users = users_of(graph);
+    let cond_plans: Vec<Plan> = (0..graph.len())
+        .filter_map(|i| cond_plan(graph, &users, i))
+        .collect();
+    for plan in &cond_plans {
+        rewrite_cond(graph, &users, plan)?;
+        changed = true;
+    }
+    let plans: Vec<Plan> = (0..graph.len())
+        .filter_map(|i| plan(graph, &users, i))
+        .collect();
+    if !plans.is_empty() {
+        rewrite(graph, &users, plans)?;
+        changed = true;
+    }
+    Ok(changed)
+}
+
+/// The plan for node `index`, when it is a fold with dead state pieces.
+fn plan(graph: &Graph, users: &[Vec<usize>], index: usize) -> Option<Plan> {
+    let node = &graph.nodes[index];
+    let Op::Fold { body } = &node.op else {
+        return None;
+    };
+    let reads = packed_reads(graph, users, index)?;
+    let pieces = result_pieces(body, node.ty.shape.numel())?;
+    let result = body.nodes.get(body.results.first()?.index())?;
+    let piece_reads = body_reads(body, &result.inputs)?;
+    let mut live: Vec<bool> = pieces
+        .iter()
+        .map(|&p| reads.iter().any(|&r| overlaps(p, r)))
+        .collect();
+    // Close under "a live piece's next value reads it".
+    let mut work: Vec<usize> = (0..pieces.len()).filter(|&k| live[k]).collect();
+    while let Some(k) = work.pop() {
+        for &r in &piece_reads[k] {
+            for (j, &p) in pieces.iter().enumerate() {
+                if !live[j] && overlaps(p, r) {
+                    live[j] = true;
+                    work.push(j);
+                }
+            }
+        }
+    }
+    let dead_data = pieces.iter().zip(&live).any(|(p, &l)| !l && p.1 > 0);
+    (dead_data && live.contains(&true)).then_some(Plan {
+        fold: index,
+        pieces,
+        live,
+    })
+}
+
+/// For each piece (a node of `body`), the state ranges its value reads; `None`
+/// when the body uses its state other than through rank-1 slices.
+fn body_reads(body: &Graph, pieces: &[NodeId]) -> Option<Vec<Vec<(usize, usize)>>> {
+    let users = users_of(body);
+    let mut state_slice: Vec<Option<(usize, usize)>> = vec![None; body.len()];
+    for (p, node) in body.nodes.iter().enumerate() {
+        if !matches!(node.op, Op::Param(0)) {
+            continue;
+        }
+        if body.results.iter().any(|r| r.index() == p) {
+            return None;
+        }
+        for &u in &users[p] {
+            state_slice[u] = Some(slice_range(&body.nodes[u], p)?);
+        }
+    }
+    let reads = pieces
+        .iter()
+        .map(|piece| {
+            let mut seen = vec![false; body.len()];
+            let mut stack = vec![piece.index()];
+            let mut ranges = Vec::new();
+            while let Some(i) = stack.pop() {
+                if std::mem::replace(&mut seen[i], true) {
+                    continue;
+                }
+                match state_slice[i] {
+                    Some(range) => ranges.push(range),
+                    None => stack.extend(body.nodes[i].inputs.iter().map(|x| x.index())),
+                }
+            }
+            ranges
+        })
+        .collect();
+    Some(reads)
+}
+
+/// Applies `plans` (sorted by fold index): new initial values are inserted just
+/// before their folds, so the graph is rebuilt with renumbered ids.
+fn rewrite(graph: &mut Graph, users: &[Vec<usize>], plans: Vec<Plan>) -> Result<(), String> {
+    for plan in &plans {
+        let Op::Fold { body } = &mut graph.nodes[plan.fold].op else {
+            return Err("a planned fold is not a fold".into());
+        };
+        rewrite_body(body, plan)?;
+        move_slices(graph, users, plan);
+    }
+    let old = std::mem::take(&mut graph.nodes);
+    let mut map: Vec<NodeId> = Vec::with_capacity(old.len());
+    let mut plans = plans.into_iter().peekable();
+    for (index, mut node) in old.into_iter().enumerate() {
+        for input in &mut node.inputs {
+            *input = *map
+                .get(input.index())
+                .ok_or_else(|| format!("{input} is used before it is defined"))?;
+        }
+        if let Some(plan) = plans.next_if(|p| p.fold == index) {
+            let init = *node.inputs.first().ok_or("a fold without inputs")?;
+            let ty = TensorType::new(node.ty.dtype, vec![plan.new_len()]);
+            node.inputs[0] = new_init(graph, init, &plan, &ty);
+            node.ty = ty;
+        }
+        map.push(NodeId(graph.nodes.len() as u32));
+        graph.nodes.push(node);
+    }
+    for result in &mut graph.results {
+        *result = map[result.index()];
+    }
+    Ok(())
+}
+
+/// Cuts the dead pieces out of the body's result, then re-types the state
+/// param and moves its slices.
+fn rewrite_body(body: &mut Graph, plan: &Plan) -> Result<(), String> {
+    let ty = TensorType::new(
+        body.params.first().ok_or("no params")?.dtype,
+        vec![plan.new_len()],
+    );
+    cut_result(body, plan, &ty)?;
+    let params: Vec<bool> = body
+        .nodes
+        .iter()
+        .map(|n| matches!(n.op, Op::Param(0)))
+        .collect();
+    for node in &mut body.nodes {
+        if matches!(node.op, Op::Param(0)) {
+            node.ty = ty.clone();
+        } else if let Op::Grad(GradOp::Slice { starts }) = &mut node.op {
+            if node.inputs.first().is_some_and(|i| params[i.index()]) {
+                starts[0] = plan.new_pos(starts[0]);
+            }
+        }
+    }
+    let first = body
+        .params
+        .first_mut()
+        .ok_or("a fold body without params")?;
+    *first = ty;
+    Ok(())
+}
+
+/// Appends the new initial value (the live pieces of `init`) to `graph`.
+fn new_init(graph: &mut Graph, init: NodeId, plan: &Plan, ty: &TensorType) -> NodeId {
+    let node = &graph.nodes[init.index()];
+    let span = node.span;
+    // The packing `concat` itself, cut the same way: keep its live inputs.
+    if matches!(node.op, Op::Concat { axis: 0 }) && node.inputs.len() == plan.pieces.len() {
+        let inputs = node.inputs.clone();
+        let same_cuts = inputs
+            .iter()
+            .zip(&plan.pieces)
+            .all(|(i, p)| graph.ty(*i).shape.dims() == [p.1]);
+        if same_cuts {
+            let kept: Vec<NodeId> = inputs
+                .into_iter()
+                .zip(&plan.live)
+                .filter(|(_, &l)| l)
+                .map(|(i, _)| i)
+                .collect();
+            return match kept.as_slice() {
+                [one] => *one,
+                _ => graph.add(Op::Concat { axis: 0 }, kept, ty.clone(), span),
+            };
+        }
+    }
+    let runs = live_runs(plan);
+    if let Op::Const(t) = &node.op {
+        if let Some(cut) = keep_ranges(t, &runs) {
+            return graph.add(Op::Const(Arc::new(cut)), vec![], ty.clone(), span);
+        }
+    }
+    // Anything else: slice the live runs out of it.
+    let parts: Vec<NodeId> = runs
+        .iter()
+        .map(|&(start, len)| {
+            let slice = Op::Grad(GradOp::Slice {
+                starts: vec![start],
+            });
+            graph.add(
+                slice,
+                vec![init],
+                TensorType::new(ty.dtype, vec![len]),
+                span,
+            )
+        })
+        .collect();
+    match parts.as_slice() {
+        [one] => *one,
+        _ => graph.add(Op::Concat { axis: 0 }, parts, ty.clone(), span),
+    }
+}
+
+/// Maximal `(start, len)` runs of consecutive live pieces.
+fn live_runs(plan: &Plan) -> Vec<(usize, usize)> {
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    for (&(start, len), &live) in plan.pieces.iter().zip(&plan.live) {
+        if !live || len == 0 {
+            continue;
+        }
+        match runs.last_mut() {
+            Some(last) if last.0 + last.1 == start => last.1 += len,
+            _ => runs.push((start, len)),
+        }
+    }
+    runs
+}
+
+/// The elements of rank-1 `t` in `ranges`, concatenated.
+fn keep_ranges(t: &Tensor, ranges: &[(usize, usize)]) -> Option<Tensor> {
+    fn cut<T: Clone>(a: &ArrayD<T>, ranges: &[(usize, usize)]) -> Option<ArrayD<T>> {
+        let all: Vec<T> = a.iter().cloned().collect();
+        let mut out = Vec::new();
+        for &(start, len) in ranges {
+            out.extend_from_slice(all.get(start..start + len)?);
+        }
+        ArrayD::from_shape_vec(IxDyn(&[out.len()]), out).ok()
+    }
+    if t.shape().len() != 1 {
+        return None;
+    }
+    Some(match t {
+        Tensor::F32(a) => Tensor::F32(cut(a, ranges)?),
+        Tensor::F64(a) => Tensor::F64(cut(a, ranges)?),
+        Tensor::I32(a) => Tensor::I32(cut(a, ranges)?),
+        Tensor::Bool(a) => Tensor::Bool(cut(a, ranges)?),
+    })
+}
