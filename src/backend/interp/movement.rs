@@ -1,9 +1,10 @@
 //! Movement kernels: `reshape`, `transpose`, `concat`, `x[i]`, `pad`, `one_hot`.
 
+use super::blocks::copy_block;
 use super::{dispatch, expect_inputs, first_dtype, internal, numel, typed, Elem};
 use crate::ir::{Node, Tensor};
 use crate::syntax::Diag;
-use ndarray::{ArrayD, ArrayViewD, Axis, IxDyn, Slice};
+use ndarray::{ArrayD, ArrayViewD, Axis, IxDyn};
 
 /// Reshapes to the node's shape (row-major order, like NumPy's default).
 pub(crate) fn reshape(node: &Node, inputs: &[&Tensor]) -> Result<Tensor, Diag> {
@@ -17,7 +18,10 @@ pub(crate) fn reshape(node: &Node, inputs: &[&Tensor]) -> Result<Tensor, Diag> {
                 format!("cannot reshape {:?} to {dims:?}", a.shape()),
             ));
         }
-        let values: Vec<T> = a.iter().copied().collect();
+        let values: Vec<T> = match a.as_slice() {
+            Some(s) => s.to_vec(),
+            None => a.iter().copied().collect(),
+        };
         ArrayD::from_shape_vec(IxDyn(dims), values)
             .map(T::wrap)
             .map_err(|e| internal(node, e))
@@ -147,14 +151,19 @@ pub(crate) fn pad(
             .map(|(&d, [before, after])| d.checked_add(*before)?.checked_add(*after))
             .collect::<Option<Vec<usize>>>()
             .ok_or_else(|| internal(node, "padded shape overflows"))?;
-        numel(node, &dims)?;
-        let mut out = ArrayD::from_elem(IxDyn(&dims), T::from_f64(value));
-        out.slice_each_axis_mut(|ax| {
-            let before = pads[ax.axis.index()][0];
-            Slice::from(before..before + a.shape()[ax.axis.index()])
-        })
-        .assign(a);
-        Ok(T::wrap(out))
+        let mut out = vec![T::from_f64(value); numel(node, &dims)?];
+        let src = a.as_standard_layout();
+        let at: Vec<usize> = pads.iter().map(|p| p[0]).collect();
+        let origin = vec![0; dims.len()];
+        let copied = src.as_slice().is_some_and(|s| {
+            copy_block(s, a.shape(), &origin, &mut out, &dims, &at, a.shape())
+        });
+        if !copied {
+            return Err(internal(node, "the input does not fit the padded shape"));
+        }
+        ArrayD::from_shape_vec(IxDyn(&dims), out)
+            .map(T::wrap)
+            .map_err(|e| internal(node, e))
     }
     dispatch!(first_dtype(node, inputs)?, T => kernel::<T>(node, pads, value, inputs))
 }
