@@ -61,6 +61,24 @@ impl ConvElem for i32 {
     }
 }
 
+/// `dst.copy_from_slice(src)` for the short runs of im2col (a window row, 15
+/// or 18 values here): fixed-size pieces the compiler inlines as vector moves,
+/// where a `memcpy` call per run cost more than the copying.
+fn copy_short<T: Copy>(dst: &mut [T], src: &[T]) {
+    let mut d = dst.chunks_exact_mut(8);
+    let mut s = src.chunks_exact(8);
+    for (d8, s8) in (&mut d).zip(&mut s) {
+        d8.copy_from_slice(s8);
+    }
+    let (mut d, mut s) = (d.into_remainder().chunks_exact_mut(4), s.remainder().chunks_exact(4));
+    for (d4, s4) in (&mut d).zip(&mut s) {
+        d4.copy_from_slice(s4);
+    }
+    for (d1, s1) in d.into_remainder().iter_mut().zip(s.remainder()) {
+        *d1 = *s1;
+    }
+}
+
 /// The output length of a VALID window sweep over a (padded) length.
 pub fn window_count(padded: usize, window: usize, stride: usize) -> usize {
     if padded < window || stride == 0 {
@@ -203,7 +221,7 @@ impl Conv {
             col.resize(len, T::default());
         }
         self.runs(first, images, |at, from, len| {
-            col[at..at + len].copy_from_slice(&x[from..from + len]);
+            copy_short(&mut col[at..at + len], &x[from..from + len]);
         });
     }
 
@@ -253,6 +271,9 @@ pub fn conv2d<T: ConvElem>(conv: &Conv, x: &[T], w: &[T], out: &mut [T]) -> Resu
     conv.check("the input", x.len(), conv.x)?;
     conv.check("the filter", w.len(), conv.w)?;
     conv.check("the output", out.len(), conv.out)?;
+    if conv.wide() && wide::conv2d(conv, x, w, out) {
+        return Ok(());
+    }
     let (patch, o) = (conv.patch(), conv.w[3]);
     let filter = ArrayView2::from_shape((patch, o), w).map_err(|e| e.to_string())?;
     let per_image = conv.rows_per_image() * o;
@@ -319,6 +340,9 @@ pub fn conv2d_backprop_filter<T: ConvElem>(
     conv.check("the gradient", g.len(), conv.out)?;
     conv.check("the filter gradient", dw.len(), conv.w)?;
     dw.fill(T::default());
+    if conv.wide() && wide::backprop_filter(conv, x, g, dw) {
+        return Ok(());
+    }
     let (patch, o) = (conv.patch(), conv.w[3]);
     let per_image = conv.rows_per_image() * o;
     let mut col = Vec::new();
@@ -337,6 +361,9 @@ pub fn conv2d_backprop_filter<T: ConvElem>(
     });
     Ok(())
 }
+
+#[path = "conv_wide.rs"]
+mod wide;
 
 #[cfg(test)]
 #[path = "conv_tests.rs"]

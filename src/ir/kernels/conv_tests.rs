@@ -137,3 +137,25 @@ fn shapes_that_do_not_fit_are_errors() {
     assert!(conv2d_backprop_filter(&s, &[0.0; 32], &[0.0; 9], &mut [0.0; 7]).is_err());
     assert!(conv2d_backprop_input(&s, &[0.0; 8], &[0.0; 8], &mut [0.0; 32]).is_err());
 }
+
+#[test]
+fn dense_stride_one_convolutions_take_the_implicit_gemm() {
+    // The convnet's layers: the overlapping window views must be accepted, or
+    // the kernels silently fall back to im2col.
+    for (xd, wd) in [([2, 36, 36, 3], [5, 5, 3, 6]), ([2, 34, 34, 6], [3, 3, 6, 9])] {
+        let s = Conv::new(xd, wd, [1, 1], [0; 4]).unwrap();
+        assert!(s.wide());
+        let x = vec![1f32; xd.iter().product()];
+        let (w, g) = (vec![1f32; wd.iter().product()], vec![1f32; s.out().iter().product()]);
+        let mut out = vec![0f32; g.len()];
+        assert!(wide::conv2d(&s, &x, &w, &mut out));
+        let patch = (wd[0] * wd[1] * wd[2]) as f32;
+        assert!(out.iter().all(|&v| v == patch));
+        let mut dw = vec![0f32; w.len()];
+        assert!(wide::backprop_filter(&s, &x, &g, &mut dw));
+        let rows = (s.out()[0] * s.out()[1] * s.out()[2]) as f32;
+        assert!(dw.iter().all(|&v| v == rows));
+    }
+    assert!(!Conv::new([1, 4, 4, 1], [2, 2, 1, 1], [1, 1], [1, 0, 0, 0]).unwrap().wide());
+    assert!(!Conv::new([1, 4, 4, 1], [2, 2, 1, 1], [2, 1], [0; 4]).unwrap().wide());
+}
