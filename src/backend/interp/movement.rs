@@ -59,19 +59,32 @@ pub(crate) fn transpose(node: &Node, perm: &[usize], inputs: &[&Tensor]) -> Resu
     dispatch!(first_dtype(node, inputs)?, T => kernel::<T>(node, perm, inputs))
 }
 
-/// The transpose of a row-major `[rows, cols]` matrix, in tiles that stay in
-/// the L1 cache on both sides (a column-by-column copy misses on every read).
-fn transpose_2d<T: Copy>(a: &[T], rows: usize, cols: usize) -> Vec<T> {
-    const TILE: usize = 32;
-    let mut out = a.to_vec();
-    for r0 in (0..rows).step_by(TILE) {
-        for c0 in (0..cols).step_by(TILE) {
-            for r in r0..(r0 + TILE).min(rows) {
-                for c in c0..(c0 + TILE).min(cols) {
-                    out[c * rows + r] = a[r * cols + c];
+/// The transpose of a row-major `[rows, cols]` matrix: 8 x 8 blocks through a
+/// fixed-size buffer (which the compiler keeps in registers), so reads and
+/// writes are both 8 contiguous values; the ragged edges element by element.
+fn transpose_2d<T: Copy + Default>(a: &[T], rows: usize, cols: usize) -> Vec<T> {
+    const B: usize = 8;
+    let mut out = vec![T::default(); a.len()];
+    let (full_r, full_c) = (rows - rows % B, cols - cols % B);
+    for r0 in (0..full_r).step_by(B) {
+        for c0 in (0..full_c).step_by(B) {
+            let mut t = [[T::default(); B]; B];
+            for (i, row) in t.iter_mut().enumerate() {
+                row.copy_from_slice(&a[(r0 + i) * cols + c0..][..B]);
+            }
+            for j in 0..B {
+                let dst = &mut out[(c0 + j) * rows + r0..][..B];
+                for (i, d) in dst.iter_mut().enumerate() {
+                    *d = t[i][j];
                 }
             }
         }
+    }
+    let edge = (0..rows)
+        .flat_map(|r| (full_c..cols).map(move |c| (r, c)))
+        .chain((full_r..rows).flat_map(|r| (0..full_c).map(move |c| (r, c))));
+    for (r, c) in edge {
+        out[c * rows + r] = a[r * cols + c];
     }
     out
 }
