@@ -304,6 +304,9 @@ pub fn conv2d_backprop_input<T: ConvElem>(
     conv.check("the gradient", g.len(), conv.out)?;
     conv.check("the filter", w.len(), conv.w)?;
     conv.check("the input gradient", dx.len(), conv.x)?;
+    if conv.wide() && wide::backprop_input(conv, g, w, dx) {
+        return Ok(());
+    }
     dx.fill(T::default());
     let (patch, o) = (conv.patch(), conv.w[3]);
     let filter = ArrayView2::from_shape((patch, o), w).map_err(|e| e.to_string())?;

@@ -155,6 +155,12 @@ fn dense_stride_one_convolutions_take_the_implicit_gemm() {
         assert!(wide::backprop_filter(&s, &x, &g, &mut dw));
         let rows = (s.out()[0] * s.out()[1] * s.out()[2]) as f32;
         assert!(dw.iter().all(|&v| v == rows));
+        // Interior input positions are read by every window position and channel.
+        let mut dx = vec![0f32; x.len()];
+        assert!(wide::backprop_input(&s, &g, &w, &mut dx));
+        let [_, h, wdt, c] = xd;
+        let centre = ((h / 2) * wdt + wdt / 2) * c;
+        assert_eq!(dx[centre], (wd[0] * wd[1] * wd[3]) as f32);
     }
     assert!(!Conv::new([1, 4, 4, 1], [2, 2, 1, 1], [1, 1], [1, 0, 0, 0]).unwrap().wide());
     assert!(!Conv::new([1, 4, 4, 1], [2, 2, 1, 1], [2, 1], [0; 4]).unwrap().wide());

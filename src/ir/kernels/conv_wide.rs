@@ -8,6 +8,10 @@
 //! whose window would leave the image (`y >= OH` or `x >= OW`) are computed and
 //! dropped (forward) or multiplied by zero rows of the gradient (filter). The
 //! products run once per `ky` on these views.
+//!
+//! The input gradient of such a convolution is itself one: the "full"
+//! correlation of the gradient, zero-padded by `K-1` on each side, with the
+//! filter flipped in space and with its channel axes swapped.
 
 use super::{Conv, ConvElem};
 use ndarray::{s, ArrayView2, ArrayViewMut2, ShapeBuilder};
@@ -129,4 +133,37 @@ pub(super) fn backprop_filter<T: ConvElem>(conv: &Conv, x: &[T], g: &[T], dw: &m
         }
     });
     true
+}
+
+/// The input gradient by implicit GEMM, as a forward convolution of the padded
+/// gradient with the flipped filter; `false` (nothing written) when not possible.
+pub(super) fn backprop_input<T: ConvElem>(conv: &Conv, g: &[T], w: &[T], dx: &mut [T]) -> bool {
+    let ([n, h, wd, c], [kh, kw, _, o], [_, oh, ow, _]) = (conv.x, conv.w, conv.out);
+    let (ph, pw) = (oh + 2 * (kh - 1), ow + 2 * (kw - 1));
+    let Ok(full) = Conv::new([n, ph, pw, o], [kh, kw, o, c], [1, 1], [0; 4]) else {
+        return false;
+    };
+    if full.out != [n, h, wd, c] || !full.wide() {
+        return false;
+    }
+    let mut padded = vec![T::default(); n * ph * pw * o];
+    for image in 0..n {
+        for oy in 0..oh {
+            let from = ((image * oh + oy) * ow) * o;
+            let to = ((image * ph + oy + kh - 1) * pw + kw - 1) * o;
+            padded[to..to + ow * o].copy_from_slice(&g[from..from + ow * o]);
+        }
+    }
+    let mut flipped = vec![T::default(); w.len()];
+    for ky in 0..kh {
+        for kx in 0..kw {
+            for oc in 0..o {
+                for ci in 0..c {
+                    let src = (((kh - 1 - ky) * kw + (kw - 1 - kx)) * c + ci) * o + oc;
+                    flipped[((ky * kw + kx) * o + oc) * c + ci] = w[src];
+                }
+            }
+        }
+    }
+    conv2d(&full, &padded, &flipped, dx)
 }
