@@ -34,7 +34,9 @@ pub(crate) fn copy_block<T: Copy>(
     }
     // Axes `split..` are whole in both buffers: they form one contiguous run.
     let mut split = rank;
-    while split > 1 && region[split - 1] == src_dims[split - 1] && region[split - 1] == dst_dims[split - 1]
+    while split > 1
+        && region[split - 1] == src_dims[split - 1]
+        && region[split - 1] == dst_dims[split - 1]
     {
         split -= 1;
     }
@@ -84,7 +86,13 @@ mod tests {
     use super::copy_block;
 
     /// The same copy element by element.
-    fn naive(src_dims: &[usize], src_at: &[usize], dst_dims: &[usize], dst_at: &[usize], region: &[usize]) -> Vec<i32> {
+    fn naive(
+        src_dims: &[usize],
+        src_at: &[usize],
+        dst_dims: &[usize],
+        dst_at: &[usize],
+        region: &[usize],
+    ) -> Vec<i32> {
         let src: Vec<i32> = (0..src_dims.iter().product::<usize>() as i32).collect();
         let mut dst = vec![-1; dst_dims.iter().product()];
         for index in ndarray::indices(region.to_vec()) {
@@ -98,11 +106,32 @@ mod tests {
         dst
     }
 
+    /// Source shape and start, destination shape and start, block shape.
+    type Case<'a> = (
+        &'a [usize],
+        &'a [usize],
+        &'a [usize],
+        &'a [usize],
+        &'a [usize],
+    );
+
     #[test]
     fn copies_like_the_definition() {
-        let cases: [(&[usize], &[usize], &[usize], &[usize], &[usize]); 6] = [
-            (&[2, 3, 3, 2], &[0, 0, 0, 0], &[2, 5, 7, 2], &[0, 1, 2, 0], &[2, 3, 3, 2]),
-            (&[2, 5, 7, 2], &[0, 1, 2, 0], &[2, 3, 3, 2], &[0, 0, 0, 0], &[2, 3, 3, 2]),
+        let cases: [Case; 6] = [
+            (
+                &[2, 3, 3, 2],
+                &[0, 0, 0, 0],
+                &[2, 5, 7, 2],
+                &[0, 1, 2, 0],
+                &[2, 3, 3, 2],
+            ),
+            (
+                &[2, 5, 7, 2],
+                &[0, 1, 2, 0],
+                &[2, 3, 3, 2],
+                &[0, 0, 0, 0],
+                &[2, 3, 3, 2],
+            ),
             (&[4, 5], &[1, 0], &[3, 5], &[0, 0], &[3, 5]),
             (&[4, 5], &[1, 2], &[3, 3], &[0, 0], &[2, 3]),
             (&[6], &[1], &[4], &[0], &[4]),
@@ -120,9 +149,33 @@ mod tests {
     fn refuses_blocks_that_do_not_fit() {
         let src = [0; 6];
         let mut dst = [7; 4];
-        assert!(!copy_block(&src, &[2, 3], &[0, 1], &mut dst, &[2, 2], &[0, 0], &[2, 3]));
-        assert!(!copy_block(&src, &[2, 3], &[0, 0], &mut dst, &[2, 2], &[1, 0], &[2, 2]));
-        assert!(!copy_block(&src, &[2, 2], &[0, 0], &mut dst, &[2, 2], &[0, 0], &[2, 2]));
+        assert!(!copy_block(
+            &src,
+            &[2, 3],
+            &[0, 1],
+            &mut dst,
+            &[2, 2],
+            &[0, 0],
+            &[2, 3]
+        ));
+        assert!(!copy_block(
+            &src,
+            &[2, 3],
+            &[0, 0],
+            &mut dst,
+            &[2, 2],
+            &[1, 0],
+            &[2, 2]
+        ));
+        assert!(!copy_block(
+            &src,
+            &[2, 2],
+            &[0, 0],
+            &mut dst,
+            &[2, 2],
+            &[0, 0],
+            &[2, 2]
+        ));
         assert_eq!(dst, [7; 4]);
         let mut one = [0];
         assert!(copy_block(&[5], &[], &[], &mut one, &[], &[], &[]));

@@ -190,9 +190,9 @@ pub(crate) fn pad(
         let src = a.as_standard_layout();
         let at: Vec<usize> = pads.iter().map(|p| p[0]).collect();
         let origin = vec![0; dims.len()];
-        let copied = src.as_slice().is_some_and(|s| {
-            copy_block(s, a.shape(), &origin, &mut out, &dims, &at, a.shape())
-        });
+        let copied = src
+            .as_slice()
+            .is_some_and(|s| copy_block(s, a.shape(), &origin, &mut out, &dims, &at, a.shape()));
         if !copied {
             return Err(internal(node, "the input does not fit the padded shape"));
         }

@@ -70,7 +70,10 @@ fn copy_short<T: Copy>(dst: &mut [T], src: &[T]) {
     for (d8, s8) in (&mut d).zip(&mut s) {
         d8.copy_from_slice(s8);
     }
-    let (mut d, mut s) = (d.into_remainder().chunks_exact_mut(4), s.remainder().chunks_exact(4));
+    let (mut d, mut s) = (
+        d.into_remainder().chunks_exact_mut(4),
+        s.remainder().chunks_exact(4),
+    );
     for (d4, s4) in (&mut d).zip(&mut s) {
         d4.copy_from_slice(s4);
     }
@@ -127,10 +130,11 @@ impl Conv {
             o,
         ];
         let sizes = [&x[..], &w[..], &out[..], &[out[1], out[2], kh, kw, c]];
-        if sizes
-            .iter()
-            .any(|dims| dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).is_none())
-        {
+        if sizes.iter().any(|dims| {
+            dims.iter()
+                .try_fold(1usize, |a, &d| a.checked_mul(d))
+                .is_none()
+        }) {
             return Err(format!("input {x:?} and filter {w:?} are too large"));
         }
         Ok(Conv {

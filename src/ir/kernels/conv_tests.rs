@@ -40,7 +40,10 @@ fn values(n: usize, k: f64) -> Vec<f64> {
     (0..n).map(|i| (i as f64 * k).sin()).collect()
 }
 
-const CASES: [([usize; 4], [usize; 4], [usize; 2], [usize; 4]); 7] = [
+/// Input, filter, strides, pads.
+type Case = ([usize; 4], [usize; 4], [usize; 2], [usize; 4]);
+
+const CASES: [Case; 7] = [
     ([3, 5, 6, 2], [3, 2, 2, 3], [1, 1], [0, 0, 0, 0]),
     ([2, 7, 5, 3], [3, 3, 3, 2], [2, 3], [1, 2, 0, 1]),
     ([1, 4, 4, 1], [5, 5, 1, 2], [1, 1], [2, 2, 2, 2]),
@@ -61,7 +64,11 @@ fn kernels_match_the_definition_in_f64() {
         let w = values(wd.iter().product(), 1.3);
         let g = values(s.out().iter().product(), 0.9);
         let (out, dx, dw) = naive(&s, &x, &w, &g);
-        let mut got = (vec![9.0; out.len()], vec![9.0; dx.len()], vec![9.0; dw.len()]);
+        let mut got = (
+            vec![9.0; out.len()],
+            vec![9.0; dx.len()],
+            vec![9.0; dw.len()],
+        );
         conv2d(&s, &x, &w, &mut got.0).unwrap();
         conv2d_backprop_input(&s, &g, &w, &mut got.1).unwrap();
         conv2d_backprop_filter(&s, &x, &g, &mut got.2).unwrap();
@@ -76,7 +83,11 @@ fn kernels_match_the_definition_in_f64() {
 fn f32_and_i32_kernels_match_the_definition() {
     for (xd, wd, strides, pads) in CASES {
         let s = Conv::new(xd, wd, strides, pads).unwrap();
-        let ints = |n: usize, k: usize| (0..n).map(|i| ((i * k) % 7) as f64 - 3.0).collect::<Vec<_>>();
+        let ints = |n: usize, k: usize| {
+            (0..n)
+                .map(|i| ((i * k) % 7) as f64 - 3.0)
+                .collect::<Vec<_>>()
+        };
         let x = ints(xd.iter().product(), 3);
         let w = ints(wd.iter().product(), 5);
         let g = ints(s.out().iter().product(), 2);
@@ -84,12 +95,20 @@ fn f32_and_i32_kernels_match_the_definition() {
         let as_f32 = |v: &[f64]| v.iter().map(|&a| a as f32).collect::<Vec<_>>();
         let as_i32 = |v: &[f64]| v.iter().map(|&a| a as i32).collect::<Vec<_>>();
         // Small integers: every partial sum is exact in f32, so any order agrees.
-        let mut f = (vec![0f32; out.len()], vec![0f32; dx.len()], vec![0f32; dw.len()]);
+        let mut f = (
+            vec![0f32; out.len()],
+            vec![0f32; dx.len()],
+            vec![0f32; dw.len()],
+        );
         conv2d(&s, &as_f32(&x), &as_f32(&w), &mut f.0).unwrap();
         conv2d_backprop_input(&s, &as_f32(&g), &as_f32(&w), &mut f.1).unwrap();
         conv2d_backprop_filter(&s, &as_f32(&x), &as_f32(&g), &mut f.2).unwrap();
         assert_eq!((f.0, f.1, f.2), (as_f32(&out), as_f32(&dx), as_f32(&dw)));
-        let mut i = (vec![0i32; out.len()], vec![0i32; dx.len()], vec![0i32; dw.len()]);
+        let mut i = (
+            vec![0i32; out.len()],
+            vec![0i32; dx.len()],
+            vec![0i32; dw.len()],
+        );
         conv2d(&s, &as_i32(&x), &as_i32(&w), &mut i.0).unwrap();
         conv2d_backprop_input(&s, &as_i32(&g), &as_i32(&w), &mut i.1).unwrap();
         conv2d_backprop_filter(&s, &as_i32(&x), &as_i32(&g), &mut i.2).unwrap();
@@ -142,11 +161,17 @@ fn shapes_that_do_not_fit_are_errors() {
 fn dense_stride_one_convolutions_take_the_implicit_gemm() {
     // The convnet's layers: the overlapping window views must be accepted, or
     // the kernels silently fall back to im2col.
-    for (xd, wd) in [([2, 36, 36, 3], [5, 5, 3, 6]), ([2, 34, 34, 6], [3, 3, 6, 9])] {
+    for (xd, wd) in [
+        ([2, 36, 36, 3], [5, 5, 3, 6]),
+        ([2, 34, 34, 6], [3, 3, 6, 9]),
+    ] {
         let s = Conv::new(xd, wd, [1, 1], [0; 4]).unwrap();
         assert!(s.wide());
         let x = vec![1f32; xd.iter().product()];
-        let (w, g) = (vec![1f32; wd.iter().product()], vec![1f32; s.out().iter().product()]);
+        let (w, g) = (
+            vec![1f32; wd.iter().product()],
+            vec![1f32; s.out().iter().product()],
+        );
         let mut out = vec![0f32; g.len()];
         assert!(wide::conv2d(&s, &x, &w, &mut out));
         let patch = (wd[0] * wd[1] * wd[2]) as f32;
@@ -162,6 +187,10 @@ fn dense_stride_one_convolutions_take_the_implicit_gemm() {
         let centre = ((h / 2) * wdt + wdt / 2) * c;
         assert_eq!(dx[centre], (wd[0] * wd[1] * wd[3]) as f32);
     }
-    assert!(!Conv::new([1, 4, 4, 1], [2, 2, 1, 1], [1, 1], [1, 0, 0, 0]).unwrap().wide());
-    assert!(!Conv::new([1, 4, 4, 1], [2, 2, 1, 1], [2, 1], [0; 4]).unwrap().wide());
+    assert!(!Conv::new([1, 4, 4, 1], [2, 2, 1, 1], [1, 1], [1, 0, 0, 0])
+        .unwrap()
+        .wide());
+    assert!(!Conv::new([1, 4, 4, 1], [2, 2, 1, 1], [2, 1], [0; 4])
+        .unwrap()
+        .wide());
 }

@@ -79,7 +79,11 @@ pub(super) fn conv2d<T: ConvElem>(conv: &Conv, x: &[T], w: &[T], out: &mut [T]) 
             ) else {
                 continue;
             };
-            T::gemm(a, filter.slice(s![ky * run..(ky + 1) * run, ..]), c.reversed_axes());
+            T::gemm(
+                a,
+                filter.slice(s![ky * run..(ky + 1) * run, ..]),
+                c.reversed_axes(),
+            );
             if ky > 0 {
                 for (d, &v) in t.iter_mut().zip(&part) {
                     *d = d.plus(v);

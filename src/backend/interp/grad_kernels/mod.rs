@@ -78,7 +78,10 @@ fn slice(node: &Node, starts: &[usize], inputs: &[&Tensor]) -> Result<Tensor, Di
         if !copied {
             return Err(fail(
                 node,
-                format!("cannot take {out_dims:?} at {starts:?} from {:?}", a.shape()),
+                format!(
+                    "cannot take {out_dims:?} at {starts:?} from {:?}",
+                    a.shape()
+                ),
             ));
         }
         ArrayD::from_shape_vec(IxDyn(out_dims), out)

@@ -54,7 +54,12 @@ fn transpose_across_tile_edges() {
     let (rows, cols) = (37, 70);
     let values: Vec<i32> = (0..(rows * cols) as i32).collect();
     let perm = Op::Transpose { perm: vec![1, 0] };
-    let y = unary_op(i32t(&[rows, cols], &values), perm, ty(DType::I32, &[cols, rows])).unwrap();
+    let y = unary_op(
+        i32t(&[rows, cols], &values),
+        perm,
+        ty(DType::I32, &[cols, rows]),
+    )
+    .unwrap();
     let want: Vec<i32> = (0..cols)
         .flat_map(|c| (0..rows).map(move |r| (r * cols + c) as i32))
         .collect();
