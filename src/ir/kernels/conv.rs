@@ -346,10 +346,10 @@ pub fn conv2d_backprop_filter<T: ConvElem>(
     conv.check("the input", x.len(), conv.x)?;
     conv.check("the gradient", g.len(), conv.out)?;
     conv.check("the filter gradient", dw.len(), conv.w)?;
-    dw.fill(T::default());
     if conv.wide() && wide::backprop_filter(conv, x, g, dw) {
         return Ok(());
     }
+    dw.fill(T::default());
     let (patch, o) = (conv.patch(), conv.w[3]);
     let per_image = conv.rows_per_image() * o;
     let mut col = Vec::new();

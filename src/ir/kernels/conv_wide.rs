@@ -54,8 +54,9 @@ impl Conv {
     }
 }
 
-/// The forward convolution by implicit GEMM; `false` (nothing written) when the
-/// views cannot be made. Lengths were checked by the caller.
+/// The forward convolution by implicit GEMM; `false` when the views cannot be
+/// made (`out` is then incomplete: the caller computes it another way).
+/// Lengths were checked by the caller.
 pub(super) fn conv2d<T: ConvElem>(conv: &Conv, x: &[T], w: &[T], out: &mut [T]) -> bool {
     let (probe_rows, [kh, kw, c, o]) = (conv.wide_rows(conv.chunk()), conv.w);
     if conv.window_rows(x, kh - 1, probe_rows).is_none() {
@@ -65,7 +66,7 @@ pub(super) fn conv2d<T: ConvElem>(conv: &Conv, x: &[T], w: &[T], out: &mut [T]) 
     let Ok(filter) = ArrayView2::from_shape((kh * run, o), w) else {
         return false;
     };
-    let (mut t, mut part) = (Vec::new(), Vec::new());
+    let (mut t, mut part, mut made) = (Vec::new(), Vec::new(), true);
     conv.chunks(|first, images, _| {
         let rows = conv.wide_rows(images);
         let xs = &x[first * per_x..(first + images) * per_x];
@@ -77,6 +78,7 @@ pub(super) fn conv2d<T: ConvElem>(conv: &Conv, x: &[T], w: &[T], out: &mut [T]) 
                 conv.window_rows(xs, ky, rows),
                 ArrayViewMut2::from_shape((o, rows), &mut dst[..]),
             ) else {
+                made = false;
                 continue;
             };
             T::gemm(
@@ -97,18 +99,21 @@ pub(super) fn conv2d<T: ConvElem>(conv: &Conv, x: &[T], w: &[T], out: &mut [T]) 
             }
         });
     });
-    true
+    // The views were proved in bounds by the probe, so `made` stays true; if
+    // not, the caller recomputes everything on the im2col path.
+    made
 }
 
-/// The filter gradient by implicit GEMM into `dw` (zeroed by the caller);
-/// `false` (nothing written) when the views cannot be made.
+/// The filter gradient by implicit GEMM into `dw`; `false` when the views
+/// cannot be made (as for [`conv2d`]).
 pub(super) fn backprop_filter<T: ConvElem>(conv: &Conv, x: &[T], g: &[T], dw: &mut [T]) -> bool {
     let (probe_rows, [kh, kw, c, o]) = (conv.wide_rows(conv.chunk()), conv.w);
     if conv.window_rows(x, kh - 1, probe_rows).is_none() {
         return false;
     }
     let (run, per_x, per_g) = (kw * c, conv.x[1] * conv.x[2] * c, conv.rows_per_image() * o);
-    let (mut g_wide, mut t) = (Vec::new(), vec![T::default(); o * run]);
+    let (mut g_wide, mut t, mut made) = (Vec::new(), vec![T::default(); o * run], true);
+    dw.fill(T::default());
     conv.chunks(|first, images, _| {
         let rows = conv.wide_rows(images);
         let xs = &x[first * per_x..(first + images) * per_x];
@@ -125,6 +130,7 @@ pub(super) fn backprop_filter<T: ConvElem>(conv: &Conv, x: &[T], g: &[T], dw: &m
                 ArrayView2::from_shape((rows, o), &g_wide[..]),
                 ArrayViewMut2::from_shape((o, run), &mut t[..]),
             ) else {
+                made = false;
                 continue;
             };
             T::gemm(a.t(), b, dst.reversed_axes());
@@ -136,11 +142,13 @@ pub(super) fn backprop_filter<T: ConvElem>(conv: &Conv, x: &[T], g: &[T], dw: &m
             }
         }
     });
-    true
+    // The views were proved in bounds by the probe, so `made` stays true; if
+    // not, the caller recomputes everything on the im2col path.
+    made
 }
 
 /// The input gradient by implicit GEMM, as a forward convolution of the padded
-/// gradient with the flipped filter; `false` (nothing written) when not possible.
+/// gradient with the flipped filter; `false` when not possible.
 pub(super) fn backprop_input<T: ConvElem>(conv: &Conv, g: &[T], w: &[T], dx: &mut [T]) -> bool {
     let ([n, h, wd, c], [kh, kw, _, o], [_, oh, ow, _]) = (conv.x, conv.w, conv.out);
     let (ph, pw) = (oh + 2 * (kh - 1), ow + 2 * (kw - 1));
