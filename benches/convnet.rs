@@ -3,8 +3,8 @@
 //! them): the three-layer convnet and the two-layer FC net, one `train` step per
 //! iteration (loss + gradients + update, feeds and variable updates included).
 //!
-//! Run: `cargo bench --bench convnet` (one thread unless `--threads`-style
-//! settings say otherwise; see docs/kernels.md for the numbers).
+//! Run: `cargo bench --bench convnet` (the process's default thread count; the
+//! interpreter's kernels use one thread). Numbers: docs/kernels.md.
 
 use tdsl::backend::Backend;
 use tdsl::runtime::Session;
