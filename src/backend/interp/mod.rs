@@ -21,7 +21,9 @@
 //! - `assign` records `(variable, value)` and changes nothing during the step;
 //!   `assign` inside a region is reported as not supported.
 
+mod blocks;
 mod control;
+mod conv;
 mod elementwise;
 mod frame;
 pub mod grad_kernels;
@@ -93,7 +95,9 @@ pub fn eval_pure(node: &Node, inputs: &[&Tensor]) -> Result<Tensor, Diag> {
         Op::Pad { pads, value } => movement::pad(node, pads, *value, inputs)?,
         Op::OneHot { depth } => movement::one_hot(node, *depth, inputs)?,
         Op::MatMul => linalg::matmul(node, inputs)?,
-        Op::Conv2d { strides, pads } => linalg::conv2d(node, *strides, *pads, inputs)?,
+        Op::Conv2d { strides, pads } => {
+            conv::eval(node, conv::Which::Forward, *strides, *pads, inputs)?
+        }
         Op::MaxPool2d { size, strides } => nn::max_pool2d(node, *size, *strides, inputs)?,
         Op::Softmax { axis } => nn::softmax(node, *axis, false, inputs)?,
         Op::LogSoftmax { axis } => nn::softmax(node, *axis, true, inputs)?,

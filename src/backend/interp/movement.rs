@@ -1,9 +1,10 @@
 //! Movement kernels: `reshape`, `transpose`, `concat`, `x[i]`, `pad`, `one_hot`.
 
+use super::blocks::copy_block;
 use super::{dispatch, expect_inputs, first_dtype, internal, numel, typed, Elem};
 use crate::ir::{Node, Tensor};
 use crate::syntax::Diag;
-use ndarray::{ArrayD, ArrayViewD, Axis, IxDyn, Slice};
+use ndarray::{ArrayD, ArrayViewD, Axis, IxDyn};
 
 /// Reshapes to the node's shape (row-major order, like NumPy's default).
 pub(crate) fn reshape(node: &Node, inputs: &[&Tensor]) -> Result<Tensor, Diag> {
@@ -17,7 +18,10 @@ pub(crate) fn reshape(node: &Node, inputs: &[&Tensor]) -> Result<Tensor, Diag> {
                 format!("cannot reshape {:?} to {dims:?}", a.shape()),
             ));
         }
-        let values: Vec<T> = a.iter().copied().collect();
+        let values: Vec<T> = match a.as_slice() {
+            Some(s) => s.to_vec(),
+            None => a.iter().copied().collect(),
+        };
         ArrayD::from_shape_vec(IxDyn(dims), values)
             .map(T::wrap)
             .map_err(|e| internal(node, e))
@@ -44,10 +48,45 @@ pub(crate) fn transpose(node: &Node, perm: &[usize], inputs: &[&Tensor]) -> Resu
                 ),
             ));
         }
+        if let (&[rows, cols], [1, 0], Some(values)) = (a.shape(), perm, a.as_slice()) {
+            return ArrayD::from_shape_vec(IxDyn(&[cols, rows]), transpose_2d(values, rows, cols))
+                .map(T::wrap)
+                .map_err(|e| internal(node, e));
+        }
         let view = a.view().permuted_axes(IxDyn(perm));
         Ok(T::wrap(view.as_standard_layout().into_owned()))
     }
     dispatch!(first_dtype(node, inputs)?, T => kernel::<T>(node, perm, inputs))
+}
+
+/// The transpose of a row-major `[rows, cols]` matrix: 8 x 8 blocks through a
+/// fixed-size buffer (which the compiler keeps in registers), so reads and
+/// writes are both 8 contiguous values; the ragged edges element by element.
+fn transpose_2d<T: Copy + Default>(a: &[T], rows: usize, cols: usize) -> Vec<T> {
+    const B: usize = 8;
+    let mut out = vec![T::default(); a.len()];
+    let (full_r, full_c) = (rows - rows % B, cols - cols % B);
+    for r0 in (0..full_r).step_by(B) {
+        for c0 in (0..full_c).step_by(B) {
+            let mut t = [[T::default(); B]; B];
+            for (i, row) in t.iter_mut().enumerate() {
+                row.copy_from_slice(&a[(r0 + i) * cols + c0..][..B]);
+            }
+            for j in 0..B {
+                let dst = &mut out[(c0 + j) * rows + r0..][..B];
+                for (i, d) in dst.iter_mut().enumerate() {
+                    *d = t[i][j];
+                }
+            }
+        }
+    }
+    let edge = (0..rows)
+        .flat_map(|r| (full_c..cols).map(move |c| (r, c)))
+        .chain((full_r..rows).flat_map(|r| (0..full_c).map(move |c| (r, c))));
+    for (r, c) in edge {
+        out[c * rows + r] = a[r * cols + c];
+    }
+    out
 }
 
 /// Joins the inputs along `axis`; every other axis must agree.
@@ -147,14 +186,19 @@ pub(crate) fn pad(
             .map(|(&d, [before, after])| d.checked_add(*before)?.checked_add(*after))
             .collect::<Option<Vec<usize>>>()
             .ok_or_else(|| internal(node, "padded shape overflows"))?;
-        numel(node, &dims)?;
-        let mut out = ArrayD::from_elem(IxDyn(&dims), T::from_f64(value));
-        out.slice_each_axis_mut(|ax| {
-            let before = pads[ax.axis.index()][0];
-            Slice::from(before..before + a.shape()[ax.axis.index()])
-        })
-        .assign(a);
-        Ok(T::wrap(out))
+        let mut out = vec![T::from_f64(value); numel(node, &dims)?];
+        let src = a.as_standard_layout();
+        let at: Vec<usize> = pads.iter().map(|p| p[0]).collect();
+        let origin = vec![0; dims.len()];
+        let copied = src
+            .as_slice()
+            .is_some_and(|s| copy_block(s, a.shape(), &origin, &mut out, &dims, &at, a.shape()));
+        if !copied {
+            return Err(internal(node, "the input does not fit the padded shape"));
+        }
+        ArrayD::from_shape_vec(IxDyn(&dims), out)
+            .map(T::wrap)
+            .map_err(|e| internal(node, e))
     }
     dispatch!(first_dtype(node, inputs)?, T => kernel::<T>(node, pads, value, inputs))
 }

@@ -6,9 +6,9 @@
 //! are numerically stable: the maximum of each row is subtracted before `exp`.
 //! A row whose maximum is infinite (all `-inf`, say) gives NaN, as in NumPy.
 
-use super::linalg::window_count;
 use super::reduce::{pairwise_sum, pairwise_sum_by};
 use super::{dispatch, dispatch_float, expect_inputs, first_dtype, internal, numel, typed, Elem};
+use crate::ir::kernels::conv::window_count;
 use crate::ir::scalar::Scalar;
 use crate::ir::{BinaryOp, Node, Tensor};
 use crate::syntax::Diag;

@@ -2,5 +2,6 @@
 //! constant folding and both backends. One implementation per kernel keeps
 //! folded constants bit-identical to what a backend would compute at run time.
 
+pub mod conv;
 pub mod gemm;
 pub mod matmul;

@@ -1,36 +1,33 @@
 //! Interpreter kernels of the backward ops (`Op::Grad`, created by autodiff).
 //!
-//! The movement ops (`slice`, `scatter_index`) work on the values' own dtype; the
-//! network ops compute in `f64` and round once to the node's dtype. Shapes come
-//! from the node's type; inputs that do not fit it are an internal error, never
-//! a panic.
+//! Every kernel works in the values' own dtype. The convolutions are the shared
+//! kernels (`ir::kernels::conv`, through `super::conv`). Shapes come from the
+//! node's type; inputs that do not fit it are an internal error, never a panic.
 
-mod conv;
-
+use super::blocks::copy_block;
+use super::conv::{self, Which};
+use super::{dispatch, dispatch_float, Elem};
+use crate::ir::kernels::conv::window_count;
 use crate::ir::{GradOp, Node, Op, Tensor};
 use crate::syntax::Diag;
-use conv::ConvShape;
-use ndarray::{ArrayD, Axis, IxDyn, Slice};
+use ndarray::{ArrayD, Axis, IxDyn};
 
 /// Evaluates `op` if it is a backward op (`None` otherwise).
 pub fn eval_grad_op(op: &Op, inputs: &[&Tensor], node: &Node) -> Option<Result<Tensor, Diag>> {
     let Op::Grad(grad_op) = op else {
         return None;
     };
-    let values = match grad_op {
-        GradOp::Slice { starts } => return Some(slice(node, starts, inputs)),
-        GradOp::ScatterIndex => return Some(scatter_index(node, inputs)),
+    Some(match grad_op {
+        GradOp::Slice { starts } => slice(node, starts, inputs),
+        GradOp::ScatterIndex => scatter_index(node, inputs),
         GradOp::Conv2dBackpropInput { strides, pads } => {
-            conv2d_backprop_input(node, *strides, *pads, inputs)
+            conv::eval(node, Which::Input, *strides, *pads, inputs)
         }
         GradOp::Conv2dBackpropFilter { strides, pads } => {
-            conv2d_backprop_filter(node, *strides, *pads, inputs)
+            conv::eval(node, Which::Filter, *strides, *pads, inputs)
         }
         GradOp::MaxPool2dGrad { size, strides } => max_pool2d_grad(node, *size, *strides, inputs),
-    };
-    Some(values.and_then(|v| {
-        Tensor::from_f64_vec(&node.ty, v).ok_or_else(|| fail(node, "wrong number of values"))
-    }))
+    })
 }
 
 /// The kernel of a backward op node (the interpreter's dispatch calls this for
@@ -45,14 +42,6 @@ fn fail(node: &Node, message: impl std::fmt::Display) -> Diag {
         format!("{}: {message}", node.op.name()),
         Some(node.span),
     )
-}
-
-/// Input `k` with its shape, as f64 values.
-fn arg(node: &Node, inputs: &[&Tensor], k: usize) -> Result<(Vec<usize>, Vec<f64>), Diag> {
-    let t = inputs
-        .get(k)
-        .ok_or_else(|| fail(node, format!("missing input {k}")))?;
-    Ok((t.shape().to_vec(), t.to_f64_vec()))
 }
 
 /// Input `k` itself.
@@ -77,21 +66,29 @@ macro_rules! each_dtype {
 
 fn slice(node: &Node, starts: &[usize], inputs: &[&Tensor]) -> Result<Tensor, Diag> {
     let x = tensor(node, inputs, 0)?;
-    let (x_dims, out_dims) = (x.shape(), node.ty.shape.dims());
-    let rank = x_dims.len();
-    if starts.len() != rank
-        || out_dims.len() != rank
-        || (0..rank).any(|k| starts[k] + out_dims[k] > x_dims[k])
-    {
-        return Err(fail(
-            node,
-            format!("cannot take {out_dims:?} at {starts:?} from {x_dims:?}"),
-        ));
+    fn kernel<T: Elem>(node: &Node, starts: &[usize], x: &Tensor) -> Result<Tensor, Diag> {
+        let a = T::array(x).ok_or_else(|| fail(node, format!("input is {}", x.ty())))?;
+        let out_dims = node.ty.shape.dims();
+        let mut out = vec![T::default(); out_dims.iter().product()];
+        let src = a.as_standard_layout();
+        let origin = vec![0; out_dims.len()];
+        let copied = src.as_slice().is_some_and(|s| {
+            copy_block(s, a.shape(), starts, &mut out, out_dims, &origin, out_dims)
+        });
+        if !copied {
+            return Err(fail(
+                node,
+                format!(
+                    "cannot take {out_dims:?} at {starts:?} from {:?}",
+                    a.shape()
+                ),
+            ));
+        }
+        ArrayD::from_shape_vec(IxDyn(out_dims), out)
+            .map(T::wrap)
+            .map_err(|e| fail(node, e))
     }
-    let range = |k: usize| Slice::from(starts[k]..starts[k] + out_dims[k]);
-    Ok(
-        each_dtype!(x, a => a.slice_each_axis(|axis| range(axis.axis.index())).as_standard_layout().into_owned()),
-    )
+    dispatch!(x.dtype(), T => kernel::<T>(node, starts, x))
 }
 
 fn scatter_index(node: &Node, inputs: &[&Tensor]) -> Result<Tensor, Diag> {
@@ -132,56 +129,9 @@ fn scatter_index(node: &Node, inputs: &[&Tensor]) -> Result<Tensor, Diag> {
     }))
 }
 
-/// The 4-D shape of input `k`.
+/// A 4-D shape, or an internal error.
 fn dims4(node: &Node, dims: &[usize], what: &str) -> Result<[usize; 4], Diag> {
     <[usize; 4]>::try_from(dims).map_err(|_| fail(node, format!("{what} {dims:?} is not 4-D")))
-}
-
-/// The output length of a VALID window sweep over a (padded) length.
-pub(super) fn window_count(padded: usize, window: usize, stride: usize) -> usize {
-    if padded < window || stride == 0 {
-        0
-    } else {
-        (padded - window) / stride + 1
-    }
-}
-
-fn conv2d_backprop_input(
-    node: &Node,
-    strides: [usize; 2],
-    pads: [usize; 4],
-    inputs: &[&Tensor],
-) -> Result<Vec<f64>, Diag> {
-    let (g_dims, g) = arg(node, inputs, 0)?;
-    let (w_dims, w) = arg(node, inputs, 1)?;
-    let shape = ConvShape {
-        x: dims4(node, node.ty.shape.dims(), "input")?,
-        w: dims4(node, &w_dims, "filter")?,
-        g: dims4(node, &g_dims, "gradient")?,
-        strides,
-        pads,
-    };
-    shape.check().map_err(|m| fail(node, m))?;
-    shape.backprop_input(&g, &w).map_err(|m| fail(node, m))
-}
-
-fn conv2d_backprop_filter(
-    node: &Node,
-    strides: [usize; 2],
-    pads: [usize; 4],
-    inputs: &[&Tensor],
-) -> Result<Vec<f64>, Diag> {
-    let (x_dims, x) = arg(node, inputs, 0)?;
-    let (g_dims, g) = arg(node, inputs, 1)?;
-    let shape = ConvShape {
-        x: dims4(node, &x_dims, "input")?,
-        w: dims4(node, node.ty.shape.dims(), "filter")?,
-        g: dims4(node, &g_dims, "gradient")?,
-        strides,
-        pads,
-    };
-    shape.check().map_err(|m| fail(node, m))?;
-    shape.backprop_filter(&x, &g).map_err(|m| fail(node, m))
 }
 
 fn max_pool2d_grad(
@@ -189,52 +139,71 @@ fn max_pool2d_grad(
     size: [usize; 2],
     strides: [usize; 2],
     inputs: &[&Tensor],
-) -> Result<Vec<f64>, Diag> {
-    let (x_dims, x) = arg(node, inputs, 0)?;
-    let (g_dims, g) = arg(node, inputs, 1)?;
-    let [n, h, w, c] = dims4(node, &x_dims, "input")?;
-    let [gn, oh, ow, gc] = dims4(node, &g_dims, "gradient")?;
-    let fits = gn == n
-        && gc == c
-        && !size.contains(&0)
-        && oh == window_count(h, size[0], strides[0])
-        && ow == window_count(w, size[1], strides[1]);
-    if !fits {
-        return Err(fail(
-            node,
-            format!(
-                "input {x_dims:?} and gradient {g_dims:?} do not fit window {size:?} / {strides:?}"
-            ),
-        ));
-    }
-    let mut dx = vec![0.0; x.len()];
-    for image in 0..n {
-        for oy in 0..oh {
-            for ox in 0..ow {
-                for ch in 0..c {
-                    // The first position holding the window's maximum (a NaN wins,
-                    // as it does in the forward max).
-                    let mut best: Option<(usize, f64)> = None;
-                    for ky in 0..size[0] {
-                        for kx in 0..size[1] {
-                            let (iy, ix) = (oy * strides[0] + ky, ox * strides[1] + kx);
-                            let at = ((image * h + iy) * w + ix) * c + ch;
-                            let v = x[at];
-                            let better = match best {
-                                None => true,
-                                Some((_, m)) => !m.is_nan() && (v.is_nan() || v > m),
-                            };
-                            if better {
-                                best = Some((at, v));
+) -> Result<Tensor, Diag> {
+    fn kernel<T: Elem + std::ops::Add<Output = T>>(
+        node: &Node,
+        size: [usize; 2],
+        strides: [usize; 2],
+        inputs: &[&Tensor],
+    ) -> Result<Tensor, Diag> {
+        let typed = |k: usize| {
+            let t = tensor(node, inputs, k)?;
+            T::array(t).ok_or_else(|| fail(node, format!("input {k} is {}", t.ty())))
+        };
+        let (xa, ga) = (typed(0)?, typed(1)?);
+        let [n, h, w, c] = dims4(node, xa.shape(), "input")?;
+        let [gn, oh, ow, gc] = dims4(node, ga.shape(), "gradient")?;
+        let fits = gn == n
+            && gc == c
+            && !size.contains(&0)
+            && oh == window_count(h, size[0], strides[0])
+            && ow == window_count(w, size[1], strides[1]);
+        if !fits {
+            return Err(fail(
+                node,
+                format!(
+                    "input {:?} and gradient {:?} do not fit window {size:?} / {strides:?}",
+                    xa.shape(),
+                    ga.shape()
+                ),
+            ));
+        }
+        let (xs, gs) = (xa.as_standard_layout(), ga.as_standard_layout());
+        let (Some(x), Some(g)) = (xs.as_slice(), gs.as_slice()) else {
+            return Err(fail(node, "inputs are not contiguous"));
+        };
+        let mut dx = vec![T::default(); x.len()];
+        for image in 0..n {
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    for ch in 0..c {
+                        // The first position holding the window's maximum (a NaN
+                        // wins, as it does in the forward max).
+                        let mut best: Option<(usize, T)> = None;
+                        for ky in 0..size[0] {
+                            for kx in 0..size[1] {
+                                let (iy, ix) = (oy * strides[0] + ky, ox * strides[1] + kx);
+                                let at = ((image * h + iy) * w + ix) * c + ch;
+                                let v = x[at];
+                                let better = match best {
+                                    None => true,
+                                    Some((_, m)) => !m.is_nan() && (v.is_nan() || v > m),
+                                };
+                                if better {
+                                    best = Some((at, v));
+                                }
                             }
                         }
-                    }
-                    if let Some((at, _)) = best {
-                        dx[at] += g[((image * oh + oy) * ow + ox) * c + ch];
+                        if let Some((at, _)) = best {
+                            dx[at] = dx[at] + g[((image * oh + oy) * ow + ox) * c + ch];
+                        }
                     }
                 }
             }
         }
+        ArrayD::from_shape_vec(IxDyn(&[n, h, w, c]), dx)
+            .map(T::wrap)
+            .map_err(|e| fail(node, e))
     }
-    Ok(dx)
+    dispatch_float!(node, node.ty.dtype, T => kernel::<T>(node, size, strides, inputs))
 }

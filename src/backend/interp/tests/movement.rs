@@ -49,6 +49,24 @@ fn transpose_by_hand() {
 }
 
 #[test]
+fn transpose_across_tile_edges() {
+    // 37 x 70: neither side is a multiple of the 32-element tile.
+    let (rows, cols) = (37, 70);
+    let values: Vec<i32> = (0..(rows * cols) as i32).collect();
+    let perm = Op::Transpose { perm: vec![1, 0] };
+    let y = unary_op(
+        i32t(&[rows, cols], &values),
+        perm,
+        ty(DType::I32, &[cols, rows]),
+    )
+    .unwrap();
+    let want: Vec<i32> = (0..cols)
+        .flat_map(|c| (0..rows).map(move |r| (r * cols + c) as i32))
+        .collect();
+    assert_exact(&y, &i32t(&[cols, rows], &want));
+}
+
+#[test]
 fn concat_by_hand_and_with_empty_parts() {
     let mut g = Graph::new();
     let a = konst(&mut g, i32t(&[1, 2], &[1, 2]));
