@@ -20,9 +20,9 @@
 //!   constant would be stored in the graph; computing it at run time is cheaper);
 //! - only the ops `eval` supports are folded (elementwise, reductions, `cast`,
 //!   movement ops, `one_hot`, `argmax`, `matmul` through the interpreter's own
-//!   `ir::kernels::matmul`, `max_pool2d`, softmaxes, losses); `conv2d` is not
-//!   (its kernel is still the interpreter's), nor is an `x[i]` whose `i` is out
-//!   of range (that is a run-time error, reported when the node runs);
+//!   `ir::kernels::matmul`, `conv2d` through `ir::kernels::conv`, `max_pool2d`,
+//!   softmaxes, losses); not an `x[i]` whose `i` is out of range (that is a
+//!   run-time error, reported when the node runs);
 //! - a `fold` over constants is not evaluated (a loop is never unrolled).
 
 use super::eval;

@@ -18,9 +18,10 @@
 //! `softmax`, `log_softmax`, `softmax_cross_entropy`, `mean_squared_error` (the
 //! last four per row in `f64` with the interpreter's pairwise sums, copied from
 //! `backend/interp/nn.rs`), and `matmul` through the interpreter's own driver
-//! (`ir::kernels::matmul`, the shared GEMM). `conv2d` gives `None` and is left
-//! to run time until its kernel moves to `ir::kernels`.
+//! (`ir::kernels::matmul`, the shared GEMM), `conv2d` through the interpreter's
+//! own kernel (`ir::kernels::conv`).
 
+use crate::ir::kernels::conv::{self, Conv, ConvElem};
 use crate::ir::kernels::{self, matmul::Product};
 use crate::ir::scalar::{self, Scalar};
 use crate::ir::{BinaryOp, DType, Op, ReduceOp, Tensor, TensorType, UnaryOp};
@@ -124,8 +125,7 @@ pub fn evaluate(op: &Op, inputs: &[&Tensor], ty: &TensorType) -> Option<Tensor> 
             float!(pred.dtype(), T => mean_squared_error::<T>(pred, target)?)
         }
         (Op::MatMul, [a, b]) => matmul(a, b)?,
-        // `Conv2d` is not folded yet: its kernel still lives in the
-        // interpreter; once it moves to `ir::kernels` it can be called here.
+        (Op::Conv2d { strides, pads }, [x, w]) => conv2d(x, w, *strides, *pads)?,
         _ => return None,
     };
     (out.ty() == *ty).then_some(out)
@@ -141,6 +141,36 @@ fn matmul(a: &Tensor, b: &Tensor) -> Option<Tensor> {
         DType::F32 => go::<f32>(a, b),
         DType::F64 => go::<f64>(a, b),
         DType::I32 => go::<i32>(a, b),
+        DType::Bool => None,
+    }
+}
+
+/// `conv2d` with the interpreter's kernel (`ir::kernels::conv`: same im2col,
+/// same GEMM, same summation order).
+fn conv2d(x: &Tensor, w: &Tensor, strides: [usize; 2], pads: [usize; 4]) -> Option<Tensor> {
+    fn go<T: Elem + ConvElem>(
+        x: &Tensor,
+        w: &Tensor,
+        strides: [usize; 2],
+        pads: [usize; 4],
+    ) -> Option<Tensor> {
+        let (x, w) = (T::array(x)?, T::array(w)?);
+        let xd = <[usize; 4]>::try_from(x.shape()).ok()?;
+        let wd = <[usize; 4]>::try_from(w.shape()).ok()?;
+        let shape = Conv::new(xd, wd, strides, pads).ok()?;
+        let xs = x.as_standard_layout();
+        let ws = w.as_standard_layout();
+        let out_dims = shape.out();
+        let mut out = vec![T::default(); out_dims.iter().product()];
+        conv::conv2d(&shape, xs.as_slice()?, ws.as_slice()?, &mut out).ok()?;
+        ArrayD::from_shape_vec(IxDyn(&out_dims), out)
+            .ok()
+            .map(T::wrap)
+    }
+    match x.dtype() {
+        DType::F32 => go::<f32>(x, w, strides, pads),
+        DType::F64 => go::<f64>(x, w, strides, pads),
+        DType::I32 => go::<i32>(x, w, strides, pads),
         DType::Bool => None,
     }
 }

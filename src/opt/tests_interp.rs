@@ -97,7 +97,14 @@ fn folding_agrees_with_the_interpreter_bit_for_bit() {
         outs.push(b.op(Op::MatMul, &[one_batch, shared]));
         let wide = b.shaped(Op::Reshape, src, &[10, 30]);
         outs.push(b.op(Op::MatMul, &[batched, wide]));
-        // The network ops folding supports (not `conv2d`: see eval.rs).
+        // Convolutions (the interpreter's `ir::kernels::conv`): VALID, SAME
+        // with strides, and the stride-1 implicit-GEMM path.
+        let image = b.shaped(Op::Reshape, src, &[2, 5, 10, 3]);
+        let filter = b.shaped(Op::Reshape, src, &[2, 2, 3, 25]);
+        for (strides, pads) in [([1, 1], [0; 4]), ([2, 1], [1, 0, 1, 1])] {
+            outs.push(b.op(Op::Conv2d { strides, pads }, &[image, filter]));
+        }
+        // The other network ops.
         for axis in [0, 1] {
             outs.push(b.op(Op::Softmax { axis }, &[src]));
             outs.push(b.op(Op::LogSoftmax { axis }, &[src]));
