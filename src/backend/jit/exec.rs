@@ -9,7 +9,10 @@
 
 use super::codegen::{internal, Jit, Kernel, STATUS_OK};
 use super::fused::Group;
+use super::parallel::{call_all, parts, split};
 use super::plan::Step;
+use super::pool::Pool;
+use super::reduce::{self, Reduction};
 use super::tensors::{data_ptr, is_standard, out_ptr, Val};
 use crate::backend::interp::{self, StepInputs, StepResult};
 use crate::ir::{Graph, Node, NodeId, Op, Tensor, TensorType};
@@ -26,6 +29,14 @@ pub struct Executable {
     pub(crate) groups: Vec<Group>,
     /// One kernel per group.
     pub(crate) fused: Vec<Kernel>,
+    /// Per group: the size of its outermost loop (split among threads) and the
+    /// elements per step of it.
+    pub(crate) fused_split: Vec<(usize, usize)>,
+    pub(crate) reductions: Vec<Reduction>,
+    /// One kernel per reduction.
+    pub(crate) reduce_kernels: Vec<Kernel>,
+    /// Buffers of kernel outputs and partials, reused from step to step.
+    pub(crate) pool: Pool,
     /// One kernel per planned matmul node.
     pub(crate) matmuls: Vec<Kernel>,
     /// Owns the code of every kernel; dropped last.
@@ -36,6 +47,11 @@ impl Executable {
     /// Number of fused kernels and matmul kernels (for tests and reports).
     pub fn kernel_counts(&self) -> (usize, usize) {
         (self.fused.len(), self.matmuls.len())
+    }
+
+    /// Number of fused reduction kernels.
+    pub fn reduction_count(&self) -> usize {
+        self.reduce_kernels.len()
     }
 
     /// Runs one step: the fetched values in order, and the updates of the
@@ -52,8 +68,19 @@ impl Executable {
             values.push(value.clone());
         }
         // Fetched values are moved out, not copied, unless still shared (a
-        // constant, a value fetched twice).
-        drop(memo);
+        // constant, a value fetched twice). Other kernel outputs go back to
+        // the pool for the next step.
+        for (id, value) in memo.into_iter().enumerate() {
+            let native = matches!(
+                self.steps.get(id),
+                Some(Step::Fused(_) | Step::MatMul(_) | Step::Reduce(_))
+            );
+            if let (true, Some(Val::Shared(arc))) = (native, value) {
+                if let Ok(tensor) = Arc::try_unwrap(arc) {
+                    self.pool.give(tensor);
+                }
+            }
+        }
         let fetched = values.into_iter().map(Val::into_owned).collect();
         updates.sort_by_key(|(id, _, _)| *id);
         let updates = updates.into_iter().map(|(_, v, t)| (v, t)).collect();
@@ -108,6 +135,7 @@ impl Executable {
         let node = self.graph.node(id);
         match (&self.steps[id.index()], &node.op) {
             (Step::Fused(g), _) => Ok(self.groups[*g].leaves.clone()),
+            (Step::Reduce(r), _) => Ok(self.reductions[*r].group.leaves.clone()),
             (Step::Unused | Step::Inlined, _) => Err(at(node, "is not computed on its own")),
             (
                 _,
@@ -172,9 +200,21 @@ impl Executable {
                     .collect::<Result<_, _>>()?;
                 let types: Vec<&TensorType> =
                     group.leaves.iter().map(|&l| self.graph.ty(l)).collect();
-                return run_kernel(&self.fused[*g], node, &args, &types)
+                let (outer, per) = self.fused_split[*g];
+                let align = if per == 1 { 8 } else { 1 };
+                let mut ranges: Vec<Vec<usize>> = split(outer, parts(outer * per), align)
+                    .into_iter()
+                    .map(|(lo, hi)| vec![lo, hi])
+                    .collect();
+                if ranges.is_empty() {
+                    // A scalar nest (no outer loop): one call; the range is unused.
+                    ranges.push(vec![0, 0]);
+                }
+                let out = self.pool.take(&node.ty);
+                return run_kernel(&self.fused[*g], node, &args, &types, out, &ranges)
                     .map(|t| Val::Shared(Arc::new(t)));
             }
+            Step::Reduce(r) => return self.reduce(*r, node, memo).map(|t| Val::Shared(Arc::new(t))),
             Step::MatMul(m) => {
                 let args: Vec<&Tensor> = node
                     .inputs
@@ -183,7 +223,8 @@ impl Executable {
                     .collect::<Result<_, _>>()?;
                 let types: Vec<&TensorType> =
                     node.inputs.iter().map(|&l| self.graph.ty(l)).collect();
-                return run_kernel(&self.matmuls[*m], node, &args, &types)
+                let out = self.pool.take(&node.ty);
+                return run_kernel(&self.matmuls[*m], node, &args, &types, out, &[vec![]])
                     .map(|t| Val::Shared(Arc::new(t)));
             }
             Step::Unused | Step::Inlined => return Err(at(node, "is not computed on its own")),
@@ -265,18 +306,80 @@ impl Executable {
     }
 }
 
-/// Runs a kernel on `args` (checked against `types`) into a new output of the
-/// node's type.
+impl Executable {
+    /// Runs fused reduction `r`: the kernel writes partials (split among
+    /// threads by rows, or by blocks when there are few rows), then
+    /// [`reduce::combine`] reduces them in a fixed order.
+    fn reduce(&self, r: usize, node: &Node, memo: &[Option<Val>]) -> Result<Tensor, Diag> {
+        let red = &self.reductions[r];
+        let l = &red.layout;
+        let args: Vec<&Tensor> = red
+            .group
+            .leaves
+            .iter()
+            .map(|&k| {
+                memo[k.index()]
+                    .as_ref()
+                    .map(|v| &**v)
+                    .ok_or_else(|| at(node, format!("input {k} was not computed")))
+            })
+            .collect::<Result<_, _>>()?;
+        let types: Vec<&TensorType> = red.group.leaves.iter().map(|&k| self.graph.ty(k)).collect();
+        let mut partials = self.pool.take_partials(r, l.rows * l.blocks);
+        if !l.empty() {
+            let work = l.rows * l.inner;
+            let n = parts(work);
+            let ranges: Vec<Vec<usize>> = if l.rows >= n {
+                split(l.rows, n, 1)
+                    .into_iter()
+                    .map(|(lo, hi)| vec![lo, hi, 0, l.blocks])
+                    .collect()
+            } else {
+                split(l.blocks, n, 1)
+                    .into_iter()
+                    .map(|(lo, hi)| vec![0, l.rows, lo, hi])
+                    .collect()
+            };
+            let ptr = partials.as_mut_ptr() as *mut u8;
+            call(&self.reduce_kernels[r], node, &args, &types, ptr, &ranges)?;
+        }
+        let values = reduce::combine(red.op, l, &partials);
+        self.pool.give_partials(r, partials);
+        Tensor::from_f64_vec(&node.ty, values).ok_or_else(|| at(node, "result shape"))
+    }
+}
+
+/// Runs a kernel on `args` (checked against `types`) into `out` (of the
+/// node's type, every element written), once per slot list of `ranges`.
 fn run_kernel(
     kernel: &Kernel,
     node: &Node,
     args: &[&Tensor],
     types: &[&TensorType],
+    mut out: Tensor,
+    ranges: &[Vec<usize>],
 ) -> Result<Tensor, Diag> {
-    let mut out = Tensor::full(&node.ty, 0.0);
     if out.is_empty() {
         return Ok(out);
     }
+    if out.dtype() != node.ty.dtype || out.shape() != node.ty.shape.dims() {
+        return Err(at(node, "output buffer of the wrong type"));
+    }
+    let ptr = out_ptr(&mut out).ok_or_else(|| at(node, "output is not contiguous"))?;
+    call(kernel, node, args, types, ptr, ranges)?;
+    Ok(out)
+}
+
+/// Checks `args` against `types` and calls `kernel` on them and `out` once
+/// per slot list of `ranges` (in parallel when there are several).
+fn call(
+    kernel: &Kernel,
+    node: &Node,
+    args: &[&Tensor],
+    types: &[&TensorType],
+    out: *mut u8,
+    ranges: &[Vec<usize>],
+) -> Result<(), Diag> {
     let mut ptrs = Vec::with_capacity(args.len() + 1);
     for (k, (arg, ty)) in args.iter().zip(types).enumerate() {
         // The kernel was compiled for exactly this dtype and shape.
@@ -288,15 +391,24 @@ fn run_kernel(
         }
         ptrs.push(data_ptr(arg).ok_or_else(|| at(node, format!("operand {k} is not contiguous")))?);
     }
-    ptrs.push(out_ptr(&mut out).ok_or_else(|| at(node, "output is not contiguous"))?);
-    let status = kernel.call(&ptrs, types.len() + 1)?;
+    ptrs.push(out);
+    let calls: Vec<Vec<*mut u8>> = ranges
+        .iter()
+        .map(|slots| {
+            let mut list = ptrs.clone();
+            list.extend(slots.iter().map(|&s| s as *mut u8));
+            list
+        })
+        .collect();
+    let expected = ptrs.len() + ranges.first().map_or(0, Vec::len);
+    let status = call_all(kernel, &calls, expected)?;
     if status != STATUS_OK {
         return Err(at(
             node,
             format!("kernel failed a bounds check (status {status})"),
         ));
     }
-    Ok(out)
+    Ok(())
 }
 
 /// An internal error at `node`.

@@ -49,14 +49,15 @@ pub(crate) fn declare_helpers(jit: &mut Jit) -> Result<Helpers, Diag> {
     })
 }
 
-/// Builds the kernel of `group` into `jit` and returns its id; `check` inserts
-/// run-time bound checks.
+/// Builds the kernel of `group` into `jit` and returns its id and the size of
+/// its outermost loop with the elements per step of it (how threads split it);
+/// `check` inserts run-time bound checks.
 pub(crate) fn compile(
     jit: &mut Jit,
     graph: &Graph,
     group: &Group,
     check: bool,
-) -> Result<FuncId, Diag> {
+) -> Result<(FuncId, (usize, usize)), Diag> {
     let root = group.root().ok_or_else(|| internal("empty fused group"))?;
     let out_ty = graph.ty(root).clone();
     let mut shapes: Vec<&[usize]> = group
@@ -71,12 +72,16 @@ pub(crate) fn compile(
         .iter()
         .map(|s| s.iter().product::<usize>() as i64)
         .collect();
-    compile_nest(jit, graph, group, &nest, lens, check)
+    let outer = nest.dims.first().copied().unwrap_or(0);
+    let per = nest.dims.iter().skip(1).product();
+    let id = compile_nest(jit, graph, group, &nest, lens, check)?;
+    Ok((id, (outer, per)))
 }
 
 /// Builds the kernel of `group` over `nest` (whose bounds proof the caller has
 /// done: tests pass a wrong nest here to see `check_bounds` catch it), for
-/// operands of `lens` elements.
+/// operands of `lens` elements. The kernel's slots after the operands are the
+/// range `[lo, hi)` of the outermost axis it runs.
 pub(crate) fn compile_nest(
     jit: &mut Jit,
     graph: &Graph,
@@ -95,19 +100,21 @@ pub(crate) fn compile_nest(
         .iter()
         .map(|row| row.last().copied().unwrap_or(0))
         .collect();
+    let root = group.root().ok_or_else(|| internal("empty fused group"))?;
     let mut body = Fused {
         graph,
         group,
         helpers: &helpers,
         inner,
+        result: root,
     };
-    Emitter::new(b, config, lens, check).run(nest, &mut body, vector)?;
+    Emitter::new(b, config, lens, check).run(nest, &mut body, vector, true)?;
     jit.define("fused")
 }
 
 /// Whether the group runs on `f32x4`: every member and leaf is `f32`, every op
 /// vectorizes, and every operand's innermost stride is 0 or 1.
-fn vectorizes(graph: &Graph, group: &Group, nest: &Nest) -> bool {
+pub(crate) fn vectorizes(graph: &Graph, group: &Group, nest: &Nest) -> bool {
     let all_f32 = group
         .members
         .iter()
@@ -126,16 +133,26 @@ fn vectorizes(graph: &Graph, group: &Group, nest: &Nest) -> bool {
 }
 
 /// The body of a fused kernel: load the leaves, compute the members, store the root.
-struct Fused<'a> {
-    graph: &'a Graph,
-    group: &'a Group,
-    helpers: &'a Helpers,
+pub(crate) struct Fused<'a> {
+    pub(crate) graph: &'a Graph,
+    pub(crate) group: &'a Group,
+    pub(crate) helpers: &'a Helpers,
     /// Each operand's stride on the innermost axis.
-    inner: Vec<usize>,
+    pub(crate) inner: Vec<usize>,
+    /// The node whose value [`Fused::compute`] gives: the root, or for a
+    /// reduction the reduced value (a member or a leaf).
+    pub(crate) result: NodeId,
 }
 
-impl Body for Fused<'_> {
-    fn element(&mut self, e: &mut Emitter, offsets: &[Value], lanes: u32) -> Result<(), Diag> {
+impl Fused<'_> {
+    /// Loads the leaves at `offsets` and computes every member; returns the
+    /// value of `self.result`.
+    pub(crate) fn compute(
+        &self,
+        e: &mut Emitter,
+        offsets: &[Value],
+        lanes: u32,
+    ) -> Result<Value, Diag> {
         let flags = MemFlagsData::new().with_notrap();
         let mut values: HashMap<NodeId, Value> = HashMap::new();
         // Load each leaf: a vector when its stride is 1, a splat when it is 0.
@@ -189,14 +206,19 @@ impl Body for Fused<'_> {
             };
             values.insert(id, v);
         }
-        // Store the root.
-        let root = self
-            .group
-            .root()
-            .ok_or_else(|| internal("empty fused group"))?;
-        let v = *values
-            .get(&root)
-            .ok_or_else(|| internal("the root was not computed"))?;
+        values
+            .get(&self.result)
+            .copied()
+            .ok_or_else(|| internal("the result was not computed"))
+    }
+}
+
+impl Body for Fused<'_> {
+    fn element(&mut self, e: &mut Emitter, offsets: &[Value], lanes: u32) -> Result<(), Diag> {
+        // Compute, then store the root.
+        let v = self.compute(e, offsets, lanes)?;
+        let root = self.result;
+        let flags = MemFlagsData::new().with_notrap();
         let out = self.group.leaves.len();
         let size = self.graph.ty(root).dtype.size_bytes() as i64;
         let addr = e.address(out, offsets[out], lanes as i64, size);

@@ -13,6 +13,8 @@
 
 use super::fused::Group;
 use super::ops;
+use super::reduce::{self, Reduction};
+use crate::syntax::Diag;
 use crate::ir::{DType, Graph, Node, NodeId, Op};
 
 /// How one planned node is computed.
@@ -26,6 +28,8 @@ pub(crate) enum Step {
     Fused(usize),
     /// A matmul kernel `index` (GEMM from JIT code).
     MatMul(usize),
+    /// A fused reduction kernel `index`.
+    Reduce(usize),
     /// Leaves, state, control flow and every op without a native kernel yet:
     /// the interpreter's kernel for this node.
     Fallback,
@@ -35,6 +39,7 @@ pub(crate) struct Planned {
     pub(crate) steps: Vec<Step>,
     pub(crate) groups: Vec<Group>,
     pub(crate) matmuls: Vec<NodeId>,
+    pub(crate) reductions: Vec<Reduction>,
 }
 
 /// Whether the JIT has native code for this elementwise node.
@@ -68,7 +73,7 @@ fn matmul_lowered(graph: &Graph, node: &Node) -> bool {
 }
 
 /// Plans the nodes `fetches` need.
-pub(crate) fn plan(graph: &Graph, fetches: &[NodeId]) -> Planned {
+pub(crate) fn plan(graph: &Graph, fetches: &[NodeId]) -> Result<Planned, Diag> {
     let n = graph.len();
     // Reachability from the fetches (all inputs, including every capture of a
     // `cond`: a superset of what a step computes, which only matters for users).
@@ -105,7 +110,10 @@ pub(crate) fn plan(graph: &Graph, fetches: &[NodeId]) -> Planned {
             continue;
         }
         if let [user] = users[i].as_slice() {
-            if lowered_node[user.index()] && graph.ty(*user).shape == graph.ty(id).shape {
+            let elementwise =
+                lowered_node[user.index()] && graph.ty(*user).shape == graph.ty(id).shape;
+            // A reduction computes its producer's chain in its own kernel.
+            if elementwise || reduce::reducible(graph, *user) {
                 inline_into[i] = Some(*user);
             }
         }
@@ -114,6 +122,7 @@ pub(crate) fn plan(graph: &Graph, fetches: &[NodeId]) -> Planned {
     let mut steps = vec![Step::Unused; n];
     let mut groups = Vec::new();
     let mut matmuls = Vec::new();
+    let mut reductions = Vec::new();
     for id in graph.ids() {
         let i = id.index();
         if !needed[i] {
@@ -125,6 +134,17 @@ pub(crate) fn plan(graph: &Graph, fetches: &[NodeId]) -> Planned {
         } else if lowered_node[i] {
             groups.push(collect_group(graph, id, &inline_into));
             Step::Fused(groups.len() - 1)
+        } else if let (true, Op::Reduce { op, .. }) = (reduce::reducible(graph, id), &node.op) {
+            let mut group = collect_group(graph, id, &inline_into);
+            group.members.retain(|&m| m != id);
+            let layout = reduce::layout(graph, id, &group.leaves)?;
+            reductions.push(Reduction {
+                node: id,
+                op: *op,
+                group,
+                layout,
+            });
+            Step::Reduce(reductions.len() - 1)
         } else if matches!(node.op, Op::MatMul) && matmul_lowered(graph, node) {
             matmuls.push(id);
             Step::MatMul(matmuls.len() - 1)
@@ -132,11 +152,12 @@ pub(crate) fn plan(graph: &Graph, fetches: &[NodeId]) -> Planned {
             Step::Fallback
         };
     }
-    Planned {
+    Ok(Planned {
         steps,
         groups,
         matmuls,
-    }
+        reductions,
+    })
 }
 
 /// The group rooted at `root`: members (topologically sorted, root last) and

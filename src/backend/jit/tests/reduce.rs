@@ -1,0 +1,172 @@
+//! Fused reductions vs the interpreter: every op, every axis choice, sizes
+//! that are not multiples of the vector width or the block, 0-sized axes,
+//! special values (NaN, ±inf), with and without a fused producer; the accuracy
+//! of a 4M-term sum; bitwise reproducibility across runs and thread counts.
+
+use super::{add, agree, konst, values};
+use crate::backend::interp::StepInputs;
+use crate::backend::jit::{compile, Options};
+use crate::ir::{BinaryOp, DType, Graph, NodeId, Op, ReduceOp, Tensor, UnaryOp};
+use std::collections::HashMap;
+
+const OPS: [ReduceOp; 4] = [ReduceOp::Sum, ReduceOp::Mean, ReduceOp::Max, ReduceOp::Min];
+
+/// Every subset of `0..rank`, sorted.
+fn subsets(rank: usize) -> Vec<Vec<usize>> {
+    (0..1usize << rank)
+        .map(|m| (0..rank).filter(|a| m & (1 << a) != 0).collect())
+        .collect()
+}
+
+fn reduced_dims(dims: &[usize], axes: &[usize], keepdims: bool) -> Vec<usize> {
+    (0..dims.len())
+        .filter_map(|a| match (axes.contains(&a), keepdims) {
+            (true, true) => Some(1),
+            (true, false) => None,
+            (false, _) => Some(dims[a]),
+        })
+        .collect()
+}
+
+/// `op(relu(x * y + z))` (with `chain`) or `op(x)` over `axes`.
+fn graph(
+    dtype: DType,
+    dims: &[usize],
+    op: ReduceOp,
+    axes: &[usize],
+    keepdims: bool,
+    chain: bool,
+    special: bool,
+) -> (Graph, NodeId) {
+    let mut g = Graph::new();
+    let x = konst(&mut g, values(dtype, dims, 5, special));
+    let input = if chain {
+        let y = konst(&mut g, values(dtype, dims, 6, false));
+        // A broadcast leaf: `z` has the last axis only.
+        let last = dims.last().map_or(vec![], |&d| vec![d]);
+        let z = konst(&mut g, values(dtype, &last, 7, false));
+        let m = add(&mut g, Op::Binary(BinaryOp::Mul), &[x, y], dtype, dims);
+        let s = add(&mut g, Op::Binary(BinaryOp::Add), &[m, z], dtype, dims);
+        add(&mut g, Op::Unary(UnaryOp::Relu), &[s], dtype, dims)
+    } else {
+        x
+    };
+    let out = reduced_dims(dims, axes, keepdims);
+    let r = Op::Reduce {
+        op,
+        axes: axes.to_vec(),
+        keepdims,
+    };
+    let y = add(&mut g, r, &[input], dtype, &out);
+    (g, y)
+}
+
+fn reduction_count(g: &Graph, y: NodeId) -> usize {
+    match compile(g, &[y], Options { check_bounds: true }) {
+        Ok(exe) => exe.reduction_count(),
+        Err(e) => panic!("compile: {}", e.message),
+    }
+}
+
+#[test]
+fn every_op_and_axis_choice_agrees() {
+    let shapes: [&[usize]; 9] = [
+        &[],
+        &[1],
+        &[3],
+        &[17],
+        &[1023],
+        &[0],
+        &[3, 0, 2],
+        &[3, 5, 7],
+        &[2, 300, 3],
+    ];
+    for dtype in [DType::F32, DType::F64] {
+        for dims in shapes {
+            for axes in subsets(dims.len()) {
+                for op in OPS {
+                    for (keepdims, chain, special) in
+                        [(false, true, false), (true, false, true), (false, false, false)]
+                    {
+                        let (g, y) = graph(dtype, dims, op, &axes, keepdims, chain, special);
+                        let (fused, _) = agree(&g, &[y]);
+                        let what = format!("{op:?} {dtype} {dims:?} {axes:?} chain {chain}");
+                        assert_eq!(fused, 0, "{what}: the chain is inside the reduction");
+                        assert_eq!(reduction_count(&g, y), 1, "{what}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Runs `y` once with the JIT (check_bounds on) and returns its value.
+fn run(g: &Graph, y: NodeId) -> Tensor {
+    let empty = HashMap::new();
+    let inputs = StepInputs {
+        placeholders: &empty,
+        variables: &empty,
+    };
+    let exe = match compile(g, &[y], Options { check_bounds: true }) {
+        Ok(exe) => exe,
+        Err(e) => panic!("compile: {}", e.message),
+    };
+    match exe.run(&inputs) {
+        Ok(mut r) => r.fetched.remove(0),
+        Err(e) => panic!("run: {}", e.message),
+    }
+}
+
+#[test]
+fn a_sum_of_4m_f32_is_within_1e_6_of_f64() {
+    let n = 4 << 20;
+    let x = values(DType::F32, &[n], 11, false);
+    // Positive terms with a nonzero mean (as in the elementwise benchmark).
+    let exact: f64 = x.to_f64_vec().iter().map(|v| (v + 4.0) as f32 as f64).sum();
+    let mut g = Graph::new();
+    let a = konst(&mut g, x);
+    let four = konst(&mut g, Tensor::full(&crate::ir::TensorType::new(DType::F32, vec![n]), 4.0));
+    let s = add(&mut g, Op::Binary(BinaryOp::Add), &[a, four], DType::F32, &[n]);
+    let r = Op::Reduce {
+        op: ReduceOp::Sum,
+        axes: vec![0],
+        keepdims: false,
+    };
+    let y = add(&mut g, r, &[s], DType::F32, &[]);
+    let got = run(&g, y).to_f64_vec()[0];
+    let rel = (got - exact).abs() / exact.abs();
+    assert!(rel <= 1e-6, "sum {got} vs f64 {exact}: relative error {rel}");
+    agree(&g, &[y]);
+}
+
+#[test]
+fn results_are_bitwise_reproducible_across_runs_and_thread_counts() {
+    use crate::backend::threads::set_threads;
+    let dims = [3, 300, 257];
+    let mut results = Vec::new();
+    for threads in [1, 2, 2, 1] {
+        set_threads(threads);
+        let mut out = Vec::new();
+        for axes in [vec![0, 1, 2], vec![2], vec![0], vec![1]] {
+            let (g, y) = graph(DType::F32, &dims, ReduceOp::Sum, &axes, false, true, false);
+            out.push(run(&g, y).to_f64_vec());
+        }
+        // A large elementwise chain (split by threads) and a large matmul.
+        let (g, y) = graph(DType::F32, &dims, ReduceOp::Sum, &[], false, true, false);
+        out.push(run(&g, y).to_f64_vec());
+        let mut g = Graph::new();
+        let a = konst(&mut g, values(DType::F32, &[512, 256], 1, false));
+        let b = konst(&mut g, values(DType::F32, &[256, 256], 2, false));
+        let y = add(&mut g, Op::MatMul, &[a, b], DType::F32, &[512, 256]);
+        out.push(run(&g, y).to_f64_vec());
+        results.push(out);
+    }
+    set_threads(0);
+    for r in &results[1..] {
+        for (a, b) in r.iter().zip(&results[0]) {
+            assert_eq!(a.len(), b.len());
+            let same = a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits());
+            assert!(same, "results differ between runs or thread counts");
+        }
+    }
+}
