@@ -112,24 +112,44 @@ pub(crate) fn compile_nest(
     jit.define("fused")
 }
 
-/// Whether the group runs on `f32x4`: every member and leaf is `f32`, every op
-/// vectorizes, and every operand's innermost stride is 0 or 1.
+/// Whether the group runs on `f32x4`: every leaf and member is `f32`, except
+/// `f32` comparisons used only as the condition of a `where` in the group
+/// (lane masks); every op vectorizes; every operand's innermost stride is 0 or 1.
 pub(crate) fn vectorizes(graph: &Graph, group: &Group, nest: &Nest) -> bool {
-    let all_f32 = group
-        .members
-        .iter()
-        .chain(&group.leaves)
-        .all(|&id| graph.ty(id).dtype == DType::F32);
+    let f32_ = |id: NodeId| graph.ty(id).dtype == DType::F32;
+    let mask = |id: NodeId| {
+        let node = graph.node(id);
+        let compare = matches!(&node.op, Op::Binary(op) if op.is_comparison())
+            && node.inputs.iter().all(|&i| f32_(i));
+        let mut uses = group
+            .members
+            .iter()
+            .flat_map(|&m| {
+                let user = graph.node(m);
+                user.inputs
+                    .iter()
+                    .enumerate()
+                    .filter(move |(_, &i)| i == id)
+                    .map(move |(k, _)| (matches!(user.op, Op::Select), k))
+            })
+            .peekable();
+        compare && uses.peek().is_some() && uses.all(|(select, k)| select && k == 0)
+    };
+    let types_ok = group.leaves.iter().all(|&id| f32_(id))
+        && group.members.iter().all(|&id| f32_(id) || mask(id))
+        && group.members.last().is_none_or(|&root| f32_(root));
     let ops_ok = group.members.iter().all(|&id| match &graph.node(id).op {
-        Op::Binary(op) => ops::binary_vectorizes(*op),
-        Op::Unary(_) | Op::StopGradient | Op::Broadcast | Op::Cast(DType::F32) => true,
+        Op::Binary(op) => ops::binary_vectorizes(*op) || op.is_comparison(),
+        Op::Unary(_) | Op::StopGradient | Op::Broadcast | Op::Cast(DType::F32) | Op::Select => {
+            true
+        }
         _ => false,
     });
     let inner_ok = nest
         .strides
         .iter()
         .all(|row| matches!(row.last(), None | Some(0) | Some(1)));
-    all_f32 && ops_ok && inner_ok && !nest.dims.is_empty()
+    types_ok && ops_ok && inner_ok && !nest.dims.is_empty()
 }
 
 /// The body of a fused kernel: load the leaves, compute the members, store the root.
@@ -199,6 +219,7 @@ impl Fused<'_> {
             let v = match &node.op {
                 Op::Unary(op) => lower.unary(b, *op, dtype, input(0)?)?,
                 Op::Binary(op) => lower.binary(b, *op, dtype, input(0)?, input(1)?)?,
+                Op::Select if lanes > 1 => lower.choose(b, input(0)?, input(1)?, input(2)?),
                 Op::Select => lower.select(b, input(0)?, input(1)?, input(2)?),
                 Op::Cast(to) => lower.cast(b, dtype, *to, input(0)?),
                 Op::StopGradient | Op::Broadcast => input(0)?,

@@ -2,14 +2,18 @@
 //! through GEMM, and everything else through the interpreter's kernels.
 //!
 //! Only nodes reachable from the fetches are planned. An elementwise node is
-//! *inlined* into its consumer (computed in registers, never stored) when:
-//! - both are elementwise ops the JIT lowers (all of them, on the dtypes the
-//!   language allows),
-//! - the consumer is its only user among the planned nodes and it is not fetched,
-//! - it has the consumer's shape (a smaller producer would be recomputed for
-//!   every element it is broadcast to, so it is stored instead).
+//! *inlined* into its consumers (computed in registers, never stored) when:
+//! - it is an elementwise op the JIT lowers, and it is not fetched;
+//! - every user is a lowered elementwise op of the same shape (a smaller
+//!   producer would be recomputed for every element it is broadcast to, so it
+//!   is stored instead) or a fused reduction ([`super::reduce`]) of it;
+//! - it has one user, or its inlined subtree is cheap (inline `f32` ops, at
+//!   most [`RECOMPUTE_COST`]): then each user's kernel recomputes it, which
+//!   costs less than storing and reloading it on memory-bound chains (the
+//!   forward value and the gradient of a chain share `a*b+c` and `sigmoid(d)`).
 //!
-//! Every other lowered elementwise node is the root of a group.
+//! Every other lowered elementwise node is the root of a group; every float
+//! `sum`/`mean`/`max`/`min` is the root of a fused reduction.
 
 use super::fused::Group;
 use super::ops;
@@ -59,6 +63,29 @@ pub(crate) fn lowered(graph: &Graph, node: &Node) -> bool {
     }
 }
 
+/// The largest inlined subtree (in ops) recomputed by each of several users.
+const RECOMPUTE_COST: usize = 12;
+
+/// Whether `node` is cheap enough to recompute in several kernels: `f32` ops
+/// generated inline (no helper calls).
+fn cheap(graph: &Graph, node: &Node) -> bool {
+    use crate::ir::{BinaryOp as B, UnaryOp as U};
+    let f32_in = node
+        .inputs
+        .iter()
+        .all(|&i| matches!(graph.ty(i).dtype, DType::F32 | DType::Bool));
+    f32_in
+        && match &node.op {
+            Op::Unary(op) => matches!(
+                op,
+                U::Neg | U::Abs | U::Relu | U::Exp | U::Sigmoid | U::Sqrt
+            ),
+            Op::Binary(op) => !matches!(op, B::Pow | B::And | B::Or),
+            Op::Select | Op::Broadcast | Op::StopGradient => true,
+            _ => false,
+        }
+}
+
 /// Whether the matmul kernel handles this node: f32/f64, both inputs of rank ≥ 2.
 fn matmul_lowered(graph: &Graph, node: &Node) -> bool {
     let [a, b] = node.inputs.as_slice() else {
@@ -103,20 +130,31 @@ pub(crate) fn plan(graph: &Graph, fetches: &[NodeId]) -> Result<Planned, Diag> {
         .iter()
         .map(|node| lowered(graph, node))
         .collect();
-    let mut inline_into: Vec<Option<NodeId>> = vec![None; n];
+    // `inline[i]`: node i is computed in registers inside the kernel of every
+    // user. With one user always; with several (each then recomputes it) only
+    // when its inlined subtree is cheap, which saves storing and reloading it.
+    let mut inline = vec![false; n];
+    let mut cost = vec![0usize; n];
     for id in graph.ids() {
         let i = id.index();
-        if !needed[i] || fetched[i] || !lowered_node[i] {
+        if !needed[i] || fetched[i] || !lowered_node[i] || users[i].is_empty() {
             continue;
         }
-        if let [user] = users[i].as_slice() {
+        let in_kernel = users[i].iter().all(|user| {
             let elementwise =
                 lowered_node[user.index()] && graph.ty(*user).shape == graph.ty(id).shape;
             // A reduction computes its producer's chain in its own kernel.
-            if elementwise || reduce::reducible(graph, *user) {
-                inline_into[i] = Some(*user);
-            }
-        }
+            elementwise || reduce::reducible(graph, *user)
+        });
+        let node = graph.node(id);
+        cost[i] = 1 + node
+            .inputs
+            .iter()
+            .filter(|j| inline.get(j.index()) == Some(&true))
+            .map(|j| cost[j.index()])
+            .sum::<usize>();
+        let single = users[i].len() == 1;
+        inline[i] = in_kernel && (single || (cheap(graph, node) && cost[i] <= RECOMPUTE_COST));
     }
     // Roots, with their members collected by walking inlined inputs.
     let mut steps = vec![Step::Unused; n];
@@ -129,13 +167,13 @@ pub(crate) fn plan(graph: &Graph, fetches: &[NodeId]) -> Result<Planned, Diag> {
             continue;
         }
         let node = graph.node(id);
-        steps[i] = if inline_into[i].is_some() {
+        steps[i] = if inline[i] {
             Step::Inlined
         } else if lowered_node[i] {
-            groups.push(collect_group(graph, id, &inline_into));
+            groups.push(collect_group(graph, id, &inline));
             Step::Fused(groups.len() - 1)
         } else if let (true, Op::Reduce { op, .. }) = (reduce::reducible(graph, id), &node.op) {
-            let mut group = collect_group(graph, id, &inline_into);
+            let mut group = collect_group(graph, id, &inline);
             group.members.retain(|&m| m != id);
             let layout = reduce::layout(graph, id, &group.leaves)?;
             reductions.push(Reduction {
@@ -162,16 +200,17 @@ pub(crate) fn plan(graph: &Graph, fetches: &[NodeId]) -> Result<Planned, Diag> {
 
 /// The group rooted at `root`: members (topologically sorted, root last) and
 /// leaves (distinct, in order of first use).
-fn collect_group(graph: &Graph, root: NodeId, inline_into: &[Option<NodeId>]) -> Group {
+fn collect_group(graph: &Graph, root: NodeId, inline: &[bool]) -> Group {
     let mut members = vec![root];
     let mut leaves = Vec::new();
     let mut stack = vec![root];
     while let Some(id) = stack.pop() {
         for &input in &graph.node(id).inputs {
-            let inlined = inline_into.get(input.index()).copied().flatten() == Some(id);
-            if inlined {
-                members.push(input);
-                stack.push(input);
+            if inline.get(input.index()) == Some(&true) {
+                if !members.contains(&input) {
+                    members.push(input);
+                    stack.push(input);
+                }
             } else if !leaves.contains(&input) {
                 leaves.push(input);
             }

@@ -170,3 +170,37 @@ fn results_are_bitwise_reproducible_across_runs_and_thread_counts() {
         }
     }
 }
+
+/// The forward value and the gradient of `sum(relu(a*b+c)*sigmoid(d))` (as the
+/// optimiser leaves them): `a*b+c` and `sigmoid(d)` have two users each and
+/// are recomputed in both kernels rather than stored; `gt`/`where` run on
+/// lane masks.
+#[test]
+fn shared_cheap_producers_are_recomputed_not_stored() {
+    for n in [1usize, 3, 17, 1023] {
+        let dims = [n, 2];
+        let f = DType::F32;
+        let mut g = Graph::new();
+        let leaf = |g: &mut Graph, seed| konst(g, values(f, &dims, seed, seed == 1));
+        let (a, b, c, d) = (leaf(&mut g, 1), leaf(&mut g, 2), leaf(&mut g, 3), leaf(&mut g, 4));
+        let m = add(&mut g, Op::Binary(BinaryOp::Mul), &[a, b], f, &dims);
+        let s = add(&mut g, Op::Binary(BinaryOp::Add), &[m, c], f, &dims);
+        let r = add(&mut g, Op::Unary(UnaryOp::Relu), &[s], f, &dims);
+        let sg = add(&mut g, Op::Unary(UnaryOp::Sigmoid), &[d], f, &dims);
+        let p = add(&mut g, Op::Binary(BinaryOp::Mul), &[r, sg], f, &dims);
+        let sum = Op::Reduce {
+            op: ReduceOp::Sum,
+            axes: vec![0, 1],
+            keepdims: false,
+        };
+        let y = add(&mut g, sum, &[p], f, &[]);
+        let zero = konst(&mut g, Tensor::scalar(f, 0.0));
+        let gt = add(&mut g, Op::Binary(BinaryOp::Gt), &[s, zero], DType::Bool, &dims);
+        let w = add(&mut g, Op::Select, &[gt, sg, zero], f, &dims);
+        let da = add(&mut g, Op::Binary(BinaryOp::Mul), &[w, b], f, &dims);
+        let (fused, _) = agree(&g, &[y, da]);
+        assert_eq!(fused, 1, "one kernel for the gradient");
+        let exe = compile(&g, &[y, da], Options { check_bounds: true });
+        assert_eq!(exe.map(|e| e.reduction_count()).ok(), Some(1));
+    }
+}
