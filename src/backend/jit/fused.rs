@@ -140,9 +140,7 @@ pub(crate) fn vectorizes(graph: &Graph, group: &Group, nest: &Nest) -> bool {
         && group.members.last().is_none_or(|&root| f32_(root));
     let ops_ok = group.members.iter().all(|&id| match &graph.node(id).op {
         Op::Binary(op) => ops::binary_vectorizes(*op) || op.is_comparison(),
-        Op::Unary(_) | Op::StopGradient | Op::Broadcast | Op::Cast(DType::F32) | Op::Select => {
-            true
-        }
+        Op::Unary(_) | Op::StopGradient | Op::Broadcast | Op::Cast(DType::F32) | Op::Select => true,
         _ => false,
     });
     let inner_ok = nest

@@ -14,6 +14,7 @@
 //! static shapes (the proof is in `nest.rs`), and `Options::check_bounds` adds
 //! run-time checks that turn a violation into an internal-error `Diag`.
 
+mod calls;
 mod codegen;
 mod exec;
 mod exp;

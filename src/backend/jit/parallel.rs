@@ -49,7 +49,11 @@ pub(crate) fn split(n: usize, parts: usize, align: usize) -> Vec<(usize, usize)>
 ///
 /// Each list must satisfy [`Kernel::call`]'s contract; lists may share input
 /// buffers but must write disjoint parts of their outputs.
-pub(crate) fn call_all(kernel: &Kernel, calls: &[Vec<*mut u8>], expected: usize) -> Result<i32, Diag> {
+pub(crate) fn call_all(
+    kernel: &Kernel,
+    calls: &[Vec<*mut u8>],
+    expected: usize,
+) -> Result<i32, Diag> {
     if calls.len() <= 1 {
         return match calls.first() {
             Some(args) => kernel.call(args, expected),

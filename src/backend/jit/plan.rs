@@ -18,8 +18,8 @@
 use super::fused::Group;
 use super::ops;
 use super::reduce::{self, Reduction};
-use crate::syntax::Diag;
 use crate::ir::{DType, Graph, Node, NodeId, Op};
+use crate::syntax::Diag;
 
 /// How one planned node is computed.
 #[derive(Clone, Debug)]

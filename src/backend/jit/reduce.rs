@@ -162,7 +162,11 @@ pub(crate) fn compile(
     let helpers = declare_helpers(jit)?;
     let b = FunctionBuilder::new(&mut jit.ctx.func, &mut jit.builder_ctx);
     let mut e = Emitter::new(b, config, lens, check);
-    let inner = l.strides.iter().map(|s| s.last().copied().unwrap_or(0)).collect();
+    let inner = l
+        .strides
+        .iter()
+        .map(|s| s.last().copied().unwrap_or(0))
+        .collect();
     let body = Fused {
         graph,
         group: &r.group,
@@ -356,7 +360,8 @@ impl Gen<'_> {
     /// Stores partial `v` at element `slot` of operand `k` (the partials).
     fn store(&self, e: &mut Emitter, k: usize, slot: Value, v: Value) {
         let addr = e.address(k, slot, 1, 8);
-        e.b.ins().store(MemFlagsData::new().with_notrap(), v, addr, 0);
+        e.b.ins()
+            .store(MemFlagsData::new().with_notrap(), v, addr, 0);
     }
 }
 
@@ -371,8 +376,12 @@ pub(crate) fn combine(op: ReduceOp, l: &Layout, partials: &[f64]) -> Vec<f64> {
                 ReduceOp::Sum => pairwise(part),
                 // 0 / 0 is NaN: the mean of nothing.
                 ReduceOp::Mean => pairwise(part) / l.count as f64,
-                ReduceOp::Max => part.iter().fold(f64::NEG_INFINITY, |m, &v| nan_or(m, v, m.max(v))),
-                ReduceOp::Min => part.iter().fold(f64::INFINITY, |m, &v| nan_or(m, v, m.min(v))),
+                ReduceOp::Max => part
+                    .iter()
+                    .fold(f64::NEG_INFINITY, |m, &v| nan_or(m, v, m.max(v))),
+                ReduceOp::Min => part
+                    .iter()
+                    .fold(f64::INFINITY, |m, &v| nan_or(m, v, m.min(v))),
             }
         })
         .collect()

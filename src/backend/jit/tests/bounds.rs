@@ -73,7 +73,12 @@ fn a_bad_range_is_refused() {
             panic!("f32")
         };
         let (a, o) = (a.as_ptr() as *mut u8, o.as_mut_ptr() as *mut u8);
-        for (lo, hi, ok) in [(0usize, 8usize, true), (0, 9, false), (5, 4, false), (4, 8, true)] {
+        for (lo, hi, ok) in [
+            (0usize, 8usize, true),
+            (0, 9, false),
+            (5, 4, false),
+            (4, 8, true),
+        ] {
             let args = [a, o, lo as *mut u8, hi as *mut u8];
             let status = kernel.call(&args, 4).expect("call");
             assert_eq!(status == 0, ok, "range [{lo}, {hi}) check {check}");

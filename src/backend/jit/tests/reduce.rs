@@ -85,9 +85,11 @@ fn every_op_and_axis_choice_agrees() {
         for dims in shapes {
             for axes in subsets(dims.len()) {
                 for op in OPS {
-                    for (keepdims, chain, special) in
-                        [(false, true, false), (true, false, true), (false, false, false)]
-                    {
+                    for (keepdims, chain, special) in [
+                        (false, true, false),
+                        (true, false, true),
+                        (false, false, false),
+                    ] {
                         let (g, y) = graph(dtype, dims, op, &axes, keepdims, chain, special);
                         let (fused, _) = agree(&g, &[y]);
                         let what = format!("{op:?} {dtype} {dims:?} {axes:?} chain {chain}");
@@ -125,8 +127,17 @@ fn a_sum_of_4m_f32_is_within_1e_6_of_f64() {
     let exact: f64 = x.to_f64_vec().iter().map(|v| (v + 4.0) as f32 as f64).sum();
     let mut g = Graph::new();
     let a = konst(&mut g, x);
-    let four = konst(&mut g, Tensor::full(&crate::ir::TensorType::new(DType::F32, vec![n]), 4.0));
-    let s = add(&mut g, Op::Binary(BinaryOp::Add), &[a, four], DType::F32, &[n]);
+    let four = konst(
+        &mut g,
+        Tensor::full(&crate::ir::TensorType::new(DType::F32, vec![n]), 4.0),
+    );
+    let s = add(
+        &mut g,
+        Op::Binary(BinaryOp::Add),
+        &[a, four],
+        DType::F32,
+        &[n],
+    );
     let r = Op::Reduce {
         op: ReduceOp::Sum,
         axes: vec![0],
@@ -135,7 +146,10 @@ fn a_sum_of_4m_f32_is_within_1e_6_of_f64() {
     let y = add(&mut g, r, &[s], DType::F32, &[]);
     let got = run(&g, y).to_f64_vec()[0];
     let rel = (got - exact).abs() / exact.abs();
-    assert!(rel <= 1e-6, "sum {got} vs f64 {exact}: relative error {rel}");
+    assert!(
+        rel <= 1e-6,
+        "sum {got} vs f64 {exact}: relative error {rel}"
+    );
     agree(&g, &[y]);
 }
 
@@ -182,7 +196,12 @@ fn shared_cheap_producers_are_recomputed_not_stored() {
         let f = DType::F32;
         let mut g = Graph::new();
         let leaf = |g: &mut Graph, seed| konst(g, values(f, &dims, seed, seed == 1));
-        let (a, b, c, d) = (leaf(&mut g, 1), leaf(&mut g, 2), leaf(&mut g, 3), leaf(&mut g, 4));
+        let (a, b, c, d) = (
+            leaf(&mut g, 1),
+            leaf(&mut g, 2),
+            leaf(&mut g, 3),
+            leaf(&mut g, 4),
+        );
         let m = add(&mut g, Op::Binary(BinaryOp::Mul), &[a, b], f, &dims);
         let s = add(&mut g, Op::Binary(BinaryOp::Add), &[m, c], f, &dims);
         let r = add(&mut g, Op::Unary(UnaryOp::Relu), &[s], f, &dims);
@@ -195,7 +214,13 @@ fn shared_cheap_producers_are_recomputed_not_stored() {
         };
         let y = add(&mut g, sum, &[p], f, &[]);
         let zero = konst(&mut g, Tensor::scalar(f, 0.0));
-        let gt = add(&mut g, Op::Binary(BinaryOp::Gt), &[s, zero], DType::Bool, &dims);
+        let gt = add(
+            &mut g,
+            Op::Binary(BinaryOp::Gt),
+            &[s, zero],
+            DType::Bool,
+            &dims,
+        );
         let w = add(&mut g, Op::Select, &[gt, sg, zero], f, &dims);
         let da = add(&mut g, Op::Binary(BinaryOp::Mul), &[w, b], f, &dims);
         let (fused, _) = agree(&g, &[y, da]);

@@ -1,0 +1,119 @@
+//! Kernel calls: operand checks, the split of a call among threads, and the
+//! run of a fused reduction (kernel, then the fixed-order combine).
+
+use super::codegen::{Kernel, STATUS_OK};
+use super::exec::{at, Executable};
+use super::parallel::{call_all, parts, split};
+use super::reduce;
+use super::tensors::{data_ptr, out_ptr, Val};
+use crate::ir::{Node, Tensor, TensorType};
+use crate::syntax::Diag;
+
+impl Executable {
+    /// Runs fused reduction `r`: the kernel writes partials (split among
+    /// threads by rows, or by blocks when there are few rows), then
+    /// [`reduce::combine`] reduces them in a fixed order.
+    pub(super) fn reduce(
+        &self,
+        r: usize,
+        node: &Node,
+        memo: &[Option<Val>],
+    ) -> Result<Tensor, Diag> {
+        let red = &self.reductions[r];
+        let l = &red.layout;
+        let args: Vec<&Tensor> = red
+            .group
+            .leaves
+            .iter()
+            .map(|&k| {
+                memo[k.index()]
+                    .as_deref()
+                    .ok_or_else(|| at(node, format!("input {k} was not computed")))
+            })
+            .collect::<Result<_, _>>()?;
+        let types: Vec<&TensorType> = red.group.leaves.iter().map(|&k| self.graph.ty(k)).collect();
+        let mut partials = self.pool.take_partials(r, l.rows * l.blocks);
+        if !l.empty() {
+            let work = l.rows * l.inner;
+            let n = parts(work);
+            let ranges: Vec<Vec<usize>> = if l.rows >= n {
+                split(l.rows, n, 1)
+                    .into_iter()
+                    .map(|(lo, hi)| vec![lo, hi, 0, l.blocks])
+                    .collect()
+            } else {
+                split(l.blocks, n, 1)
+                    .into_iter()
+                    .map(|(lo, hi)| vec![0, l.rows, lo, hi])
+                    .collect()
+            };
+            let ptr = partials.as_mut_ptr() as *mut u8;
+            call(&self.reduce_kernels[r], node, &args, &types, ptr, &ranges)?;
+        }
+        let values = reduce::combine(red.op, l, &partials);
+        self.pool.give_partials(r, partials);
+        Tensor::from_f64_vec(&node.ty, values).ok_or_else(|| at(node, "result shape"))
+    }
+}
+
+/// Runs a kernel on `args` (checked against `types`) into `out` (of the
+/// node's type, every element written), once per slot list of `ranges`.
+pub(super) fn run_kernel(
+    kernel: &Kernel,
+    node: &Node,
+    args: &[&Tensor],
+    types: &[&TensorType],
+    mut out: Tensor,
+    ranges: &[Vec<usize>],
+) -> Result<Tensor, Diag> {
+    if out.is_empty() {
+        return Ok(out);
+    }
+    if out.dtype() != node.ty.dtype || out.shape() != node.ty.shape.dims() {
+        return Err(at(node, "output buffer of the wrong type"));
+    }
+    let ptr = out_ptr(&mut out).ok_or_else(|| at(node, "output is not contiguous"))?;
+    call(kernel, node, args, types, ptr, ranges)?;
+    Ok(out)
+}
+
+/// Checks `args` against `types` and calls `kernel` on them and `out` once
+/// per slot list of `ranges` (in parallel when there are several).
+fn call(
+    kernel: &Kernel,
+    node: &Node,
+    args: &[&Tensor],
+    types: &[&TensorType],
+    out: *mut u8,
+    ranges: &[Vec<usize>],
+) -> Result<(), Diag> {
+    let mut ptrs = Vec::with_capacity(args.len() + 1);
+    for (k, (arg, ty)) in args.iter().zip(types).enumerate() {
+        // The kernel was compiled for exactly this dtype and shape.
+        if arg.dtype() != ty.dtype || arg.shape() != ty.shape.dims() {
+            return Err(at(
+                node,
+                format!("operand {k} is {} but the kernel takes {ty}", arg.ty()),
+            ));
+        }
+        ptrs.push(data_ptr(arg).ok_or_else(|| at(node, format!("operand {k} is not contiguous")))?);
+    }
+    ptrs.push(out);
+    let calls: Vec<Vec<*mut u8>> = ranges
+        .iter()
+        .map(|slots| {
+            let mut list = ptrs.clone();
+            list.extend(slots.iter().map(|&s| s as *mut u8));
+            list
+        })
+        .collect();
+    let expected = ptrs.len() + ranges.first().map_or(0, Vec::len);
+    let status = call_all(kernel, &calls, expected)?;
+    if status != STATUS_OK {
+        return Err(at(
+            node,
+            format!("kernel failed a bounds check (status {status})"),
+        ));
+    }
+    Ok(())
+}
