@@ -12,13 +12,14 @@ use crate::syntax::Diag;
 impl Executable {
     /// Runs fused reduction `r`: the kernel writes partials (split among
     /// threads by rows, or by blocks when there are few rows), then
-    /// [`reduce::combine`] reduces them in a fixed order.
+    /// [`reduce::combine`] reduces them in a fixed order. Gives the result
+    /// and the side output, if the kernel has one.
     pub(super) fn reduce(
         &self,
         r: usize,
         node: &Node,
         memo: &[Option<Val>],
-    ) -> Result<Tensor, Diag> {
+    ) -> Result<(Tensor, Option<Tensor>), Diag> {
         let red = &self.reductions[r];
         let l = &red.layout;
         let args: Vec<&Tensor> = red
@@ -33,6 +34,15 @@ impl Executable {
             .collect::<Result<_, _>>()?;
         let types: Vec<&TensorType> = red.group.leaves.iter().map(|&k| self.graph.ty(k)).collect();
         let mut partials = self.pool.take_partials(r, l.rows * l.blocks);
+        let mut side = red.side.map(|s| self.pool.take(self.graph.ty(s)));
+        let mut outs = vec![partials.as_mut_ptr() as *mut u8];
+        if let (Some(t), Some(id)) = (side.as_mut(), red.side) {
+            let ty = self.graph.ty(id);
+            if t.dtype() != ty.dtype || t.shape() != ty.shape.dims() {
+                return Err(at(node, "side output buffer of the wrong type"));
+            }
+            outs.push(out_ptr(t).ok_or_else(|| at(node, "side output is not contiguous"))?);
+        }
         if !l.empty() {
             let work = l.rows * l.inner;
             let n = parts(work);
@@ -47,12 +57,12 @@ impl Executable {
                     .map(|(lo, hi)| vec![0, l.rows, lo, hi])
                     .collect()
             };
-            let ptr = partials.as_mut_ptr() as *mut u8;
-            call(&self.reduce_kernels[r], node, &args, &types, ptr, &ranges)?;
+            call(&self.reduce_kernels[r], node, &args, &types, &outs, &ranges)?;
         }
         let values = reduce::combine(red.op, l, &partials);
         self.pool.give_partials(r, partials);
-        Tensor::from_f64_vec(&node.ty, values).ok_or_else(|| at(node, "result shape"))
+        let value = Tensor::from_f64_vec(&node.ty, values).ok_or_else(|| at(node, "result shape"))?;
+        Ok((value, side))
     }
 }
 
@@ -73,7 +83,7 @@ pub(super) fn run_kernel(
         return Err(at(node, "output buffer of the wrong type"));
     }
     let ptr = out_ptr(&mut out).ok_or_else(|| at(node, "output is not contiguous"))?;
-    call(kernel, node, args, types, ptr, ranges)?;
+    call(kernel, node, args, types, &[ptr], ranges)?;
     Ok(out)
 }
 
@@ -84,7 +94,7 @@ fn call(
     node: &Node,
     args: &[&Tensor],
     types: &[&TensorType],
-    out: *mut u8,
+    outs: &[*mut u8],
     ranges: &[Vec<usize>],
 ) -> Result<(), Diag> {
     let mut ptrs = Vec::with_capacity(args.len() + 1);
@@ -98,7 +108,7 @@ fn call(
         }
         ptrs.push(data_ptr(arg).ok_or_else(|| at(node, format!("operand {k} is not contiguous")))?);
     }
-    ptrs.push(out);
+    ptrs.extend_from_slice(outs);
     let calls: Vec<Vec<*mut u8>> = ranges
         .iter()
         .map(|slots| {

@@ -74,7 +74,7 @@ impl Executable {
         for (id, value) in memo.into_iter().enumerate() {
             let native = matches!(
                 self.steps.get(id),
-                Some(Step::Fused(_) | Step::MatMul(_) | Step::Reduce(_))
+                Some(Step::Fused(_) | Step::MatMul(_) | Step::Reduce(_) | Step::Side(_))
             );
             if let (true, Some(Val::Shared(arc))) = (native, value) {
                 if let Ok(tensor) = Arc::try_unwrap(arc) {
@@ -116,7 +116,11 @@ impl Executable {
                 }
             }
             if ready {
-                let value = self.compute(id, memo, updates, inputs)?;
+                let mut side = None;
+                let value = self.compute(id, memo, updates, inputs, &mut side)?;
+                if let Some((side_id, side_value)) = side {
+                    memo[side_id.index()] = Some(side_value);
+                }
                 let node = self.graph.node(id);
                 if value.dtype() != node.ty.dtype || value.shape() != node.ty.shape.dims() {
                     return Err(at(
@@ -137,6 +141,8 @@ impl Executable {
         match (&self.steps[id.index()], &node.op) {
             (Step::Fused(g), _) => Ok(self.groups[*g].leaves.clone()),
             (Step::Reduce(r), _) => Ok(self.reductions[*r].group.leaves.clone()),
+            // Stored by the reduction's kernel.
+            (Step::Side(r), _) => Ok(vec![self.reductions[*r].node]),
             (Step::Unused | Step::Inlined, _) => Err(at(node, "is not computed on its own")),
             (
                 _,
@@ -184,6 +190,7 @@ impl Executable {
         memo: &[Option<Val<'s>>],
         updates: &mut Vec<(NodeId, String, Tensor)>,
         inputs: &StepInputs<'s>,
+        side: &mut Option<(NodeId, Val<'s>)>,
     ) -> Result<Val<'s>, Diag> {
         let node = self.graph.node(id);
         let value = |k: NodeId| -> Result<&Val<'s>, Diag> {
@@ -216,10 +223,13 @@ impl Executable {
                     .map(|t| Val::Shared(Arc::new(t)));
             }
             Step::Reduce(r) => {
-                return self
-                    .reduce(*r, node, memo)
-                    .map(|t| Val::Shared(Arc::new(t)))
+                let (value, side_value) = self.reduce(*r, node, memo)?;
+                if let (Some(id), Some(t)) = (self.reductions[*r].side, side_value) {
+                    *side = Some((id, Val::Shared(Arc::new(t))));
+                }
+                return Ok(Val::Shared(Arc::new(value)));
             }
+            Step::Side(_) => return Err(at(node, "was not stored by its reduction")),
             Step::MatMul(m) => {
                 let args: Vec<&Tensor> = node
                     .inputs

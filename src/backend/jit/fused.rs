@@ -171,6 +171,21 @@ impl Fused<'_> {
         offsets: &[Value],
         lanes: u32,
     ) -> Result<Value, Diag> {
+        let values = self.compute_many(e, offsets, lanes, &[self.result])?;
+        values
+            .first()
+            .copied()
+            .ok_or_else(|| internal("no result"))
+    }
+
+    /// As [`Fused::compute`], giving the values of `results` (members or leaves).
+    pub(crate) fn compute_many(
+        &self,
+        e: &mut Emitter,
+        offsets: &[Value],
+        lanes: u32,
+        results: &[NodeId],
+    ) -> Result<Vec<Value>, Diag> {
         let flags = MemFlagsData::new().with_notrap();
         let mut values: HashMap<NodeId, Value> = HashMap::new();
         // Load each leaf: a vector when its stride is 1, a splat when it is 0.
@@ -225,10 +240,15 @@ impl Fused<'_> {
             };
             values.insert(id, v);
         }
-        values
-            .get(&self.result)
-            .copied()
-            .ok_or_else(|| internal("the result was not computed"))
+        results
+            .iter()
+            .map(|r| {
+                values
+                    .get(r)
+                    .copied()
+                    .ok_or_else(|| internal("a result was not computed"))
+            })
+            .collect()
     }
 }
 

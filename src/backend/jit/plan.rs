@@ -34,6 +34,9 @@ pub(crate) enum Step {
     MatMul(usize),
     /// A fused reduction kernel `index`.
     Reduce(usize),
+    /// An elementwise root stored by reduction kernel `index` as a second
+    /// output (it iterates the same elements).
+    Side(usize),
     /// Leaves, state, control flow and every op without a native kernel yet:
     /// the interpreter's kernel for this node.
     Fallback,
@@ -181,6 +184,7 @@ pub(crate) fn plan(graph: &Graph, fetches: &[NodeId]) -> Result<Planned, Diag> {
                 op: *op,
                 group,
                 layout,
+                side: None,
             });
             Step::Reduce(reductions.len() - 1)
         } else if matches!(node.op, Op::MatMul) && matmul_lowered(graph, node) {
@@ -190,12 +194,90 @@ pub(crate) fn plan(graph: &Graph, fetches: &[NodeId]) -> Result<Planned, Diag> {
             Step::Fallback
         };
     }
+    let groups = merge_sides(graph, &mut steps, groups, &mut reductions)?;
     Ok(Planned {
         steps,
         groups,
         matmuls,
         reductions,
     })
+}
+
+/// Multi-output fusion: an elementwise group of the shape a reduction
+/// iterates, whose leaves the reduction kernel also has at hand (its own
+/// leaves, or placeholders, variables and constants), is computed and stored
+/// by the reduction's kernel: one pass over the inputs instead of two (the
+/// forward value and the gradient of a chain). Returns the remaining groups.
+fn merge_sides(
+    graph: &Graph,
+    steps: &mut [Step],
+    groups: Vec<Group>,
+    reductions: &mut [Reduction],
+) -> Result<Vec<Group>, Diag> {
+    let source = |id: &NodeId| {
+        matches!(
+            graph.node(*id).op,
+            Op::Placeholder { .. } | Op::Variable { .. } | Op::Const(_)
+        )
+    };
+    let mut merged = vec![false; groups.len()];
+    for (index, r) in reductions.iter_mut().enumerate() {
+        let node = graph.node(r.node);
+        let Some(&input) = node.inputs.first() else {
+            continue;
+        };
+        let fits = |group: &Group| {
+            group.root().is_some_and(|root| {
+                // The side root is demanded after the reduction (it depends
+                // on it in the step's evaluation order), and every extra leaf
+                // precedes the reduction.
+                graph.ty(root).shape == graph.ty(input).shape
+                    && graph.ty(root).dtype == node.ty.dtype
+                    && root > r.node
+                    && !r.group.leaves.contains(&root)
+                    && group
+                        .leaves
+                        .iter()
+                        .all(|l| r.group.leaves.contains(l) || (source(l) && *l < r.node))
+            })
+        };
+        let found = (0..groups.len()).find(|&g| !merged[g] && fits(&groups[g]));
+        let Some((g, side)) = found.and_then(|g| Some((g, groups[g].root()?))) else {
+            continue;
+        };
+        merged[g] = true;
+        for &m in &groups[g].members {
+            if !r.group.members.contains(&m) {
+                r.group.members.push(m);
+            }
+        }
+        r.group.members.sort();
+        for &l in &groups[g].leaves {
+            if !r.group.leaves.contains(&l) {
+                r.group.leaves.push(l);
+            }
+        }
+        let mut operands = r.group.leaves.clone();
+        operands.push(side);
+        r.layout = reduce::layout(graph, r.node, &operands)?;
+        r.side = Some(side);
+        steps[side.index()] = Step::Side(index);
+    }
+    // Renumber the remaining groups.
+    let mut renumber = vec![None; groups.len()];
+    let mut kept = Vec::new();
+    for (g, group) in groups.into_iter().enumerate() {
+        if !merged[g] {
+            renumber[g] = Some(kept.len());
+            kept.push(group);
+        }
+    }
+    for step in steps.iter_mut() {
+        if let Step::Fused(g) = step {
+            *g = renumber[*g].ok_or_else(|| super::codegen::internal("merged group"))?;
+        }
+    }
+    Ok(kept)
 }
 
 /// The group rooted at `root`: members (topologically sorted, root last) and

@@ -38,6 +38,9 @@ pub(crate) struct Reduction {
     pub(crate) op: ReduceOp,
     pub(crate) group: Group,
     pub(crate) layout: Layout,
+    /// A second output: an elementwise member of the group (of the reduced
+    /// input's shape) stored at every element the kernel visits.
+    pub(crate) side: Option<NodeId>,
 }
 
 /// The iteration space of a reduction (see the module docs).
@@ -66,8 +69,9 @@ pub(crate) fn reducible(graph: &Graph, id: NodeId) -> bool {
         && graph.ty(node.inputs[0]).dtype == node.ty.dtype
 }
 
-/// The layout of reduction `id` whose group loads `leaves`.
-pub(crate) fn layout(graph: &Graph, id: NodeId, leaves: &[NodeId]) -> Result<Layout, Diag> {
+/// The layout of reduction `id` whose kernel accesses `operands` (its leaves,
+/// then its side output if any).
+pub(crate) fn layout(graph: &Graph, id: NodeId, operands: &[NodeId]) -> Result<Layout, Diag> {
     let node = graph.node(id);
     let Op::Reduce { axes, .. } = &node.op else {
         return Err(internal("not a reduction"));
@@ -76,7 +80,10 @@ pub(crate) fn layout(graph: &Graph, id: NodeId, leaves: &[NodeId]) -> Result<Lay
     if axes.iter().any(|&a| a >= dims.len()) || axes.windows(2).any(|w| w[0] >= w[1]) {
         return Err(internal(format!("bad reduction axes {axes:?} of {dims:?}")));
     }
-    let shapes: Vec<&[usize]> = leaves.iter().map(|&l| graph.ty(l).shape.dims()).collect();
+    let shapes: Vec<&[usize]> = operands
+        .iter()
+        .map(|&l| graph.ty(l).shape.dims())
+        .collect();
     let strides = broadcast_strides(dims, &shapes)?;
     let part = |keep: bool| {
         let axes_of: Vec<usize> = (0..dims.len())
@@ -136,7 +143,8 @@ impl Layout {
 }
 
 /// Builds the kernel of `r`. Operands: the leaves, then the `f64` partials
-/// buffer; slots after them: `row_lo, row_hi, block_lo, block_hi`.
+/// buffer, then the side output (if any); slots after them: `row_lo, row_hi,
+/// block_lo, block_hi`.
 pub(crate) fn compile(
     jit: &mut Jit,
     graph: &Graph,
@@ -156,7 +164,11 @@ pub(crate) fn compile(
         .map(|&x| graph.ty(x).shape.numel() as i64)
         .collect();
     lens.push((l.rows * l.blocks) as i64);
+    if let Some(side) = r.side {
+        lens.push(graph.ty(side).shape.numel() as i64);
+    }
     let n_leaves = r.group.leaves.len();
+    let slots = lens.len();
     jit.begin();
     let config = jit.module.target_config();
     let helpers = declare_helpers(jit)?;
@@ -180,13 +192,15 @@ pub(crate) fn compile(
         dtype,
         vector,
         helpers: &helpers,
+        side: r.side.map(|s| (s, n_leaves + 1, dtype.size_bytes() as i64)),
     };
-    let (row_lo, row_hi) = e.range(n_leaves + 1, l.rows as i64);
-    let (blk_lo, blk_hi) = e.range(n_leaves + 3, l.blocks as i64);
+    let (row_lo, row_hi) = e.range(slots, l.rows as i64);
+    let (blk_lo, blk_hi) = e.range(slots + 2, l.blocks as i64);
     let full = (l.inner / BLOCK) as i64;
     e.counted(row_lo, row_hi, 1, &mut |e, row| {
         // Leaf offsets of this row: its index digits times the strides.
-        let mut offsets = vec![e.b.ins().iconst(types::I64, 0); n_leaves];
+        // (One offset per leaf, then the side output's.)
+        let mut offsets = vec![e.b.ins().iconst(types::I64, 0); l.strides.len()];
         let mut below = 1usize;
         for axis in (0..l.row_dims.len()).rev() {
             let d = l.row_dims[axis] as i64;
@@ -251,9 +265,25 @@ struct Gen<'a> {
     dtype: DType,
     vector: bool,
     helpers: &'a super::ops::Helpers,
+    /// The side output: its node, operand index and element size.
+    side: Option<(NodeId, usize, i64)>,
 }
 
 impl Gen<'_> {
+    /// The reduced value at `offsets` (`lanes` lanes), after storing the side
+    /// output there.
+    fn value(&self, e: &mut Emitter, offsets: &[Value], lanes: u32) -> Result<Value, Diag> {
+        let Some((side, k, size)) = self.side else {
+            return self.body.compute(e, offsets, lanes);
+        };
+        let values = self.body.compute_many(e, offsets, lanes, &[self.body.result, side])?;
+        let off = *offsets.last().ok_or_else(|| internal("no side offset"))?;
+        let addr = e.address(k, off, lanes as i64, size);
+        e.b.ins()
+            .store(MemFlagsData::new().with_notrap(), values[1], addr, 0);
+        Ok(values[0])
+    }
+
     /// The identity of the reduction, as an `f64`.
     fn identity(&self) -> f64 {
         match self.op {
@@ -316,7 +346,7 @@ impl Gen<'_> {
                 for (k, var) in [(0, v0), (4, v1)] {
                     let j = e.b.ins().iadd_imm_s(i, k);
                     let offs = at(e, j);
-                    let x = self.body.compute(e, &offs, 4)?;
+                    let x = self.value(e, &offs, 4)?;
                     let a = e.b.use_var(var);
                     let a = self.combine(&mut e.b, 4, DType::F32, a, x)?;
                     e.b.def_var(var, a);
@@ -325,7 +355,7 @@ impl Gen<'_> {
             })?;
             i = e.counted(i, end, 4, &mut |e, i| {
                 let offs = at(e, i);
-                let x = self.body.compute(e, &offs, 4)?;
+                let x = self.value(e, &offs, 4)?;
                 let a = e.b.use_var(v0);
                 let a = self.combine(&mut e.b, 4, DType::F32, a, x)?;
                 e.b.def_var(v0, a);
@@ -345,7 +375,7 @@ impl Gen<'_> {
         }
         e.counted(i, end, 1, &mut |e, i| {
             let offs = at(e, i);
-            let mut x = self.body.compute(e, &offs, 1)?;
+            let mut x = self.value(e, &offs, 1)?;
             if self.dtype == DType::F32 {
                 x = e.b.ins().fpromote(types::F64, x);
             }

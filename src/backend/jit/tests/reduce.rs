@@ -187,45 +187,63 @@ fn results_are_bitwise_reproducible_across_runs_and_thread_counts() {
 
 /// The forward value and the gradient of `sum(relu(a*b+c)*sigmoid(d))` (as the
 /// optimiser leaves them): `a*b+c` and `sigmoid(d)` have two users each and
-/// are recomputed in both kernels rather than stored; `gt`/`where` run on
-/// lane masks.
+/// are recomputed rather than stored; `gt`/`where` run on lane masks; and the
+/// gradient is a second output of the reduction's kernel (one pass), unless it
+/// comes first in the graph (then it is its own kernel).
 #[test]
-fn shared_cheap_producers_are_recomputed_not_stored() {
+fn shared_cheap_producers_are_recomputed_and_outputs_merged() {
     for n in [1usize, 3, 17, 1023] {
-        let dims = [n, 2];
-        let f = DType::F32;
-        let mut g = Graph::new();
-        let leaf = |g: &mut Graph, seed| konst(g, values(f, &dims, seed, seed == 1));
-        let (a, b, c, d) = (
-            leaf(&mut g, 1),
-            leaf(&mut g, 2),
-            leaf(&mut g, 3),
-            leaf(&mut g, 4),
-        );
-        let m = add(&mut g, Op::Binary(BinaryOp::Mul), &[a, b], f, &dims);
-        let s = add(&mut g, Op::Binary(BinaryOp::Add), &[m, c], f, &dims);
-        let r = add(&mut g, Op::Unary(UnaryOp::Relu), &[s], f, &dims);
-        let sg = add(&mut g, Op::Unary(UnaryOp::Sigmoid), &[d], f, &dims);
-        let p = add(&mut g, Op::Binary(BinaryOp::Mul), &[r, sg], f, &dims);
-        let sum = Op::Reduce {
-            op: ReduceOp::Sum,
-            axes: vec![0, 1],
-            keepdims: false,
-        };
-        let y = add(&mut g, sum, &[p], f, &[]);
-        let zero = konst(&mut g, Tensor::scalar(f, 0.0));
-        let gt = add(
-            &mut g,
-            Op::Binary(BinaryOp::Gt),
-            &[s, zero],
-            DType::Bool,
-            &dims,
-        );
-        let w = add(&mut g, Op::Select, &[gt, sg, zero], f, &dims);
-        let da = add(&mut g, Op::Binary(BinaryOp::Mul), &[w, b], f, &dims);
-        let (fused, _) = agree(&g, &[y, da]);
-        assert_eq!(fused, 1, "one kernel for the gradient");
-        let exe = compile(&g, &[y, da], Options { check_bounds: true });
-        assert_eq!(exe.map(|e| e.reduction_count()).ok(), Some(1));
+        for grad_first in [false, true] {
+            let dims = [n, 2];
+            let f = DType::F32;
+            let mut g = Graph::new();
+            let leaf = |g: &mut Graph, seed| konst(g, values(f, &dims, seed, seed == 1));
+            let (a, b, c, d) = (leaf(&mut g, 1), leaf(&mut g, 2), leaf(&mut g, 3), leaf(&mut g, 4));
+            let zero = konst(&mut g, Tensor::scalar(f, 0.0));
+            let m = add(&mut g, Op::Binary(BinaryOp::Mul), &[a, b], f, &dims);
+            let s = add(&mut g, Op::Binary(BinaryOp::Add), &[m, c], f, &dims);
+            let sg = add(&mut g, Op::Unary(UnaryOp::Sigmoid), &[d], f, &dims);
+            let grad = |g: &mut Graph| {
+                let gt = add(g, Op::Binary(BinaryOp::Gt), &[s, zero], DType::Bool, &dims);
+                let w = add(g, Op::Select, &[gt, sg, zero], f, &dims);
+                add(g, Op::Binary(BinaryOp::Mul), &[w, b], f, &dims)
+            };
+            let early = grad_first.then(|| grad(&mut g));
+            let r = add(&mut g, Op::Unary(UnaryOp::Relu), &[s], f, &dims);
+            let p = add(&mut g, Op::Binary(BinaryOp::Mul), &[r, sg], f, &dims);
+            let sum = Op::Reduce {
+                op: ReduceOp::Sum,
+                axes: vec![0, 1],
+                keepdims: false,
+            };
+            let y = add(&mut g, sum, &[p], f, &[]);
+            let da = early.unwrap_or_else(|| grad(&mut g));
+            for fetches in [vec![y, da], vec![da, y], vec![da]] {
+                let (fused, _) = agree(&g, &fetches);
+                let merged = !grad_first && fetches.contains(&y);
+                let what = format!("n {n}, grad first {grad_first}, fetches {fetches:?}");
+                assert_eq!(fused, usize::from(!merged), "{what}");
+                let exe = compile(&g, &fetches, Options { check_bounds: true });
+                let reductions = usize::from(fetches.contains(&y));
+                assert_eq!(exe.map(|e| e.reduction_count()).ok(), Some(reductions), "{what}");
+            }
+        }
+    }
+}
+
+/// A second output over any axis choice: the reduction's kernel stores
+/// `x * y` at every element it visits (permuted order, broadcast leaves).
+#[test]
+fn side_outputs_follow_any_axis_choice() {
+    let dims = [3, 5, 7];
+    for axes in subsets(3) {
+        for op in OPS {
+            let (mut g, r) = graph(DType::F32, &dims, op, &axes, true, true, true);
+            let x = NodeId(0);
+            let y = NodeId(1);
+            let side = add(&mut g, Op::Binary(BinaryOp::Mul), &[x, y], DType::F32, &dims);
+            let (fused, _) = agree(&g, &[r, side]);
+            assert_eq!(fused, 0, "{op:?} {axes:?}");
+        }
     }
 }
