@@ -4,15 +4,15 @@
 use super::codegen::{Kernel, STATUS_OK};
 use super::exec::{at, Executable};
 use super::parallel::{call_all, parts, split};
-use super::reduce;
+use super::reduce::Layout;
 use super::tensors::{data_ptr, out_ptr, Val};
-use crate::ir::{Node, Tensor, TensorType};
+use crate::ir::{Node, ReduceOp, Tensor, TensorType};
 use crate::syntax::Diag;
 
 impl Executable {
     /// Runs fused reduction `r`: the kernel writes partials (split among
     /// threads by rows, or by blocks when there are few rows), then
-    /// [`reduce::combine`] reduces them in a fixed order. Gives the result
+    /// [`combine`] reduces them in a fixed order. Gives the result
     /// and the side output, if the kernel has one.
     pub(super) fn reduce(
         &self,
@@ -59,9 +59,10 @@ impl Executable {
             };
             call(&self.reduce_kernels[r], node, &args, &types, &outs, &ranges)?;
         }
-        let values = reduce::combine(red.op, l, &partials);
+        let values = combine(red.op, l, &partials);
         self.pool.give_partials(r, partials);
-        let value = Tensor::from_f64_vec(&node.ty, values).ok_or_else(|| at(node, "result shape"))?;
+        let value =
+            Tensor::from_f64_vec(&node.ty, values).ok_or_else(|| at(node, "result shape"))?;
         Ok((value, side))
     }
 }
@@ -126,4 +127,45 @@ fn call(
         ));
     }
     Ok(())
+}
+
+/// Reduces the partials (`rows × blocks`, row-major) into one value per
+/// output, in a fixed order (pairwise for sums).
+pub(crate) fn combine(op: ReduceOp, l: &Layout, partials: &[f64]) -> Vec<f64> {
+    let per = l.rows_per_output * l.blocks;
+    (0..l.outputs)
+        .map(|o| {
+            let part = partials.get(o * per..(o + 1) * per).unwrap_or(&[]);
+            match op {
+                ReduceOp::Sum => pairwise(part),
+                // 0 / 0 is NaN: the mean of nothing.
+                ReduceOp::Mean => pairwise(part) / l.count as f64,
+                ReduceOp::Max => part
+                    .iter()
+                    .fold(f64::NEG_INFINITY, |m, &v| nan_or(m, v, m.max(v))),
+                ReduceOp::Min => part
+                    .iter()
+                    .fold(f64::INFINITY, |m, &v| nan_or(m, v, m.min(v))),
+            }
+        })
+        .collect()
+}
+
+/// `r`, or NaN when `a` or `b` is NaN (`maximum`/`minimum` propagate NaN).
+fn nan_or(a: f64, b: f64, r: f64) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else {
+        r
+    }
+}
+
+/// Pairwise sum (blocks of 8 summed in order).
+fn pairwise(v: &[f64]) -> f64 {
+    if v.len() <= 8 {
+        v.iter().sum()
+    } else {
+        let (a, b) = v.split_at(v.len() / 2);
+        pairwise(a) + pairwise(b)
+    }
 }

@@ -172,10 +172,7 @@ impl Fused<'_> {
         lanes: u32,
     ) -> Result<Value, Diag> {
         let values = self.compute_many(e, offsets, lanes, &[self.result])?;
-        values
-            .first()
-            .copied()
-            .ok_or_else(|| internal("no result"))
+        values.first().copied().ok_or_else(|| internal("no result"))
     }
 
     /// As [`Fused::compute`], giving the values of `results` (members or leaves).

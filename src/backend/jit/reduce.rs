@@ -8,8 +8,8 @@
 //! The innermost reduced axis (length `inner`) is cut into blocks of [`BLOCK`]
 //! elements; every other axis is a *row*. The kernel writes one `f64` partial
 //! per (row, block) into a partials buffer (`rows × blocks`), and
-//! [`combine`] reduces each output's partials in a fixed order (pairwise for
-//! sums). The partials do not depend on how rows and blocks are split among
+//! [`super::calls::combine`] reduces each output's partials in a fixed order
+//! (pairwise for sums). The partials do not depend on how rows and blocks are split among
 //! threads, so the result is bitwise the same for every thread count.
 //!
 //! Accuracy: within a block, `f32` groups accumulate in two `f32x4` vectors
@@ -80,10 +80,7 @@ pub(crate) fn layout(graph: &Graph, id: NodeId, operands: &[NodeId]) -> Result<L
     if axes.iter().any(|&a| a >= dims.len()) || axes.windows(2).any(|w| w[0] >= w[1]) {
         return Err(internal(format!("bad reduction axes {axes:?} of {dims:?}")));
     }
-    let shapes: Vec<&[usize]> = operands
-        .iter()
-        .map(|&l| graph.ty(l).shape.dims())
-        .collect();
+    let shapes: Vec<&[usize]> = operands.iter().map(|&l| graph.ty(l).shape.dims()).collect();
     let strides = broadcast_strides(dims, &shapes)?;
     let part = |keep: bool| {
         let axes_of: Vec<usize> = (0..dims.len())
@@ -276,7 +273,9 @@ impl Gen<'_> {
         let Some((side, k, size)) = self.side else {
             return self.body.compute(e, offsets, lanes);
         };
-        let values = self.body.compute_many(e, offsets, lanes, &[self.body.result, side])?;
+        let values = self
+            .body
+            .compute_many(e, offsets, lanes, &[self.body.result, side])?;
         let off = *offsets.last().ok_or_else(|| internal("no side offset"))?;
         let addr = e.address(k, off, lanes as i64, size);
         e.b.ins()
@@ -392,46 +391,5 @@ impl Gen<'_> {
         let addr = e.address(k, slot, 1, 8);
         e.b.ins()
             .store(MemFlagsData::new().with_notrap(), v, addr, 0);
-    }
-}
-
-/// Reduces the partials (`rows × blocks`, row-major) into one value per
-/// output, in a fixed order (pairwise for sums).
-pub(crate) fn combine(op: ReduceOp, l: &Layout, partials: &[f64]) -> Vec<f64> {
-    let per = l.rows_per_output * l.blocks;
-    (0..l.outputs)
-        .map(|o| {
-            let part = partials.get(o * per..(o + 1) * per).unwrap_or(&[]);
-            match op {
-                ReduceOp::Sum => pairwise(part),
-                // 0 / 0 is NaN: the mean of nothing.
-                ReduceOp::Mean => pairwise(part) / l.count as f64,
-                ReduceOp::Max => part
-                    .iter()
-                    .fold(f64::NEG_INFINITY, |m, &v| nan_or(m, v, m.max(v))),
-                ReduceOp::Min => part
-                    .iter()
-                    .fold(f64::INFINITY, |m, &v| nan_or(m, v, m.min(v))),
-            }
-        })
-        .collect()
-}
-
-/// `r`, or NaN when `a` or `b` is NaN (`maximum`/`minimum` propagate NaN).
-fn nan_or(a: f64, b: f64, r: f64) -> f64 {
-    if a.is_nan() || b.is_nan() {
-        f64::NAN
-    } else {
-        r
-    }
-}
-
-/// Pairwise sum (blocks of 8 summed in order).
-fn pairwise(v: &[f64]) -> f64 {
-    if v.len() <= 8 {
-        v.iter().sum()
-    } else {
-        let (a, b) = v.split_at(v.len() / 2);
-        pairwise(a) + pairwise(b)
     }
 }

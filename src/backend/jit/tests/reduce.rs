@@ -198,7 +198,12 @@ fn shared_cheap_producers_are_recomputed_and_outputs_merged() {
             let f = DType::F32;
             let mut g = Graph::new();
             let leaf = |g: &mut Graph, seed| konst(g, values(f, &dims, seed, seed == 1));
-            let (a, b, c, d) = (leaf(&mut g, 1), leaf(&mut g, 2), leaf(&mut g, 3), leaf(&mut g, 4));
+            let (a, b, c, d) = (
+                leaf(&mut g, 1),
+                leaf(&mut g, 2),
+                leaf(&mut g, 3),
+                leaf(&mut g, 4),
+            );
             let zero = konst(&mut g, Tensor::scalar(f, 0.0));
             let m = add(&mut g, Op::Binary(BinaryOp::Mul), &[a, b], f, &dims);
             let s = add(&mut g, Op::Binary(BinaryOp::Add), &[m, c], f, &dims);
@@ -225,7 +230,11 @@ fn shared_cheap_producers_are_recomputed_and_outputs_merged() {
                 assert_eq!(fused, usize::from(!merged), "{what}");
                 let exe = compile(&g, &fetches, Options { check_bounds: true });
                 let reductions = usize::from(fetches.contains(&y));
-                assert_eq!(exe.map(|e| e.reduction_count()).ok(), Some(reductions), "{what}");
+                assert_eq!(
+                    exe.map(|e| e.reduction_count()).ok(),
+                    Some(reductions),
+                    "{what}"
+                );
             }
         }
     }
@@ -241,7 +250,13 @@ fn side_outputs_follow_any_axis_choice() {
             let (mut g, r) = graph(DType::F32, &dims, op, &axes, true, true, true);
             let x = NodeId(0);
             let y = NodeId(1);
-            let side = add(&mut g, Op::Binary(BinaryOp::Mul), &[x, y], DType::F32, &dims);
+            let side = add(
+                &mut g,
+                Op::Binary(BinaryOp::Mul),
+                &[x, y],
+                DType::F32,
+                &dims,
+            );
             let (fused, _) = agree(&g, &[r, side]);
             assert_eq!(fused, 0, "{op:?} {axes:?}");
         }
