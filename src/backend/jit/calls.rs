@@ -4,12 +4,66 @@
 use super::codegen::{Kernel, STATUS_OK};
 use super::exec::{at, Executable};
 use super::parallel::{call_all, parts, split};
+use super::plan::Step;
 use super::reduce::Layout;
 use super::tensors::{data_ptr, out_ptr, Val};
+use crate::ir::NodeId;
 use crate::ir::{Node, ReduceOp, Tensor, TensorType};
 use crate::syntax::Diag;
+use std::sync::Arc;
 
 impl Executable {
+    /// Per node, how many computations list it among their dependencies: a
+    /// node's `deps` in a step are these or (for `cond`/`fold`, which skip
+    /// unused captures) a subset, so a count that reaches 0 during a step
+    /// means no later computation of the step reads the value.
+    pub(super) fn count_uses(&self) -> Vec<u32> {
+        let mut uses = vec![0u32; self.graph.len()];
+        for (i, step) in self.steps.iter().enumerate() {
+            let deps: &[NodeId] = match step {
+                Step::Unused | Step::Inlined => &[],
+                Step::Fused(g) => &self.groups[*g].leaves,
+                Step::Reduce(r) => &self.reductions[*r].group.leaves,
+                Step::Side(r) => std::slice::from_ref(&self.reductions[*r].node),
+                Step::MatMul(_) | Step::Fallback => &self.graph.nodes[i].inputs,
+            };
+            for d in deps {
+                if let Some(u) = uses.get_mut(d.index()) {
+                    *u += 1;
+                }
+            }
+        }
+        uses
+    }
+
+    /// After a computation that read `deps`: a kernel output no later
+    /// computation of the step reads, and that is not fetched, goes back to
+    /// the pool now (its buffer can serve a later node of the same type).
+    pub(super) fn release(&self, deps: &[NodeId], memo: &mut [Option<Val>], remaining: &mut [u32]) {
+        for &dep in deps {
+            let i = dep.index();
+            let Some(left) = remaining.get_mut(i) else {
+                continue;
+            };
+            *left = left.saturating_sub(1);
+            let native = matches!(
+                self.steps.get(i),
+                Some(Step::Fused(_) | Step::MatMul(_) | Step::Reduce(_) | Step::Side(_))
+            );
+            if *left > 0 || !native || self.fetched.get(i) != Some(&false) {
+                continue;
+            }
+            match memo[i].take() {
+                Some(Val::Shared(arc)) => match Arc::try_unwrap(arc) {
+                    Ok(tensor) => self.pool.give(tensor),
+                    // Still shared (a fetched copy): keep it.
+                    Err(arc) => memo[i] = Some(Val::Shared(arc)),
+                },
+                other => memo[i] = other,
+            }
+        }
+    }
+
     /// Runs fused reduction `r`: the kernel writes partials (split among
     /// threads by rows, or by blocks when there are few rows), then
     /// [`combine`] reduces them in a fixed order. Gives the result

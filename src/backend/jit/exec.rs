@@ -38,6 +38,10 @@ pub struct Executable {
     pub(crate) reduce_kernels: Vec<Kernel>,
     /// Buffers of kernel outputs and partials, reused from step to step.
     pub(crate) pool: Pool,
+    /// Per node: how many computations list it as a dependency (see
+    /// `count_uses`); `fetched`: whether it is a fetch.
+    pub(crate) uses: Vec<u32>,
+    pub(crate) fetched: Vec<bool>,
     /// One kernel per planned matmul node.
     pub(crate) matmuls: Vec<Kernel>,
     /// Owns the code of every kernel; dropped last.
@@ -61,8 +65,9 @@ impl Executable {
         let mut memo: Vec<Option<Val>> = vec![None; self.graph.len()];
         let mut updates: Vec<(NodeId, String, Tensor)> = Vec::new();
         let mut values = Vec::with_capacity(self.fetches.len());
+        let mut remaining = self.uses.clone();
         for &fetch in &self.fetches {
-            self.eval(fetch, &mut memo, &mut updates, inputs)?;
+            self.eval(fetch, &mut memo, &mut updates, inputs, &mut remaining)?;
             let value = memo[fetch.index()]
                 .as_ref()
                 .ok_or_else(|| internal(format!("fetch {fetch} was not computed")))?;
@@ -95,6 +100,7 @@ impl Executable {
         memo: &mut [Option<Val<'s>>],
         updates: &mut Vec<(NodeId, String, Tensor)>,
         inputs: &StepInputs<'s>,
+        remaining: &mut [u32],
     ) -> Result<(), Diag> {
         if target.index() >= self.graph.len() {
             return Err(internal(format!("node {target} is not in the graph")));
@@ -106,7 +112,8 @@ impl Executable {
                 continue;
             }
             let mut ready = true;
-            for dep in self.deps(id, memo)? {
+            let deps = self.deps(id, memo)?;
+            for &dep in &deps {
                 if dep >= id {
                     return Err(internal(format!("input {dep} does not precede node {id}")));
                 }
@@ -130,6 +137,7 @@ impl Executable {
                 }
                 memo[id.index()] = Some(value);
                 stack.pop();
+                self.release(&deps, memo, remaining);
             }
         }
         Ok(())

@@ -85,7 +85,11 @@ pub fn compile(graph: &Graph, fetches: &[NodeId], options: Options) -> Result<Ex
     let mut kernels = jit.finish(&ids)?;
     let mut matmuls = kernels.split_off(planned.groups.len());
     let reduce_kernels = matmuls.split_off(planned.matmuls.len());
-    Ok(Executable {
+    let mut fetched = vec![false; graph.len()];
+    for f in fetches {
+        fetched[f.index()] = true;
+    }
+    let mut exe = Executable {
         graph: graph.clone(),
         fetches: fetches.to_vec(),
         steps: planned.steps,
@@ -97,7 +101,11 @@ pub fn compile(graph: &Graph, fetches: &[NodeId], options: Options) -> Result<Ex
         pool: Default::default(),
         matmuls,
         _jit: jit,
-    })
+        uses: Vec::new(),
+        fetched,
+    };
+    exe.uses = exe.count_uses();
+    Ok(exe)
 }
 
 /// Compiles and runs one step: the interpreter's [`crate::backend::interp::run_step`]

@@ -262,3 +262,36 @@ fn side_outputs_follow_any_axis_choice() {
         }
     }
 }
+
+/// Buffers go back to the pool after their last use within a step and are
+/// reused by later nodes of the same type (here `t2` takes `t1`'s buffer and
+/// `m2` takes `m1`'s): results stay right over several steps.
+#[test]
+fn buffers_reused_within_and_across_steps_keep_results_right() {
+    let f = DType::F32;
+    let dims = [8, 8];
+    let mut g = Graph::new();
+    let x = konst(&mut g, values(f, &dims, 1, false));
+    let w = konst(&mut g, values(f, &dims, 2, false));
+    let t1 = add(&mut g, Op::Unary(UnaryOp::Exp), &[x], f, &dims);
+    let m1 = add(&mut g, Op::MatMul, &[t1, w], f, &dims);
+    let t2 = add(&mut g, Op::Unary(UnaryOp::Relu), &[m1], f, &dims);
+    let m2 = add(&mut g, Op::MatMul, &[t2, w], f, &dims);
+    let t3 = add(&mut g, Op::Unary(UnaryOp::Neg), &[m2], f, &dims);
+    let empty = HashMap::new();
+    let inputs = StepInputs {
+        placeholders: &empty,
+        variables: &empty,
+    };
+    let expected = crate::backend::interp::run_step(&g, &[t3, m1], &inputs);
+    let exe = compile(&g, &[t3, m1], Options { check_bounds: true });
+    let (Ok(expected), Ok(exe)) = (expected, exe) else {
+        panic!("interp or compile failed")
+    };
+    for _ in 0..3 {
+        match exe.run(&inputs) {
+            Ok(actual) => super::assert_results(&expected, &actual),
+            Err(e) => panic!("run: {}", e.message),
+        }
+    }
+}
