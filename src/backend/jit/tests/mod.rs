@@ -5,6 +5,7 @@ mod bounds;
 mod elementwise;
 mod matmul;
 mod random;
+mod reduce;
 
 use super::{compile, Options};
 use crate::backend::interp::{self, StepInputs, StepResult};
