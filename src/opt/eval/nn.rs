@@ -5,8 +5,8 @@
 
 use super::Elem;
 use crate::ir::kernels::conv::{self, Conv, ConvElem};
+use crate::ir::kernels::rows::{log_softmax_row, pairwise_sum, pairwise_sum_by, softmax_row};
 use crate::ir::kernels::{self, matmul::Product};
-use crate::ir::scalar::Scalar;
 use crate::ir::{BinaryOp, DType, Tensor};
 use ndarray::{ArrayD, Axis, IxDyn, Zip};
 
@@ -102,39 +102,6 @@ pub(super) fn max_pool2d<T: Elem>(
         .map(T::wrap)
 }
 
-/// The maximum of a row (NaN if any element is NaN; `-inf` if empty).
-pub(super) fn row_max(row: &[f64]) -> f64 {
-    row.iter().fold(f64::NEG_INFINITY, |m, &v| {
-        f64::binary(BinaryOp::Maximum, m, v)
-    })
-}
-
-pub(super) fn pairwise_sum(values: &[f64]) -> f64 {
-    pairwise_sum_by(values.len(), &|i| values[i])
-}
-
-/// `log_softmax` of one row in `f64`, in place, as the interpreter computes it.
-pub(super) fn log_softmax_row(row: &mut [f64]) {
-    let max = row_max(row);
-    let exps: Vec<f64> = row.iter().map(|&v| (v - max).exp()).collect();
-    let log_sum = pairwise_sum(&exps).ln();
-    for v in row.iter_mut() {
-        *v = (*v - max) - log_sum;
-    }
-}
-
-/// `softmax` of one row in `f64`, in place, as the interpreter computes it.
-pub(super) fn softmax_row(row: &mut [f64]) {
-    let max = row_max(row);
-    for v in row.iter_mut() {
-        *v = (*v - max).exp();
-    }
-    let sum = pairwise_sum(row);
-    for v in row.iter_mut() {
-        *v /= sum;
-    }
-}
-
 /// `softmax`/`log_softmax` along `axis`: each lane in `f64`, rounded once.
 pub(super) fn softmax<T: Elem>(x: &Tensor, axis: usize, log: bool) -> Option<Tensor> {
     let x = T::array(x)?;
@@ -196,18 +163,4 @@ pub(super) fn mean_squared_error<T: Elem>(pred: &Tensor, target: &Tensor) -> Opt
     });
     let loss = sum / p.len() as f64;
     Some(T::wrap(ArrayD::from_elem(IxDyn(&[]), T::from_f64(loss))))
-}
-
-/// Pairwise sum in `f64`, exactly as the interpreter computes it.
-pub(super) fn pairwise_sum_by(len: usize, term: &impl Fn(usize) -> f64) -> f64 {
-    fn go(lo: usize, hi: usize, term: &impl Fn(usize) -> f64) -> f64 {
-        const BLOCK: usize = 64;
-        if hi - lo <= BLOCK {
-            (lo..hi).map(term).sum()
-        } else {
-            let mid = lo + (hi - lo) / 2;
-            go(lo, mid, term) + go(mid, hi, term)
-        }
-    }
-    go(0, len, term)
 }
