@@ -4,7 +4,9 @@
 mod bounds;
 mod elementwise;
 mod matmul;
+mod prop;
 mod random;
+mod sizes;
 
 use super::{compile, Options};
 use crate::backend::interp::{self, StepInputs, StepResult};
