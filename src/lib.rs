@@ -56,10 +56,12 @@ pub fn compile_with(
     options: &Options,
 ) -> Result<Compiled, Vec<syntax::Diag>> {
     timing::take_autodiff();
+    timing::take_values();
     let start = Instant::now();
     let mut module = compile(source, base_dir)?;
     let built = start.elapsed();
     let autodiff = timing::take_autodiff();
+    let values = timing::take_values();
     let start = Instant::now();
     let stats = if options.optimize {
         Some(opt::optimize(&mut module).map_err(|diag| vec![diag])?)
@@ -67,7 +69,8 @@ pub fn compile_with(
         None
     };
     let times = timing::BuildTimes {
-        build: built.saturating_sub(autodiff),
+        build: built.saturating_sub(autodiff).saturating_sub(values),
+        values,
         autodiff,
         optimise: start.elapsed(),
     };

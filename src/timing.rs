@@ -11,14 +11,20 @@ use std::time::{Duration, Instant};
 
 /// Autodiff nanoseconds since the last [`take_autodiff`].
 static AUTODIFF_NANOS: AtomicU64 = AtomicU64::new(0);
+/// Initial-value nanoseconds since the last [`take_values`].
+static VALUES_NANOS: AtomicU64 = AtomicU64::new(0);
 
-/// Runs `f` (an autodiff pass) and adds its time to the total.
-pub fn autodiff<T>(f: impl FnOnce() -> T) -> T {
+fn timed<T>(total: &AtomicU64, f: impl FnOnce() -> T) -> T {
     let start = Instant::now();
     let value = f();
     let nanos = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
-    AUTODIFF_NANOS.fetch_add(nanos, Ordering::Relaxed);
+    total.fetch_add(nanos, Ordering::Relaxed);
     value
+}
+
+/// Runs `f` (an autodiff pass) and adds its time to the total.
+pub fn autodiff<T>(f: impl FnOnce() -> T) -> T {
+    timed(&AUTODIFF_NANOS, f)
 }
 
 /// The autodiff time since the last call; resets the total.
@@ -26,11 +32,27 @@ pub fn take_autodiff() -> Duration {
     Duration::from_nanos(AUTODIFF_NANOS.swap(0, Ordering::Relaxed))
 }
 
+/// Runs `f` (drawing or loading an initial value: `randn`, `xavier`, `load`,
+/// ...) and adds its time to the total. This is data, not compilation, so
+/// `--timings` shows it apart from the build.
+pub fn values<T>(f: impl FnOnce() -> T) -> T {
+    timed(&VALUES_NANOS, f)
+}
+
+/// The initial-value time since the last call; resets the total.
+pub fn take_values() -> Duration {
+    Duration::from_nanos(VALUES_NANOS.swap(0, Ordering::Relaxed))
+}
+
 /// How long each phase of [`crate::compile_with`] took.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct BuildTimes {
-    /// Parse, resolve, infer and build the IR (autodiff excluded).
+    /// Parse, resolve, infer and build the IR (autodiff and initial values
+    /// excluded).
     pub build: Duration,
+    /// Drawing or loading the initial values of variables, placeholders and
+    /// value constructors.
+    pub values: Duration,
     /// The backward passes of every `grad` and `minimize`.
     pub autodiff: Duration,
     /// The optimiser (zero with `--no-opt`).

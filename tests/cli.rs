@@ -398,7 +398,7 @@ mod perf_flags {
             assert_eq!(lines.len(), 1, "{err}");
             let line = lines[0];
             for name in [
-                "build", "autodiff", "optimise", "compile", "median", "min", "max",
+                "build", "values", "autodiff", "optimise", "compile", "median", "min", "max",
             ] {
                 assert!(field(line, name) >= 0.0);
             }

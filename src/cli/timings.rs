@@ -4,12 +4,14 @@
 use crate::timing::BuildTimes;
 use std::time::Duration;
 
-/// `timings: build 0.41 ms, autodiff 0.12 ms, optimise 0.30 ms, compile 3.10 ms;
-/// step median 0.52 ms min 0.49 ms max 0.80 ms (100 steps)` (one line).
+/// `timings: build 0.41 ms, values 5.20 ms, autodiff 0.12 ms, optimise 0.30 ms,
+/// compile 3.10 ms; step median 0.52 ms min 0.49 ms max 0.80 ms (100 steps)`
+/// (one line).
 pub fn timings_line(build: &BuildTimes, compile: Duration, steps: &[Duration]) -> String {
     let mut line = format!(
-        "timings: build {} ms, autodiff {} ms, optimise {} ms, compile {} ms; ",
+        "timings: build {} ms, values {} ms, autodiff {} ms, optimise {} ms, compile {} ms; ",
         ms(build.build),
+        ms(build.values),
         ms(build.autodiff),
         ms(build.optimise),
         ms(compile)
@@ -60,13 +62,14 @@ mod tests {
     fn line_has_every_phase_and_the_step_summary() {
         let build = BuildTimes {
             build: us(410),
+            values: us(5200),
             autodiff: us(120),
             optimise: us(300),
         };
         let line = timings_line(&build, us(3100), &[us(800), us(490), us(520)]);
         assert_eq!(
             line,
-            "timings: build 0.41 ms, autodiff 0.12 ms, optimise 0.30 ms, compile 3.10 ms; \
+            "timings: build 0.41 ms, values 5.20 ms, autodiff 0.12 ms, optimise 0.30 ms, compile 3.10 ms; \
              step median 0.52 ms min 0.49 ms max 0.80 ms (3 steps)"
         );
     }

@@ -152,6 +152,13 @@ pub(crate) struct Kernel {
     code: *const u8,
 }
 
+// SAFETY: `code` points at finalized, immutable machine code that lives as
+// long as the `Executable` (which holds the `JITModule`); the kernels keep no
+// state between calls, so calling one from several threads at once is sound
+// as long as the calls write disjoint memory (which `parallel.rs` ensures).
+unsafe impl Send for Kernel {}
+unsafe impl Sync for Kernel {}
+
 impl Kernel {
     /// Runs the kernel on `args` (one pointer per operand, inputs then outputs)
     /// and returns its status.

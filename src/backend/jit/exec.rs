@@ -7,10 +7,14 @@
 //! ([`interp::eval_pure`], or a one-node graph for `cond`/`fold`, whose regions
 //! the interpreter runs).
 
-use super::codegen::{internal, Jit, Kernel, STATUS_OK};
+use super::calls::run_kernel;
+use super::codegen::{internal, Jit, Kernel};
 use super::fused::Group;
+use super::parallel::{parts, split};
 use super::plan::Step;
-use super::tensors::{data_ptr, is_standard, out_ptr, Val};
+use super::pool::Pool;
+use super::reduce::Reduction;
+use super::tensors::{is_standard, Val};
 use crate::backend::interp::{self, StepInputs, StepResult};
 use crate::ir::{Graph, Node, NodeId, Op, Tensor, TensorType};
 use crate::syntax::Diag;
@@ -26,6 +30,18 @@ pub struct Executable {
     pub(crate) groups: Vec<Group>,
     /// One kernel per group.
     pub(crate) fused: Vec<Kernel>,
+    /// Per group: the size of its outermost loop (split among threads) and the
+    /// elements per step of it.
+    pub(crate) fused_split: Vec<(usize, usize)>,
+    pub(crate) reductions: Vec<Reduction>,
+    /// One kernel per reduction.
+    pub(crate) reduce_kernels: Vec<Kernel>,
+    /// Buffers of kernel outputs and partials, reused from step to step.
+    pub(crate) pool: Pool,
+    /// Per node: how many computations list it as a dependency (see
+    /// `count_uses`); `fetched`: whether it is a fetch.
+    pub(crate) uses: Vec<u32>,
+    pub(crate) fetched: Vec<bool>,
     /// One kernel per planned matmul node.
     pub(crate) matmuls: Vec<Kernel>,
     /// Owns the code of every kernel; dropped last.
@@ -38,22 +54,39 @@ impl Executable {
         (self.fused.len(), self.matmuls.len())
     }
 
+    /// Number of fused reduction kernels.
+    pub fn reduction_count(&self) -> usize {
+        self.reduce_kernels.len()
+    }
+
     /// Runs one step: the fetched values in order, and the updates of the
     /// fetched `assign`s in graph order (not applied; as [`interp::run_step`]).
     pub fn run(&self, inputs: &StepInputs) -> Result<StepResult, Diag> {
         let mut memo: Vec<Option<Val>> = vec![None; self.graph.len()];
         let mut updates: Vec<(NodeId, String, Tensor)> = Vec::new();
         let mut values = Vec::with_capacity(self.fetches.len());
+        let mut remaining = self.uses.clone();
         for &fetch in &self.fetches {
-            self.eval(fetch, &mut memo, &mut updates, inputs)?;
+            self.eval(fetch, &mut memo, &mut updates, inputs, &mut remaining)?;
             let value = memo[fetch.index()]
                 .as_ref()
                 .ok_or_else(|| internal(format!("fetch {fetch} was not computed")))?;
             values.push(value.clone());
         }
         // Fetched values are moved out, not copied, unless still shared (a
-        // constant, a value fetched twice).
-        drop(memo);
+        // constant, a value fetched twice). Other kernel outputs go back to
+        // the pool for the next step.
+        for (id, value) in memo.into_iter().enumerate() {
+            let native = matches!(
+                self.steps.get(id),
+                Some(Step::Fused(_) | Step::MatMul(_) | Step::Reduce(_) | Step::Side(_))
+            );
+            if let (true, Some(Val::Shared(arc))) = (native, value) {
+                if let Ok(tensor) = Arc::try_unwrap(arc) {
+                    self.pool.give(tensor);
+                }
+            }
+        }
         let fetched = values.into_iter().map(Val::into_owned).collect();
         updates.sort_by_key(|(id, _, _)| *id);
         let updates = updates.into_iter().map(|(_, v, t)| (v, t)).collect();
@@ -67,6 +100,7 @@ impl Executable {
         memo: &mut [Option<Val<'s>>],
         updates: &mut Vec<(NodeId, String, Tensor)>,
         inputs: &StepInputs<'s>,
+        remaining: &mut [u32],
     ) -> Result<(), Diag> {
         if target.index() >= self.graph.len() {
             return Err(internal(format!("node {target} is not in the graph")));
@@ -78,7 +112,8 @@ impl Executable {
                 continue;
             }
             let mut ready = true;
-            for dep in self.deps(id, memo)? {
+            let deps = self.deps(id, memo)?;
+            for &dep in &deps {
                 if dep >= id {
                     return Err(internal(format!("input {dep} does not precede node {id}")));
                 }
@@ -88,7 +123,11 @@ impl Executable {
                 }
             }
             if ready {
-                let value = self.compute(id, memo, updates, inputs)?;
+                let mut side = None;
+                let value = self.compute(id, memo, updates, inputs, &mut side)?;
+                if let Some((side_id, side_value)) = side {
+                    memo[side_id.index()] = Some(side_value);
+                }
                 let node = self.graph.node(id);
                 if value.dtype() != node.ty.dtype || value.shape() != node.ty.shape.dims() {
                     return Err(at(
@@ -98,6 +137,7 @@ impl Executable {
                 }
                 memo[id.index()] = Some(value);
                 stack.pop();
+                self.release(&deps, memo, remaining);
             }
         }
         Ok(())
@@ -108,6 +148,9 @@ impl Executable {
         let node = self.graph.node(id);
         match (&self.steps[id.index()], &node.op) {
             (Step::Fused(g), _) => Ok(self.groups[*g].leaves.clone()),
+            (Step::Reduce(r), _) => Ok(self.reductions[*r].group.leaves.clone()),
+            // Stored by the reduction's kernel.
+            (Step::Side(r), _) => Ok(vec![self.reductions[*r].node]),
             (Step::Unused | Step::Inlined, _) => Err(at(node, "is not computed on its own")),
             (
                 _,
@@ -155,6 +198,7 @@ impl Executable {
         memo: &[Option<Val<'s>>],
         updates: &mut Vec<(NodeId, String, Tensor)>,
         inputs: &StepInputs<'s>,
+        side: &mut Option<(NodeId, Val<'s>)>,
     ) -> Result<Val<'s>, Diag> {
         let node = self.graph.node(id);
         let value = |k: NodeId| -> Result<&Val<'s>, Diag> {
@@ -172,9 +216,28 @@ impl Executable {
                     .collect::<Result<_, _>>()?;
                 let types: Vec<&TensorType> =
                     group.leaves.iter().map(|&l| self.graph.ty(l)).collect();
-                return run_kernel(&self.fused[*g], node, &args, &types)
+                let (outer, per) = self.fused_split[*g];
+                let align = if per == 1 { 8 } else { 1 };
+                let mut ranges: Vec<Vec<usize>> = split(outer, parts(outer * per), align)
+                    .into_iter()
+                    .map(|(lo, hi)| vec![lo, hi])
+                    .collect();
+                if ranges.is_empty() {
+                    // A scalar nest (no outer loop): one call; the range is unused.
+                    ranges.push(vec![0, 0]);
+                }
+                let out = self.pool.take(&node.ty);
+                return run_kernel(&self.fused[*g], node, &args, &types, out, &ranges)
                     .map(|t| Val::Shared(Arc::new(t)));
             }
+            Step::Reduce(r) => {
+                let (value, side_value) = self.reduce(*r, node, memo)?;
+                if let (Some(id), Some(t)) = (self.reductions[*r].side, side_value) {
+                    *side = Some((id, Val::Shared(Arc::new(t))));
+                }
+                return Ok(Val::Shared(Arc::new(value)));
+            }
+            Step::Side(_) => return Err(at(node, "was not stored by its reduction")),
             Step::MatMul(m) => {
                 let args: Vec<&Tensor> = node
                     .inputs
@@ -183,7 +246,8 @@ impl Executable {
                     .collect::<Result<_, _>>()?;
                 let types: Vec<&TensorType> =
                     node.inputs.iter().map(|&l| self.graph.ty(l)).collect();
-                return run_kernel(&self.matmuls[*m], node, &args, &types)
+                let out = self.pool.take(&node.ty);
+                return run_kernel(&self.matmuls[*m], node, &args, &types, out, &[vec![]])
                     .map(|t| Val::Shared(Arc::new(t)));
             }
             Step::Unused | Step::Inlined => return Err(at(node, "is not computed on its own")),
@@ -265,42 +329,8 @@ impl Executable {
     }
 }
 
-/// Runs a kernel on `args` (checked against `types`) into a new output of the
-/// node's type.
-fn run_kernel(
-    kernel: &Kernel,
-    node: &Node,
-    args: &[&Tensor],
-    types: &[&TensorType],
-) -> Result<Tensor, Diag> {
-    let mut out = Tensor::full(&node.ty, 0.0);
-    if out.is_empty() {
-        return Ok(out);
-    }
-    let mut ptrs = Vec::with_capacity(args.len() + 1);
-    for (k, (arg, ty)) in args.iter().zip(types).enumerate() {
-        // The kernel was compiled for exactly this dtype and shape.
-        if arg.dtype() != ty.dtype || arg.shape() != ty.shape.dims() {
-            return Err(at(
-                node,
-                format!("operand {k} is {} but the kernel takes {ty}", arg.ty()),
-            ));
-        }
-        ptrs.push(data_ptr(arg).ok_or_else(|| at(node, format!("operand {k} is not contiguous")))?);
-    }
-    ptrs.push(out_ptr(&mut out).ok_or_else(|| at(node, "output is not contiguous"))?);
-    let status = kernel.call(&ptrs, types.len() + 1)?;
-    if status != STATUS_OK {
-        return Err(at(
-            node,
-            format!("kernel failed a bounds check (status {status})"),
-        ));
-    }
-    Ok(out)
-}
-
 /// An internal error at `node`.
-fn at(node: &Node, message: impl std::fmt::Display) -> Diag {
+pub(super) fn at(node: &Node, message: impl std::fmt::Display) -> Diag {
     Diag::internal(
         "jit",
         format!("{}: {message}", node.op.name()),

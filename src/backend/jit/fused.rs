@@ -49,14 +49,15 @@ pub(crate) fn declare_helpers(jit: &mut Jit) -> Result<Helpers, Diag> {
     })
 }
 
-/// Builds the kernel of `group` into `jit` and returns its id; `check` inserts
-/// run-time bound checks.
+/// Builds the kernel of `group` into `jit` and returns its id and the size of
+/// its outermost loop with the elements per step of it (how threads split it);
+/// `check` inserts run-time bound checks.
 pub(crate) fn compile(
     jit: &mut Jit,
     graph: &Graph,
     group: &Group,
     check: bool,
-) -> Result<FuncId, Diag> {
+) -> Result<(FuncId, (usize, usize)), Diag> {
     let root = group.root().ok_or_else(|| internal("empty fused group"))?;
     let out_ty = graph.ty(root).clone();
     let mut shapes: Vec<&[usize]> = group
@@ -71,12 +72,16 @@ pub(crate) fn compile(
         .iter()
         .map(|s| s.iter().product::<usize>() as i64)
         .collect();
-    compile_nest(jit, graph, group, &nest, lens, check)
+    let outer = nest.dims.first().copied().unwrap_or(0);
+    let per = nest.dims.iter().skip(1).product();
+    let id = compile_nest(jit, graph, group, &nest, lens, check)?;
+    Ok((id, (outer, per)))
 }
 
 /// Builds the kernel of `group` over `nest` (whose bounds proof the caller has
 /// done: tests pass a wrong nest here to see `check_bounds` catch it), for
-/// operands of `lens` elements.
+/// operands of `lens` elements. The kernel's slots after the operands are the
+/// range `[lo, hi)` of the outermost axis it runs.
 pub(crate) fn compile_nest(
     jit: &mut Jit,
     graph: &Graph,
@@ -95,47 +100,89 @@ pub(crate) fn compile_nest(
         .iter()
         .map(|row| row.last().copied().unwrap_or(0))
         .collect();
+    let root = group.root().ok_or_else(|| internal("empty fused group"))?;
     let mut body = Fused {
         graph,
         group,
         helpers: &helpers,
         inner,
+        result: root,
     };
-    Emitter::new(b, config, lens, check).run(nest, &mut body, vector)?;
+    Emitter::new(b, config, lens, check).run(nest, &mut body, vector, true)?;
     jit.define("fused")
 }
 
-/// Whether the group runs on `f32x4`: every member and leaf is `f32`, every op
-/// vectorizes, and every operand's innermost stride is 0 or 1.
-fn vectorizes(graph: &Graph, group: &Group, nest: &Nest) -> bool {
-    let all_f32 = group
-        .members
-        .iter()
-        .chain(&group.leaves)
-        .all(|&id| graph.ty(id).dtype == DType::F32);
+/// Whether the group runs on `f32x4`: every leaf and member is `f32`, except
+/// `f32` comparisons used only as the condition of a `where` in the group
+/// (lane masks); every op vectorizes; every operand's innermost stride is 0 or 1.
+pub(crate) fn vectorizes(graph: &Graph, group: &Group, nest: &Nest) -> bool {
+    let f32_ = |id: NodeId| graph.ty(id).dtype == DType::F32;
+    let mask = |id: NodeId| {
+        let node = graph.node(id);
+        let compare = matches!(&node.op, Op::Binary(op) if op.is_comparison())
+            && node.inputs.iter().all(|&i| f32_(i));
+        let mut uses = group
+            .members
+            .iter()
+            .flat_map(|&m| {
+                let user = graph.node(m);
+                user.inputs
+                    .iter()
+                    .enumerate()
+                    .filter(move |(_, &i)| i == id)
+                    .map(move |(k, _)| (matches!(user.op, Op::Select), k))
+            })
+            .peekable();
+        compare && uses.peek().is_some() && uses.all(|(select, k)| select && k == 0)
+    };
+    let types_ok = group.leaves.iter().all(|&id| f32_(id))
+        && group.members.iter().all(|&id| f32_(id) || mask(id))
+        && group.members.last().is_none_or(|&root| f32_(root));
     let ops_ok = group.members.iter().all(|&id| match &graph.node(id).op {
-        Op::Binary(op) => ops::binary_vectorizes(*op),
-        Op::Unary(_) | Op::StopGradient | Op::Broadcast | Op::Cast(DType::F32) => true,
+        Op::Binary(op) => ops::binary_vectorizes(*op) || op.is_comparison(),
+        Op::Unary(_) | Op::StopGradient | Op::Broadcast | Op::Cast(DType::F32) | Op::Select => true,
         _ => false,
     });
     let inner_ok = nest
         .strides
         .iter()
         .all(|row| matches!(row.last(), None | Some(0) | Some(1)));
-    all_f32 && ops_ok && inner_ok && !nest.dims.is_empty()
+    types_ok && ops_ok && inner_ok && !nest.dims.is_empty()
 }
 
 /// The body of a fused kernel: load the leaves, compute the members, store the root.
-struct Fused<'a> {
-    graph: &'a Graph,
-    group: &'a Group,
-    helpers: &'a Helpers,
+pub(crate) struct Fused<'a> {
+    pub(crate) graph: &'a Graph,
+    pub(crate) group: &'a Group,
+    pub(crate) helpers: &'a Helpers,
     /// Each operand's stride on the innermost axis.
-    inner: Vec<usize>,
+    pub(crate) inner: Vec<usize>,
+    /// The node whose value [`Fused::compute`] gives: the root, or for a
+    /// reduction the reduced value (a member or a leaf).
+    pub(crate) result: NodeId,
 }
 
-impl Body for Fused<'_> {
-    fn element(&mut self, e: &mut Emitter, offsets: &[Value], lanes: u32) -> Result<(), Diag> {
+impl Fused<'_> {
+    /// Loads the leaves at `offsets` and computes every member; returns the
+    /// value of `self.result`.
+    pub(crate) fn compute(
+        &self,
+        e: &mut Emitter,
+        offsets: &[Value],
+        lanes: u32,
+    ) -> Result<Value, Diag> {
+        let values = self.compute_many(e, offsets, lanes, &[self.result])?;
+        values.first().copied().ok_or_else(|| internal("no result"))
+    }
+
+    /// As [`Fused::compute`], giving the values of `results` (members or leaves).
+    pub(crate) fn compute_many(
+        &self,
+        e: &mut Emitter,
+        offsets: &[Value],
+        lanes: u32,
+        results: &[NodeId],
+    ) -> Result<Vec<Value>, Diag> {
         let flags = MemFlagsData::new().with_notrap();
         let mut values: HashMap<NodeId, Value> = HashMap::new();
         // Load each leaf: a vector when its stride is 1, a splat when it is 0.
@@ -182,6 +229,7 @@ impl Body for Fused<'_> {
             let v = match &node.op {
                 Op::Unary(op) => lower.unary(b, *op, dtype, input(0)?)?,
                 Op::Binary(op) => lower.binary(b, *op, dtype, input(0)?, input(1)?)?,
+                Op::Select if lanes > 1 => lower.choose(b, input(0)?, input(1)?, input(2)?),
                 Op::Select => lower.select(b, input(0)?, input(1)?, input(2)?),
                 Op::Cast(to) => lower.cast(b, dtype, *to, input(0)?),
                 Op::StopGradient | Op::Broadcast => input(0)?,
@@ -189,14 +237,24 @@ impl Body for Fused<'_> {
             };
             values.insert(id, v);
         }
-        // Store the root.
-        let root = self
-            .group
-            .root()
-            .ok_or_else(|| internal("empty fused group"))?;
-        let v = *values
-            .get(&root)
-            .ok_or_else(|| internal("the root was not computed"))?;
+        results
+            .iter()
+            .map(|r| {
+                values
+                    .get(r)
+                    .copied()
+                    .ok_or_else(|| internal("a result was not computed"))
+            })
+            .collect()
+    }
+}
+
+impl Body for Fused<'_> {
+    fn element(&mut self, e: &mut Emitter, offsets: &[Value], lanes: u32) -> Result<(), Diag> {
+        // Compute, then store the root.
+        let v = self.compute(e, offsets, lanes)?;
+        let root = self.result;
+        let flags = MemFlagsData::new().with_notrap();
         let out = self.group.leaves.len();
         let size = self.graph.ty(root).dtype.size_bytes() as i64;
         let addr = e.address(out, offsets[out], lanes as i64, size);

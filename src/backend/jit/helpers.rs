@@ -86,6 +86,23 @@ extern "C" fn tdsl_binary_i32(code: i32, a: i32, b: i32) -> i32 {
     binary(code, a, b)
 }
 
+/// Products of at least this many multiply-adds use several threads: below it
+/// (e.g. the FC layer 64×3072 @ 3072×42, 8M) two threads are slower than one.
+const GEMM_PARALLEL_MIN: usize = 1 << 25;
+
+/// The gemm crate's threading for one product (see [`crate::backend::threads`]).
+/// Its result does not depend on the thread count: threads split the output
+/// into tiles and each tile's sums over `k` run in the same order (tested).
+fn parallelism(m: usize, k: usize, n: usize) -> gemm::Parallelism {
+    let threads = crate::backend::threads::threads();
+    let work = m.saturating_mul(k).saturating_mul(n);
+    if threads > 1 && work >= GEMM_PARALLEL_MIN {
+        gemm::Parallelism::Rayon(threads)
+    } else {
+        gemm::Parallelism::None
+    }
+}
+
 /// `c[m×n] = a[m×k] @ b[k×n]`, all row-major and contiguous.
 ///
 /// # Safety
@@ -127,7 +144,7 @@ unsafe fn gemm_rows<T: 'static + Copy + Default>(
             false,
             false,
             false,
-            gemm::Parallelism::None,
+            parallelism(m, k, n),
         )
     }
 }

@@ -83,7 +83,7 @@ pub(crate) fn compile(
         dims: [m, k, n].map(|d| d as i64),
         elem: ta.dtype.size_bytes() as i64,
     };
-    Emitter::new(builder, config, lens, check).run(&nest, &mut body, false)?;
+    Emitter::new(builder, config, lens, check).run(&nest, &mut body, false, false)?;
     jit.define("matmul")
 }
 

@@ -14,6 +14,7 @@
 //! static shapes (the proof is in `nest.rs`), and `Options::check_bounds` adds
 //! run-time checks that turn a violation into an internal-error `Diag`.
 
+mod calls;
 mod codegen;
 mod exec;
 mod exp;
@@ -22,7 +23,10 @@ mod helpers;
 mod matmul;
 mod nest;
 mod ops;
+mod parallel;
 mod plan;
+mod pool;
+mod reduce;
 mod tensors;
 
 #[cfg(test)]
@@ -58,16 +62,14 @@ pub fn compile(graph: &Graph, fetches: &[NodeId], options: Options) -> Result<Ex
             )));
         }
     }
-    let planned = plan::plan(graph, fetches);
+    let planned = plan::plan(graph, fetches)?;
     let mut jit = Jit::new()?;
     let mut ids = Vec::with_capacity(planned.groups.len() + planned.matmuls.len());
+    let mut fused_split = Vec::with_capacity(planned.groups.len());
     for group in &planned.groups {
-        ids.push(fused::compile(
-            &mut jit,
-            graph,
-            group,
-            options.check_bounds,
-        )?);
+        let (id, split) = fused::compile(&mut jit, graph, group, options.check_bounds)?;
+        ids.push(id);
+        fused_split.push(split);
     }
     for &node in &planned.matmuls {
         ids.push(matmul::compile(
@@ -77,17 +79,33 @@ pub fn compile(graph: &Graph, fetches: &[NodeId], options: Options) -> Result<Ex
             options.check_bounds,
         )?);
     }
+    for r in &planned.reductions {
+        ids.push(reduce::compile(&mut jit, graph, r, options.check_bounds)?);
+    }
     let mut kernels = jit.finish(&ids)?;
-    let matmuls = kernels.split_off(planned.groups.len());
-    Ok(Executable {
+    let mut matmuls = kernels.split_off(planned.groups.len());
+    let reduce_kernels = matmuls.split_off(planned.matmuls.len());
+    let mut fetched = vec![false; graph.len()];
+    for f in fetches {
+        fetched[f.index()] = true;
+    }
+    let mut exe = Executable {
         graph: graph.clone(),
         fetches: fetches.to_vec(),
         steps: planned.steps,
         groups: planned.groups,
         fused: kernels,
+        fused_split,
+        reductions: planned.reductions,
+        reduce_kernels,
+        pool: Default::default(),
         matmuls,
         _jit: jit,
-    })
+        uses: Vec::new(),
+        fetched,
+    };
+    exe.uses = exe.count_uses();
+    Ok(exe)
 }
 
 /// Compiles and runs one step: the interpreter's [`crate::backend::interp::run_step`]

@@ -33,55 +33,8 @@ impl Nest {
     /// The nest of `out` with operands of shapes `operands` (NumPy broadcasting,
     /// aligned from the right), collapsed, with the bounds proof.
     pub(crate) fn new(out: &[usize], operands: &[&[usize]]) -> Result<Nest, Diag> {
-        let rank = out.len();
-        let mut strides = Vec::with_capacity(operands.len());
-        for shape in operands {
-            if shape.len() > rank {
-                return Err(internal(format!(
-                    "operand {shape:?} has more axes than {out:?}"
-                )));
-            }
-            let lead = rank - shape.len();
-            let mut row = vec![0usize; rank];
-            let mut step = 1usize;
-            for k in (0..shape.len()).rev() {
-                let d = shape[k];
-                if d != 1 && d != out[lead + k] {
-                    return Err(internal(format!("{shape:?} does not broadcast to {out:?}")));
-                }
-                row[lead + k] = if d == 1 { 0 } else { step };
-                step = step.saturating_mul(d);
-            }
-            strides.push(row);
-        }
-        // Drop size-1 axes, then merge axis j into j+1 when every operand is
-        // contiguous across them.
-        let mut dims: Vec<usize> = Vec::new();
-        let mut rows: Vec<Vec<usize>> = vec![Vec::new(); strides.len()];
-        for axis in 0..rank {
-            if out[axis] == 1 {
-                continue;
-            }
-            let merge = !dims.is_empty()
-                && strides.iter().zip(&rows).all(|(row, kept)| {
-                    kept.last().copied() == Some(row[axis].saturating_mul(out[axis]))
-                });
-            if merge {
-                if let Some(last) = dims.last_mut() {
-                    *last = last.saturating_mul(out[axis]);
-                }
-                for (row, kept) in strides.iter().zip(rows.iter_mut()) {
-                    if let Some(s) = kept.last_mut() {
-                        *s = row[axis];
-                    }
-                }
-            } else {
-                dims.push(out[axis]);
-                for (row, kept) in strides.iter().zip(rows.iter_mut()) {
-                    kept.push(row[axis]);
-                }
-            }
-        }
+        let strides = broadcast_strides(out, operands)?;
+        let (dims, rows) = collapse(out, &strides);
         let nest = Nest {
             dims,
             strides: rows,
@@ -92,7 +45,7 @@ impl Nest {
 
     /// The bounds proof: for a non-empty nest, every operand's largest offset
     /// `sum((d - 1) * stride)` is below its element count.
-    fn prove(&self, operands: &[&[usize]]) -> Result<(), Diag> {
+    pub(crate) fn prove(&self, operands: &[&[usize]]) -> Result<(), Diag> {
         if self.dims.contains(&0) {
             return Ok(());
         }
@@ -114,6 +67,69 @@ impl Nest {
     }
 }
 
+/// Per operand, its stride in elements on each axis of `out` (NumPy
+/// broadcasting aligned from the right; 0 on a broadcast axis).
+pub(crate) fn broadcast_strides(
+    out: &[usize],
+    operands: &[&[usize]],
+) -> Result<Vec<Vec<usize>>, Diag> {
+    let rank = out.len();
+    let mut strides = Vec::with_capacity(operands.len());
+    for shape in operands {
+        if shape.len() > rank {
+            return Err(internal(format!(
+                "operand {shape:?} has more axes than {out:?}"
+            )));
+        }
+        let lead = rank - shape.len();
+        let mut row = vec![0usize; rank];
+        let mut step = 1usize;
+        for k in (0..shape.len()).rev() {
+            let d = shape[k];
+            if d != 1 && d != out[lead + k] {
+                return Err(internal(format!("{shape:?} does not broadcast to {out:?}")));
+            }
+            row[lead + k] = if d == 1 { 0 } else { step };
+            step = step.saturating_mul(d);
+        }
+        strides.push(row);
+    }
+    Ok(strides)
+}
+
+/// Drops size-1 axes of `dims`, then merges axis j into j+1 when every
+/// operand (a row of `strides`) is contiguous across them.
+pub(crate) fn collapse(dims: &[usize], strides: &[Vec<usize>]) -> (Vec<usize>, Vec<Vec<usize>>) {
+    let mut kept_dims: Vec<usize> = Vec::new();
+    let mut rows: Vec<Vec<usize>> = vec![Vec::new(); strides.len()];
+    for (axis, &d) in dims.iter().enumerate() {
+        if d == 1 {
+            continue;
+        }
+        let merge = !kept_dims.is_empty()
+            && strides
+                .iter()
+                .zip(&rows)
+                .all(|(row, kept)| kept.last().copied() == Some(row[axis].saturating_mul(d)));
+        if merge {
+            if let Some(last) = kept_dims.last_mut() {
+                *last = last.saturating_mul(d);
+            }
+            for (row, kept) in strides.iter().zip(rows.iter_mut()) {
+                if let Some(s) = kept.last_mut() {
+                    *s = row[axis];
+                }
+            }
+        } else {
+            kept_dims.push(d);
+            for (row, kept) in strides.iter().zip(rows.iter_mut()) {
+                kept.push(row[axis]);
+            }
+        }
+    }
+    (kept_dims, rows)
+}
+
 /// What a kernel does at one point of its nest.
 pub(crate) trait Body {
     /// Emits the work for `lanes` consecutive innermost elements at `offsets`.
@@ -123,6 +139,8 @@ pub(crate) trait Body {
 /// Emits a loop nest into a kernel `(args) -> status`.
 pub(crate) struct Emitter<'f> {
     pub(crate) b: FunctionBuilder<'f>,
+    /// The kernel's argument array.
+    args: Value,
     /// Base pointer of each operand.
     bases: Vec<Value>,
     /// Element count of each operand (for `check_bounds`).
@@ -160,6 +178,7 @@ impl<'f> Emitter<'f> {
             .collect();
         Emitter {
             b,
+            args,
             bases,
             lens,
             ptr,
@@ -169,17 +188,77 @@ impl<'f> Emitter<'f> {
         }
     }
 
-    /// Emits the whole nest, then the return of `STATUS_OK` (and the failure
-    /// block), seals every block and finalizes the function.
+    /// Argument slot `k` (after the operand pointers) as an `i64`: the work
+    /// ranges a caller passes so that threads can split a kernel.
+    pub(crate) fn slot(&mut self, k: usize) -> Value {
+        let bytes = self.ptr.bytes() as i32;
+        let v = self.b.ins().load(
+            self.ptr,
+            MemFlagsData::trusted(),
+            self.args,
+            k as i32 * bytes,
+        );
+        if self.ptr == types::I64 {
+            v
+        } else {
+            self.b.ins().uextend(types::I64, v)
+        }
+    }
+
+    /// Returns `STATUS_OUT_OF_BOUNDS` when `bad` (an `i8` condition) holds.
+    pub(crate) fn fail_if(&mut self, bad: Value) {
+        let fail = match self.fail {
+            Some(block) => block,
+            None => {
+                let block = self.b.create_block();
+                self.fail = Some(block);
+                block
+            }
+        };
+        let cont = self.b.create_block();
+        self.b.ins().brif(bad, fail, &[], cont, &[]);
+        self.b.switch_to_block(cont);
+        self.b.seal_block(cont);
+    }
+
+    /// Reads the range `[lo, hi)` from slots `k`, `k + 1` and fails (always, not
+    /// only with `check_bounds`) unless `lo <= hi <= limit`.
+    pub(crate) fn range(&mut self, k: usize, limit: i64) -> (Value, Value) {
+        let lo = self.slot(k);
+        let hi = self.slot(k + 1);
+        let over = self
+            .b
+            .ins()
+            .icmp_imm_s(IntCC::UnsignedGreaterThan, hi, limit);
+        let inverted = self.b.ins().icmp(IntCC::UnsignedGreaterThan, lo, hi);
+        let bad = self.b.ins().bor(over, inverted);
+        self.fail_if(bad);
+        (lo, hi)
+    }
+
+    /// Emits the whole nest, then the return. With `range`, the outermost axis
+    /// runs over `[lo, hi)` from the argument slots after the operands.
     pub(crate) fn run(
         mut self,
         nest: &Nest,
         body: &mut dyn Body,
         vector: bool,
+        range: bool,
     ) -> Result<(), Diag> {
         let zero = self.b.ins().iconst(types::I64, 0);
         let offsets = vec![zero; self.lens.len()];
-        self.outer(nest, body, 0, offsets, vector)?;
+        let bounds = match (range, nest.dims.first()) {
+            (true, Some(&d)) => Some(self.range(self.lens.len(), d as i64)),
+            _ => None,
+        };
+        self.outer(nest, body, 0, offsets, vector, bounds)?;
+        self.finish();
+        Ok(())
+    }
+
+    /// Emits the return of `STATUS_OK` (and the failure block), seals every
+    /// block and finalizes the function.
+    pub(crate) fn finish(mut self) {
         let ok = self.b.ins().iconst(types::I32, STATUS_OK as i64);
         self.b.ins().return_(&[ok]);
         if let Some(fail) = self.fail {
@@ -191,15 +270,14 @@ impl<'f> Emitter<'f> {
         // block gains one predecessor per checked access, so it is sealed here.
         self.b.seal_all_blocks();
         self.b.finalize(self.config);
-        Ok(())
     }
 
     /// A counted loop `i = start; while i + step <= end { body(i); i += step }`;
     /// returns the header's `i` (in the exit block: the first `i` not run).
-    fn counted(
+    pub(crate) fn counted(
         &mut self,
         start: Value,
-        end: i64,
+        end: Value,
         step: i64,
         body: &mut dyn FnMut(&mut Self, Value) -> Result<(), Diag>,
     ) -> Result<Value, Diag> {
@@ -212,10 +290,7 @@ impl<'f> Emitter<'f> {
         self.b.switch_to_block(header);
         let i = self.b.block_params(header)[0];
         let next = self.b.ins().iadd_imm_s(i, step);
-        let more = self
-            .b
-            .ins()
-            .icmp_imm_s(IntCC::SignedLessThanOrEqual, next, end);
+        let more = self.b.ins().icmp(IntCC::SignedLessThanOrEqual, next, end);
         self.b.ins().brif(more, body_block, &[], exit, &[]);
         // Body: its only predecessor is the header.
         self.b.switch_to_block(body_block);
@@ -230,7 +305,8 @@ impl<'f> Emitter<'f> {
         Ok(i)
     }
 
-    /// Loops over axis `axis` and those inside it, from operand offsets `offsets`.
+    /// Loops over axis `axis` and those inside it, from operand offsets
+    /// `offsets`; `bounds` replaces `[0, dims[axis])` when given.
     fn outer(
         &mut self,
         nest: &Nest,
@@ -238,22 +314,28 @@ impl<'f> Emitter<'f> {
         axis: usize,
         offsets: Vec<Value>,
         vector: bool,
+        bounds: Option<(Value, Value)>,
     ) -> Result<(), Diag> {
         if nest.dims.is_empty() {
             // A scalar (or all-size-1) output: one element.
             return body.element(self, &offsets, 1);
         }
-        let end = nest.dims[axis] as i64;
+        let (start, end) = match bounds {
+            Some(b) => b,
+            None => (
+                self.b.ins().iconst(types::I64, 0),
+                self.b.ins().iconst(types::I64, nest.dims[axis] as i64),
+            ),
+        };
         if axis + 1 < nest.dims.len() {
-            let zero = self.b.ins().iconst(types::I64, 0);
-            self.counted(zero, end, 1, &mut |e, i| {
+            self.counted(start, end, 1, &mut |e, i| {
                 let offs = e.advance(nest, &offsets, axis, i);
-                e.outer(nest, &mut *body, axis + 1, offs, vector)
+                e.outer(nest, &mut *body, axis + 1, offs, vector, None)
             })?;
             return Ok(());
         }
         // The innermost axis: a 4-lane loop (if allowed), then a scalar tail.
-        let mut start = self.b.ins().iconst(types::I64, 0);
+        let mut start = start;
         if vector {
             // Two vectors per iteration keep more loads in flight (a 4-lane loop
             // alone reaches less of the memory bandwidth).
@@ -277,7 +359,13 @@ impl<'f> Emitter<'f> {
     }
 
     /// `offsets[k] + i * stride[k][axis]` for every operand.
-    fn advance(&mut self, nest: &Nest, offsets: &[Value], axis: usize, i: Value) -> Vec<Value> {
+    pub(crate) fn advance(
+        &mut self,
+        nest: &Nest,
+        offsets: &[Value],
+        axis: usize,
+        i: Value,
+    ) -> Vec<Value> {
         (0..offsets.len())
             .map(|k| match nest.strides[k][axis] {
                 0 => offsets[k],
@@ -300,18 +388,7 @@ impl<'f> Emitter<'f> {
                 .b
                 .ins()
                 .icmp_imm_s(IntCC::SignedGreaterThan, last, self.lens[k]);
-            let fail = match self.fail {
-                Some(block) => block,
-                None => {
-                    let block = self.b.create_block();
-                    self.fail = Some(block);
-                    block
-                }
-            };
-            let cont = self.b.create_block();
-            self.b.ins().brif(bad, fail, &[], cont, &[]);
-            self.b.switch_to_block(cont);
-            self.b.seal_block(cont);
+            self.fail_if(bad);
         }
         let bytes = self.b.ins().imul_imm_s(off, size);
         let bytes = if self.ptr == types::I64 {

@@ -2,18 +2,24 @@
 //! through GEMM, and everything else through the interpreter's kernels.
 //!
 //! Only nodes reachable from the fetches are planned. An elementwise node is
-//! *inlined* into its consumer (computed in registers, never stored) when:
-//! - both are elementwise ops the JIT lowers (all of them, on the dtypes the
-//!   language allows),
-//! - the consumer is its only user among the planned nodes and it is not fetched,
-//! - it has the consumer's shape (a smaller producer would be recomputed for
-//!   every element it is broadcast to, so it is stored instead).
+//! *inlined* into its consumers (computed in registers, never stored) when:
+//! - it is an elementwise op the JIT lowers, and it is not fetched;
+//! - every user is a lowered elementwise op of the same shape (a smaller
+//!   producer would be recomputed for every element it is broadcast to, so it
+//!   is stored instead) or a fused reduction ([`super::reduce`]) of it;
+//! - it has one user, or its inlined subtree is cheap (inline `f32` ops, at
+//!   most [`RECOMPUTE_COST`]): then each user's kernel recomputes it, which
+//!   costs less than storing and reloading it on memory-bound chains (the
+//!   forward value and the gradient of a chain share `a*b+c` and `sigmoid(d)`).
 //!
-//! Every other lowered elementwise node is the root of a group.
+//! Every other lowered elementwise node is the root of a group; every float
+//! `sum`/`mean`/`max`/`min` is the root of a fused reduction.
 
 use super::fused::Group;
 use super::ops;
+use super::reduce::{self, Reduction};
 use crate::ir::{DType, Graph, Node, NodeId, Op};
+use crate::syntax::Diag;
 
 /// How one planned node is computed.
 #[derive(Clone, Debug)]
@@ -26,6 +32,11 @@ pub(crate) enum Step {
     Fused(usize),
     /// A matmul kernel `index` (GEMM from JIT code).
     MatMul(usize),
+    /// A fused reduction kernel `index`.
+    Reduce(usize),
+    /// An elementwise root stored by reduction kernel `index` as a second
+    /// output (it iterates the same elements).
+    Side(usize),
     /// Leaves, state, control flow and every op without a native kernel yet:
     /// the interpreter's kernel for this node.
     Fallback,
@@ -35,6 +46,7 @@ pub(crate) struct Planned {
     pub(crate) steps: Vec<Step>,
     pub(crate) groups: Vec<Group>,
     pub(crate) matmuls: Vec<NodeId>,
+    pub(crate) reductions: Vec<Reduction>,
 }
 
 /// Whether the JIT has native code for this elementwise node.
@@ -54,6 +66,29 @@ pub(crate) fn lowered(graph: &Graph, node: &Node) -> bool {
     }
 }
 
+/// The largest inlined subtree (in ops) recomputed by each of several users.
+const RECOMPUTE_COST: usize = 12;
+
+/// Whether `node` is cheap enough to recompute in several kernels: `f32` ops
+/// generated inline (no helper calls).
+fn cheap(graph: &Graph, node: &Node) -> bool {
+    use crate::ir::{BinaryOp as B, UnaryOp as U};
+    let f32_in = node
+        .inputs
+        .iter()
+        .all(|&i| matches!(graph.ty(i).dtype, DType::F32 | DType::Bool));
+    f32_in
+        && match &node.op {
+            Op::Unary(op) => matches!(
+                op,
+                U::Neg | U::Abs | U::Relu | U::Exp | U::Sigmoid | U::Sqrt
+            ),
+            Op::Binary(op) => !matches!(op, B::Pow | B::And | B::Or),
+            Op::Select | Op::Broadcast | Op::StopGradient => true,
+            _ => false,
+        }
+}
+
 /// Whether the matmul kernel handles this node: f32/f64, both inputs of rank ≥ 2.
 fn matmul_lowered(graph: &Graph, node: &Node) -> bool {
     let [a, b] = node.inputs.as_slice() else {
@@ -68,7 +103,7 @@ fn matmul_lowered(graph: &Graph, node: &Node) -> bool {
 }
 
 /// Plans the nodes `fetches` need.
-pub(crate) fn plan(graph: &Graph, fetches: &[NodeId]) -> Planned {
+pub(crate) fn plan(graph: &Graph, fetches: &[NodeId]) -> Result<Planned, Diag> {
     let n = graph.len();
     // Reachability from the fetches (all inputs, including every capture of a
     // `cond`: a superset of what a step computes, which only matters for users).
@@ -98,33 +133,60 @@ pub(crate) fn plan(graph: &Graph, fetches: &[NodeId]) -> Planned {
         .iter()
         .map(|node| lowered(graph, node))
         .collect();
-    let mut inline_into: Vec<Option<NodeId>> = vec![None; n];
+    // `inline[i]`: node i is computed in registers inside the kernel of every
+    // user. With one user always; with several (each then recomputes it) only
+    // when its inlined subtree is cheap, which saves storing and reloading it.
+    let mut inline = vec![false; n];
+    let mut cost = vec![0usize; n];
     for id in graph.ids() {
         let i = id.index();
-        if !needed[i] || fetched[i] || !lowered_node[i] {
+        if !needed[i] || fetched[i] || !lowered_node[i] || users[i].is_empty() {
             continue;
         }
-        if let [user] = users[i].as_slice() {
-            if lowered_node[user.index()] && graph.ty(*user).shape == graph.ty(id).shape {
-                inline_into[i] = Some(*user);
-            }
-        }
+        let in_kernel = users[i].iter().all(|user| {
+            let elementwise =
+                lowered_node[user.index()] && graph.ty(*user).shape == graph.ty(id).shape;
+            // A reduction computes its producer's chain in its own kernel.
+            elementwise || reduce::reducible(graph, *user)
+        });
+        let node = graph.node(id);
+        cost[i] = 1 + node
+            .inputs
+            .iter()
+            .filter(|j| inline.get(j.index()) == Some(&true))
+            .map(|j| cost[j.index()])
+            .sum::<usize>();
+        let single = users[i].len() == 1;
+        inline[i] = in_kernel && (single || (cheap(graph, node) && cost[i] <= RECOMPUTE_COST));
     }
     // Roots, with their members collected by walking inlined inputs.
     let mut steps = vec![Step::Unused; n];
     let mut groups = Vec::new();
     let mut matmuls = Vec::new();
+    let mut reductions = Vec::new();
     for id in graph.ids() {
         let i = id.index();
         if !needed[i] {
             continue;
         }
         let node = graph.node(id);
-        steps[i] = if inline_into[i].is_some() {
+        steps[i] = if inline[i] {
             Step::Inlined
         } else if lowered_node[i] {
-            groups.push(collect_group(graph, id, &inline_into));
+            groups.push(collect_group(graph, id, &inline));
             Step::Fused(groups.len() - 1)
+        } else if let (true, Op::Reduce { op, .. }) = (reduce::reducible(graph, id), &node.op) {
+            let mut group = collect_group(graph, id, &inline);
+            group.members.retain(|&m| m != id);
+            let layout = reduce::layout(graph, id, &group.leaves)?;
+            reductions.push(Reduction {
+                node: id,
+                op: *op,
+                group,
+                layout,
+                side: None,
+            });
+            Step::Reduce(reductions.len() - 1)
         } else if matches!(node.op, Op::MatMul) && matmul_lowered(graph, node) {
             matmuls.push(id);
             Step::MatMul(matmuls.len() - 1)
@@ -132,25 +194,105 @@ pub(crate) fn plan(graph: &Graph, fetches: &[NodeId]) -> Planned {
             Step::Fallback
         };
     }
-    Planned {
+    let groups = merge_sides(graph, &mut steps, groups, &mut reductions)?;
+    Ok(Planned {
         steps,
         groups,
         matmuls,
+        reductions,
+    })
+}
+
+/// Multi-output fusion: an elementwise group of the shape a reduction
+/// iterates, whose leaves the reduction kernel also has at hand (its own
+/// leaves, or placeholders, variables and constants), is computed and stored
+/// by the reduction's kernel: one pass over the inputs instead of two (the
+/// forward value and the gradient of a chain). Returns the remaining groups.
+fn merge_sides(
+    graph: &Graph,
+    steps: &mut [Step],
+    groups: Vec<Group>,
+    reductions: &mut [Reduction],
+) -> Result<Vec<Group>, Diag> {
+    let source = |id: &NodeId| {
+        matches!(
+            graph.node(*id).op,
+            Op::Placeholder { .. } | Op::Variable { .. } | Op::Const(_)
+        )
+    };
+    let mut merged = vec![false; groups.len()];
+    for (index, r) in reductions.iter_mut().enumerate() {
+        let node = graph.node(r.node);
+        let Some(&input) = node.inputs.first() else {
+            continue;
+        };
+        let fits = |group: &Group| {
+            group.root().is_some_and(|root| {
+                // The side root is demanded after the reduction (it depends
+                // on it in the step's evaluation order), and every extra leaf
+                // precedes the reduction.
+                graph.ty(root).shape == graph.ty(input).shape
+                    && graph.ty(root).dtype == node.ty.dtype
+                    && root > r.node
+                    && !r.group.leaves.contains(&root)
+                    && group
+                        .leaves
+                        .iter()
+                        .all(|l| r.group.leaves.contains(l) || (source(l) && *l < r.node))
+            })
+        };
+        let found = (0..groups.len()).find(|&g| !merged[g] && fits(&groups[g]));
+        let Some((g, side)) = found.and_then(|g| Some((g, groups[g].root()?))) else {
+            continue;
+        };
+        merged[g] = true;
+        for &m in &groups[g].members {
+            if !r.group.members.contains(&m) {
+                r.group.members.push(m);
+            }
+        }
+        r.group.members.sort();
+        for &l in &groups[g].leaves {
+            if !r.group.leaves.contains(&l) {
+                r.group.leaves.push(l);
+            }
+        }
+        let mut operands = r.group.leaves.clone();
+        operands.push(side);
+        r.layout = reduce::layout(graph, r.node, &operands)?;
+        r.side = Some(side);
+        steps[side.index()] = Step::Side(index);
     }
+    // Renumber the remaining groups.
+    let mut renumber = vec![None; groups.len()];
+    let mut kept = Vec::new();
+    for (g, group) in groups.into_iter().enumerate() {
+        if !merged[g] {
+            renumber[g] = Some(kept.len());
+            kept.push(group);
+        }
+    }
+    for step in steps.iter_mut() {
+        if let Step::Fused(g) = step {
+            *g = renumber[*g].ok_or_else(|| super::codegen::internal("merged group"))?;
+        }
+    }
+    Ok(kept)
 }
 
 /// The group rooted at `root`: members (topologically sorted, root last) and
 /// leaves (distinct, in order of first use).
-fn collect_group(graph: &Graph, root: NodeId, inline_into: &[Option<NodeId>]) -> Group {
+fn collect_group(graph: &Graph, root: NodeId, inline: &[bool]) -> Group {
     let mut members = vec![root];
     let mut leaves = Vec::new();
     let mut stack = vec![root];
     while let Some(id) = stack.pop() {
         for &input in &graph.node(id).inputs {
-            let inlined = inline_into.get(input.index()).copied().flatten() == Some(id);
-            if inlined {
-                members.push(input);
-                stack.push(input);
+            if inline.get(input.index()) == Some(&true) {
+                if !members.contains(&input) {
+                    members.push(input);
+                    stack.push(input);
+                }
             } else if !leaves.contains(&input) {
                 leaves.push(input);
             }

@@ -63,7 +63,7 @@ impl Builder<'_> {
         if name == "load" {
             let path = get("path").ok_or(super::Failed)?;
             let path = self.str_attr(name, "path", path)?;
-            let tensor = init::load(&path, self.base_dir)
+            let tensor = crate::timing::values(|| init::load(&path, self.base_dir))
                 .map_err(|m| self.error(format!("load: {m}"), call.span))?;
             if let Some(ty) = target {
                 let got = tensor.ty();
@@ -100,7 +100,7 @@ impl Builder<'_> {
                     Some(e) => self.float_attr(name, "std", e)?,
                     None => 1.0,
                 };
-                init::randn(&ty, seed, std)
+                crate::timing::values(|| init::randn(&ty, seed, std))
             }
             "uniform" => {
                 let (lo, hi) = (
@@ -109,9 +109,9 @@ impl Builder<'_> {
                 );
                 let lo = self.float_attr(name, "lo", lo)?;
                 let hi = self.float_attr(name, "hi", hi)?;
-                init::uniform(&ty, lo, hi, seed)
+                crate::timing::values(|| init::uniform(&ty, lo, hi, seed))
             }
-            "xavier" => init::xavier(&ty, seed),
+            "xavier" => crate::timing::values(|| init::xavier(&ty, seed)),
             _ => Err(format!("`{name}` is not a value constructor")),
         };
         result.map_err(|m| self.error(format!("{name}: {m}"), call.span))

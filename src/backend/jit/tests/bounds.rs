@@ -43,8 +43,45 @@ fn check_bounds_catches_an_out_of_bounds_nest() {
         let (Tensor::F32(a), Tensor::F32(o)) = (&input, &mut out) else {
             panic!("f32")
         };
-        let args = [a.as_ptr() as *mut u8, o.as_mut_ptr() as *mut u8];
-        let status = kernel.call(&args, 2).expect("call");
+        let (a, o) = (a.as_ptr() as *mut u8, o.as_mut_ptr() as *mut u8);
+        // The whole (wrong) range [0, wrong_dims).
+        let args = [a, o, std::ptr::null_mut(), wrong_dims as *mut u8];
+        let status = kernel.call(&args, 4).expect("call");
         assert_eq!(status, STATUS_OUT_OF_BOUNDS, "{lanes_note}");
+    }
+}
+
+/// A range outside the nest (or inverted) is refused before any access, with
+/// or without `check_bounds`.
+#[test]
+fn a_bad_range_is_refused() {
+    for check in [false, true] {
+        let mut g = Graph::new();
+        let x = konst(&mut g, values(DType::F32, &[8], 1, false));
+        let y = add(&mut g, Op::Unary(UnaryOp::Neg), &[x], DType::F32, &[8]);
+        let group = Group {
+            members: vec![y],
+            leaves: vec![x],
+        };
+        let mut jit = Jit::new().expect("jit");
+        let (id, split) = fused::compile(&mut jit, &g, &group, check).expect("compiles");
+        assert_eq!(split, (8, 1));
+        let kernel = jit.finish(&[id]).expect("finish")[0];
+        let input = values(DType::F32, &[8], 1, false);
+        let mut out = Tensor::full(&input.ty(), 0.0);
+        let (Tensor::F32(a), Tensor::F32(o)) = (&input, &mut out) else {
+            panic!("f32")
+        };
+        let (a, o) = (a.as_ptr() as *mut u8, o.as_mut_ptr() as *mut u8);
+        for (lo, hi, ok) in [
+            (0usize, 8usize, true),
+            (0, 9, false),
+            (5, 4, false),
+            (4, 8, true),
+        ] {
+            let args = [a, o, lo as *mut u8, hi as *mut u8];
+            let status = kernel.call(&args, 4).expect("call");
+            assert_eq!(status == 0, ok, "range [{lo}, {hi}) check {check}");
+        }
     }
 }

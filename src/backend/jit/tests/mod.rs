@@ -6,6 +6,7 @@ mod elementwise;
 mod matmul;
 mod prop;
 mod random;
+mod reduce;
 mod sizes;
 
 use super::{compile, Options};
