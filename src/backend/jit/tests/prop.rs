@@ -259,7 +259,7 @@ fn random_shaped(seed: u64, steps: usize) -> (Graph, Vec<NodeId>, HashMap<String
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(48))]
+    #![proptest_config(ProptestConfig::with_cases(96))]
 
     #[test]
     fn optimiser_generator_graphs_agree(seed in any::<u64>(), steps in 4usize..24) {

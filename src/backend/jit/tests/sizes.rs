@@ -111,6 +111,29 @@ fn reductions_over_each_axis() {
     }
 }
 
+/// Reductions big enough (over 64K elements) for the JIT to split them among
+/// threads, with the 1023 odd elements on either axis.
+#[test]
+fn large_reductions_over_each_axis() {
+    let ops = [ReduceOp::Sum, ReduceOp::Mean, ReduceOp::Max, ReduceOp::Min];
+    for dims in [[67, 1023], [1023, 67]] {
+        let mut case = Case::new();
+        let x = case.input(F32, &dims, false);
+        for axes in [vec![0], vec![1], vec![0, 1]] {
+            for op in ops {
+                let label = format!("{op:?} {dims:?} axes {axes:?}");
+                let reduce = Op::Reduce {
+                    op,
+                    axes: axes.clone(),
+                    keepdims: false,
+                };
+                case.fetch(label, reduce, &[x]);
+            }
+        }
+        case.check();
+    }
+}
+
 #[test]
 fn argmax_over_each_axis() {
     for n in SIZES.into_iter().chain([0]) {
