@@ -20,13 +20,14 @@ use std::collections::HashMap;
 
 /// Runs the labelled `fetches` of `graph` on both backends and asserts they
 /// agree: both fail with the same kind of diagnostic, or every value agrees
-/// (see [`assert_scaled`]).
+/// (see [`assert_scaled`]). Returns how many native kernels (fused
+/// elementwise, matmul, fused reduction) the JIT compiled.
 #[track_caller]
 pub(super) fn agree_scaled(
     graph: &Graph,
     fetches: &[(String, NodeId)],
     feeds: &HashMap<String, Tensor>,
-) {
+) -> usize {
     let variables = HashMap::new();
     let inputs = StepInputs {
         placeholders: feeds,
@@ -34,8 +35,12 @@ pub(super) fn agree_scaled(
     };
     let ids: Vec<NodeId> = fetches.iter().map(|(_, id)| *id).collect();
     let expected = run_step(graph, &ids, &inputs);
-    let actual =
-        compile(graph, &ids, Options { check_bounds: true }).and_then(|exe| exe.run(&inputs));
+    let exe = compile(graph, &ids, Options { check_bounds: true });
+    let native = exe.as_ref().map_or(0, |exe| {
+        let (fused, matmuls) = exe.kernel_counts();
+        fused + matmuls + exe.reduction_count()
+    });
+    let actual = exe.and_then(|exe| exe.run(&inputs));
     match (expected, actual) {
         (Ok(e), Ok(a)) => {
             assert_eq!(e.fetched.len(), a.fetched.len());
@@ -47,6 +52,7 @@ pub(super) fn agree_scaled(
         (Ok(_), Err(a)) => panic!("the interpreter runs, the JIT fails: {}", a.message),
         (Err(e), Ok(_)) => panic!("the JIT runs, the interpreter fails: {}", e.message),
     }
+    native
 }
 
 /// `fetches` labelled with their index and op, for messages.
@@ -265,17 +271,17 @@ proptest! {
     fn optimiser_generator_graphs_agree(seed in any::<u64>(), steps in 4usize..24) {
         let (module, feeds) = crate::opt::tests_prop::random_module(seed, steps);
         let fetches: Vec<NodeId> = module.names.iter().map(|(_, id)| *id).collect();
-        agree_scaled(&module.graph, &labelled(&module.graph, &fetches), &feeds);
+        let _ = agree_scaled(&module.graph, &labelled(&module.graph, &fetches), &feeds);
         let mut optimised = module.clone();
         crate::opt::optimize(&mut optimised).expect("optimises");
         let fetches: Vec<NodeId> = optimised.names.iter().map(|(_, id)| *id).collect();
-        agree_scaled(&optimised.graph, &labelled(&optimised.graph, &fetches), &feeds);
+        let _ = agree_scaled(&optimised.graph, &labelled(&optimised.graph, &fetches), &feeds);
     }
 
     #[test]
     fn odd_sized_graphs_agree(seed in any::<u64>(), steps in 4usize..16) {
         let (graph, fetches, feeds) = random_shaped(seed, steps);
-        agree_scaled(&graph, &labelled(&graph, &fetches), &feeds);
+        let _ = agree_scaled(&graph, &labelled(&graph, &fetches), &feeds);
     }
 }
 
