@@ -7,13 +7,16 @@
 //! regions), and [`random_shaped`] here, over sizes that are not multiples of
 //! the vector width (1, 3, 5, 17): rank-3 tensors through broadcasting chains,
 //! reductions and `argmax` over random axes, 2-D and batched matmul,
-//! transposes and reshapes.
+//! transposes and reshapes. Also the gradients of the first generator's graphs
+//! ([`gradient_module`]), so backward graphs meet the JIT's fusion too.
 
 use crate::backend::interp::{run_step, StepInputs};
 use crate::backend::jit::{compile, Options};
 use crate::ir::infer::{infer, infer_reshape};
 use crate::ir::init::Rng;
-use crate::ir::{BinaryOp, DType, Graph, NodeId, Op, ReduceOp, Tensor, TensorType, UnaryOp};
+use crate::ir::{
+    BinaryOp, DType, Graph, Module, NodeId, Op, ReduceOp, Tensor, TensorType, UnaryOp,
+};
 use crate::syntax::Span;
 use proptest::prelude::*;
 use std::collections::HashMap;
@@ -264,6 +267,43 @@ fn random_shaped(seed: u64, steps: usize) -> (Graph, Vec<NodeId>, HashMap<String
     (s.g, fetches, s.feeds)
 }
 
+/// `sum(y)` of the last fetch of the optimiser generator's module and its
+/// gradients with respect to every placeholder: the backward graph (reverse
+/// `fold`s, `cond` adjoints, reduction and matmul rules) for the JIT, raw and
+/// optimised, fused with the forward pass as in a training step.
+fn gradient_module(seed: u64, steps: usize) -> Option<(Module, HashMap<String, Tensor>)> {
+    let (module, feeds) = crate::opt::tests_prop::random_module(seed, steps);
+    let mut graph = module.graph.clone();
+    let &(_, y) = module.names.last()?;
+    let rank = graph.ty(y).shape.rank();
+    let sum = Op::Reduce {
+        op: ReduceOp::Sum,
+        axes: (0..rank).collect(),
+        keepdims: false,
+    };
+    let ty = infer(&sum, &[graph.ty(y)]).ok()?;
+    let loss = graph.add(sum, vec![y], ty, Span::new(1, 2));
+    let adjoints = crate::autodiff::backward(&mut graph, loss).ok()?;
+    let mut names = vec![("loss".to_string(), loss)];
+    let placeholders: Vec<(String, NodeId)> = (0..module.graph.len())
+        .map(|i| NodeId(i as u32))
+        .filter_map(|id| match &module.graph.node(id).op {
+            Op::Placeholder { name } => Some((format!("d_{name}"), id)),
+            _ => None,
+        })
+        .collect();
+    for (name, x) in placeholders {
+        let d = adjoints.of(&mut graph, x);
+        names.push((name, d));
+    }
+    let module = Module {
+        graph,
+        names,
+        ..module
+    };
+    Some((module, feeds))
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(96))]
 
@@ -276,6 +316,18 @@ proptest! {
         crate::opt::optimize(&mut optimised).expect("optimises");
         let fetches: Vec<NodeId> = optimised.names.iter().map(|(_, id)| *id).collect();
         let _ = agree_scaled(&optimised.graph, &labelled(&optimised.graph, &fetches), &feeds);
+    }
+
+    #[test]
+    fn gradients_of_random_graphs_agree(seed in any::<u64>(), steps in 4usize..16) {
+        if let Some((module, feeds)) = gradient_module(seed, steps) {
+            let fetches: Vec<NodeId> = module.names.iter().map(|(_, id)| *id).collect();
+            let _ = agree_scaled(&module.graph, &labelled(&module.graph, &fetches), &feeds);
+            let mut optimised = module.clone();
+            crate::opt::optimize(&mut optimised).expect("optimises");
+            let fetches: Vec<NodeId> = optimised.names.iter().map(|(_, id)| *id).collect();
+            let _ = agree_scaled(&optimised.graph, &labelled(&optimised.graph, &fetches), &feeds);
+        }
     }
 
     #[test]
@@ -313,4 +365,14 @@ fn the_shaped_generator_covers_its_ops() {
     }
     let reductions = ["reduce_sum", "reduce_mean", "reduce_max", "reduce_min"];
     assert!(reductions.iter().all(|r| seen.contains_key(*r)), "{seen:?}");
+}
+
+/// The gradient property test is not vacuous: most seeds differentiate.
+#[test]
+fn most_random_graphs_have_gradients() {
+    let with_gradients = (0..30)
+        .filter_map(|seed| gradient_module(seed, 12))
+        .filter(|(m, _)| m.names.len() > 1)
+        .count();
+    assert!(with_gradients >= 20, "{with_gradients} of 30");
 }
