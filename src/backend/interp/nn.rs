@@ -6,10 +6,9 @@
 //! are numerically stable: the maximum of each row is subtracted before `exp`.
 //! A row whose maximum is infinite (all `-inf`, say) gives NaN, as in NumPy.
 
-use super::reduce::{pairwise_sum, pairwise_sum_by};
 use super::{dispatch, dispatch_float, expect_inputs, first_dtype, internal, numel, typed, Elem};
 use crate::ir::kernels::conv::window_count;
-use crate::ir::scalar::Scalar;
+use crate::ir::kernels::rows::{log_softmax_row, pairwise_sum, pairwise_sum_by, softmax_row};
 use crate::ir::{BinaryOp, Node, Tensor};
 use crate::syntax::Diag;
 use ndarray::{ArrayD, ArrayView1, Axis, IxDyn, Zip};
@@ -73,35 +72,6 @@ pub(crate) fn max_pool2d(
             .map_err(|e| internal(node, e))
     }
     dispatch!(first_dtype(node, inputs)?, T => kernel::<T>(node, size, strides, inputs))
-}
-
-/// The maximum of a row (NaN if any element is NaN; `-inf` if empty).
-fn row_max(row: &[f64]) -> f64 {
-    row.iter().fold(f64::NEG_INFINITY, |m, &v| {
-        f64::binary(BinaryOp::Maximum, m, v)
-    })
-}
-
-/// `log_softmax` of one row, in place: `x - max - log(sum(exp(x - max)))`.
-fn log_softmax_row(row: &mut [f64]) {
-    let max = row_max(row);
-    let exps: Vec<f64> = row.iter().map(|&v| (v - max).exp()).collect();
-    let log_sum = pairwise_sum(&exps).ln();
-    for v in row.iter_mut() {
-        *v = (*v - max) - log_sum;
-    }
-}
-
-/// `softmax` of one row, in place: `exp(x - max) / sum(exp(x - max))`.
-fn softmax_row(row: &mut [f64]) {
-    let max = row_max(row);
-    for v in row.iter_mut() {
-        *v = (*v - max).exp();
-    }
-    let sum = pairwise_sum(row);
-    for v in row.iter_mut() {
-        *v /= sum;
-    }
 }
 
 fn lane_to_f64<T: Elem>(lane: ArrayView1<T>) -> Vec<f64> {

@@ -14,48 +14,33 @@
 //!
 //! Images go in chunks of about [`CHUNK_ROWS`] rows so the columns stay in cache.
 
-use super::gemm::matmul_into;
+use super::matmul::Product;
 use ndarray::{ArrayView2, ArrayViewMut2};
 
 /// Rows of the column matrix per GEMM: enough for an efficient product, small
 /// enough that the columns of a chunk stay in the L2 cache.
 const CHUNK_ROWS: usize = 2048;
 
-/// Element types a convolution is defined on: a GEMM and an addition.
-pub trait ConvElem: Copy + Default + Send + Sync + 'static {
-    /// `c = a @ b`; the shapes agree.
-    fn gemm(a: ArrayView2<Self>, b: ArrayView2<Self>, c: ArrayViewMut2<Self>);
+/// Element types a convolution is defined on: the matmul kernel's GEMM
+/// (`Product::gemm`, so convolutions and matmuls sum alike) and an addition.
+pub trait ConvElem: Product + Send + Sync {
     /// `self + other` (wrapping for integers).
     fn plus(self, other: Self) -> Self;
 }
 
-macro_rules! float_elem {
-    ($t:ty) => {
-        impl ConvElem for $t {
-            fn gemm(a: ArrayView2<$t>, b: ArrayView2<$t>, c: ArrayViewMut2<$t>) {
-                let agreed = matmul_into(a, b, c);
-                debug_assert!(agreed, "conv GEMM shapes are computed, not given");
-            }
-            fn plus(self, other: $t) -> $t {
-                self + other
-            }
-        }
-    };
+impl ConvElem for f32 {
+    fn plus(self, other: f32) -> f32 {
+        self + other
+    }
 }
 
-float_elem!(f32);
-float_elem!(f64);
+impl ConvElem for f64 {
+    fn plus(self, other: f64) -> f64 {
+        self + other
+    }
+}
 
 impl ConvElem for i32 {
-    fn gemm(a: ArrayView2<i32>, b: ArrayView2<i32>, mut c: ArrayViewMut2<i32>) {
-        for ((i, j), out) in c.indexed_iter_mut() {
-            *out = a
-                .row(i)
-                .iter()
-                .zip(b.column(j))
-                .fold(0i32, |acc, (&x, &y)| acc.wrapping_add(x.wrapping_mul(y)));
-        }
-    }
     fn plus(self, other: i32) -> i32 {
         self.wrapping_add(other)
     }

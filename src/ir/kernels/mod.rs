@@ -5,3 +5,5 @@
 pub mod conv;
 pub mod gemm;
 pub mod matmul;
+pub mod reduce;
+pub mod rows;

@@ -21,10 +21,8 @@
 //! (`ir::kernels::matmul`, the shared GEMM), `conv2d` through the interpreter's
 //! own kernel (`ir::kernels::conv`).
 
-use crate::ir::kernels::conv::{self, Conv, ConvElem};
-use crate::ir::kernels::{self, matmul::Product};
 use crate::ir::scalar::{self, Scalar};
-use crate::ir::{BinaryOp, DType, Op, ReduceOp, Tensor, TensorType, UnaryOp};
+use crate::ir::{BinaryOp, DType, Op, Tensor, TensorType, UnaryOp};
 use ndarray::{ArrayD, Axis, IxDyn, Slice, Zip};
 
 /// An element type with its `Tensor` variant.
@@ -93,6 +91,11 @@ macro_rules! float {
     };
 }
 
+mod nn;
+mod reduce;
+use nn::{conv2d, matmul, max_pool2d, mean_squared_error, softmax, softmax_cross_entropy};
+use reduce::reduce;
+
 /// The value of `op` on `inputs`, of type `ty` (the node's), or `None` when the
 /// op is not folded here or the inputs do not fit it.
 pub fn evaluate(op: &Op, inputs: &[&Tensor], ty: &TensorType) -> Option<Tensor> {
@@ -129,50 +132,6 @@ pub fn evaluate(op: &Op, inputs: &[&Tensor], ty: &TensorType) -> Option<Tensor> 
         _ => return None,
     };
     (out.ty() == *ty).then_some(out)
-}
-
-/// `a @ b` with the interpreter's driver (same GEMM, same summation order).
-fn matmul(a: &Tensor, b: &Tensor) -> Option<Tensor> {
-    fn go<T: Elem + Product>(a: &Tensor, b: &Tensor) -> Option<Tensor> {
-        let out = kernels::matmul::matmul(T::array(a)?.view(), T::array(b)?.view()).ok()?;
-        Some(T::wrap(out))
-    }
-    match a.dtype() {
-        DType::F32 => go::<f32>(a, b),
-        DType::F64 => go::<f64>(a, b),
-        DType::I32 => go::<i32>(a, b),
-        DType::Bool => None,
-    }
-}
-
-/// `conv2d` with the interpreter's kernel (`ir::kernels::conv`: same im2col,
-/// same GEMM, same summation order).
-fn conv2d(x: &Tensor, w: &Tensor, strides: [usize; 2], pads: [usize; 4]) -> Option<Tensor> {
-    fn go<T: Elem + ConvElem>(
-        x: &Tensor,
-        w: &Tensor,
-        strides: [usize; 2],
-        pads: [usize; 4],
-    ) -> Option<Tensor> {
-        let (x, w) = (T::array(x)?, T::array(w)?);
-        let xd = <[usize; 4]>::try_from(x.shape()).ok()?;
-        let wd = <[usize; 4]>::try_from(w.shape()).ok()?;
-        let shape = Conv::new(xd, wd, strides, pads).ok()?;
-        let xs = x.as_standard_layout();
-        let ws = w.as_standard_layout();
-        let out_dims = shape.out();
-        let mut out = vec![T::default(); out_dims.iter().product()];
-        conv::conv2d(&shape, xs.as_slice()?, ws.as_slice()?, &mut out).ok()?;
-        ArrayD::from_shape_vec(IxDyn(&out_dims), out)
-            .ok()
-            .map(T::wrap)
-    }
-    match x.dtype() {
-        DType::F32 => go::<f32>(x, w, strides, pads),
-        DType::F64 => go::<f64>(x, w, strides, pads),
-        DType::I32 => go::<i32>(x, w, strides, pads),
-        DType::Bool => None,
-    }
 }
 
 fn unary(op: UnaryOp, x: &Tensor) -> Option<Tensor> {
@@ -341,253 +300,6 @@ fn one_hot(labels: &Tensor, depth: usize, ty: &TensorType) -> Option<Tensor> {
             .map(T::wrap)
     }
     dispatch!(ty.dtype, T => go::<T>(labels, depth, ty))
-}
-
-/// `max_pool2d`: NHWC, VALID windows; each window folds from `lowest` with
-/// `maximum` in the interpreter's order (rows, then columns), so NaN propagates.
-fn max_pool2d<T: Elem>(x: &Tensor, size: [usize; 2], strides: [usize; 2]) -> Option<Tensor> {
-    let x = T::array(x)?.as_standard_layout().into_owned();
-    let &[n, h, w, c] = x.shape() else {
-        return None;
-    };
-    if size.contains(&0) || strides.contains(&0) {
-        return None;
-    }
-    let [kh, kw] = size;
-    let [sh, sw] = strides;
-    let count = |len: usize, k: usize, s: usize| if len < k { 0 } else { (len - k) / s + 1 };
-    let (oh, ow) = (count(h, kh, sh), count(w, kw, sw));
-    let xs = x.as_slice()?;
-    let mut out = Vec::with_capacity(n.checked_mul(oh)?.checked_mul(ow)?.checked_mul(c)?);
-    let mut acc = vec![T::lowest(); c];
-    for image in 0..n {
-        for oy in 0..oh {
-            for ox in 0..ow {
-                acc.fill(T::lowest());
-                for ky in 0..kh {
-                    for kx in 0..kw {
-                        let (iy, ix) = (oy * sh + ky, ox * sw + kx);
-                        let src = &xs[((image * h + iy) * w + ix) * c..][..c];
-                        for (m, &v) in acc.iter_mut().zip(src) {
-                            *m = T::binary(BinaryOp::Maximum, *m, v);
-                        }
-                    }
-                }
-                out.extend_from_slice(&acc);
-            }
-        }
-    }
-    ArrayD::from_shape_vec(IxDyn(&[n, oh, ow, c]), out)
-        .ok()
-        .map(T::wrap)
-}
-
-/// The maximum of a row (NaN if any element is NaN; `-inf` if empty).
-fn row_max(row: &[f64]) -> f64 {
-    row.iter().fold(f64::NEG_INFINITY, |m, &v| {
-        f64::binary(BinaryOp::Maximum, m, v)
-    })
-}
-
-fn pairwise_sum(values: &[f64]) -> f64 {
-    pairwise_sum_by(values.len(), &|i| values[i])
-}
-
-/// `log_softmax` of one row in `f64`, in place, as the interpreter computes it.
-fn log_softmax_row(row: &mut [f64]) {
-    let max = row_max(row);
-    let exps: Vec<f64> = row.iter().map(|&v| (v - max).exp()).collect();
-    let log_sum = pairwise_sum(&exps).ln();
-    for v in row.iter_mut() {
-        *v = (*v - max) - log_sum;
-    }
-}
-
-/// `softmax` of one row in `f64`, in place, as the interpreter computes it.
-fn softmax_row(row: &mut [f64]) {
-    let max = row_max(row);
-    for v in row.iter_mut() {
-        *v = (*v - max).exp();
-    }
-    let sum = pairwise_sum(row);
-    for v in row.iter_mut() {
-        *v /= sum;
-    }
-}
-
-/// `softmax`/`log_softmax` along `axis`: each lane in `f64`, rounded once.
-fn softmax<T: Elem>(x: &Tensor, axis: usize, log: bool) -> Option<Tensor> {
-    let x = T::array(x)?;
-    if axis >= x.ndim() {
-        return None;
-    }
-    let mut out = x.clone();
-    Zip::from(out.lanes_mut(Axis(axis))).for_each(|mut lane| {
-        let mut row: Vec<f64> = lane.iter().map(|v| v.to_f64()).collect();
-        if log {
-            log_softmax_row(&mut row);
-        } else {
-            softmax_row(&mut row);
-        }
-        for (dst, v) in lane.iter_mut().zip(row) {
-            *dst = T::from_f64(v);
-        }
-    });
-    Some(T::wrap(out))
-}
-
-/// `mean_n(-sum_c labels * log_softmax(logits))` over `[N, C]` rows.
-fn softmax_cross_entropy<T: Elem>(logits: &Tensor, labels: &Tensor) -> Option<Tensor> {
-    let (logits, labels) = (T::array(logits)?, T::array(labels)?);
-    if logits.ndim() != 2 || logits.shape() != labels.shape() {
-        return None;
-    }
-    let batch = logits.shape()[0];
-    let per_row: Vec<f64> = logits
-        .lanes(Axis(1))
-        .into_iter()
-        .zip(labels.lanes(Axis(1)))
-        .map(|(logit_row, label_row)| {
-            let mut row: Vec<f64> = logit_row.iter().map(|v| v.to_f64()).collect();
-            log_softmax_row(&mut row);
-            let terms: Vec<f64> = row
-                .iter()
-                .zip(label_row)
-                .map(|(&l, y)| -y.to_f64() * l)
-                .collect();
-            pairwise_sum(&terms)
-        })
-        .collect();
-    let loss = pairwise_sum(&per_row) / batch as f64;
-    Some(T::wrap(ArrayD::from_elem(IxDyn(&[]), T::from_f64(loss))))
-}
-
-/// `mean((pred - target)^2)` in `f64` (NaN for no elements).
-fn mean_squared_error<T: Elem>(pred: &Tensor, target: &Tensor) -> Option<Tensor> {
-    let (pred, target) = (T::array(pred)?, T::array(target)?);
-    if pred.shape() != target.shape() {
-        return None;
-    }
-    let (pred, target) = (pred.as_standard_layout(), target.as_standard_layout());
-    let (p, t) = (pred.as_slice()?, target.as_slice()?);
-    let sum = pairwise_sum_by(p.len(), &|i| {
-        let d = p[i].to_f64() - t[i].to_f64();
-        d * d
-    });
-    let loss = sum / p.len() as f64;
-    Some(T::wrap(ArrayD::from_elem(IxDyn(&[]), T::from_f64(loss))))
-}
-
-/// Pairwise sum in `f64`, exactly as the interpreter computes it.
-fn pairwise_sum_by(len: usize, term: &impl Fn(usize) -> f64) -> f64 {
-    fn go(lo: usize, hi: usize, term: &impl Fn(usize) -> f64) -> f64 {
-        const BLOCK: usize = 64;
-        if hi - lo <= BLOCK {
-            (lo..hi).map(term).sum()
-        } else {
-            let mid = lo + (hi - lo) / 2;
-            go(lo, mid, term) + go(mid, hi, term)
-        }
-    }
-    go(0, len, term)
-}
-
-/// Sum and mean of one contiguous group.
-trait Reducible: Elem {
-    fn sum(values: &[Self]) -> Self;
-    fn mean(values: &[Self]) -> Self;
-}
-
-macro_rules! float_reducible {
-    ($t:ty) => {
-        impl Reducible for $t {
-            fn sum(values: &[$t]) -> $t {
-                pairwise_sum_by(values.len(), &|i| values[i] as f64) as $t
-            }
-            fn mean(values: &[$t]) -> $t {
-                (pairwise_sum_by(values.len(), &|i| values[i] as f64) / values.len() as f64) as $t
-            }
-        }
-    };
-}
-float_reducible!(f32);
-float_reducible!(f64);
-
-impl Reducible for i32 {
-    fn sum(values: &[i32]) -> i32 {
-        values.iter().fold(0i32, |acc, &v| acc.wrapping_add(v))
-    }
-    fn mean(values: &[i32]) -> i32 {
-        if values.is_empty() {
-            return 0;
-        }
-        let total: i64 = values.iter().map(|&v| i64::from(v)).sum();
-        (total / values.len() as i64) as i32
-    }
-}
-
-impl Reducible for bool {
-    // Never called: sum/mean on bool are not part of the language (see `reduce`).
-    fn sum(values: &[bool]) -> bool {
-        values.iter().any(|&v| v)
-    }
-    fn mean(values: &[bool]) -> bool {
-        Self::sum(values)
-    }
-}
-
-fn reduce(op: ReduceOp, axes: &[usize], keepdims: bool, x: &Tensor) -> Option<Tensor> {
-    if x.dtype() == DType::Bool && matches!(op, ReduceOp::Sum | ReduceOp::Mean) {
-        return None;
-    }
-    dispatch!(x.dtype(), T => reduce_typed::<T>(op, axes, keepdims, x))
-}
-
-fn reduce_typed<T: Reducible>(
-    op: ReduceOp,
-    axes: &[usize],
-    keepdims: bool,
-    x: &Tensor,
-) -> Option<Tensor> {
-    let a = T::array(x)?;
-    let rank = a.ndim();
-    if !axes.windows(2).all(|w| w[0] < w[1]) || axes.iter().any(|&ax| ax >= rank) {
-        return None;
-    }
-    let kept: Vec<usize> = (0..rank).filter(|ax| !axes.contains(ax)).collect();
-    let perm: Vec<usize> = kept.iter().chain(axes).copied().collect();
-    let moved = a.view().permuted_axes(IxDyn(&perm));
-    let moved = moved.as_standard_layout();
-    let values = moved.as_slice()?;
-    let group: usize = axes.iter().map(|&ax| a.shape()[ax]).product();
-    let out_count: usize = kept.iter().map(|&ax| a.shape()[ax]).product();
-    let reduce_group = |g: &[T]| -> T {
-        match op {
-            ReduceOp::Sum => T::sum(g),
-            ReduceOp::Mean => T::mean(g),
-            ReduceOp::Max => g
-                .iter()
-                .fold(T::lowest(), |m, &v| T::binary(BinaryOp::Maximum, m, v)),
-            ReduceOp::Min => g
-                .iter()
-                .fold(T::highest(), |m, &v| T::binary(BinaryOp::Minimum, m, v)),
-        }
-    };
-    let out: Vec<T> = if group == 0 {
-        vec![reduce_group(&[]); out_count]
-    } else {
-        values.chunks_exact(group).map(reduce_group).collect()
-    };
-    let out_dims: Vec<usize> = if keepdims {
-        (0..rank)
-            .map(|ax| if axes.contains(&ax) { 1 } else { a.shape()[ax] })
-            .collect()
-    } else {
-        kept.iter().map(|&ax| a.shape()[ax]).collect()
-    };
-    ArrayD::from_shape_vec(IxDyn(&out_dims), out)
-        .ok()
-        .map(T::wrap)
 }
 
 /// The one value every element of `t` has (compared bit for bit, so `-0.0` and
