@@ -5,5 +5,6 @@
 pub mod conv;
 pub mod gemm;
 pub mod matmul;
+pub mod nn;
 pub mod reduce;
 pub mod rows;
