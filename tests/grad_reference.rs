@@ -3,7 +3,8 @@
 //! 1e-4 relative in f32. `scripts/grad_reference.py` wrote the fixtures
 //! `tests/fixtures/grad/CASE.FETCH.npy` from the exact integer formula below; a
 //! gradient of more than 4096 elements is kept as every k-th element of its
-//! flattening (`k = ceil(n / 4096)`).
+//! flattening (`k = ceil(n / 4096)`). Every case runs on both backends
+//! (`--backend jit` and `--backend interp`).
 
 use ndarray::{ArrayD, IxDyn};
 use std::path::{Path, PathBuf};
@@ -34,18 +35,15 @@ enum Feed {
     Value(&'static str, Tensor),
 }
 
-/// Runs `tests/fixtures/grad/PROGRAM.td` with `feeds`, fetching `fetches`, and
-/// compares each with `tests/fixtures/grad/CASE.FETCH.npy`.
+/// Runs `tests/fixtures/grad/PROGRAM.td` with `feeds`, fetching `fetches`, on
+/// each backend and compares each with `tests/fixtures/grad/CASE.FETCH.npy`.
 fn check(program: &str, case: &str, feeds: Vec<Feed>, fetches: &[&str]) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let fixtures = root.join("tests/fixtures/grad");
     let dir: PathBuf =
         std::env::temp_dir().join(format!("tdsl-grad-{case}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tdsl"));
-    cmd.current_dir(root)
-        .arg("run")
-        .arg(fixtures.join(format!("{program}.td")));
+    let mut feed_args = Vec::new();
     for feed in feeds {
         let (name, tensor) = match feed {
             Feed::Formula(name, shape, seed, scale) => {
@@ -55,19 +53,57 @@ fn check(program: &str, case: &str, feeds: Vec<Feed>, fetches: &[&str]) {
         };
         let path = dir.join(format!("{name}.npy"));
         write_npy_atomic(&path, &tensor).expect("write feed");
-        cmd.arg("--feed").arg(format!("{name}={}", path.display()));
+        feed_args.push(format!("{name}={}", path.display()));
     }
-    let out_dir = dir.join("out");
-    cmd.arg("--fetch")
-        .arg(fetches.join(","))
-        .arg("--out")
-        .arg(&out_dir);
-    let out = cmd.output().expect("tdsl runs");
-    assert!(
-        out.status.success(),
-        "{case}: tdsl failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    for backend in ["jit", "interp"] {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tdsl"));
+        cmd.current_dir(root)
+            .arg("run")
+            .arg(fixtures.join(format!("{program}.td")))
+            .arg("--backend")
+            .arg(backend);
+        for feed in &feed_args {
+            cmd.arg("--feed").arg(feed);
+        }
+        let out_dir = dir.join(format!("out-{backend}"));
+        cmd.arg("--fetch")
+            .arg(fetches.join(","))
+            .arg("--out")
+            .arg(&out_dir);
+        let out = cmd.output().expect("tdsl runs");
+        assert!(
+            out.status.success(),
+            "{case} ({backend}): tdsl failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        compare_with_jax(
+            &format!("{case} ({backend})"),
+            &out_dir,
+            &fixtures,
+            case,
+            fetches,
+        );
+    }
+    // The two backends agree within 1e-5 of each gradient's scale.
+    for fetch in fetches {
+        let read = |backend: &str| {
+            let path = dir.join(format!("out-{backend}/{fetch}.npy"));
+            read_npy(&path).expect("our gradient").to_f64_vec()
+        };
+        let (jit, interp) = (read("jit"), read("interp"));
+        let scale = interp.iter().fold(0f64, |m, v| m.max(v.abs()));
+        for (i, (a, b)) in jit.iter().zip(&interp).enumerate() {
+            assert!(
+                (a - b).abs() <= 1e-5 * scale,
+                "{case}.{fetch}[{i}]: jit {a} vs interp {b}"
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Compares the `.npy` files in `out_dir` with the fixtures `CASE.FETCH.npy`.
+fn compare_with_jax(what: &str, out_dir: &Path, fixtures: &Path, case: &str, fetches: &[&str]) {
     for fetch in fetches {
         let ours = read_npy(&out_dir.join(format!("{fetch}.npy"))).expect("our gradient");
         let mut ours = ours.to_f64_vec();
@@ -78,17 +114,16 @@ fn check(program: &str, case: &str, feeds: Vec<Feed>, fetches: &[&str]) {
         let jax = read_npy(&fixtures.join(format!("{case}.{fetch}.npy")))
             .expect("fixture")
             .to_f64_vec();
-        assert_eq!(ours.len(), jax.len(), "{case}.{fetch}: sizes");
+        assert_eq!(ours.len(), jax.len(), "{what}.{fetch}: sizes");
         let scale = jax.iter().fold(0f64, |m, v| m.max(v.abs()));
         for (i, (a, b)) in ours.iter().zip(&jax).enumerate() {
             let tol = 1e-4 * b.abs().max(scale);
             assert!(
                 (a - b).abs() <= tol,
-                "{case}.{fetch}[{i}]: tdsl {a} vs JAX {b} (tolerance {tol})"
+                "{what}.{fetch}[{i}]: tdsl {a} vs JAX {b} (tolerance {tol})"
             );
         }
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

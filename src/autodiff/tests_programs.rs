@@ -4,7 +4,7 @@
 //! `flatten`, weak literals, nested regions).
 
 use super::backward;
-use super::tests_util::verify;
+use super::tests_util::{run_on_both, verify};
 use crate::backend::interp::{run_step, StepInputs};
 use crate::ir::{Module, NodeId, Tensor};
 use std::collections::HashMap;
@@ -44,6 +44,15 @@ impl Feeds {
         run_step(graph, fetches, &inputs).expect("run").fetched
     }
 
+    /// [`Feeds::run`] on both backends (asserting they agree).
+    fn run_on_both(&self, graph: &crate::ir::Graph, fetches: &[NodeId]) -> Vec<Tensor> {
+        let inputs = StepInputs {
+            placeholders: &self.placeholders,
+            variables: &self.variables,
+        };
+        run_on_both(graph, fetches, &inputs).expect("run")
+    }
+
     fn slot(&mut self, name: &str) -> &mut Tensor {
         if self.placeholders.contains_key(name) {
             self.placeholders.get_mut(name).unwrap()
@@ -76,7 +85,7 @@ fn check_program(source: &str, loss: &str, wrt: &[&str], extra: &[(&str, Tensor)
         .collect();
     verify(&graph);
     let mut feeds = Feeds::of(&module, extra);
-    let analytic = feeds.run(&graph, &grads);
+    let analytic = feeds.run_on_both(&graph, &grads);
     let eps = 1e-6;
     for (k, name) in wrt.iter().enumerate() {
         let base = feeds.slot(name).clone();

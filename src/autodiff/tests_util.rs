@@ -1,9 +1,12 @@
 //! Test support: small f64 graphs over placeholders, and a central
-//! finite-difference check of `backward` run on the interpreter.
+//! finite-difference check of `backward`. Gradient graphs run on both backends:
+//! the interpreter (the oracle, whose values are returned) and the JIT with
+//! `check_bounds`, which must agree within 1e-5 relative.
 
 use super::emit::Emit;
 use super::{backward, Adjoints};
 use crate::backend::interp::{run_step, StepInputs};
+use crate::backend::jit;
 use crate::ir::{DType, Graph, NodeId, Op, Tensor, TensorType};
 use crate::syntax::{Diag, Span};
 use std::collections::HashMap;
@@ -66,13 +69,8 @@ pub(crate) fn weighted_sum(graph: &mut Graph, x: NodeId, seed: u64) -> NodeId {
         .expect("sum")
 }
 
-/// Runs `fetches` with the placeholders `p0, p1, ...` fed `feeds` (plus `extra`).
-pub(crate) fn run(
-    graph: &Graph,
-    fetches: &[NodeId],
-    feeds: &[Tensor],
-    extra: &[(&str, Tensor)],
-) -> Result<Vec<Tensor>, Diag> {
+/// The placeholders `p0, p1, ...` fed `feeds`, plus `extra`.
+fn placeholders(feeds: &[Tensor], extra: &[(&str, Tensor)]) -> HashMap<String, Tensor> {
     let mut placeholders: HashMap<String, Tensor> = feeds
         .iter()
         .enumerate()
@@ -81,12 +79,92 @@ pub(crate) fn run(
     for (name, t) in extra {
         placeholders.insert(name.to_string(), t.clone());
     }
+    placeholders
+}
+
+/// Runs `fetches` on the interpreter only, with the placeholders `p0, p1, ...`
+/// fed `feeds` (plus `extra`). For the many forward runs of finite differences.
+fn run_interp(
+    graph: &Graph,
+    fetches: &[NodeId],
+    feeds: &[Tensor],
+    extra: &[(&str, Tensor)],
+) -> Result<Vec<Tensor>, Diag> {
+    let placeholders = placeholders(feeds, extra);
     let variables = HashMap::new();
     let inputs = StepInputs {
         placeholders: &placeholders,
         variables: &variables,
     };
     Ok(run_step(graph, fetches, &inputs)?.fetched)
+}
+
+/// Runs `fetches` with the placeholders `p0, p1, ...` fed `feeds` (plus
+/// `extra`) on both backends (see [`run_on_both`]); the interpreter's values.
+pub(crate) fn run(
+    graph: &Graph,
+    fetches: &[NodeId],
+    feeds: &[Tensor],
+    extra: &[(&str, Tensor)],
+) -> Result<Vec<Tensor>, Diag> {
+    let placeholders = placeholders(feeds, extra);
+    let variables = HashMap::new();
+    let inputs = StepInputs {
+        placeholders: &placeholders,
+        variables: &variables,
+    };
+    run_on_both(graph, fetches, &inputs)
+}
+
+/// Runs `fetches` on the interpreter and on the JIT (with `check_bounds`) and
+/// asserts they agree: both fail, or every fetched value is equal within 1e-5
+/// relative (see [`assert_agree`]). Returns the interpreter's values.
+pub(crate) fn run_on_both(
+    graph: &Graph,
+    fetches: &[NodeId],
+    inputs: &StepInputs,
+) -> Result<Vec<Tensor>, Diag> {
+    let expected = run_step(graph, fetches, inputs).map(|r| r.fetched);
+    let options = jit::Options { check_bounds: true };
+    let actual = jit::compile(graph, fetches, options).and_then(|exe| exe.run(inputs));
+    match (&expected, actual) {
+        (Ok(e), Ok(a)) => {
+            assert_eq!(e.len(), a.fetched.len(), "fetch counts");
+            for (k, (e, a)) in e.iter().zip(&a.fetched).enumerate() {
+                assert_agree(&format!("fetch {k}"), e, a);
+            }
+        }
+        (Err(e), Err(a)) => assert_eq!(e.kind, a.kind, "{} vs {}", e.message, a.message),
+        (Ok(_), Err(a)) => panic!("the interpreter runs, the JIT fails: {}", a.message),
+        (Err(e), Ok(_)) => panic!("the JIT runs, the interpreter fails: {}", e.message),
+    }
+    expected
+}
+
+/// The interpreter's tensor `e` and the JIT's `a` are equal: exactly for
+/// integers and bools, within `1e-5 · max(|x|, |y|, max |e|)` for floats (the
+/// backends may sum in different orders, so an element produced by
+/// cancellation is compared relative to the tensor's scale); NaN equals NaN.
+#[track_caller]
+pub(crate) fn assert_agree(what: &str, e: &Tensor, a: &Tensor) {
+    assert_eq!(e.ty(), a.ty(), "{what}: types differ");
+    let (x, y) = (e.to_f64_vec(), a.to_f64_vec());
+    let scale = x
+        .iter()
+        .fold(0f64, |m, v| if v.is_finite() { m.max(v.abs()) } else { m });
+    for (i, (x, y)) in x.iter().zip(&y).enumerate() {
+        let same = if e.dtype().is_float() {
+            let tol = 1e-5 * x.abs().max(y.abs()).max(scale);
+            x == y || (x.is_nan() && y.is_nan()) || (x - y).abs() <= tol
+        } else {
+            x == y
+        };
+        assert!(
+            same,
+            "{what} element {i} of {}: interp {x} vs jit {y}",
+            e.ty()
+        );
+    }
 }
 
 /// [`run`] with no extra feeds; panics on error.
@@ -126,7 +204,9 @@ pub(crate) fn check_gradients(
         );
     }
     verify(&graph);
-    let analytic = run(&graph, &grads, feeds, extra).expect("run the gradients");
+    // The forward value too, so the JIT is checked on it as well.
+    let fetches: Vec<NodeId> = grads.iter().copied().chain([y]).collect();
+    let analytic = run(&graph, &fetches, feeds, extra).expect("run the gradients");
     let eps = 1e-6;
     for (k, feed) in feeds.iter().enumerate() {
         let base = feed.to_f64_vec();
@@ -137,7 +217,7 @@ pub(crate) fn check_gradients(
                 let mut values = base.clone();
                 values[i] += delta;
                 shifted[k] = Tensor::from_f64_vec(&feed.ty(), values).expect("shape");
-                scalar(&run(&forward, &[y], &shifted, extra).expect("run forward")[0])
+                scalar(&run_interp(&forward, &[y], &shifted, extra).expect("run forward")[0])
             };
             let numeric = (at(eps) - at(-eps)) / (2.0 * eps);
             let tolerance = 1e-6 * (1.0 + numeric.abs().max(got[i].abs()));

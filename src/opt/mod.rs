@@ -32,7 +32,7 @@ mod tests_fold_state;
 #[cfg(test)]
 mod tests_interp;
 #[cfg(test)]
-mod tests_prop;
+pub(crate) mod tests_prop;
 
 use crate::ir::{Graph, Module, Op};
 use crate::syntax::Diag;

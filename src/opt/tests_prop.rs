@@ -332,8 +332,9 @@ impl Gen {
     }
 }
 
-/// A random module and its feeds.
-fn random_module(seed: u64, steps: usize) -> (Module, HashMap<String, Tensor>) {
+/// A random module and its feeds (also used by the JIT's property test,
+/// `backend/jit/tests/prop.rs`).
+pub(crate) fn random_module(seed: u64, steps: usize) -> (Module, HashMap<String, Tensor>) {
     let mut g = Gen {
         rng: Rng::new(seed),
         b: Builder::new(),

@@ -4,8 +4,10 @@
 mod bounds;
 mod elementwise;
 mod matmul;
+mod prop;
 mod random;
 mod reduce;
+mod sizes;
 
 use super::{compile, Options};
 use crate::backend::interp::{self, StepInputs, StepResult};
