@@ -2,10 +2,12 @@
 //! with `Graph::add`, every kernel compiled with `check_bounds`.
 
 mod bounds;
+mod columns;
 mod elementwise;
 mod matmul;
 mod random;
 mod reduce;
+mod transpose;
 
 use super::{compile, Options};
 use crate::backend::interp::{self, StepInputs, StepResult};
