@@ -25,7 +25,8 @@ impl Executable {
                 Step::Fused(g) => &self.groups[*g].leaves,
                 Step::Reduce(r) => &self.reductions[*r].group.leaves,
                 Step::Side(r) => std::slice::from_ref(&self.reductions[*r].node),
-                Step::MatMul(_) | Step::Fallback => &self.graph.nodes[i].inputs,
+                Step::MatMul(m) => &self.matmul_plans[*m].operands,
+                Step::Fallback => &self.graph.nodes[i].inputs,
             };
             for d in deps {
                 if let Some(u) = uses.get_mut(d.index()) {
@@ -87,7 +88,7 @@ impl Executable {
             })
             .collect::<Result<_, _>>()?;
         let types: Vec<&TensorType> = red.group.leaves.iter().map(|&k| self.graph.ty(k)).collect();
-        let mut partials = self.pool.take_partials(r, l.rows * l.blocks);
+        let mut partials = self.pool.take_partials(r, l.partials);
         let mut side = red.side.map(|s| self.pool.take(self.graph.ty(s)));
         let mut outs = vec![partials.as_mut_ptr() as *mut u8];
         if let (Some(t), Some(id)) = (side.as_mut(), red.side) {
@@ -98,8 +99,7 @@ impl Executable {
             outs.push(out_ptr(t).ok_or_else(|| at(node, "side output is not contiguous"))?);
         }
         if !l.empty() {
-            let work = l.rows * l.inner;
-            let n = parts(work);
+            let n = parts(l.work);
             let ranges: Vec<Vec<usize>> = if l.rows >= n {
                 split(l.rows, n, 1)
                     .into_iter()
@@ -186,7 +186,7 @@ fn call(
 /// Reduces the partials (`rows × blocks`, row-major) into one value per
 /// output, in a fixed order (pairwise for sums).
 pub(crate) fn combine(op: ReduceOp, l: &Layout, partials: &[f64]) -> Vec<f64> {
-    let per = l.rows_per_output * l.blocks;
+    let per = l.per_output;
     (0..l.outputs)
         .map(|o| {
             let part = partials.get(o * per..(o + 1) * per).unwrap_or(&[]);

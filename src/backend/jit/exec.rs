@@ -10,6 +10,7 @@
 use super::calls::run_kernel;
 use super::codegen::{internal, Jit, Kernel};
 use super::fused::Group;
+use super::matmul::MatMul;
 use super::parallel::{parts, split};
 use super::plan::Step;
 use super::pool::Pool;
@@ -44,6 +45,8 @@ pub struct Executable {
     pub(crate) fetched: Vec<bool>,
     /// One kernel per planned matmul node.
     pub(crate) matmuls: Vec<Kernel>,
+    /// Per matmul kernel: the buffers it reads and their layouts.
+    pub(crate) matmul_plans: Vec<MatMul>,
     /// Owns the code of every kernel; dropped last.
     pub(crate) _jit: Jit,
 }
@@ -151,6 +154,7 @@ impl Executable {
             (Step::Reduce(r), _) => Ok(self.reductions[*r].group.leaves.clone()),
             // Stored by the reduction's kernel.
             (Step::Side(r), _) => Ok(vec![self.reductions[*r].node]),
+            (Step::MatMul(m), _) => Ok(self.matmul_plans[*m].operands.to_vec()),
             (Step::Unused | Step::Inlined, _) => Err(at(node, "is not computed on its own")),
             (
                 _,
@@ -239,13 +243,12 @@ impl Executable {
             }
             Step::Side(_) => return Err(at(node, "was not stored by its reduction")),
             Step::MatMul(m) => {
-                let args: Vec<&Tensor> = node
-                    .inputs
+                let operands = &self.matmul_plans[*m].operands;
+                let args: Vec<&Tensor> = operands
                     .iter()
                     .map(|&l| value(l).map(|t| &**t))
                     .collect::<Result<_, _>>()?;
-                let types: Vec<&TensorType> =
-                    node.inputs.iter().map(|&l| self.graph.ty(l)).collect();
+                let types: Vec<&TensorType> = operands.iter().map(|&l| self.graph.ty(l)).collect();
                 let out = self.pool.take(&node.ty);
                 return run_kernel(&self.matmuls[*m], node, &args, &types, out, &[vec![]])
                     .map(|t| Val::Shared(Arc::new(t)));

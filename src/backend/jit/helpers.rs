@@ -103,27 +103,67 @@ fn parallelism(m: usize, k: usize, n: usize) -> gemm::Parallelism {
     }
 }
 
-/// `c[m×n] = a[m×k] @ b[k×n]`, all row-major and contiguous.
+/// Whether an operand is stored transposed (`Trans`: the matrix `[r, c]` is
+/// read from a row-major `[c, r]` buffer, the transpose the plan absorbed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Layout {
+    Rows,
+    Trans,
+}
+
+impl Layout {
+    pub(crate) fn code(self) -> i64 {
+        match self {
+            Layout::Rows => 0,
+            Layout::Trans => 1,
+        }
+    }
+
+    /// (row stride, column stride) of an `[r, c]` matrix in this layout.
+    fn strides(self, r: usize, c: usize) -> (isize, isize) {
+        match self {
+            Layout::Rows => (c as isize, 1),
+            Layout::Trans => (1, r as isize),
+        }
+    }
+}
+
+/// Whether gemm sums a product `[m, k] @ [k, n]` in the same order whatever
+/// the operands' strides: below these sizes gemm 0.19 picks special kernels
+/// by stride (dot-product "horizontal" kernels for m·n ≤ 256, `gevv` for
+/// k ≤ 2, row- or column-major `gemv` for m or n ≤ 1), which order the sums
+/// differently; above them it packs panels and runs one microkernel, so a
+/// strided (transposed) operand gives bitwise the materialised copy's result
+/// (tested in `tests/transpose.rs`).
+pub(crate) fn strides_keep_order(m: usize, k: usize, n: usize) -> bool {
+    m >= 2 && n >= 2 && k >= 3 && m.saturating_mul(n) > 256
+}
+
+/// `c[m×n] = a[m×k] @ b[k×n]`, `c` row-major and contiguous, `a` and `b`
+/// contiguous in layout `la`, `lb`.
 ///
 /// # Safety
 /// `a`, `b` and `c` point at live buffers of `m*k`, `k*n` and `m*n` elements;
 /// `c` does not overlap `a` or `b`.
+#[allow(clippy::too_many_arguments)]
 unsafe fn gemm_rows<T: 'static + Copy + Default>(
     a: *const T,
     b: *const T,
     c: *mut T,
-    m: usize,
-    k: usize,
-    n: usize,
+    (m, k, n): (usize, usize, usize),
+    la: Layout,
+    lb: Layout,
     one: T,
 ) {
     if m == 0 || n == 0 {
         return;
     }
-    // SAFETY: the caller guarantees the buffer sizes above; the strides describe
-    // row-major matrices of exactly those sizes (column stride 1, row stride the
-    // row length). `read_dst = false` so `c` is only written; with `k = 0` gemm
-    // writes zeros.
+    let (a_rs, a_cs) = la.strides(m, k);
+    let (b_rs, b_cs) = lb.strides(k, n);
+    // SAFETY: the caller guarantees the buffer sizes above; in either layout
+    // the strides address exactly the `r*c` elements of a contiguous matrix
+    // (row-major, or row-major `[c, r]` read transposed). `read_dst = false` so
+    // `c` is only written; with `k = 0` gemm writes zeros.
     unsafe {
         gemm::gemm(
             m,
@@ -134,11 +174,11 @@ unsafe fn gemm_rows<T: 'static + Copy + Default>(
             n as isize,
             false,
             a,
-            1,
-            k as isize,
+            a_cs,
+            a_rs,
             b,
-            1,
-            n as isize,
+            b_cs,
+            b_rs,
             T::default(),
             one,
             false,
@@ -149,8 +189,18 @@ unsafe fn gemm_rows<T: 'static + Copy + Default>(
     }
 }
 
+fn layout(code: usize) -> Layout {
+    if code == 1 {
+        Layout::Trans
+    } else {
+        Layout::Rows
+    }
+}
+
 /// Called from generated code with pointers the matmul kernel computed from
-/// static shapes (see `matmul.rs`, which proves them in bounds).
+/// static shapes (see `matmul.rs`, which proves them in bounds); `ta`, `tb`
+/// are [`Layout::code`]s.
+#[allow(clippy::too_many_arguments)]
 extern "C" fn tdsl_gemm_f32(
     a: *const f32,
     b: *const f32,
@@ -158,12 +208,15 @@ extern "C" fn tdsl_gemm_f32(
     m: usize,
     k: usize,
     n: usize,
+    ta: usize,
+    tb: usize,
 ) {
     // SAFETY: the matmul kernel passes operand pointers offset by whole matrices
     // within buffers whose sizes it checked against the static shapes.
-    unsafe { gemm_rows(a, b, c, m, k, n, 1.0f32) }
+    unsafe { gemm_rows(a, b, c, (m, k, n), layout(ta), layout(tb), 1.0f32) }
 }
 
+#[allow(clippy::too_many_arguments)]
 extern "C" fn tdsl_gemm_f64(
     a: *const f64,
     b: *const f64,
@@ -171,9 +224,11 @@ extern "C" fn tdsl_gemm_f64(
     m: usize,
     k: usize,
     n: usize,
+    ta: usize,
+    tb: usize,
 ) {
     // SAFETY: as for `tdsl_gemm_f32`.
-    unsafe { gemm_rows(a, b, c, m, k, n, 1.0f64) }
+    unsafe { gemm_rows(a, b, c, (m, k, n), layout(ta), layout(tb), 1.0f64) }
 }
 
 /// The name and address of every helper, for `JITBuilder::symbol`.

@@ -5,8 +5,14 @@
 //! The batch nest is built in units of whole matrices, so [`Nest::new`]'s bounds
 //! proof shows every matrix pointer starts a complete matrix inside its buffer;
 //! `check_bounds` checks each whole matrix range at run time as well.
+//!
+//! An operand that is a `transpose` of the last two axes (autodiff's
+//! `matmul(transpose(x), g)`) can be read in place: the plan passes `x` with
+//! [`Layout::Trans`] and gemm gets its transposed strides, so the transposed
+//! copy is never stored.
 
 use super::codegen::{internal, Jit};
+use super::helpers::Layout;
 use super::nest::{Body, Emitter, Nest};
 use crate::ir::{DType, Graph, NodeId};
 use crate::syntax::Diag;
@@ -22,21 +28,38 @@ fn split(dims: &[usize]) -> Option<(&[usize], usize, usize)> {
     }
 }
 
-/// Builds the kernel of matmul node `id` (inputs `[a, b]`, 3 operands: a, b, out).
+/// One planned matmul: its node, the buffers it reads (the node's inputs, or
+/// a transpose's input) and how each is laid out.
+#[derive(Clone, Debug)]
+pub(crate) struct MatMul {
+    pub(crate) node: NodeId,
+    pub(crate) operands: [NodeId; 2],
+    pub(crate) layouts: [Layout; 2],
+}
+
+/// Splits an operand's stored dims into (batch, rows, columns) of the matrix
+/// it holds in `layout`.
+fn matrix(dims: &[usize], layout: Layout) -> Option<(&[usize], usize, usize)> {
+    let (batch, r, c) = split(dims)?;
+    Some(match layout {
+        Layout::Rows => (batch, r, c),
+        Layout::Trans => (batch, c, r),
+    })
+}
+
+/// Builds the kernel of `mm` (3 operands: a, b, out).
 pub(crate) fn compile(
     jit: &mut Jit,
     graph: &Graph,
-    id: NodeId,
+    mm: &MatMul,
     check: bool,
 ) -> Result<FuncId, Diag> {
-    let node = graph.node(id);
-    let [a, b] = node.inputs.as_slice() else {
-        return Err(internal("matmul needs two inputs"));
-    };
-    let (ta, tb, to) = (graph.ty(*a), graph.ty(*b), &node.ty);
+    let node = graph.node(mm.node);
+    let [a, b] = mm.operands;
+    let (ta, tb, to) = (graph.ty(a), graph.ty(b), &node.ty);
     let shapes = (
-        split(ta.shape.dims()),
-        split(tb.shape.dims()),
+        matrix(ta.shape.dims(), mm.layouts[0]),
+        matrix(tb.shape.dims(), mm.layouts[1]),
         split(to.shape.dims()),
     );
     let (Some((ba, m, k)), Some((bb, k2, n)), Some((bo, m2, n2))) = shapes else {
@@ -72,7 +95,7 @@ pub(crate) fn compile(
     jit.begin();
     let config = jit.module.target_config();
     let ptr = config.pointer_type();
-    let params: Vec<Type> = vec![ptr; 6];
+    let params: Vec<Type> = vec![ptr; 8];
     let func_id = jit.import(helper, &params, &[])?;
     let func = jit.module.declare_func_in_func(func_id, &mut jit.ctx.func);
     let builder = FunctionBuilder::new(&mut jit.ctx.func, &mut jit.builder_ctx);
@@ -82,6 +105,7 @@ pub(crate) fn compile(
         sizes: sizes.map(|s| s as i64),
         dims: [m, k, n].map(|d| d as i64),
         elem: ta.dtype.size_bytes() as i64,
+        layouts: mm.layouts.map(Layout::code),
     };
     Emitter::new(builder, config, lens, check).run(&nest, &mut body, false, false)?;
     jit.define("matmul")
@@ -96,15 +120,17 @@ struct Gemm {
     /// m, k, n.
     dims: [i64; 3],
     elem: i64,
+    /// [`Layout::code`] of a and b.
+    layouts: [i64; 2],
 }
 
 impl Body for Gemm {
     fn element(&mut self, e: &mut Emitter, offsets: &[Value], _lanes: u32) -> Result<(), Diag> {
-        let mut args = Vec::with_capacity(6);
+        let mut args = Vec::with_capacity(8);
         for (operand, &off) in offsets.iter().enumerate().take(3) {
             args.push(e.address(operand, off, self.sizes[operand], self.elem));
         }
-        for d in self.dims {
+        for d in self.dims.into_iter().chain(self.layouts) {
             args.push(e.b.ins().iconst(self.ptr, d));
         }
         e.b.ins().call(self.func, &args);

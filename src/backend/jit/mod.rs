@@ -16,6 +16,7 @@
 
 mod calls;
 mod codegen;
+mod columns;
 mod exec;
 mod exp;
 mod fused;
@@ -71,13 +72,8 @@ pub fn compile(graph: &Graph, fetches: &[NodeId], options: Options) -> Result<Ex
         ids.push(id);
         fused_split.push(split);
     }
-    for &node in &planned.matmuls {
-        ids.push(matmul::compile(
-            &mut jit,
-            graph,
-            node,
-            options.check_bounds,
-        )?);
+    for mm in &planned.matmuls {
+        ids.push(matmul::compile(&mut jit, graph, mm, options.check_bounds)?);
     }
     for r in &planned.reductions {
         ids.push(reduce::compile(&mut jit, graph, r, options.check_bounds)?);
@@ -100,6 +96,7 @@ pub fn compile(graph: &Graph, fetches: &[NodeId], options: Options) -> Result<Ex
         reduce_kernels,
         pool: Default::default(),
         matmuls,
+        matmul_plans: planned.matmuls,
         _jit: jit,
         uses: Vec::new(),
         fetched,

@@ -16,6 +16,8 @@
 //! `sum`/`mean`/`max`/`min` is the root of a fused reduction.
 
 use super::fused::Group;
+use super::helpers::{strides_keep_order, Layout};
+use super::matmul::MatMul;
 use super::ops;
 use super::reduce::{self, Reduction};
 use crate::ir::{DType, Graph, Node, NodeId, Op};
@@ -45,7 +47,7 @@ pub(crate) enum Step {
 pub(crate) struct Planned {
     pub(crate) steps: Vec<Step>,
     pub(crate) groups: Vec<Group>,
-    pub(crate) matmuls: Vec<NodeId>,
+    pub(crate) matmuls: Vec<MatMul>,
     pub(crate) reductions: Vec<Reduction>,
 }
 
@@ -100,6 +102,51 @@ fn matmul_lowered(graph: &Graph, node: &Node) -> bool {
         && ta.shape.rank() >= 2
         && tb.shape.rank() >= 2
         && node.ty.shape.rank() >= 2
+}
+
+/// The buffers matmul `id` reads: an input that is an unfetched transpose of
+/// the last two axes is replaced by the transpose's input read with
+/// transposed strides, when gemm sums in the same order either way (so the
+/// result is bitwise the interpreter's, which stores the transpose).
+fn matmul_plan(graph: &Graph, id: NodeId, fetched: &[bool]) -> MatMul {
+    let node = graph.node(id);
+    let mut operands = [node.inputs[0], node.inputs[1]];
+    let mut layouts = [Layout::Rows; 2];
+    let dims = |i: NodeId| graph.ty(i).shape.dims().to_vec();
+    let (a, out) = (dims(operands[0]), node.ty.shape.dims());
+    let (m, n) = (out[out.len() - 2], out[out.len() - 1]);
+    let k = a[a.len() - 1];
+    if !strides_keep_order(m, k, n) {
+        return MatMul {
+            node: id,
+            operands,
+            layouts,
+        };
+    }
+    for (operand, layout) in operands.iter_mut().zip(layouts.iter_mut()) {
+        let input = graph.node(*operand);
+        let Op::Transpose { perm } = &input.op else {
+            continue;
+        };
+        let r = perm.len();
+        let swaps_last_two = r >= 2
+            && perm[..r - 2].iter().enumerate().all(|(i, &p)| p == i)
+            && perm[r - 2] == r - 1
+            && perm[r - 1] == r - 2;
+        if let (true, false, [source]) = (
+            swaps_last_two,
+            fetched[operand.index()],
+            input.inputs.as_slice(),
+        ) {
+            *operand = *source;
+            *layout = Layout::Trans;
+        }
+    }
+    MatMul {
+        node: id,
+        operands,
+        layouts,
+    }
 }
 
 /// Plans the nodes `fetches` need.
@@ -188,11 +235,26 @@ pub(crate) fn plan(graph: &Graph, fetches: &[NodeId]) -> Result<Planned, Diag> {
             });
             Step::Reduce(reductions.len() - 1)
         } else if matches!(node.op, Op::MatMul) && matmul_lowered(graph, node) {
-            matmuls.push(id);
+            matmuls.push(matmul_plan(graph, id, &fetched));
             Step::MatMul(matmuls.len() - 1)
         } else {
             Step::Fallback
         };
+    }
+    // A transpose every user of which reads its input in place is not stored.
+    for mm in &matmuls {
+        for &input in &graph.node(mm.node).inputs {
+            let absorbed = |user: &NodeId| match steps[user.index()] {
+                Step::MatMul(m) => !matmuls[m].operands.contains(&input),
+                _ => false,
+            };
+            if !mm.operands.contains(&input)
+                && !fetched[input.index()]
+                && users[input.index()].iter().all(absorbed)
+            {
+                steps[input.index()] = Step::Unused;
+            }
+        }
     }
     let groups = merge_sides(graph, &mut steps, groups, &mut reductions)?;
     Ok(Planned {

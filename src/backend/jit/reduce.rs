@@ -12,6 +12,12 @@
 //! (pairwise for sums). The partials do not depend on how rows and blocks are split among
 //! threads, so the result is bitwise the same for every thread count.
 //!
+//! Column mode ([`super::columns`]): when the reduced axes collapse to one
+//! axis outside the last kept axis (a bias gradient, `sum(x, axis=0)` of
+//! `[N, M]`), the kernel walks rows of the kept axis on `f32x4` instead:
+//! each *task* is a block of [`super::columns::ROWS`] reduced rows of one
+//! outer kept index, writing one partial per (output, block).
+//!
 //! Accuracy: within a block, `f32` groups accumulate in two `f32x4` vectors
 //! (32 terms per lane), flushed lane by lane into `f64`; other groups
 //! accumulate in `f64` directly. A sum over 4M `f32` stays within 1e-6 of the
@@ -53,11 +59,18 @@ pub(crate) struct Layout {
     pub(crate) inner: usize,
     pub(crate) rows: usize,
     pub(crate) blocks: usize,
-    /// Output elements, and rows per output element.
+    /// Output elements.
     pub(crate) outputs: usize,
-    pub(crate) rows_per_output: usize,
     /// Elements reduced into one output (for `mean`; 0 for an empty reduction).
     pub(crate) count: usize,
+    /// Column mode: the number of row blocks per output (`rows` are then
+    /// tasks, `blocks` is 1, `inner` is the kept axis walked in lanes).
+    pub(crate) columns: Option<usize>,
+    /// Partials in all, per output (contiguous, combined in order), and
+    /// elements visited (for the thread split).
+    pub(crate) partials: usize,
+    pub(crate) per_output: usize,
+    pub(crate) work: usize,
 }
 
 /// Whether the JIT fuses this reduction: `sum`/`mean`/`max`/`min` on floats.
@@ -99,8 +112,12 @@ pub(crate) fn layout(graph: &Graph, id: NodeId, operands: &[NodeId]) -> Result<L
         red.push(1);
         red_strides.iter_mut().for_each(|r| r.push(0));
     }
-    let inner = red.pop().unwrap_or(1);
     let outputs: usize = kept.iter().product();
+    if let Some(layout) = super::columns::layout(&kept, &kept_strides, &red, &red_strides) {
+        layout.nest().prove(&shapes)?;
+        return Ok(layout);
+    }
+    let inner = red.pop().unwrap_or(1);
     let rows_per_output: usize = red.iter().product();
     let row_dims: Vec<usize> = kept.iter().chain(&red).copied().collect();
     let strides: Vec<Vec<usize>> = kept_strides
@@ -108,15 +125,19 @@ pub(crate) fn layout(graph: &Graph, id: NodeId, operands: &[NodeId]) -> Result<L
         .zip(red_strides)
         .map(|(k, r)| k.into_iter().chain(r).collect())
         .collect();
+    let (rows, blocks) = (outputs * rows_per_output, inner.div_ceil(BLOCK));
     let layout = Layout {
-        rows: outputs * rows_per_output,
-        blocks: inner.div_ceil(BLOCK),
+        rows,
+        blocks,
         count: rows_per_output * inner,
+        columns: None,
+        partials: rows * blocks,
+        per_output: rows_per_output * blocks,
+        work: rows * inner,
         row_dims,
         strides,
         inner,
         outputs,
-        rows_per_output,
     };
     layout.nest().prove(&shapes)?;
     Ok(layout)
@@ -160,7 +181,7 @@ pub(crate) fn compile(
         .iter()
         .map(|&x| graph.ty(x).shape.numel() as i64)
         .collect();
-    lens.push((l.rows * l.blocks) as i64);
+    lens.push(l.partials as i64);
     if let Some(side) = r.side {
         lens.push(graph.ty(side).shape.numel() as i64);
     }
@@ -191,6 +212,11 @@ pub(crate) fn compile(
         helpers: &helpers,
         side: r.side.map(|s| (s, n_leaves + 1, dtype.size_bytes() as i64)),
     };
+    if let Some(row_blocks) = l.columns {
+        super::columns::emit(&mut e, &gen, l, row_blocks, n_leaves, slots)?;
+        e.finish();
+        return jit.define("reduce");
+    }
     let (row_lo, row_hi) = e.range(slots, l.rows as i64);
     let (blk_lo, blk_hi) = e.range(slots + 2, l.blocks as i64);
     let full = (l.inner / BLOCK) as i64;
@@ -256,11 +282,12 @@ pub(crate) fn compile(
 }
 
 /// Code generation of one block's partial.
-struct Gen<'a> {
+pub(super) struct Gen<'a> {
     body: &'a Fused<'a>,
     op: ReduceOp,
-    dtype: DType,
-    vector: bool,
+    pub(super) dtype: DType,
+    /// Whether the group runs on `f32x4`.
+    pub(super) vector: bool,
     helpers: &'a super::ops::Helpers,
     /// The side output: its node, operand index and element size.
     side: Option<(NodeId, usize, i64)>,
@@ -269,7 +296,12 @@ struct Gen<'a> {
 impl Gen<'_> {
     /// The reduced value at `offsets` (`lanes` lanes), after storing the side
     /// output there.
-    fn value(&self, e: &mut Emitter, offsets: &[Value], lanes: u32) -> Result<Value, Diag> {
+    pub(super) fn value(
+        &self,
+        e: &mut Emitter,
+        offsets: &[Value],
+        lanes: u32,
+    ) -> Result<Value, Diag> {
         let Some((side, k, size)) = self.side else {
             return self.body.compute(e, offsets, lanes);
         };
@@ -284,7 +316,7 @@ impl Gen<'_> {
     }
 
     /// The identity of the reduction, as an `f64`.
-    fn identity(&self) -> f64 {
+    pub(super) fn identity(&self) -> f64 {
         match self.op {
             ReduceOp::Sum | ReduceOp::Mean => 0.0,
             ReduceOp::Max => f64::NEG_INFINITY,
@@ -293,7 +325,7 @@ impl Gen<'_> {
     }
 
     /// `acc ∘ v` for values of `lanes` lanes of `dtype`.
-    fn combine(
+    pub(super) fn combine(
         &self,
         b: &mut FunctionBuilder,
         lanes: u32,
@@ -387,7 +419,7 @@ impl Gen<'_> {
     }
 
     /// Stores partial `v` at element `slot` of operand `k` (the partials).
-    fn store(&self, e: &mut Emitter, k: usize, slot: Value, v: Value) {
+    pub(super) fn store(&self, e: &mut Emitter, k: usize, slot: Value, v: Value) {
         let addr = e.address(k, slot, 1, 8);
         e.b.ins()
             .store(MemFlagsData::new().with_notrap(), v, addr, 0);

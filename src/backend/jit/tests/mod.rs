@@ -2,12 +2,14 @@
 //! with `Graph::add`, every kernel compiled with `check_bounds`.
 
 mod bounds;
+mod columns;
 mod elementwise;
 mod matmul;
 mod prop;
 mod random;
 mod reduce;
 mod sizes;
+mod transpose;
 
 use super::{compile, Options};
 use crate::backend::interp::{self, StepInputs, StepResult};

@@ -1,0 +1,174 @@
+//! Transposes read in place by matmul: gemm gives bitwise the materialised
+//! copy's result (above the sizes where it picks stride-dependent kernels),
+//! the JIT's product is bitwise the interpreter's, and the transpose is not
+//! stored unless something else needs it.
+
+use super::{add, agree, konst, values};
+use crate::backend::interp::{self, StepInputs};
+use crate::backend::jit::helpers::strides_keep_order;
+use crate::backend::jit::plan::Step;
+use crate::backend::jit::{compile, Options};
+use crate::ir::kernels::gemm::matmul_into;
+use crate::ir::{DType, Graph, NodeId, Op, Tensor};
+use ndarray::Array2;
+use std::collections::HashMap;
+
+fn matrix(r: usize, c: usize, seed: u64) -> Array2<f32> {
+    let v = values(DType::F32, &[r, c], seed, false).to_f64_vec();
+    Array2::from_shape_vec((r, c), v.into_iter().map(|x| x as f32).collect())
+        .unwrap_or_else(|_| panic!("shape {r}x{c}"))
+}
+
+/// `a @ b` with `a` (if `ta`) and `b` (if `tb`) given as transposed views of
+/// stored matrices, and the same product of standard-layout copies.
+fn both(m: usize, k: usize, n: usize, ta: bool, tb: bool) -> (Vec<u32>, Vec<u32>) {
+    let sa = if ta { matrix(k, m, 1) } else { matrix(m, k, 1) };
+    let sb = if tb { matrix(n, k, 2) } else { matrix(k, n, 2) };
+    let a = if ta { sa.t() } else { sa.view() };
+    let b = if tb { sb.t() } else { sb.view() };
+    // Standard-layout copies (`to_owned` would keep the transposed layout).
+    let copy = |x: ndarray::ArrayView2<f32>| {
+        Array2::from_shape_vec(x.dim(), x.iter().copied().collect())
+            .unwrap_or_else(|_| panic!("copy"))
+    };
+    let (ca, cb) = (copy(a), copy(b));
+    assert!(ca.is_standard_layout() && cb.is_standard_layout());
+    let mut strided = Array2::<f32>::zeros((m, n));
+    let mut copied = Array2::<f32>::zeros((m, n));
+    assert!(matmul_into(a, b, strided.view_mut()));
+    assert!(matmul_into(ca.view(), cb.view(), copied.view_mut()));
+    let bits = |x: &Array2<f32>| x.iter().map(|v| v.to_bits()).collect();
+    (bits(&strided), bits(&copied))
+}
+
+#[test]
+fn gemm_is_bitwise_the_same_on_transposed_strides() {
+    // The FC/MLP backward shapes, odd sizes, and sizes at the thresholds.
+    let shapes = [
+        (64, 3072, 42),
+        (3072, 64, 42),
+        (64, 42, 3072),
+        (17, 1023, 19),
+        (257, 3, 2),
+        (2, 5, 129),
+        (16, 33, 17),
+        (100, 300, 70),
+    ];
+    for (m, k, n) in shapes {
+        assert!(strides_keep_order(m, k, n), "{m}x{k}x{n}");
+        for (ta, tb) in [(true, false), (false, true), (true, true)] {
+            let (strided, copied) = both(m, k, n, ta, tb);
+            assert!(
+                strided == copied,
+                "{m}x{k}x{n} ta={ta} tb={tb}: strided product differs"
+            );
+        }
+    }
+    // Below the thresholds the plan keeps the transpose.
+    for (m, k, n) in [(16, 40, 16), (1, 40, 300), (300, 40, 1), (40, 2, 40)] {
+        assert!(!strides_keep_order(m, k, n), "{m}x{k}x{n}");
+    }
+}
+
+/// `transpose(x) @ y` (or `y @ transpose(x)`), with `extra` fetching the
+/// transpose as well.
+fn graph(m: usize, k: usize, n: usize, left: bool, fetch_t: bool) -> (Graph, Vec<NodeId>, NodeId) {
+    let mut g = Graph::new();
+    let (x_dims, y_dims, t_dims): (&[usize], &[usize], &[usize]) = if left {
+        (&[k, m], &[k, n], &[m, k])
+    } else {
+        (&[n, k], &[m, k], &[k, n])
+    };
+    let x = konst(&mut g, values(DType::F32, x_dims, 5, false));
+    let y = konst(&mut g, values(DType::F32, y_dims, 6, false));
+    let t = add(
+        &mut g,
+        Op::Transpose { perm: vec![1, 0] },
+        &[x],
+        DType::F32,
+        t_dims,
+    );
+    let inputs = if left { [t, y] } else { [y, t] };
+    let p = add(&mut g, Op::MatMul, &inputs, DType::F32, &[m, n]);
+    let fetches = if fetch_t { vec![p, t] } else { vec![p] };
+    (g, fetches, t)
+}
+
+#[test]
+fn absorbed_transposes_give_the_interpreters_bits() {
+    let empty = HashMap::new();
+    let inputs = StepInputs {
+        placeholders: &empty,
+        variables: &empty,
+    };
+    for (m, k, n) in [(64, 3072, 42), (42, 64, 3072), (17, 1023, 19)] {
+        for left in [true, false] {
+            for fetch_t in [false, true] {
+                let (g, fetches, t) = graph(m, k, n, left, fetch_t);
+                let exe = compile(&g, &fetches, Options { check_bounds: true })
+                    .unwrap_or_else(|e| panic!("compile: {}", e.message));
+                let stored = !matches!(exe.steps[t.index()], Step::Unused);
+                assert_eq!(stored, fetch_t, "{m}x{k}x{n} left={left}");
+                let jit = exe.run(&inputs).unwrap_or_else(|e| panic!("{}", e.message));
+                let interp = interp::run_step(&g, &fetches, &inputs)
+                    .unwrap_or_else(|e| panic!("{}", e.message));
+                let bits = |t: &Tensor| t.to_f64_vec().iter().map(|v| v.to_bits()).collect();
+                for (j, i) in jit.fetched.iter().zip(&interp.fetched) {
+                    let (jb, ib): (Vec<u64>, Vec<u64>) = (bits(j), bits(i));
+                    assert!(jb == ib, "{m}x{k}x{n} left={left}: not bitwise equal");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn transposes_with_other_users_or_small_products_are_stored() {
+    // A transpose also read by an elementwise op is computed once, stored.
+    let mut g = Graph::new();
+    let x = konst(&mut g, values(DType::F32, &[40, 30], 7, false));
+    let y = konst(&mut g, values(DType::F32, &[40, 20], 8, false));
+    let t = add(
+        &mut g,
+        Op::Transpose { perm: vec![1, 0] },
+        &[x],
+        DType::F32,
+        &[30, 40],
+    );
+    let p = add(&mut g, Op::MatMul, &[t, y], DType::F32, &[30, 20]);
+    let neg = add(
+        &mut g,
+        Op::Unary(crate::ir::UnaryOp::Neg),
+        &[t],
+        DType::F32,
+        &[30, 40],
+    );
+    assert_eq!(agree(&g, &[p, neg]), (1, 1));
+    let exe = compile(&g, &[p, neg], Options { check_bounds: true })
+        .unwrap_or_else(|e| panic!("{}", e.message));
+    assert!(matches!(exe.steps[t.index()], Step::Fallback));
+    // Batched: the transpose of the last two axes of a [2, k, m] tensor.
+    let mut g = Graph::new();
+    let x = konst(&mut g, values(DType::F64, &[2, 300, 20], 9, false));
+    let y = konst(&mut g, values(DType::F64, &[2, 300, 30], 10, false));
+    let t = add(
+        &mut g,
+        Op::Transpose {
+            perm: vec![0, 2, 1],
+        },
+        &[x],
+        DType::F64,
+        &[2, 20, 300],
+    );
+    let p = add(&mut g, Op::MatMul, &[t, y], DType::F64, &[2, 20, 30]);
+    assert_eq!(agree(&g, &[p]), (0, 1));
+    let exe = compile(&g, &[p], Options { check_bounds: true })
+        .unwrap_or_else(|e| panic!("{}", e.message));
+    assert!(matches!(exe.steps[t.index()], Step::Unused));
+    // A small product keeps the transpose (gemm's order would differ).
+    let (g, fetches, t) = graph(3, 4, 5, true, false);
+    assert_eq!(agree(&g, &fetches), (0, 1));
+    let exe = compile(&g, &fetches, Options { check_bounds: true })
+        .unwrap_or_else(|e| panic!("{}", e.message));
+    assert!(matches!(exe.steps[t.index()], Step::Fallback));
+}
