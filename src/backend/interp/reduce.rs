@@ -15,7 +15,7 @@
 use super::{dispatch, expect_inputs, first_dtype, internal, typed, Elem};
 use crate::ir::{DType, Node, ReduceOp, Tensor};
 use crate::syntax::Diag;
-use ndarray::{ArrayD, Axis, Zip};
+use ndarray::ArrayD;
 
 use crate::ir::kernels::{self, reduce::Reducible};
 
@@ -50,26 +50,9 @@ pub(crate) fn argmax(node: &Node, axis: usize, inputs: &[&Tensor]) -> Result<Ten
     expect_inputs(node, inputs, 1)?;
     fn kernel<T: Elem>(node: &Node, axis: usize, inputs: &[&Tensor]) -> Result<Tensor, Diag> {
         let a = typed::<T>(node, inputs, 0)?;
-        if axis >= a.ndim() {
-            return Err(internal(
-                node,
-                format!("axis {axis} is out of range for rank {}", a.ndim()),
-            ));
-        }
-        let out = Zip::from(a.lanes(Axis(axis))).map_collect(|lane| {
-            let mut best: Option<(usize, T)> = None;
-            for (i, &v) in lane.iter().enumerate() {
-                if v.is_nan() {
-                    return i as i32;
-                }
-                match best {
-                    Some((_, b)) if v <= b => {}
-                    _ => best = Some((i, v)),
-                }
-            }
-            best.map_or(0, |(i, _)| i as i32)
-        });
-        Ok(Tensor::I32(out))
+        kernels::reduce::argmax(a.view(), axis)
+            .map(Tensor::I32)
+            .map_err(|m| internal(node, m))
     }
     dispatch!(first_dtype(node, inputs)?, T => kernel::<T>(node, axis, inputs))
 }

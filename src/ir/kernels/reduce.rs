@@ -15,7 +15,7 @@
 use super::rows::pairwise_sum_by;
 use crate::ir::scalar::Scalar;
 use crate::ir::{BinaryOp, ReduceOp};
-use ndarray::{ArrayD, ArrayViewD, IxDyn};
+use ndarray::{ArrayD, ArrayViewD, Axis, IxDyn, Zip};
 
 /// How one contiguous group of elements sums to one element.
 pub trait Reducible: Scalar + Default {
@@ -122,4 +122,28 @@ pub fn reduce<T: Reducible>(
         kept.iter().map(|&ax| shape[ax]).collect()
     };
     ArrayD::from_shape_vec(IxDyn(&out_dims), out).map_err(|e| format!("result shape: {e}"))
+}
+
+/// `argmax` along `axis`: the first index of the maximum; a NaN counts as the
+/// maximum (the first NaN wins, like `np.argmax`); an empty axis gives 0.
+pub fn argmax<T: Scalar + PartialOrd>(
+    a: ArrayViewD<T>,
+    axis: usize,
+) -> Result<ArrayD<i32>, String> {
+    if axis >= a.ndim() {
+        return Err(format!("axis {axis} is out of range for rank {}", a.ndim()));
+    }
+    Ok(Zip::from(a.lanes(Axis(axis))).map_collect(|lane| {
+        let mut best: Option<(usize, T)> = None;
+        for (i, &v) in lane.iter().enumerate() {
+            if v.is_nan() {
+                return i as i32;
+            }
+            match best {
+                Some((_, b)) if v <= b => {}
+                _ => best = Some((i, v)),
+            }
+        }
+        best.map_or(0, |(i, _)| i as i32)
+    }))
 }

@@ -21,6 +21,7 @@
 //! (`ir::kernels::matmul`, the shared GEMM), `conv2d` through the interpreter's
 //! own kernel (`ir::kernels::conv`).
 
+use crate::ir::kernels;
 use crate::ir::scalar::{self, Scalar};
 use crate::ir::{BinaryOp, DType, Op, Tensor, TensorType, UnaryOp};
 use ndarray::{ArrayD, Axis, IxDyn, Slice, Zip};
@@ -213,26 +214,11 @@ fn transpose<T: Elem>(x: &Tensor, perm: &[usize]) -> Option<Tensor> {
     Some(T::wrap(view.as_standard_layout().into_owned()))
 }
 
-/// First index of the maximum along `axis`; a NaN wins (the first one).
-fn argmax<T: Elem>(x: &Tensor, axis: usize) -> Option<Tensor> {
-    let a = T::array(x)?;
-    if axis >= a.ndim() {
-        return None;
-    }
-    let out = Zip::from(a.lanes(Axis(axis))).map_collect(|lane| {
-        let mut best: Option<(usize, T)> = None;
-        for (i, &v) in lane.iter().enumerate() {
-            if v.is_nan() {
-                return i as i32;
-            }
-            match best {
-                Some((_, b)) if v <= b => {}
-                _ => best = Some((i, v)),
-            }
-        }
-        best.map_or(0, |(i, _)| i as i32)
-    });
-    Some(Tensor::I32(out))
+/// `argmax` through the interpreter's kernel (`ir::kernels::reduce`).
+fn argmax<T: Elem + PartialOrd>(x: &Tensor, axis: usize) -> Option<Tensor> {
+    kernels::reduce::argmax(T::array(x)?.view(), axis)
+        .ok()
+        .map(Tensor::I32)
 }
 
 fn concat<T: Elem>(inputs: &[&Tensor], axis: usize) -> Option<Tensor> {
