@@ -38,7 +38,7 @@ mod tests_second_order;
 #[cfg(test)]
 mod tests_shape;
 #[cfg(test)]
-mod tests_util;
+pub(crate) mod tests_util;
 
 use crate::ir::{GradOp, Graph, Node, NodeId, Op};
 use crate::syntax::Diag;

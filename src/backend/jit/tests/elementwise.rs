@@ -8,19 +8,7 @@ use crate::ir::{BinaryOp, DType, Graph, Op, UnaryOp};
 
 const DTYPES: [DType; 4] = [DType::F32, DType::F64, DType::I32, DType::Bool];
 const SIZES: [&[usize]; 7] = [&[], &[1], &[3], &[17], &[1023], &[0], &[3, 0, 2]];
-const UNARY: [UnaryOp; 11] = [
-    UnaryOp::Neg,
-    UnaryOp::Not,
-    UnaryOp::Exp,
-    UnaryOp::Log,
-    UnaryOp::Sqrt,
-    UnaryOp::Abs,
-    UnaryOp::Tanh,
-    UnaryOp::Sigmoid,
-    UnaryOp::Relu,
-    UnaryOp::Sin,
-    UnaryOp::Cos,
-];
+const UNARY: [UnaryOp; 11] = crate::backend::jit::helpers::UNARY_OPS;
 
 fn binary_ops() -> Vec<BinaryOp> {
     super::super::helpers::BINARY_OPS.to_vec()

@@ -10,6 +10,7 @@
 //! transposes and reshapes. Also the gradients of the first generator's graphs
 //! ([`gradient_module`]), so backward graphs meet the JIT's fusion too.
 
+use crate::autodiff::tests_util::assert_agree;
 use crate::backend::interp::{run_step, StepInputs};
 use crate::backend::jit::{compile, Options};
 use crate::ir::infer::{infer, infer_reshape};
@@ -23,7 +24,7 @@ use std::collections::HashMap;
 
 /// Runs the labelled `fetches` of `graph` on both backends and asserts they
 /// agree: both fail with the same kind of diagnostic, or every value agrees
-/// (see [`assert_scaled`]). Returns how many native kernels (fused
+/// (see [`assert_agree`]). Returns how many native kernels (fused
 /// elementwise, matmul, fused reduction) the JIT compiled.
 #[track_caller]
 pub(super) fn agree_scaled(
@@ -48,7 +49,7 @@ pub(super) fn agree_scaled(
         (Ok(e), Ok(a)) => {
             assert_eq!(e.fetched.len(), a.fetched.len());
             for ((label, _), (e, a)) in fetches.iter().zip(e.fetched.iter().zip(&a.fetched)) {
-                assert_scaled(label, e, a);
+                assert_agree(label, e, a);
             }
         }
         (Err(e), Err(a)) => assert_eq!(e.kind, a.kind, "{} vs {}", e.message, a.message),
@@ -63,31 +64,6 @@ fn labelled(graph: &Graph, fetches: &[NodeId]) -> Vec<(String, NodeId)> {
     let label =
         |(k, id): (usize, &NodeId)| (format!("fetch {k} ({})", graph.node(*id).op.name()), *id);
     fetches.iter().enumerate().map(label).collect()
-}
-
-/// The interpreter's `e` and the JIT's `a` are equal: exactly for integers
-/// and bools; for floats within `1e-5 · max(|x|, |y|, max |e|)` (sums and
-/// GEMMs may add in different orders, so an element produced by cancellation
-/// is compared relative to its tensor's scale); NaN equals NaN.
-#[track_caller]
-pub(super) fn assert_scaled(what: &str, e: &Tensor, a: &Tensor) {
-    assert_eq!(e.ty(), a.ty(), "{what}: types differ");
-    let (x, y) = (e.to_f64_vec(), a.to_f64_vec());
-    let finite = x.iter().filter(|v| v.is_finite());
-    let scale = finite.fold(0f64, |m, v| m.max(v.abs()));
-    for (i, (x, y)) in x.iter().zip(&y).enumerate() {
-        let same = if e.dtype().is_float() {
-            let tol = 1e-5 * x.abs().max(y.abs()).max(scale);
-            x == y || (x.is_nan() && y.is_nan()) || (x - y).abs() <= tol
-        } else {
-            x == y
-        };
-        assert!(
-            same,
-            "{what}, element {i} of {}: interp {x} vs jit {y}",
-            e.ty()
-        );
-    }
 }
 
 const SIZES: [usize; 4] = [1, 3, 5, 17];
