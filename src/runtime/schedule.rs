@@ -54,6 +54,8 @@ pub fn run_schedule(
     let plan = session.plan(fetches)?;
     let mut last = Vec::new();
     for step in 1..=schedule.steps.max(1) {
+        // The previous step's values are printed: their buffers serve this step.
+        session.recycle(fetches, std::mem::take(&mut last));
         last = session.run(fetches)?;
         on_step(step);
         if schedule.prints_after(step) {

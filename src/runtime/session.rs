@@ -219,13 +219,30 @@ impl Session {
                 ));
             }
         }
+        // The replaced values go back to the executable: the next step's
+        // update kernels write into them (no new buffers per step).
+        let mut replaced = Vec::new();
         for (name, value) in result.updates {
-            self.variables.insert(name, value);
+            replaced.extend(self.variables.insert(name, value));
+        }
+        if let Some(exe) = self.executables.get(&key) {
+            exe.recycle(replaced);
         }
         if let Some(times) = &mut self.step_times {
             times.push(start.elapsed());
         }
         Ok(result.fetched)
+    }
+
+    /// Hands back the values a [`Session::run`] of `fetches` returned, once the
+    /// caller is done with them: later steps of the JIT reuse their buffers
+    /// instead of allocating new ones (a training loop then needs no memory
+    /// per step). A no-op on the interpreter.
+    pub fn recycle(&mut self, fetches: &[&str], values: Vec<Tensor>) {
+        let key: Vec<String> = fetches.iter().map(|s| s.to_string()).collect();
+        if let Some(exe) = self.executables.get(&key) {
+            exe.recycle(values);
+        }
     }
 
     /// [`Session::check`], then compiles the JIT executable of `fetches` if the

@@ -265,4 +265,49 @@ mod needs_interp {
         // The interpreter compiles nothing.
         assert_eq!(session.compile_time(), std::time::Duration::ZERO);
     }
+
+    fn f32_ptr(t: &Tensor) -> *const f32 {
+        match t {
+            Tensor::F32(a) => a.as_ptr(),
+            other => panic!("expected f32, got {}", other.ty()),
+        }
+    }
+
+    #[test]
+    fn recycled_fetches_are_reused_by_the_jit() {
+        let mut session = Session::with_backend(module(), crate::backend::Backend::Jit);
+        let first = session.run(&["t"]).unwrap();
+        assert_eq!(first[0], vec_f32(&[11.0, 22.0]));
+        let ptr = f32_ptr(&first[0]);
+        session.recycle(&["t"], first);
+        let second = session.run(&["t"]).unwrap();
+        assert_eq!(second[0], vec_f32(&[11.0, 22.0]));
+        // `t` is a native kernel's output: it was written into the recycled buffer.
+        assert_eq!(f32_ptr(&second[0]), ptr);
+        // A value of another fetch list's executable, or of a type without
+        // native outputs, is simply dropped.
+        session.recycle(&["y", "t"], vec![vec_f32(&[1.0, 2.0])]);
+        session.recycle(&["t"], vec![Tensor::scalar(DType::I32, 3.0)]);
+        assert_eq!(session.run(&["t"]).unwrap()[0], vec_f32(&[11.0, 22.0]));
+    }
+
+    #[test]
+    fn replaced_variables_recycled_keep_every_step_right() {
+        // `train` updates `w` with `w + s`; the old `w` goes back to the pool and
+        // the next step's kernel writes the new `w` into it.
+        let mut jit = Session::with_backend(module(), crate::backend::Backend::Jit);
+        let mut interp = Session::new(module());
+        for step in 1..=4 {
+            let a = jit.run(&["train", "w"]).unwrap();
+            let b = interp.run(&["train", "w"]).unwrap();
+            assert_eq!(a, b, "step {step}");
+            jit.recycle(&["train", "w"], a);
+            assert_eq!(jit.variable("w"), interp.variable("w"), "step {step}");
+        }
+        let expected = 1.0 + 4.0 * 10.0;
+        assert_eq!(
+            jit.variable("w"),
+            Some(&vec_f32(&[expected, 2.0 * expected]))
+        );
+    }
 }

@@ -27,6 +27,7 @@ mod ops;
 mod parallel;
 mod plan;
 mod pool;
+mod recycle;
 mod reduce;
 mod tensors;
 

@@ -34,6 +34,18 @@ impl Pool {
         }
     }
 
+    /// Returns a buffer for later steps if fewer than `cap` of its type are
+    /// pooled (buffers handed in from outside are bounded this way; see
+    /// `Executable::recycle`).
+    pub(crate) fn give_bounded(&self, t: Tensor, cap: usize) {
+        if let Ok(mut map) = self.tensors.lock() {
+            let pooled = map.entry(t.ty()).or_default();
+            if pooled.len() < cap {
+                pooled.push(t);
+            }
+        }
+    }
+
     /// The partials buffer of reduction `r`, of `len` elements.
     pub(crate) fn take_partials(&self, r: usize, len: usize) -> Vec<f64> {
         let mut v = self

@@ -1,0 +1,36 @@
+//! Buffers handed back by the caller: the fetched values of an earlier step
+//! and the replaced values of updated variables. A later step's kernel takes
+//! them from the pool instead of allocating (and page-faulting) a new buffer,
+//! so a training loop's variables and fetches cycle through the same memory.
+
+use super::exec::Executable;
+use super::plan::Step;
+use super::tensors::is_standard;
+use crate::ir::Tensor;
+
+impl Executable {
+    /// Takes back tensors the caller is done with. A tensor is kept only if
+    /// it is in standard layout and the pool holds fewer buffers of its type
+    /// than this executable has native outputs of that type (so the pool never
+    /// grows from step to step); others are dropped.
+    pub fn recycle(&self, tensors: impl IntoIterator<Item = Tensor>) {
+        for tensor in tensors {
+            if !is_standard(&tensor) {
+                continue;
+            }
+            let ty = tensor.ty();
+            let cap = self
+                .steps
+                .iter()
+                .enumerate()
+                .filter(|(id, step)| {
+                    matches!(
+                        step,
+                        Step::Fused(_) | Step::MatMul(_) | Step::Reduce(_) | Step::Side(_)
+                    ) && self.graph.nodes.get(*id).is_some_and(|n| n.ty == ty)
+                })
+                .count();
+            self.pool.give_bounded(tensor, cap);
+        }
+    }
+}
