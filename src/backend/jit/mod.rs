@@ -4,7 +4,8 @@
 //! [`compile`] plans a fetch set of a graph once ([`plan`]): chains of
 //! elementwise ops become fused kernels ([`fused`], one Cranelift function and
 //! one loop nest per group, `f32x4` where possible), `MatMul` becomes a loop
-//! over the batch calling the `gemm` crate ([`matmul`]), and every other op runs
+//! over the batch calling the `gemm` crate ([`matmul`]), `cond` and `fold` run
+//! their regions compiled the same way ([`control`]), and every other op runs
 //! the interpreter's kernel for that node for now. [`Executable::run`] then runs
 //! a step with the interpreter's API and results. docs/jit.md has the design,
 //! the measured numbers and the next steps.
@@ -17,6 +18,7 @@
 mod calls;
 mod codegen;
 mod columns;
+mod control;
 mod exec;
 mod exp;
 mod fused;
@@ -50,6 +52,17 @@ pub struct Options {
 
 /// Compiles the part of `graph` that `fetches` need into an [`Executable`].
 pub fn compile(graph: &Graph, fetches: &[NodeId], options: Options) -> Result<Executable, Diag> {
+    compile_graph(graph, fetches, options, false)
+}
+
+/// Compiles `graph` for `fetches`: the top level, or a region (`in_region`,
+/// whose fetch is its result) with its own regions compiled recursively.
+fn compile_graph(
+    graph: &Graph,
+    fetches: &[NodeId],
+    options: Options,
+    in_region: bool,
+) -> Result<Executable, Diag> {
     if let Some(bad) = fetches.iter().find(|f| f.index() >= graph.len()) {
         return Err(internal(format!(
             "fetch {bad} is not in the graph ({} nodes)",
@@ -63,7 +76,8 @@ pub fn compile(graph: &Graph, fetches: &[NodeId], options: Options) -> Result<Ex
             )));
         }
     }
-    let planned = plan::plan(graph, fetches)?;
+    let planned = plan::plan(graph, fetches, in_region)?;
+    let regions = control::compile_regions(graph, &planned.regions, options)?;
     let mut jit = Jit::new()?;
     let mut ids = Vec::with_capacity(planned.groups.len() + planned.matmuls.len());
     let mut fused_split = Vec::with_capacity(planned.groups.len());
@@ -97,6 +111,8 @@ pub fn compile(graph: &Graph, fetches: &[NodeId], options: Options) -> Result<Ex
         pool: Default::default(),
         matmuls,
         matmul_plans: planned.matmuls,
+        regions,
+        in_region,
         _jit: jit,
         uses: Vec::new(),
         fetched,
