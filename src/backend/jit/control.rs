@@ -13,7 +13,7 @@
 //! accumulator goes back to the body's pool for the next output
 //! (ping-pong).
 
-use super::codegen::internal;
+use super::codegen::{internal, Jit};
 use super::exec::{at, pooled, Env, Executable, Scratch};
 use super::tensors::{copy_row, Val};
 use super::Options;
@@ -50,8 +50,9 @@ pub(super) fn compile_regions(
     graph: &Graph,
     nodes: &[NodeId],
     options: Options,
+    jit: &mut Jit,
 ) -> Result<Vec<Region>, Diag> {
-    let code = |node: &Node, region: &Graph| -> Result<Code, Diag> {
+    let mut code = |node: &Node, region: &Graph| -> Result<Code, Diag> {
         let [result] = region.results[..] else {
             return Err(at(
                 node,
@@ -61,7 +62,7 @@ pub(super) fn compile_regions(
                 ),
             ));
         };
-        let exe = super::compile_graph(region, &[result], options, true)?;
+        let exe = super::compile_graph(region, &[result], options, jit, true)?;
         Ok(Code {
             exe: Box::new(exe),
             used: used_params(region),

@@ -53,8 +53,9 @@ pub struct Executable {
     /// Whether this is a region: `Op::Param` reads the values passed in and
     /// `assign` is an error (as in the interpreter).
     pub(crate) in_region: bool,
-    /// Owns the code of every kernel; dropped last.
-    pub(crate) _jit: Jit,
+    /// Owns the code of every kernel, the regions' too (`None` in a region,
+    /// whose code its top-level executable owns); dropped last.
+    pub(crate) _jit: Option<Jit>,
 }
 
 /// What one run reads: the step's feeds and variables, and a region's

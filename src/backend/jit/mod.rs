@@ -52,15 +52,21 @@ pub struct Options {
 
 /// Compiles the part of `graph` that `fetches` need into an [`Executable`].
 pub fn compile(graph: &Graph, fetches: &[NodeId], options: Options) -> Result<Executable, Diag> {
-    compile_graph(graph, fetches, options, false)
+    let mut jit = Jit::new()?;
+    let mut exe = compile_graph(graph, fetches, options, &mut jit, false)?;
+    exe._jit = Some(jit);
+    Ok(exe)
 }
 
-/// Compiles `graph` for `fetches`: the top level, or a region (`in_region`,
-/// whose fetch is its result) with its own regions compiled recursively.
+/// Compiles `graph` for `fetches` into `jit`: the top level, or a region
+/// (`in_region`, whose fetch is its result), its own regions compiled
+/// recursively into the same module (one `JITModule` per top-level
+/// executable, which owns the code of every region).
 fn compile_graph(
     graph: &Graph,
     fetches: &[NodeId],
     options: Options,
+    jit: &mut Jit,
     in_region: bool,
 ) -> Result<Executable, Diag> {
     if let Some(bad) = fetches.iter().find(|f| f.index() >= graph.len()) {
@@ -77,20 +83,19 @@ fn compile_graph(
         }
     }
     let planned = plan::plan(graph, fetches, in_region)?;
-    let regions = control::compile_regions(graph, &planned.regions, options)?;
-    let mut jit = Jit::new()?;
+    let regions = control::compile_regions(graph, &planned.regions, options, jit)?;
     let mut ids = Vec::with_capacity(planned.groups.len() + planned.matmuls.len());
     let mut fused_split = Vec::with_capacity(planned.groups.len());
     for group in &planned.groups {
-        let (id, split) = fused::compile(&mut jit, graph, group, options.check_bounds)?;
+        let (id, split) = fused::compile(jit, graph, group, options.check_bounds)?;
         ids.push(id);
         fused_split.push(split);
     }
     for mm in &planned.matmuls {
-        ids.push(matmul::compile(&mut jit, graph, mm, options.check_bounds)?);
+        ids.push(matmul::compile(jit, graph, mm, options.check_bounds)?);
     }
     for r in &planned.reductions {
-        ids.push(reduce::compile(&mut jit, graph, r, options.check_bounds)?);
+        ids.push(reduce::compile(jit, graph, r, options.check_bounds)?);
     }
     let mut kernels = jit.finish(&ids)?;
     let mut matmuls = kernels.split_off(planned.groups.len());
@@ -113,7 +118,7 @@ fn compile_graph(
         matmul_plans: planned.matmuls,
         regions,
         in_region,
-        _jit: jit,
+        _jit: None,
         uses: Vec::new(),
         fetched,
     };
