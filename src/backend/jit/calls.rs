@@ -2,7 +2,7 @@
 //! run of a fused reduction (kernel, then the fixed-order combine).
 
 use super::codegen::{Kernel, STATUS_OK};
-use super::exec::{at, Executable};
+use super::exec::{at, pooled, Executable};
 use super::parallel::{call_all, parts, split};
 use super::plan::Step;
 use super::reduce::Layout;
@@ -26,7 +26,7 @@ impl Executable {
                 Step::Reduce(r) => &self.reductions[*r].group.leaves,
                 Step::Side(r) => std::slice::from_ref(&self.reductions[*r].node),
                 Step::MatMul(m) => &self.matmul_plans[*m].operands,
-                Step::Fallback => &self.graph.nodes[i].inputs,
+                Step::Region(_) | Step::Fallback => &self.graph.nodes[i].inputs,
             };
             for d in deps {
                 if let Some(u) = uses.get_mut(d.index()) {
@@ -47,11 +47,7 @@ impl Executable {
                 continue;
             };
             *left = left.saturating_sub(1);
-            let native = matches!(
-                self.steps.get(i),
-                Some(Step::Fused(_) | Step::MatMul(_) | Step::Reduce(_) | Step::Side(_))
-            );
-            if *left > 0 || !native || self.fetched.get(i) != Some(&false) {
+            if *left > 0 || !pooled(self.steps.get(i)) || self.fetched.get(i) != Some(&false) {
                 continue;
             }
             match memo[i].take() {

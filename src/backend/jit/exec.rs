@@ -1,14 +1,15 @@
-//! Running a compiled [`Executable`] for one step.
+//! Running a compiled [`Executable`]: one step, or one run of a region.
 //!
 //! Evaluation is demand-driven from the fetches, like the interpreter's frame
-//! (an explicit stack, one memo per step), so a `cond` computes only its
-//! predicate and the captures its taken branch uses. Fused groups and matmuls
-//! run their native kernels; every other node runs the interpreter's kernel
-//! ([`interp::eval_pure`], or a one-node graph for `cond`/`fold`, whose regions
-//! the interpreter runs).
+//! (an explicit stack, one memo per run), so a `cond` computes only its
+//! predicate and the captures its taken branch uses. Fused groups, reductions
+//! and matmuls run their native kernels; `cond` and `fold` run the compiled
+//! executables of their regions ([`super::control`]); every other node runs
+//! the interpreter's kernel for that node ([`interp::eval_pure`]).
 
 use super::calls::run_kernel;
 use super::codegen::{internal, Jit, Kernel};
+use super::control::Region;
 use super::fused::Group;
 use super::matmul::MatMul;
 use super::parallel::{parts, split};
@@ -22,8 +23,8 @@ use crate::syntax::Diag;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// The native code and plan for one fetch set of one graph: built once, run
-/// every step.
+/// The native code and plan for one fetch set of one graph (or for one
+/// region: its fetch is the region's result): built once, run every step.
 pub struct Executable {
     pub(crate) graph: Graph,
     pub(crate) fetches: Vec<NodeId>,
@@ -47,8 +48,52 @@ pub struct Executable {
     pub(crate) matmuls: Vec<Kernel>,
     /// Per matmul kernel: the buffers it reads and their layouts.
     pub(crate) matmul_plans: Vec<MatMul>,
-    /// Owns the code of every kernel; dropped last.
-    pub(crate) _jit: Jit,
+    /// Per `Step::Region`: the compiled branches or body.
+    pub(crate) regions: Vec<Region>,
+    /// Whether this is a region: `Op::Param` reads the values passed in and
+    /// `assign` is an error (as in the interpreter).
+    pub(crate) in_region: bool,
+    /// Owns the code of every kernel, the regions' too (`None` in a region,
+    /// whose code its top-level executable owns); dropped last.
+    pub(crate) _jit: Option<Jit>,
+}
+
+/// What one run reads: the step's feeds and variables, and a region's
+/// parameters (`None` for a capture the region does not use).
+#[derive(Clone, Copy)]
+pub(crate) struct Env<'r, 's> {
+    pub(crate) inputs: &'r StepInputs<'s>,
+    pub(crate) params: &'r [Option<Val<'s>>],
+}
+
+/// The memo of one run, the remaining uses of each value and the walk's
+/// stack; a fold keeps one for every run of its body (no allocation per
+/// iteration).
+pub(crate) struct Scratch<'s> {
+    memo: Vec<Option<Val<'s>>>,
+    remaining: Vec<u32>,
+    stack: Vec<NodeId>,
+    /// The inputs of the node being computed.
+    deps: Vec<NodeId>,
+}
+
+impl<'s> Scratch<'s> {
+    pub(crate) fn new(exe: &Executable) -> Scratch<'s> {
+        Scratch {
+            memo: vec![None; exe.graph.len()],
+            remaining: exe.uses.clone(),
+            stack: Vec::new(),
+            deps: Vec::new(),
+        }
+    }
+}
+
+/// Whether `step` stores its value in a buffer taken from the pool.
+pub(super) fn pooled(step: Option<&Step>) -> bool {
+    matches!(
+        step,
+        Some(Step::Fused(_) | Step::MatMul(_) | Step::Reduce(_) | Step::Side(_))
+    )
 }
 
 impl Executable {
@@ -65,13 +110,19 @@ impl Executable {
     /// Runs one step: the fetched values in order, and the updates of the
     /// fetched `assign`s in graph order (not applied; as [`interp::run_step`]).
     pub fn run(&self, inputs: &StepInputs) -> Result<StepResult, Diag> {
-        let mut memo: Vec<Option<Val>> = vec![None; self.graph.len()];
+        if self.in_region {
+            return Err(internal("a region runs inside its cond or fold"));
+        }
+        let mut scratch = Scratch::new(self);
         let mut updates: Vec<(NodeId, String, Tensor)> = Vec::new();
         let mut values = Vec::with_capacity(self.fetches.len());
-        let mut remaining = self.uses.clone();
+        let env = Env {
+            inputs,
+            params: &[],
+        };
         for &fetch in &self.fetches {
-            self.eval(fetch, &mut memo, &mut updates, inputs, &mut remaining)?;
-            let value = memo[fetch.index()]
+            self.eval(fetch, &mut scratch, &mut updates, env)?;
+            let value = scratch.memo[fetch.index()]
                 .as_ref()
                 .ok_or_else(|| internal(format!("fetch {fetch} was not computed")))?;
             values.push(value.clone());
@@ -79,44 +130,76 @@ impl Executable {
         // Fetched values are moved out, not copied, unless still shared (a
         // constant, a value fetched twice). Other kernel outputs go back to
         // the pool for the next step.
-        for (id, value) in memo.into_iter().enumerate() {
-            let native = matches!(
-                self.steps.get(id),
-                Some(Step::Fused(_) | Step::MatMul(_) | Step::Reduce(_) | Step::Side(_))
-            );
-            if let (true, Some(Val::Shared(arc))) = (native, value) {
-                if let Ok(tensor) = Arc::try_unwrap(arc) {
-                    self.pool.give(tensor);
-                }
-            }
-        }
+        self.recycle(&mut scratch);
         let fetched = values.into_iter().map(Val::into_owned).collect();
         updates.sort_by_key(|(id, _, _)| *id);
         let updates = updates.into_iter().map(|(_, v, t)| (v, t)).collect();
         Ok(StepResult { fetched, updates })
     }
 
+    /// Runs this region with `env.params` bound: its result. `scratch` (made
+    /// for this executable) is left empty for the next run.
+    pub(crate) fn run_region<'s>(
+        &self,
+        env: Env<'_, 's>,
+        scratch: &mut Scratch<'s>,
+    ) -> Result<Val<'s>, Diag> {
+        let [result] = self.fetches[..] else {
+            return Err(internal("a region has one result"));
+        };
+        if scratch.memo.len() != self.graph.len() || scratch.remaining.len() != self.uses.len() {
+            *scratch = Scratch::new(self);
+        }
+        scratch.memo.iter_mut().for_each(|m| *m = None);
+        scratch.remaining.copy_from_slice(&self.uses);
+        let mut updates = Vec::new();
+        self.eval(result, scratch, &mut updates, env)?;
+        let value = scratch.memo[result.index()]
+            .take()
+            .ok_or_else(|| internal(format!("region result {result} was not computed")));
+        self.recycle(scratch);
+        value
+    }
+
+    /// Empties the memo: kernel outputs nothing else holds go back to the pool.
+    fn recycle(&self, scratch: &mut Scratch) {
+        for (id, slot) in scratch.memo.iter_mut().enumerate() {
+            if let (true, Some(Val::Shared(arc))) = (pooled(self.steps.get(id)), slot.take()) {
+                if let Ok(tensor) = Arc::try_unwrap(arc) {
+                    self.pool.give(tensor);
+                }
+            }
+        }
+    }
+
     /// Computes `target` and what it needs.
     fn eval<'s>(
         &self,
         target: NodeId,
-        memo: &mut [Option<Val<'s>>],
+        scratch: &mut Scratch<'s>,
         updates: &mut Vec<(NodeId, String, Tensor)>,
-        inputs: &StepInputs<'s>,
-        remaining: &mut [u32],
+        env: Env<'_, 's>,
     ) -> Result<(), Diag> {
         if target.index() >= self.graph.len() {
             return Err(internal(format!("node {target} is not in the graph")));
         }
-        let mut stack = vec![target];
+        let Scratch {
+            memo,
+            remaining,
+            stack,
+            deps,
+        } = scratch;
+        stack.clear();
+        stack.push(target);
         while let Some(&id) = stack.last() {
             if memo[id.index()].is_some() {
                 stack.pop();
                 continue;
             }
             let mut ready = true;
-            let deps = self.deps(id, memo)?;
-            for &dep in &deps {
+            deps.clear();
+            self.deps(id, memo, deps)?;
+            for &dep in deps.iter() {
                 if dep >= id {
                     return Err(internal(format!("input {dep} does not precede node {id}")));
                 }
@@ -127,7 +210,7 @@ impl Executable {
             }
             if ready {
                 let mut side = None;
-                let value = self.compute(id, memo, updates, inputs, &mut side)?;
+                let value = self.compute(id, memo, updates, env, &mut side)?;
                 if let Some((side_id, side_value)) = side {
                     memo[side_id.index()] = Some(side_value);
                 }
@@ -140,59 +223,26 @@ impl Executable {
                 }
                 memo[id.index()] = Some(value);
                 stack.pop();
-                self.release(&deps, memo, remaining);
+                self.release(deps, memo, remaining);
             }
         }
         Ok(())
     }
 
-    /// The inputs `id` needs now.
-    fn deps(&self, id: NodeId, memo: &[Option<Val>]) -> Result<Vec<NodeId>, Diag> {
+    /// The inputs `id` needs now, appended to `out`.
+    fn deps(&self, id: NodeId, memo: &[Option<Val>], out: &mut Vec<NodeId>) -> Result<(), Diag> {
         let node = self.graph.node(id);
-        match (&self.steps[id.index()], &node.op) {
-            (Step::Fused(g), _) => Ok(self.groups[*g].leaves.clone()),
-            (Step::Reduce(r), _) => Ok(self.reductions[*r].group.leaves.clone()),
+        match &self.steps[id.index()] {
+            Step::Fused(g) => out.extend_from_slice(&self.groups[*g].leaves),
+            Step::Reduce(r) => out.extend_from_slice(&self.reductions[*r].group.leaves),
             // Stored by the reduction's kernel.
-            (Step::Side(r), _) => Ok(vec![self.reductions[*r].node]),
-            (Step::MatMul(m), _) => Ok(self.matmul_plans[*m].operands.to_vec()),
-            (Step::Unused | Step::Inlined, _) => Err(at(node, "is not computed on its own")),
-            (
-                _,
-                Op::Cond {
-                    then_body,
-                    else_body,
-                },
-            ) => {
-                let pred = *node
-                    .inputs
-                    .first()
-                    .ok_or_else(|| at(node, "has no predicate"))?;
-                let Some(value) = &memo[pred.index()] else {
-                    return Ok(vec![pred]);
-                };
-                let branch = if predicate(node, value)? {
-                    then_body
-                } else {
-                    else_body
-                };
-                let mut deps = vec![pred];
-                deps.extend(used_captures(&node.inputs[1..], &used_params(branch)));
-                Ok(deps)
-            }
-            (_, Op::Fold { body }) => {
-                if node.inputs.len() < 2 {
-                    return Err(at(node, "needs inputs [init, xs, captures...]"));
-                }
-                let used = used_params(body);
-                let mut deps = node.inputs[..2].to_vec();
-                deps.extend(used_captures(
-                    &node.inputs[2..],
-                    used.get(2..).unwrap_or(&[]),
-                ));
-                Ok(deps)
-            }
-            _ => Ok(node.inputs.clone()),
+            Step::Side(r) => out.push(self.reductions[*r].node),
+            Step::MatMul(m) => out.extend_from_slice(&self.matmul_plans[*m].operands),
+            Step::Region(r) => self.region_deps(*r, node, memo, out)?,
+            Step::Unused | Step::Inlined => return Err(at(node, "is not computed on its own")),
+            Step::Fallback => out.extend_from_slice(&node.inputs),
         }
+        Ok(())
     }
 
     /// Computes node `id`, whose needed inputs are in `memo`.
@@ -201,7 +251,7 @@ impl Executable {
         id: NodeId,
         memo: &[Option<Val<'s>>],
         updates: &mut Vec<(NodeId, String, Tensor)>,
-        inputs: &StepInputs<'s>,
+        env: Env<'_, 's>,
         side: &mut Option<(NodeId, Val<'s>)>,
     ) -> Result<Val<'s>, Diag> {
         let node = self.graph.node(id);
@@ -253,19 +303,20 @@ impl Executable {
                 return run_kernel(&self.matmuls[*m], node, &args, &types, out, &[vec![]])
                     .map(|t| Val::Shared(Arc::new(t)));
             }
+            Step::Region(r) => return self.run_region_op(*r, node, memo, env),
             Step::Unused | Step::Inlined => return Err(at(node, "is not computed on its own")),
             Step::Fallback => {}
         }
         Ok(match &node.op {
             Op::Placeholder { name } => {
-                let fed: &'s HashMap<String, Tensor> = inputs.placeholders;
+                let fed: &'s HashMap<String, Tensor> = env.inputs.placeholders;
                 let v = fed.get(name).ok_or_else(|| {
                     at(node, format!("no value was fed for placeholder '{name}'"))
                 })?;
                 Val::of(v)
             }
             Op::Variable { name } => {
-                let state: &'s HashMap<String, Tensor> = inputs.variables;
+                let state: &'s HashMap<String, Tensor> = env.inputs.variables;
                 let v = state
                     .get(name)
                     .ok_or_else(|| at(node, format!("no value for variable '{name}'")))?;
@@ -273,7 +324,18 @@ impl Executable {
             }
             Op::Const(tensor) if is_standard(tensor) => Val::Shared(Arc::clone(tensor)),
             Op::Const(tensor) => Val::Shared(Val::of(tensor).to_arc()),
-            Op::Param(i) => return Err(at(node, format!("parameter {i} outside a region"))),
+            Op::Param(i) => env
+                .params
+                .get(*i)
+                .cloned()
+                .flatten()
+                .ok_or_else(|| at(node, format!("region parameter {i} is not bound")))?,
+            Op::Assign { .. } if self.in_region => {
+                return Err(Diag::unsupported(
+                    "`assign` inside a `cond` branch or a `fold` body",
+                    node.span,
+                ))
+            }
             Op::Assign { var } => {
                 let input = *node
                     .inputs
@@ -284,9 +346,6 @@ impl Executable {
                 v
             }
             Op::Group => Val::Shared(Arc::new(Tensor::scalar(crate::ir::DType::Bool, 0.0))),
-            Op::Cond { .. } | Op::Fold { .. } => {
-                Val::Shared(Arc::new(self.region_op(node, memo, inputs)?))
-            }
             _ => {
                 let args: Vec<&Tensor> = node
                     .inputs
@@ -297,39 +356,6 @@ impl Executable {
             }
         })
     }
-
-    /// A `cond` or `fold` through the interpreter: a one-node graph whose inputs
-    /// are constants holding the computed input values (an input the region does
-    /// not use was not computed and is never read: it gets an empty constant).
-    fn region_op(
-        &self,
-        node: &Node,
-        memo: &[Option<Val>],
-        inputs: &StepInputs,
-    ) -> Result<Tensor, Diag> {
-        let mut mini = Graph::new();
-        let unused = Arc::new(Tensor::scalar(crate::ir::DType::Bool, 0.0));
-        let mut args = Vec::with_capacity(node.inputs.len());
-        for &input in &node.inputs {
-            let value = memo
-                .get(input.index())
-                .and_then(|v| v.as_ref())
-                .map(Val::to_arc);
-            let ty = self.graph.ty(input).clone();
-            args.push(mini.add(
-                Op::Const(value.unwrap_or_else(|| unused.clone())),
-                vec![],
-                ty,
-                node.span,
-            ));
-        }
-        let id = mini.add(node.op.clone(), args, node.ty.clone(), node.span);
-        let mut result = interp::run_step(&mini, &[id], inputs)?;
-        result
-            .fetched
-            .pop()
-            .ok_or_else(|| at(node, "the interpreter returned no value"))
-    }
 }
 
 /// An internal error at `node`.
@@ -339,54 +365,4 @@ pub(super) fn at(node: &Node, message: impl std::fmt::Display) -> Diag {
         format!("{}: {message}", node.op.name()),
         Some(node.span),
     )
-}
-
-/// The value of a `cond` predicate (`bool[]`).
-fn predicate(node: &Node, value: &Tensor) -> Result<bool, Diag> {
-    match value {
-        Tensor::Bool(a) if a.ndim() == 0 => a
-            .iter()
-            .next()
-            .copied()
-            .ok_or_else(|| at(node, "empty predicate")),
-        other => Err(at(node, format!("the predicate is {}", other.ty()))),
-    }
-}
-
-/// Which parameters of `region` its results depend on (nested regions count all
-/// their captures): the interpreter's rule, so both compute the same captures.
-fn used_params(region: &Graph) -> Vec<bool> {
-    let mut used = vec![false; region.params.len()];
-    let mut needed = vec![false; region.len()];
-    for r in &region.results {
-        if let Some(slot) = needed.get_mut(r.index()) {
-            *slot = true;
-        }
-    }
-    for index in (0..region.len()).rev() {
-        if !needed[index] {
-            continue;
-        }
-        let node = &region.nodes[index];
-        if let Op::Param(i) = node.op {
-            if let Some(slot) = used.get_mut(i) {
-                *slot = true;
-            }
-        }
-        for input in &node.inputs {
-            if let Some(slot) = needed.get_mut(input.index()) {
-                *slot = true;
-            }
-        }
-    }
-    used
-}
-
-fn used_captures(captures: &[NodeId], used: &[bool]) -> Vec<NodeId> {
-    captures
-        .iter()
-        .zip(used)
-        .filter(|(_, &u)| u)
-        .map(|(c, _)| *c)
-        .collect()
 }

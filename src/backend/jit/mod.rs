@@ -4,7 +4,8 @@
 //! [`compile`] plans a fetch set of a graph once ([`plan`]): chains of
 //! elementwise ops become fused kernels ([`fused`], one Cranelift function and
 //! one loop nest per group, `f32x4` where possible), `MatMul` becomes a loop
-//! over the batch calling the `gemm` crate ([`matmul`]), and every other op runs
+//! over the batch calling the `gemm` crate ([`matmul`]), `cond` and `fold` run
+//! their regions compiled the same way ([`control`]), and every other op runs
 //! the interpreter's kernel for that node for now. [`Executable::run`] then runs
 //! a step with the interpreter's API and results. docs/jit.md has the design,
 //! the measured numbers and the next steps.
@@ -17,6 +18,7 @@
 mod calls;
 mod codegen;
 mod columns;
+mod control;
 mod exec;
 mod exp;
 mod fused;
@@ -51,6 +53,23 @@ pub struct Options {
 
 /// Compiles the part of `graph` that `fetches` need into an [`Executable`].
 pub fn compile(graph: &Graph, fetches: &[NodeId], options: Options) -> Result<Executable, Diag> {
+    let mut jit = Jit::new()?;
+    let mut exe = compile_graph(graph, fetches, options, &mut jit, false)?;
+    exe._jit = Some(jit);
+    Ok(exe)
+}
+
+/// Compiles `graph` for `fetches` into `jit`: the top level, or a region
+/// (`in_region`, whose fetch is its result), its own regions compiled
+/// recursively into the same module (one `JITModule` per top-level
+/// executable, which owns the code of every region).
+fn compile_graph(
+    graph: &Graph,
+    fetches: &[NodeId],
+    options: Options,
+    jit: &mut Jit,
+    in_region: bool,
+) -> Result<Executable, Diag> {
     if let Some(bad) = fetches.iter().find(|f| f.index() >= graph.len()) {
         return Err(internal(format!(
             "fetch {bad} is not in the graph ({} nodes)",
@@ -64,20 +83,20 @@ pub fn compile(graph: &Graph, fetches: &[NodeId], options: Options) -> Result<Ex
             )));
         }
     }
-    let planned = plan::plan(graph, fetches)?;
-    let mut jit = Jit::new()?;
+    let planned = plan::plan(graph, fetches, in_region)?;
+    let regions = control::compile_regions(graph, &planned.regions, options, jit)?;
     let mut ids = Vec::with_capacity(planned.groups.len() + planned.matmuls.len());
     let mut fused_split = Vec::with_capacity(planned.groups.len());
     for group in &planned.groups {
-        let (id, split) = fused::compile(&mut jit, graph, group, options.check_bounds)?;
+        let (id, split) = fused::compile(jit, graph, group, options.check_bounds)?;
         ids.push(id);
         fused_split.push(split);
     }
     for mm in &planned.matmuls {
-        ids.push(matmul::compile(&mut jit, graph, mm, options.check_bounds)?);
+        ids.push(matmul::compile(jit, graph, mm, options.check_bounds)?);
     }
     for r in &planned.reductions {
-        ids.push(reduce::compile(&mut jit, graph, r, options.check_bounds)?);
+        ids.push(reduce::compile(jit, graph, r, options.check_bounds)?);
     }
     let mut kernels = jit.finish(&ids)?;
     let mut matmuls = kernels.split_off(planned.groups.len());
@@ -98,7 +117,9 @@ pub fn compile(graph: &Graph, fetches: &[NodeId], options: Options) -> Result<Ex
         pool: Default::default(),
         matmuls,
         matmul_plans: planned.matmuls,
-        _jit: jit,
+        regions,
+        in_region,
+        _jit: None,
         uses: Vec::new(),
         fetched,
     };

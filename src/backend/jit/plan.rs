@@ -1,5 +1,6 @@
 //! Which node runs how: the fusion of elementwise chains into groups, `MatMul`
-//! through GEMM, and everything else through the interpreter's kernels.
+//! through GEMM, `cond`/`fold` through their compiled regions, and everything
+//! else through the interpreter's kernels.
 //!
 //! Only nodes reachable from the fetches are planned. An elementwise node is
 //! *inlined* into its consumers (computed in registers, never stored) when:
@@ -20,7 +21,7 @@ use super::helpers::{strides_keep_order, Layout};
 use super::matmul::MatMul;
 use super::ops;
 use super::reduce::{self, Reduction};
-use crate::ir::{DType, Graph, Node, NodeId, Op};
+use crate::ir::{DType, Graph, Node, NodeId, Op, ReduceOp};
 use crate::syntax::Diag;
 
 /// How one planned node is computed.
@@ -39,6 +40,9 @@ pub(crate) enum Step {
     /// An elementwise root stored by reduction kernel `index` as a second
     /// output (it iterates the same elements).
     Side(usize),
+    /// A `cond` or `fold` whose regions are compiled executables, region
+    /// entry `index` of the executable ([`super::control`]).
+    Region(usize),
     /// Leaves, state, control flow and every op without a native kernel yet:
     /// the interpreter's kernel for this node.
     Fallback,
@@ -49,6 +53,8 @@ pub(crate) struct Planned {
     pub(crate) groups: Vec<Group>,
     pub(crate) matmuls: Vec<MatMul>,
     pub(crate) reductions: Vec<Reduction>,
+    /// The `cond` and `fold` nodes, in graph order (`Step::Region` indices).
+    pub(crate) regions: Vec<NodeId>,
 }
 
 /// Whether the JIT has native code for this elementwise node.
@@ -149,8 +155,34 @@ fn matmul_plan(graph: &Graph, id: NodeId, fetched: &[bool]) -> MatMul {
     }
 }
 
-/// Plans the nodes `fetches` need.
-pub(crate) fn plan(graph: &Graph, fetches: &[NodeId]) -> Result<Planned, Diag> {
+/// Reduced terms per output below which a `sum`/`mean` inside a region runs
+/// the interpreter's kernel (exact `f64` pairwise sums) rather than a fused
+/// reduction (`f32` lane accumulators): a loop feeds each result back in, so
+/// a last-bit difference compounds over iterations and training steps (it
+/// shows in `programs/fold_rnn.out` after 20 steps); a short sum gains little
+/// from a kernel anyway.
+const REGION_MIN_TERMS: usize = 64;
+
+/// Whether reduction `id` runs as a fused reduction kernel.
+fn fused_reduction(graph: &Graph, id: NodeId, in_region: bool) -> bool {
+    let node = graph.node(id);
+    let short_sum = match &node.op {
+        Op::Reduce { op, axes, .. } => {
+            let dims = node.inputs.first().map(|&i| graph.ty(i).shape.dims());
+            let terms: usize = axes
+                .iter()
+                .filter_map(|&a| dims.and_then(|d| d.get(a)))
+                .product();
+            matches!(op, ReduceOp::Sum | ReduceOp::Mean) && terms < REGION_MIN_TERMS
+        }
+        _ => false,
+    };
+    reduce::reducible(graph, id) && !(in_region && short_sum)
+}
+
+/// Plans the nodes `fetches` need (`in_region`: of a `cond` branch or a
+/// `fold` body).
+pub(crate) fn plan(graph: &Graph, fetches: &[NodeId], in_region: bool) -> Result<Planned, Diag> {
     let n = graph.len();
     // Reachability from the fetches (all inputs, including every capture of a
     // `cond`: a superset of what a step computes, which only matters for users).
@@ -194,7 +226,7 @@ pub(crate) fn plan(graph: &Graph, fetches: &[NodeId]) -> Result<Planned, Diag> {
             let elementwise =
                 lowered_node[user.index()] && graph.ty(*user).shape == graph.ty(id).shape;
             // A reduction computes its producer's chain in its own kernel.
-            elementwise || reduce::reducible(graph, *user)
+            elementwise || fused_reduction(graph, *user, in_region)
         });
         let node = graph.node(id);
         cost[i] = 1 + node
@@ -211,6 +243,7 @@ pub(crate) fn plan(graph: &Graph, fetches: &[NodeId]) -> Result<Planned, Diag> {
     let mut groups = Vec::new();
     let mut matmuls = Vec::new();
     let mut reductions = Vec::new();
+    let mut regions = Vec::new();
     for id in graph.ids() {
         let i = id.index();
         if !needed[i] {
@@ -222,7 +255,9 @@ pub(crate) fn plan(graph: &Graph, fetches: &[NodeId]) -> Result<Planned, Diag> {
         } else if lowered_node[i] {
             groups.push(collect_group(graph, id, &inline));
             Step::Fused(groups.len() - 1)
-        } else if let (true, Op::Reduce { op, .. }) = (reduce::reducible(graph, id), &node.op) {
+        } else if let (true, Op::Reduce { op, .. }) =
+            (fused_reduction(graph, id, in_region), &node.op)
+        {
             let mut group = collect_group(graph, id, &inline);
             group.members.retain(|&m| m != id);
             let layout = reduce::layout(graph, id, &group.leaves)?;
@@ -237,6 +272,9 @@ pub(crate) fn plan(graph: &Graph, fetches: &[NodeId]) -> Result<Planned, Diag> {
         } else if matches!(node.op, Op::MatMul) && matmul_lowered(graph, node) {
             matmuls.push(matmul_plan(graph, id, &fetched));
             Step::MatMul(matmuls.len() - 1)
+        } else if matches!(node.op, Op::Cond { .. } | Op::Fold { .. }) {
+            regions.push(id);
+            Step::Region(regions.len() - 1)
         } else {
             Step::Fallback
         };
@@ -262,6 +300,7 @@ pub(crate) fn plan(graph: &Graph, fetches: &[NodeId]) -> Result<Planned, Diag> {
         groups,
         matmuls,
         reductions,
+        regions,
     })
 }
 

@@ -11,7 +11,10 @@ use std::sync::Mutex;
 
 #[derive(Default)]
 pub(crate) struct Pool {
-    tensors: Mutex<HashMap<TensorType, Vec<Tensor>>>,
+    /// Per type: the free buffers. A short list searched linearly (an
+    /// executable has few distinct output types; hashing a `TensorType` cost
+    /// more on the small kernels of a fold body).
+    tensors: Mutex<Vec<(TensorType, Vec<Tensor>)>>,
     /// Per reduction kernel: its partials buffer.
     partials: Mutex<HashMap<usize, Vec<f64>>>,
 }
@@ -19,18 +22,26 @@ pub(crate) struct Pool {
 impl Pool {
     /// A buffer of type `ty`: a pooled one, or a new zeroed one.
     pub(crate) fn take(&self, ty: &TensorType) -> Tensor {
-        let pooled = self
-            .tensors
-            .lock()
-            .ok()
-            .and_then(|mut map| map.get_mut(ty).and_then(Vec::pop));
+        let pooled = self.tensors.lock().ok().and_then(|mut list| {
+            list.iter_mut()
+                .find(|(t, _)| t == ty)
+                .and_then(|(_, free)| free.pop())
+        });
         pooled.unwrap_or_else(|| Tensor::full(ty, 0.0))
     }
 
-    /// Returns a buffer for later steps.
+    /// Returns a buffer for later steps (kept only when contiguous: kernels
+    /// write it as one slice).
     pub(crate) fn give(&self, t: Tensor) {
-        if let Ok(mut map) = self.tensors.lock() {
-            map.entry(t.ty()).or_default().push(t);
+        if !super::tensors::is_standard(&t) {
+            return;
+        }
+        if let Ok(mut list) = self.tensors.lock() {
+            let same = |k: &TensorType| k.dtype == t.dtype() && k.shape.dims() == t.shape();
+            match list.iter_mut().find(|(k, _)| same(k)) {
+                Some((_, free)) => free.push(t),
+                None => list.push((t.ty(), vec![t])),
+            }
         }
     }
 

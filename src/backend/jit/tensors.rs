@@ -1,6 +1,7 @@
 //! Raw views of tensors for kernel calls, and layout helpers.
 
 use crate::ir::Tensor;
+use ndarray::{ArrayD, Axis};
 use std::sync::Arc;
 
 /// The address of a contiguous tensor's first element (read only).
@@ -46,6 +47,31 @@ pub(crate) fn standard(t: Tensor) -> Tensor {
         Tensor::F64(a) => Tensor::F64(fix(a)),
         Tensor::I32(a) => Tensor::I32(fix(a)),
         Tensor::Bool(a) => Tensor::Bool(fix(a)),
+    }
+}
+
+/// Writes `xs[t]` (along the first axis) into `out`, whose shape is `xs`'s
+/// without the first axis: one `memcpy` when both are contiguous. `None` on a
+/// type or shape mismatch, or `t` out of range.
+pub(crate) fn copy_row(xs: &Tensor, t: usize, out: &mut Tensor) -> Option<()> {
+    fn copy<T: Copy>(xs: &ArrayD<T>, t: usize, out: &mut ArrayD<T>) -> Option<()> {
+        let (&steps, row) = xs.shape().split_first()?;
+        if t >= steps || row != out.shape() {
+            return None;
+        }
+        let n = out.len();
+        match (xs.as_slice(), out.as_slice_mut()) {
+            (Some(src), Some(dst)) => dst.copy_from_slice(src.get(t * n..(t + 1) * n)?),
+            _ => out.assign(&xs.index_axis(Axis(0), t)),
+        }
+        Some(())
+    }
+    match (xs, out) {
+        (Tensor::F32(a), Tensor::F32(b)) => copy(a, t, b),
+        (Tensor::F64(a), Tensor::F64(b)) => copy(a, t, b),
+        (Tensor::I32(a), Tensor::I32(b)) => copy(a, t, b),
+        (Tensor::Bool(a), Tensor::Bool(b)) => copy(a, t, b),
+        _ => None,
     }
 }
 

@@ -3,11 +3,13 @@
 
 mod bounds;
 mod columns;
+mod control;
 mod elementwise;
 mod matmul;
 mod prop;
 mod random;
 mod reduce;
+mod regions;
 mod sizes;
 mod transpose;
 

@@ -1,0 +1,359 @@
+//! `cond` and `fold` as native control flow.
+//!
+//! Each region (a branch, a fold body) is compiled into its own
+//! [`Executable`] (planned and fused like the top level, regions inside it
+//! compiled recursively) whose `Op::Param` nodes read the values passed in.
+//! A `cond` runs only its taken branch; a `fold` runs its body once per row of
+//! `xs`, the accumulator passed from one run to the next, with no interpreter
+//! in between. Captures a region does not use are not computed nor passed
+//! (the interpreter's rule, [`used_params`]).
+//!
+//! Per fold iteration nothing is allocated in steady state: the body's memo is
+//! reused, `xs[t]` is copied into one reused row buffer, and the previous
+//! accumulator goes back to the body's pool for the next output
+//! (ping-pong).
+
+use super::codegen::{internal, Jit};
+use super::exec::{at, pooled, Env, Executable, Scratch};
+use super::tensors::{copy_row, Val};
+use super::Options;
+use crate::ir::{Graph, Node, NodeId, Op, Tensor};
+use crate::syntax::Diag;
+use std::sync::Arc;
+
+/// The compiled regions of one `cond` or `fold` node.
+pub(crate) enum Region {
+    Cond { then_body: Code, else_body: Code },
+    Fold { body: Code },
+}
+
+/// A compiled region and which of its parameters its result depends on.
+pub(crate) struct Code {
+    pub(crate) exe: Box<Executable>,
+    used: Vec<bool>,
+}
+
+impl Region {
+    pub(crate) fn codes(&self) -> Vec<&Code> {
+        match self {
+            Region::Cond {
+                then_body,
+                else_body,
+            } => vec![then_body, else_body],
+            Region::Fold { body } => vec![body],
+        }
+    }
+}
+
+/// Compiles the regions of the `cond`/`fold` nodes `nodes` of `graph`.
+pub(super) fn compile_regions(
+    graph: &Graph,
+    nodes: &[NodeId],
+    options: Options,
+    jit: &mut Jit,
+) -> Result<Vec<Region>, Diag> {
+    let mut code = |node: &Node, region: &Graph| -> Result<Code, Diag> {
+        let [result] = region.results[..] else {
+            return Err(at(
+                node,
+                format!(
+                    "a region must have one result, not {}",
+                    region.results.len()
+                ),
+            ));
+        };
+        let exe = super::compile_graph(region, &[result], options, jit, true)?;
+        Ok(Code {
+            exe: Box::new(exe),
+            used: used_params(region),
+        })
+    };
+    nodes
+        .iter()
+        .map(|&id| {
+            let node = graph.node(id);
+            match &node.op {
+                Op::Cond {
+                    then_body,
+                    else_body,
+                } => Ok(Region::Cond {
+                    then_body: code(node, then_body)?,
+                    else_body: code(node, else_body)?,
+                }),
+                Op::Fold { body } => Ok(Region::Fold {
+                    body: code(node, body)?,
+                }),
+                _ => Err(at(node, "is not a cond or a fold")),
+            }
+        })
+        .collect()
+}
+
+impl Executable {
+    /// Number of compiled regions (branches and fold bodies), nested ones
+    /// included.
+    pub fn region_count(&self) -> usize {
+        self.regions
+            .iter()
+            .flat_map(Region::codes)
+            .map(|c| 1 + c.exe.region_count())
+            .sum()
+    }
+
+    /// Native kernels (fused, matmul, reduction) of this executable and of
+    /// every region compiled in it.
+    pub fn total_kernels(&self) -> usize {
+        let own = self.fused.len() + self.matmuls.len() + self.reduce_kernels.len();
+        own + self
+            .regions
+            .iter()
+            .flat_map(Region::codes)
+            .map(|c| c.exe.total_kernels())
+            .sum::<usize>()
+    }
+
+    /// The inputs `cond`/`fold` node `node` (region entry `r`) needs now,
+    /// appended to `out`: the predicate first, then the captures of the taken
+    /// branch; or the init, `xs` and the captures the body uses.
+    pub(super) fn region_deps(
+        &self,
+        r: usize,
+        node: &Node,
+        memo: &[Option<Val>],
+        out: &mut Vec<NodeId>,
+    ) -> Result<(), Diag> {
+        match self.regions.get(r) {
+            Some(Region::Cond {
+                then_body,
+                else_body,
+            }) => {
+                let pred = *node
+                    .inputs
+                    .first()
+                    .ok_or_else(|| at(node, "has no predicate"))?;
+                out.push(pred);
+                let Some(value) = &memo[pred.index()] else {
+                    return Ok(());
+                };
+                let code = if predicate(node, value)? {
+                    then_body
+                } else {
+                    else_body
+                };
+                out.extend(used_captures(&node.inputs[1..], &code.used));
+                Ok(())
+            }
+            Some(Region::Fold { body }) => {
+                if node.inputs.len() < 2 {
+                    return Err(at(node, "needs inputs [init, xs, captures...]"));
+                }
+                out.extend_from_slice(&node.inputs[..2]);
+                let used = body.used.get(2..).unwrap_or(&[]);
+                out.extend(used_captures(&node.inputs[2..], used));
+                Ok(())
+            }
+            None => Err(at(node, "has no compiled region")),
+        }
+    }
+
+    /// Runs `cond`/`fold` node `node` (region entry `r`), whose needed inputs
+    /// are in `memo`.
+    pub(super) fn run_region_op<'s>(
+        &self,
+        r: usize,
+        node: &Node,
+        memo: &[Option<Val<'s>>],
+        env: Env<'_, 's>,
+    ) -> Result<Val<'s>, Diag> {
+        match self.regions.get(r) {
+            Some(Region::Cond {
+                then_body,
+                else_body,
+            }) => {
+                let pred = *node
+                    .inputs
+                    .first()
+                    .ok_or_else(|| at(node, "has no predicate"))?;
+                let code = if predicate(node, get(memo, node, pred)?)? {
+                    then_body
+                } else {
+                    else_body
+                };
+                let params = bind(memo, node, &node.inputs[1..], &code.used)?;
+                let mut scratch = Scratch::new(&code.exe);
+                let env = Env {
+                    inputs: env.inputs,
+                    params: &params,
+                };
+                code.exe.run_region(env, &mut scratch)
+            }
+            Some(Region::Fold { body }) => fold(body, node, memo, env),
+            None => Err(at(node, "has no compiled region")),
+        }
+    }
+}
+
+/// `fold(body, init, xs)`: inputs `[init, xs, captures...]`, the body's params
+/// `(acc, x, captures...)`; for `t` in `0..len(xs)`: `acc = body(acc, xs[t], ...)`.
+fn fold<'s>(
+    body: &Code,
+    node: &Node,
+    memo: &[Option<Val<'s>>],
+    env: Env<'_, 's>,
+) -> Result<Val<'s>, Diag> {
+    let exe = &body.exe;
+    let [init, xs, ref captures @ ..] = node.inputs[..] else {
+        return Err(at(node, "needs inputs [init, xs, captures...]"));
+    };
+    let xs: &Tensor = get(memo, node, xs)?;
+    let Some((&steps, row)) = xs.shape().split_first() else {
+        return Err(at(node, "xs must have at least one axis"));
+    };
+    let x_ty = exe
+        .graph
+        .params
+        .get(1)
+        .ok_or_else(|| at(node, "the body takes no x"))?;
+    if x_ty.dtype != xs.dtype() || x_ty.shape.dims() != row {
+        return Err(at(
+            node,
+            format!("xs is {} but the body takes {x_ty}", xs.ty()),
+        ));
+    }
+    let mut params = vec![Some(get(memo, node, init)?.clone()), None];
+    params.extend(bind(
+        memo,
+        node,
+        captures,
+        body.used.get(2..).unwrap_or(&[]),
+    )?);
+    // The previous accumulator can serve the next output only when the
+    // body's result takes a pool buffer every run (else the pool would grow).
+    let result_pooled = exe
+        .fetches
+        .first()
+        .is_some_and(|r| pooled(exe.steps.get(r.index())));
+    let mut scratch = Scratch::new(exe);
+    let mut row_buffer: Option<Arc<Tensor>> = None;
+    for t in 0..steps {
+        // Reused unless the body returned it (then still shared).
+        let mut x = match row_buffer.take() {
+            Some(x) if Arc::strong_count(&x) == 1 => x,
+            _ => Arc::new(exe.pool.take(x_ty)),
+        };
+        let buffer = Arc::get_mut(&mut x).ok_or_else(|| internal("shared row buffer"))?;
+        copy_row(xs, t, buffer).ok_or_else(|| at(node, format!("cannot copy xs[{t}]")))?;
+        params[1] = Some(Val::Shared(Arc::clone(&x)));
+        let acc = exe.run_region(
+            Env {
+                inputs: env.inputs,
+                params: &params,
+            },
+            &mut scratch,
+        )?;
+        params[1] = None;
+        row_buffer = Some(x);
+        let old = params[0].replace(acc);
+        if let (true, Some(Val::Shared(old))) = (result_pooled, old) {
+            if let Ok(old) = Arc::try_unwrap(old) {
+                exe.pool.give(old);
+            }
+        }
+    }
+    if let Some(Ok(x)) = row_buffer.map(Arc::try_unwrap) {
+        exe.pool.give(x);
+    }
+    params[0]
+        .take()
+        .ok_or_else(|| at(node, "the fold has no accumulator"))
+}
+
+/// The computed value of input `k` of `node`.
+fn get<'m, 's>(memo: &'m [Option<Val<'s>>], node: &Node, k: NodeId) -> Result<&'m Val<'s>, Diag> {
+    memo.get(k.index())
+        .and_then(Option::as_ref)
+        .ok_or_else(|| at(node, format!("input {k} was not computed")))
+}
+
+/// The region parameters bound to `captures`: those the region does not use
+/// were not computed and stay `None`.
+fn bind<'s>(
+    memo: &[Option<Val<'s>>],
+    node: &Node,
+    captures: &[NodeId],
+    used: &[bool],
+) -> Result<Vec<Option<Val<'s>>>, Diag> {
+    if captures.len() != used.len() {
+        return Err(at(
+            node,
+            format!(
+                "the region takes {} captures but {} were passed",
+                used.len(),
+                captures.len()
+            ),
+        ));
+    }
+    captures
+        .iter()
+        .zip(used)
+        .map(|(&c, &u)| {
+            Ok(if u {
+                Some(get(memo, node, c)?.clone())
+            } else {
+                None
+            })
+        })
+        .collect()
+}
+
+/// The value of a `cond` predicate (`bool[]`).
+fn predicate(node: &Node, value: &Tensor) -> Result<bool, Diag> {
+    match value {
+        Tensor::Bool(a) if a.ndim() == 0 => a
+            .iter()
+            .next()
+            .copied()
+            .ok_or_else(|| at(node, "empty predicate")),
+        other => Err(at(node, format!("the predicate is {}", other.ty()))),
+    }
+}
+
+/// Which parameters of `region` its results depend on (nested regions count all
+/// their captures): the interpreter's rule, so both compute the same captures.
+fn used_params(region: &Graph) -> Vec<bool> {
+    let mut used = vec![false; region.params.len()];
+    let mut needed = vec![false; region.len()];
+    for r in &region.results {
+        if let Some(slot) = needed.get_mut(r.index()) {
+            *slot = true;
+        }
+    }
+    for index in (0..region.len()).rev() {
+        if !needed[index] {
+            continue;
+        }
+        let node = &region.nodes[index];
+        if let Op::Param(i) = node.op {
+            if let Some(slot) = used.get_mut(i) {
+                *slot = true;
+            }
+        }
+        for input in &node.inputs {
+            if let Some(slot) = needed.get_mut(input.index()) {
+                *slot = true;
+            }
+        }
+    }
+    used
+}
+
+fn used_captures<'a>(
+    captures: &'a [NodeId],
+    used: &'a [bool],
+) -> impl Iterator<Item = NodeId> + 'a {
+    captures
+        .iter()
+        .zip(used)
+        .filter(|(_, &u)| u)
+        .map(|(c, _)| *c)
+}
