@@ -114,7 +114,7 @@ impl Executable {
             return Err(internal("a region runs inside its cond or fold"));
         }
         let mut scratch = Scratch::new(self);
-        let mut updates: Vec<(NodeId, String, Tensor)> = Vec::new();
+        let mut updates: Vec<(NodeId, String, Val)> = Vec::new();
         let mut values = Vec::with_capacity(self.fetches.len());
         let env = Env {
             inputs,
@@ -130,10 +130,13 @@ impl Executable {
         // Fetched values are moved out, not copied, unless still shared (a
         // constant, a value fetched twice). Other kernel outputs go back to
         // the pool for the next step.
-        self.recycle(&mut scratch);
+        self.release_memo(&mut scratch);
         let fetched = values.into_iter().map(Val::into_owned).collect();
         updates.sort_by_key(|(id, _, _)| *id);
-        let updates = updates.into_iter().map(|(_, v, t)| (v, t)).collect();
+        let updates = updates
+            .into_iter()
+            .map(|(_, v, t)| (v, t.into_owned()))
+            .collect();
         Ok(StepResult { fetched, updates })
     }
 
@@ -157,12 +160,12 @@ impl Executable {
         let value = scratch.memo[result.index()]
             .take()
             .ok_or_else(|| internal(format!("region result {result} was not computed")));
-        self.recycle(scratch);
+        self.release_memo(scratch);
         value
     }
 
     /// Empties the memo: kernel outputs nothing else holds go back to the pool.
-    fn recycle(&self, scratch: &mut Scratch) {
+    fn release_memo(&self, scratch: &mut Scratch) {
         for (id, slot) in scratch.memo.iter_mut().enumerate() {
             if let (true, Some(Val::Shared(arc))) = (pooled(self.steps.get(id)), slot.take()) {
                 if let Ok(tensor) = Arc::try_unwrap(arc) {
@@ -177,7 +180,7 @@ impl Executable {
         &self,
         target: NodeId,
         scratch: &mut Scratch<'s>,
-        updates: &mut Vec<(NodeId, String, Tensor)>,
+        updates: &mut Vec<(NodeId, String, Val<'s>)>,
         env: Env<'_, 's>,
     ) -> Result<(), Diag> {
         if target.index() >= self.graph.len() {
@@ -250,7 +253,7 @@ impl Executable {
         &self,
         id: NodeId,
         memo: &[Option<Val<'s>>],
-        updates: &mut Vec<(NodeId, String, Tensor)>,
+        updates: &mut Vec<(NodeId, String, Val<'s>)>,
         env: Env<'_, 's>,
         side: &mut Option<(NodeId, Val<'s>)>,
     ) -> Result<Val<'s>, Diag> {
@@ -342,7 +345,9 @@ impl Executable {
                     .first()
                     .ok_or_else(|| at(node, "has no value"))?;
                 let v = value(input)?.clone();
-                updates.push((id, var.clone(), Tensor::clone(&v)));
+                // Kept shared until the step ends: then, once the memo has let go, the
+                // value is moved into the update instead of copied.
+                updates.push((id, var.clone(), v.clone()));
                 v
             }
             Op::Group => Val::Shared(Arc::new(Tensor::scalar(crate::ir::DType::Bool, 0.0))),

@@ -34,6 +34,10 @@ fn split(dims: &[usize]) -> Option<(&[usize], usize, usize)> {
 pub(crate) struct MatMul {
     pub(crate) node: NodeId,
     pub(crate) operands: [NodeId; 2],
+    /// The nodes whose types give the operands' dims as the kernel reads
+    /// them: the operand itself, or the reshape read in place (the same
+    /// number of elements as its input).
+    pub(crate) typed: [NodeId; 2],
     pub(crate) layouts: [Layout; 2],
 }
 
@@ -55,8 +59,16 @@ pub(crate) fn compile(
     check: bool,
 ) -> Result<FuncId, Diag> {
     let node = graph.node(mm.node);
-    let [a, b] = mm.operands;
+    let [a, b] = mm.typed;
     let (ta, tb, to) = (graph.ty(a), graph.ty(b), &node.ty);
+    for (&buffer, &typed) in mm.operands.iter().zip(&mm.typed) {
+        // What the proof below covers is the typed shape: the buffer must
+        // hold exactly as many elements.
+        let (have, want) = (graph.ty(buffer), graph.ty(typed));
+        if have.dtype != want.dtype || have.shape.numel() != want.shape.numel() {
+            return Err(internal(format!("matmul reads a {have} buffer as {want}")));
+        }
+    }
     let shapes = (
         matrix(ta.shape.dims(), mm.layouts[0]),
         matrix(tb.shape.dims(), mm.layouts[1]),

@@ -117,19 +117,35 @@ fn matmul_lowered(graph: &Graph, node: &Node) -> bool {
 fn matmul_plan(graph: &Graph, id: NodeId, fetched: &[bool]) -> MatMul {
     let node = graph.node(id);
     let mut operands = [node.inputs[0], node.inputs[1]];
+    let typed = operands;
     let mut layouts = [Layout::Rows; 2];
     let dims = |i: NodeId| graph.ty(i).shape.dims().to_vec();
     let (a, out) = (dims(operands[0]), node.ty.shape.dims());
     let (m, n) = (out[out.len() - 2], out[out.len() - 1]);
     let k = a[a.len() - 1];
+    // A reshape (e.g. `flatten(x) @ w`) is read in place: its input holds the
+    // same elements in the same row-major order, so the product is bitwise
+    // the one of the copy.
+    for operand in operands.iter_mut() {
+        let input = graph.node(*operand);
+        if let (Op::Reshape, false, [source]) =
+            (&input.op, fetched[operand.index()], input.inputs.as_slice())
+        {
+            *operand = *source;
+        }
+    }
     if !strides_keep_order(m, k, n) {
         return MatMul {
             node: id,
             operands,
+            typed,
             layouts,
         };
     }
-    for (operand, layout) in operands.iter_mut().zip(layouts.iter_mut()) {
+    for ((operand, layout), &typed) in operands.iter_mut().zip(layouts.iter_mut()).zip(&typed) {
+        if *operand != typed {
+            continue; // a reshape's input
+        }
         let input = graph.node(*operand);
         let Op::Transpose { perm } = &input.op else {
             continue;
@@ -148,9 +164,17 @@ fn matmul_plan(graph: &Graph, id: NodeId, fetched: &[bool]) -> MatMul {
             *layout = Layout::Trans;
         }
     }
+    let typed = [0, 1].map(|i| {
+        if layouts[i] == Layout::Trans {
+            operands[i]
+        } else {
+            typed[i]
+        }
+    });
     MatMul {
         node: id,
         operands,
+        typed,
         layouts,
     }
 }

@@ -49,10 +49,16 @@ impl Pool {
     /// pooled (buffers handed in from outside are bounded this way; see
     /// `Executable::recycle`).
     pub(crate) fn give_bounded(&self, t: Tensor, cap: usize) {
-        if let Ok(mut map) = self.tensors.lock() {
-            let pooled = map.entry(t.ty()).or_default();
-            if pooled.len() < cap {
-                pooled.push(t);
+        if !super::tensors::is_standard(&t) {
+            return;
+        }
+        if let Ok(mut list) = self.tensors.lock() {
+            let same = |k: &TensorType| k.dtype == t.dtype() && k.shape.dims() == t.shape();
+            match list.iter_mut().find(|(k, _)| same(k)) {
+                Some((_, free)) if free.len() < cap => free.push(t),
+                Some(_) => {}
+                None if cap > 0 => list.push((t.ty(), vec![t])),
+                None => {}
             }
         }
     }

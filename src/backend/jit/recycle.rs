@@ -3,8 +3,7 @@
 //! them from the pool instead of allocating (and page-faulting) a new buffer,
 //! so a training loop's variables and fetches cycle through the same memory.
 
-use super::exec::Executable;
-use super::plan::Step;
+use super::exec::{pooled, Executable};
 use super::tensors::is_standard;
 use crate::ir::Tensor;
 
@@ -24,10 +23,7 @@ impl Executable {
                 .iter()
                 .enumerate()
                 .filter(|(id, step)| {
-                    matches!(
-                        step,
-                        Step::Fused(_) | Step::MatMul(_) | Step::Reduce(_) | Step::Side(_)
-                    ) && self.graph.nodes.get(*id).is_some_and(|n| n.ty == ty)
+                    pooled(Some(step)) && self.graph.nodes.get(*id).is_some_and(|n| n.ty == ty)
                 })
                 .count();
             self.pool.give_bounded(tensor, cap);

@@ -172,3 +172,47 @@ fn transposes_with_other_users_or_small_products_are_stored() {
         .unwrap_or_else(|e| panic!("{}", e.message));
     assert!(matches!(exe.steps[t.index()], Step::Fallback));
 }
+
+#[test]
+fn reshapes_are_read_in_place_bitwise() {
+    // `flatten(x) @ w` (the FC layer) and `w' @ reshape(x)`, small and large,
+    // and a transposed reshape on the other side; the reshape is not stored
+    // unless fetched, and the product is bitwise the interpreter's.
+    let empty = HashMap::new();
+    let inputs = StepInputs {
+        placeholders: &empty,
+        variables: &empty,
+    };
+    for (m, k, n) in [(64, 3072, 42), (3, 4, 5), (17, 30, 1)] {
+        for left in [true, false] {
+            for fetch_r in [false, true] {
+                let mut g = Graph::new();
+                // Every k here is even: [m, k/2, 2] -> [m, k]; [k*n] -> [k, n].
+                let (x_dims, r_dims) = if left {
+                    (vec![m, k / 2, 2], [m, k])
+                } else {
+                    (vec![k * n], [k, n])
+                };
+                let x = konst(&mut g, values(DType::F32, &x_dims, 11, false));
+                let r = add(&mut g, Op::Reshape, &[x], DType::F32, &r_dims);
+                let other: [usize; 2] = if left { [k, n] } else { [m, k] };
+                let y = konst(&mut g, values(DType::F32, &other, 12, false));
+                let ins = if left { [r, y] } else { [y, r] };
+                let p = add(&mut g, Op::MatMul, &ins, DType::F32, &[m, n]);
+                let fetches = if fetch_r { vec![p, r] } else { vec![p] };
+                let exe = compile(&g, &fetches, Options { check_bounds: true })
+                    .unwrap_or_else(|e| panic!("compile: {}", e.message));
+                let stored = !matches!(exe.steps[r.index()], Step::Unused);
+                assert_eq!(stored, fetch_r, "{m}x{k}x{n} left={left}");
+                let jit = exe.run(&inputs).unwrap_or_else(|e| panic!("{}", e.message));
+                let interp = interp::run_step(&g, &fetches, &inputs)
+                    .unwrap_or_else(|e| panic!("{}", e.message));
+                let bits = |t: &Tensor| t.to_f64_vec().iter().map(|v| v.to_bits()).collect();
+                for (j, i) in jit.fetched.iter().zip(&interp.fetched) {
+                    let (jb, ib): (Vec<u64>, Vec<u64>) = (bits(j), bits(i));
+                    assert!(jb == ib, "{m}x{k}x{n} left={left}: not bitwise equal");
+                }
+            }
+        }
+    }
+}
