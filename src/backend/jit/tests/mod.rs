@@ -4,6 +4,7 @@
 mod bounds;
 mod columns;
 mod elementwise;
+mod math;
 mod matmul;
 mod prop;
 mod random;
