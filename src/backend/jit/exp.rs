@@ -166,4 +166,41 @@ impl Lower<'_> {
         let numerator = self.choose(b, ge, one, e);
         b.ins().fdiv(numerator, d)
     }
+
+    /// `tanh(x) = sign(x)·E/(E + 2)` with `E = e^(2|x|) − 1` computed as
+    /// `2ⁿ·r·q + (2ⁿ − 1)` (an `expm1`: for small `|x|`, `n = 0` and
+    /// `E = r·q` has no cancellation, so `tanh(x) ≈ x` stays accurate). `|x|`
+    /// is clamped to 10, where `tanh` rounds to 1 (so `2ⁿ`, `n <= 29`, is one
+    /// normal factor and `2ⁿ − 1` is exact up to `n = 24`). NaN stays NaN and
+    /// `tanh(−0) = −0`.
+    pub(crate) fn tanh_f32(&self, b: &mut FunctionBuilder, x: Value) -> Value {
+        let sign = self.f32c(b, -0.0);
+        let a = if self.lanes > 1 {
+            b.ins().band_not(x, sign)
+        } else {
+            b.ins().fabs(x)
+        };
+        let hi = self.f32c(b, 10.0);
+        let above = b.ins().fcmp(FloatCC::GreaterThan, a, hi);
+        let a = self.choose(b, above, hi, a);
+        let y = b.ins().fadd(a, a);
+        let (t, r, q) = self.exp_parts(b, y);
+        let magic_bits = self.i32c(b, MAGIC.to_bits() as i64);
+        let t_bits = self.reinterpret(b, t, false);
+        let n = b.ins().isub(t_bits, magic_bits);
+        let s = self.pow2(b, n);
+        let one = self.f32c(b, 1.0);
+        let s_minus_1 = b.ins().fsub(s, one);
+        let rs = b.ins().fmul(r, s);
+        let em1 = b.ins().fma(rs, q, s_minus_1);
+        let two = self.f32c(b, 2.0);
+        let d = b.ins().fadd(em1, two);
+        let th = b.ins().fdiv(em1, d);
+        if self.lanes > 1 {
+            let x_sign = b.ins().band(x, sign);
+            b.ins().bor(th, x_sign)
+        } else {
+            b.ins().fcopysign(th, x)
+        }
+    }
 }

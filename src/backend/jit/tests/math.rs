@@ -91,3 +91,48 @@ fn sigmoid_is_within_two_ulp_of_libm() {
     eprintln!("sigmoid: max {worst} ulp from libm");
     assert!(worst <= 3, "sigmoid: {worst} ulp from libm");
 }
+
+/// `tanh` over the range where it is not ±1, and on a fine grid near 0 (where
+/// `1 − e^(−2|x|)` would cancel).
+#[test]
+fn tanh_is_within_four_ulp_of_libm() {
+    let worst = max_ulp(UnaryOp::Tanh, -10.0, 10.0, 400_001);
+    eprintln!("tanh: max {worst} ulp from libm");
+    assert!(worst <= 5, "tanh: {worst} ulp from libm");
+    let small = max_ulp(UnaryOp::Tanh, -0.01, 0.01, 100_001);
+    eprintln!("tanh near 0: max {small} ulp from libm");
+    assert!(small <= 5, "tanh near 0: {small} ulp from libm");
+}
+
+/// Special values of every inline function agree with libm bit for bit
+/// (signed zeros, infinities, NaN, the clamps, subnormal inputs).
+#[test]
+fn special_values_match_libm() {
+    let xs = [
+        0.0,
+        -0.0,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        f32::NAN,
+        1e-40,
+        -1e-40,
+        f32::MIN_POSITIVE,
+        10.0,
+        -10.0,
+        9.5,
+        200.0,
+        -200.0,
+    ];
+    for op in [UnaryOp::Exp, UnaryOp::Sigmoid, UnaryOp::Tanh] {
+        for scalar in [false, true] {
+            for (&x, y) in xs.iter().zip(jit(op, &xs, scalar)) {
+                let want = <f32 as Scalar>::unary(op, x);
+                let same = want.to_bits() == y.to_bits() || (want.is_nan() && y.is_nan());
+                assert!(
+                    same || ulps(want, y) <= 5,
+                    "{op:?}({x:e}): {y:e} vs libm {want:e}"
+                );
+            }
+        }
+    }
+}
