@@ -203,4 +203,75 @@ impl Lower<'_> {
             b.ins().fcopysign(th, x)
         }
     }
+
+    /// `ln(x)` as musl's `logf`: `x = 2^k·m` with `m` in `[√½, √2)` (by integer
+    /// operations on the bits; subnormal `x` is first scaled by 2²³), then with
+    /// `f = m − 1`, `s = f/(2 + f)`: `ln m = f − f²/2 + s·(f²/2 + R(s²))`, `R` a
+    /// degree-4 polynomial. Special inputs are selected at the end: `±0 → −inf`,
+    /// `+inf → +inf`, negative or NaN → NaN.
+    pub(crate) fn log_f32(&self, b: &mut FunctionBuilder, x: Value) -> Value {
+        // Subnormals: scale into the normal range, remember 23 in the exponent.
+        let min_normal = self.f32c(b, f32::MIN_POSITIVE);
+        let small = b.ins().fcmp(FloatCC::LessThan, x, min_normal);
+        let two23 = self.f32c(b, 8_388_608.0);
+        let scaled = b.ins().fmul(x, two23);
+        let xs = self.choose(b, small, scaled, x);
+        let (c23, zero) = (self.f32c(b, 23.0), self.f32c(b, 0.0));
+        let k_adjust = self.choose(b, small, c23, zero);
+        // k and m: shifting the bits by (1 − √½)'s offset puts m in [√½, √2).
+        let bits = self.reinterpret(b, xs, false);
+        let shift = self.i32c(b, 0x3f80_0000 - 0x3f35_04f3);
+        let ix = b.ins().iadd(bits, shift);
+        let k = b.ins().sshr_imm_u(ix, 23);
+        let bias = self.i32c(b, 0x7f);
+        let k = b.ins().isub(k, bias);
+        let mask = self.i32c(b, 0x007f_ffff);
+        let mantissa = b.ins().band(ix, mask);
+        let sqrt_half = self.i32c(b, 0x3f35_04f3);
+        let m_bits = b.ins().iadd(mantissa, sqrt_half);
+        let m = self.reinterpret(b, m_bits, true);
+        let ty = if self.lanes > 1 {
+            types::F32X4
+        } else {
+            types::F32
+        };
+        let dk = b.ins().fcvt_from_sint(ty, k);
+        let dk = b.ins().fsub(dk, k_adjust);
+        // ln m (musl's coefficients Lg1..Lg4).
+        let one = self.f32c(b, 1.0);
+        let f = b.ins().fsub(m, one);
+        let two = self.f32c(b, 2.0);
+        let denominator = b.ins().fadd(two, f);
+        let s_ = b.ins().fdiv(f, denominator);
+        let z = b.ins().fmul(s_, s_);
+        let w = b.ins().fmul(z, z);
+        let (lg1, lg2) = (self.f32c(b, 0.666_666_6), self.f32c(b, 0.400_009_72));
+        let (lg3, lg4) = (self.f32c(b, 0.284_987_87), self.f32c(b, 0.242_790_79));
+        let t1 = b.ins().fma(w, lg4, lg2);
+        let t1 = b.ins().fmul(w, t1);
+        let t2 = b.ins().fma(w, lg3, lg1);
+        let t2 = b.ins().fmul(z, t2);
+        let r = b.ins().fadd(t2, t1);
+        let half = self.f32c(b, 0.5);
+        let hf = b.ins().fmul(half, f);
+        let hfsq = b.ins().fmul(hf, f);
+        let (ln2_hi, ln2_lo) = (self.f32c(b, 6.931_381_2e-1), self.f32c(b, 9.058_000_6e-6));
+        let sum = b.ins().fadd(hfsq, r);
+        let v = b.ins().fmul(s_, sum);
+        let v = b.ins().fma(dk, ln2_lo, v);
+        let v = b.ins().fsub(v, hfsq);
+        let v = b.ins().fadd(v, f);
+        let main = b.ins().fma(dk, ln2_hi, v);
+        // Special inputs.
+        let inf = self.f32c(b, f32::INFINITY);
+        let (neg_inf, nan) = (self.f32c(b, f32::NEG_INFINITY), self.f32c(b, f32::NAN));
+        let is_zero = b.ins().fcmp(FloatCC::Equal, x, zero);
+        let special = self.choose(b, is_zero, neg_inf, nan);
+        let is_inf = b.ins().fcmp(FloatCC::Equal, x, inf);
+        let special = self.choose(b, is_inf, inf, special);
+        let positive = b.ins().fcmp(FloatCC::GreaterThan, x, zero);
+        let finite = b.ins().fcmp(FloatCC::LessThan, x, inf);
+        let ok = b.ins().band(positive, finite);
+        self.choose(b, ok, main, special)
+    }
 }

@@ -104,6 +104,21 @@ fn tanh_is_within_four_ulp_of_libm() {
     assert!(small <= 5, "tanh near 0: {small} ulp from libm");
 }
 
+/// `log` over the normal range (x = 2^k·m for every k), and on subnormal
+/// inputs.
+#[test]
+fn log_is_within_one_ulp_of_libm() {
+    let mut worst = 0;
+    for k in -126..128 {
+        let lo = 2f32.powi(k);
+        worst = worst.max(max_ulp(UnaryOp::Log, lo, lo * 2.0, 4_001));
+    }
+    worst = worst.max(max_ulp(UnaryOp::Log, 0.5, 2.0, 400_001));
+    worst = worst.max(max_ulp(UnaryOp::Log, 1e-45, 1.1e-38, 100_001));
+    eprintln!("log: max {worst} ulp from libm");
+    assert!(worst <= 2, "log: {worst} ulp from libm");
+}
+
 /// Special values of every inline function agree with libm bit for bit
 /// (signed zeros, infinities, NaN, the clamps, subnormal inputs).
 #[test]
@@ -122,8 +137,11 @@ fn special_values_match_libm() {
         9.5,
         200.0,
         -200.0,
+        -1.0,
+        1.0,
+        f32::MAX,
     ];
-    for op in [UnaryOp::Exp, UnaryOp::Sigmoid, UnaryOp::Tanh] {
+    for op in [UnaryOp::Exp, UnaryOp::Sigmoid, UnaryOp::Tanh, UnaryOp::Log] {
         for scalar in [false, true] {
             for (&x, y) in xs.iter().zip(jit(op, &xs, scalar)) {
                 let want = <f32 as Scalar>::unary(op, x);
