@@ -245,8 +245,8 @@ impl Lower<'_> {
         let s_ = b.ins().fdiv(f, denominator);
         let z = b.ins().fmul(s_, s_);
         let w = b.ins().fmul(z, z);
-        let (lg1, lg2) = (self.f32c(b, 0.666_666_6), self.f32c(b, 0.400_009_72));
-        let (lg3, lg4) = (self.f32c(b, 0.284_987_87), self.f32c(b, 0.242_790_79));
+        let [lg1, lg2, lg3, lg4] = [0x3f2a_aaaa, 0x3ecc_ce13, 0x3e91_e9ee, 0x3e78_9e26]
+            .map(|c| self.f32c(b, f32::from_bits(c)));
         let t1 = b.ins().fma(w, lg4, lg2);
         let t1 = b.ins().fmul(w, t1);
         let t2 = b.ins().fma(w, lg3, lg1);
@@ -255,7 +255,8 @@ impl Lower<'_> {
         let half = self.f32c(b, 0.5);
         let hf = b.ins().fmul(half, f);
         let hfsq = b.ins().fmul(hf, f);
-        let (ln2_hi, ln2_lo) = (self.f32c(b, 6.931_381_2e-1), self.f32c(b, 9.058_000_6e-6));
+        // ln 2 = ln2_hi + ln2_lo, ln2_hi with 12 significant bits (k·ln2_hi exact).
+        let [ln2_hi, ln2_lo] = [0x3f31_7180, 0x3717_f7d1].map(|c| self.f32c(b, f32::from_bits(c)));
         let sum = b.ins().fadd(hfsq, r);
         let v = b.ins().fmul(s_, sum);
         let v = b.ins().fma(dk, ln2_lo, v);
