@@ -6,9 +6,9 @@
 //! comes from one FMA with 1.5·2²³ (the sum's low mantissa bits hold `n`, so no
 //! float-to-int conversion is needed), `r = x − n·ln 2` in two FMA steps
 //! (Cody–Waite: ln 2 split into an exact high part and a low part), and
-//! `eʳ = 1 + r·q(r)` with `q` the Taylor polynomial of `(eʳ − 1)/r` to degree 6
-//! (truncation below 6e-9 relative for `|r| ≤ ln 2 / 2`), evaluated by Estrin's
-//! scheme (a dependency chain of 4 multiply-adds, not Horner's 7: the loop is
+//! `eʳ = 1 + r·q(r)` with `q` a degree-5 polynomial for `(eʳ − 1)/r` (minimax:
+//! below 4.5e-9 relative for `|r| ≤ ln 2 / 2`), evaluated by Estrin's
+//! scheme (a dependency chain of 3 multiply-adds, not Horner's 7: the loop is
 //! bound by latency, see docs/jit.md, "Chain kernel, session 3"). The result is
 //! scaled by `2ⁿ` as two factors `2^(n/2)·2^(n−n/2)`, the first folded into the
 //! last FMA, so that subnormal and overflowing results round once, like libm's.
@@ -102,20 +102,23 @@ impl Lower<'_> {
         let minus_lo = self.f32c(b, -LN2_LO);
         let r = b.ins().fma(n, minus_hi, x);
         let r = b.ins().fma(n, minus_lo, r);
-        // q = (1 + r/2) + r²(1/6 + r/24) + r⁴((1/120 + r/720) + r²/5040).
+        // q = (1 + r/2) + r²((c2 + c3·r) + r²(c4 + c5·r)): c2..c5 minimize the
+        // largest relative error of 1 + r·q on |r| <= 1.02·ln 2 / 2 (fitted by
+        // Lawson's weighted least squares, then rounded to f32: 4.4e-9).
         let r2 = b.ins().fmul(r, r);
         let r4 = b.ins().fmul(r2, r2);
-        let mut pair = |hi: f32, lo: f32| {
-            let (hi, lo) = (self.f32c(b, hi), self.f32c(b, lo));
+        let mut pair = |hi: u32, lo: u32| {
+            let (hi, lo) = (
+                self.f32c(b, f32::from_bits(hi)),
+                self.f32c(b, f32::from_bits(lo)),
+            );
             b.ins().fma(r, hi, lo)
         };
-        let q01 = pair(1.0 / 2.0, 1.0);
-        let q23 = pair(1.0 / 24.0, 1.0 / 6.0);
-        let q45 = pair(1.0 / 720.0, 1.0 / 120.0);
-        let c6 = self.f32c(b, 1.0 / 5040.0);
-        let q46 = b.ins().fma(r2, c6, q45);
+        let q01 = pair(0.5f32.to_bits(), 1.0f32.to_bits());
+        let q23 = pair(0x3d2a_ab51, 0x3e2a_aa4b);
+        let q45 = pair(0x3ab5_b31e, 0x3c09_1d63);
         let q03 = b.ins().fma(q23, r2, q01);
-        let q = b.ins().fma(q46, r4, q03);
+        let q = b.ins().fma(q45, r4, q03);
         (t, r, q)
     }
 
