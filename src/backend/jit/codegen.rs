@@ -105,9 +105,19 @@ impl Jit {
             .declare_function(&name, Linkage::Local, &self.ctx.func.signature)
             .map_err(|e| internal(format!("declaring {name}: {e}")))?;
         // Step 6: compile it; the verifier runs here (debug builds and tests).
+        // `TDSL_JIT_DISASM=1` prints each kernel's IR and machine code (to
+        // inspect the code of a chain; read once per process).
+        let disasm = disasm_requested();
+        self.ctx.set_disasm(disasm);
         self.module
             .define_function(id, &mut self.ctx)
             .map_err(|e| internal(format!("compiling {name}: {e:?}\n{}", self.ctx.func)))?;
+        if disasm {
+            let code = self.ctx.compiled_code();
+            let bytes = code.map_or(0, |c| c.code_buffer().len());
+            let vcode = code.and_then(|c| c.vcode.clone()).unwrap_or_default();
+            eprintln!("; {name}: {bytes} bytes\n{}\n{vcode}", self.ctx.func);
+        }
         // Step 7: release the function's IR; the context is reused.
         self.module.clear_context(&mut self.ctx);
         Ok(id)
@@ -144,6 +154,12 @@ impl Jit {
             .declare_function(name, Linkage::Import, &sig)
             .map_err(|e| internal(format!("importing {name}: {e}")))
     }
+}
+
+/// Whether `TDSL_JIT_DISASM` is set (to anything but `0`).
+fn disasm_requested() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::env::var_os("TDSL_JIT_DISASM").is_some_and(|v| v != "0"))
 }
 
 /// The entry point of a finalized kernel.

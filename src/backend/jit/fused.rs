@@ -107,8 +107,12 @@ pub(crate) fn compile_nest(
         helpers: &helpers,
         inner,
         result: root,
+        scalars: Vec::new(),
     };
-    Emitter::new(b, config, lens, check).run(nest, &mut body, vector, true)?;
+    let mut e = Emitter::new(b, config, lens, check);
+    e.unroll = !heavy(graph, group);
+    body.hoist(&mut e);
+    e.run(nest, &mut body, vector, true)?;
     jit.define("fused")
 }
 
@@ -150,6 +154,19 @@ pub(crate) fn vectorizes(graph: &Graph, group: &Group, nest: &Nest) -> bool {
     types_ok && ops_ok && inner_ok && !nest.dims.is_empty()
 }
 
+/// Whether the group's body is long enough that unrolling its vector loop ×2
+/// costs more (register spills: Cranelift keeps both copies' loads and shared
+/// constants live across the body) than it gains: it has an op lowered to an
+/// inline polynomial or a helper call.
+pub(crate) fn heavy(graph: &Graph, group: &Group) -> bool {
+    use crate::ir::UnaryOp::{Abs, Neg, Not, Relu, Sqrt};
+    group.members.iter().any(|&id| match &graph.node(id).op {
+        Op::Unary(op) => !matches!(op, Abs | Neg | Not | Relu | Sqrt),
+        Op::Binary(op) => *op == crate::ir::BinaryOp::Pow,
+        _ => false,
+    })
+}
+
 /// The body of a fused kernel: load the leaves, compute the members, store the root.
 pub(crate) struct Fused<'a> {
     pub(crate) graph: &'a Graph,
@@ -160,9 +177,28 @@ pub(crate) struct Fused<'a> {
     /// The node whose value [`Fused::compute`] gives: the root, or for a
     /// reduction the reduced value (a member or a leaf).
     pub(crate) result: NodeId,
+    /// Per leaf: its value when it is a single element, loaded once at the
+    /// kernel's entry (see [`Fused::hoist`]) instead of in every iteration.
+    pub(crate) scalars: Vec<Option<Value>>,
 }
 
 impl Fused<'_> {
+    /// Loads every single-element leaf (a scalar broadcast to the whole
+    /// group, e.g. a gradient seed) in the kernel's entry block.
+    pub(crate) fn hoist(&mut self, e: &mut Emitter) {
+        let flags = MemFlagsData::new().with_notrap().with_readonly();
+        let zero = e.b.ins().iconst(types::I64, 0);
+        self.scalars = (0..self.group.leaves.len())
+            .map(|k| {
+                let ty = self.graph.ty(self.group.leaves[k]);
+                (ty.shape.numel() == 1).then(|| {
+                    let addr = e.address(k, zero, 1, ty.dtype.size_bytes() as i64);
+                    e.b.ins().load(clif_type(ty.dtype), flags, addr, 0)
+                })
+            })
+            .collect();
+    }
+
     /// Loads the leaves at `offsets` and computes every member; returns the
     /// value of `self.result`.
     pub(crate) fn compute(
@@ -183,14 +219,25 @@ impl Fused<'_> {
         lanes: u32,
         results: &[NodeId],
     ) -> Result<Vec<Value>, Diag> {
-        let flags = MemFlagsData::new().with_notrap();
+        // Leaves are inputs, never written while a kernel runs (outputs do not
+        // alias them): `readonly` makes the loads pure to Cranelift, so they are
+        // placed next to their first use (not all at the top of an unrolled
+        // body, where they would be spilled) and hoisted when loop-invariant.
+        let flags = MemFlagsData::new().with_notrap().with_readonly();
         let mut values: HashMap<NodeId, Value> = HashMap::new();
         // Load each leaf: a vector when its stride is 1, a splat when it is 0.
         for (k, &leaf) in self.group.leaves.iter().enumerate() {
             let dtype = self.graph.ty(leaf).dtype;
             let size = dtype.size_bytes() as i64;
             let contiguous = self.inner.get(k) == Some(&1);
-            let v = if lanes > 1 && contiguous {
+            let scalar = self.scalars.get(k).copied().flatten();
+            let v = if let Some(v) = scalar {
+                if lanes > 1 {
+                    e.b.ins().splat(types::F32X4, v)
+                } else {
+                    v
+                }
+            } else if lanes > 1 && contiguous {
                 let addr = e.address(k, offsets[k], lanes as i64, size);
                 e.b.ins().load(types::F32X4, flags, addr, 0)
             } else {

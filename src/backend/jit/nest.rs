@@ -151,6 +151,9 @@ pub(crate) struct Emitter<'f> {
     fail: Option<Block>,
     /// The target's frontend configuration (for `finalize`).
     config: TargetFrontendConfig,
+    /// Whether the innermost vector loop runs two vectors per iteration (the
+    /// default; off for long bodies, see [`super::fused::heavy`]).
+    pub(crate) unroll: bool,
 }
 
 impl<'f> Emitter<'f> {
@@ -185,6 +188,7 @@ impl<'f> Emitter<'f> {
             check,
             fail: None,
             config,
+            unroll: true,
         }
     }
 
@@ -336,7 +340,7 @@ impl<'f> Emitter<'f> {
         }
         // The innermost axis: a 4-lane loop (if allowed), then a scalar tail.
         let mut start = start;
-        if vector {
+        if vector && self.unroll {
             // Two vectors per iteration keep more loads in flight (a 4-lane loop
             // alone reaches less of the memory bandwidth).
             start = self.counted(start, end, 8, &mut |e, i| {
@@ -346,6 +350,8 @@ impl<'f> Emitter<'f> {
                 let offs = e.advance(nest, &offsets, axis, i4);
                 body.element(e, &offs, 4)
             })?;
+        }
+        if vector {
             start = self.counted(start, end, 4, &mut |e, i| {
                 let offs = e.advance(nest, &offsets, axis, i);
                 body.element(e, &offs, 4)

@@ -8,8 +8,8 @@
 //! - float comparisons are IEEE (`!=` is unordered-or-not-equal);
 //! - casts: float → `i32` truncates and saturates with `NaN → 0`
 //!   (`fcvt_to_sint_sat`), number → `bool` is `x != 0`;
-//! - `exp` and `sigmoid` on `f32` are inline polynomials ([`super::exp`], within
-//!   a few ulp of libm); the other transcendentals, `f64` ones, `pow` and `i32`
+//! - `exp`, `sigmoid`, `tanh` and `log` on `f32` are inline polynomials
+//!   ([`super::exp`], within a few ulp of libm); the other transcendentals, `f64` ones, `pow` and `i32`
 //!   division call the Rust helpers of [`super::helpers`] (per lane on vectors).
 //!
 //! `bool` values are `i8` 0/1, in memory and in registers.
@@ -141,6 +141,8 @@ impl Lower<'_> {
             }
             UnaryOp::Exp if dtype == DType::F32 => self.exp_f32(b, x),
             UnaryOp::Sigmoid if dtype == DType::F32 => self.sigmoid_f32(b, x),
+            UnaryOp::Tanh if dtype == DType::F32 => self.tanh_f32(b, x),
+            UnaryOp::Log if dtype == DType::F32 => self.log_f32(b, x),
             _ if float => {
                 let f = match dtype {
                     DType::F64 => self.helpers.unary_f64,

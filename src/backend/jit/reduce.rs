@@ -24,7 +24,7 @@
 //! `f64` result (tested).
 
 use super::codegen::{internal, Jit};
-use super::fused::{declare_helpers, vectorizes, Fused, Group};
+use super::fused::{declare_helpers, heavy, vectorizes, Fused, Group};
 use super::nest::{broadcast_strides, collapse, Emitter, Nest};
 use super::ops::Lower;
 use crate::ir::{BinaryOp, DType, Graph, NodeId, Op, ReduceOp};
@@ -197,18 +197,21 @@ pub(crate) fn compile(
         .iter()
         .map(|s| s.last().copied().unwrap_or(0))
         .collect();
-    let body = Fused {
+    let mut body = Fused {
         graph,
         group: &r.group,
         helpers: &helpers,
         inner,
         result: value,
+        scalars: Vec::new(),
     };
+    body.hoist(&mut e);
     let gen = Gen {
         body: &body,
         op: r.op,
         dtype,
         vector,
+        heavy: heavy(graph, &r.group),
         helpers: &helpers,
         side: r.side.map(|s| (s, n_leaves + 1, dtype.size_bytes() as i64)),
     };
@@ -288,6 +291,8 @@ pub(super) struct Gen<'a> {
     pub(super) dtype: DType,
     /// Whether the group runs on `f32x4`.
     pub(super) vector: bool,
+    /// Whether the group is long (see [`super::fused::heavy`]).
+    pub(super) heavy: bool,
     helpers: &'a super::ops::Helpers,
     /// The side output: its node, operand index and element size.
     side: Option<(NodeId, usize, i64)>,
@@ -373,25 +378,46 @@ impl Gen<'_> {
             let v1 = e.b.declare_var(types::F32X4);
             e.b.def_var(v0, splat);
             e.b.def_var(v1, splat);
-            i = e.counted(i, end, 8, &mut |e, i| {
-                for (k, var) in [(0, v0), (4, v1)] {
-                    let j = e.b.ins().iadd_imm_s(i, k);
-                    let offs = at(e, j);
+            if self.heavy {
+                // One vector per iteration (a second one in flight only adds
+                // spills to a long body), the accumulators swapped each time:
+                // vector j goes into accumulator j % 2, as in the loop below.
+                i = e.counted(i, end, 4, &mut |e, i| {
+                    let offs = at(e, i);
                     let x = self.value(e, &offs, 4)?;
-                    let a = e.b.use_var(var);
+                    let (a, other) = (e.b.use_var(v0), e.b.use_var(v1));
                     let a = self.combine(&mut e.b, 4, DType::F32, a, x)?;
-                    e.b.def_var(var, a);
+                    e.b.def_var(v0, other);
+                    e.b.def_var(v1, a);
+                    Ok(())
+                })?;
+                if (len / 4) % 2 == 1 {
+                    // An odd count leaves the even accumulator in `v1`.
+                    let (a, other) = (e.b.use_var(v0), e.b.use_var(v1));
+                    e.b.def_var(v0, other);
+                    e.b.def_var(v1, a);
                 }
-                Ok(())
-            })?;
-            i = e.counted(i, end, 4, &mut |e, i| {
-                let offs = at(e, i);
-                let x = self.value(e, &offs, 4)?;
-                let a = e.b.use_var(v0);
-                let a = self.combine(&mut e.b, 4, DType::F32, a, x)?;
-                e.b.def_var(v0, a);
-                Ok(())
-            })?;
+            } else {
+                i = e.counted(i, end, 8, &mut |e, i| {
+                    for (k, var) in [(0, v0), (4, v1)] {
+                        let j = e.b.ins().iadd_imm_s(i, k);
+                        let offs = at(e, j);
+                        let x = self.value(e, &offs, 4)?;
+                        let a = e.b.use_var(var);
+                        let a = self.combine(&mut e.b, 4, DType::F32, a, x)?;
+                        e.b.def_var(var, a);
+                    }
+                    Ok(())
+                })?;
+                i = e.counted(i, end, 4, &mut |e, i| {
+                    let offs = at(e, i);
+                    let x = self.value(e, &offs, 4)?;
+                    let a = e.b.use_var(v0);
+                    let a = self.combine(&mut e.b, 4, DType::F32, a, x)?;
+                    e.b.def_var(v0, a);
+                    Ok(())
+                })?;
+            }
             // Flush lane by lane into f64, in a fixed order.
             let mut total = e.b.use_var(acc);
             for var in [v0, v1] {

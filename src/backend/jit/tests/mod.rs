@@ -5,6 +5,7 @@ mod bounds;
 mod columns;
 mod control;
 mod elementwise;
+mod math;
 mod matmul;
 mod prop;
 mod random;

@@ -295,3 +295,52 @@ fn buffers_reused_within_and_across_steps_keep_results_right() {
         }
     }
 }
+
+/// A long group (`fused::heavy`: one vector per iteration, alternating
+/// accumulators) sums in exactly the order of the ×2 loop: `sum(sigmoid(d))`
+/// is bitwise `sum(y)` with `y` the JIT's own `sigmoid(d)` stored first, for
+/// inner lengths with an odd and an even number of vectors and a scalar tail,
+/// on one and two threads.
+#[test]
+fn long_groups_sum_in_the_order_of_short_ones() {
+    use crate::backend::threads::set_threads;
+    let f = DType::F32;
+    for dims in [
+        vec![5, 269],
+        vec![2, 20],
+        vec![3, 256 * 3 + 8],
+        vec![1, 4 << 10],
+    ] {
+        let d = values(f, &dims, 21, false);
+        let mut g = Graph::new();
+        let dk = konst(&mut g, d.clone());
+        let sg = add(&mut g, Op::Unary(UnaryOp::Sigmoid), &[dk], f, &dims);
+        let y = run(&g, sg);
+        for threads in [1, 2] {
+            set_threads(threads);
+            let sum = |g: &mut Graph, x| {
+                let r = Op::Reduce {
+                    op: ReduceOp::Sum,
+                    axes: vec![1],
+                    keepdims: false,
+                };
+                add(g, r, &[x], f, &dims[..1])
+            };
+            let mut long = Graph::new();
+            let dk = konst(&mut long, d.clone());
+            let sg = add(&mut long, Op::Unary(UnaryOp::Sigmoid), &[dk], f, &dims);
+            let s_long = sum(&mut long, sg);
+            let mut short = Graph::new();
+            let yk = konst(&mut short, y.clone());
+            let s_short = sum(&mut short, yk);
+            let (a, b) = (run(&long, s_long), run(&short, s_short));
+            let same = a
+                .to_f64_vec()
+                .iter()
+                .zip(b.to_f64_vec())
+                .all(|(x, y)| x.to_bits() == y.to_bits());
+            assert!(same, "{dims:?}, {threads} threads: {a:?} vs {b:?}");
+        }
+    }
+    set_threads(0);
+}
