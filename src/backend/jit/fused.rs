@@ -25,6 +25,11 @@ use std::collections::HashMap;
 pub(crate) struct Group {
     pub(crate) members: Vec<NodeId>,
     pub(crate) leaves: Vec<NodeId>,
+    /// Compute `exp`, `sigmoid`, `tanh` and `log` with the interpreter's
+    /// functions (helper calls) rather than the inline polynomials: set in
+    /// `cond`/`fold` regions, where a loop feeds results back and a last-bit
+    /// difference would compound (see `plan::plan`).
+    pub(crate) exact: bool,
 }
 
 impl Group {
@@ -255,6 +260,7 @@ impl Fused<'_> {
         let lower = Lower {
             lanes,
             helpers: self.helpers,
+            exact: self.group.exact,
         };
         for &id in &self.group.members {
             let node = self.graph.node(id);

@@ -60,6 +60,8 @@ pub(crate) fn binary_vectorizes(op: BinaryOp) -> bool {
 pub(crate) struct Lower<'h> {
     pub(crate) lanes: u32,
     pub(crate) helpers: &'h Helpers,
+    /// Call the interpreter's transcendentals instead of inlining them.
+    pub(crate) exact: bool,
 }
 
 impl Lower<'_> {
@@ -139,10 +141,10 @@ impl Lower<'_> {
                 let zero = b.ins().iconst(types::I32, 0);
                 b.ins().smax(x, zero)
             }
-            UnaryOp::Exp if dtype == DType::F32 => self.exp_f32(b, x),
-            UnaryOp::Sigmoid if dtype == DType::F32 => self.sigmoid_f32(b, x),
-            UnaryOp::Tanh if dtype == DType::F32 => self.tanh_f32(b, x),
-            UnaryOp::Log if dtype == DType::F32 => self.log_f32(b, x),
+            UnaryOp::Exp if dtype == DType::F32 && !self.exact => self.exp_f32(b, x),
+            UnaryOp::Sigmoid if dtype == DType::F32 && !self.exact => self.sigmoid_f32(b, x),
+            UnaryOp::Tanh if dtype == DType::F32 && !self.exact => self.tanh_f32(b, x),
+            UnaryOp::Log if dtype == DType::F32 && !self.exact => self.log_f32(b, x),
             _ if float => {
                 let f = match dtype {
                     DType::F64 => self.helpers.unary_f64,

@@ -341,6 +341,7 @@ impl Gen<'_> {
         let lower = Lower {
             lanes,
             helpers: self.helpers,
+            exact: false, // only combines partials: no transcendentals
         };
         let op = match self.op {
             ReduceOp::Sum | ReduceOp::Mean => BinaryOp::Add,

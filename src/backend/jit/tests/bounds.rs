@@ -29,6 +29,7 @@ fn check_bounds_catches_an_out_of_bounds_nest() {
         let group = Group {
             members: vec![y],
             leaves: vec![x],
+            exact: false,
         };
         let wrong = Nest {
             dims: vec![wrong_dims],
@@ -62,6 +63,7 @@ fn a_bad_range_is_refused() {
         let group = Group {
             members: vec![y],
             leaves: vec![x],
+            exact: false,
         };
         let mut jit = Jit::new().expect("jit");
         let (id, split) = fused::compile(&mut jit, &g, &group, check).expect("compiles");

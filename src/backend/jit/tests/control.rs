@@ -339,3 +339,46 @@ fn second_order_gradient_through_a_fold() {
         weighted_sum(g, dw, 35)
     });
 }
+
+#[test]
+fn transcendentals_in_a_loop_are_the_interpreters_bits() {
+    // acc = tanh(acc * x) + sigmoid(x) + exp(-|acc|) * log(sigmoid(x)) over 30
+    // steps: in a region the JIT calls the interpreter's functions instead of
+    // its inline polynomials (`Group::exact`), so nothing drifts.
+    let mut g = Graph::new();
+    let init = placeholder(&mut g, "init", f32_ty(&[64]));
+    let xs = placeholder(&mut g, "xs", f32_ty(&[30, 64]));
+    let types = [f32_ty(&[64]), f32_ty(&[64])];
+    let body = region(&types, |e, q| {
+        let ax = e.mul(q[0], q[1]);
+        let t = e.unary(UnaryOp::Tanh, ax);
+        let s = e.unary(UnaryOp::Sigmoid, q[1]);
+        let a = e.unary(UnaryOp::Abs, q[0]);
+        let na = e.unary(UnaryOp::Neg, a);
+        let ex = e.unary(UnaryOp::Exp, na);
+        let l = e.unary(UnaryOp::Log, s);
+        let el = e.mul(ex, l);
+        let ts = e.add2(t, s);
+        e.add2(ts, el)
+    });
+    let y = fold(&mut g, init, xs, &[], body);
+    let feeds = [
+        ("init", f32_values(&[64], 21)),
+        ("xs", f32_values(&[30, 64], 22)),
+    ];
+    let placeholders: HashMap<String, Tensor> = feeds
+        .iter()
+        .map(|(n, t)| (n.to_string(), t.clone()))
+        .collect();
+    let variables = HashMap::new();
+    let inputs = StepInputs {
+        placeholders: &placeholders,
+        variables: &variables,
+    };
+    let expected = crate::backend::interp::run_step(&g, &[y], &inputs).expect("interp");
+    let exe = compile(&g, &[y], Options { check_bounds: true }).expect("compile");
+    assert_eq!(exe.region_count(), 1);
+    let actual = exe.run(&inputs).expect("jit");
+    let bits = |t: &Tensor| -> Vec<u64> { t.to_f64_vec().iter().map(|v| v.to_bits()).collect() };
+    assert!(bits(&expected.fetched[0]) == bits(&actual.fetched[0]));
+}
