@@ -148,6 +148,8 @@ fn block_transpose(o: usize) -> Vec<[i32; 16]> {
 /// # Safety
 /// Every `xp + tap + 16 * RB` is inside the planar image, `w + k * o + G` inside
 /// the filter for every tap `k`, and `tmp` holds `RB * G * 16` values.
+// Index loops over the register tile read more plainly than zipped iterators.
+#[allow(clippy::needless_range_loop)]
 #[inline(always)]
 unsafe fn forward_block<L: Lanes, const G: usize, const RB: usize>(
     xp: *const f32,
