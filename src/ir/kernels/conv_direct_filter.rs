@@ -13,29 +13,37 @@ use super::Avx512;
 /// Taps past the filter's, reading the zero plane, so every tile is whole.
 const SPARE_TAPS: usize = 4;
 
-/// Copies image `image` of the gradient (`[n, oh, ow, o]`) into `gp`
-/// (`[o, oh, blocks * 16]`, zeros past `ow`).
+/// Copies image `image` of the gradient (`[n, oh, ow, o]`) into `gp` as
+/// `[oh, blocks, o, 16]` (zeros past `ow`): the `o` vectors of one block of
+/// positions are adjacent, so the tile loads them from one base address.
 #[inline(always)]
 fn planar_grad<L: Lanes>(plan: &Plan, g: &[f32], image: usize, gp: &mut [f32]) {
-    let (o, oh, ow, q) = (plan.o, plan.oh, plan.ow, plan.blocks * L16);
+    let (o, oh, ow) = (plan.o, plan.oh, plan.ow);
     let g = &g[image * oh * ow * o..(image + 1) * oh * ow * o];
     let stride: [i32; 16] = std::array::from_fn(|l| (l * o) as i32);
-    let whole = ow / L16 * L16;
-    for oy in 0..oh {
-        for oc in 0..o {
-            let row = &mut gp[(oc * oh + oy) * q..(oc * oh + oy + 1) * q];
-            let src = &g[oy * ow * o + oc..];
-            for ox in (0..whole).step_by(L16) {
-                // SAFETY: lanes read src[(ox + l) * o] with ox + 16 <= ow,
-                // inside this row of the image; row has q >= ox + 16 values.
-                unsafe {
-                    L::gather(src.as_ptr().add(ox * o), &stride).store(row.as_mut_ptr().add(ox));
+    for (row, src) in gp
+        .chunks_exact_mut(plan.blocks * o * L16)
+        .zip(g.chunks_exact(ow * o))
+    {
+        for (b, dst) in row.chunks_exact_mut(o * L16).enumerate() {
+            let first = b * L16;
+            if first + L16 <= ow {
+                for oc in 0..o {
+                    // SAFETY: lanes read src[(first + l) * o + oc], l < 16,
+                    // first + 16 <= ow: inside this row; dst has o * 16 values.
+                    unsafe {
+                        L::gather(src.as_ptr().add(first * o + oc), &stride)
+                            .store(dst.as_mut_ptr().add(oc * L16));
+                    }
+                }
+            } else {
+                dst.fill(0.0);
+                for (l, px) in src[first * o..].chunks_exact(o).enumerate() {
+                    for (oc, &v) in px.iter().enumerate() {
+                        dst[oc * L16 + l] = v;
+                    }
                 }
             }
-            for ox in whole..ow {
-                row[ox] = src[ox * o];
-            }
-            row[ow..].fill(0.0);
         }
     }
 }
@@ -60,15 +68,14 @@ fn filter_tile<L: Lanes, const G: usize, const TK: usize>(
     for oy in 0..oh {
         for b in 0..plan.blocks {
             let mask = if b + 1 == plan.blocks { tail } else { u16::MAX };
-            // SAFETY: gp rows have q = blocks * 16 values, so b * 16 + 16 <= q
-            // and channel o0 + g < o, oy < oh are inside gp. Each tap is below
+            // SAFETY: gp is [oh, blocks, o, 16] and oy < oh, b < blocks,
+            // o0 + g < o. Each tap is below
             // (c + 1) * plane - (kh - 1) * pitch - (kw - 1)... more precisely a
             // tap plus oy * pitch + blocks * 16 is at most (c + 1) * plane (see
             // forward_group; spare taps point at the zero plane c * plane).
             unsafe {
-                let gv: [L; G] = std::array::from_fn(|g| {
-                    L::load(gp.as_ptr().add(((o0 + g) * oh + oy) * q + b * L16))
-                });
+                let block = gp.as_ptr().add(((oy * plan.blocks + b) * o + o0) * L16);
+                let gv: [L; G] = std::array::from_fn(|g| L::load(block.add(g * L16)));
                 let at = oy * plan.pitch + b * L16;
                 for t in 0..TK {
                     let xv = L::load_masked(xp.as_ptr().add(taps[t] + at), mask);
