@@ -54,6 +54,10 @@ impl Plan {
             return None;
         }
         let ([_, h, _, c], [kh, kw, _, o], [_, oh, ow, _]) = (conv.x, conv.w, conv.out);
+        // Gather indices (`l * c`, `l * o`, l < 16) are i32.
+        if c.max(o) > i32::MAX as usize / L16 {
+            return None;
+        }
         let blocks = ow.div_ceil(L16);
         let pitch = blocks * L16 + kw - 1;
         let padded_h = h + conv.pads[0] + conv.pads[1];
