@@ -47,3 +47,47 @@ fn convnet_step(bencher: divan::Bencher, backend: Backend) {
 fn fc_step(bencher: divan::Bencher, backend: Backend) {
     train(bencher, "programs/two_layer_fc.td", backend);
 }
+
+/// The convnet's five convolutions (batch 64) on their own, f32: forward
+/// layers 1 and 2, the input gradient of layer 2 and both filter gradients.
+mod conv_kernels {
+    use tdsl::ir::kernels::conv::{self, Conv};
+
+    const LAYERS: [([usize; 4], [usize; 4]); 2] = [
+        ([64, 36, 36, 3], [5, 5, 3, 6]),
+        ([64, 34, 34, 6], [3, 3, 6, 9]),
+    ];
+
+    fn data(layer: usize) -> (Conv, Vec<f32>, Vec<f32>, Vec<f32>) {
+        let (x, w) = LAYERS[layer];
+        let s = match Conv::new(x, w, [1, 1], [0; 4]) {
+            Ok(s) => s,
+            Err(e) => panic!("{e}"),
+        };
+        let fill = |n: usize, k: f32| (0..n).map(|i| (i as f32 * k).sin()).collect::<Vec<_>>();
+        let (nx, nw) = (x.iter().product(), w.iter().product());
+        let ng = s.out().iter().product();
+        (s, fill(nx, 0.37), fill(nw, 1.1), fill(ng, 0.71))
+    }
+
+    #[divan::bench(args = [0, 1], sample_count = 30)]
+    fn forward(bencher: divan::Bencher, layer: usize) {
+        let (s, x, w, g) = data(layer);
+        let mut out = vec![0.0f32; g.len()];
+        bencher.bench_local(|| conv::conv2d(&s, &x, &w, &mut out).is_ok());
+    }
+
+    #[divan::bench(args = [1], sample_count = 30)]
+    fn input_gradient(bencher: divan::Bencher, layer: usize) {
+        let (s, x, w, g) = data(layer);
+        let mut dx = vec![0.0f32; x.len()];
+        bencher.bench_local(|| conv::conv2d_backprop_input(&s, &g, &w, &mut dx).is_ok());
+    }
+
+    #[divan::bench(args = [0, 1], sample_count = 30)]
+    fn filter_gradient(bencher: divan::Bencher, layer: usize) {
+        let (s, x, w, g) = data(layer);
+        let mut dw = vec![0.0f32; w.len()];
+        bencher.bench_local(|| conv::conv2d_backprop_filter(&s, &x, &g, &mut dw).is_ok());
+    }
+}

@@ -26,11 +26,40 @@ const CHUNK_ROWS: usize = 2048;
 pub trait ConvElem: Product + Send + Sync {
     /// `self + other` (wrapping for integers).
     fn plus(self, other: Self) -> Self;
+
+    /// The forward convolution by a direct kernel; `false` when this type or
+    /// geometry has none (lengths are checked by the caller).
+    fn direct_forward(_conv: &Conv, _x: &[Self], _w: &[Self], _out: &mut [Self]) -> bool {
+        false
+    }
+
+    /// The input gradient by a direct kernel, as [`ConvElem::direct_forward`].
+    fn direct_input(_conv: &Conv, _g: &[Self], _w: &[Self], _dx: &mut [Self]) -> bool {
+        false
+    }
+
+    /// The filter gradient by a direct kernel, as [`ConvElem::direct_forward`].
+    fn direct_filter(_conv: &Conv, _x: &[Self], _g: &[Self], _dw: &mut [Self]) -> bool {
+        false
+    }
 }
 
+/// f32 has direct kernels for stride-1 convolutions (`conv_direct.rs`).
 impl ConvElem for f32 {
     fn plus(self, other: f32) -> f32 {
         self + other
+    }
+
+    fn direct_forward(conv: &Conv, x: &[f32], w: &[f32], out: &mut [f32]) -> bool {
+        direct::conv2d(conv, x, w, out)
+    }
+
+    fn direct_input(conv: &Conv, g: &[f32], w: &[f32], dx: &mut [f32]) -> bool {
+        direct::backprop_input(conv, g, w, dx)
+    }
+
+    fn direct_filter(conv: &Conv, x: &[f32], g: &[f32], dw: &mut [f32]) -> bool {
+        direct::backprop_filter(conv, x, g, dw)
     }
 }
 
@@ -260,6 +289,9 @@ pub fn conv2d<T: ConvElem>(conv: &Conv, x: &[T], w: &[T], out: &mut [T]) -> Resu
     conv.check("the input", x.len(), conv.x)?;
     conv.check("the filter", w.len(), conv.w)?;
     conv.check("the output", out.len(), conv.out)?;
+    if T::direct_forward(conv, x, w, out) {
+        return Ok(());
+    }
     if conv.wide() && wide::conv2d(conv, x, w, out) {
         return Ok(());
     }
@@ -293,6 +325,9 @@ pub fn conv2d_backprop_input<T: ConvElem>(
     conv.check("the gradient", g.len(), conv.out)?;
     conv.check("the filter", w.len(), conv.w)?;
     conv.check("the input gradient", dx.len(), conv.x)?;
+    if T::direct_input(conv, g, w, dx) {
+        return Ok(());
+    }
     if conv.wide() && wide::backprop_input(conv, g, w, dx) {
         return Ok(());
     }
@@ -331,6 +366,9 @@ pub fn conv2d_backprop_filter<T: ConvElem>(
     conv.check("the input", x.len(), conv.x)?;
     conv.check("the gradient", g.len(), conv.out)?;
     conv.check("the filter gradient", dw.len(), conv.w)?;
+    if T::direct_filter(conv, x, g, dw) {
+        return Ok(());
+    }
     if conv.wide() && wide::backprop_filter(conv, x, g, dw) {
         return Ok(());
     }
@@ -356,6 +394,9 @@ pub fn conv2d_backprop_filter<T: ConvElem>(
 
 #[path = "conv_wide.rs"]
 mod wide;
+
+#[path = "conv_direct.rs"]
+mod direct;
 
 #[cfg(test)]
 #[path = "conv_tests.rs"]

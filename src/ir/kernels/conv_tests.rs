@@ -1,7 +1,7 @@
 use super::*;
 
 /// The definition, one product at a time: (out, dx, dw) in f64.
-fn naive(s: &Conv, x: &[f64], w: &[f64], g: &[f64]) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+pub(super) fn naive(s: &Conv, x: &[f64], w: &[f64], g: &[f64]) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
     let [n, h, wd, c] = s.x;
     let [kh, kw, _, o] = s.w;
     let [_, oh, ow, _] = s.out;

@@ -4,6 +4,7 @@
 
 pub mod conv;
 pub mod gemm;
+mod lanes;
 pub mod matmul;
 pub mod nn;
 pub mod reduce;
