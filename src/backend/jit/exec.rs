@@ -203,7 +203,11 @@ impl Executable {
             deps.clear();
             self.deps(id, memo, deps)?;
             for &dep in deps.iter() {
-                if dep >= id {
+                // A constant (no inputs, so no cycle) may follow its user: a
+                // reduction kernel with a side output reads the side's
+                // constants (`plan::merge_sides`).
+                let constant = matches!(self.graph.node(dep).op, Op::Const(_));
+                if dep >= id && !constant {
                     return Err(internal(format!("input {dep} does not precede node {id}")));
                 }
                 if memo[dep.index()].is_none() {

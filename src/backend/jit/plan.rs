@@ -349,11 +349,12 @@ fn merge_sides(
     groups: Vec<Group>,
     reductions: &mut [Reduction],
 ) -> Result<Vec<Group>, Diag> {
-    let source = |id: &NodeId| {
-        matches!(
-            graph.node(*id).op,
-            Op::Placeholder { .. } | Op::Variable { .. } | Op::Const(_)
-        )
+    // Extra leaves the reduction's kernel can read: placeholders and
+    // variables before it, and constants anywhere (they depend on nothing).
+    let source = |id: &NodeId, reduction: NodeId| match graph.node(*id).op {
+        Op::Placeholder { .. } | Op::Variable { .. } => *id < reduction,
+        Op::Const(_) => true,
+        _ => false,
     };
     let mut merged = vec![false; groups.len()];
     for (index, r) in reductions.iter_mut().enumerate() {
@@ -373,7 +374,7 @@ fn merge_sides(
                     && group
                         .leaves
                         .iter()
-                        .all(|l| r.group.leaves.contains(l) || (source(l) && *l < r.node))
+                        .all(|l| r.group.leaves.contains(l) || source(l, r.node))
             })
         };
         let found = (0..groups.len()).find(|&g| !merged[g] && fits(&groups[g]));

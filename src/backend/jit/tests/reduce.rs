@@ -240,6 +240,44 @@ fn shared_cheap_producers_are_recomputed_and_outputs_merged() {
     }
 }
 
+/// The optimiser's order for the chain's value and gradient: the `0` of the
+/// relu gradient is a constant created after the reduction. The gradient is
+/// still the reduction kernel's side output (constants may follow their user).
+#[test]
+fn a_side_output_may_read_a_later_constant() {
+    let (f, dims) = (DType::F32, [33usize, 5]);
+    let mut g = Graph::new();
+    let leaves: Vec<NodeId> = (1..=4)
+        .map(|seed| konst(&mut g, values(f, &dims, seed, false)))
+        .collect();
+    let (a, b, c, d) = (leaves[0], leaves[1], leaves[2], leaves[3]);
+    let m = add(&mut g, Op::Binary(BinaryOp::Mul), &[a, b], f, &dims);
+    let s = add(&mut g, Op::Binary(BinaryOp::Add), &[m, c], f, &dims);
+    let r = add(&mut g, Op::Unary(UnaryOp::Relu), &[s], f, &dims);
+    let sg = add(&mut g, Op::Unary(UnaryOp::Sigmoid), &[d], f, &dims);
+    let p = add(&mut g, Op::Binary(BinaryOp::Mul), &[r, sg], f, &dims);
+    let sum = Op::Reduce {
+        op: ReduceOp::Sum,
+        axes: vec![0, 1],
+        keepdims: false,
+    };
+    let y = add(&mut g, sum, &[p], f, &[]);
+    let zero = konst(&mut g, Tensor::scalar(f, 0.0));
+    let gt = add(
+        &mut g,
+        Op::Binary(BinaryOp::Gt),
+        &[s, zero],
+        DType::Bool,
+        &dims,
+    );
+    let w = add(&mut g, Op::Select, &[gt, sg, zero], f, &dims);
+    let da = add(&mut g, Op::Binary(BinaryOp::Mul), &[w, b], f, &dims);
+    let (fused, _) = agree(&g, &[y, da]);
+    assert_eq!(fused, 0, "the gradient is a side output");
+    let exe = compile(&g, &[y, da], Options { check_bounds: true });
+    assert_eq!(exe.map(|e| e.reduction_count()).ok(), Some(1));
+}
+
 /// A second output over any axis choice: the reduction's kernel stores
 /// `x * y` at every element it visits (permuted order, broadcast leaves).
 #[test]
