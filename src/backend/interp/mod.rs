@@ -23,6 +23,9 @@
 
 mod blocks;
 mod control;
+// The JIT runs regions by the same rules.
+pub(crate) use control::predicate;
+pub(crate) use frame::used_params;
 mod conv;
 mod elementwise;
 mod frame;

@@ -17,6 +17,7 @@ use super::codegen::{internal, Jit};
 use super::exec::{at, pooled, Env, Executable, Scratch};
 use super::tensors::{copy_row, Val};
 use super::Options;
+use crate::backend::interp::{predicate, used_params};
 use crate::ir::{Graph, Node, NodeId, Op, Tensor};
 use crate::syntax::Diag;
 use std::sync::Arc;
@@ -304,47 +305,6 @@ fn bind<'s>(
             })
         })
         .collect()
-}
-
-/// The value of a `cond` predicate (`bool[]`).
-fn predicate(node: &Node, value: &Tensor) -> Result<bool, Diag> {
-    match value {
-        Tensor::Bool(a) if a.ndim() == 0 => a
-            .iter()
-            .next()
-            .copied()
-            .ok_or_else(|| at(node, "empty predicate")),
-        other => Err(at(node, format!("the predicate is {}", other.ty()))),
-    }
-}
-
-/// Which parameters of `region` its results depend on (nested regions count all
-/// their captures): the interpreter's rule, so both compute the same captures.
-fn used_params(region: &Graph) -> Vec<bool> {
-    let mut used = vec![false; region.params.len()];
-    let mut needed = vec![false; region.len()];
-    for r in &region.results {
-        if let Some(slot) = needed.get_mut(r.index()) {
-            *slot = true;
-        }
-    }
-    for index in (0..region.len()).rev() {
-        if !needed[index] {
-            continue;
-        }
-        let node = &region.nodes[index];
-        if let Op::Param(i) = node.op {
-            if let Some(slot) = used.get_mut(i) {
-                *slot = true;
-            }
-        }
-        for input in &node.inputs {
-            if let Some(slot) = needed.get_mut(input.index()) {
-                *slot = true;
-            }
-        }
-    }
-    used
 }
 
 fn used_captures<'a>(

@@ -96,27 +96,12 @@ fn graph(m: usize, k: usize, n: usize, left: bool, fetch_t: bool) -> (Graph, Vec
 
 #[test]
 fn absorbed_transposes_give_the_interpreters_bits() {
-    let empty = HashMap::new();
-    let inputs = StepInputs {
-        placeholders: &empty,
-        variables: &empty,
-    };
     for (m, k, n) in [(64, 3072, 42), (42, 64, 3072), (17, 1023, 19)] {
         for left in [true, false] {
             for fetch_t in [false, true] {
                 let (g, fetches, t) = graph(m, k, n, left, fetch_t);
-                let exe = compile(&g, &fetches, Options { check_bounds: true })
-                    .unwrap_or_else(|e| panic!("compile: {}", e.message));
-                let stored = !matches!(exe.steps[t.index()], Step::Unused);
+                let stored = stored_and_bitwise(&g, &fetches, t);
                 assert_eq!(stored, fetch_t, "{m}x{k}x{n} left={left}");
-                let jit = exe.run(&inputs).unwrap_or_else(|e| panic!("{}", e.message));
-                let interp = interp::run_step(&g, &fetches, &inputs)
-                    .unwrap_or_else(|e| panic!("{}", e.message));
-                let bits = |t: &Tensor| t.to_f64_vec().iter().map(|v| v.to_bits()).collect();
-                for (j, i) in jit.fetched.iter().zip(&interp.fetched) {
-                    let (jb, ib): (Vec<u64>, Vec<u64>) = (bits(j), bits(i));
-                    assert!(jb == ib, "{m}x{k}x{n} left={left}: not bitwise equal");
-                }
             }
         }
     }
@@ -178,11 +163,6 @@ fn reshapes_are_read_in_place_bitwise() {
     // `flatten(x) @ w` (the FC layer) and `w' @ reshape(x)`, small and large,
     // and a transposed reshape on the other side; the reshape is not stored
     // unless fetched, and the product is bitwise the interpreter's.
-    let empty = HashMap::new();
-    let inputs = StepInputs {
-        placeholders: &empty,
-        variables: &empty,
-    };
     for (m, k, n) in [(64, 3072, 42), (3, 4, 5), (17, 30, 1)] {
         for left in [true, false] {
             for fetch_r in [false, true] {
@@ -200,19 +180,30 @@ fn reshapes_are_read_in_place_bitwise() {
                 let ins = if left { [r, y] } else { [y, r] };
                 let p = add(&mut g, Op::MatMul, &ins, DType::F32, &[m, n]);
                 let fetches = if fetch_r { vec![p, r] } else { vec![p] };
-                let exe = compile(&g, &fetches, Options { check_bounds: true })
-                    .unwrap_or_else(|e| panic!("compile: {}", e.message));
-                let stored = !matches!(exe.steps[r.index()], Step::Unused);
+                let stored = stored_and_bitwise(&g, &fetches, r);
                 assert_eq!(stored, fetch_r, "{m}x{k}x{n} left={left}");
-                let jit = exe.run(&inputs).unwrap_or_else(|e| panic!("{}", e.message));
-                let interp = interp::run_step(&g, &fetches, &inputs)
-                    .unwrap_or_else(|e| panic!("{}", e.message));
-                let bits = |t: &Tensor| t.to_f64_vec().iter().map(|v| v.to_bits()).collect();
-                for (j, i) in jit.fetched.iter().zip(&interp.fetched) {
-                    let (jb, ib): (Vec<u64>, Vec<u64>) = (bits(j), bits(i));
-                    assert!(jb == ib, "{m}x{k}x{n} left={left}: not bitwise equal");
-                }
             }
         }
     }
+}
+
+/// Runs `fetches` on the JIT (asserting every value bitwise the
+/// interpreter's) and says whether `node` was stored (not read in place).
+#[track_caller]
+fn stored_and_bitwise(g: &Graph, fetches: &[NodeId], node: NodeId) -> bool {
+    let empty = HashMap::new();
+    let inputs = StepInputs {
+        placeholders: &empty,
+        variables: &empty,
+    };
+    let exe = compile(g, fetches, Options { check_bounds: true })
+        .unwrap_or_else(|e| panic!("compile: {}", e.message));
+    let jit = exe.run(&inputs).unwrap_or_else(|e| panic!("{}", e.message));
+    let interp = interp::run_step(g, fetches, &inputs).unwrap_or_else(|e| panic!("{}", e.message));
+    let bits = |t: &Tensor| t.to_f64_vec().iter().map(|v| v.to_bits()).collect();
+    for (j, i) in jit.fetched.iter().zip(&interp.fetched) {
+        let (jb, ib): (Vec<u64>, Vec<u64>) = (bits(j), bits(i));
+        assert!(jb == ib, "not bitwise equal");
+    }
+    !matches!(exe.steps[node.index()], Step::Unused)
 }
