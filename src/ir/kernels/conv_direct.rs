@@ -210,7 +210,10 @@ fn forward_group<L: Lanes, const G: usize, const RB: usize>(
     let (o, ow) = (plan.o, plan.ow);
     let mut tmp = [0.0f32; 2 * GROUP * L16];
     let full = G == o;
-    debug_assert!(xp.len() == plan.planar_len() && o0 + G <= o && RB <= 2);
+    // The unsafe reads below rely on these (checked once per group and image:
+    // a broken invariant stops here instead of reading out of bounds).
+    assert!(xp.len() == plan.planar_len() && o0 + G <= o && RB <= 2);
+    assert!(w.len() >= plan.taps.len() * o);
     for oy in 0..plan.oh {
         let mut b = 0;
         while b < plan.blocks {
