@@ -144,17 +144,19 @@ pub(crate) fn strides_keep_order(m: usize, k: usize, n: usize) -> bool {
 }
 
 /// Right operands read transposed are copied to row-major first when the
-/// product has at least this many rows: gemm packs a transposed `b` with
-/// strided gathers, and `g @ wᵀ` of the MLP (256×1024 @ 1024×1024) took 7.8 ms
-/// that way against 5.2 ms for the copy plus the row-major product
-/// (docs/jit.md, "MLP GEMMs, session 3"). The copy is exact and gemm sums in
-/// the same order on either layout (`strides_keep_order`), so results do not
-/// change.
-const COPY_TRANS_B_MIN_ROWS: usize = 128;
+/// product has at least this many rows and this depth: gemm packs a
+/// transposed `b` with strided gathers, and `g @ wᵀ` of the MLP (256×1024 @
+/// 1024×1024) took 7.8 ms that way against 6.1 ms for the copy plus the
+/// row-major product. With few rows (the convnet's 64×10 @ 10×9216: 240 →
+/// 305 µs) or a short depth (the MLP's 256×10 @ 10×1024: 63 → 72 µs) the copy
+/// costs more than it saves (docs/jit.md, "MLP GEMMs, session 3"). The copy
+/// is exact and gemm sums in the same order on either layout
+/// (`strides_keep_order`), so results do not change.
+const COPY_TRANS_B_MIN: usize = 128;
 
 /// `c[m×n] = a[m×k] @ b[k×n]`, `c` row-major and contiguous, `a` and `b`
 /// contiguous in layout `la`, `lb`; `scratch` holds the row-major copy of a
-/// transposed `b` (see [`COPY_TRANS_B_MIN_ROWS`]).
+/// transposed `b` (see [`COPY_TRANS_B_MIN`]).
 ///
 /// # Safety
 /// `a`, `b` and `c` point at live buffers of `m*k`, `k*n` and `m*n` elements;
@@ -174,7 +176,11 @@ unsafe fn gemm_rows<T: 'static + Copy + Default + Send + Sync>(
         return;
     }
     let (mut b, mut lb) = (b, lb);
-    if lb == Layout::Trans && m >= COPY_TRANS_B_MIN_ROWS && strides_keep_order(m, k, n) {
+    if lb == Layout::Trans
+        && m >= COPY_TRANS_B_MIN
+        && k >= COPY_TRANS_B_MIN
+        && strides_keep_order(m, k, n)
+    {
         let len = k * n;
         // Every element is overwritten: fill only when the size changes.
         if scratch.len() != len {

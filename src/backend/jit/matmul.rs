@@ -248,7 +248,7 @@ mod tests {
 
     #[test]
     fn copied_transposed_right_operands_give_the_interpreters_bits() {
-        // `y @ transpose(x)` with enough rows that the helper copies `x`
+        // `y @ transpose(x)` with enough rows and depth that the helper copies `x`
         // row-major before the product; batched in f64 too.
         let empty = HashMap::new();
         let inputs = StepInputs {
@@ -257,11 +257,11 @@ mod tests {
         };
         type Case<'a> = (DType, &'a [usize], &'a [usize], Vec<usize>, &'a [usize]);
         let cases: [Case; 2] = [
-            (DType::F32, &[200, 70], &[90, 70], vec![1, 0], &[200, 90]),
+            (DType::F32, &[200, 150], &[90, 150], vec![1, 0], &[200, 90]),
             (
                 DType::F64,
-                &[2, 130, 40],
-                &[2, 50, 40],
+                &[2, 130, 140],
+                &[2, 50, 140],
                 vec![0, 2, 1],
                 &[2, 130, 50],
             ),
