@@ -9,6 +9,10 @@
 
 use crate::ir::scalar::Scalar;
 use crate::ir::{BinaryOp, UnaryOp};
+use std::cell::RefCell;
+use std::sync::OnceLock;
+use std::thread::LocalKey;
+use std::time::Instant;
 
 /// Every unary op, indexed by its code in generated code.
 pub(crate) const UNARY_OPS: [UnaryOp; 11] = [
@@ -139,14 +143,26 @@ pub(crate) fn strides_keep_order(m: usize, k: usize, n: usize) -> bool {
     m >= 2 && n >= 2 && k >= 3 && m.saturating_mul(n) > 256
 }
 
+/// Right operands read transposed are copied to row-major first when the
+/// product has at least this many rows and this depth: gemm packs a
+/// transposed `b` with strided gathers, and `g @ wᵀ` of the MLP (256×1024 @
+/// 1024×1024) took 7.8 ms that way against 6.1 ms for the copy plus the
+/// row-major product. With few rows (the convnet's 64×10 @ 10×9216: 240 →
+/// 305 µs) or a short depth (the MLP's 256×10 @ 10×1024: 63 → 72 µs) the copy
+/// costs more than it saves (docs/jit.md, "MLP GEMMs, session 3"). The copy
+/// is exact and gemm sums in the same order on either layout
+/// (`strides_keep_order`), so results do not change.
+const COPY_TRANS_B_MIN: usize = 128;
+
 /// `c[m×n] = a[m×k] @ b[k×n]`, `c` row-major and contiguous, `a` and `b`
-/// contiguous in layout `la`, `lb`.
+/// contiguous in layout `la`, `lb`; `scratch` holds the row-major copy of a
+/// transposed `b` (see [`COPY_TRANS_B_MIN`]).
 ///
 /// # Safety
 /// `a`, `b` and `c` point at live buffers of `m*k`, `k*n` and `m*n` elements;
 /// `c` does not overlap `a` or `b`.
 #[allow(clippy::too_many_arguments)]
-unsafe fn gemm_rows<T: 'static + Copy + Default>(
+unsafe fn gemm_rows<T: 'static + Copy + Default + Send + Sync>(
     a: *const T,
     b: *const T,
     c: *mut T,
@@ -154,9 +170,27 @@ unsafe fn gemm_rows<T: 'static + Copy + Default>(
     la: Layout,
     lb: Layout,
     one: T,
+    scratch: &mut Vec<T>,
 ) {
     if m == 0 || n == 0 {
         return;
+    }
+    let (mut b, mut lb) = (b, lb);
+    if lb == Layout::Trans
+        && m >= COPY_TRANS_B_MIN
+        && k >= COPY_TRANS_B_MIN
+        && strides_keep_order(m, k, n)
+    {
+        let len = k * n;
+        // Every element is overwritten: fill only when the size changes.
+        if scratch.len() != len {
+            scratch.clear();
+            scratch.resize(len, T::default());
+        }
+        // SAFETY: the caller guarantees `b` points at `k*n` live elements.
+        let src = unsafe { std::slice::from_raw_parts(b, len) };
+        super::matmul::transpose_into(src, scratch, k, n);
+        (b, lb) = (scratch.as_ptr(), Layout::Rows);
     }
     let (a_rs, a_cs) = la.strides(m, k);
     let (b_rs, b_cs) = lb.strides(k, n);
@@ -197,6 +231,68 @@ fn layout(code: usize) -> Layout {
     }
 }
 
+thread_local! {
+    /// Per thread, reused from call to call: the row-major copies of
+    /// transposed right operands (a 4 MiB buffer per step would be
+    /// allocated and freed on every call otherwise).
+    static SCRATCH_F32: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+    static SCRATCH_F64: RefCell<Vec<f64>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with this thread's scratch, or with a fresh one when it is busy
+/// (a GEMM waiting for its rayon tasks may run another kernel's GEMM on the
+/// same thread) or already destroyed (thread exit).
+fn with_scratch<T>(key: &'static LocalKey<RefCell<Vec<T>>>, mut f: impl FnMut(&mut Vec<T>)) {
+    let done = key.try_with(|cell| match cell.try_borrow_mut() {
+        Ok(mut scratch) => {
+            f(&mut scratch);
+            true
+        }
+        Err(_) => false,
+    });
+    if done != Ok(true) {
+        f(&mut Vec::new());
+    }
+}
+
+/// Whether `TDSL_GEMM_LOG` is set: every GEMM call then prints its shape,
+/// layouts, time and rate on stderr (read once; the numbers in docs/jit.md
+/// came from it).
+fn logging() -> bool {
+    static LOG: OnceLock<bool> = OnceLock::new();
+    *LOG.get_or_init(|| std::env::var_os("TDSL_GEMM_LOG").is_some())
+}
+
+/// One GEMM with the helpers' arguments, logged if [`logging`].
+///
+/// # Safety
+/// As for [`gemm_rows`].
+#[allow(clippy::too_many_arguments)]
+unsafe fn gemm_call<T: 'static + Copy + Default + Send + Sync>(
+    key: &'static LocalKey<RefCell<Vec<T>>>,
+    a: *const T,
+    b: *const T,
+    c: *mut T,
+    (m, k, n): (usize, usize, usize),
+    (ta, tb): (usize, usize),
+    one: T,
+) {
+    let start = logging().then(Instant::now);
+    with_scratch(key, |scratch| {
+        // SAFETY: the caller's guarantee; `scratch` belongs to this thread
+        // and is none of the operands.
+        unsafe { gemm_rows(a, b, c, (m, k, n), layout(ta), layout(tb), one, scratch) }
+    });
+    if let Some(start) = start {
+        let us = start.elapsed().as_secs_f64() * 1e6;
+        let gflops = 2.0 * (m * k * n) as f64 / us.max(1e-3) / 1e3;
+        eprintln!(
+            "gemm {m}x{k}x{n} layouts {ta}{tb} threads {}: {us:.0} us, {gflops:.1} GFLOP/s",
+            crate::backend::threads::threads()
+        );
+    }
+}
+
 /// Called from generated code with pointers the matmul kernel computed from
 /// static shapes (see `matmul.rs`, which proves them in bounds); `ta`, `tb`
 /// are [`Layout::code`]s.
@@ -213,7 +309,7 @@ extern "C" fn tdsl_gemm_f32(
 ) {
     // SAFETY: the matmul kernel passes operand pointers offset by whole matrices
     // within buffers whose sizes it checked against the static shapes.
-    unsafe { gemm_rows(a, b, c, (m, k, n), layout(ta), layout(tb), 1.0f32) }
+    unsafe { gemm_call(&SCRATCH_F32, a, b, c, (m, k, n), (ta, tb), 1.0f32) }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -228,7 +324,7 @@ extern "C" fn tdsl_gemm_f64(
     tb: usize,
 ) {
     // SAFETY: as for `tdsl_gemm_f32`.
-    unsafe { gemm_rows(a, b, c, (m, k, n), layout(ta), layout(tb), 1.0f64) }
+    unsafe { gemm_call(&SCRATCH_F64, a, b, c, (m, k, n), (ta, tb), 1.0f64) }
 }
 
 /// The name and address of every helper, for `JITBuilder::symbol`.

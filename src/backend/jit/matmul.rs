@@ -149,3 +149,143 @@ impl Body for Gemm {
         Ok(())
     }
 }
+
+/// The copy moves square tiles of this side through a local buffer: each
+/// tile reads and writes whole cache lines, and rows 4 KiB apart (1024
+/// floats) do not evict each other as they would read in place.
+const TILE: usize = 16;
+
+/// `dst[r*cols + c] = src[c*rows + r]` for the rows `r0..` that `dst`
+/// holds: the row-major `[rows, cols]` matrix whose transpose `src` holds.
+/// `src` holds `rows*cols` elements, `dst` a whole number of rows.
+fn transpose_rows<T: Copy + Default>(
+    src: &[T],
+    dst: &mut [T],
+    rows: usize,
+    cols: usize,
+    r0: usize,
+) {
+    if cols == 0 {
+        return;
+    }
+    let mut tile = [[T::default(); TILE]; TILE];
+    let r_end = r0 + dst.len() / cols;
+    for c0 in (0..cols).step_by(TILE) {
+        let cw = TILE.min(cols - c0);
+        for rb in (r0..r_end).step_by(TILE) {
+            let rw = TILE.min(r_end - rb);
+            for (i, line) in tile.iter_mut().enumerate().take(cw) {
+                let start = (c0 + i) * rows + rb;
+                line[..rw].copy_from_slice(&src[start..start + rw]);
+            }
+            let out_rows = dst.chunks_exact_mut(cols).skip(rb - r0).take(rw);
+            for (j, out) in out_rows.enumerate() {
+                let out = &mut out[c0..c0 + cw];
+                if let Ok(out) = <&mut [T; TILE]>::try_from(&mut *out) {
+                    // A whole tile: constant bounds, so the loop unrolls.
+                    for (o, line) in out.iter_mut().zip(&tile) {
+                        *o = line[j];
+                    }
+                } else {
+                    for (o, line) in out.iter_mut().zip(&tile) {
+                        *o = line[j];
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The whole copy, in two halves of rows on two threads when the thread
+/// count allows (the copy is exact, so the split does not change results).
+pub(crate) fn transpose_into<T: Copy + Default + Send + Sync>(
+    src: &[T],
+    dst: &mut [T],
+    rows: usize,
+    cols: usize,
+) {
+    if crate::backend::threads::threads() > 1 && rows >= 2 * TILE {
+        let half = rows / 2 / TILE * TILE;
+        let (lo, hi) = dst.split_at_mut(half * cols);
+        rayon::join(
+            || transpose_rows(src, lo, rows, cols, 0),
+            || transpose_rows(src, hi, rows, cols, half),
+        );
+    } else {
+        transpose_rows(src, dst, rows, cols, 0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{add, konst, values};
+    use super::{transpose_into, transpose_rows};
+    use crate::backend::interp::{self, StepInputs};
+    use crate::backend::jit::{compile, Options};
+    use crate::ir::{DType, Graph, Op, Tensor};
+    use std::collections::HashMap;
+
+    #[test]
+    fn transposed_copies_are_exact() {
+        // Full and partial tiles, one row or column, and both halves of the
+        // two-thread split.
+        for (rows, cols) in [(37, 53), (16, 16), (64, 33), (1, 5), (5, 1), (100, 17)] {
+            let src: Vec<u32> = (0..rows * cols).map(|i| i as u32 * 7 + 1).collect();
+            let want: Vec<u32> = (0..rows * cols)
+                .map(|i| src[(i % cols) * rows + i / cols])
+                .collect();
+            let mut dst = vec![0; rows * cols];
+            transpose_into(&src, &mut dst, rows, cols);
+            assert_eq!(dst, want, "{rows}x{cols}");
+            let half = rows / 2;
+            let mut dst = vec![0; rows * cols];
+            let (lo, hi) = dst.split_at_mut(half * cols);
+            transpose_rows(&src, lo, rows, cols, 0);
+            transpose_rows(&src, hi, rows, cols, half);
+            assert_eq!(dst, want, "{rows}x{cols} in halves");
+        }
+    }
+
+    #[test]
+    fn copied_transposed_right_operands_give_the_interpreters_bits() {
+        // `y @ transpose(x)` with enough rows and depth that the helper copies `x`
+        // row-major before the product; batched in f64 too.
+        let empty = HashMap::new();
+        let inputs = StepInputs {
+            placeholders: &empty,
+            variables: &empty,
+        };
+        type Case<'a> = (DType, &'a [usize], &'a [usize], Vec<usize>, &'a [usize]);
+        let cases: [Case; 2] = [
+            (DType::F32, &[200, 150], &[90, 150], vec![1, 0], &[200, 90]),
+            (
+                DType::F64,
+                &[2, 130, 140],
+                &[2, 50, 140],
+                vec![0, 2, 1],
+                &[2, 130, 50],
+            ),
+        ];
+        for (dtype, y_dims, x_dims, perm, out) in cases {
+            let mut g = Graph::new();
+            let y = konst(&mut g, values(dtype, y_dims, 21, false));
+            let x = konst(&mut g, values(dtype, x_dims, 22, false));
+            let mut t_dims = x_dims.to_vec();
+            let r = t_dims.len();
+            t_dims.swap(r - 1, r - 2);
+            let t = add(&mut g, Op::Transpose { perm }, &[x], dtype, &t_dims);
+            let p = add(&mut g, Op::MatMul, &[y, t], dtype, out);
+            let exe = compile(&g, &[p], Options { check_bounds: true })
+                .unwrap_or_else(|e| panic!("compile: {}", e.message));
+            let jit = exe.run(&inputs).unwrap_or_else(|e| panic!("{}", e.message));
+            let interp =
+                interp::run_step(&g, &[p], &inputs).unwrap_or_else(|e| panic!("{}", e.message));
+            let bits =
+                |t: &Tensor| -> Vec<u64> { t.to_f64_vec().iter().map(|v| v.to_bits()).collect() };
+            assert!(
+                bits(&jit.fetched[0]) == bits(&interp.fetched[0]),
+                "{dtype} {y_dims:?} @ transpose({x_dims:?}): not bitwise equal"
+            );
+        }
+    }
+}
