@@ -35,3 +35,59 @@ fn i32_matmul_falls_back_to_the_interpreter() {
     let y = add(&mut g, Op::MatMul, &[a, b], DType::I32, &[3, 2]);
     assert_eq!(agree(&g, &[y]), (0, 0));
 }
+
+/// A pooled buffer still holds an earlier product when a later matmul of the
+/// same type takes it: every product (also `k = 0`, all zeros, and the
+/// transposed-operand copy path) must overwrite it, step after step.
+#[test]
+fn reused_buffers_never_leak_an_earlier_product() {
+    use crate::backend::interp::{self, StepInputs};
+    use crate::backend::jit::{compile, Options};
+    use std::collections::HashMap;
+    for (m, k, n) in [(2, 3, 4), (130, 140, 150)] {
+        let mut g = Graph::new();
+        let a = konst(&mut g, values(DType::F32, &[m, k], 1, false));
+        let b = konst(&mut g, values(DType::F32, &[k, n], 2, false));
+        let p1 = add(&mut g, Op::MatMul, &[a, b], DType::F32, &[m, n]);
+        let y = add(
+            &mut g,
+            Op::Unary(crate::ir::UnaryOp::Neg),
+            &[p1],
+            DType::F32,
+            &[m, n],
+        );
+        let c = konst(&mut g, values(DType::F32, &[m, 0], 3, false));
+        let d = konst(&mut g, values(DType::F32, &[0, n], 4, false));
+        let p2 = add(&mut g, Op::MatMul, &[c, d], DType::F32, &[m, n]);
+        let e = konst(&mut g, values(DType::F32, &[n, k], 5, false));
+        let t = add(
+            &mut g,
+            Op::Transpose { perm: vec![1, 0] },
+            &[e],
+            DType::F32,
+            &[k, n],
+        );
+        let p3 = add(&mut g, Op::MatMul, &[a, t], DType::F32, &[m, n]);
+        let fetches = [y, p2, p3];
+        let empty = HashMap::new();
+        let inputs = StepInputs {
+            placeholders: &empty,
+            variables: &empty,
+        };
+        let expected = interp::run_step(&g, &fetches, &inputs).expect("interp");
+        assert!(expected.fetched[1].to_f64_vec().iter().all(|&v| v == 0.0));
+        let exe = compile(&g, &fetches, Options { check_bounds: true }).expect("compile");
+        for step in 0..3 {
+            let got = exe.run(&inputs).expect("jit");
+            for (i, (e, j)) in expected.fetched.iter().zip(&got.fetched).enumerate() {
+                let (e, j) = (e.to_f64_vec(), j.to_f64_vec());
+                let close = e
+                    .iter()
+                    .zip(&j)
+                    .all(|(x, y)| (x - y).abs() <= 1e-5 * x.abs().max(1.0));
+                assert!(close, "{m}x{k}x{n} step {step}: fetch {i} differs");
+            }
+            exe.recycle(got.fetched);
+        }
+    }
+}
