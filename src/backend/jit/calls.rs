@@ -111,8 +111,18 @@ impl Executable {
         }
         let values = combine(red.op, l, &partials);
         self.pool.give_partials(r, partials);
-        let value =
-            Tensor::from_f64_vec(&node.ty, values).ok_or_else(|| at(node, "result shape"))?;
+        // Into a pooled buffer: a reduction's output goes back to the pool
+        // after its last use, so taking it from there keeps the pool from
+        // growing by one buffer per reduction and step (or fold iteration).
+        let mut value = self.pool.take(&node.ty);
+        if value.len() != values.len() {
+            return Err(at(node, "result shape"));
+        }
+        match &mut value {
+            Tensor::F32(a) => a.iter_mut().zip(&values).for_each(|(d, &v)| *d = v as f32),
+            Tensor::F64(a) => a.iter_mut().zip(&values).for_each(|(d, &v)| *d = v),
+            other => return Err(at(node, format!("a reduction to {}", other.ty()))),
+        }
         Ok((value, side))
     }
 }

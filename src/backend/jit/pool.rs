@@ -63,6 +63,15 @@ impl Pool {
         }
     }
 
+    /// How many buffers are pooled (tests: the pool must not grow).
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.tensors
+            .lock()
+            .map(|list| list.iter().map(|(_, free)| free.len()).sum())
+            .unwrap_or(0)
+    }
+
     /// The partials buffer of reduction `r`, of `len` elements.
     pub(crate) fn take_partials(&self, r: usize, len: usize) -> Vec<f64> {
         let mut v = self

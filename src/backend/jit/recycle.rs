@@ -30,3 +30,18 @@ impl Executable {
         }
     }
 }
+
+#[cfg(test)]
+impl Executable {
+    /// Buffers pooled in this executable and its regions' (tests: after a
+    /// warm-up step this must not grow from step to step).
+    pub(crate) fn pooled_buffers(&self) -> usize {
+        self.pool.len()
+            + self
+                .regions
+                .iter()
+                .flat_map(super::control::Region::codes)
+                .map(|c| c.exe.pooled_buffers())
+                .sum::<usize>()
+    }
+}

@@ -19,7 +19,7 @@ pub(super) fn flag(value: bool) -> Tensor {
 }
 
 /// A small graph builder (types inferred; binary ops broadcast).
-pub(super) struct Emit<'g>(&'g mut Graph);
+pub(super) struct Emit<'g>(pub(super) &'g mut Graph);
 
 impl Emit<'_> {
     pub(super) fn add(&mut self, op: Op, inputs: Vec<NodeId>, ty: TensorType) -> NodeId {
