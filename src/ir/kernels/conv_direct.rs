@@ -100,8 +100,11 @@ impl Plan {
 
     /// Copies image `image` of `x` (NHWC, checked length) into `xp` (length
     /// `planar_len`), zeros around it and in the last plane.
+    ///
+    /// # Safety
+    /// The CPU has `L`'s instruction set (see [`Lanes::zero`]).
     #[inline(always)]
-    fn planar<L: Lanes>(&self, x: &[f32], image: usize, xp: &mut [f32]) {
+    unsafe fn planar<L: Lanes>(&self, x: &[f32], image: usize, xp: &mut [f32]) {
         let [_, h, wd, c] = self.x;
         let [top, left] = self.pads;
         let x = &x[image * h * wd * c..(image + 1) * h * wd * c];
@@ -198,8 +201,11 @@ unsafe fn forward_block<L: Lanes, const G: usize, const RB: usize>(
 
 /// The forward convolution of one image's planar copy `xp` into `out` (the
 /// image's `[oh, ow, o]` outputs) for channels `o0..o0 + G`.
+///
+/// # Safety
+/// The CPU has `L`'s instruction set (see [`Lanes::zero`]).
 #[inline(always)]
-fn forward_group<L: Lanes, const G: usize, const RB: usize>(
+unsafe fn forward_group<L: Lanes, const G: usize, const RB: usize>(
     plan: &Plan,
     xp: &[f32],
     w: &[f32],
@@ -306,8 +312,10 @@ macro_rules! by_group {
     };
 }
 
+/// # Safety
+/// The CPU has `L`'s instruction set (see [`Lanes::zero`]).
 #[inline(always)]
-fn forward_with<L: Lanes>(plan: &Plan, x: &[f32], w: &[f32], out: &mut [f32]) {
+unsafe fn forward_with<L: Lanes>(plan: &Plan, x: &[f32], w: &[f32], out: &mut [f32]) {
     let (o, per_out) = (plan.o, plan.oh * plan.ow * plan.o);
     let idx = block_transpose(o);
     let mut xp = vec![0.0f32; plan.planar_len()];
@@ -329,7 +337,8 @@ fn forward_with<L: Lanes>(plan: &Plan, x: &[f32], w: &[f32], out: &mut [f32]) {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 fn forward_avx512(plan: &Plan, x: &[f32], w: &[f32], out: &mut [f32]) {
-    forward_with::<Avx512>(plan, x, w, out)
+    // SAFETY: this function has the AVX-512F target feature.
+    unsafe { forward_with::<Avx512>(plan, x, w, out) }
 }
 
 /// Whether a direct kernel can compute `conv` and its gradients.
@@ -349,7 +358,8 @@ pub(super) fn conv2d(conv: &Conv, x: &[f32], w: &[f32], out: &mut [f32]) -> bool
         unsafe { forward_avx512(&plan, x, w, out) };
         return true;
     }
-    forward_with::<Portable>(&plan, x, w, out);
+    // SAFETY: the portable lanes are plain Rust.
+    unsafe { forward_with::<Portable>(&plan, x, w, out) };
     true
 }
 

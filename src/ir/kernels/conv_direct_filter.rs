@@ -16,8 +16,11 @@ const SPARE_TAPS: usize = 4;
 /// Copies image `image` of the gradient (`[n, oh, ow, o]`) into `gp` as
 /// `[oh, blocks, o, 16]` (zeros past `ow`): the `o` vectors of one block of
 /// positions are adjacent, so the tile loads them from one base address.
+///
+/// # Safety
+/// The CPU has `L`'s instruction set (see [`Lanes::zero`]).
 #[inline(always)]
-fn planar_grad<L: Lanes>(plan: &Plan, g: &[f32], image: usize, gp: &mut [f32]) {
+unsafe fn planar_grad<L: Lanes>(plan: &Plan, g: &[f32], image: usize, gp: &mut [f32]) {
     let (o, oh, ow) = (plan.o, plan.oh, plan.ow);
     let g = &g[image * oh * ow * o..(image + 1) * oh * ow * o];
     let stride: [i32; 16] = std::array::from_fn(|l| (l * o) as i32);
@@ -50,8 +53,11 @@ fn planar_grad<L: Lanes>(plan: &Plan, g: &[f32], image: usize, gp: &mut [f32]) {
 
 /// Adds one image's products for taps `taps` (TK of them) and channels
 /// `o0..o0 + G` to `acc` (`[tap, o, 16]`, from tap `k0`).
+///
+/// # Safety
+/// The CPU has `L`'s instruction set (see [`Lanes::zero`]).
 #[inline(always)]
-fn filter_tile<L: Lanes, const G: usize, const TK: usize>(
+unsafe fn filter_tile<L: Lanes, const G: usize, const TK: usize>(
     plan: &Plan,
     xp: &[f32],
     gp: &[f32],
@@ -64,7 +70,9 @@ fn filter_tile<L: Lanes, const G: usize, const TK: usize>(
     let tail = plan.tail_mask();
     assert!(taps.len() == TK && o0 + G <= o && gp.len() == o * oh * q);
     assert!(xp.len() == plan.planar_len() && acc.len() >= (k0 + TK) * o * L16);
-    let mut a = [[L::zero(); G]; TK];
+    // SAFETY: `L`'s instructions are available (the callers enter with the
+    // target feature after the run-time check, or use the portable lanes).
+    let mut a = [[unsafe { L::zero() }; G]; TK];
     for oy in 0..oh {
         for b in 0..plan.blocks {
             let mask = if b + 1 == plan.blocks { tail } else { u16::MAX };
@@ -97,8 +105,11 @@ fn filter_tile<L: Lanes, const G: usize, const TK: usize>(
 }
 
 /// One image's taps for channels `o0..o0 + G`, `TK` taps at a time.
+///
+/// # Safety
+/// The CPU has `L`'s instruction set (see [`Lanes::zero`]).
 #[inline(always)]
-fn filter_group<L: Lanes, const G: usize, const TK: usize>(
+unsafe fn filter_group<L: Lanes, const G: usize, const TK: usize>(
     plan: &Plan,
     xp: &[f32],
     gp: &[f32],
@@ -112,8 +123,10 @@ fn filter_group<L: Lanes, const G: usize, const TK: usize>(
     }
 }
 
+/// # Safety
+/// The CPU has `L`'s instruction set (see [`Lanes::zero`]).
 #[inline(always)]
-pub(super) fn filter_with<L: Lanes>(plan: &Plan, x: &[f32], g: &[f32], dw: &mut [f32]) {
+pub(super) unsafe fn filter_with<L: Lanes>(plan: &Plan, x: &[f32], g: &[f32], dw: &mut [f32]) {
     let (o, k) = (plan.o, plan.taps.len());
     let zero_plane = plan.x[3] * plan.plane;
     let mut taps = plan.taps.clone();
@@ -160,7 +173,8 @@ pub(super) fn filter_with<L: Lanes>(plan: &Plan, x: &[f32], g: &[f32], dw: &mut 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
 fn filter_avx512(plan: &Plan, x: &[f32], g: &[f32], dw: &mut [f32]) {
-    filter_with::<Avx512>(plan, x, g, dw)
+    // SAFETY: this function has the AVX-512F target feature.
+    unsafe { filter_with::<Avx512>(plan, x, g, dw) }
 }
 
 /// The filter gradient (lengths checked by the caller); `false` when it is not
@@ -180,6 +194,7 @@ pub(in crate::ir::kernels) fn backprop_filter(
         unsafe { filter_avx512(&plan, x, g, dw) };
         return true;
     }
-    filter_with::<Portable>(&plan, x, g, dw);
+    // SAFETY: the portable lanes are plain Rust.
+    unsafe { filter_with::<Portable>(&plan, x, g, dw) };
     true
 }

@@ -12,13 +12,15 @@ fn bits(v: &[f32]) -> Vec<u32> {
 
 fn portable_forward(conv: &Conv, x: &[f32], w: &[f32], out: &mut [f32]) -> bool {
     plan(conv)
-        .map(|p| forward_with::<Portable>(&p, x, w, out))
+        // SAFETY: the portable lanes are plain Rust.
+        .map(|p| unsafe { forward_with::<Portable>(&p, x, w, out) })
         .is_some()
 }
 
 fn portable_filter(conv: &Conv, x: &[f32], g: &[f32], dw: &mut [f32]) -> bool {
     plan(conv)
-        .map(|p| filter_with::<Portable>(&p, x, g, dw))
+        // SAFETY: the portable lanes are plain Rust.
+        .map(|p| unsafe { filter_with::<Portable>(&p, x, g, dw) })
         .is_some()
 }
 

@@ -10,7 +10,11 @@
 /// Sixteen f32 lanes.
 pub(super) trait Lanes: Copy {
     /// All lanes zero.
-    fn zero() -> Self;
+    ///
+    /// # Safety
+    /// The CPU has the lanes' instruction set (AVX-512F for `Avx512`; this and
+    /// `fma`/`add` take no pointers, but executing them without it faults).
+    unsafe fn zero() -> Self;
     /// Lanes `p[0..16]`.
     ///
     /// # Safety
@@ -27,9 +31,15 @@ pub(super) trait Lanes: Copy {
     /// `p` is readable.
     unsafe fn splat(p: *const f32) -> Self;
     /// `self * b + c` in each lane, rounded once.
-    fn fma(self, b: Self, c: Self) -> Self;
+    ///
+    /// # Safety
+    /// As for `zero`.
+    unsafe fn fma(self, b: Self, c: Self) -> Self;
     /// `self + b` in each lane.
-    fn add(self, b: Self) -> Self;
+    ///
+    /// # Safety
+    /// As for `zero`.
+    unsafe fn add(self, b: Self) -> Self;
     /// Writes the lanes to `p[0..16]`.
     ///
     /// # Safety
@@ -50,7 +60,7 @@ pub(super) struct Portable([f32; 16]);
 
 impl Lanes for Portable {
     #[inline(always)]
-    fn zero() -> Self {
+    unsafe fn zero() -> Self {
         Portable([0.0; 16])
     }
     #[inline(always)]
@@ -75,11 +85,11 @@ impl Lanes for Portable {
         Portable([unsafe { *p }; 16])
     }
     #[inline(always)]
-    fn fma(self, b: Self, c: Self) -> Self {
+    unsafe fn fma(self, b: Self, c: Self) -> Self {
         Portable(std::array::from_fn(|i| self.0[i].mul_add(b.0[i], c.0[i])))
     }
     #[inline(always)]
-    fn add(self, b: Self) -> Self {
+    unsafe fn add(self, b: Self) -> Self {
         Portable(std::array::from_fn(|i| self.0[i] + b.0[i]))
     }
     #[inline(always)]
@@ -118,7 +128,7 @@ mod avx512 {
     // the caller's contract as documented on the trait.
     impl Lanes for Avx512 {
         #[inline(always)]
-        fn zero() -> Self {
+        unsafe fn zero() -> Self {
             Avx512(unsafe { _mm512_setzero_ps() })
         }
         #[inline(always)]
@@ -134,11 +144,11 @@ mod avx512 {
             Avx512(unsafe { _mm512_set1_ps(*p) })
         }
         #[inline(always)]
-        fn fma(self, b: Self, c: Self) -> Self {
+        unsafe fn fma(self, b: Self, c: Self) -> Self {
             Avx512(unsafe { _mm512_fmadd_ps(self.0, b.0, c.0) })
         }
         #[inline(always)]
-        fn add(self, b: Self) -> Self {
+        unsafe fn add(self, b: Self) -> Self {
             Avx512(unsafe { _mm512_add_ps(self.0, b.0) })
         }
         #[inline(always)]
