@@ -198,7 +198,14 @@ impl Lower<'_> {
         let em1 = b.ins().fma(rs, q, s_minus_1);
         let two = self.f32c(b, 2.0);
         let d = b.ins().fadd(em1, two);
-        let th = b.ins().fdiv(em1, d);
+        // libm's two forms: `E/(E+2)` below 1 (no cancellation near 0) and
+        // `1 − 2/(E+2)` from 1 on, which rounds to exactly 1 where libm's
+        // does (|x| ≥ ~9.01): comparisons with 1 then agree.
+        let small = b.ins().fdiv(em1, d);
+        let q = b.ins().fdiv(two, d);
+        let big = b.ins().fsub(one, q);
+        let at_least_one = b.ins().fcmp(FloatCC::GreaterThanOrEqual, a, one);
+        let th = self.choose(b, at_least_one, big, small);
         if self.lanes > 1 {
             let x_sign = b.ins().band(x, sign);
             b.ins().bor(th, x_sign)
