@@ -281,7 +281,14 @@ fn gradient_module(seed: u64, steps: usize) -> Option<(Module, HashMap<String, T
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(96))]
+    // A fixed seed: CI runs the same 96 cases every time. An inline
+    // transcendental is a few ulp from libm, so a random graph that compares
+    // its results can flip a boolean (docs/jit.md, "Known limits"); such a
+    // case, once found, is pinned in proptest-regressions/.
+    #![proptest_config(ProptestConfig {
+        rng_seed: proptest::test_runner::RngSeed::Fixed(0x7d51_2026),
+        ..ProptestConfig::with_cases(96)
+    })]
 
     #[test]
     fn optimiser_generator_graphs_agree(seed in any::<u64>(), steps in 4usize..24) {
