@@ -128,20 +128,11 @@ impl Executable {
                 then_body,
                 else_body,
             }) => {
-                let pred = *node
-                    .inputs
-                    .first()
-                    .ok_or_else(|| at(node, "has no predicate"))?;
+                let (pred, taken) = branch(node, memo, then_body, else_body)?;
                 out.push(pred);
-                let Some(value) = &memo[pred.index()] else {
-                    return Ok(());
-                };
-                let code = if predicate(node, value)? {
-                    then_body
-                } else {
-                    else_body
-                };
-                out.extend(used_captures(&node.inputs[1..], &code.used));
+                if let Some(code) = taken {
+                    out.extend(used_captures(&node.inputs[1..], &code.used));
+                }
                 Ok(())
             }
             Some(Region::Fold { body }) => {
@@ -171,15 +162,9 @@ impl Executable {
                 then_body,
                 else_body,
             }) => {
-                let pred = *node
-                    .inputs
-                    .first()
-                    .ok_or_else(|| at(node, "has no predicate"))?;
-                let code = if predicate(node, get(memo, node, pred)?)? {
-                    then_body
-                } else {
-                    else_body
-                };
+                let code = branch(node, memo, then_body, else_body)?
+                    .1
+                    .ok_or_else(|| at(node, "the predicate was not computed"))?;
                 let params = bind(memo, node, &node.inputs[1..], &code.used)?;
                 let mut scratch = Scratch::new(&code.exe);
                 let env = Env {
@@ -305,6 +290,26 @@ fn bind<'s>(
             })
         })
         .collect()
+}
+
+/// A `cond`'s predicate node and, once the predicate is computed, the
+/// branch it takes.
+fn branch<'c>(
+    node: &Node,
+    memo: &[Option<Val>],
+    then_body: &'c Code,
+    else_body: &'c Code,
+) -> Result<(NodeId, Option<&'c Code>), Diag> {
+    let pred = *node
+        .inputs
+        .first()
+        .ok_or_else(|| at(node, "has no predicate"))?;
+    let taken = match &memo[pred.index()] {
+        Some(value) if predicate(node, value)? => Some(then_body),
+        Some(_) => Some(else_body),
+        None => None,
+    };
+    Ok((pred, taken))
 }
 
 fn used_captures<'a>(

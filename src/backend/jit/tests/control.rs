@@ -17,10 +17,7 @@ use std::collections::HashMap;
 /// top-level kernels).
 #[track_caller]
 fn both(g: &Graph, fetches: &[NodeId], feeds: &[(&str, Tensor)]) -> (usize, usize, usize) {
-    let placeholders: HashMap<String, Tensor> = feeds
-        .iter()
-        .map(|(n, t)| (n.to_string(), t.clone()))
-        .collect();
+    let placeholders = feed_map(feeds);
     let variables = HashMap::new();
     let inputs = StepInputs {
         placeholders: &placeholders,
@@ -357,10 +354,7 @@ fn transcendentals_in_a_loop_are_the_interpreters_bits() {
 /// `y` on the JIT (one region) is bitwise the interpreter's.
 #[track_caller]
 fn assert_same_bits(g: &Graph, y: NodeId, feeds: &[(&str, Tensor)]) {
-    let placeholders: HashMap<String, Tensor> = feeds
-        .iter()
-        .map(|(n, t)| (n.to_string(), t.clone()))
-        .collect();
+    let placeholders = feed_map(feeds);
     let variables = HashMap::new();
     let inputs = StepInputs {
         placeholders: &placeholders,
@@ -400,10 +394,7 @@ fn pools_do_not_grow_from_step_to_step() {
         ("xs", f32_values(&[12, 4, 64], 32)),
         ("x", f32_values(&[4, 64], 33)),
     ];
-    let placeholders: HashMap<String, Tensor> = feeds
-        .iter()
-        .map(|(n, t)| (n.to_string(), t.clone()))
-        .collect();
+    let placeholders = feed_map(&feeds);
     let variables = HashMap::new();
     let inputs = StepInputs {
         placeholders: &placeholders,
@@ -421,4 +412,12 @@ fn pools_do_not_grow_from_step_to_step() {
         counts.windows(2).all(|w| w[0] == w[1]),
         "pooled: {counts:?}"
     );
+}
+
+/// The placeholders' values by name.
+fn feed_map(feeds: &[(&str, Tensor)]) -> HashMap<String, Tensor> {
+    feeds
+        .iter()
+        .map(|(n, t)| (n.to_string(), t.clone()))
+        .collect()
 }
