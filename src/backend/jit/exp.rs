@@ -94,13 +94,16 @@ impl Lower<'_> {
     /// `e^x = 2ⁿ·(1 + r·q)`.
     fn exp_parts(&self, b: &mut FunctionBuilder, x: Value) -> (Value, Value, Value) {
         // Adding 1.5·2²³ in the FMA rounds x·log2 e to an integer (the sum's ulp
-        // is 1); subtracting it again gives n exactly.
+        // is 1); subtracting it again gives n exactly. (Constant factors come
+        // first in the FMAs here: x64's `vfmadd213` overwrites its first
+        // operand, and a freshly loaded constant there saves a copy of a value
+        // that is still live; the product is the same either way.)
         let (log2e, magic) = (self.f32c(b, LOG2_E), self.f32c(b, MAGIC));
-        let t = b.ins().fma(x, log2e, magic);
+        let t = b.ins().fma(log2e, x, magic);
         let n = b.ins().fsub(t, magic);
         let minus_hi = self.f32c(b, -LN2_HI);
         let minus_lo = self.f32c(b, -LN2_LO);
-        let r = b.ins().fma(n, minus_hi, x);
+        let r = b.ins().fma(minus_hi, n, x);
         let r = b.ins().fma(n, minus_lo, r);
         // q = (1 + r/2) + r²((c2 + c3·r) + r²(c4 + c5·r)): c2..c5 minimize the
         // largest relative error of 1 + r·q on |r| <= 1.02·ln 2 / 2 (fitted by
@@ -112,7 +115,7 @@ impl Lower<'_> {
                 self.f32c(b, f32::from_bits(hi)),
                 self.f32c(b, f32::from_bits(lo)),
             );
-            b.ins().fma(r, hi, lo)
+            b.ins().fma(hi, r, lo)
         };
         let q01 = pair(0.5f32.to_bits(), 1.0f32.to_bits());
         let q23 = pair(0x3d2a_ab51, 0x3e2a_aa4b);
@@ -257,9 +260,9 @@ impl Lower<'_> {
         let w = b.ins().fmul(z, z);
         let [lg1, lg2, lg3, lg4] = [0x3f2a_aaaa, 0x3ecc_ce13, 0x3e91_e9ee, 0x3e78_9e26]
             .map(|c| self.f32c(b, f32::from_bits(c)));
-        let t1 = b.ins().fma(w, lg4, lg2);
+        let t1 = b.ins().fma(lg4, w, lg2);
         let t1 = b.ins().fmul(w, t1);
-        let t2 = b.ins().fma(w, lg3, lg1);
+        let t2 = b.ins().fma(lg3, w, lg1);
         let t2 = b.ins().fmul(z, t2);
         let r = b.ins().fadd(t2, t1);
         let half = self.f32c(b, 0.5);
@@ -269,7 +272,7 @@ impl Lower<'_> {
         let [ln2_hi, ln2_lo] = [0x3f31_7180, 0x3717_f7d1].map(|c| self.f32c(b, f32::from_bits(c)));
         let sum = b.ins().fadd(hfsq, r);
         let v = b.ins().fmul(s_, sum);
-        let v = b.ins().fma(dk, ln2_lo, v);
+        let v = b.ins().fma(ln2_lo, dk, v);
         let v = b.ins().fsub(v, hfsq);
         let v = b.ins().fadd(v, f);
         let main = b.ins().fma(dk, ln2_hi, v);
