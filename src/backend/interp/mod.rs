@@ -21,7 +21,6 @@
 //! - `assign` records `(variable, value)` and changes nothing during the step;
 //!   `assign` inside a region is reported as not supported.
 
-mod blocks;
 mod control;
 // The JIT runs regions by the same rules.
 pub(crate) use control::predicate;
@@ -281,11 +280,4 @@ pub(crate) use dispatch_float;
 /// The dtype of input 0 (most ops are typed by their first input).
 pub(crate) fn first_dtype(node: &Node, inputs: &[&Tensor]) -> Result<DType, Diag> {
     Ok(arg(node, inputs, 0)?.dtype())
-}
-
-/// The number of elements of `dims`, or an internal error on overflow.
-pub(crate) fn numel(node: &Node, dims: &[usize]) -> Result<usize, Diag> {
-    dims.iter()
-        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
-        .ok_or_else(|| internal(node, format!("shape {dims:?} is too large")))
 }
