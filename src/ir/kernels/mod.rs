@@ -4,6 +4,7 @@
 
 pub mod blocks;
 pub mod conv;
+pub mod elem;
 pub mod gemm;
 mod lanes;
 pub mod matmul;

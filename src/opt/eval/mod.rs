@@ -13,74 +13,16 @@
 //! `log_softmax`, `softmax_cross_entropy`, `mean_squared_error`, `matmul` and
 //! `conv2d`.
 
+use crate::ir::kernels::elem::{dispatch, Elem};
 use crate::ir::kernels::{self, movement};
-use crate::ir::scalar::{self, Scalar};
-use crate::ir::{BinaryOp, DType, Op, Tensor, TensorType, UnaryOp};
+use crate::ir::scalar;
+use crate::ir::{BinaryOp, Op, Tensor, TensorType, UnaryOp};
 use ndarray::{ArrayD, Axis, IxDyn, Zip};
 
-/// An element type with its `Tensor` variant.
-trait Elem: Scalar + Default {
-    fn array(t: &Tensor) -> Option<&ArrayD<Self>>;
-    fn wrap(a: ArrayD<Self>) -> Tensor;
-}
-
-macro_rules! elem {
-    ($t:ty, $variant:ident) => {
-        impl Elem for $t {
-            fn array(t: &Tensor) -> Option<&ArrayD<$t>> {
-                match t {
-                    Tensor::$variant(a) => Some(a),
-                    _ => None,
-                }
-            }
-            fn wrap(a: ArrayD<$t>) -> Tensor {
-                Tensor::$variant(a)
-            }
-        }
-    };
-}
-elem!(f32, F32);
-elem!(f64, F64);
-elem!(i32, I32);
-elem!(bool, Bool);
-
-macro_rules! dispatch {
-    ($dtype:expr, $t:ident => $body:expr) => {
-        match $dtype {
-            DType::F32 => {
-                type $t = f32;
-                $body
-            }
-            DType::F64 => {
-                type $t = f64;
-                $body
-            }
-            DType::I32 => {
-                type $t = i32;
-                $body
-            }
-            DType::Bool => {
-                type $t = bool;
-                $body
-            }
-        }
-    };
-}
-
-/// Like `dispatch!`, for the float dtypes only (`None` otherwise).
+/// [`dispatch`] for the float dtypes only (`None` otherwise).
 macro_rules! float {
     ($dtype:expr, $t:ident => $body:expr) => {
-        match $dtype {
-            DType::F32 => {
-                type $t = f32;
-                $body
-            }
-            DType::F64 => {
-                type $t = f64;
-                $body
-            }
-            _ => return None,
-        }
+        $crate::ir::kernels::elem::dispatch_float!($dtype, $t => $body, _ => return None)
     };
 }
 
