@@ -69,8 +69,13 @@ pub(crate) fn weighted_sum(graph: &mut Graph, x: NodeId, seed: u64) -> NodeId {
         .expect("sum")
 }
 
-/// The placeholders `p0, p1, ...` fed `feeds`, plus `extra`.
-fn placeholders(feeds: &[Tensor], extra: &[(&str, Tensor)]) -> HashMap<String, Tensor> {
+/// Calls `f` with the placeholders `p0, p1, ...` fed `feeds` (plus `extra`)
+/// and no variables.
+fn with_feeds<R>(
+    feeds: &[Tensor],
+    extra: &[(&str, Tensor)],
+    f: impl FnOnce(&StepInputs) -> R,
+) -> R {
     let mut placeholders: HashMap<String, Tensor> = feeds
         .iter()
         .enumerate()
@@ -79,7 +84,11 @@ fn placeholders(feeds: &[Tensor], extra: &[(&str, Tensor)]) -> HashMap<String, T
     for (name, t) in extra {
         placeholders.insert(name.to_string(), t.clone());
     }
-    placeholders
+    let variables = HashMap::new();
+    f(&StepInputs {
+        placeholders: &placeholders,
+        variables: &variables,
+    })
 }
 
 /// Runs `fetches` on the interpreter only, with the placeholders `p0, p1, ...`
@@ -90,13 +99,9 @@ fn run_interp(
     feeds: &[Tensor],
     extra: &[(&str, Tensor)],
 ) -> Result<Vec<Tensor>, Diag> {
-    let placeholders = placeholders(feeds, extra);
-    let variables = HashMap::new();
-    let inputs = StepInputs {
-        placeholders: &placeholders,
-        variables: &variables,
-    };
-    Ok(run_step(graph, fetches, &inputs)?.fetched)
+    with_feeds(feeds, extra, |inputs| {
+        Ok(run_step(graph, fetches, inputs)?.fetched)
+    })
 }
 
 /// Runs `fetches` with the placeholders `p0, p1, ...` fed `feeds` (plus
@@ -107,13 +112,7 @@ pub(crate) fn run(
     feeds: &[Tensor],
     extra: &[(&str, Tensor)],
 ) -> Result<Vec<Tensor>, Diag> {
-    let placeholders = placeholders(feeds, extra);
-    let variables = HashMap::new();
-    let inputs = StepInputs {
-        placeholders: &placeholders,
-        variables: &variables,
-    };
-    run_on_both(graph, fetches, &inputs)
+    with_feeds(feeds, extra, |inputs| run_on_both(graph, fetches, inputs))
 }
 
 /// Runs `fetches` on the interpreter and on the JIT (with `check_bounds`) and

@@ -1,4 +1,5 @@
-//! The IR as text (`tdsl graph`) and as a Graphviz dot graph (`--format dot`).
+//! The IR as text (`tdsl graph`, the REPL's `:graph`, the optimiser's dumps) and
+//! as a Graphviz dot graph (`--format dot`, in [`dot`]).
 //!
 //! Text form, one node per line, regions nested and indented:
 //! ```text
@@ -16,19 +17,44 @@
 //! ```
 //! Node numbers inside a region are the region's own (`%p0` is its parameter 0).
 
+mod dot;
+mod values;
+
+pub use dot::to_dot;
+pub(crate) use values::element_strings;
+pub use values::{format_float, format_values};
+
 use super::graph::{Graph, NodeId};
 use super::op::Op;
 use super::tensor::Tensor;
 use std::collections::HashMap;
 use std::fmt::Write;
 
-/// Constants with more elements than this print as `<...>`.
+/// Constants with more elements than this print as `<...>` (`<N values>`).
 const MAX_CONST_ELEMENTS: usize = 8;
+
+/// Which text form [`to_text_with`] writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Style {
+    /// `tdsl graph`'s form, shown above.
+    Graph,
+    /// The optimiser's form (`opt::print`), which its passes' snapshot tests
+    /// pin: regions as `then(f32[4])`, `param 0`, constants with Rust's float
+    /// digits (`2.0`), flat (`[1.0, 2.0]`) or counted (`<64 values>`),
+    /// `transpose[1, 0]`, `pad[[[0, 0]], value=0]`, `group` typed `bool[]` and
+    /// `assign w %1`.
+    Compact,
+}
 
 /// The text form of `graph`; `names` (from `Module::names`) label the nodes they name.
 pub fn to_text(graph: &Graph, names: &[(String, NodeId)]) -> String {
+    to_text_with(graph, names, Style::Graph)
+}
+
+/// [`to_text`] in the given style.
+pub fn to_text_with(graph: &Graph, names: &[(String, NodeId)], style: Style) -> String {
     let mut out = String::new();
-    write_graph(&mut out, graph, &names_by_node(names), 0);
+    write_graph(&mut out, graph, &names_by_node(names), style, 0);
     out
 }
 
@@ -40,23 +66,42 @@ fn names_by_node(names: &[(String, NodeId)]) -> HashMap<NodeId, Vec<&str>> {
     map
 }
 
-fn write_graph(out: &mut String, graph: &Graph, names: &HashMap<NodeId, Vec<&str>>, depth: usize) {
+/// The regions of a `cond` (then, else) or a `fold` (body), with their labels.
+fn regions(op: &Op) -> Vec<(&'static str, &Graph)> {
+    match op {
+        Op::Cond {
+            then_body,
+            else_body,
+        } => vec![("then", then_body), ("else", else_body)],
+        Op::Fold { body } => vec![("body", body)],
+        _ => vec![],
+    }
+}
+
+fn write_graph(
+    out: &mut String,
+    graph: &Graph,
+    names: &HashMap<NodeId, Vec<&str>>,
+    style: Style,
+    depth: usize,
+) {
     let indent = "  ".repeat(depth);
     for id in graph.ids() {
         let node = graph.node(id);
-        let _ = write!(out, "{indent}{id} = {}", op_with_attributes(&node.op));
+        let _ = write!(out, "{indent}{id} = {}", op_text(&node.op, style));
         let inputs: Vec<String> = node.inputs.iter().map(|i| i.to_string()).collect();
         if !inputs.is_empty() {
-            let separator = if matches!(node.op, Op::Assign { .. }) {
+            let assign = matches!(node.op, Op::Assign { .. });
+            let separator = if assign && style == Style::Graph {
                 ", "
             } else {
                 " "
             };
             let _ = write!(out, "{separator}{}", inputs.join(", "));
         }
-        match &node.op {
-            Op::Const(_) => {}
-            Op::Group => out.push_str(" : group"),
+        match (&node.op, style) {
+            (Op::Const(_), _) => {}
+            (Op::Group, Style::Graph) => out.push_str(" : group"),
             _ => {
                 let _ = write!(out, " : {}", node.ty);
             }
@@ -65,40 +110,41 @@ fn write_graph(out: &mut String, graph: &Graph, names: &HashMap<NodeId, Vec<&str
             let _ = write!(out, "  // {}", node_names.join(", "));
         }
         out.push('\n');
-        let no_names = HashMap::new();
-        match &node.op {
-            Op::Cond {
-                then_body,
-                else_body,
-            } => {
-                write_region(out, "then", then_body, &no_names, depth + 1);
-                write_region(out, "else", else_body, &no_names, depth + 1);
-            }
-            Op::Fold { body } => write_region(out, "body", body, &no_names, depth + 1),
-            _ => {}
+        for (label, region) in regions(&node.op) {
+            write_region(out, label, region, style, depth + 1);
         }
     }
 }
 
-fn write_region(
-    out: &mut String,
-    label: &str,
-    region: &Graph,
-    names: &HashMap<NodeId, Vec<&str>>,
-    depth: usize,
-) {
+fn write_region(out: &mut String, label: &str, region: &Graph, style: Style, depth: usize) {
     let indent = "  ".repeat(depth);
     let params: Vec<String> = region
         .params
         .iter()
         .enumerate()
-        .map(|(i, ty)| format!("%p{i}: {ty}"))
+        .map(|(i, ty)| match style {
+            Style::Graph => format!("%p{i}: {ty}"),
+            Style::Compact => ty.to_string(),
+        })
         .collect();
     let _ = writeln!(out, "{indent}{label}({}) {{", params.join(", "));
-    write_graph(out, region, names, depth + 1);
+    write_graph(out, region, &HashMap::new(), style, depth + 1);
     let results: Vec<String> = region.results.iter().map(|r| r.to_string()).collect();
     let _ = writeln!(out, "{indent}  yield {}", results.join(", "));
     let _ = writeln!(out, "{indent}}}");
+}
+
+fn op_text(op: &Op, style: Style) -> String {
+    match (style, op) {
+        (Style::Graph, _) => op_with_attributes(op),
+        (Style::Compact, Op::Param(i)) => format!("param {i}"),
+        (Style::Compact, Op::Const(tensor)) => {
+            format!("const {} {}", tensor.ty(), compact_const_value(tensor))
+        }
+        (Style::Compact, Op::Transpose { perm }) => format!("transpose{perm:?}"),
+        (Style::Compact, Op::Pad { pads, value }) => format!("pad[{pads:?}, value={value}]"),
+        (Style::Compact, _) => op_with_attributes(op),
+    }
 }
 
 /// `matmul`, `reduce_sum[axes=[1], keepdims=false]`, `placeholder x`, `const f32[] 0.01`.
@@ -151,168 +197,22 @@ fn const_value(tensor: &Tensor) -> String {
     }
 }
 
-/// The Graphviz dot form of `graph`: one box per node, edges from inputs to users,
-/// and each region as a cluster (its results joined to the node that owns it by
-/// dashed edges).
-pub fn to_dot(graph: &Graph, names: &[(String, NodeId)]) -> String {
-    let mut out = String::from("digraph tdsl {\n  node [shape=box, fontname=\"monospace\"];\n");
-    write_dot_graph(&mut out, graph, &names_by_node(names), "n", 1);
-    out.push_str("}\n");
-    out
-}
-
-fn write_dot_graph(
-    out: &mut String,
-    graph: &Graph,
-    names: &HashMap<NodeId, Vec<&str>>,
-    prefix: &str,
-    depth: usize,
-) {
-    let indent = "  ".repeat(depth);
-    let no_names = HashMap::new();
-    for id in graph.ids() {
-        let node = graph.node(id);
-        let mut label = format!("{id} = {}\n", op_with_attributes(&node.op));
-        if !matches!(node.op, Op::Group) {
-            label.push_str(&node.ty.to_string());
-        } else {
-            label.push_str("group");
-        }
-        if let Some(node_names) = names.get(&id) {
-            let _ = write!(label, "\n// {}", node_names.join(", "));
-        }
-        let node_key = format!("{prefix}{}", id.0);
-        let _ = writeln!(out, "{indent}{node_key} [label=\"{}\"];", escape(&label));
-        for input in &node.inputs {
-            let _ = writeln!(out, "{indent}{prefix}{} -> {node_key};", input.0);
-        }
-        let regions: Vec<(&str, &Graph)> = match &node.op {
-            Op::Cond {
-                then_body,
-                else_body,
-            } => vec![("then", then_body), ("else", else_body)],
-            Op::Fold { body } => vec![("body", body)],
-            _ => vec![],
-        };
-        for (label, region) in regions {
-            let region_prefix = format!("{node_key}_{label}_");
-            let _ = writeln!(out, "{indent}subgraph cluster_{node_key}_{label} {{");
-            let _ = writeln!(
-                out,
-                "{indent}  label=\"{}\";\n{indent}  style=dashed;",
-                escape(&format!("{id} {label}"))
-            );
-            write_dot_graph(out, region, &no_names, &region_prefix, depth + 1);
-            let _ = writeln!(out, "{indent}}}");
-            for result in &region.results {
-                let _ = writeln!(
-                    out,
-                    "{indent}{region_prefix}{} -> {node_key} [style=dashed];",
-                    result.0
-                );
-            }
-        }
+/// A small constant's values in Rust's float digits, flat, or `<N values>`.
+fn compact_const_value(tensor: &Tensor) -> String {
+    if tensor.len() > MAX_CONST_ELEMENTS {
+        return format!("<{} values>", tensor.len());
     }
-}
-
-/// Escapes a dot label: quotes and backslashes; newlines become `\n`.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
-// ---- numbers and tensor values (shared with the runtime's printing) ----
-
-/// Formats `x` with 6 significant digits, like C's `printf("%.6g", x)`.
-pub fn format_float(x: f64) -> String {
-    if x.is_nan() {
-        return "nan".to_string();
-    }
-    if x.is_infinite() {
-        return if x > 0.0 { "inf" } else { "-inf" }.to_string();
-    }
-    if x == 0.0 {
-        return if x.is_sign_negative() { "-0" } else { "0" }.to_string();
-    }
-    // The exponent of the value rounded to 6 significant digits decides between
-    // fixed and scientific notation, exactly as `%g` does.
-    let scientific = format!("{x:.5e}");
-    let (mantissa, exponent) = match scientific.split_once('e') {
-        Some((m, e)) => (m, e.parse::<i32>().unwrap_or(0)),
-        None => (scientific.as_str(), 0),
+    let values: Vec<String> = match tensor {
+        Tensor::Bool(a) => a.iter().map(|v| v.to_string()).collect(),
+        Tensor::I32(a) => a.iter().map(|v| v.to_string()).collect(),
+        Tensor::F32(a) => a.iter().map(|v| format!("{v:?}")).collect(),
+        Tensor::F64(a) => a.iter().map(|v| format!("{v:?}")).collect(),
     };
-    if !(-4..6).contains(&exponent) {
-        let sign = if exponent < 0 { '-' } else { '+' };
-        format!(
-            "{}e{sign}{:02}",
-            strip_trailing_zeros(mantissa),
-            exponent.unsigned_abs()
-        )
+    if tensor.shape().is_empty() {
+        values.join("")
     } else {
-        let precision = (5 - exponent) as usize;
-        strip_trailing_zeros(&format!("{x:.precision$}")).to_string()
+        format!("[{}]", values.join(", "))
     }
-}
-
-/// `1.50000` -> `1.5`, `2.00000` -> `2`; a string without a point is kept.
-fn strip_trailing_zeros(s: &str) -> &str {
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.')
-    } else {
-        s
-    }
-}
-
-/// The first `limit` elements as text, in row-major order.
-pub(crate) fn element_strings(tensor: &Tensor, limit: usize) -> Vec<String> {
-    match tensor {
-        Tensor::F32(a) => a
-            .iter()
-            .take(limit)
-            .map(|&v| format_float(v as f64))
-            .collect(),
-        Tensor::F64(a) => a.iter().take(limit).map(|&v| format_float(v)).collect(),
-        Tensor::I32(a) => a.iter().take(limit).map(|v| v.to_string()).collect(),
-        Tensor::Bool(a) => a.iter().take(limit).map(|v| v.to_string()).collect(),
-    }
-}
-
-/// Writes `items` nested by `dims`, NumPy-like: `[[1, 2], [3, 4]]`.
-fn write_nested(out: &mut String, dims: &[usize], items: &[String], position: &mut usize) {
-    match dims.split_first() {
-        None => {
-            if let Some(item) = items.get(*position) {
-                out.push_str(item);
-            }
-            *position += 1;
-        }
-        Some((&len, rest)) => {
-            out.push('[');
-            for i in 0..len {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                write_nested(out, rest, items, position);
-            }
-            out.push(']');
-        }
-    }
-}
-
-/// The values of a tensor, nested: `[[1, 2, 3], [4, 5, 6]]`, or `0.5` for a scalar.
-pub fn format_values(tensor: &Tensor) -> String {
-    let items = element_strings(tensor, usize::MAX);
-    let mut out = String::new();
-    write_nested(&mut out, tensor.shape(), &items, &mut 0);
-    out
 }
 
 #[cfg(test)]
@@ -411,6 +311,16 @@ mod tests {
   }
 ";
         assert_eq!(to_text(&g, &names), expected);
+    }
+
+    #[test]
+    fn compact_form() {
+        let (g, names) = sample();
+        let text = to_text_with(&g, &names, Style::Compact);
+        assert!(text.starts_with("%0 = placeholder x : f32[4, 3]  // x\n"));
+        assert!(text.contains("%2 = const f32[4, 3] <12 values>\n"));
+        assert!(text.contains("  then(f32[4]) {\n    %0 = param 0 : f32[4]\n"));
+        assert!(text.contains("%5 = const bool[] true\n"));
     }
 
     #[test]

@@ -21,7 +21,6 @@
 //! - `assign` records `(variable, value)` and changes nothing during the step;
 //!   `assign` inside a region is reported as not supported.
 
-mod blocks;
 mod control;
 // The JIT runs regions by the same rules.
 pub(crate) use control::predicate;
@@ -38,7 +37,6 @@ mod reduce;
 #[cfg(test)]
 mod tests;
 
-use crate::ir::scalar::Scalar;
 use crate::ir::{DType, Graph, Node, NodeId, Op, Tensor};
 use crate::syntax::Diag;
 use ndarray::ArrayD;
@@ -186,34 +184,7 @@ pub(crate) fn expect_inputs(node: &Node, inputs: &[&Tensor], count: usize) -> Re
     Ok(())
 }
 
-/// An element type together with its `Tensor` variant, for kernels written once
-/// for every dtype.
-pub(crate) trait Elem: Scalar + Default + Send + Sync {
-    fn array(tensor: &Tensor) -> Option<&ArrayD<Self>>;
-    fn wrap(array: ArrayD<Self>) -> Tensor;
-}
-
-macro_rules! elem {
-    ($t:ty, $variant:ident) => {
-        impl Elem for $t {
-            fn array(tensor: &Tensor) -> Option<&ArrayD<$t>> {
-                match tensor {
-                    Tensor::$variant(a) => Some(a),
-                    _ => None,
-                }
-            }
-
-            fn wrap(array: ArrayD<$t>) -> Tensor {
-                Tensor::$variant(array)
-            }
-        }
-    };
-}
-
-elem!(f32, F32);
-elem!(f64, F64);
-elem!(i32, I32);
-elem!(bool, Bool);
+pub(crate) use crate::ir::kernels::elem::{dispatch, Elem};
 
 /// Input `k` as an array of `T`, or an internal error naming both dtypes.
 pub(crate) fn typed<'t, T: Elem>(
@@ -230,50 +201,15 @@ pub(crate) fn typed<'t, T: Elem>(
     })
 }
 
-/// Runs `$body` with the type alias `$t` bound to the element type of `$dtype`.
-macro_rules! dispatch {
-    ($dtype:expr, $t:ident => $body:expr) => {
-        match $dtype {
-            $crate::ir::DType::F32 => {
-                type $t = f32;
-                $body
-            }
-            $crate::ir::DType::F64 => {
-                type $t = f64;
-                $body
-            }
-            $crate::ir::DType::I32 => {
-                type $t = i32;
-                $body
-            }
-            $crate::ir::DType::Bool => {
-                type $t = bool;
-                $body
-            }
-        }
-    };
-}
-pub(crate) use dispatch;
-
-/// Like [`dispatch`] for ops defined only on floats; other dtypes are an internal error.
+/// [`dispatch`] for ops defined only on floats; other dtypes are an internal error.
 macro_rules! dispatch_float {
     ($node:expr, $dtype:expr, $t:ident => $body:expr) => {
-        match $dtype {
-            $crate::ir::DType::F32 => {
-                type $t = f32;
-                $body
-            }
-            $crate::ir::DType::F64 => {
-                type $t = f64;
-                $body
-            }
-            other => {
-                return Err($crate::backend::interp::internal(
-                    $node,
-                    format!("not defined on {other}"),
-                ))
-            }
-        }
+        $crate::ir::kernels::elem::dispatch_float!($dtype, $t => $body, other => {
+            return Err($crate::backend::interp::internal(
+                $node,
+                format!("not defined on {other}"),
+            ))
+        })
     };
 }
 pub(crate) use dispatch_float;
@@ -281,11 +217,4 @@ pub(crate) use dispatch_float;
 /// The dtype of input 0 (most ops are typed by their first input).
 pub(crate) fn first_dtype(node: &Node, inputs: &[&Tensor]) -> Result<DType, Diag> {
     Ok(arg(node, inputs, 0)?.dtype())
-}
-
-/// The number of elements of `dims`, or an internal error on overflow.
-pub(crate) fn numel(node: &Node, dims: &[usize]) -> Result<usize, Diag> {
-    dims.iter()
-        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
-        .ok_or_else(|| internal(node, format!("shape {dims:?} is too large")))
 }

@@ -29,111 +29,6 @@ const GROUP: usize = 12;
 /// Lanes per vector.
 const L16: usize = 16;
 
-/// The geometry of a stride-1 convolution on planar images.
-struct Plan {
-    x: [usize; 4],
-    pads: [usize; 2],
-    kh: usize,
-    o: usize,
-    oh: usize,
-    ow: usize,
-    /// Vectors per output row.
-    blocks: usize,
-    /// Values per planar row: every vector of a row plus `kw - 1` stays inside.
-    pitch: usize,
-    /// Values per planar channel.
-    plane: usize,
-    /// Offset of each filter tap `(ky, kx, c)` in the planar image.
-    taps: Vec<usize>,
-}
-
-impl Plan {
-    fn new(conv: &Conv) -> Option<Plan> {
-        let empty = [conv.x, conv.w, conv.out].iter().any(|d| d.contains(&0));
-        if conv.strides != [1, 1] || empty {
-            return None;
-        }
-        let ([_, h, _, c], [kh, kw, _, o], [_, oh, ow, _]) = (conv.x, conv.w, conv.out);
-        // Gather indices (`l * c`, `l * o`, l < 16) are i32.
-        if c.max(o) > i32::MAX as usize / L16 {
-            return None;
-        }
-        let blocks = ow.div_ceil(L16);
-        let pitch = blocks * L16 + kw - 1;
-        let padded_h = h + conv.pads[0] + conv.pads[1];
-        let plane = padded_h.checked_mul(pitch)?;
-        // Every planar index below (c + 1) * plane must fit an isize.
-        (c + 1)
-            .checked_mul(plane)
-            .filter(|&n| n <= isize::MAX as usize / 4)?;
-        let mut taps = Vec::with_capacity(kh * kw * c);
-        for ky in 0..kh {
-            for kx in 0..kw {
-                taps.extend((0..c).map(|ci| ci * plane + ky * pitch + kx));
-            }
-        }
-        Some(Plan {
-            x: conv.x,
-            pads: [conv.pads[0], conv.pads[2]],
-
-            kh,
-            o,
-            oh,
-            ow,
-            blocks,
-            pitch,
-            plane,
-            taps,
-        })
-    }
-
-    /// Length of a planar image: the channels and one zero plane more.
-    fn planar_len(&self) -> usize {
-        (self.x[3] + 1) * self.plane
-    }
-
-    /// Lanes of the last vector of a row that are output positions.
-    fn tail_mask(&self) -> u16 {
-        let tail = self.ow - (self.blocks - 1) * L16;
-        (((1u32 << tail) - 1) & 0xffff) as u16
-    }
-
-    /// Copies image `image` of `x` (NHWC, checked length) into `xp` (length
-    /// `planar_len`), zeros around it and in the last plane.
-    ///
-    /// # Safety
-    /// The CPU has `L`'s instruction set (see [`Lanes::zero`]).
-    #[inline(always)]
-    unsafe fn planar<L: Lanes>(&self, x: &[f32], image: usize, xp: &mut [f32]) {
-        let [_, h, wd, c] = self.x;
-        let [top, left] = self.pads;
-        let x = &x[image * h * wd * c..(image + 1) * h * wd * c];
-        let stride: [i32; 16] = std::array::from_fn(|l| (l * c) as i32);
-        let whole = wd / L16 * L16;
-        xp.fill(0.0);
-        // Each input row once from memory, then its channels from L1.
-        for iy in 0..h {
-            for ci in 0..c {
-                let start = ci * self.plane + (iy + top) * self.pitch + left;
-                let row = &mut xp[start..start + wd];
-                let src = &x[iy * wd * c + ci..];
-                for ix in (0..whole).step_by(L16) {
-                    // SAFETY: lanes read `src[(ix + l) * c]`, l < 16, and
-                    // ix + 16 <= wd, inside this image row; the store writes
-                    // row[ix..ix + 16] with ix + 16 <= wd = row.len().
-                    unsafe {
-                        L::gather(src.as_ptr().add(ix * c), &stride)
-                            .store(row.as_mut_ptr().add(ix));
-                    }
-                }
-                for (ix, d) in row.iter_mut().enumerate().skip(whole) {
-                    *d = src[ix * c];
-                }
-            }
-        }
-    }
-}
-
 /// `idx[v][l]`: where value `16 v + l` of an `[16, o]` output block is in the
 /// `[o, 16]` block of lanes.
 fn block_transpose(o: usize) -> Vec<[i32; 16]> {
@@ -402,6 +297,10 @@ fn input_by(
     }
     forward(&full, g, &flipped, dx)
 }
+
+#[path = "conv_direct_layout.rs"]
+mod layout;
+use layout::Plan;
 
 #[path = "conv_direct_filter.rs"]
 mod filter;

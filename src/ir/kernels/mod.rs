@@ -2,10 +2,13 @@
 //! constant folding and both backends. One implementation per kernel keeps
 //! folded constants bit-identical to what a backend would compute at run time.
 
+pub mod blocks;
 pub mod conv;
+pub mod elem;
 pub mod gemm;
 mod lanes;
 pub mod matmul;
+pub mod movement;
 pub mod nn;
 pub mod reduce;
 pub mod rows;

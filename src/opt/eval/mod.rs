@@ -1,94 +1,28 @@
 //! Evaluating one op on constant inputs, for constant folding.
 //!
 //! The optimiser may not call a backend (stage order: ir → autodiff → opt →
-//! backend), so this module evaluates the ops folding supports with
-//! [`crate::ir::scalar`] — the same scalar table the interpreter uses — and the
-//! same accumulation choices as the reference interpreter:
-//! - float `sum`/`mean` accumulate in `f64` with pairwise summation (blocks of
-//!   64, halves split at the midpoint), rounded once to the dtype; reduced axes
-//!   are moved last so each output element sums one contiguous group in
-//!   row-major order;
-//! - `i32` sums wrap, an `i32` mean is the exact sum truncated; `max`/`min`
-//!   fold from the identity with `scalar`'s NaN-propagating `maximum`/`minimum`.
+//! backend), so each op goes through the code the interpreter runs for it:
+//! the shared kernels in `ir::kernels` (movement, reductions, `argmax`,
+//! `matmul`, `conv2d`, pooling, softmaxes, losses) and, elementwise, the scalar
+//! table `ir::scalar`. A unit test checks every supported op against the
+//! interpreter's `eval_pure` bit for bit.
 //!
-//! A unit test checks every supported op against the interpreter's `eval_pure`
-//! bit for bit. Supported: unary, binary (broadcasting), `where`, `cast`,
-//! `stop_gradient`, `broadcast`, `reshape`, `transpose`, `sum/mean/max/min`,
-//! `argmax`, `concat`, `pad`, `x[i]` with `i` in range, `one_hot`, `max_pool2d`,
-//! `softmax`, `log_softmax`, `softmax_cross_entropy`, `mean_squared_error` (the
-//! last four per row in `f64` with the interpreter's pairwise sums, copied from
-//! `backend/interp/nn.rs`), and `matmul` through the interpreter's own driver
-//! (`ir::kernels::matmul`, the shared GEMM), `conv2d` through the interpreter's
-//! own kernel (`ir::kernels::conv`).
+//! Supported: unary, binary (broadcasting), `where`, `cast`, `stop_gradient`,
+//! `broadcast`, `reshape`, `transpose`, `sum/mean/max/min`, `argmax`, `concat`,
+//! `pad`, `x[i]` with `i` in range, `one_hot`, `max_pool2d`, `softmax`,
+//! `log_softmax`, `softmax_cross_entropy`, `mean_squared_error`, `matmul` and
+//! `conv2d`.
 
-use crate::ir::kernels;
-use crate::ir::scalar::{self, Scalar};
-use crate::ir::{BinaryOp, DType, Op, Tensor, TensorType, UnaryOp};
-use ndarray::{ArrayD, Axis, IxDyn, Slice, Zip};
+use crate::ir::kernels::elem::{dispatch, Elem};
+use crate::ir::kernels::{self, movement};
+use crate::ir::scalar;
+use crate::ir::{BinaryOp, Op, Tensor, TensorType, UnaryOp};
+use ndarray::{ArrayD, Axis, IxDyn, Zip};
 
-/// An element type with its `Tensor` variant.
-trait Elem: Scalar + Default {
-    fn array(t: &Tensor) -> Option<&ArrayD<Self>>;
-    fn wrap(a: ArrayD<Self>) -> Tensor;
-}
-
-macro_rules! elem {
-    ($t:ty, $variant:ident) => {
-        impl Elem for $t {
-            fn array(t: &Tensor) -> Option<&ArrayD<$t>> {
-                match t {
-                    Tensor::$variant(a) => Some(a),
-                    _ => None,
-                }
-            }
-            fn wrap(a: ArrayD<$t>) -> Tensor {
-                Tensor::$variant(a)
-            }
-        }
-    };
-}
-elem!(f32, F32);
-elem!(f64, F64);
-elem!(i32, I32);
-elem!(bool, Bool);
-
-macro_rules! dispatch {
-    ($dtype:expr, $t:ident => $body:expr) => {
-        match $dtype {
-            DType::F32 => {
-                type $t = f32;
-                $body
-            }
-            DType::F64 => {
-                type $t = f64;
-                $body
-            }
-            DType::I32 => {
-                type $t = i32;
-                $body
-            }
-            DType::Bool => {
-                type $t = bool;
-                $body
-            }
-        }
-    };
-}
-
-/// Like `dispatch!`, for the float dtypes only (`None` otherwise).
+/// [`dispatch`] for the float dtypes only (`None` otherwise).
 macro_rules! float {
     ($dtype:expr, $t:ident => $body:expr) => {
-        match $dtype {
-            DType::F32 => {
-                type $t = f32;
-                $body
-            }
-            DType::F64 => {
-                type $t = f64;
-                $body
-            }
-            _ => return None,
-        }
+        $crate::ir::kernels::elem::dispatch_float!($dtype, $t => $body, _ => return None)
     };
 }
 
@@ -194,24 +128,13 @@ fn broadcast<T: Elem>(x: &Tensor, ty: &TensorType) -> Option<Tensor> {
 }
 
 fn reshape<T: Elem>(x: &Tensor, ty: &TensorType) -> Option<Tensor> {
-    let values: Vec<T> = T::array(x)?.iter().copied().collect();
-    ArrayD::from_shape_vec(IxDyn(ty.shape.dims()), values)
+    movement::reshape(T::array(x)?, ty.shape.dims())
         .ok()
         .map(T::wrap)
 }
 
 fn transpose<T: Elem>(x: &Tensor, perm: &[usize]) -> Option<Tensor> {
-    let a = T::array(x)?;
-    let mut seen = vec![false; a.ndim()];
-    let valid = perm.len() == a.ndim()
-        && perm
-            .iter()
-            .all(|&p| p < seen.len() && !std::mem::replace(&mut seen[p], true));
-    if !valid {
-        return None;
-    }
-    let view = a.view().permuted_axes(IxDyn(perm));
-    Some(T::wrap(view.as_standard_layout().into_owned()))
+    movement::transpose(T::array(x)?, perm).ok().map(T::wrap)
 }
 
 /// `argmax` through the interpreter's kernel (`ir::kernels::reduce`).
@@ -222,31 +145,12 @@ fn argmax<T: Elem + PartialOrd>(x: &Tensor, axis: usize) -> Option<Tensor> {
 }
 
 fn concat<T: Elem>(inputs: &[&Tensor], axis: usize) -> Option<Tensor> {
-    let views: Vec<_> = inputs
-        .iter()
-        .map(|t| T::array(t).map(|a| a.view()))
-        .collect::<Option<_>>()?;
-    ndarray::concatenate(Axis(axis), &views).ok().map(T::wrap)
+    let arrays: Vec<&ArrayD<T>> = inputs.iter().map(|t| T::array(t)).collect::<Option<_>>()?;
+    movement::concat(&arrays, axis).ok().map(T::wrap)
 }
 
 fn pad<T: Elem>(x: &Tensor, pads: &[[usize; 2]], value: f64) -> Option<Tensor> {
-    let a = T::array(x)?;
-    if pads.len() != a.ndim() {
-        return None;
-    }
-    let dims: Vec<usize> = a
-        .shape()
-        .iter()
-        .zip(pads)
-        .map(|(&d, [before, after])| d.checked_add(*before)?.checked_add(*after))
-        .collect::<Option<_>>()?;
-    let mut out = ArrayD::from_elem(IxDyn(&dims), T::from_f64(value));
-    out.slice_each_axis_mut(|ax| {
-        let before = pads[ax.axis.index()][0];
-        Slice::from(before..before + a.shape()[ax.axis.index()])
-    })
-    .assign(a);
-    Some(T::wrap(out))
+    movement::pad(T::array(x)?, pads, value).ok().map(T::wrap)
 }
 
 /// `x[i]` for an `i` in range (negative counts from the end); out of range is a
@@ -257,16 +161,8 @@ fn index<T: Elem>(x: &Tensor, i: &Tensor) -> Option<Tensor> {
         Tensor::I32(i) if i.ndim() == 0 => *i.iter().next()?,
         _ => return None,
     };
-    let size = *a.shape().first()? as i64;
-    let resolved = if i < 0 {
-        size + i64::from(i)
-    } else {
-        i64::from(i)
-    };
-    if resolved < 0 || resolved >= size {
-        return None;
-    }
-    Some(T::wrap(a.index_axis(Axis(0), resolved as usize).to_owned()))
+    let row = movement::resolve_index(i, *a.shape().first()?).ok()?;
+    Some(T::wrap(a.index_axis(Axis(0), row).to_owned()))
 }
 
 /// A label outside `0..depth` gives a row of zeros.
@@ -274,18 +170,7 @@ fn one_hot(labels: &Tensor, depth: usize, ty: &TensorType) -> Option<Tensor> {
     let Tensor::I32(labels) = labels else {
         return None;
     };
-    fn go<T: Elem>(labels: &ArrayD<i32>, depth: usize, ty: &TensorType) -> Option<Tensor> {
-        let mut values = vec![T::from_bool(false); ty.shape.checked_numel()?];
-        for (row, &label) in labels.iter().enumerate() {
-            if label >= 0 && (label as usize) < depth {
-                *values.get_mut(row * depth + label as usize)? = T::from_bool(true);
-            }
-        }
-        ArrayD::from_shape_vec(IxDyn(ty.shape.dims()), values)
-            .ok()
-            .map(T::wrap)
-    }
-    dispatch!(ty.dtype, T => go::<T>(labels, depth, ty))
+    dispatch!(ty.dtype, T => movement::one_hot::<T>(labels, depth).ok().map(T::wrap))
 }
 
 /// The one value every element of `t` has (compared bit for bit, so `-0.0` and

@@ -1,7 +1,7 @@
 //! `sum`/`mean`/`max`/`min` through the interpreter's own kernel
 //! (`ir::kernels::reduce`).
 
-use super::Elem;
+use crate::ir::kernels::elem::{dispatch, Elem};
 use crate::ir::kernels::{self, reduce::Reducible};
 use crate::ir::{DType, ReduceOp, Tensor};
 

@@ -4,10 +4,11 @@
 //! kernels (`ir::kernels::conv`, through `super::conv`). Shapes come from the
 //! node's type; inputs that do not fit it are an internal error, never a panic.
 
-use super::blocks::copy_block;
 use super::conv::{self, Which};
 use super::{dispatch, dispatch_float, Elem};
+use crate::ir::kernels::blocks::copy_block;
 use crate::ir::kernels::conv::window_count;
+use crate::ir::kernels::movement::resolve_index;
 use crate::ir::{GradOp, Node, Op, Tensor};
 use crate::syntax::Diag;
 use ndarray::{ArrayD, Axis, IxDyn};
@@ -109,19 +110,7 @@ fn scatter_index(node: &Node, inputs: &[&Tensor]) -> Result<Tensor, Diag> {
             format!("cannot scatter {} into {}", g.ty(), node.ty),
         ));
     }
-    let rows = out_dims[0];
-    let resolved = if index < 0 {
-        rows as i64 + i64::from(index)
-    } else {
-        i64::from(index)
-    };
-    if resolved < 0 || resolved >= rows as i64 {
-        return Err(Diag::error(
-            format!("index {index} is out of range for axis 0 of size {rows}"),
-            node.span,
-        ));
-    }
-    let row = resolved as usize;
+    let row = resolve_index(index, out_dims[0]).map_err(|m| Diag::error(m, node.span))?;
     Ok(each_dtype!(g, a => {
         let mut out = ArrayD::from_elem(IxDyn(out_dims), Default::default());
         out.index_axis_mut(Axis(0), row).assign(a);

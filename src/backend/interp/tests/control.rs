@@ -9,7 +9,7 @@ fn affine_region(n: usize, op: BinaryOp, c: f32) -> Graph {
     let mut r = Graph::region(vec![ty(DType::F32, &[n])]);
     let p = param(&mut r, 0);
     let k = konst(&mut r, f32t(&[], &[c]));
-    let y = add(&mut r, Op::Binary(op), &[p, k], ty(DType::F32, &[n]));
+    let y = binary(&mut r, op, p, k, ty(DType::F32, &[n]));
     r.results.push(y);
     r
 }
@@ -86,23 +86,13 @@ fn cond_does_not_compute_captures_only_the_untaken_branch_uses() {
         let b = param(&mut r, 1);
         let k = konst(&mut r, f32t(&[], &[2.0]));
         let src = if use_second { b } else { a };
-        let y = add(
-            &mut r,
-            Op::Binary(BinaryOp::Mul),
-            &[src, k],
-            ty(DType::F32, &[3]),
-        );
+        let y = binary(&mut r, BinaryOp::Mul, src, k, ty(DType::F32, &[3]));
         r.results.push(y);
         r
     };
     for pred in [true, false] {
         let mut g = Graph::new();
-        let p = add(
-            &mut g,
-            Op::Placeholder { name: "p".into() },
-            &[],
-            ty(DType::Bool, &[]),
-        );
+        let p = placeholder(&mut g, "p", ty(DType::Bool, &[]));
         let x = konst(&mut g, f32t(&[3], &[1.0, 2.0, 3.0]));
         let i = konst(&mut g, i32t(&[], &[7]));
         let bad = add(&mut g, Op::Index, &[x, i], ty(DType::F32, &[]));
@@ -131,18 +121,8 @@ fn fold_graph(xs: Tensor) -> (Graph, NodeId) {
     let acc = param(&mut body, 0);
     let x = param(&mut body, 1);
     let w = param(&mut body, 2);
-    let aw = add(
-        &mut body,
-        Op::Binary(BinaryOp::Mul),
-        &[acc, w],
-        ty(DType::F64, &[2]),
-    );
-    let next = add(
-        &mut body,
-        Op::Binary(BinaryOp::Add),
-        &[aw, x],
-        ty(DType::F64, &[2]),
-    );
+    let aw = binary(&mut body, BinaryOp::Mul, acc, w, ty(DType::F64, &[2]));
+    let next = binary(&mut body, BinaryOp::Add, aw, x, ty(DType::F64, &[2]));
     body.results.push(next);
 
     let mut g = Graph::new();
@@ -186,12 +166,7 @@ fn fold_of_scalars_with_cond_inside() {
         let acc = param(&mut r, 0);
         let x = param(&mut r, 1);
         let y = if add_x {
-            add(
-                &mut r,
-                Op::Binary(BinaryOp::Add),
-                &[acc, x],
-                ty(DType::I32, &[]),
-            )
+            binary(&mut r, BinaryOp::Add, acc, x, ty(DType::I32, &[]))
         } else {
             acc
         };
@@ -202,12 +177,7 @@ fn fold_of_scalars_with_cond_inside() {
     let acc = param(&mut body, 0);
     let x = param(&mut body, 1);
     let two = konst(&mut body, i32t(&[], &[2]));
-    let p = add(
-        &mut body,
-        Op::Binary(BinaryOp::Gt),
-        &[x, two],
-        ty(DType::Bool, &[]),
-    );
+    let p = binary(&mut body, BinaryOp::Gt, x, two, ty(DType::Bool, &[]));
     let op = Op::Cond {
         then_body: Box::new(branch(true)),
         else_body: Box::new(branch(false)),
@@ -224,6 +194,18 @@ fn fold_of_scalars_with_cond_inside() {
     assert_exact(&run1(&g, f), &i32t(&[], &[7]));
 }
 
+/// The error of folding `body` from `init` over `xs`, typed `f32[]`.
+fn fold_error(body: Graph, init: Tensor, xs: Tensor) -> Diag {
+    let mut g = Graph::new();
+    let init = konst(&mut g, init);
+    let xs = konst(&mut g, xs);
+    let op = Op::Fold {
+        body: Box::new(body),
+    };
+    let f = add(&mut g, op, &[init, xs], ty(DType::F32, &[]));
+    run_err(&g, f)
+}
+
 #[test]
 fn fold_body_errors_and_bad_regions() {
     // A body whose result has the wrong type is an internal error.
@@ -231,34 +213,15 @@ fn fold_body_errors_and_bad_regions() {
     let x = param(&mut body, 1);
     let y = add(&mut body, Op::Broadcast, &[x], ty(DType::F32, &[2]));
     body.results.push(y);
-    let mut g = Graph::new();
-    let init = konst(&mut g, f32t(&[], &[0.0]));
-    let xs = konst(&mut g, f32t(&[3], &[1.0, 2.0, 3.0]));
-    let f = add(
-        &mut g,
-        Op::Fold {
-            body: Box::new(body),
-        },
-        &[init, xs],
-        ty(DType::F32, &[]),
-    );
-    assert_eq!(run_err(&g, f).kind, DiagKind::Internal);
+    let xs = f32t(&[3], &[1.0, 2.0, 3.0]);
+    let err = fold_error(body, f32t(&[], &[0.0]), xs);
+    assert_eq!(err.kind, DiagKind::Internal);
     // A scalar `xs` cannot be folded over.
-    let mut g = Graph::new();
     let mut body = Graph::region(vec![ty(DType::F32, &[]), ty(DType::F32, &[])]);
     let acc = param(&mut body, 0);
     body.results.push(acc);
-    let init = konst(&mut g, f32t(&[], &[0.0]));
-    let xs = konst(&mut g, f32t(&[], &[1.0]));
-    let f = add(
-        &mut g,
-        Op::Fold {
-            body: Box::new(body),
-        },
-        &[init, xs],
-        ty(DType::F32, &[]),
-    );
-    assert_eq!(run_err(&g, f).kind, DiagKind::Internal);
+    let err = fold_error(body, f32t(&[], &[0.0]), f32t(&[], &[1.0]));
+    assert_eq!(err.kind, DiagKind::Internal);
 }
 
 #[test]
@@ -276,27 +239,12 @@ fn nested_cond_captures_an_outer_parameter() {
     let mut outer_else = Graph::region(vec![ty(DType::F32, &[3]), ty(DType::Bool, &[])]);
     let x = param(&mut outer_else, 0);
     let one = konst(&mut outer_else, f32t(&[], &[1.0]));
-    let y = add(
-        &mut outer_else,
-        Op::Binary(BinaryOp::Sub),
-        &[x, one],
-        ty(DType::F32, &[3]),
-    );
+    let y = binary(&mut outer_else, BinaryOp::Sub, x, one, ty(DType::F32, &[3]));
     outer_else.results.push(y);
 
     let mut g = Graph::new();
-    let p = add(
-        &mut g,
-        Op::Placeholder { name: "p".into() },
-        &[],
-        ty(DType::Bool, &[]),
-    );
-    let q = add(
-        &mut g,
-        Op::Placeholder { name: "q".into() },
-        &[],
-        ty(DType::Bool, &[]),
-    );
+    let p = placeholder(&mut g, "p", ty(DType::Bool, &[]));
+    let q = placeholder(&mut g, "q", ty(DType::Bool, &[]));
     let x = konst(&mut g, f32t(&[3], &[1.0, 2.0, 3.0]));
     let op = Op::Cond {
         then_body: Box::new(outer_then),

@@ -13,7 +13,7 @@ mod shapes;
 mod state;
 
 use super::{run_step, StepInputs, StepResult};
-use crate::ir::{DType, Graph, NodeId, Op, Tensor, TensorType};
+use crate::ir::{BinaryOp, DType, Graph, NodeId, Op, Tensor, TensorType};
 use crate::syntax::{Diag, Span};
 use ndarray::{ArrayD, IxDyn};
 use std::collections::HashMap;
@@ -46,6 +46,16 @@ pub(super) fn boolt(dims: &[usize], values: &[bool]) -> Tensor {
 /// Adds a node with an explicit result type.
 pub(super) fn add(g: &mut Graph, op: Op, inputs: &[NodeId], out: TensorType) -> NodeId {
     g.add(op, inputs.to_vec(), out, span())
+}
+
+/// Adds `a op b` with an explicit result type.
+pub(super) fn binary(g: &mut Graph, op: BinaryOp, a: NodeId, b: NodeId, out: TensorType) -> NodeId {
+    add(g, Op::Binary(op), &[a, b], out)
+}
+
+/// Adds the placeholder `name`.
+pub(super) fn placeholder(g: &mut Graph, name: &str, out: TensorType) -> NodeId {
+    add(g, Op::Placeholder { name: name.into() }, &[], out)
 }
 
 /// Adds a constant.

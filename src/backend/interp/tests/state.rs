@@ -12,7 +12,7 @@ fn variable(g: &mut Graph, name: &str, dims: &[usize]) -> NodeId {
 fn scaled(g: &mut Graph, x: NodeId, k: f32, op: BinaryOp) -> NodeId {
     let c = konst(g, f32t(&[], &[k]));
     let out = g.ty(x).clone();
-    add(g, Op::Binary(op), &[x, c], out)
+    binary(g, op, x, c, out)
 }
 
 #[test]
@@ -88,12 +88,7 @@ fn repeated_fetches_compute_once() {
 #[test]
 fn placeholders_are_fed_and_missing_inputs_are_internal_errors() {
     let mut g = Graph::new();
-    let x = add(
-        &mut g,
-        Op::Placeholder { name: "x".into() },
-        &[],
-        ty(DType::F32, &[2]),
-    );
+    let x = placeholder(&mut g, "x", ty(DType::F32, &[2]));
     let y = scaled(&mut g, x, 3.0, BinaryOp::Mul);
     let result = run_with(&g, &[y], &[("x", f32t(&[2], &[1.0, 2.0]))], &[]).unwrap();
     assert_exact(&result.fetched[0], &f32t(&[2], &[3.0, 6.0]));
@@ -124,12 +119,7 @@ fn deep_chains_do_not_overflow_the_stack() {
     let mut x = konst(&mut g, f64t(&[], &[0.0]));
     let one = konst(&mut g, f64t(&[], &[1.0]));
     for _ in 0..200_000 {
-        x = add(
-            &mut g,
-            Op::Binary(BinaryOp::Add),
-            &[x, one],
-            ty(DType::F64, &[]),
-        );
+        x = binary(&mut g, BinaryOp::Add, x, one, ty(DType::F64, &[]));
     }
     assert_exact(&run1(&g, x), &f64t(&[], &[200_000.0]));
 }
@@ -138,12 +128,7 @@ fn deep_chains_do_not_overflow_the_stack() {
 fn pure_eval_is_usable_without_a_step() {
     let mut g = Graph::new();
     let a = konst(&mut g, i32t(&[2], &[1, 2]));
-    let y = add(
-        &mut g,
-        Op::Binary(BinaryOp::Mul),
-        &[a, a],
-        ty(DType::I32, &[2]),
-    );
+    let y = binary(&mut g, BinaryOp::Mul, a, a, ty(DType::I32, &[2]));
     let x = i32t(&[2], &[3, 4]);
     let got = crate::backend::interp::eval_pure(g.node(y), &[&x, &x]).unwrap();
     assert_exact(&got, &i32t(&[2], &[9, 16]));

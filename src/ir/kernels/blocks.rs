@@ -6,7 +6,7 @@
 /// Copies the block of shape `region` that starts at `src_at` in `src`
 /// (row-major, shape `src_dims`) to `dst_at` in `dst` (shape `dst_dims`).
 /// Returns `false`, copying nothing, when the block does not fit either buffer.
-pub(crate) fn copy_block<T: Copy>(
+pub fn copy_block<T: Copy>(
     src: &[T],
     src_dims: &[usize],
     src_at: &[usize],
@@ -48,10 +48,6 @@ pub(crate) fn copy_block<T: Copy>(
         s
     };
     let (ss, ds) = (strides(src_dims), strides(dst_dims));
-    if rank == 0 {
-        dst[0] = src[0];
-        return true;
-    }
     // The whole trailing axes have equal strides in both buffers.
     let run = region[split - 1] * ss[split - 1];
     let offset = |at: &[usize], s: &[usize]| (0..rank).map(|k| at[k] * s[k]).sum::<usize>();
