@@ -7,6 +7,7 @@
 
 use crate::ir::{Tensor, TensorType};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::Mutex;
 
 #[derive(Default)]
@@ -17,6 +18,14 @@ pub(crate) struct Pool {
     tensors: Mutex<Vec<(TensorType, Vec<Tensor>)>>,
     /// Per reduction kernel: its partials buffer.
     partials: Mutex<HashMap<usize, Vec<f64>>>,
+    /// Bytes of the free buffers, and of every buffer `take` allocated (for
+    /// `TDSL_MEM_LOG`; partials are not counted).
+    spare: AtomicUsize,
+    allocated: AtomicUsize,
+}
+
+fn bytes(t: &Tensor) -> usize {
+    t.len() * t.dtype().size_bytes()
 }
 
 impl Pool {
@@ -27,7 +36,27 @@ impl Pool {
                 .find(|(t, _)| t == ty)
                 .and_then(|(_, free)| free.pop())
         });
-        pooled.unwrap_or_else(|| Tensor::full(ty, 0.0))
+        match pooled {
+            Some(t) => {
+                self.spare.fetch_sub(bytes(&t), Relaxed);
+                t
+            }
+            None => {
+                let t = Tensor::full(ty, 0.0);
+                self.allocated.fetch_add(bytes(&t), Relaxed);
+                t
+            }
+        }
+    }
+
+    /// Bytes of the free buffers.
+    pub(crate) fn spare(&self) -> usize {
+        self.spare.load(Relaxed)
+    }
+
+    /// Bytes allocated by [`Pool::take`] so far.
+    pub(crate) fn allocated(&self) -> usize {
+        self.allocated.load(Relaxed)
     }
 
     /// Returns a buffer for later steps (kept only when contiguous: kernels
@@ -37,6 +66,7 @@ impl Pool {
             return;
         }
         if let Ok(mut list) = self.tensors.lock() {
+            self.spare.fetch_add(bytes(&t), Relaxed);
             let same = |k: &TensorType| k.dtype == t.dtype() && k.shape.dims() == t.shape();
             match list.iter_mut().find(|(k, _)| same(k)) {
                 Some((_, free)) => free.push(t),
@@ -54,11 +84,21 @@ impl Pool {
         }
         if let Ok(mut list) = self.tensors.lock() {
             let same = |k: &TensorType| k.dtype == t.dtype() && k.shape.dims() == t.shape();
-            match list.iter_mut().find(|(k, _)| same(k)) {
-                Some((_, free)) if free.len() < cap => free.push(t),
-                Some(_) => {}
-                None if cap > 0 => list.push((t.ty(), vec![t])),
-                None => {}
+            let size = bytes(&t);
+            let kept = match list.iter_mut().find(|(k, _)| same(k)) {
+                Some((_, free)) if free.len() < cap => {
+                    free.push(t);
+                    true
+                }
+                Some(_) => false,
+                None if cap > 0 => {
+                    list.push((t.ty(), vec![t]));
+                    true
+                }
+                None => false,
+            };
+            if kept {
+                self.spare.fetch_add(size, Relaxed);
             }
         }
     }

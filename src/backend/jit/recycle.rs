@@ -3,11 +3,24 @@
 //! them from the pool instead of allocating (and page-faulting) a new buffer,
 //! so a training loop's variables and fetches cycle through the same memory.
 
-use super::exec::{pooled, Executable};
+use super::exec::{pooled, Executable, Scratch};
 use super::tensors::is_standard;
+use super::tensors::Val;
 use crate::ir::Tensor;
+use std::sync::Arc;
 
 impl Executable {
+    /// Empties the memo: kernel outputs nothing else holds go back to the pool.
+    pub(super) fn release_memo(&self, scratch: &mut Scratch) {
+        for (id, slot) in scratch.memo.iter_mut().enumerate() {
+            if let (true, Some(Val::Shared(arc))) = (pooled(self.steps.get(id)), slot.take()) {
+                if let Ok(tensor) = Arc::try_unwrap(arc) {
+                    self.pool.give(tensor);
+                }
+            }
+        }
+    }
+
     /// Takes back tensors the caller is done with. A tensor is kept only if
     /// it is in standard layout and the pool holds fewer buffers of its type
     /// than this executable has native outputs of that type (so the pool never
