@@ -5,17 +5,19 @@
 //! Every buffer taken is fully overwritten by its kernel, so a reused buffer
 //! is never read before it is written.
 
-use crate::ir::{Tensor, TensorType};
+use crate::ir::{DType, Tensor, TensorType};
+use ndarray::IxDyn;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::Mutex;
 
 #[derive(Default)]
 pub(crate) struct Pool {
-    /// Per type: the free buffers. A short list searched linearly (an
-    /// executable has few distinct output types; hashing a `TensorType` cost
-    /// more on the small kernels of a fold body).
-    tensors: Mutex<Vec<(TensorType, Vec<Tensor>)>>,
+    /// Per dtype and element count: the free buffers (a buffer serves every
+    /// shape of its size; it is reshaped when taken). A short list searched
+    /// linearly (an executable has few distinct sizes; hashing cost more on
+    /// the small kernels of a fold body).
+    tensors: Mutex<Vec<((DType, usize), Vec<Tensor>)>>,
     /// Per reduction kernel: its partials buffer.
     partials: Mutex<HashMap<usize, Vec<f64>>>,
     /// Bytes of the free buffers, and of every buffer `take` allocated (for
@@ -31,16 +33,17 @@ fn bytes(t: &Tensor) -> usize {
 impl Pool {
     /// A buffer of type `ty`: a pooled one, or a new zeroed one.
     pub(crate) fn take(&self, ty: &TensorType) -> Tensor {
+        let key = (ty.dtype, ty.shape.numel());
         let pooled = self.tensors.lock().ok().and_then(|mut list| {
             list.iter_mut()
-                .find(|(t, _)| t == ty)
+                .find(|(k, _)| *k == key)
                 .and_then(|(_, free)| free.pop())
         });
-        match pooled {
-            Some(t) => {
-                self.spare.fetch_sub(bytes(&t), Relaxed);
-                t
-            }
+        match pooled.and_then(|t| {
+            self.spare.fetch_sub(bytes(&t), Relaxed);
+            reshape(t, ty.shape.dims())
+        }) {
+            Some(t) => t,
             None => {
                 let t = Tensor::full(ty, 0.0);
                 self.allocated.fetch_add(bytes(&t), Relaxed);
@@ -67,10 +70,10 @@ impl Pool {
         }
         if let Ok(mut list) = self.tensors.lock() {
             self.spare.fetch_add(bytes(&t), Relaxed);
-            let same = |k: &TensorType| k.dtype == t.dtype() && k.shape.dims() == t.shape();
-            match list.iter_mut().find(|(k, _)| same(k)) {
+            let key = (t.dtype(), t.len());
+            match list.iter_mut().find(|(k, _)| *k == key) {
                 Some((_, free)) => free.push(t),
-                None => list.push((t.ty(), vec![t])),
+                None => list.push((key, vec![t])),
             }
         }
     }
@@ -83,16 +86,16 @@ impl Pool {
             return;
         }
         if let Ok(mut list) = self.tensors.lock() {
-            let same = |k: &TensorType| k.dtype == t.dtype() && k.shape.dims() == t.shape();
+            let key = (t.dtype(), t.len());
             let size = bytes(&t);
-            let kept = match list.iter_mut().find(|(k, _)| same(k)) {
+            let kept = match list.iter_mut().find(|(k, _)| *k == key) {
                 Some((_, free)) if free.len() < cap => {
                     free.push(t);
                     true
                 }
                 Some(_) => false,
                 None if cap > 0 => {
-                    list.push((t.ty(), vec![t]));
+                    list.push((key, vec![t]));
                     true
                 }
                 None => false,
@@ -129,4 +132,15 @@ impl Pool {
             map.insert(r, v);
         }
     }
+}
+
+/// `t` (standard layout) with shape `dims` of the same element count.
+fn reshape(t: Tensor, dims: &[usize]) -> Option<Tensor> {
+    let d = IxDyn(dims);
+    Some(match t {
+        Tensor::F32(a) => Tensor::F32(a.into_shape_with_order(d).ok()?),
+        Tensor::F64(a) => Tensor::F64(a.into_shape_with_order(d).ok()?),
+        Tensor::I32(a) => Tensor::I32(a.into_shape_with_order(d).ok()?),
+        Tensor::Bool(a) => Tensor::Bool(a.into_shape_with_order(d).ok()?),
+    })
 }

@@ -22,21 +22,24 @@ impl Executable {
     }
 
     /// Takes back tensors the caller is done with. A tensor is kept only if
-    /// it is in standard layout and the pool holds fewer buffers of its type
-    /// than this executable has native outputs of that type (so the pool never
+    /// it is in standard layout and the pool holds fewer buffers of its dtype
+    /// and size than this executable has native outputs of that dtype and size (so the pool never
     /// grows from step to step); others are dropped.
     pub fn recycle(&self, tensors: impl IntoIterator<Item = Tensor>) {
         for tensor in tensors {
             if !is_standard(&tensor) {
                 continue;
             }
-            let ty = tensor.ty();
+            // The pool keys buffers by dtype and element count.
+            let size = |n: &crate::ir::Node| {
+                n.ty.dtype == tensor.dtype() && n.ty.shape.numel() == tensor.len()
+            };
             let cap = self
                 .steps
                 .iter()
                 .enumerate()
                 .filter(|(id, step)| {
-                    pooled(Some(step)) && self.graph.nodes.get(*id).is_some_and(|n| n.ty == ty)
+                    pooled(Some(step)) && self.graph.nodes.get(*id).is_some_and(size)
                 })
                 .count();
             self.pool.give_bounded(tensor, cap);
