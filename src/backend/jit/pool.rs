@@ -11,13 +11,16 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::Mutex;
 
+/// A buffer's dtype and element count.
+type Size = (DType, usize);
+
 #[derive(Default)]
 pub(crate) struct Pool {
     /// Per dtype and element count: the free buffers (a buffer serves every
     /// shape of its size; it is reshaped when taken). A short list searched
     /// linearly (an executable has few distinct sizes; hashing cost more on
     /// the small kernels of a fold body).
-    tensors: Mutex<Vec<((DType, usize), Vec<Tensor>)>>,
+    tensors: Mutex<Vec<(Size, Vec<Tensor>)>>,
     /// Per reduction kernel: its partials buffer.
     partials: Mutex<HashMap<usize, Vec<f64>>>,
     /// Bytes of the free buffers, and of every buffer `take` allocated (for
