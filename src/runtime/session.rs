@@ -4,7 +4,7 @@ use super::feeds::{check_feed, FeedTarget};
 use super::plan::Plan;
 use crate::backend::interp::{self, StepInputs};
 use crate::backend::{jit, Backend};
-use crate::ir::{Module, Tensor};
+use crate::ir::{DType, Module, Tensor, TensorType};
 use crate::syntax::Diag;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -82,16 +82,30 @@ impl Session {
 
     /// [`Session::with_backend`] for a front end that runs a module once (`tdsl
     /// run`): the placeholders' defaults move into the session instead of being
-    /// copied, so a large default input is held once, not twice. The session's
-    /// [`Session::module`] then has no placeholder defaults.
+    /// copied, so a large default input is held once, not twice; so do the
+    /// variables' initial values (the MLP's 16.8 MB of weights). The session's
+    /// [`Session::module`] then has no placeholder defaults, and its variables'
+    /// `init` are empty `f32[0]` tensors.
     pub fn taking_defaults(mut module: Module, backend: Backend) -> Session {
         let defaults: Vec<(String, Tensor)> = module
             .placeholders
             .iter_mut()
             .filter_map(|p| p.default.take().map(|d| (p.name.clone(), d)))
             .collect();
+        let empty = TensorType::new(DType::F32, vec![0]);
+        let inits: Vec<(String, Tensor)> = module
+            .variables
+            .iter_mut()
+            .map(|v| {
+                (
+                    v.name.clone(),
+                    std::mem::replace(&mut v.init, Tensor::full(&empty, 0.0)),
+                )
+            })
+            .collect();
         let mut session = Session::with_backend(module, backend);
         session.placeholders.extend(defaults);
+        session.variables.extend(inits);
         session
     }
 
@@ -188,16 +202,33 @@ impl Session {
             self.compile(key.clone(), &plan)?;
         }
         let start = Instant::now();
-        let inputs = StepInputs {
-            placeholders: &self.placeholders,
-            variables: &self.variables,
-        };
         let result = match self.executables.get(&key) {
-            Some(exe) if self.backend == Backend::Jit => exe.run(&inputs)?,
-            _ => interp::run_step(&self.module.graph, &plan.fetch_nodes, &inputs)?,
+            Some(exe) if self.backend == Backend::Jit => {
+                // The variables the step may update in place move into it and
+                // come back (all of them if it fails; see `run_owning`).
+                let owned: HashMap<String, Tensor> = exe
+                    .owned_variables()
+                    .filter_map(|name| self.variables.remove_entry(name))
+                    .collect();
+                let inputs = StepInputs {
+                    placeholders: &self.placeholders,
+                    variables: &self.variables,
+                };
+                let (result, back) = exe.run_owning(&inputs, owned);
+                self.variables.extend(back);
+                result?
+            }
+            _ => {
+                let inputs = StepInputs {
+                    placeholders: &self.placeholders,
+                    variables: &self.variables,
+                };
+                interp::run_step(&self.module.graph, &plan.fetch_nodes, &inputs)?
+            }
         };
         // ---- end of the backend choice ----
         if result.fetched.len() != plan.fetch_nodes.len() {
+            self.keep_consumed(&result.updates);
             return Err(Diag::internal(
                 "the interpreter",
                 format!(
@@ -212,6 +243,7 @@ impl Session {
         for (name, value) in &result.updates {
             let expected = self.module.variable(name).map(|v| &v.ty);
             if expected != Some(&value.ty()) {
+                self.keep_consumed(&result.updates);
                 return Err(Diag::internal(
                     "the interpreter",
                     format!("assign of `{name}` gave a {} value", value.ty()),
@@ -257,6 +289,20 @@ impl Session {
         Ok(plan)
     }
 
+    /// The current value of a variable, writable in place (tests: keeps its
+    /// buffer, unlike [`Session::feed`]).
+    #[cfg(test)]
+    pub(crate) fn variable_mut(&mut self, name: &str) -> Option<&mut Tensor> {
+        self.variables.get_mut(name)
+    }
+
+    /// Buffers pooled by the JIT executable of `fetches` (tests).
+    #[cfg(test)]
+    pub(crate) fn pooled_buffers(&self, fetches: &[&str]) -> Option<usize> {
+        let key: Vec<String> = fetches.iter().map(|s| s.to_string()).collect();
+        self.executables.get(&key).map(|e| e.pooled_buffers())
+    }
+
     /// Compiles the JIT executable of a fetch list, timing it.
     fn compile(&mut self, key: Vec<String>, plan: &Plan) -> Result<(), Diag> {
         let start = Instant::now();
@@ -264,6 +310,16 @@ impl Session {
         self.compile_time += start.elapsed();
         self.executables.insert(key, exe);
         Ok(())
+    }
+
+    /// After an internal error past the step: a variable whose buffer the
+    /// step overwrote in place has only its update left; keep that one.
+    fn keep_consumed(&mut self, updates: &[(String, Tensor)]) {
+        for (name, value) in updates {
+            if !self.variables.contains_key(name) {
+                self.variables.insert(name.clone(), value.clone());
+            }
+        }
     }
 
     fn missing_feed(&self, name: &str) -> Diag {

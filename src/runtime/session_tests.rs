@@ -249,6 +249,10 @@ mod needs_interp {
             .iter()
             .all(|p| p.default.is_none()));
         assert!(copied.module().placeholder("s").unwrap().default.is_some());
+        // The variables' initial values moved too: the session has them, the
+        // module keeps an empty tensor.
+        assert_eq!(taken.variable("w"), copied.variable("w"));
+        assert_eq!(taken.module().variables[0].init.len(), 0);
         assert_eq!(taken.run(&["t"]).unwrap(), copied.run(&["t"]).unwrap());
         assert_eq!(taken.run(&["t"]).unwrap()[0], vec_f32(&[11.0, 22.0]));
     }
@@ -309,5 +313,70 @@ mod needs_interp {
             jit.variable("w"),
             Some(&vec_f32(&[expected, 2.0 * expected]))
         );
+    }
+
+    #[test]
+    fn in_place_training_keeps_the_pool_and_the_variables_buffers() {
+        // A two-layer MLP trained with momentum: every update is written into
+        // its variable (the buffer address stays), and after a warm-up step
+        // the pool neither grows nor shrinks while fetches are recycled.
+        let source = "
+            placeholder x: f32[16, 24] = randn(seed=1);
+            placeholder y: f32[16, 8] = randn(seed=2);
+            variable w1: f32[24, 32] = xavier(seed=3);
+            variable w2: f32[32, 8] = xavier(seed=4);
+            let h = tanh(x @ w1);
+            let loss = mean((h @ w2 - y) * (h @ w2 - y));
+            let train = minimize(loss, momentum(0.05, beta=0.9));
+        ";
+        let module = crate::compile(source, std::path::Path::new(".")).unwrap();
+        let mut jit = Session::with_backend(module.clone(), crate::backend::Backend::Jit);
+        let mut interp = Session::new(module);
+        let fetches = ["train", "loss"];
+        let address = |s: &Session| -> Vec<usize> {
+            ["w1", "w2", "w1.momentum", "w2.momentum"]
+                .iter()
+                .map(|n| match s.variable(n) {
+                    Some(Tensor::F32(a)) => a.as_ptr() as usize,
+                    other => panic!("{n}: {other:?}"),
+                })
+                .collect()
+        };
+        let start = address(&jit);
+        let mut pooled = None;
+        let close = |a: &Tensor, b: &Tensor| {
+            let (a, b) = (a.to_f64_vec(), b.to_f64_vec());
+            let scale = a.iter().fold(1e-30f64, |m, v| m.max(v.abs()));
+            a.len() == b.len() && a.iter().zip(&b).all(|(x, y)| (x - y).abs() <= 1e-5 * scale)
+        };
+        for step in 1..=6 {
+            let a = jit.run(&fetches).unwrap();
+            let b = interp.run(&fetches).unwrap();
+            assert!(close(&a[1], &b[1]), "step {step}: loss");
+            jit.recycle(&fetches, a);
+            for (name, value) in interp.variables() {
+                let got = jit.variable(name).unwrap();
+                assert!(close(value, got), "step {step}: {name}");
+            }
+            // The same state for the next step (GEMMs and tanh round differently).
+            let state: Vec<(String, Tensor)> = interp
+                .variables()
+                .map(|(n, t)| (n.to_string(), t.clone()))
+                .collect();
+            for (name, value) in state {
+                // Feeding replaces the buffer: write the values into it instead.
+                match (jit.variable_mut(&name), value) {
+                    (Some(Tensor::F32(dst)), Tensor::F32(src)) => dst.assign(&src),
+                    _ => panic!("{name}"),
+                }
+            }
+            assert_eq!(address(&jit), start, "step {step}");
+            let now = jit.pooled_buffers(&fetches);
+            assert!(now.is_some_and(|n| n > 0));
+            if step > 1 {
+                assert_eq!(now, pooled, "step {step}");
+            }
+            pooled = now;
+        }
     }
 }

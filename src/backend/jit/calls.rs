@@ -7,8 +7,8 @@ use super::parallel::{call_all, parts, split};
 use super::plan::Step;
 use super::reduce::Layout;
 use super::tensors::{data_ptr, out_ptr, Val};
-use crate::ir::NodeId;
 use crate::ir::{Node, ReduceOp, Tensor, TensorType};
+use crate::ir::{NodeId, Op};
 use crate::syntax::Diag;
 use std::sync::Arc;
 
@@ -19,16 +19,8 @@ impl Executable {
     /// means no later computation of the step reads the value.
     pub(super) fn count_uses(&self) -> Vec<u32> {
         let mut uses = vec![0u32; self.graph.len()];
-        for (i, step) in self.steps.iter().enumerate() {
-            let deps: &[NodeId] = match step {
-                Step::Unused | Step::Inlined => &[],
-                Step::Fused(g) => &self.groups[*g].leaves,
-                Step::Reduce(r) => &self.reductions[*r].group.leaves,
-                Step::Side(r) => std::slice::from_ref(&self.reductions[*r].node),
-                Step::MatMul(m) => &self.matmul_plans[*m].operands,
-                Step::Region(_) | Step::Fallback => &self.graph.nodes[i].inputs,
-            };
-            for d in deps {
+        for i in 0..self.steps.len() {
+            for d in self.step_deps(i) {
                 if let Some(u) = uses.get_mut(d.index()) {
                     *u += 1;
                 }
@@ -37,22 +29,63 @@ impl Executable {
         uses
     }
 
+    /// The inputs node `i`'s computation may read (all captures of a region).
+    pub(super) fn step_deps(&self, i: usize) -> &[NodeId] {
+        match &self.steps[i] {
+            Step::Unused | Step::Inlined => &[],
+            Step::Fused(g) => &self.groups[*g].leaves,
+            Step::Reduce(r) => &self.reductions[*r].group.leaves,
+            Step::Side(r) => std::slice::from_ref(&self.reductions[*r].node),
+            Step::MatMul(m) => &self.matmul_plans[*m].operands,
+            Step::Region(_) | Step::Fallback => &self.graph.nodes[i].inputs,
+        }
+    }
+
     /// After a computation that read `deps`: a kernel output no later
     /// computation of the step reads, and that is not fetched, goes back to
     /// the pool now (its buffer can serve a later node of the same type).
-    pub(super) fn release(&self, deps: &[NodeId], memo: &mut [Option<Val>], remaining: &mut [u32]) {
+    pub(super) fn release(
+        &self,
+        deps: &[NodeId],
+        memo: &mut [Option<Val>],
+        remaining: &mut [u32],
+        mut mem: Option<&mut super::memlog::Tracker>,
+    ) {
         for &dep in deps {
             let i = dep.index();
             let Some(left) = remaining.get_mut(i) else {
                 continue;
             };
             *left = left.saturating_sub(1);
-            if *left > 0 || !pooled(self.steps.get(i)) || self.fetched.get(i) != Some(&false) {
+            if let (0, Some(m)) = (*left, mem.as_deref_mut()) {
+                m.died(self, dep, memo[i].as_ref());
+            }
+            if *left > 0 || self.fetched.get(i) != Some(&false) {
+                continue;
+            }
+            if !pooled(self.steps.get(i)) {
+                // An interpreter kernel's output (allocated each step) is
+                // dropped now rather than at the end of the step; a variable
+                // stays (an owned one goes back to the session).
+                let fallback = matches!(self.steps.get(i), Some(Step::Fallback));
+                if fallback && !matches!(self.graph.nodes[i].op, Op::Variable { .. }) {
+                    if let (Some(Val::Shared(arc)), Some(m)) = (memo[i].take(), mem.as_deref_mut())
+                    {
+                        if Arc::strong_count(&arc) == 1 {
+                            m.freed(&arc);
+                        }
+                    }
+                }
                 continue;
             }
             match memo[i].take() {
                 Some(Val::Shared(arc)) => match Arc::try_unwrap(arc) {
-                    Ok(tensor) => self.pool.give(tensor),
+                    Ok(tensor) => {
+                        if let Some(m) = mem.as_deref_mut() {
+                            m.freed(&tensor);
+                        }
+                        self.pool.give(tensor)
+                    }
                     // Still shared (a fetched copy): keep it.
                     Err(arc) => memo[i] = Some(Val::Shared(arc)),
                 },
@@ -73,13 +106,14 @@ impl Executable {
     ) -> Result<(Tensor, Option<Tensor>), Diag> {
         let red = &self.reductions[r];
         let l = &red.layout;
-        let args: Vec<&Tensor> = red
+        let args: Vec<Option<&Tensor>> = red
             .group
             .leaves
             .iter()
             .map(|&k| {
                 memo[k.index()]
                     .as_deref()
+                    .map(Some)
                     .ok_or_else(|| at(node, format!("input {k} was not computed")))
             })
             .collect::<Result<_, _>>()?;
@@ -128,11 +162,12 @@ impl Executable {
 }
 
 /// Runs a kernel on `args` (checked against `types`) into `out` (of the
-/// node's type, every element written), once per slot list of `ranges`.
+/// node's type, every element written), once per slot list of `ranges`. A
+/// `None` argument is `out` itself (an in-place write: `inplace.rs`).
 pub(super) fn run_kernel(
     kernel: &Kernel,
     node: &Node,
-    args: &[&Tensor],
+    args: &[Option<&Tensor>],
     types: &[&TensorType],
     mut out: Tensor,
     ranges: &[Vec<usize>],
@@ -149,17 +184,25 @@ pub(super) fn run_kernel(
 }
 
 /// Checks `args` against `types` and calls `kernel` on them and `out` once
-/// per slot list of `ranges` (in parallel when there are several).
+/// per slot list of `ranges` (in parallel when there are several). A `None`
+/// argument reads `outs[0]`, which must then have its type.
 fn call(
     kernel: &Kernel,
     node: &Node,
-    args: &[&Tensor],
+    args: &[Option<&Tensor>],
     types: &[&TensorType],
     outs: &[*mut u8],
     ranges: &[Vec<usize>],
 ) -> Result<(), Diag> {
     let mut ptrs = Vec::with_capacity(args.len() + 1);
     for (k, (arg, ty)) in args.iter().zip(types).enumerate() {
+        let Some(arg) = arg else {
+            if **ty != node.ty || outs.len() != 1 {
+                return Err(at(node, format!("operand {k} cannot be the output")));
+            }
+            ptrs.push(outs[0]);
+            continue;
+        };
         // The kernel was compiled for exactly this dtype and shape.
         if arg.dtype() != ty.dtype || arg.shape() != ty.shape.dims() {
             return Err(at(

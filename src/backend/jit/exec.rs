@@ -48,6 +48,8 @@ pub struct Executable {
     pub(crate) matmuls: Vec<Kernel>,
     /// Per matmul kernel: the buffers it reads and their layouts.
     pub(crate) matmul_plans: Vec<MatMul>,
+    /// Which fused kernels may write into an input's buffer (`inplace.rs`).
+    pub(crate) in_place: super::inplace::InPlace,
     /// Per `Step::Region`: the compiled branches or body.
     pub(crate) regions: Vec<Region>,
     /// Whether this is a region: `Op::Param` reads the values passed in and
@@ -70,11 +72,18 @@ pub(crate) struct Env<'r, 's> {
 /// stack; a fold keeps one for every run of its body (no allocation per
 /// iteration).
 pub(crate) struct Scratch<'s> {
-    memo: Vec<Option<Val<'s>>>,
-    remaining: Vec<u32>,
-    stack: Vec<NodeId>,
+    pub(super) memo: Vec<Option<Val<'s>>>,
+    pub(super) remaining: Vec<u32>,
+    pub(super) stack: Vec<NodeId>,
     /// The inputs of the node being computed.
-    deps: Vec<NodeId>,
+    pub(super) deps: Vec<NodeId>,
+    /// Per node: computed in this run; per group: its in-place deferral done.
+    pub(super) done: Vec<bool>,
+    pub(super) deferred: Vec<bool>,
+    /// Variables whose buffers this run owns (see `Executable::run_owning`).
+    pub(super) owned: HashMap<String, Tensor>,
+    /// Memory accounting, when `TDSL_MEM_LOG` is set (top level only).
+    pub(super) mem: Option<super::memlog::Tracker>,
 }
 
 impl<'s> Scratch<'s> {
@@ -84,6 +93,10 @@ impl<'s> Scratch<'s> {
             remaining: exe.uses.clone(),
             stack: Vec::new(),
             deps: Vec::new(),
+            done: vec![false; exe.graph.len()],
+            deferred: vec![false; exe.groups.len()],
+            owned: HashMap::new(),
+            mem: None,
         }
     }
 }
@@ -110,34 +123,7 @@ impl Executable {
     /// Runs one step: the fetched values in order, and the updates of the
     /// fetched `assign`s in graph order (not applied; as [`interp::run_step`]).
     pub fn run(&self, inputs: &StepInputs) -> Result<StepResult, Diag> {
-        if self.in_region {
-            return Err(internal("a region runs inside its cond or fold"));
-        }
-        let mut scratch = Scratch::new(self);
-        let mut updates: Vec<(NodeId, String, Val)> = Vec::new();
-        let mut values = Vec::with_capacity(self.fetches.len());
-        let env = Env {
-            inputs,
-            params: &[],
-        };
-        for &fetch in &self.fetches {
-            self.eval(fetch, &mut scratch, &mut updates, env)?;
-            let value = scratch.memo[fetch.index()]
-                .as_ref()
-                .ok_or_else(|| internal(format!("fetch {fetch} was not computed")))?;
-            values.push(value.clone());
-        }
-        // Fetched values are moved out, not copied, unless still shared (a
-        // constant, a value fetched twice). Other kernel outputs go back to
-        // the pool for the next step.
-        self.release_memo(&mut scratch);
-        let fetched = values.into_iter().map(Val::into_owned).collect();
-        updates.sort_by_key(|(id, _, _)| *id);
-        let updates = updates
-            .into_iter()
-            .map(|(_, v, t)| (v, t.into_owned()))
-            .collect();
-        Ok(StepResult { fetched, updates })
+        self.run_with(inputs, HashMap::new()).0
     }
 
     /// Runs this region with `env.params` bound: its result. `scratch` (made
@@ -154,8 +140,10 @@ impl Executable {
             *scratch = Scratch::new(self);
         }
         scratch.memo.iter_mut().for_each(|m| *m = None);
+        scratch.done.iter_mut().for_each(|d| *d = false);
         scratch.remaining.copy_from_slice(&self.uses);
         let mut updates = Vec::new();
+        scratch.mem = None;
         self.eval(result, scratch, &mut updates, env)?;
         let value = scratch.memo[result.index()]
             .take()
@@ -164,19 +152,8 @@ impl Executable {
         value
     }
 
-    /// Empties the memo: kernel outputs nothing else holds go back to the pool.
-    fn release_memo(&self, scratch: &mut Scratch) {
-        for (id, slot) in scratch.memo.iter_mut().enumerate() {
-            if let (true, Some(Val::Shared(arc))) = (pooled(self.steps.get(id)), slot.take()) {
-                if let Ok(tensor) = Arc::try_unwrap(arc) {
-                    self.pool.give(tensor);
-                }
-            }
-        }
-    }
-
     /// Computes `target` and what it needs.
-    fn eval<'s>(
+    pub(super) fn eval<'s>(
         &self,
         target: NodeId,
         scratch: &mut Scratch<'s>,
@@ -191,6 +168,10 @@ impl Executable {
             remaining,
             stack,
             deps,
+            done,
+            deferred,
+            owned,
+            mem,
         } = scratch;
         stack.clear();
         stack.push(target);
@@ -215,22 +196,49 @@ impl Executable {
                     ready = false;
                 }
             }
+            if let (true, Step::Fused(g)) = (ready, &self.steps[id.index()]) {
+                ready = !self.defer(*g, done, deferred, stack);
+            }
             if ready {
                 let mut side = None;
-                let value = self.compute(id, memo, updates, env, &mut side)?;
+                let node = self.graph.node(id);
+                // An owned variable moves into the memo (it may be overwritten
+                // in place); a fused kernel may take a dying input's buffer.
+                let var = match &node.op {
+                    Op::Variable { name } => owned.remove(name),
+                    _ => None,
+                };
+                let reuse = match self.steps[id.index()] {
+                    Step::Fused(g) => self.reusable(g, memo, remaining),
+                    _ => None,
+                };
+                if let (Some(m), Some((k, _))) = (mem.as_mut(), &reuse) {
+                    m.reused(self, self.groups_leaf(id, *k));
+                }
+                let value = match var {
+                    Some(t) => Val::Shared(Arc::new(t)),
+                    None => self.compute(id, memo, updates, env, &mut side, reuse)?,
+                };
                 if let Some((side_id, side_value)) = side {
+                    if let Some(m) = mem.as_mut() {
+                        m.computed(self, side_id, &side_value);
+                    }
+                    done[side_id.index()] = true;
                     memo[side_id.index()] = Some(side_value);
                 }
-                let node = self.graph.node(id);
                 if value.dtype() != node.ty.dtype || value.shape() != node.ty.shape.dims() {
                     return Err(at(
                         node,
                         format!("computed {} for a {} node", value.ty(), node.ty),
                     ));
                 }
+                if let Some(m) = mem.as_mut() {
+                    m.computed(self, id, &value);
+                }
                 memo[id.index()] = Some(value);
+                done[id.index()] = true;
                 stack.pop();
-                self.release(deps, memo, remaining);
+                self.release(deps, memo, remaining, mem.as_mut());
             }
         }
         Ok(())
@@ -260,6 +268,7 @@ impl Executable {
         updates: &mut Vec<(NodeId, String, Val<'s>)>,
         env: Env<'_, 's>,
         side: &mut Option<(NodeId, Val<'s>)>,
+        reuse: Option<(usize, Tensor)>,
     ) -> Result<Val<'s>, Diag> {
         let node = self.graph.node(id);
         let value = |k: NodeId| -> Result<&Val<'s>, Diag> {
@@ -270,10 +279,16 @@ impl Executable {
         match &self.steps[id.index()] {
             Step::Fused(g) => {
                 let group = &self.groups[*g];
-                let args: Vec<&Tensor> = group
+                // The leaf whose buffer is the output reads the output (`None`).
+                let alias = reuse.as_ref().map(|(k, _)| *k);
+                let args: Vec<Option<&Tensor>> = group
                     .leaves
                     .iter()
-                    .map(|&l| value(l).map(|t| &**t))
+                    .enumerate()
+                    .map(|(k, &l)| match alias == Some(k) {
+                        true => Ok(None),
+                        false => value(l).map(|t| Some(&**t)),
+                    })
                     .collect::<Result<_, _>>()?;
                 let types: Vec<&TensorType> =
                     group.leaves.iter().map(|&l| self.graph.ty(l)).collect();
@@ -287,7 +302,10 @@ impl Executable {
                     // A scalar nest (no outer loop): one call; the range is unused.
                     ranges.push(vec![0, 0]);
                 }
-                let out = self.pool.take(&node.ty);
+                let out = match reuse {
+                    Some((_, t)) => t,
+                    None => self.pool.take(&node.ty),
+                };
                 return run_kernel(&self.fused[*g], node, &args, &types, out, &ranges)
                     .map(|t| Val::Shared(Arc::new(t)));
             }
@@ -301,9 +319,9 @@ impl Executable {
             Step::Side(_) => return Err(at(node, "was not stored by its reduction")),
             Step::MatMul(m) => {
                 let operands = &self.matmul_plans[*m].operands;
-                let args: Vec<&Tensor> = operands
+                let args: Vec<Option<&Tensor>> = operands
                     .iter()
-                    .map(|&l| value(l).map(|t| &**t))
+                    .map(|&l| value(l).map(|t| Some(&**t)))
                     .collect::<Result<_, _>>()?;
                 let types: Vec<&TensorType> = operands.iter().map(|&l| self.graph.ty(l)).collect();
                 let out = self.pool.take(&node.ty);

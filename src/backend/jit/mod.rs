@@ -23,7 +23,9 @@ mod exec;
 mod exp;
 mod fused;
 mod helpers;
+mod inplace;
 mod matmul;
+mod memlog;
 mod nest;
 mod ops;
 mod parallel;
@@ -118,12 +120,14 @@ fn compile_graph(
         matmuls,
         matmul_plans: planned.matmuls,
         regions,
+        in_place: Default::default(),
         in_region,
         _jit: None,
         uses: Vec::new(),
         fetched,
     };
     exe.uses = exe.count_uses();
+    exe.in_place = exe.plan_in_place();
     Ok(exe)
 }
 

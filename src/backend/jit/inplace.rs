@@ -1,0 +1,316 @@
+//! In-place writes: a single-output elementwise kernel (`Step::Fused`) may
+//! write its output into the buffer of one of its inputs when that input dies
+//! there. Two kinds of input qualify:
+//!
+//! - a pooled intermediate (a kernel output) whose last use is this kernel;
+//! - a variable that this step assigns exactly this kernel's output (`w = w -
+//!   lr * g`): the step owns the variable's buffer ([`Executable::run_owning`]),
+//!   and the new value replaces the old one in that buffer.
+//!
+//! The static part is decided here at build time (same type as the output, so
+//! the kernel reads the input at the output's own index; not fetched; for a
+//! variable: the only node reading it, assigned this node, and no op in the
+//! executable that can fail at run time). The dynamic part is checked when the
+//! kernel runs (`Executable::reusable`): the input's remaining-use count is 1
+//! (this kernel is its last reader, so every other read of the start-of-step
+//! value has already run) and nothing else shares the tensor.
+//!
+//! Aliasing in the kernel: the leaf is read at the output's index only (same
+//! shape, identity strides), and each element's store uses the values loaded
+//! for that element, so the store of element `i` follows its loads; other
+//! elements are at other addresses. The loads keep `readonly` (`fused.rs`):
+//! Cranelift places a pure load before its first use and never merges loads of
+//! different addresses, so no load is moved after the store it feeds.
+
+use super::codegen::internal;
+use super::exec::{pooled, Env, Executable, Scratch};
+use super::plan::Step;
+use super::tensors::{standard, Val};
+use crate::backend::interp::{StepInputs, StepResult};
+use crate::ir::{GradOp, NodeId, Op, Tensor};
+use crate::syntax::Diag;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Per fused group: which leaf (position in `leaves`) its output may
+/// overwrite, and the variables the step should own.
+#[derive(Default)]
+pub(crate) struct InPlace {
+    pub(crate) leaf: Vec<Option<usize>>,
+    /// Variables updated in place: name and the (only) node reading it.
+    pub(crate) variables: Vec<(String, NodeId)>,
+    /// Per group updating a variable in place: the variable's other readers
+    /// that do not depend on the update. The demand-driven walk may reach the
+    /// update first (the last input of a `group` is computed first); it then
+    /// computes these first, once per step, so the update can be the last
+    /// reader (`Executable::defer`).
+    pub(crate) defer: Vec<Vec<NodeId>>,
+}
+
+impl Executable {
+    /// The static in-place plan (called once at build time).
+    pub(super) fn plan_in_place(&self) -> InPlace {
+        let live = |id: NodeId| !matches!(self.steps.get(id.index()), Some(Step::Unused) | None);
+        let may_fail = self.may_fail();
+        // Per variable name: its live nodes, and the node its live assign stores.
+        let mut readers: HashMap<&str, Vec<NodeId>> = HashMap::new();
+        let mut assigned: HashMap<&str, NodeId> = HashMap::new();
+        for id in self.graph.ids().filter(|&id| live(id)) {
+            let node = self.graph.node(id);
+            match (&node.op, node.inputs.as_slice()) {
+                (Op::Variable { name }, _) => readers.entry(name).or_default().push(id),
+                (Op::Assign { var }, [value]) => {
+                    assigned.insert(var, *value);
+                }
+                _ => {}
+            }
+        }
+        let mut plan = InPlace::default();
+        for group in &self.groups {
+            let Some(root) = group.root() else {
+                plan.leaf.push(None);
+                continue;
+            };
+            let ty = self.graph.ty(root);
+            let candidate = |&(_, &leaf): &(usize, &NodeId)| -> bool {
+                if self.graph.ty(leaf) != ty || self.fetched[leaf.index()] {
+                    return false;
+                }
+                match &self.graph.node(leaf).op {
+                    Op::Variable { name } => {
+                        !may_fail
+                            && !self.in_region
+                            && readers.get(name.as_str()).map(Vec::as_slice) == Some(&[leaf])
+                            && assigned.get(name.as_str()) == Some(&root)
+                    }
+                    _ => pooled(self.steps.get(leaf.index())),
+                }
+            };
+            // A variable first: its buffer then stays the variable's.
+            let is_var =
+                |(_, l): &(usize, &NodeId)| matches!(self.graph.node(**l).op, Op::Variable { .. });
+            let mut found = group.leaves.iter().enumerate().filter(candidate);
+            let pick = found.clone().find(is_var).or_else(|| found.next());
+            let mut defer = Vec::new();
+            if let Some((_, &leaf)) = pick {
+                if let Op::Variable { name } = &self.graph.node(leaf).op {
+                    plan.variables.push((name.clone(), leaf));
+                    defer = self.readers_before(leaf, root);
+                }
+            }
+            plan.leaf.push(pick.map(|(k, _)| k));
+            plan.defer.push(defer);
+        }
+        plan
+    }
+
+    /// The computations other than `root` that read `var` and do not depend
+    /// on `root` (inputs precede their users, so one pass in index order).
+    fn readers_before(&self, var: NodeId, root: NodeId) -> Vec<NodeId> {
+        let mut after = vec![false; self.graph.len()];
+        let mut readers = Vec::new();
+        for id in self.graph.ids().take(self.steps.len()) {
+            let (i, deps) = (id.index(), self.step_deps(id.index()));
+            after[i] = id == root || deps.iter().any(|d| after[d.index()]);
+            if !after[i] && deps.contains(&var) {
+                readers.push(id);
+            }
+        }
+        readers
+    }
+
+    /// Whether a step of this executable can fail at run time on valid input
+    /// (then no variable is overwritten in place: a failed step must leave
+    /// every variable unchanged): an `index` or its gradient (out of range),
+    /// or a `cond`/`fold` (their regions run arbitrary ops).
+    fn may_fail(&self) -> bool {
+        self.steps.iter().enumerate().any(|(i, step)| match step {
+            Step::Region(_) => true,
+            Step::Fallback => matches!(
+                self.graph.nodes[i].op,
+                Op::Index | Op::Grad(GradOp::ScatterIndex)
+            ),
+            _ => false,
+        })
+    }
+
+    /// Before computing fused group `g`: whether to compute the variable's
+    /// other readers first (once per step: `deferred`); pushes those not yet
+    /// computed onto `stack`.
+    pub(super) fn defer(
+        &self,
+        g: usize,
+        done: &[bool],
+        deferred: &mut [bool],
+        stack: &mut Vec<NodeId>,
+    ) -> bool {
+        let readers = match self.in_place.defer.get(g) {
+            Some(r) if !r.is_empty() => r,
+            _ => return false,
+        };
+        if std::mem::replace(&mut deferred[g], true) {
+            return false;
+        }
+        let before = stack.len();
+        stack.extend(readers.iter().filter(|r| !done[r.index()]));
+        stack.len() > before
+    }
+
+    /// The variables a step should hand over with [`Executable::run_owning`].
+    pub fn owned_variables(&self) -> impl Iterator<Item = &str> {
+        self.in_place
+            .variables
+            .iter()
+            .map(|(name, _)| name.as_str())
+    }
+
+    /// Before running fused group `g` at node `id`: the buffer of the leaf its
+    /// output may overwrite, taken out of the memo, if that leaf dies here
+    /// (remaining uses 1: this kernel) and nothing else shares it.
+    pub(super) fn reusable(
+        &self,
+        g: usize,
+        memo: &mut [Option<Val>],
+        remaining: &[u32],
+    ) -> Option<(usize, Tensor)> {
+        let k = (*self.in_place.leaf.get(g)?)?;
+        let leaf = *self.groups[g].leaves.get(k)?;
+        let i = leaf.index();
+        if remaining.get(i) != Some(&1) {
+            return None;
+        }
+        match memo[i].take() {
+            Some(Val::Shared(arc)) => match Arc::try_unwrap(arc) {
+                Ok(t) if super::tensors::is_standard(&t) => Some((k, t)),
+                Ok(t) => {
+                    memo[i] = Some(Val::Shared(Arc::new(t)));
+                    None
+                }
+                Err(arc) => {
+                    memo[i] = Some(Val::Shared(arc));
+                    None
+                }
+            },
+            other => {
+                memo[i] = other;
+                None
+            }
+        }
+    }
+
+    /// [`Executable::run`] with the buffers of `owned` variables (those named
+    /// by [`Executable::owned_variables`]; `inputs.variables` holds the rest)
+    /// handed to the step, which may write their new value into them. Gives
+    /// back every owned variable the step did not overwrite, also when it
+    /// fails (a step that can fail at run time never overwrites one).
+    pub fn run_owning(
+        &self,
+        inputs: &StepInputs,
+        owned: HashMap<String, Tensor>,
+    ) -> (Result<StepResult, Diag>, HashMap<String, Tensor>) {
+        let owned = owned.into_iter().map(|(n, t)| (n, standard(t))).collect();
+        self.run_with(inputs, owned)
+    }
+
+    /// [`Executable::run`] owning the buffers of `owned` variables (standard
+    /// layout); gives back those not overwritten in place.
+    pub(super) fn run_with(
+        &self,
+        inputs: &StepInputs,
+        owned: HashMap<String, Tensor>,
+    ) -> (Result<StepResult, Diag>, HashMap<String, Tensor>) {
+        if self.in_region {
+            let error = internal("a region runs inside its cond or fold");
+            return (Err(error), owned);
+        }
+        let mut scratch = Scratch::new(self);
+        scratch.owned = owned;
+        scratch.mem = super::memlog::Tracker::start(self);
+        let mut updates: Vec<(NodeId, String, Val)> = Vec::new();
+        let mut values = Vec::with_capacity(self.fetches.len());
+        let env = Env {
+            inputs,
+            params: &[],
+        };
+        let mut outcome = Ok(());
+        for &fetch in &self.fetches {
+            outcome = self
+                .eval(fetch, &mut scratch, &mut updates, env)
+                .and_then(|()| {
+                    scratch.memo[fetch.index()]
+                        .as_ref()
+                        .ok_or_else(|| internal(format!("fetch {fetch} was not computed")))
+                        .map(|value| values.push(value.clone()))
+                });
+            if outcome.is_err() {
+                break;
+            }
+        }
+        let back = self.give_back(&mut scratch.memo, &mut scratch.owned, outcome.is_err());
+        // Fetched values are moved out, not copied, unless still shared (a
+        // constant, a value fetched twice). Other kernel outputs go back to
+        // the pool for the next step.
+        if let Err(error) = outcome {
+            drop((updates, values));
+            self.release_memo(&mut scratch);
+            return (Err(error), back);
+        }
+        self.release_memo(&mut scratch);
+        if let Some(mem) = scratch.mem.take() {
+            mem.report(self);
+        }
+        let fetched = values.into_iter().map(Val::into_owned).collect();
+        updates.sort_by_key(|(id, _, _)| *id);
+        let updates = updates
+            .into_iter()
+            .map(|(_, v, t)| (v, t.into_owned()))
+            .collect();
+        (Ok(StepResult { fetched, updates }), back)
+    }
+
+    /// The owned variables left after a run: unread ones, and read ones not
+    /// overwritten (their memo slot). On failure, a variable overwritten in
+    /// place (only after an internal error) gets the value in its buffer.
+    pub(super) fn give_back(
+        &self,
+        memo: &mut [Option<Val>],
+        owned: &mut HashMap<String, Tensor>,
+        failed: bool,
+    ) -> HashMap<String, Tensor> {
+        let mut back = std::mem::take(owned);
+        for (name, node) in &self.in_place.variables {
+            if back.contains_key(name) {
+                continue;
+            }
+            let slot = match memo[node.index()].take() {
+                Some(v) => Some(v),
+                // Overwritten in place: on failure, its buffer is the root's.
+                None if failed => self
+                    .in_place_root(*node)
+                    .and_then(|r| memo[r.index()].take()),
+                None => None,
+            };
+            if let Some(v) = slot {
+                back.insert(name.clone(), v.into_owned());
+            }
+        }
+        back
+    }
+
+    /// The leaf at position `k` of the fused group computed at node `id`.
+    pub(super) fn groups_leaf(&self, id: NodeId, k: usize) -> Option<NodeId> {
+        match self.steps.get(id.index()) {
+            Some(Step::Fused(g)) => self.groups[*g].leaves.get(k).copied(),
+            _ => None,
+        }
+    }
+
+    /// The root of the group that may overwrite variable node `node`.
+    fn in_place_root(&self, node: NodeId) -> Option<NodeId> {
+        self.groups
+            .iter()
+            .zip(&self.in_place.leaf)
+            .find(|(g, k)| k.and_then(|k| g.leaves.get(k)) == Some(&node))
+            .and_then(|(g, _)| g.root())
+    }
+}

@@ -1,0 +1,134 @@
+//! `TDSL_MEM_LOG=1`: per top-level step, on stderr, the memory the plan holds
+//! against the live-tensor minimum (read once per process, like
+//! `TDSL_GEMM_LOG`).
+//!
+//! - *live minimum*: the maximum, over the step's execution order, of the bytes
+//!   of values alive at once: feeds and variables read, kernel and fallback
+//!   outputs until their last use, fetched and assigned values to the end.
+//!   Constants are not counted; a region's internals neither (only its result).
+//! - *plan peak*: the maximum of the bytes the step actually holds (inputs
+//!   read, outputs not yet given back to the pool; a fallback output is held
+//!   to the end of the step) plus the pool's spare buffers at that moment.
+//! - the pool's bytes: allocated this step, in total, spare at the step's end.
+
+use super::exec::Executable;
+use super::tensors::Val;
+use crate::ir::{NodeId, Op, Tensor};
+use std::sync::OnceLock;
+
+fn logging() -> bool {
+    static LOG: OnceLock<bool> = OnceLock::new();
+    *LOG.get_or_init(|| std::env::var_os("TDSL_MEM_LOG").is_some())
+}
+
+pub(crate) struct Tracker {
+    /// Per node: its bytes while counted as live (0: not counted).
+    counted: Vec<usize>,
+    /// Per node: alive to the end of the step once computed.
+    keep: Vec<bool>,
+    live: usize,
+    peak_live: usize,
+    held: usize,
+    peak_plan: usize,
+    allocated_before: usize,
+    /// In-place writes this step: into variables, into intermediates.
+    in_place: (usize, usize),
+}
+
+fn bytes_of(exe: &Executable, id: NodeId) -> usize {
+    let ty = exe.graph.ty(id);
+    ty.shape.numel() * ty.dtype.size_bytes()
+}
+
+impl Tracker {
+    /// A tracker for a step of `exe`, if `TDSL_MEM_LOG` is set.
+    pub(crate) fn start(exe: &Executable) -> Option<Tracker> {
+        if !logging() {
+            return None;
+        }
+        let n = exe.graph.len();
+        let mut assigned = std::collections::HashSet::new();
+        let mut keep = exe.fetched.clone();
+        for node in &exe.graph.nodes {
+            if let (Op::Assign { var }, [value]) = (&node.op, node.inputs.as_slice()) {
+                assigned.insert(var.clone());
+                keep[value.index()] = true;
+            }
+        }
+        for (i, node) in exe.graph.nodes.iter().enumerate() {
+            keep[i] |= match &node.op {
+                Op::Placeholder { .. } => true,
+                Op::Variable { name } => !assigned.contains(name),
+                _ => false,
+            };
+        }
+        Some(Tracker {
+            counted: vec![0; n],
+            keep,
+            live: 0,
+            peak_live: 0,
+            held: 0,
+            peak_plan: 0,
+            allocated_before: exe.pool.allocated(),
+            in_place: (0, 0),
+        })
+    }
+
+    fn peak(&mut self, exe: &Executable) {
+        self.peak_live = self.peak_live.max(self.live);
+        self.peak_plan = self.peak_plan.max(self.held + exe.pool.spare());
+    }
+
+    /// Node `id` was computed (or read) as `value`.
+    pub(crate) fn computed(&mut self, exe: &Executable, id: NodeId, value: &Val) {
+        if matches!(exe.graph.node(id).op, Op::Const(_) | Op::Assign { .. }) {
+            return;
+        }
+        let bytes = value.len() * value.dtype().size_bytes();
+        self.counted[id.index()] = bytes;
+        self.live += bytes;
+        self.held += bytes;
+        self.peak(exe);
+    }
+
+    /// Node `id`'s last reader has run.
+    pub(crate) fn died(&mut self, _exe: &Executable, id: NodeId, _value: Option<&Val>) {
+        let i = id.index();
+        if !self.keep[i] {
+            self.live -= std::mem::take(&mut self.counted[i]).min(self.live);
+        }
+    }
+
+    /// A buffer went back to the pool.
+    pub(crate) fn freed(&mut self, t: &Tensor) {
+        self.held -= (t.len() * t.dtype().size_bytes()).min(self.held);
+    }
+
+    /// Node `leaf`'s buffer becomes a kernel's output (counted again there).
+    pub(crate) fn reused(&mut self, exe: &Executable, leaf: Option<NodeId>) {
+        if let Some(leaf) = leaf {
+            self.held -= bytes_of(exe, leaf).min(self.held);
+            match exe.graph.node(leaf).op {
+                Op::Variable { .. } => self.in_place.0 += 1,
+                _ => self.in_place.1 += 1,
+            }
+        }
+    }
+
+    pub(crate) fn report(&self, exe: &Executable) {
+        let mib = |b: usize| b as f64 / (1024.0 * 1024.0);
+        let total = exe.pool.allocated();
+        eprintln!(
+            "[mem] live minimum {:.2} MiB, plan peak {:.2} MiB; pool: {:.2} MiB allocated \
+             this step, {:.2} MiB in total, {:.2} MiB spare at the step's end; in place: \
+             {} variables, {} intermediates",
+            mib(self.peak_live),
+            mib(self.peak_plan),
+            mib(total - self.allocated_before.min(total)),
+            mib(total),
+            mib(exe.pool.spare()),
+            self.in_place.0,
+            self.in_place.1
+        );
+    }
+}
