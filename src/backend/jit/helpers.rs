@@ -202,74 +202,34 @@ unsafe fn gemm_rows<T: 'static + Copy + Default + Send + Sync + super::transb::P
         super::matmul::transpose_into(src, scratch, k, n);
         (b, lb) = (scratch.as_ptr(), Layout::Rows);
     }
-    // SAFETY: the caller's guarantee (a copied `b` lives in `scratch`).
-    unsafe { gemm_split(a, b, c, (m, k, n), (la, lb), one, parallelism(m, k, n)) }
-}
-
-/// One product `c = a @ b` (operands as for [`gemm_rows`], `b` in layout
-/// `lb`) with threading `par`: on two threads, halves of the columns run as
-/// one-thread gemm calls side by side (no synchronisation per depth chunk as
-/// in gemm's own threading). Each output's sum is the same either way:
-/// gemm's depth chunks depend on `k` only while a side exceeds 64, and both
-/// halves keep its packed kernels (`strides_keep_order`).
-///
-/// # Safety
-/// As for [`gemm_rows`].
-pub(crate) unsafe fn gemm_split<T: 'static + Copy + Default + Send + Sync>(
-    a: *const T,
-    b: *const T,
-    c: *mut T,
-    (m, k, n): (usize, usize, usize),
-    (la, lb): (Layout, Layout),
-    one: T,
-    par: gemm::Parallelism,
-) {
     let (a_rs, a_cs) = la.strides(m, k);
     let (b_rs, b_cs) = lb.strides(k, n);
-    let half = n / 2;
-    let split = matches!(par, gemm::Parallelism::Rayon(2))
-        && (m > 64 || half > 64)
-        && strides_keep_order(m, k, half);
-    // One gemm call on the columns `cols` of the product, on this thread
-    // unless `par`; addresses as `usize` so the closures can cross threads.
-    let (a, b, c) = (a as usize, b as usize, c as usize);
-    let run = move |cols: std::ops::Range<usize>, par: gemm::Parallelism| {
-        // SAFETY: in either layout the strides address exactly the `r*c`
-        // elements of the contiguous matrices the caller guarantees
-        // (row-major, or row-major `[c, r]` read transposed); offsetting `b`
-        // and `c` by `cols.start` columns keeps `cols.len()` columns inside
-        // them. `read_dst = false`: `c` is only written (zeros if `k = 0`).
-        unsafe {
-            gemm::gemm(
-                m,
-                cols.len(),
-                k,
-                (c as *mut T).add(cols.start),
-                1,
-                n as isize,
-                false,
-                a as *const T,
-                a_cs,
-                a_rs,
-                (b as *const T).offset(cols.start as isize * b_cs),
-                b_cs,
-                b_rs,
-                T::default(),
-                one,
-                false,
-                false,
-                false,
-                par,
-            )
-        }
-    };
-    if split {
-        rayon::join(
-            || run(0..half, gemm::Parallelism::None),
-            || run(half..n, gemm::Parallelism::None),
-        );
-    } else {
-        run(0..n, par);
+    // SAFETY: the caller guarantees the buffer sizes above; in either layout
+    // the strides address exactly the `r*c` elements of a contiguous matrix
+    // (row-major, or row-major `[c, r]` read transposed). `read_dst = false` so
+    // `c` is only written; with `k = 0` gemm writes zeros.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            c,
+            1,
+            n as isize,
+            false,
+            a,
+            a_cs,
+            a_rs,
+            b,
+            b_cs,
+            b_rs,
+            T::default(),
+            one,
+            false,
+            false,
+            false,
+            parallelism(m, k, n),
+        )
     }
 }
 
