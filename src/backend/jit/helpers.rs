@@ -162,7 +162,7 @@ const COPY_TRANS_B_MIN: usize = 128;
 /// `a`, `b` and `c` point at live buffers of `m*k`, `k*n` and `m*n` elements;
 /// `c` does not overlap `a` or `b`.
 #[allow(clippy::too_many_arguments)]
-unsafe fn gemm_rows<T: 'static + Copy + Default + Send + Sync>(
+unsafe fn gemm_rows<T: 'static + Copy + Default + Send + Sync + super::transb::Probe>(
     a: *const T,
     b: *const T,
     c: *mut T,
@@ -176,11 +176,21 @@ unsafe fn gemm_rows<T: 'static + Copy + Default + Send + Sync>(
         return;
     }
     let (mut b, mut lb) = (b, lb);
-    if lb == Layout::Trans
+    let copy_b = lb == Layout::Trans
         && m >= COPY_TRANS_B_MIN
         && k >= COPY_TRANS_B_MIN
-        && strides_keep_order(m, k, n)
-    {
+        && strides_keep_order(m, k, n);
+    if copy_b && super::transb::chunks_agree::<T>() {
+        let threads = match parallelism(m, k, n) {
+            gemm::Parallelism::Rayon(t) => t,
+            gemm::Parallelism::None => 1,
+        };
+        let ops = super::transb::Operands::new(a, b, c, (m, k, n), la);
+        // SAFETY: the caller's guarantee, as `transb::product` asks.
+        unsafe { super::transb::product(ops, one, threads, scratch) };
+        return;
+    }
+    if copy_b {
         let len = k * n;
         // Every element is overwritten: fill only when the size changes.
         if scratch.len() != len {
@@ -268,7 +278,7 @@ fn logging() -> bool {
 /// # Safety
 /// As for [`gemm_rows`].
 #[allow(clippy::too_many_arguments)]
-unsafe fn gemm_call<T: 'static + Copy + Default + Send + Sync>(
+unsafe fn gemm_call<T: 'static + Copy + Default + Send + Sync + super::transb::Probe>(
     key: &'static LocalKey<RefCell<Vec<T>>>,
     a: *const T,
     b: *const T,

@@ -256,8 +256,16 @@ mod tests {
             variables: &empty,
         };
         type Case<'a> = (DType, &'a [usize], &'a [usize], Vec<usize>, &'a [usize]);
-        let cases: [Case; 2] = [
+        // Depth 1030: three of gemm's depth chunks, accumulated blockwise.
+        let cases: [Case; 3] = [
             (DType::F32, &[200, 150], &[90, 150], vec![1, 0], &[200, 90]),
+            (
+                DType::F32,
+                &[130, 1030],
+                &[300, 1030],
+                vec![1, 0],
+                &[130, 300],
+            ),
             (
                 DType::F64,
                 &[2, 130, 140],

@@ -34,6 +34,7 @@ mod pool;
 mod recycle;
 mod reduce;
 mod tensors;
+mod transb;
 
 #[cfg(test)]
 mod tests;
