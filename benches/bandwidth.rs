@@ -16,8 +16,9 @@ const CHAIN_LEN: usize = 4 << 20; // f32 elements: 16 MiB per input
 const REPS: usize = 10;
 
 fn main() {
+    let mut out = vec![0.0f32; TRIAD_LEN];
     for threads in [1, 2] {
-        let triad = best(|| triad(threads));
+        let triad = best(|| triad(threads, &mut out));
         println!(
             "bandwidth triad {threads} {:.1}",
             3.0 * 4.0 * TRIAD_LEN as f64 / triad / 1e9
@@ -49,36 +50,22 @@ fn split(threads: usize, len: usize, work: impl Fn(std::ops::Range<usize>) + Syn
     start.elapsed().as_secs_f64()
 }
 
-fn triad(threads: usize) -> f64 {
+fn triad(threads: usize, out: &mut [f32]) -> f64 {
     static ARRAYS: std::sync::OnceLock<(Vec<f32>, Vec<f32>)> = std::sync::OnceLock::new();
     let (b, c) = ARRAYS.get_or_init(|| (vec![1.0; TRIAD_LEN], vec![2.0; TRIAD_LEN]));
-    let out = output();
-    let ptr = SendPtr(out.as_mut_ptr());
-    let seconds = split(threads, TRIAD_LEN, |range| {
-        let ptr = &ptr;
-        // SAFETY: the threads' ranges are disjoint parts of `out`.
-        let a = unsafe { std::slice::from_raw_parts_mut(ptr.0.add(range.start), range.len()) };
-        triad_part(a, &b[range.clone()], &c[range]);
+    let part = out.len().div_ceil(threads);
+    let start = Instant::now();
+    std::thread::scope(|s| {
+        for (t, a) in out.chunks_mut(part).enumerate() {
+            let range = t * part..t * part + a.len();
+            let (b, c) = (&b[range.clone()], &c[range]);
+            s.spawn(move || triad_part(a, b, c));
+        }
     });
-    black_box(out[TRIAD_LEN / 2]);
+    let seconds = start.elapsed().as_secs_f64();
+    black_box(out[out.len() / 2]);
     seconds
 }
-
-/// The triad's output array, allocated and touched once.
-fn output() -> &'static mut [f32] {
-    static mut OUT_ARRAY: Option<Vec<f32>> = None;
-    // SAFETY: only the main thread calls this, once per measurement, and no
-    // earlier borrow of the array is alive then.
-    unsafe {
-        let slot = &mut *std::ptr::addr_of_mut!(OUT_ARRAY);
-        slot.get_or_insert_with(|| vec![0.0; TRIAD_LEN])
-            .as_mut_slice()
-    }
-}
-
-struct SendPtr(*mut f32);
-// SAFETY: each thread writes its own disjoint range through the pointer.
-unsafe impl Sync for SendPtr {}
 
 fn triad_part(a: &mut [f32], b: &[f32], c: &[f32]) {
     #[cfg(target_arch = "x86_64")]

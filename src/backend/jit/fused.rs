@@ -224,8 +224,9 @@ impl Fused<'_> {
         lanes: u32,
         results: &[NodeId],
     ) -> Result<Vec<Value>, Diag> {
-        // Leaves are inputs, never written while a kernel runs (outputs do not
-        // alias them): `readonly` makes the loads pure to Cranelift, so they are
+        // Leaves are inputs; an output may overwrite one only element by element
+        // (in place, see `inplace.rs`: each store follows its own element's
+        // loads). `readonly` makes the loads pure to Cranelift, so they are
         // placed next to their first use (not all at the top of an unrolled
         // body, where they would be spilled) and hoisted when loop-invariant.
         let flags = MemFlagsData::new().with_notrap().with_readonly();

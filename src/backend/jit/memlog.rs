@@ -7,8 +7,8 @@
 //!   outputs until their last use, fetched and assigned values to the end.
 //!   Constants are not counted; a region's internals neither (only its result).
 //! - *plan peak*: the maximum of the bytes the step actually holds (inputs
-//!   read, outputs not yet given back to the pool; a fallback output is held
-//!   to the end of the step) plus the pool's spare buffers at that moment.
+//!   read, outputs not yet given back to the pool; a fallback output until
+//!   its last use) plus the pool's spare buffers at that moment.
 //! - the pool's bytes: allocated this step, in total, spare at the step's end.
 
 use super::exec::Executable;

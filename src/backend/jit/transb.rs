@@ -96,7 +96,7 @@ pub(crate) fn depth_chunk(k: usize) -> usize {
 }
 
 /// The column blocks of `cols`: as few as hold at most [`NB`] columns each,
-/// of even widths, so none is narrow (gemm picks other kernels, which sum in
+/// of balanced widths, so none is narrow (gemm picks other kernels, which sum in
 /// another order, for one column; see `helpers::strides_keep_order`).
 fn blocks(cols: std::ops::Range<usize>) -> impl Iterator<Item = (usize, usize)> {
     let len = cols.len();
@@ -112,7 +112,7 @@ fn blocks(cols: std::ops::Range<usize>) -> impl Iterator<Item = (usize, usize)> 
 #[derive(Clone, Copy)]
 struct Ptr<T>(*mut T);
 // SAFETY: only used to hand disjoint column ranges of `c` (and the shared,
-// read-only `a`, `b`) to the two halves of a `rayon::join`.
+// read-only `a`, `b`) to the column ranges of a `rayon::scope`.
 unsafe impl<T> Send for Ptr<T> {}
 unsafe impl<T> Sync for Ptr<T> {}
 
@@ -201,8 +201,8 @@ unsafe fn columns<T: 'static + Copy + Default + Probe>(
 }
 
 /// `c = a @ b` with `b` read transposed, as block copies and per-chunk gemm
-/// calls; the columns are split in two halves on two threads when `threads`
-/// allows. `scratch` is reused across calls.
+/// calls; the columns are split into one range per thread (each at least
+/// `NB` wide) when `threads` and `n` allow. `scratch` is reused across calls.
 ///
 /// # Safety
 /// `a`, `b` and `c` point at live buffers of `m*k`, `k*n` and `m*n` elements
@@ -216,20 +216,28 @@ pub(crate) unsafe fn product<T: 'static + Copy + Default + Send + Sync + Probe>(
 ) {
     let (_, k, n) = ops.mkn;
     let block = depth_chunk(k) * NB;
-    let halves = threads > 1 && n >= 2 * NB;
-    let len = if halves { 2 * block } else { block };
-    if scratch.len() < len {
-        scratch.resize(len, T::default());
+    // One column range per thread, each at least NB wide and starting on a
+    // multiple of NB, with a scratch block of its own.
+    let parts = threads.min(n / NB).max(1);
+    if scratch.len() < parts * block {
+        scratch.resize(parts * block, T::default());
     }
-    if halves {
-        let half = n / 2 / NB * NB;
-        let (lo, hi) = scratch.split_at_mut(block);
-        // SAFETY: the halves write disjoint columns of `c` and use disjoint
-        // scratch; `a` and `b` are only read.
-        rayon::join(
-            || unsafe { columns(ops, 0..half, one, lo) },
-            || unsafe { columns(ops, half..n, one, hi) },
-        );
+    if parts > 1 {
+        let bound = |i: usize| {
+            if i == parts {
+                n
+            } else {
+                n * i / parts / NB * NB
+            }
+        };
+        rayon::scope(|s| {
+            for (i, own) in scratch.chunks_mut(block).take(parts).enumerate() {
+                let cols = bound(i)..bound(i + 1);
+                // SAFETY: the ranges write disjoint columns of `c` and use
+                // disjoint scratch; `a` and `b` are only read.
+                s.spawn(move |_| unsafe { columns(ops, cols, one, own) });
+            }
+        });
     } else {
         // SAFETY: the caller's guarantee.
         unsafe { columns(ops, 0..n, one, scratch) }

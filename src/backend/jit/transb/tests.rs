@@ -35,6 +35,7 @@ fn whole_tile_transposes_are_exact() {
     // The f32 tile function where the machine has one (AVX-512), with
     // partial tiles around it done by the scalar loop.
     let Some(fast) = <f32 as super::Probe>::tile_fn() else {
+        eprintln!("skipped: no AVX-512 on this CPU (the scalar tiles are tested above)");
         return;
     };
     for (rows, cols, stride) in [(16, 16, 16), (37, 53, 40), (64, 48, 70), (512, 128, 1024)] {
@@ -117,9 +118,11 @@ fn blockwise_products_are_bitwise_gemms() {
     // gemm 0.19's depth chunk is 512 unless L1 is over 128 KiB.
     assert!(chunks_agree::<f32>() && chunks_agree::<f64>());
     // Several depth chunks (1030: 344 + 343 + 343; 1024: 512 + 512), odd
-    // column blocks, a transposed left operand, and the two-thread split.
-    for threads in [1, 2] {
+    // column blocks, a transposed left operand, and the split over threads
+    // (400 columns: three ranges on three threads).
+    for threads in [1, 2, 3] {
         check::<f32>((130, 1030, 300), Layout::Rows, threads);
+        check::<f32>((130, 1030, 400), Layout::Rows, threads);
         check::<f32>((256, 1024, 260), Layout::Rows, threads);
         check::<f32>((200, 600, 129), Layout::Trans, threads);
         check::<f64>((140, 700, 270), Layout::Rows, threads);
