@@ -244,56 +244,6 @@ pub(crate) unsafe fn product<T: 'static + Copy + Default + Send + Sync + Probe>(
     }
 }
 
-/// Whether gemm's depth chunks on this machine are [`depth_chunk`]'s, tested
-/// once per element type: a product of depth 513 (two chunks, 257 + 256,
-/// under the rule; one chunk if L1 were large enough to raise gemm's `kc`)
-/// computed whole and blockwise must agree bitwise.
-pub(crate) fn chunks_agree<T: 'static + Copy + Default + Send + Sync + Probe>() -> bool {
-    T::cell()
-        .get_or_init(|| {
-            let (m, k, n) = (130, 513, 140);
-            let value = |i: usize| T::from_f64(((i * 7919 % 1009) as f64 - 504.0) / 37.0);
-            let a: Vec<T> = (0..m * k).map(value).collect();
-            let b: Vec<T> = (0..n * k).map(|i| value(i + 31)).collect();
-            let mut whole = vec![T::default(); m * n];
-            let mut blocks = vec![T::default(); m * n];
-            // SAFETY: the buffers have the sizes named in the calls.
-            unsafe {
-                gemm::gemm(
-                    m,
-                    n,
-                    k,
-                    whole.as_mut_ptr(),
-                    1,
-                    n as isize,
-                    false,
-                    a.as_ptr(),
-                    1,
-                    k as isize,
-                    b.as_ptr(),
-                    k as isize,
-                    1,
-                    T::default(),
-                    T::one(),
-                    false,
-                    false,
-                    false,
-                    gemm::Parallelism::None,
-                );
-                let ops = Operands::new(
-                    a.as_ptr(),
-                    b.as_ptr(),
-                    blocks.as_mut_ptr(),
-                    (m, k, n),
-                    Layout::Rows,
-                );
-                product(ops, T::one(), 1, &mut Vec::new());
-            }
-            whole.iter().zip(&blocks).all(|(x, y)| x.bits() == y.bits())
-        })
-        .to_owned()
-}
-
 /// The element types [`chunks_agree`] probes.
 pub(crate) trait Probe: Sized + 'static {
     fn cell() -> &'static OnceLock<bool>;
@@ -405,5 +355,10 @@ impl Probe for f64 {
     }
 }
 
+mod probe;
 #[cfg(test)]
 mod tests;
+
+pub(crate) use probe::chunks_agree;
+#[cfg(test)]
+use probe::whole;

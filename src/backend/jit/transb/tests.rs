@@ -1,6 +1,6 @@
 //! Tests of the blockwise transposed-right-operand products.
 
-use super::{blocks, chunks_agree, product, transpose_block, Operands, NB};
+use super::{blocks, chunks_agree, product, transpose_block, whole, Operands, NB};
 use crate::backend::jit::helpers::Layout;
 
 #[test]
@@ -50,45 +50,6 @@ fn whole_tile_transposes_are_exact() {
             );
         }
     }
-}
-
-/// `a @ b` by one gemm call reading `b` (row-major `[n, k]`) transposed.
-fn whole<T: 'static + Copy + Default + super::Probe>(
-    a: &[T],
-    b: &[T],
-    (m, k, n): (usize, usize, usize),
-    la: Layout,
-) -> Vec<T> {
-    let mut c = vec![T::default(); m * n];
-    let (a_rs, a_cs) = match la {
-        Layout::Rows => (k as isize, 1),
-        Layout::Trans => (1, m as isize),
-    };
-    // SAFETY: the buffers hold `m*k`, `k*n` and `m*n` elements.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            c.as_mut_ptr(),
-            1,
-            n as isize,
-            false,
-            a.as_ptr(),
-            a_cs,
-            a_rs,
-            b.as_ptr(),
-            k as isize,
-            1,
-            T::default(),
-            T::one(),
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        );
-    }
-    c
 }
 
 fn check<T>(mkn: (usize, usize, usize), la: Layout, threads: usize)
