@@ -245,10 +245,10 @@ pub(crate) unsafe fn product<T: 'static + Copy + Default + Send + Sync + Probe>(
 }
 
 /// The element types [`chunks_agree`] probes.
-pub(crate) trait Probe: Sized + 'static {
+/// (`One` is the GEMM's unit, shared with `ir::kernels::gemm`.)
+pub(crate) trait Probe: Sized + 'static + crate::ir::kernels::gemm::num_one::One {
     fn cell() -> &'static OnceLock<bool>;
     fn from_f64(v: f64) -> Self;
-    fn one() -> Self;
     fn bits(&self) -> u64;
     /// The whole-tile transpose for this type on this machine, if any.
     fn tile_fn() -> Option<TileFn<Self>> {
@@ -263,9 +263,6 @@ impl Probe for f32 {
     }
     fn from_f64(v: f64) -> f32 {
         v as f32
-    }
-    fn one() -> f32 {
-        1.0
     }
     fn bits(&self) -> u64 {
         self.to_bits() as u64
@@ -346,9 +343,6 @@ impl Probe for f64 {
     }
     fn from_f64(v: f64) -> f64 {
         v
-    }
-    fn one() -> f64 {
-        1.0
     }
     fn bits(&self) -> u64 {
         self.to_bits()

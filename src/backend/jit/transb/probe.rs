@@ -4,6 +4,8 @@
 
 use super::{product, Operands, Probe};
 use crate::backend::jit::helpers::Layout;
+use crate::ir::kernels::gemm::matmul_into;
+use ndarray::{Array2, ArrayView2};
 
 /// Whether gemm's depth chunks on this machine are [`depth_chunk`]'s, tested
 /// once per element type: a product of depth 513 (two chunks, 257 + 256,
@@ -35,41 +37,27 @@ pub(crate) fn chunks_agree<T: 'static + Copy + Default + Send + Sync + Probe>() 
         .to_owned()
 }
 
-/// `a @ b` by one gemm call reading `b` (row-major `[n, k]`) transposed.
+/// `a @ b` by one call of the GEMM both backends share, reading `b`
+/// (row-major `[n, k]`) transposed.
 pub(crate) fn whole<T: 'static + Copy + Default + Probe>(
     a: &[T],
     b: &[T],
     (m, k, n): (usize, usize, usize),
     la: Layout,
 ) -> Vec<T> {
-    let mut c = vec![T::default(); m * n];
-    let (a_rs, a_cs) = match la {
-        Layout::Rows => (k as isize, 1),
-        Layout::Trans => (1, m as isize),
+    let a = match la {
+        Layout::Rows => ArrayView2::from_shape((m, k), a),
+        Layout::Trans => ArrayView2::from_shape((k, m), a).map(|t| t.reversed_axes()),
     };
-    // SAFETY: the buffers hold `m*k`, `k*n` and `m*n` elements.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            c.as_mut_ptr(),
-            1,
-            n as isize,
-            false,
-            a.as_ptr(),
-            a_cs,
-            a_rs,
-            b.as_ptr(),
-            k as isize,
-            1,
-            T::default(),
-            T::one(),
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        );
-    }
-    c
+    let b = ArrayView2::from_shape((n, k), b).map(|t| t.reversed_axes());
+    let mut c = Array2::default((m, n));
+    let ok = match (a, b) {
+        (Ok(a), Ok(b)) => matmul_into(a, b, c.view_mut()),
+        _ => false,
+    };
+    assert!(
+        ok,
+        "whole: operands of {m}x{k}x{n} do not match their buffers"
+    );
+    c.into_raw_vec_and_offset().0
 }
