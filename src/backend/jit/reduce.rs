@@ -23,15 +23,19 @@
 //! accumulate in `f64` directly. A sum over 4M `f32` stays within 1e-6 of the
 //! `f64` result (tested).
 
+mod layout;
+
 use super::codegen::{internal, Jit};
 use super::fused::{declare_helpers, heavy, vectorizes, Fused, Group};
-use super::nest::{broadcast_strides, collapse, Emitter, Nest};
+use super::nest::{Emitter, Nest};
 use super::ops::Lower;
-use crate::ir::{BinaryOp, DType, Graph, NodeId, Op, ReduceOp};
+use crate::ir::{BinaryOp, DType, Graph, NodeId, ReduceOp};
 use crate::syntax::Diag;
 use cranelift_codegen::ir::{types, InstBuilder, MemFlagsData, Value};
 use cranelift_frontend::FunctionBuilder;
 use cranelift_module::{FuncId, Module};
+
+pub(crate) use layout::{layout, reducible, Layout};
 
 /// Elements of the innermost reduced axis per partial (a multiple of 8).
 pub(crate) const BLOCK: usize = 256;
@@ -47,117 +51,6 @@ pub(crate) struct Reduction {
     /// A second output: an elementwise member of the group (of the reduced
     /// input's shape) stored at every element the kernel visits.
     pub(crate) side: Option<NodeId>,
-}
-
-/// The iteration space of a reduction (see the module docs).
-#[derive(Clone, Debug)]
-pub(crate) struct Layout {
-    /// Row axes (kept, then all reduced but the innermost), collapsed.
-    pub(crate) row_dims: Vec<usize>,
-    /// Per leaf: strides on the row axes, then on the innermost reduced axis.
-    pub(crate) strides: Vec<Vec<usize>>,
-    pub(crate) inner: usize,
-    pub(crate) rows: usize,
-    pub(crate) blocks: usize,
-    /// Output elements.
-    pub(crate) outputs: usize,
-    /// Elements reduced into one output (for `mean`; 0 for an empty reduction).
-    pub(crate) count: usize,
-    /// Column mode: the number of row blocks per output (`rows` are then
-    /// tasks, `blocks` is 1, `inner` is the kept axis walked in lanes).
-    pub(crate) columns: Option<usize>,
-    /// Partials in all, per output (contiguous, combined in order), and
-    /// elements visited (for the thread split).
-    pub(crate) partials: usize,
-    pub(crate) per_output: usize,
-    pub(crate) work: usize,
-}
-
-/// Whether the JIT fuses this reduction: `sum`/`mean`/`max`/`min` on floats.
-pub(crate) fn reducible(graph: &Graph, id: NodeId) -> bool {
-    let node = graph.node(id);
-    matches!(node.op, Op::Reduce { .. })
-        && node.inputs.len() == 1
-        && node.ty.dtype.is_float()
-        && graph.ty(node.inputs[0]).dtype == node.ty.dtype
-}
-
-/// The layout of reduction `id` whose kernel accesses `operands` (its leaves,
-/// then its side output if any).
-pub(crate) fn layout(graph: &Graph, id: NodeId, operands: &[NodeId]) -> Result<Layout, Diag> {
-    let node = graph.node(id);
-    let Op::Reduce { axes, .. } = &node.op else {
-        return Err(internal("not a reduction"));
-    };
-    let dims = graph.ty(node.inputs[0]).shape.dims();
-    if axes.iter().any(|&a| a >= dims.len()) || axes.windows(2).any(|w| w[0] >= w[1]) {
-        return Err(internal(format!("bad reduction axes {axes:?} of {dims:?}")));
-    }
-    let shapes: Vec<&[usize]> = operands.iter().map(|&l| graph.ty(l).shape.dims()).collect();
-    let strides = broadcast_strides(dims, &shapes)?;
-    let part = |keep: bool| {
-        let axes_of: Vec<usize> = (0..dims.len())
-            .filter(|a| axes.contains(a) != keep)
-            .collect();
-        let d: Vec<usize> = axes_of.iter().map(|&a| dims[a]).collect();
-        let rows: Vec<Vec<usize>> = strides
-            .iter()
-            .map(|row| axes_of.iter().map(|&a| row[a]).collect())
-            .collect();
-        collapse(&d, &rows)
-    };
-    let (kept, kept_strides) = part(true);
-    let (mut red, mut red_strides) = part(false);
-    if red.is_empty() {
-        red.push(1);
-        red_strides.iter_mut().for_each(|r| r.push(0));
-    }
-    let outputs: usize = kept.iter().product();
-    if let Some(layout) = super::columns::layout(&kept, &kept_strides, &red, &red_strides) {
-        layout.nest().prove(&shapes)?;
-        return Ok(layout);
-    }
-    let inner = red.pop().unwrap_or(1);
-    let rows_per_output: usize = red.iter().product();
-    let row_dims: Vec<usize> = kept.iter().chain(&red).copied().collect();
-    let strides: Vec<Vec<usize>> = kept_strides
-        .into_iter()
-        .zip(red_strides)
-        .map(|(k, r)| k.into_iter().chain(r).collect())
-        .collect();
-    let (rows, blocks) = (outputs * rows_per_output, inner.div_ceil(BLOCK));
-    let layout = Layout {
-        rows,
-        blocks,
-        count: rows_per_output * inner,
-        columns: None,
-        partials: rows * blocks,
-        per_output: rows_per_output * blocks,
-        work: rows * inner,
-        row_dims,
-        strides,
-        inner,
-        outputs,
-    };
-    layout.nest().prove(&shapes)?;
-    Ok(layout)
-}
-
-impl Layout {
-    /// The whole iteration space as a nest (rows, then the inner axis).
-    pub(crate) fn nest(&self) -> Nest {
-        let mut dims = self.row_dims.clone();
-        dims.push(self.inner);
-        Nest {
-            dims,
-            strides: self.strides.clone(),
-        }
-    }
-
-    /// Whether there is nothing to run (an empty output or empty reduction).
-    pub(crate) fn empty(&self) -> bool {
-        self.rows == 0 || self.inner == 0
-    }
 }
 
 /// Builds the kernel of `r`. Operands: the leaves, then the `f64` partials
