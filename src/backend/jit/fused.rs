@@ -11,8 +11,9 @@
 use super::codegen::{internal, Jit};
 use super::nest::{Body, Emitter, Nest};
 use super::ops::{self, clif_type, Helpers, Lower};
-use crate::ir::{DType, Graph, NodeId, Op};
+use crate::ir::{DType, Graph, NodeId, Op, Tensor};
 use crate::syntax::Diag;
+use cranelift_codegen::ir::immediates::{Ieee32, Ieee64};
 use cranelift_codegen::ir::{types, InstBuilder, MemFlagsData, Type, Value};
 use cranelift_frontend::FunctionBuilder;
 use cranelift_module::{FuncId, Module};
@@ -197,6 +198,23 @@ impl Fused<'_> {
             .map(|k| {
                 let ty = self.graph.ty(self.group.leaves[k]);
                 (ty.shape.numel() == 1).then(|| {
+                    // A constant's value is known now: an immediate lets
+                    // Cranelift fold it (e.g. a select against zero).
+                    if let Op::Const(t) = &self.graph.node(self.group.leaves[k]).op {
+                        match &**t {
+                            Tensor::F32(a) => {
+                                if let Some(&v) = a.iter().next() {
+                                    return e.b.ins().f32const(Ieee32::with_bits(v.to_bits()));
+                                }
+                            }
+                            Tensor::F64(a) => {
+                                if let Some(&v) = a.iter().next() {
+                                    return e.b.ins().f64const(Ieee64::with_bits(v.to_bits()));
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
                     let addr = e.address(k, zero, 1, ty.dtype.size_bytes() as i64);
                     e.b.ins().load(clif_type(ty.dtype), flags, addr, 0)
                 })

@@ -41,6 +41,25 @@ pub(crate) fn clif_type(dtype: DType) -> Type {
     }
 }
 
+/// Whether `v` was built as the constant `+0.0` (a scalar or a splat of one).
+fn is_pos_zero(b: &FunctionBuilder, v: Value) -> bool {
+    use cranelift_codegen::ir::{InstructionData, Opcode, ValueDef};
+    let ValueDef::Result(inst, _) = b.func.dfg.value_def(v) else {
+        return false;
+    };
+    match b.func.dfg.insts[inst] {
+        InstructionData::UnaryIeee32 {
+            opcode: Opcode::F32const,
+            imm,
+        } => imm.bits() == 0,
+        InstructionData::Unary {
+            opcode: Opcode::Splat,
+            arg,
+        } => is_pos_zero(b, arg),
+        _ => false,
+    }
+}
+
 /// Whether the JIT lowers `op` on `dtype` (everything the language allows).
 pub(crate) fn unary_lowered(op: UnaryOp, dtype: DType) -> bool {
     crate::ir::scalar::unary_supported(op, dtype)
@@ -89,7 +108,17 @@ impl Lower<'_> {
             let flags =
                 MemFlagsData::new().with_endianness(cranelift_codegen::ir::Endianness::Little);
             let mask = b.ins().bitcast(types::F32X4, flags, cond);
-            b.ins().bitselect(mask, x, y)
+            // A select against +0.0 (relu and its gradient) is one `and`, and
+            // its value operand comes first so Cranelift computes the mask
+            // after it (a long-lived mask spills in heavy bodies). Bitwise the
+            // same as `bitselect`: the mask lanes are all ones or all zeros.
+            if is_pos_zero(b, y) {
+                b.ins().band(x, mask)
+            } else if is_pos_zero(b, x) {
+                b.ins().band_not(y, mask)
+            } else {
+                b.ins().bitselect(mask, x, y)
+            }
         } else {
             b.ins().select(cond, x, y)
         }
