@@ -219,3 +219,47 @@ fn inline_exp_and_sigmoid_are_within_a_few_ulp_of_libm() {
         assert!(max_ulp <= bound, "{op:?}: {max_ulp} ulp from libm");
     }
 }
+
+/// A vector select against the constant `+0.0` is lowered to one `and`/`andnot`
+/// (`ops.rs`); against `-0.0` or any other value it must stay a `bitselect`.
+/// Either way the bits equal the interpreter's, NaN and `-0.0` included.
+#[test]
+fn select_against_constant_zero_is_bitwise_the_interpreters() {
+    use crate::backend::interp::{self, StepInputs};
+    let n = 1023;
+    for constant in [0.0f32, -0.0, 2.5] {
+        let mut g = Graph::new();
+        let x = konst(&mut g, values(DType::F32, &[n], 7, true));
+        let c = konst(
+            &mut g,
+            crate::ir::Tensor::scalar(DType::F32, constant as f64),
+        );
+        let c = add(&mut g, Op::Broadcast, &[c], DType::F32, &[n]);
+        let zero = konst(&mut g, crate::ir::Tensor::scalar(DType::F32, 0.0));
+        let zero = add(&mut g, Op::Broadcast, &[zero], DType::F32, &[n]);
+        let positive = add(
+            &mut g,
+            Op::Binary(BinaryOp::Gt),
+            &[x, zero],
+            DType::Bool,
+            &[n],
+        );
+        let keep = add(&mut g, Op::Select, &[positive, x, c], DType::F32, &[n]);
+        let drop = add(&mut g, Op::Select, &[positive, c, x], DType::F32, &[n]);
+        let none = std::collections::HashMap::new();
+        let inputs = StepInputs {
+            placeholders: &none,
+            variables: &none,
+        };
+        let want = interp::run_step(&g, &[keep, drop], &inputs).unwrap();
+        let options = super::super::Options { check_bounds: true };
+        let exe = super::super::compile(&g, &[keep, drop], options).unwrap();
+        let got = exe.run(&inputs).unwrap();
+        for (w, a) in want.fetched.iter().zip(&got.fetched) {
+            let bits = |t: &crate::ir::Tensor| -> Vec<u64> {
+                t.to_f64_vec().iter().map(|v| v.to_bits()).collect()
+            };
+            assert_eq!(bits(w), bits(a), "select against {constant}");
+        }
+    }
+}
