@@ -35,6 +35,8 @@ mod tests_nn;
 #[cfg(test)]
 mod tests_programs;
 #[cfg(test)]
+mod tests_scan;
+#[cfg(test)]
 mod tests_second_order;
 #[cfg(test)]
 mod tests_shape;
