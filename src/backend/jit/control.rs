@@ -1,4 +1,4 @@
-//! `cond` and `fold` as native control flow.
+//! `cond` and `fold` as native control flow (autodiff's `scan` in [`super::scan`]).
 //!
 //! Each region (a branch, a fold body) is compiled into its own
 //! [`Executable`] (planned and fused like the top level, regions inside it
