@@ -9,13 +9,14 @@
 //! nodes keep the span of the forward node they differentiate.
 //!
 //! The same sweep differentiates regions: `control.rs` inlines a `cond` branch or
-//! the `fold` body into a new region and sweeps it there (see `docs/autodiff.md`).
+//! the body of a `fold` or `scan` into a new region and sweeps it there (`loops.rs`) (see `docs/autodiff.md`).
 //!
 //! Gradients flow only through float nodes; integer and bool nodes, comparisons,
 //! `argmax`, `one_hot`, casts to non-float types and `stop_gradient` pass none.
 
 mod control;
 mod emit;
+mod loops;
 mod rules_elementwise;
 mod rules_movement;
 mod rules_nn;
@@ -33,6 +34,8 @@ mod tests_f32;
 mod tests_nn;
 #[cfg(test)]
 mod tests_programs;
+#[cfg(test)]
+mod tests_scan;
 #[cfg(test)]
 mod tests_second_order;
 #[cfg(test)]
@@ -194,7 +197,12 @@ fn rule(
             then_body,
             else_body,
         } => control::cond(&mut e, then_body, else_body, node, g),
-        Op::Fold { body } => control::fold(&mut e, body, id, node, g),
+        Op::Fold { body } => loops::fold(&mut e, body, id, node, g),
+        Op::Scan {
+            body,
+            reverse,
+            carry,
+        } => loops::scan(&mut e, body, (*reverse, *carry), id, node, g),
         Op::Grad(GradOp::Slice { starts }) => rules_movement::slice(&mut e, starts, node, g),
         Op::Grad(GradOp::ScatterIndex) => rules_movement::scatter_index(&mut e, node, g),
         Op::Grad(GradOp::Conv2dBackpropInput { strides, pads }) => {

@@ -264,6 +264,11 @@ pub(crate) fn verify(graph: &Graph) {
                 assert_eq!(&node.ty, input_types[0], "fold type");
                 verify(body);
             }
+            Op::Scan { body, .. } => {
+                let inferred = crate::ir::infer::infer(&node.op, &input_types);
+                assert_eq!(inferred.as_ref(), Ok(&node.ty), "scan type");
+                verify(body);
+            }
             Op::Placeholder { .. } | Op::Variable { .. } | Op::Const(_) | Op::Grad(_) => {}
             Op::Reshape => assert_eq!(
                 input_types[0].shape.numel(),

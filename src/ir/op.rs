@@ -178,6 +178,16 @@ pub enum Op {
     Fold {
         body: Box<Graph>,
     },
+    /// Autodiff's internal loop (`scan`). Inputs `[init: [carry], xs, captures...]`;
+    /// the body's params are `(state: [carry], x, captures...)` and its single
+    /// result is a vector `[next state (carry) | y_t (out_n)]`. The value is
+    /// `[final state | y_0 .. y_{T-1}]` (row `t` is step `t`'s output in either
+    /// direction); `reverse` runs `t = T-1 .. 0`.
+    Scan {
+        body: Box<Graph>,
+        reverse: bool,
+        carry: usize,
+    },
 
     // ---- state ----
     /// Inputs `[value]`; sets the variable at the end of the step; its value is the new value.
@@ -293,7 +303,7 @@ impl Op {
             | Op::LogSoftmax { .. }
             | Op::SoftmaxCrossEntropy
             | Op::MeanSquaredError => OpKind::Network,
-            Op::Cond { .. } | Op::Fold { .. } => OpKind::Control,
+            Op::Cond { .. } | Op::Fold { .. } | Op::Scan { .. } => OpKind::Control,
             Op::Assign { .. } | Op::Group => OpKind::State,
             Op::Grad(g) => g.kind(),
         }
@@ -329,6 +339,7 @@ impl Op {
             Op::MeanSquaredError => "mean_squared_error".into(),
             Op::Cond { .. } => "cond".into(),
             Op::Fold { .. } => "fold".into(),
+            Op::Scan { .. } => "scan".into(),
             Op::Assign { .. } => "assign".into(),
             Op::Group => "group".into(),
             Op::Grad(g) => g.name().into(),

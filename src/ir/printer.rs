@@ -73,7 +73,7 @@ fn regions(op: &Op) -> Vec<(&'static str, &Graph)> {
             then_body,
             else_body,
         } => vec![("then", then_body), ("else", else_body)],
-        Op::Fold { body } => vec![("body", body)],
+        Op::Fold { body } | Op::Scan { body, .. } => vec![("body", body)],
         _ => vec![],
     }
 }
@@ -178,6 +178,7 @@ pub fn op_with_attributes(op: &Op) -> String {
             format!("{name}[size={}, strides={}]", list(size), list(strides))
         }
         Op::Grad(grad_op) => grad_op.with_attributes(),
+        Op::Scan { reverse, carry, .. } => format!("{name}[carry={carry}, reverse={reverse}]"),
         _ => name,
     }
 }

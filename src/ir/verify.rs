@@ -142,7 +142,9 @@ fn verify_graph(graph: &Graph, in_region: bool, path: &str) -> Result<(), String
                 verify_region(then_body, &format!("{path}{id}.then: "))?;
                 verify_region(else_body, &format!("{path}{id}.else: "))?;
             }
-            Op::Fold { body } => verify_region(body, &format!("{path}{id}.body: "))?,
+            Op::Fold { body } | Op::Scan { body, .. } => {
+                verify_region(body, &format!("{path}{id}.body: "))?
+            }
             _ => {}
         }
     }

@@ -73,7 +73,7 @@ fn cse_graph(graph: &mut Graph) -> Result<bool, String> {
         if matches!(node.op, Op::Assign { .. } | Op::Group) {
             continue;
         }
-        if matches!(node.op, Op::Cond { .. } | Op::Fold { .. }) {
+        if matches!(node.op, Op::Cond { .. } | Op::Fold { .. } | Op::Scan { .. }) {
             changed |= hoist_into_captures(graph, index, &table)?;
         }
         let bucket = table.entry(hash_node(&graph.nodes[index])).or_default();
@@ -114,7 +114,7 @@ fn hoist_into_captures(
             then_body,
             else_body,
         } => (vec![then_body, else_body], 1),
-        Op::Fold { body } => (vec![body], 0),
+        Op::Fold { body } | Op::Scan { body, .. } => (vec![body], 0),
         _ => return Ok(false),
     };
     // A param's outer value: `cond` param k is input 1 + k; `fold` params 0 and 1
@@ -268,8 +268,20 @@ fn same_op(a: &Op, b: &Op) -> bool {
             },
         ) => same_graph(t1, t2) && same_graph(e1, e2),
         (Op::Fold { body: b1 }, Op::Fold { body: b2 }) => same_graph(b1, b2),
+        (
+            Op::Scan {
+                body: b1,
+                reverse: r1,
+                carry: c1,
+            },
+            Op::Scan {
+                body: b2,
+                reverse: r2,
+                carry: c2,
+            },
+        ) => r1 == r2 && c1 == c2 && same_graph(b1, b2),
         (Op::Assign { .. }, _) | (Op::Group, _) | (Op::Const(_), _) | (Op::Pad { .. }, _) => false,
-        (Op::Cond { .. }, _) | (Op::Fold { .. }, _) => false,
+        (Op::Cond { .. }, _) | (Op::Fold { .. }, _) | (Op::Scan { .. }, _) => false,
         _ => a == b,
     }
 }

@@ -79,7 +79,7 @@ fn prune_regions(op: &mut Op, inputs: &mut Vec<crate::ir::NodeId>) -> Result<boo
             changed |= drop_params(&mut [then_body, else_body], &keep, inputs, 1)?;
             Ok(changed)
         }
-        Op::Fold { body } => {
+        Op::Fold { body } | Op::Scan { body, .. } => {
             let mut changed = dce_graph(body)?;
             let mut keep = used_params(body);
             for k in keep.iter_mut().take(2) {

@@ -60,11 +60,43 @@ pub fn prune_fold_states(graph: &mut Graph) -> Result<bool, String> {
 /// The plan for node `index`, when it is a fold with dead state pieces.
 fn plan(graph: &Graph, users: &[Vec<usize>], index: usize) -> Option<Plan> {
     let node = &graph.nodes[index];
-    let Op::Fold { body } = &node.op else {
-        return None;
+    let (body, scan) = match &node.op {
+        Op::Fold { body } => (body, None),
+        Op::Scan { body, carry, .. } => (body, Some(*carry)),
+        _ => return None,
     };
-    let reads = packed_reads(graph, users, index)?;
-    let pieces = result_pieces(body, node.ty.shape.numel())?;
+    let mut reads = packed_reads(graph, users, index)?;
+    let mut total = node.ty.shape.numel();
+    let mut scan_plan = None;
+    if let Some(carry) = scan {
+        // Work in the body's result `[state | y_t]`: a read of any output row
+        // reads the whole `y_t`.
+        let out_n = body
+            .nodes
+            .get(body.results.first()?.index())?
+            .ty
+            .shape
+            .numel()
+            .checked_sub(carry)?;
+        let steps = (total.checked_sub(carry)?).checked_div(out_n).unwrap_or(0);
+        let reads_output = reads.iter().any(|&(s, l)| s + l > carry);
+        reads = reads
+            .iter()
+            .filter(|&&(s, _)| s < carry)
+            .map(|&(s, l)| (s, l.min(carry - s)))
+            .collect();
+        if reads_output {
+            reads.push((carry, out_n));
+        }
+        total = carry + out_n;
+        scan_plan = Some((carry, steps));
+    }
+    let pieces = result_pieces(body, total)?;
+    if let Some((carry, _)) = scan_plan {
+        if pieces.iter().any(|&(s, l)| s < carry && s + l > carry) {
+            return None;
+        }
+    }
     let result = body.nodes.get(body.results.first()?.index())?;
     let piece_reads = body_reads(body, &result.inputs)?;
     let mut live: Vec<bool> = pieces
@@ -88,6 +120,7 @@ fn plan(graph: &Graph, users: &[Vec<usize>], index: usize) -> Option<Plan> {
         fold: index,
         pieces,
         live,
+        scan: scan_plan,
     })
 }
 
@@ -132,10 +165,18 @@ fn body_reads(body: &Graph, pieces: &[NodeId]) -> Option<Vec<Vec<(usize, usize)>
 /// before their folds, so the graph is rebuilt with renumbered ids.
 fn rewrite(graph: &mut Graph, users: &[Vec<usize>], plans: Vec<Plan>) -> Result<(), String> {
     for plan in &plans {
-        let Op::Fold { body } = &mut graph.nodes[plan.fold].op else {
-            return Err("a planned fold is not a fold".into());
-        };
-        rewrite_body(body, plan)?;
+        let node = &mut graph.nodes[plan.fold];
+        match (&mut node.op, plan.scan) {
+            (Op::Fold { body }, None) => rewrite_body(body, plan)?,
+            (Op::Scan { body, carry, .. }, Some((_, steps))) => {
+                rewrite_body(body, plan)?;
+                let state = state_plan(plan);
+                *carry = state.new_len();
+                let out_n = plan.new_len() - *carry;
+                node.ty = TensorType::new(node.ty.dtype, vec![*carry + steps * out_n]);
+            }
+            _ => return Err("a planned fold or scan is neither".into()),
+        }
         move_slices(graph, users, plan);
     }
     let old = std::mem::take(&mut graph.nodes);
@@ -149,9 +190,12 @@ fn rewrite(graph: &mut Graph, users: &[Vec<usize>], plans: Vec<Plan>) -> Result<
         }
         if let Some(plan) = plans.next_if(|p| p.fold == index) {
             let init = *node.inputs.first().ok_or("a fold without inputs")?;
-            let ty = TensorType::new(node.ty.dtype, vec![plan.new_len()]);
-            node.inputs[0] = new_init(graph, init, &plan, &ty);
-            node.ty = ty;
+            let state = state_plan(&plan);
+            let ty = TensorType::new(node.ty.dtype, vec![state.new_len()]);
+            node.inputs[0] = new_init(graph, init, &state, &ty);
+            if plan.scan.is_none() {
+                node.ty = ty;
+            }
         }
         map.push(NodeId(graph.nodes.len() as u32));
         graph.nodes.push(node);
@@ -165,11 +209,10 @@ fn rewrite(graph: &mut Graph, users: &[Vec<usize>], plans: Vec<Plan>) -> Result<
 /// Cuts the dead pieces out of the body's result, then re-types the state
 /// param and moves its slices.
 fn rewrite_body(body: &mut Graph, plan: &Plan) -> Result<(), String> {
-    let ty = TensorType::new(
-        body.params.first().ok_or("no params")?.dtype,
-        vec![plan.new_len()],
-    );
-    cut_result(body, plan, &ty)?;
+    let dtype = body.params.first().ok_or("no params")?.dtype;
+    let result_ty = TensorType::new(dtype, vec![plan.new_len()]);
+    cut_result(body, plan, &result_ty)?;
+    let ty = TensorType::new(dtype, vec![state_plan(plan).new_len()]);
     let params: Vec<bool> = body
         .nodes
         .iter()
@@ -190,6 +233,24 @@ fn rewrite_body(body: &mut Graph, plan: &Plan) -> Result<(), String> {
         .ok_or("a fold body without params")?;
     *first = ty;
     Ok(())
+}
+
+/// The plan restricted to the carried state (a scan's output pieces left out).
+fn state_plan(plan: &Plan) -> Plan {
+    let carry = plan.scan.map_or(usize::MAX, |(c, _)| c);
+    let (pieces, live) = plan
+        .pieces
+        .iter()
+        .zip(&plan.live)
+        .filter(|(p, _)| p.0 < carry)
+        .map(|(p, l)| (*p, *l))
+        .unzip();
+    Plan {
+        fold: plan.fold,
+        pieces,
+        live,
+        scan: None,
+    }
 }
 
 /// Appends the new initial value (the live pieces of `init`) to `graph`.

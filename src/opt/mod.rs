@@ -214,7 +214,7 @@ pub fn count_nodes(graph: &Graph) -> usize {
                     then_body,
                     else_body,
                 } => count_nodes(then_body) + count_nodes(else_body),
-                Op::Fold { body } => count_nodes(body),
+                Op::Fold { body } | Op::Scan { body, .. } => count_nodes(body),
                 _ => 0,
             }
         })

@@ -12,6 +12,9 @@ pub(super) struct Plan {
     /// `(start, len)` of each piece, in state order.
     pub pieces: Vec<(usize, usize)>,
     pub live: Vec<bool>,
+    /// For a `scan`: `(carry, steps)`; its pieces are those of the body's
+    /// result, `[state | one step's output]`.
+    pub scan: Option<(usize, usize)>,
 }
 
 impl Plan {
@@ -135,6 +138,7 @@ pub(super) fn cond_plan(graph: &Graph, users: &[Vec<usize>], index: usize) -> Op
         fold: index,
         pieces,
         live,
+        scan: None,
     })
 }
 

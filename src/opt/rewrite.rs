@@ -18,7 +18,7 @@ pub fn for_each_region(
             let b = f(else_body)?;
             Ok(a || b)
         }
-        Op::Fold { body } => f(body),
+        Op::Fold { body } | Op::Scan { body, .. } => f(body),
         _ => Ok(false),
     }
 }

@@ -192,7 +192,8 @@ fn rule(graph: &Graph, id: NodeId) -> Option<Rewrite> {
             v if v != 0.0 => Some(Rewrite::Alias(input(1)?)),
             _ => Some(Rewrite::Alias(input(2)?)),
         },
-        Op::Fold { .. } => {
+        // With no step, a scan's value `[state]` is its init too.
+        Op::Fold { .. } | Op::Scan { .. } => {
             let xs = input(1)?;
             (graph.ty(xs).shape.dims().first() == Some(&0)).then_some(Rewrite::Alias(input(0)?))
         }

@@ -140,7 +140,7 @@ impl Walk {
                     self.graph(then_body, &then_body.results)?;
                     self.graph(else_body, &else_body.results)?;
                 }
-                Op::Fold { body } => self.graph(body, &body.results)?,
+                Op::Fold { body } | Op::Scan { body, .. } => self.graph(body, &body.results)?,
                 _ => {}
             }
         }

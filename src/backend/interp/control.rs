@@ -6,7 +6,7 @@
 
 use super::frame::{used_params, Frame};
 use super::internal;
-use crate::ir::{Graph, Node, NodeId, Tensor};
+use crate::ir::{Graph, Node, NodeId, Tensor, TensorType};
 use crate::syntax::Diag;
 use ndarray::Axis;
 use std::sync::Arc;
@@ -116,6 +116,56 @@ pub(crate) fn fold(frame: &Frame, id: NodeId, body: &Graph) -> Result<Arc<Tensor
         acc = run_region(frame, node, body, params)?;
     }
     Ok(acc)
+}
+
+/// `scan(body, init, xs)`: like `fold`, but the body's result is
+/// `[next state (carry) | y_t]`; the value is `[final state | y_0 .. y_{T-1}]`
+/// (row `t` from step `t`, whatever the direction; `reverse` runs `t = T-1 .. 0`).
+pub(crate) fn scan(
+    frame: &Frame,
+    id: NodeId,
+    body: &Graph,
+    reverse: bool,
+    carry: usize,
+) -> Result<Arc<Tensor>, Diag> {
+    let node = frame.graph.node(id);
+    let mut state = frame.input(id, 0)?;
+    let xs = frame.input(id, 1)?;
+    let used = used_params(body);
+    let captures = bind_captures(frame, id, 2, used.get(2..).unwrap_or(&[]))?;
+    let steps = match xs.shape().first() {
+        Some(&n) => n,
+        None => return Err(internal(node, "xs must have at least one axis")),
+    };
+    let mut rows: Vec<Vec<f64>> = vec![Vec::new(); steps];
+    let order: Vec<usize> = if reverse {
+        (0..steps).rev().collect()
+    } else {
+        (0..steps).collect()
+    };
+    for t in order {
+        let mut params = Vec::with_capacity(2 + captures.len());
+        params.push(Some(state));
+        params.push(Some(Arc::new(slice_axis0(&xs, t))));
+        params.extend(captures.iter().cloned());
+        let result = run_region(frame, node, body, params)?;
+        let mut values = result.to_f64_vec();
+        if values.len() < carry || result.shape().len() != 1 {
+            return Err(internal(node, format!("the body gave {}", result.ty())));
+        }
+        rows[t] = values.split_off(carry);
+        let ty = TensorType::new(result.dtype(), vec![carry]);
+        state = Arc::new(from_f64(node, &ty, values)?);
+    }
+    let mut all = state.to_f64_vec();
+    all.extend(rows.into_iter().flatten());
+    from_f64(node, &node.ty, all).map(Arc::new)
+}
+
+/// Values are carried through f64: exact for f32, f64, i32 and bool.
+fn from_f64(node: &Node, ty: &TensorType, values: Vec<f64>) -> Result<Tensor, Diag> {
+    Tensor::from_f64_vec(ty, values)
+        .ok_or_else(|| internal(node, format!("a value does not fit {ty}")))
 }
 
 /// `xs[t]` along axis 0, in standard layout (`t` is in range).

@@ -126,7 +126,7 @@ impl<'g, 's> Frame<'g, 's> {
                 deps.extend(captures_used(&node.inputs[1..], &used));
                 Ok(deps)
             }
-            Op::Fold { body } => {
+            Op::Fold { body } | Op::Scan { body, .. } => {
                 if node.inputs.len() < 2 {
                     return Err(internal(node, "needs inputs [init, xs, captures...]"));
                 }
@@ -178,6 +178,11 @@ impl<'g, 's> Frame<'g, 's> {
                     else_body,
                 } => control::cond(self, id, then_body, else_body)?,
                 Op::Fold { body } => control::fold(self, id, body)?,
+                Op::Scan {
+                    body,
+                    reverse,
+                    carry,
+                } => control::scan(self, id, body, *reverse, *carry)?,
                 Op::Assign { var } => {
                     let value = self.input(id, 0)?;
                     match &mut self.updates {

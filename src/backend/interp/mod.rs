@@ -111,6 +111,7 @@ pub fn eval_pure(node: &Node, inputs: &[&Tensor]) -> Result<Tensor, Diag> {
         | Op::Param(_)
         | Op::Cond { .. }
         | Op::Fold { .. }
+        | Op::Scan { .. }
         | Op::Assign { .. }
         | Op::Group => {
             return Err(internal(node, "not a pure op; it needs a step to run in"));

@@ -1,4 +1,4 @@
-//! `cond` and `fold` as native control flow.
+//! `cond` and `fold` as native control flow (autodiff's `scan` in [`super::scan`]).
 //!
 //! Each region (a branch, a fold body) is compiled into its own
 //! [`Executable`] (planned and fused like the top level, regions inside it
@@ -24,14 +24,25 @@ use std::sync::Arc;
 
 /// The compiled regions of one `cond` or `fold` node.
 pub(crate) enum Region {
-    Cond { then_body: Code, else_body: Code },
-    Fold { body: Code },
+    Cond {
+        then_body: Code,
+        else_body: Code,
+    },
+    Fold {
+        body: Code,
+    },
+    /// Autodiff's `scan` ([`super::scan`]).
+    Scan {
+        body: Code,
+        reverse: bool,
+        carry: usize,
+    },
 }
 
 /// A compiled region and which of its parameters its result depends on.
 pub(crate) struct Code {
     pub(crate) exe: Box<Executable>,
-    used: Vec<bool>,
+    pub(super) used: Vec<bool>,
 }
 
 impl Region {
@@ -41,7 +52,7 @@ impl Region {
                 then_body,
                 else_body,
             } => vec![then_body, else_body],
-            Region::Fold { body } => vec![body],
+            Region::Fold { body } | Region::Scan { body, .. } => vec![body],
         }
     }
 }
@@ -83,6 +94,15 @@ pub(super) fn compile_regions(
                 }),
                 Op::Fold { body } => Ok(Region::Fold {
                     body: code(node, body)?,
+                }),
+                Op::Scan {
+                    body,
+                    reverse,
+                    carry,
+                } => Ok(Region::Scan {
+                    body: code(node, body)?,
+                    reverse: *reverse,
+                    carry: *carry,
                 }),
                 _ => Err(at(node, "is not a cond or a fold")),
             }
@@ -135,7 +155,7 @@ impl Executable {
                 }
                 Ok(())
             }
-            Some(Region::Fold { body }) => {
+            Some(Region::Fold { body } | Region::Scan { body, .. }) => {
                 if node.inputs.len() < 2 {
                     return Err(at(node, "needs inputs [init, xs, captures...]"));
                 }
@@ -174,6 +194,11 @@ impl Executable {
                 code.exe.run_region(env, &mut scratch)
             }
             Some(Region::Fold { body }) => fold(body, node, memo, env),
+            Some(Region::Scan {
+                body,
+                reverse,
+                carry,
+            }) => super::scan::scan(body, (*reverse, *carry), node, memo, env),
             None => Err(at(node, "has no compiled region")),
         }
     }
@@ -255,7 +280,11 @@ fn fold<'s>(
 }
 
 /// The computed value of input `k` of `node`.
-fn get<'m, 's>(memo: &'m [Option<Val<'s>>], node: &Node, k: NodeId) -> Result<&'m Val<'s>, Diag> {
+pub(super) fn get<'m, 's>(
+    memo: &'m [Option<Val<'s>>],
+    node: &Node,
+    k: NodeId,
+) -> Result<&'m Val<'s>, Diag> {
     memo.get(k.index())
         .and_then(Option::as_ref)
         .ok_or_else(|| at(node, format!("input {k} was not computed")))
@@ -263,7 +292,7 @@ fn get<'m, 's>(memo: &'m [Option<Val<'s>>], node: &Node, k: NodeId) -> Result<&'
 
 /// The region parameters bound to `captures`: those the region does not use
 /// were not computed and stay `None`.
-fn bind<'s>(
+pub(super) fn bind<'s>(
     memo: &[Option<Val<'s>>],
     node: &Node,
     captures: &[NodeId],

@@ -33,6 +33,7 @@ mod plan;
 mod pool;
 mod recycle;
 mod reduce;
+mod scan;
 mod tensors;
 mod transb;
 

@@ -296,7 +296,7 @@ pub(crate) fn plan(graph: &Graph, fetches: &[NodeId], in_region: bool) -> Result
         } else if matches!(node.op, Op::MatMul) && matmul_lowered(graph, node) {
             matmuls.push(matmul_plan(graph, id, &fetched));
             Step::MatMul(matmuls.len() - 1)
-        } else if matches!(node.op, Op::Cond { .. } | Op::Fold { .. }) {
+        } else if matches!(node.op, Op::Cond { .. } | Op::Fold { .. } | Op::Scan { .. }) {
             regions.push(id);
             Step::Region(regions.len() - 1)
         } else {

@@ -192,12 +192,43 @@ pub(super) fn infer_rest(op: &Op, inputs: &[&TensorType]) -> Result<TensorType, 
             }
             Ok(out)
         }
+        Op::Scan { body, carry, .. } => scan(body, *carry, inputs),
         Op::Assign { .. } => {
             arity(&name, inputs, 1)?;
             Ok(inputs[0].clone())
         }
         Op::Group => Ok(TensorType::scalar(DType::Bool)),
         _ => Err(format!("{name}: no inference rule")),
+    }
+}
+
+/// `scan`: `[carry + T * out_n]`, `out_n` from the body's result length.
+fn scan(body: &Graph, carry: usize, inputs: &[&TensorType]) -> Result<TensorType, String> {
+    let [init, xs, captures @ ..] = inputs else {
+        return Err("scan: expects [init, xs, captures...]".into());
+    };
+    if init.shape.dims() != [carry] {
+        return Err(format!("scan: the state must be [{carry}], got {init}"));
+    }
+    let Some((&steps, row)) = xs.shape.dims().split_first() else {
+        return Err(format!("scan: xs must have rank at least 1, got {xs}"));
+    };
+    let x = TensorType::new(xs.dtype, row.to_vec());
+    for (i, p) in [*init, &x].iter().enumerate() {
+        if body.params.get(i) != Some(*p) {
+            return Err(format!("scan: body parameter {i} is not {p}"));
+        }
+    }
+    let out = region_result("scan", body, captures, 2)?;
+    match out.shape.dims() {
+        [n] if *n >= carry && out.dtype == init.dtype => Ok(TensorType::new(
+            init.dtype,
+            vec![carry + steps * (n - carry)],
+        )),
+        _ => Err(format!(
+            "scan: the body gives {out}, not a {} vector of at least {carry}",
+            init.dtype
+        )),
     }
 }
 

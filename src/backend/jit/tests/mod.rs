@@ -11,6 +11,7 @@ mod prop;
 mod random;
 mod reduce;
 mod regions;
+mod scan;
 mod sizes;
 mod transpose;
 
