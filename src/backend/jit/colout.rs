@@ -84,7 +84,9 @@ pub(crate) unsafe fn product<T: 'static + Copy + Default + Send + Sync>(
     // SAFETY: the caller guarantees `c` holds `m*n` elements that nothing else
     // reads or writes during the call.
     let dst = unsafe { std::slice::from_raw_parts_mut(c, len) };
-    super::matmul::transpose_into(scratch, dst, m, n);
+    // On this thread: at most 32 columns, too small a copy to hand half of
+    // it to another thread.
+    super::matmul::transpose_rows(scratch, dst, m, n, 0);
 }
 
 #[cfg(test)]
