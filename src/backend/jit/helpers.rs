@@ -156,7 +156,8 @@ const COPY_TRANS_B_MIN: usize = 128;
 
 /// `c[m×n] = a[m×k] @ b[k×n]`, `c` row-major and contiguous, `a` and `b`
 /// contiguous in layout `la`, `lb`; `scratch` holds the row-major copy of a
-/// transposed `b` (see [`COPY_TRANS_B_MIN`]).
+/// transposed `b` (see [`COPY_TRANS_B_MIN`]) or the column-major `c` of a
+/// narrow product (`colout`).
 ///
 /// # Safety
 /// `a`, `b` and `c` point at live buffers of `m*k`, `k*n` and `m*n` elements;
@@ -173,6 +174,12 @@ unsafe fn gemm_rows<T: 'static + Copy + Default + Send + Sync + super::transb::P
     scratch: &mut Vec<T>,
 ) {
     if m == 0 || n == 0 {
+        return;
+    }
+    if super::colout::applies(m, k, n, la, lb) {
+        // SAFETY: the caller's guarantee; `applies` checked the layouts
+        // `colout::product` asks for.
+        unsafe { super::colout::product(a, b, c, (m, k, n), one, parallelism(m, k, n), scratch) };
         return;
     }
     let (mut b, mut lb) = (b, lb);

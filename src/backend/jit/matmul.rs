@@ -158,7 +158,7 @@ const TILE: usize = 16;
 /// `dst[r*cols + c] = src[c*rows + r]` for the rows `r0..` that `dst`
 /// holds: the row-major `[rows, cols]` matrix whose transpose `src` holds.
 /// `src` holds `rows*cols` elements, `dst` a whole number of rows.
-fn transpose_rows<T: Copy + Default>(
+pub(crate) fn transpose_rows<T: Copy + Default>(
     src: &[T],
     dst: &mut [T],
     rows: usize,

@@ -17,6 +17,7 @@
 
 mod calls;
 mod codegen;
+mod colout;
 mod columns;
 mod control;
 mod exec;
