@@ -16,13 +16,15 @@
 //! Every other lowered elementwise node is the root of a group; every float
 //! `sum`/`mean`/`max`/`min` is the root of a fused reduction.
 
+mod matmul;
+
 use super::fused::Group;
-use super::helpers::{strides_keep_order, Layout};
 use super::matmul::MatMul;
 use super::ops;
 use super::reduce::{self, Reduction};
 use crate::ir::{DType, Graph, Node, NodeId, Op, ReduceOp};
 use crate::syntax::Diag;
+use matmul::{matmul_lowered, matmul_plan};
 
 /// How one planned node is computed.
 #[derive(Clone, Debug)]
@@ -95,88 +97,6 @@ fn cheap(graph: &Graph, node: &Node) -> bool {
             Op::Select | Op::Broadcast | Op::StopGradient => true,
             _ => false,
         }
-}
-
-/// Whether the matmul kernel handles this node: f32/f64, both inputs of rank ≥ 2.
-fn matmul_lowered(graph: &Graph, node: &Node) -> bool {
-    let [a, b] = node.inputs.as_slice() else {
-        return false;
-    };
-    let (ta, tb) = (graph.ty(*a), graph.ty(*b));
-    ta.dtype.is_float()
-        && ta.dtype == tb.dtype
-        && ta.shape.rank() >= 2
-        && tb.shape.rank() >= 2
-        && node.ty.shape.rank() >= 2
-}
-
-/// The buffers matmul `id` reads: an input that is an unfetched transpose of
-/// the last two axes is replaced by the transpose's input read with
-/// transposed strides, when gemm sums in the same order either way (so the
-/// result is bitwise the interpreter's, which stores the transpose).
-fn matmul_plan(graph: &Graph, id: NodeId, fetched: &[bool]) -> MatMul {
-    let node = graph.node(id);
-    let mut operands = [node.inputs[0], node.inputs[1]];
-    let typed = operands;
-    let mut layouts = [Layout::Rows; 2];
-    let dims = |i: NodeId| graph.ty(i).shape.dims().to_vec();
-    let (a, out) = (dims(operands[0]), node.ty.shape.dims());
-    let (m, n) = (out[out.len() - 2], out[out.len() - 1]);
-    let k = a[a.len() - 1];
-    // A reshape (e.g. `flatten(x) @ w`) is read in place: its input holds the
-    // same elements in the same row-major order, so the product is bitwise
-    // the one of the copy.
-    for operand in operands.iter_mut() {
-        let input = graph.node(*operand);
-        if let (Op::Reshape, false, [source]) =
-            (&input.op, fetched[operand.index()], input.inputs.as_slice())
-        {
-            *operand = *source;
-        }
-    }
-    if !strides_keep_order(m, k, n) {
-        return MatMul {
-            node: id,
-            operands,
-            typed,
-            layouts,
-        };
-    }
-    for ((operand, layout), &typed) in operands.iter_mut().zip(layouts.iter_mut()).zip(&typed) {
-        if *operand != typed {
-            continue; // a reshape's input
-        }
-        let input = graph.node(*operand);
-        let Op::Transpose { perm } = &input.op else {
-            continue;
-        };
-        let r = perm.len();
-        let swaps_last_two = r >= 2
-            && perm[..r - 2].iter().enumerate().all(|(i, &p)| p == i)
-            && perm[r - 2] == r - 1
-            && perm[r - 1] == r - 2;
-        if let (true, false, [source]) = (
-            swaps_last_two,
-            fetched[operand.index()],
-            input.inputs.as_slice(),
-        ) {
-            *operand = *source;
-            *layout = Layout::Trans;
-        }
-    }
-    let typed = [0, 1].map(|i| {
-        if layouts[i] == Layout::Trans {
-            operands[i]
-        } else {
-            typed[i]
-        }
-    });
-    MatMul {
-        node: id,
-        operands,
-        typed,
-        layouts,
-    }
 }
 
 /// Reduced terms per output below which a `sum`/`mean` inside a region runs
