@@ -7,7 +7,8 @@
 //! executables of their regions ([`super::control`]); every other node runs
 //! the interpreter's kernel for that node ([`interp::eval_pure`]).
 
-use super::calls::run_kernel;
+use super::arena::Run;
+use super::calls::{base, run_into, run_kernel, slot_ptr, Arg, Place};
 use super::codegen::{internal, Jit, Kernel};
 use super::control::Region;
 use super::fused::Group;
@@ -84,6 +85,8 @@ pub(crate) struct Scratch<'s> {
     pub(super) owned: HashMap<String, Tensor>,
     /// Memory accounting, when `TDSL_MEM_LOG` is set (top level only).
     pub(super) mem: Option<super::memlog::Tracker>,
+    /// The arena, held for a top-level step (`arena.rs`).
+    pub(super) arena: Option<Run>,
 }
 
 impl<'s> Scratch<'s> {
@@ -97,6 +100,7 @@ impl<'s> Scratch<'s> {
             deferred: vec![false; exe.groups.len()],
             owned: HashMap::new(),
             mem: None,
+            arena: None,
         }
     }
 }
@@ -172,6 +176,7 @@ impl Executable {
             deferred,
             owned,
             mem,
+            arena,
         } = scratch;
         stack.clear();
         stack.push(target);
@@ -208,16 +213,34 @@ impl Executable {
                     Op::Variable { name } => owned.remove(name),
                     _ => None,
                 };
-                let reuse = match self.steps[id.index()] {
-                    Step::Fused(g) => self.reusable(g, memo, remaining),
+                let step = &self.steps[id.index()];
+                // Only kernels read arena slots (the plan's rule, checked).
+                if matches!(step, Step::Fallback | Step::Region(_))
+                    && deps
+                        .iter()
+                        .any(|d| matches!(memo[d.index()], Some(Val::Arena { .. })))
+                {
+                    return Err(at(node, "would read an arena slot"));
+                }
+                let matched = self.arena_next(arena, id);
+                let slot = matched.then(|| self.arena_slot(id)).flatten();
+                let reuse = match (step, slot) {
+                    (Step::Fused(g), None) => self.reusable(*g, memo, remaining),
                     _ => None,
                 };
                 if let (Some(m), Some((k, _))) = (mem.as_mut(), &reuse) {
                     m.reused(self, self.groups_leaf(id, *k));
                 }
+                if let (Some(m), true) = (mem.as_mut(), slot.is_some()) {
+                    m.aliased(self.arena_plan().and_then(|p| p.alias[id.index()]));
+                }
+                let place = Place {
+                    buf: arena.as_mut().map(|r| &mut r.buf[..]),
+                    matched,
+                };
                 let value = match var {
                     Some(t) => Val::Shared(Arc::new(t)),
-                    None => self.compute(id, memo, updates, env, &mut side, reuse)?,
+                    None => self.compute(id, memo, updates, env, &mut side, reuse, place)?,
                 };
                 if let Some((side_id, side_value)) = side {
                     if let Some(m) = mem.as_mut() {
@@ -226,7 +249,10 @@ impl Executable {
                     done[side_id.index()] = true;
                     memo[side_id.index()] = Some(side_value);
                 }
-                if value.dtype() != node.ty.dtype || value.shape() != node.ty.shape.dims() {
+                let arena_value = matches!(value, Val::Arena { .. });
+                if !arena_value
+                    && (value.dtype() != node.ty.dtype || value.shape() != node.ty.shape.dims())
+                {
                     return Err(at(
                         node,
                         format!("computed {} for a {} node", value.ty(), node.ty),
@@ -260,7 +286,9 @@ impl Executable {
         Ok(())
     }
 
-    /// Computes node `id`, whose needed inputs are in `memo`.
+    /// Computes node `id`, whose needed inputs are in `memo`: into its arena
+    /// slot when `place` has one for it.
+    #[allow(clippy::too_many_arguments)]
     fn compute<'s>(
         &self,
         id: NodeId,
@@ -269,7 +297,10 @@ impl Executable {
         env: Env<'_, 's>,
         side: &mut Option<(NodeId, Val<'s>)>,
         reuse: Option<(usize, Tensor)>,
+        place: Place,
     ) -> Result<Val<'s>, Diag> {
+        let slot = place.matched.then(|| self.arena_slot(id)).flatten();
+        let bytes = node_bytes(self.graph.node(id));
         let node = self.graph.node(id);
         let value = |k: NodeId| -> Result<&Val<'s>, Diag> {
             memo[k.index()]
@@ -281,13 +312,14 @@ impl Executable {
                 let group = &self.groups[*g];
                 // The leaf whose buffer is the output reads the output (`None`).
                 let alias = reuse.as_ref().map(|(k, _)| *k);
-                let args: Vec<Option<&Tensor>> = group
+                let base = base(place.buf);
+                let args: Vec<Arg> = group
                     .leaves
                     .iter()
                     .enumerate()
                     .map(|(k, &l)| match alias == Some(k) {
-                        true => Ok(None),
-                        false => value(l).map(|t| Some(&**t)),
+                        true => Ok(Arg::Out),
+                        false => value(l).and_then(|v| arg(node, v, base)),
                     })
                     .collect::<Result<_, _>>()?;
                 let types: Vec<&TensorType> =
@@ -302,28 +334,47 @@ impl Executable {
                     // A scalar nest (no outer loop): one call; the range is unused.
                     ranges.push(vec![0, 0]);
                 }
-                let out = match reuse {
-                    Some((_, t)) => t,
-                    None => self.pool.take(&node.ty),
+                let out = match (reuse, slot) {
+                    (_, Some(off)) => {
+                        let ptr = slot_ptr(base, off, bytes).ok_or_else(|| at(node, "slot"))?;
+                        run_into(&self.fused[*g], node, &args, &types, ptr, bytes, &ranges)?;
+                        return Ok(Val::Arena { offset: off, bytes });
+                    }
+                    (Some((_, t)), None) => t,
+                    (None, None) => self.pool.take(&node.ty),
                 };
                 return run_kernel(&self.fused[*g], node, &args, &types, out, &ranges)
                     .map(|t| Val::Shared(Arc::new(t)));
             }
             Step::Reduce(r) => {
-                let (value, side_value) = self.reduce(*r, node, memo)?;
-                if let (Some(id), Some(t)) = (self.reductions[*r].side, side_value) {
-                    *side = Some((id, Val::Shared(Arc::new(t))));
+                let (value, side_value) = self.reduce(*r, node, memo, place)?;
+                if let (Some(id), Some(v)) = (self.reductions[*r].side, side_value) {
+                    *side = Some((id, v));
                 }
-                return Ok(Val::Shared(Arc::new(value)));
+                return Ok(value);
             }
             Step::Side(_) => return Err(at(node, "was not stored by its reduction")),
             Step::MatMul(m) => {
                 let operands = &self.matmul_plans[*m].operands;
-                let args: Vec<Option<&Tensor>> = operands
+                let base = base(place.buf);
+                let args: Vec<Arg> = operands
                     .iter()
-                    .map(|&l| value(l).map(|t| Some(&**t)))
+                    .map(|&l| value(l).and_then(|v| arg(node, v, base)))
                     .collect::<Result<_, _>>()?;
                 let types: Vec<&TensorType> = operands.iter().map(|&l| self.graph.ty(l)).collect();
+                if let Some(off) = slot {
+                    let ptr = slot_ptr(base, off, bytes).ok_or_else(|| at(node, "slot"))?;
+                    run_into(
+                        &self.matmuls[*m],
+                        node,
+                        &args,
+                        &types,
+                        ptr,
+                        bytes,
+                        &[vec![]],
+                    )?;
+                    return Ok(Val::Arena { offset: off, bytes });
+                }
                 let out = self.pool.take(&node.ty);
                 return run_kernel(&self.matmuls[*m], node, &args, &types, out, &[vec![]])
                     .map(|t| Val::Shared(Arc::new(t)));
@@ -383,6 +434,15 @@ impl Executable {
             }
         })
     }
+}
+
+fn node_bytes(node: &Node) -> usize {
+    node.ty.shape.numel() * node.ty.dtype.size_bytes()
+}
+
+/// The kernel operand for memo value `v`.
+fn arg<'a>(node: &Node, v: &'a Val, base: super::calls::Base) -> Result<Arg<'a>, Diag> {
+    Arg::of(v, base).ok_or_else(|| at(node, "an arena value outside the arena"))
 }
 
 /// An internal error at `node`.
