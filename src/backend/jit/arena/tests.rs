@@ -202,3 +202,30 @@ fn the_arena_is_smaller_than_its_values() {
         plan.size
     );
 }
+
+#[test]
+fn a_step_that_leaves_the_plan_stops_using_the_arena() {
+    let mut g = Graph::new();
+    let fetches = network(&mut g);
+    let exe = compile(&g, &fetches, Options { check_bounds: true }).expect("compile");
+    let order = exe.arena_plan().expect("plan").order.clone();
+    assert!(order.len() >= 3);
+    let mut run = exe.arena_start();
+    assert!(run.is_some(), "the buffer is free");
+    assert!(
+        exe.arena_start().is_none(),
+        "a second step at once gets none"
+    );
+    assert!(exe.arena_next(&mut run, order[0]));
+    assert!(exe.arena_next(&mut run, order[1]));
+    // Out of order: off for the rest of the step, even when back in order.
+    assert!(!exe.arena_next(&mut run, order[0]));
+    assert!(!exe.arena_next(&mut run, order[2]));
+    exe.arena_end(run);
+    let mut again = exe.arena_start();
+    assert!(
+        exe.arena_next(&mut again, order[0]),
+        "a new step follows the plan"
+    );
+    exe.arena_end(again);
+}
