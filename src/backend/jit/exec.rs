@@ -8,18 +8,19 @@
 //! the interpreter's kernel for that node ([`interp::eval_pure`]).
 
 use super::arena::Run;
-use super::calls::{base, run_into, run_kernel, slot_ptr, Arg, Place};
+
+mod native;
+use super::calls::Place;
 use super::codegen::{internal, Jit, Kernel};
 use super::control::Region;
 use super::fused::Group;
 use super::matmul::MatMul;
-use super::parallel::{parts, split};
 use super::plan::Step;
 use super::pool::Pool;
 use super::reduce::Reduction;
 use super::tensors::{is_standard, Val};
 use crate::backend::interp::{self, StepInputs, StepResult};
-use crate::ir::{Graph, Node, NodeId, Op, Tensor, TensorType};
+use crate::ir::{Graph, Node, NodeId, Op, Tensor};
 use crate::syntax::Diag;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -299,8 +300,6 @@ impl Executable {
         reuse: Option<(usize, Tensor)>,
         place: Place,
     ) -> Result<Val<'s>, Diag> {
-        let slot = place.matched.then(|| self.arena_slot(id)).flatten();
-        let bytes = node_bytes(self.graph.node(id));
         let node = self.graph.node(id);
         let value = |k: NodeId| -> Result<&Val<'s>, Diag> {
             memo[k.index()]
@@ -308,44 +307,7 @@ impl Executable {
                 .ok_or_else(|| at(node, format!("input {k} was not computed")))
         };
         match &self.steps[id.index()] {
-            Step::Fused(g) => {
-                let group = &self.groups[*g];
-                // The leaf whose buffer is the output reads the output (`None`).
-                let alias = reuse.as_ref().map(|(k, _)| *k);
-                let base = base(place.buf);
-                let args: Vec<Arg> = group
-                    .leaves
-                    .iter()
-                    .enumerate()
-                    .map(|(k, &l)| match alias == Some(k) {
-                        true => Ok(Arg::Out),
-                        false => value(l).and_then(|v| arg(node, v, base)),
-                    })
-                    .collect::<Result<_, _>>()?;
-                let types: Vec<&TensorType> =
-                    group.leaves.iter().map(|&l| self.graph.ty(l)).collect();
-                let (outer, per) = self.fused_split[*g];
-                let align = if per == 1 { 8 } else { 1 };
-                let mut ranges: Vec<Vec<usize>> = split(outer, parts(outer * per), align)
-                    .into_iter()
-                    .map(|(lo, hi)| vec![lo, hi])
-                    .collect();
-                if ranges.is_empty() {
-                    // A scalar nest (no outer loop): one call; the range is unused.
-                    ranges.push(vec![0, 0]);
-                }
-                let out = match (reuse, slot) {
-                    (_, Some(off)) => {
-                        let ptr = slot_ptr(base, off, bytes).ok_or_else(|| at(node, "slot"))?;
-                        run_into(&self.fused[*g], node, &args, &types, ptr, bytes, &ranges)?;
-                        return Ok(Val::Arena { offset: off, bytes });
-                    }
-                    (Some((_, t)), None) => t,
-                    (None, None) => self.pool.take(&node.ty),
-                };
-                return run_kernel(&self.fused[*g], node, &args, &types, out, &ranges)
-                    .map(|t| Val::Shared(Arc::new(t)));
-            }
+            Step::Fused(g) => return self.fused(*g, id, memo, reuse, place),
             Step::Reduce(r) => {
                 let (value, side_value) = self.reduce(*r, node, memo, place)?;
                 if let (Some(id), Some(v)) = (self.reductions[*r].side, side_value) {
@@ -354,31 +316,7 @@ impl Executable {
                 return Ok(value);
             }
             Step::Side(_) => return Err(at(node, "was not stored by its reduction")),
-            Step::MatMul(m) => {
-                let operands = &self.matmul_plans[*m].operands;
-                let base = base(place.buf);
-                let args: Vec<Arg> = operands
-                    .iter()
-                    .map(|&l| value(l).and_then(|v| arg(node, v, base)))
-                    .collect::<Result<_, _>>()?;
-                let types: Vec<&TensorType> = operands.iter().map(|&l| self.graph.ty(l)).collect();
-                if let Some(off) = slot {
-                    let ptr = slot_ptr(base, off, bytes).ok_or_else(|| at(node, "slot"))?;
-                    run_into(
-                        &self.matmuls[*m],
-                        node,
-                        &args,
-                        &types,
-                        ptr,
-                        bytes,
-                        &[vec![]],
-                    )?;
-                    return Ok(Val::Arena { offset: off, bytes });
-                }
-                let out = self.pool.take(&node.ty);
-                return run_kernel(&self.matmuls[*m], node, &args, &types, out, &[vec![]])
-                    .map(|t| Val::Shared(Arc::new(t)));
-            }
+            Step::MatMul(m) => return self.matmul(*m, id, memo, place),
             Step::Region(r) => return self.run_region_op(*r, node, memo, env),
             Step::Unused | Step::Inlined => return Err(at(node, "is not computed on its own")),
             Step::Fallback => {}
@@ -434,15 +372,6 @@ impl Executable {
             }
         })
     }
-}
-
-fn node_bytes(node: &Node) -> usize {
-    node.ty.shape.numel() * node.ty.dtype.size_bytes()
-}
-
-/// The kernel operand for memo value `v`.
-fn arg<'a>(node: &Node, v: &'a Val, base: super::calls::Base) -> Result<Arg<'a>, Diag> {
-    Arg::of(v, base).ok_or_else(|| at(node, "an arena value outside the arena"))
 }
 
 /// An internal error at `node`.
