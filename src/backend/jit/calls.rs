@@ -1,6 +1,7 @@
 //! Kernel calls: operand checks, the split of a call among threads, and the
 //! run of a fused reduction (kernel, then the fixed-order combine).
 
+use super::arena::{put, Block, ALIGN};
 use super::codegen::{Kernel, STATUS_OK};
 use super::exec::{at, pooled, Executable};
 use super::parallel::{call_all, parts, split};
@@ -79,6 +80,8 @@ impl Executable {
                 continue;
             }
             match memo[i].take() {
+                // Dead: its slot may be another value's from now on.
+                Some(Val::Arena { .. }) => {}
                 Some(Val::Shared(arc)) => match Arc::try_unwrap(arc) {
                     Ok(tensor) => {
                         if let Some(m) = mem.as_deref_mut() {
@@ -97,36 +100,50 @@ impl Executable {
     /// Runs fused reduction `r`: the kernel writes partials (split among
     /// threads by rows, or by blocks when there are few rows), then
     /// [`combine`] reduces them in a fixed order. Gives the result
-    /// and the side output, if the kernel has one.
-    pub(super) fn reduce(
+    /// and the side output, if the kernel has one: each in its arena slot
+    /// when `place` has one for it, else in a pooled tensor.
+    pub(super) fn reduce<'s>(
         &self,
         r: usize,
         node: &Node,
-        memo: &[Option<Val>],
-    ) -> Result<(Tensor, Option<Tensor>), Diag> {
+        memo: &[Option<Val<'s>>],
+        place: Place,
+    ) -> Result<(Val<'s>, Option<Val<'s>>), Diag> {
         let red = &self.reductions[r];
         let l = &red.layout;
-        let args: Vec<Option<&Tensor>> = red
+        let Place { mut buf, matched } = place;
+        let base = base(buf.as_deref_mut());
+        let args: Vec<Arg> = red
             .group
             .leaves
             .iter()
             .map(|&k| {
                 memo[k.index()]
-                    .as_deref()
-                    .map(Some)
+                    .as_ref()
                     .ok_or_else(|| at(node, format!("input {k} was not computed")))
+                    .and_then(|v| Arg::of(v, base).ok_or_else(|| at(node, "slot out of range")))
             })
             .collect::<Result<_, _>>()?;
         let types: Vec<&TensorType> = red.group.leaves.iter().map(|&k| self.graph.ty(k)).collect();
+        let slot = |id: crate::ir::NodeId| matched.then(|| self.arena_slot(id)).flatten();
         let mut partials = self.pool.take_partials(r, l.partials);
-        let mut side = red.side.map(|s| self.pool.take(self.graph.ty(s)));
+        let side_slot = red.side.and_then(slot);
+        let mut side = match (red.side, side_slot) {
+            (Some(s), None) => Some(self.pool.take(self.graph.ty(s))),
+            _ => None,
+        };
         let mut outs = vec![partials.as_mut_ptr() as *mut u8];
-        if let (Some(t), Some(id)) = (side.as_mut(), red.side) {
+        if let Some(id) = red.side {
             let ty = self.graph.ty(id);
-            if t.dtype() != ty.dtype || t.shape() != ty.shape.dims() {
-                return Err(at(node, "side output buffer of the wrong type"));
-            }
-            outs.push(out_ptr(t).ok_or_else(|| at(node, "side output is not contiguous"))?);
+            let ptr = match (side.as_mut(), side_slot) {
+                (Some(t), _) if t.dtype() != ty.dtype || t.shape() != ty.shape.dims() => {
+                    return Err(at(node, "side output buffer of the wrong type"))
+                }
+                (Some(t), _) => out_ptr(t),
+                (None, Some(off)) => slot_ptr(base, off, bytes_of(ty)),
+                (None, None) => None,
+            };
+            outs.push(ptr.ok_or_else(|| at(node, "side output is not contiguous"))?);
         }
         if !l.empty() {
             let n = parts(l.work);
@@ -145,6 +162,36 @@ impl Executable {
         }
         let values = combine(red.op, l, &partials);
         self.pool.give_partials(r, partials);
+        let side = match (side, side_slot, red.side) {
+            (Some(t), _, _) => Some(Val::Shared(Arc::new(t))),
+            (None, Some(off), Some(id)) => Some(Val::Arena {
+                offset: off,
+                bytes: bytes_of(self.graph.ty(id)),
+            }),
+            _ => None,
+        };
+        if let (Some(off), Some(buf)) = (slot(red.node), buf) {
+            let size = node.ty.dtype.size_bytes();
+            if values.len() * size != bytes_of(&node.ty) {
+                return Err(at(node, "result shape"));
+            }
+            for (e, &v) in values.iter().enumerate() {
+                let at_ = off + e * size;
+                let ok = match node.ty.dtype {
+                    crate::ir::DType::F32 => put(buf, at_, &(v as f32).to_ne_bytes()),
+                    crate::ir::DType::F64 => put(buf, at_, &v.to_ne_bytes()),
+                    other => return Err(at(node, format!("a reduction to {other}"))),
+                };
+                ok.ok_or_else(|| at(node, "result slot out of range"))?;
+            }
+            return Ok((
+                Val::Arena {
+                    offset: off,
+                    bytes: bytes_of(&node.ty),
+                },
+                side,
+            ));
+        }
         // Into a pooled buffer: a reduction's output goes back to the pool
         // after its last use, so taking it from there keeps the pool from
         // growing by one buffer per reduction and step (or fold iteration).
@@ -157,17 +204,83 @@ impl Executable {
             Tensor::F64(a) => a.iter_mut().zip(&values).for_each(|(d, &v)| *d = v),
             other => return Err(at(node, format!("a reduction to {}", other.ty()))),
         }
-        Ok((value, side))
+        Ok((Val::Shared(Arc::new(value)), side))
     }
 }
 
+fn bytes_of(ty: &TensorType) -> usize {
+    ty.shape.numel() * ty.dtype.size_bytes()
+}
+
+/// The arena during a kernel call: its buffer (when the step holds one) and
+/// whether the step still follows the plan (then outputs with a slot go there).
+pub(super) struct Place<'b> {
+    pub(super) buf: Option<&'b mut [Block]>,
+    pub(super) matched: bool,
+}
+
+/// The arena's address and length in bytes.
+pub(super) type Base = Option<(*mut u8, usize)>;
+
+pub(super) fn base(buf: Option<&mut [Block]>) -> Base {
+    buf.map(|b| (b.as_mut_ptr() as *mut u8, b.len() * ALIGN))
+}
+
+/// The address of the slot of `bytes` at `offset`, if it lies in the arena.
+pub(super) fn slot_ptr(base: Base, offset: usize, bytes: usize) -> Option<*mut u8> {
+    let (p, len) = base?;
+    let inside = offset.is_multiple_of(ALIGN) && offset.checked_add(bytes)? <= len;
+    inside.then(|| p.wrapping_add(offset))
+}
+
+/// An operand of a kernel call.
+pub(super) enum Arg<'a> {
+    Tensor(&'a Tensor),
+    /// The output buffer itself (an in-place write: `inplace.rs`).
+    Out,
+    /// An arena slot: its address and bytes.
+    Slot(*mut u8, usize),
+}
+
+impl<'a> Arg<'a> {
+    /// The operand for memo value `v` (`None`: a slot outside the arena).
+    pub(super) fn of(v: &'a Val, base: Base) -> Option<Arg<'a>> {
+        match v {
+            Val::Arena { offset, bytes } => {
+                Some(Arg::Slot(slot_ptr(base, *offset, *bytes)?, *bytes))
+            }
+            other => Some(Arg::Tensor(other)),
+        }
+    }
+}
+
+/// Runs a kernel on `args` into the arena slot at `out` of `bytes` (the
+/// node's size, every byte written), once per slot list of `ranges`.
+pub(super) fn run_into(
+    kernel: &Kernel,
+    node: &Node,
+    args: &[Arg],
+    types: &[&TensorType],
+    out: *mut u8,
+    bytes: usize,
+    ranges: &[Vec<usize>],
+) -> Result<(), Diag> {
+    if bytes != bytes_of(&node.ty) {
+        return Err(at(node, "output slot of the wrong size"));
+    }
+    if bytes == 0 {
+        return Ok(());
+    }
+    call(kernel, node, args, types, &[out], ranges)
+}
+
 /// Runs a kernel on `args` (checked against `types`) into `out` (of the
-/// node's type, every element written), once per slot list of `ranges`. A
-/// `None` argument is `out` itself (an in-place write: `inplace.rs`).
+/// node's type, every element written), once per slot list of `ranges`. An
+/// [`Arg::Out`] argument is `out` itself (an in-place write: `inplace.rs`).
 pub(super) fn run_kernel(
     kernel: &Kernel,
     node: &Node,
-    args: &[Option<&Tensor>],
+    args: &[Arg],
     types: &[&TensorType],
     mut out: Tensor,
     ranges: &[Vec<usize>],
@@ -184,24 +297,35 @@ pub(super) fn run_kernel(
 }
 
 /// Checks `args` against `types` and calls `kernel` on them and `out` once
-/// per slot list of `ranges` (in parallel when there are several). A `None`
-/// argument reads `outs[0]`, which must then have its type.
+/// per slot list of `ranges` (in parallel when there are several). An
+/// [`Arg::Out`] argument reads `outs[0]`, which must then have its type.
 fn call(
     kernel: &Kernel,
     node: &Node,
-    args: &[Option<&Tensor>],
+    args: &[Arg],
     types: &[&TensorType],
     outs: &[*mut u8],
     ranges: &[Vec<usize>],
 ) -> Result<(), Diag> {
     let mut ptrs = Vec::with_capacity(args.len() + 1);
     for (k, (arg, ty)) in args.iter().zip(types).enumerate() {
-        let Some(arg) = arg else {
-            if **ty != node.ty || outs.len() != 1 {
-                return Err(at(node, format!("operand {k} cannot be the output")));
+        let arg = match arg {
+            Arg::Tensor(t) => t,
+            Arg::Out => {
+                if **ty != node.ty || outs.len() != 1 {
+                    return Err(at(node, format!("operand {k} cannot be the output")));
+                }
+                ptrs.push(outs[0]);
+                continue;
             }
-            ptrs.push(outs[0]);
-            continue;
+            // A slot is planned for its node's type: its size must match.
+            Arg::Slot(ptr, bytes) => {
+                if *bytes != bytes_of(ty) {
+                    return Err(at(node, format!("operand {k}'s slot is not a {ty}")));
+                }
+                ptrs.push(*ptr);
+                continue;
+            }
         };
         // The kernel was compiled for exactly this dtype and shape.
         if arg.dtype() != ty.dtype || arg.shape() != ty.shape.dims() {

@@ -7,18 +7,20 @@
 //! executables of their regions ([`super::control`]); every other node runs
 //! the interpreter's kernel for that node ([`interp::eval_pure`]).
 
-use super::calls::run_kernel;
+use super::arena::Run;
+
+mod native;
+use super::calls::Place;
 use super::codegen::{internal, Jit, Kernel};
 use super::control::Region;
 use super::fused::Group;
 use super::matmul::MatMul;
-use super::parallel::{parts, split};
 use super::plan::Step;
 use super::pool::Pool;
 use super::reduce::Reduction;
 use super::tensors::{is_standard, Val};
 use crate::backend::interp::{self, StepInputs, StepResult};
-use crate::ir::{Graph, Node, NodeId, Op, Tensor, TensorType};
+use crate::ir::{Graph, Node, NodeId, Op, Tensor};
 use crate::syntax::Diag;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -84,6 +86,8 @@ pub(crate) struct Scratch<'s> {
     pub(super) owned: HashMap<String, Tensor>,
     /// Memory accounting, when `TDSL_MEM_LOG` is set (top level only).
     pub(super) mem: Option<super::memlog::Tracker>,
+    /// The arena, held for a top-level step (`arena.rs`).
+    pub(super) arena: Option<Run>,
 }
 
 impl<'s> Scratch<'s> {
@@ -97,6 +101,7 @@ impl<'s> Scratch<'s> {
             deferred: vec![false; exe.groups.len()],
             owned: HashMap::new(),
             mem: None,
+            arena: None,
         }
     }
 }
@@ -172,6 +177,7 @@ impl Executable {
             deferred,
             owned,
             mem,
+            arena,
         } = scratch;
         stack.clear();
         stack.push(target);
@@ -208,16 +214,34 @@ impl Executable {
                     Op::Variable { name } => owned.remove(name),
                     _ => None,
                 };
-                let reuse = match self.steps[id.index()] {
-                    Step::Fused(g) => self.reusable(g, memo, remaining),
+                let step = &self.steps[id.index()];
+                // Only kernels read arena slots (the plan's rule, checked).
+                if matches!(step, Step::Fallback | Step::Region(_))
+                    && deps
+                        .iter()
+                        .any(|d| matches!(memo[d.index()], Some(Val::Arena { .. })))
+                {
+                    return Err(at(node, "would read an arena slot"));
+                }
+                let matched = self.arena_next(arena, id);
+                let slot = matched.then(|| self.arena_slot(id)).flatten();
+                let reuse = match (step, slot) {
+                    (Step::Fused(g), None) => self.reusable(*g, memo, remaining),
                     _ => None,
                 };
                 if let (Some(m), Some((k, _))) = (mem.as_mut(), &reuse) {
                     m.reused(self, self.groups_leaf(id, *k));
                 }
+                if let (Some(m), true) = (mem.as_mut(), slot.is_some()) {
+                    m.aliased(self.arena_plan().and_then(|p| p.alias[id.index()]));
+                }
+                let place = Place {
+                    buf: arena.as_mut().map(|r| &mut r.buf[..]),
+                    matched,
+                };
                 let value = match var {
                     Some(t) => Val::Shared(Arc::new(t)),
-                    None => self.compute(id, memo, updates, env, &mut side, reuse)?,
+                    None => self.compute(id, memo, updates, env, &mut side, reuse, place)?,
                 };
                 if let Some((side_id, side_value)) = side {
                     if let Some(m) = mem.as_mut() {
@@ -226,7 +250,10 @@ impl Executable {
                     done[side_id.index()] = true;
                     memo[side_id.index()] = Some(side_value);
                 }
-                if value.dtype() != node.ty.dtype || value.shape() != node.ty.shape.dims() {
+                let arena_value = matches!(value, Val::Arena { .. });
+                if !arena_value
+                    && (value.dtype() != node.ty.dtype || value.shape() != node.ty.shape.dims())
+                {
                     return Err(at(
                         node,
                         format!("computed {} for a {} node", value.ty(), node.ty),
@@ -260,7 +287,9 @@ impl Executable {
         Ok(())
     }
 
-    /// Computes node `id`, whose needed inputs are in `memo`.
+    /// Computes node `id`, whose needed inputs are in `memo`: into its arena
+    /// slot when `place` has one for it.
+    #[allow(clippy::too_many_arguments)]
     fn compute<'s>(
         &self,
         id: NodeId,
@@ -269,6 +298,7 @@ impl Executable {
         env: Env<'_, 's>,
         side: &mut Option<(NodeId, Val<'s>)>,
         reuse: Option<(usize, Tensor)>,
+        place: Place,
     ) -> Result<Val<'s>, Diag> {
         let node = self.graph.node(id);
         let value = |k: NodeId| -> Result<&Val<'s>, Diag> {
@@ -277,57 +307,16 @@ impl Executable {
                 .ok_or_else(|| at(node, format!("input {k} was not computed")))
         };
         match &self.steps[id.index()] {
-            Step::Fused(g) => {
-                let group = &self.groups[*g];
-                // The leaf whose buffer is the output reads the output (`None`).
-                let alias = reuse.as_ref().map(|(k, _)| *k);
-                let args: Vec<Option<&Tensor>> = group
-                    .leaves
-                    .iter()
-                    .enumerate()
-                    .map(|(k, &l)| match alias == Some(k) {
-                        true => Ok(None),
-                        false => value(l).map(|t| Some(&**t)),
-                    })
-                    .collect::<Result<_, _>>()?;
-                let types: Vec<&TensorType> =
-                    group.leaves.iter().map(|&l| self.graph.ty(l)).collect();
-                let (outer, per) = self.fused_split[*g];
-                let align = if per == 1 { 8 } else { 1 };
-                let mut ranges: Vec<Vec<usize>> = split(outer, parts(outer * per), align)
-                    .into_iter()
-                    .map(|(lo, hi)| vec![lo, hi])
-                    .collect();
-                if ranges.is_empty() {
-                    // A scalar nest (no outer loop): one call; the range is unused.
-                    ranges.push(vec![0, 0]);
-                }
-                let out = match reuse {
-                    Some((_, t)) => t,
-                    None => self.pool.take(&node.ty),
-                };
-                return run_kernel(&self.fused[*g], node, &args, &types, out, &ranges)
-                    .map(|t| Val::Shared(Arc::new(t)));
-            }
+            Step::Fused(g) => return self.fused(*g, id, memo, reuse, place),
             Step::Reduce(r) => {
-                let (value, side_value) = self.reduce(*r, node, memo)?;
-                if let (Some(id), Some(t)) = (self.reductions[*r].side, side_value) {
-                    *side = Some((id, Val::Shared(Arc::new(t))));
+                let (value, side_value) = self.reduce(*r, node, memo, place)?;
+                if let (Some(id), Some(v)) = (self.reductions[*r].side, side_value) {
+                    *side = Some((id, v));
                 }
-                return Ok(Val::Shared(Arc::new(value)));
+                return Ok(value);
             }
             Step::Side(_) => return Err(at(node, "was not stored by its reduction")),
-            Step::MatMul(m) => {
-                let operands = &self.matmul_plans[*m].operands;
-                let args: Vec<Option<&Tensor>> = operands
-                    .iter()
-                    .map(|&l| value(l).map(|t| Some(&**t)))
-                    .collect::<Result<_, _>>()?;
-                let types: Vec<&TensorType> = operands.iter().map(|&l| self.graph.ty(l)).collect();
-                let out = self.pool.take(&node.ty);
-                return run_kernel(&self.matmuls[*m], node, &args, &types, out, &[vec![]])
-                    .map(|t| Val::Shared(Arc::new(t)));
-            }
+            Step::MatMul(m) => return self.matmul(*m, id, memo, place),
             Step::Region(r) => return self.run_region_op(*r, node, memo, env),
             Step::Unused | Step::Inlined => return Err(at(node, "is not computed on its own")),
             Step::Fallback => {}

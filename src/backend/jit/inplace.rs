@@ -226,6 +226,10 @@ impl Executable {
         let mut scratch = Scratch::new(self);
         scratch.owned = owned;
         scratch.mem = super::memlog::Tracker::start(self);
+        scratch.arena = self.arena_start();
+        if let (Some(m), Some(run)) = (scratch.mem.as_mut(), &scratch.arena) {
+            m.arena = run.buf.len() * super::arena::ALIGN;
+        }
         let mut updates: Vec<(NodeId, String, Val)> = Vec::new();
         let mut values = Vec::with_capacity(self.fetches.len());
         let env = Env {
@@ -234,14 +238,18 @@ impl Executable {
         };
         let mut outcome = Ok(());
         for &fetch in &self.fetches {
-            outcome = self
-                .eval(fetch, &mut scratch, &mut updates, env)
-                .and_then(|()| {
-                    scratch.memo[fetch.index()]
-                        .as_ref()
-                        .ok_or_else(|| internal(format!("fetch {fetch} was not computed")))
-                        .map(|value| values.push(value.clone()))
-                });
+            outcome =
+                self.eval(fetch, &mut scratch, &mut updates, env)
+                    .and_then(|()| match scratch.memo[fetch.index()].as_ref() {
+                        None => Err(internal(format!("fetch {fetch} was not computed"))),
+                        Some(Val::Arena { .. }) => {
+                            Err(internal(format!("fetch {fetch} is in the arena")))
+                        }
+                        Some(value) => {
+                            values.push(value.clone());
+                            Ok(())
+                        }
+                    });
             if outcome.is_err() {
                 break;
             }
@@ -253,9 +261,11 @@ impl Executable {
         if let Err(error) = outcome {
             drop((updates, values));
             self.release_memo(&mut scratch);
+            self.arena_end(scratch.arena.take());
             return (Err(error), back);
         }
         self.release_memo(&mut scratch);
+        self.arena_end(scratch.arena.take());
         if let Some(mem) = scratch.mem.take() {
             mem.report(self);
         }

@@ -27,6 +27,8 @@ pub(crate) struct Pool {
     /// `TDSL_MEM_LOG`; partials are not counted).
     spare: AtomicUsize,
     allocated: AtomicUsize,
+    /// The arena of values with a static slot (`arena.rs`), kept across steps.
+    pub(crate) arena: super::arena::Store,
 }
 
 fn bytes(t: &Tensor) -> usize {

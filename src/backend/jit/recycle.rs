@@ -39,7 +39,9 @@ impl Executable {
                 .iter()
                 .enumerate()
                 .filter(|(id, step)| {
-                    pooled(Some(step)) && self.graph.nodes.get(*id).is_some_and(size)
+                    pooled(Some(step))
+                        && !self.in_arena(*id)
+                        && self.graph.nodes.get(*id).is_some_and(size)
                 })
                 .count();
             self.pool.give_bounded(tensor, cap);

@@ -76,14 +76,36 @@ pub(crate) fn copy_row(xs: &Tensor, t: usize, out: &mut Tensor) -> Option<()> {
 }
 
 /// A value in a step's memo: a feed or variable borrowed from the step's inputs
-/// (no copy per step), or a computed or constant tensor.
+/// (no copy per step), a computed or constant tensor, or a slot of the step's
+/// arena (`arena.rs`: read only by native kernels, through a pointer).
 #[derive(Clone, Debug)]
 pub(crate) enum Val<'s> {
     Borrowed(&'s Tensor),
     Shared(Arc<Tensor>),
+    /// `bytes` at byte `offset` of the arena. Not a tensor: seen as a tensor
+    /// (`Deref`) it is empty, which every type check rejects; the plan lets
+    /// only kernels read it and `Executable::eval` checks that.
+    Arena {
+        offset: usize,
+        bytes: usize,
+    },
+}
+
+/// What an arena value looks like as a tensor: `f32[0]`, of no node's type.
+fn no_tensor() -> &'static Tensor {
+    static EMPTY: std::sync::OnceLock<Tensor> = std::sync::OnceLock::new();
+    EMPTY.get_or_init(|| Tensor::F32(ArrayD::zeros(ndarray::IxDyn(&[0]))))
 }
 
 impl Val<'_> {
+    /// Bytes of the value.
+    pub(crate) fn bytes(&self) -> usize {
+        match self {
+            Val::Arena { bytes, .. } => *bytes,
+            other => other.len() * other.dtype().size_bytes(),
+        }
+    }
+
     /// `t` itself when it is in standard layout, else a standard copy.
     pub(crate) fn of(t: &Tensor) -> Val<'_> {
         if is_standard(t) {
@@ -98,6 +120,7 @@ impl Val<'_> {
         match self {
             Val::Borrowed(t) => Arc::new(Tensor::clone(t)),
             Val::Shared(a) => Arc::clone(a),
+            Val::Arena { .. } => Arc::new(no_tensor().clone()),
         }
     }
 
@@ -106,6 +129,7 @@ impl Val<'_> {
         match self {
             Val::Borrowed(t) => t.clone(),
             Val::Shared(a) => Arc::try_unwrap(a).unwrap_or_else(|shared| Tensor::clone(&shared)),
+            Val::Arena { .. } => no_tensor().clone(),
         }
     }
 }
@@ -117,6 +141,7 @@ impl std::ops::Deref for Val<'_> {
         match self {
             Val::Borrowed(t) => t,
             Val::Shared(a) => a,
+            Val::Arena { .. } => no_tensor(),
         }
     }
 }

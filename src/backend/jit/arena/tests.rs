@@ -1,0 +1,231 @@
+//! The arena: the packer (no two live intervals overlap, alignment, size at
+//! least the largest live set) and whole executables (slots of values live
+//! at once are disjoint, one allocation kept across steps, the pool does not
+//! grow, results as the interpreter's).
+
+use super::{disjoint, pack, Item, Span, ALIGN};
+use crate::backend::interp::{self, StepInputs};
+use crate::backend::jit::tests::{add, assert_results, konst, values};
+use crate::backend::jit::{compile, Options};
+use crate::ir::{BinaryOp, DType, Graph, NodeId, Op, ReduceOp, UnaryOp};
+use std::collections::HashMap;
+
+fn round(b: usize) -> usize {
+    b.div_ceil(ALIGN) * ALIGN
+}
+
+/// Asserts `pack`'s result for `items`: aligned, disjoint while live, and
+/// at least the largest set of rounded sizes live at one position.
+fn check(items: &[Item]) -> usize {
+    let (offsets, size) = pack(items);
+    assert_eq!(offsets.len(), items.len());
+    for (i, a) in items.iter().enumerate() {
+        assert_eq!(offsets[i] % ALIGN, 0, "item {i} misaligned");
+        assert!(offsets[i] + round(a.bytes) <= size, "item {i} outside");
+        for (j, b) in items.iter().enumerate().skip(i + 1) {
+            let live = a.first <= b.last && b.first <= a.last;
+            let (oa, ob) = (offsets[i], offsets[j]);
+            let apart = oa + round(a.bytes) <= ob || ob + round(b.bytes) <= oa;
+            assert!(
+                !live || apart,
+                "items {i} and {j} overlap: {a:?}@{oa} {b:?}@{ob}"
+            );
+        }
+    }
+    let end = items.iter().map(|i| i.last).max().unwrap_or(0);
+    let most = (0..=end)
+        .map(|p| {
+            let live = items.iter().filter(|i| i.first <= p && p <= i.last);
+            live.map(|i| round(i.bytes)).sum::<usize>()
+        })
+        .max()
+        .unwrap_or(0);
+    assert!(size >= most, "arena {size} below the live set {most}");
+    size
+}
+
+#[test]
+fn values_that_never_live_together_share_memory() {
+    let it = |first, last, bytes| Item { first, last, bytes };
+    // A chain (each read by the next): the first and the third share a slot.
+    assert_eq!(
+        check(&[it(0, 1, 1000), it(1, 2, 640), it(2, 3, 1024)]),
+        1024 + 640
+    );
+    assert_eq!(check(&[it(0, 0, 100), it(1, 1, 100), it(2, 2, 100)]), 128);
+    // Overlapping: the sum, each rounded up to 64 bytes.
+    assert_eq!(check(&[it(0, 5, 1), it(2, 3, 65), it(4, 9, 64)]), 64 + 128);
+    assert_eq!(check(&[]), 0);
+}
+
+#[test]
+fn a_gap_left_by_a_dead_value_is_reused() {
+    let it = |first, last, bytes| Item { first, last, bytes };
+    // a [0, 2] 4 KiB and b [0, 9] 1 KiB are placed first; c [3, 9] fits
+    // in a's place once a is dead: 5 KiB in all, not 6.
+    let items = [it(0, 2, 4096), it(0, 9, 1024), it(3, 9, 1024)];
+    assert_eq!(check(&items), 5120);
+}
+
+#[test]
+fn random_intervals_never_overlap_while_live() {
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = |m: usize| {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((state >> 33) as usize) % m
+    };
+    for round_ in 0..200 {
+        let n = 1 + next(40);
+        let items: Vec<Item> = (0..n)
+            .map(|_| {
+                let first = next(60);
+                Item {
+                    first,
+                    last: first + next(20),
+                    bytes: 1 + next(5000),
+                }
+            })
+            .collect();
+        let size = check(&items);
+        let total: usize = items.iter().map(|i| round(i.bytes)).sum();
+        assert!(size <= total, "round {round_}: {size} > {total}");
+    }
+}
+
+#[test]
+fn the_overlap_check_finds_shared_bytes_of_live_values() {
+    let span = |node, offset, first, last, leaf: Option<u32>| Span {
+        node: NodeId(node),
+        offset,
+        bytes: 128,
+        first,
+        last,
+        leaf: leaf.map(NodeId),
+    };
+    assert!(disjoint(&[
+        span(1, 0, 0, 3, None),
+        span(2, 128, 1, 4, None)
+    ]));
+    assert!(disjoint(&[span(1, 0, 0, 3, None), span(2, 0, 4, 6, None)]));
+    assert!(!disjoint(&[
+        span(1, 0, 0, 3, None),
+        span(2, 64, 3, 6, None)
+    ]));
+    // In place: only the leaf's last read may meet the output's write.
+    assert!(disjoint(&[
+        span(1, 0, 0, 3, None),
+        span(2, 0, 3, 6, Some(1))
+    ]));
+    assert!(!disjoint(&[span(1, 0, 0, 3, None), span(2, 0, 3, 6, None)]));
+    assert!(!disjoint(&[
+        span(1, 0, 0, 4, None),
+        span(2, 0, 3, 6, Some(1))
+    ]));
+}
+
+/// `relu(x @ w1) @ w2`, a row sum of it, `tanh` of the sum times a product
+/// with `w3`: matmul, fused, reduction and matmul outputs that only kernels
+/// read, of several sizes, fetched at the end.
+fn network(g: &mut Graph) -> Vec<NodeId> {
+    let f = DType::F32;
+    let x = konst(g, values(f, &[48, 40], 1, false));
+    let w1 = konst(g, values(f, &[40, 64], 2, false));
+    let w2 = konst(g, values(f, &[64, 32], 3, false));
+    let w3 = konst(g, values(f, &[32, 16], 4, false));
+    let h = add(g, Op::MatMul, &[x, w1], f, &[48, 64]);
+    let r = add(g, Op::Unary(UnaryOp::Relu), &[h], f, &[48, 64]);
+    let p = add(g, Op::MatMul, &[r, w2], f, &[48, 32]);
+    let sum = Op::Reduce {
+        op: ReduceOp::Sum,
+        axes: vec![1],
+        keepdims: true,
+    };
+    let s = add(g, sum, &[p], f, &[48, 1]);
+    let t = add(g, Op::Unary(UnaryOp::Tanh), &[p], f, &[48, 32]);
+    let q = add(g, Op::MatMul, &[t, w3], f, &[48, 16]);
+    let y = add(g, Op::Binary(BinaryOp::Mul), &[q, s], f, &[48, 16]);
+    vec![y]
+}
+
+#[test]
+fn an_executable_keeps_one_arena_whose_live_slots_are_disjoint() {
+    let mut g = Graph::new();
+    let fetches = network(&mut g);
+    let empty = HashMap::new();
+    let inputs = StepInputs {
+        placeholders: &empty,
+        variables: &empty,
+    };
+    let expected = interp::run_step(&g, &fetches, &inputs).expect("interp");
+    let exe = compile(&g, &fetches, Options { check_bounds: true }).expect("compile");
+    let plan = exe.arena_plan().expect("a plan: no cond or fold");
+    assert!(
+        plan.intervals.len() >= 4,
+        "{} arena values",
+        plan.intervals.len()
+    );
+    assert!(disjoint(&plan.intervals));
+    for s in &plan.intervals {
+        assert_eq!(s.offset % ALIGN, 0);
+        assert!(s.offset + s.bytes <= plan.size);
+        assert!(!exe.fetched[s.node.index()], "a fetch is in the arena");
+    }
+    let mut address = None;
+    let mut pooled = None;
+    for step in 0..4 {
+        let got = exe.run(&inputs).expect("jit");
+        assert_results(&expected, &got);
+        let now = exe.arena_address().expect("the arena is allocated");
+        assert_eq!(
+            *address.get_or_insert(now),
+            now,
+            "step {step}: the arena moved"
+        );
+        exe.recycle(got.fetched);
+        let n = exe.pooled_buffers();
+        assert_eq!(*pooled.get_or_insert(n), n, "step {step}: the pool grew");
+    }
+}
+
+#[test]
+fn the_arena_is_smaller_than_its_values() {
+    let mut g = Graph::new();
+    let fetches = network(&mut g);
+    let exe = compile(&g, &fetches, Options { check_bounds: true }).expect("compile");
+    let plan = exe.arena_plan().expect("plan");
+    let total: usize = plan.intervals.iter().map(|s| round(s.bytes)).sum();
+    assert!(
+        plan.size < total,
+        "arena {} of {total} bytes: nothing shared",
+        plan.size
+    );
+}
+
+#[test]
+fn a_step_that_leaves_the_plan_stops_using_the_arena() {
+    let mut g = Graph::new();
+    let fetches = network(&mut g);
+    let exe = compile(&g, &fetches, Options { check_bounds: true }).expect("compile");
+    let order = exe.arena_plan().expect("plan").order.clone();
+    assert!(order.len() >= 3);
+    let mut run = exe.arena_start();
+    assert!(run.is_some(), "the buffer is free");
+    assert!(
+        exe.arena_start().is_none(),
+        "a second step at once gets none"
+    );
+    assert!(exe.arena_next(&mut run, order[0]));
+    assert!(exe.arena_next(&mut run, order[1]));
+    // Out of order: off for the rest of the step, even when back in order.
+    assert!(!exe.arena_next(&mut run, order[0]));
+    assert!(!exe.arena_next(&mut run, order[2]));
+    exe.arena_end(run);
+    let mut again = exe.arena_start();
+    assert!(
+        exe.arena_next(&mut again, order[0]),
+        "a new step follows the plan"
+    );
+    exe.arena_end(again);
+}
