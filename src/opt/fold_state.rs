@@ -257,6 +257,12 @@ fn state_plan(plan: &Plan) -> Plan {
 fn new_init(graph: &mut Graph, init: NodeId, plan: &Plan, ty: &TensorType) -> NodeId {
     let node = &graph.nodes[init.index()];
     let span = node.span;
+    // No piece is live (a scan whose output rows read none of its state): an
+    // empty constant, not a `concat` of nothing.
+    if ty.shape.numel() == 0 {
+        let empty = Tensor::full(ty, 0.0);
+        return graph.add(Op::Const(Arc::new(empty)), vec![], ty.clone(), span);
+    }
     // The packing `concat` itself, cut the same way: keep its live inputs.
     if matches!(node.op, Op::Concat { axis: 0 }) && node.inputs.len() == plan.pieces.len() {
         let inputs = node.inputs.clone();

@@ -235,3 +235,30 @@ run loss, gw, g2, gi;
         assert!(super::eval::same_bits(a, b), "`{name}` differs");
     }
 }
+
+/// `d xs` of a fold whose step gradient reads nothing of the carried state
+/// (`x` enters only through a comparison) while a float capture is carried:
+/// pruning keeps none of the reverse scan's state but all its output rows.
+/// It once built a `concat` of no inputs (an internal error at run time).
+#[test]
+fn scan_rows_without_live_state_keep_an_empty_state() {
+    let source = "
+placeholder xs: f32[3, 2] = randn(seed=3);
+placeholder h0: f32[2] = randn(seed=9);
+variable w: f32[2] = 0.4;
+let hf = fold(|h, x| h * w + cast(x > 0.0, f32), h0, xs);
+let loss = sum(hf * hf);
+let dxs = grad(loss, xs);
+let sxs = grad(loss, xs) + stop_gradient(xs);
+run loss, dxs, sxs;
+";
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let module = crate::compile(source, dir).expect("builds");
+    let mut optimised = module.clone();
+    super::optimize(&mut optimised).expect("optimises");
+    crate::ir::verify::verify_module(&optimised).expect("verifies");
+    let (before, after) = (run_all(&module), run_all(&optimised));
+    for ((name, _), (a, b)) in module.names.iter().zip(before.iter().zip(&after)) {
+        assert!(super::eval::same_bits(a, b), "`{name}` differs");
+    }
+}

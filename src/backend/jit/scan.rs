@@ -59,10 +59,16 @@ pub(super) fn scan<'s>(
         [s, x, ..] => (s.clone(), x.clone()),
         _ => return Err(at(node, "the body takes no state or no x")),
     };
-    if x_ty.dtype != xs.dtype() || x_ty.shape.dims() != row || state_ty.shape.dims() != [carry] {
+    if x_ty.dtype != xs.dtype() || x_ty.shape.dims() != row {
         return Err(at(
             node,
             format!("xs is {} but the body takes {x_ty}", xs.ty()),
+        ));
+    }
+    if state_ty.shape.dims() != [carry] {
+        return Err(at(
+            node,
+            format!("the body's state is {state_ty}, not {carry} elements"),
         ));
     }
     let total = node.ty.shape.numel();
