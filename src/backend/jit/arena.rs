@@ -31,7 +31,7 @@ use std::sync::{Mutex, OnceLock};
 mod tests;
 mod walk;
 
-/// Slot alignment and granule (a cache line; also the widest vector).
+/// Slot alignment and granule (a cache line).
 pub(crate) const ALIGN: usize = 64;
 
 /// The arena's unit: its alignment makes every slot 64-byte aligned.
@@ -40,6 +40,7 @@ pub(crate) const ALIGN: usize = 64;
 pub(crate) struct Block([u8; ALIGN]);
 
 /// The static placement of a top-level executable's arena values.
+#[derive(Clone)]
 pub(crate) struct Plan {
     /// The nodes the walk computes, in order (a side output comes with its
     /// reduction and is not listed).
@@ -143,6 +144,13 @@ impl Executable {
             .plan
             .get_or_init(|| self.plan_arena())
             .as_ref()
+    }
+
+    /// Tests: installs `plan` (`None`: pool only) before the first step;
+    /// false if a plan was made already.
+    #[cfg(test)]
+    pub(crate) fn set_arena_plan(&self, plan: Option<Plan>) -> bool {
+        self.pool.arena.plan.set(plan).is_ok()
     }
 
     fn plan_arena(&self) -> Option<Plan> {

@@ -229,3 +229,55 @@ fn a_step_that_leaves_the_plan_stops_using_the_arena() {
     );
     exe.arena_end(again);
 }
+
+/// A step whose walk leaves the plan at any position (an entry of the plan's
+/// order dropped, or replaced by another node) falls back to the pool from
+/// there on: kernels then read slot values and pooled values side by side,
+/// and every step gives bitwise what a pool-only executable gives. (The
+/// real walk is unchanged here, so this checks the mixed fallback path, not
+/// the detection: a walk that really leaves its plan cannot be built.)
+#[test]
+fn leaving_the_plan_anywhere_gives_the_pools_results() {
+    let mut g = Graph::new();
+    let fetches = network(&mut g);
+    let empty = HashMap::new();
+    let inputs = StepInputs {
+        placeholders: &empty,
+        variables: &empty,
+    };
+    let options = Options { check_bounds: true };
+    let pooled = compile(&g, &fetches, options).expect("compile");
+    assert!(pooled.set_arena_plan(None));
+    let want = pooled.run(&inputs).expect("pool only");
+    let bits = |r: &interp::StepResult| -> Vec<Vec<u64>> {
+        let each = |t: &crate::ir::Tensor| t.to_f64_vec().iter().map(|v| v.to_bits()).collect();
+        r.fetched.iter().map(each).collect()
+    };
+    let base = compile(&g, &fetches, options).expect("compile");
+    let plan = base.arena_plan().expect("plan").clone();
+    assert!(plan.order.len() >= 4);
+    for at in 0..plan.order.len() {
+        for replace in [false, true] {
+            let mut bent = plan.clone();
+            if replace {
+                bent.order[at] = plan.order[(at + 1) % plan.order.len()];
+            } else {
+                bent.order.remove(at);
+            }
+            let exe = compile(&g, &fetches, options).expect("compile");
+            assert!(exe.set_arena_plan(Some(bent)));
+            for step in 0..2 {
+                let got = exe.run(&inputs).expect("jit");
+                assert_eq!(
+                    bits(&got),
+                    bits(&want),
+                    "left the plan at {at}, step {step}"
+                );
+            }
+        }
+    }
+    // The unbent plan, for contrast, keeps every value in its slot.
+    let exe = compile(&g, &fetches, options).expect("compile");
+    assert!(exe.set_arena_plan(Some(plan)));
+    assert_eq!(bits(&exe.run(&inputs).expect("jit")), bits(&want));
+}
