@@ -118,6 +118,10 @@ impl Executable {
                 ));
             }
             if let Some(m) = mem.as_mut() {
+                if arena_value {
+                    // A matmul output never takes a leaf's slot.
+                    m.aliased(None);
+                }
                 m.computed(self, id, &value);
             }
             memo[id.index()] = Some(value);
