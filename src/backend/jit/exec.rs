@@ -206,6 +206,12 @@ impl Executable {
                 ready = !self.defer(*g, done, deferred, stack);
             }
             if ready {
+                let have = |d: NodeId| memo[d.index()].is_some();
+                if let Some(b) = self.partner(id, have, done) {
+                    self.pair([id, b], memo, remaining, done, mem, arena)?;
+                    stack.pop();
+                    continue;
+                }
                 let mut side = None;
                 let node = self.graph.node(id);
                 // An owned variable moves into the memo (it may be overwritten

@@ -36,6 +36,7 @@ mod pool;
 mod recycle;
 mod reduce;
 mod scan;
+mod siblings;
 mod tensors;
 mod transb;
 

@@ -61,8 +61,19 @@ impl Executable {
                     }
                     continue;
                 }
+                // Two ready matmuls are one step (`siblings.rs`): both live
+                // from `pos`, their inputs to `end`.
+                let partner = self.partner(id, |d| memo[d.index()], &done);
                 let pos = w.order.len();
                 w.order.push(id);
+                let mut end = pos;
+                if let Some(b) = partner {
+                    w.order.push(b);
+                    (memo[b.index()], done[b.index()]) = (true, true);
+                    w.first[b.index()] = pos;
+                    end = pos + 1;
+                }
+                let more = partner.map_or(&[][..], |b| self.step_deps(b.index()));
                 if let Step::Reduce(r) = step {
                     if let Some(side) = self.reductions[*r].side {
                         (memo[side.index()], done[side.index()]) = (true, true);
@@ -72,11 +83,11 @@ impl Executable {
                 (memo[id.index()], done[id.index()]) = (true, true);
                 w.first[id.index()] = pos;
                 stack.pop();
-                for &dep in deps {
+                for &dep in deps.iter().chain(more) {
                     let i = dep.index();
                     remaining[i] = remaining[i].saturating_sub(1);
                     if remaining[i] == 0 {
-                        w.last[i] = pos;
+                        w.last[i] = end;
                         // As `release`: a dead kernel or interpreter output leaves the memo.
                         let variable = matches!(self.graph.nodes[i].op, Op::Variable { .. });
                         let fallback = matches!(self.steps[i], Step::Fallback);

@@ -4,6 +4,7 @@
 
 use super::{at, Executable};
 use crate::backend::jit::calls::{base, run_into, run_kernel, slot_ptr, Arg, Base, Place};
+use crate::backend::jit::codegen::Kernel;
 use crate::backend::jit::parallel::{parts, split};
 use crate::backend::jit::tensors::Val;
 use crate::ir::{Node, NodeId, Tensor, TensorType};
@@ -36,8 +37,8 @@ impl Executable {
     }
 
     /// The node's arena slot in this step, if any: its offset and bytes.
-    fn slot(&self, node: &Node, id: NodeId, place: &Place) -> Option<(usize, usize)> {
-        let offset = place.matched.then(|| self.arena_slot(id)).flatten()?;
+    fn slot(&self, node: &Node, id: NodeId, matched: bool) -> Option<(usize, usize)> {
+        let offset = matched.then(|| self.arena_slot(id)).flatten()?;
         Some((offset, node.ty.shape.numel() * node.ty.dtype.size_bytes()))
     }
 
@@ -52,7 +53,7 @@ impl Executable {
         place: Place,
     ) -> Result<Val<'s>, Diag> {
         let (group, node) = (&self.groups[g], self.graph.node(id));
-        let slot = self.slot(node, id, &place);
+        let slot = self.slot(node, id, place.matched);
         let base = base(place.buf);
         let alias = reuse.as_ref().map(|(k, _)| *k);
         let args = self.operands(node, &group.leaves, memo, alias, base)?;
@@ -88,18 +89,86 @@ impl Executable {
         memo: &[Option<Val<'s>>],
         place: Place,
     ) -> Result<Val<'s>, Diag> {
-        let (operands, node) = (&self.matmul_plans[m].operands, self.graph.node(id));
-        let slot = self.slot(node, id, &place);
         let base = base(place.buf);
+        self.prepare_matmul(m, id, memo, base, place.matched)?.run()
+    }
+
+    /// Matmul kernel `m` (computing node `id`) ready to call: its operands
+    /// read from `memo`, its output slot (when `matched` and it has one) or
+    /// pooled buffer taken.
+    pub(in crate::backend::jit) fn prepare_matmul<'a>(
+        &'a self,
+        m: usize,
+        id: NodeId,
+        memo: &'a [Option<Val>],
+        base: Base,
+        matched: bool,
+    ) -> Result<Prepared<'a>, Diag> {
+        let (operands, node) = (&self.matmul_plans[m].operands, self.graph.node(id));
         let args = self.operands(node, operands, memo, None, base)?;
-        let types: Vec<&TensorType> = operands.iter().map(|&l| self.graph.ty(l)).collect();
+        let types = operands.iter().map(|&l| self.graph.ty(l)).collect();
+        let out = match self.slot(node, id, matched) {
+            Some((offset, bytes)) => {
+                let ptr = slot_ptr(base, offset, bytes).ok_or_else(|| at(node, "slot"))?;
+                Output::Slot { ptr, offset, bytes }
+            }
+            None => Output::Buffer(self.pool.take(&node.ty)),
+        };
         let kernel = &self.matmuls[m];
-        if let Some((offset, bytes)) = slot {
-            let ptr = slot_ptr(base, offset, bytes).ok_or_else(|| at(node, "slot"))?;
-            run_into(kernel, node, &args, &types, ptr, bytes, &[vec![]])?;
-            return Ok(Val::Arena { offset, bytes });
+        Ok(Prepared {
+            kernel,
+            node,
+            args,
+            types,
+            out,
+        })
+    }
+}
+
+/// Where a prepared matmul writes.
+enum Output {
+    Slot {
+        ptr: *mut u8,
+        offset: usize,
+        bytes: usize,
+    },
+    Buffer(Tensor),
+}
+
+/// A matmul call with its operands and output (see `prepare_matmul`).
+pub(in crate::backend::jit) struct Prepared<'a> {
+    kernel: &'a Kernel,
+    node: &'a Node,
+    args: Vec<Arg<'a>>,
+    types: Vec<&'a TensorType>,
+    out: Output,
+}
+
+// SAFETY: the raw pointers (operand and output slots) address the arena,
+// which the step holds until `siblings.rs`'s join has returned; the other
+// fields are shared read-only data (`Kernel` is `Sync`). Two prepared calls
+// sent to two threads write disjoint outputs (two slots the plan keeps
+// apart from each other and from every operand, or two pooled buffers)
+// and only read their operands.
+unsafe impl Send for Prepared<'_> {}
+
+impl Prepared<'_> {
+    /// Calls the kernel: the node's value.
+    pub(in crate::backend::jit) fn run<'s>(self) -> Result<Val<'s>, Diag> {
+        let Prepared {
+            kernel,
+            node,
+            args,
+            types,
+            out,
+        } = self;
+        match out {
+            Output::Slot { ptr, offset, bytes } => {
+                run_into(kernel, node, &args, &types, ptr, bytes, &[vec![]])?;
+                Ok(Val::Arena { offset, bytes })
+            }
+            Output::Buffer(t) => run_kernel(kernel, node, &args, &types, t, &[vec![]])
+                .map(|t| Val::Shared(Arc::new(t))),
         }
-        let out = self.pool.take(&node.ty);
-        run_kernel(kernel, node, &args, &types, out, &[vec![]]).map(|t| Val::Shared(Arc::new(t)))
     }
 }
