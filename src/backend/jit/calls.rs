@@ -143,7 +143,9 @@ impl Executable {
                 (None, Some(off)) => slot_ptr(base, off, bytes_of(ty)),
                 (None, None) => None,
             };
-            outs.push(ptr.ok_or_else(|| at(node, "side output is not contiguous"))?);
+            outs.push(
+                ptr.ok_or_else(|| at(node, "side output not contiguous or outside the arena"))?,
+            );
         }
         if !l.empty() {
             let n = parts(l.work);

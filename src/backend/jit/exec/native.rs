@@ -71,7 +71,8 @@ impl Executable {
         let kernel = &self.fused[g];
         let out = match (reuse, slot) {
             (_, Some((offset, bytes))) => {
-                let ptr = slot_ptr(base, offset, bytes).ok_or_else(|| at(node, "slot"))?;
+                let ptr = slot_ptr(base, offset, bytes)
+                    .ok_or_else(|| at(node, "arena slot outside the arena"))?;
                 run_into(kernel, node, &args, &types, ptr, bytes, &ranges)?;
                 return Ok(Val::Arena { offset, bytes });
             }
@@ -109,7 +110,8 @@ impl Executable {
         let types = operands.iter().map(|&l| self.graph.ty(l)).collect();
         let out = match self.slot(node, id, matched) {
             Some((offset, bytes)) => {
-                let ptr = slot_ptr(base, offset, bytes).ok_or_else(|| at(node, "slot"))?;
+                let ptr = slot_ptr(base, offset, bytes)
+                    .ok_or_else(|| at(node, "arena slot outside the arena"))?;
                 Output::Slot { ptr, offset, bytes }
             }
             None => Output::Buffer(self.pool.take(&node.ty)),
