@@ -95,18 +95,31 @@ pub(crate) fn cond(
     run_region(frame, node, branch, params)
 }
 
-/// `fold(body, init, xs)`: inputs `[init, xs, captures...]`; the body's params are
-/// `(acc, x, captures...)`. For `t` in `0..len(xs)`: `acc = body(acc, xs[t], ...)`.
-pub(crate) fn fold(frame: &Frame, id: NodeId, body: &Graph) -> Result<Arc<Tensor>, Diag> {
-    let node = frame.graph.node(id);
-    let mut acc = frame.input(id, 0)?;
+/// A loop's initial state, `xs`, the captures its body uses (the others
+/// `None`) and its number of steps.
+type LoopInputs = (Arc<Tensor>, Arc<Tensor>, Vec<Option<Arc<Tensor>>>, usize);
+
+/// The [`LoopInputs`] of loop `id` (inputs `[init, xs, captures...]`).
+fn loop_inputs(frame: &Frame, id: NodeId, body: &Graph) -> Result<LoopInputs, Diag> {
+    let init = frame.input(id, 0)?;
     let xs = frame.input(id, 1)?;
     let used = used_params(body);
     let captures = bind_captures(frame, id, 2, used.get(2..).unwrap_or(&[]))?;
     let steps = match xs.shape().first() {
         Some(&n) => n,
-        None => return Err(internal(node, "xs must have at least one axis")),
+        None => {
+            let node = frame.graph.node(id);
+            return Err(internal(node, "xs must have at least one axis"));
+        }
     };
+    Ok((init, xs, captures, steps))
+}
+
+/// `fold(body, init, xs)`: inputs `[init, xs, captures...]`; the body's params are
+/// `(acc, x, captures...)`. For `t` in `0..len(xs)`: `acc = body(acc, xs[t], ...)`.
+pub(crate) fn fold(frame: &Frame, id: NodeId, body: &Graph) -> Result<Arc<Tensor>, Diag> {
+    let node = frame.graph.node(id);
+    let (mut acc, xs, captures, steps) = loop_inputs(frame, id, body)?;
     for t in 0..steps {
         let x = slice_axis0(&xs, t);
         let mut params = Vec::with_capacity(2 + captures.len());
@@ -129,14 +142,7 @@ pub(crate) fn scan(
     carry: usize,
 ) -> Result<Arc<Tensor>, Diag> {
     let node = frame.graph.node(id);
-    let mut state = frame.input(id, 0)?;
-    let xs = frame.input(id, 1)?;
-    let used = used_params(body);
-    let captures = bind_captures(frame, id, 2, used.get(2..).unwrap_or(&[]))?;
-    let steps = match xs.shape().first() {
-        Some(&n) => n,
-        None => return Err(internal(node, "xs must have at least one axis")),
-    };
+    let (mut state, xs, captures, steps) = loop_inputs(frame, id, body)?;
     let mut rows: Vec<Vec<f64>> = vec![Vec::new(); steps];
     let order: Vec<usize> = if reverse {
         (0..steps).rev().collect()

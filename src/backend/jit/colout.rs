@@ -91,15 +91,12 @@ pub(crate) unsafe fn product<T: 'static + Copy + Default + Send + Sync>(
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{add, konst, values};
+    use super::super::tests::assert_transposed_product_bitwise;
     use super::{applies, product};
-    use crate::backend::interp::{self, StepInputs};
     use crate::backend::jit::helpers::Layout;
-    use crate::backend::jit::{compile, Options};
     use crate::ir::kernels::gemm::matmul_into;
-    use crate::ir::{DType, Graph, Op, Tensor};
+    use crate::ir::DType;
     use ndarray::{Array2, ArrayView2};
-    use std::collections::HashMap;
 
     #[test]
     fn column_major_products_are_bitwise_gemms_row_major_ones() {
@@ -158,11 +155,6 @@ mod tests {
     fn transposed_left_operands_with_few_columns_give_the_interpreters_bits() {
         // `transpose(x) @ g` through the JIT (the plan reads `x` in place) in
         // f32 and f64, batched, against the interpreter.
-        let empty = HashMap::new();
-        let inputs = StepInputs {
-            placeholders: &empty,
-            variables: &empty,
-        };
         type Case<'a> = (DType, &'a [usize], &'a [usize], Vec<usize>, &'a [usize]);
         let cases: [Case; 3] = [
             (
@@ -182,25 +174,7 @@ mod tests {
             ),
         ];
         for (dtype, x_dims, g_dims, perm, out) in cases {
-            let mut g = Graph::new();
-            let x = konst(&mut g, values(dtype, x_dims, 31, false));
-            let y = konst(&mut g, values(dtype, g_dims, 32, false));
-            let mut t_dims = x_dims.to_vec();
-            let r = t_dims.len();
-            t_dims.swap(r - 1, r - 2);
-            let t = add(&mut g, Op::Transpose { perm }, &[x], dtype, &t_dims);
-            let p = add(&mut g, Op::MatMul, &[t, y], dtype, out);
-            let exe = compile(&g, &[p], Options { check_bounds: true })
-                .unwrap_or_else(|e| panic!("compile: {}", e.message));
-            let jit = exe.run(&inputs).unwrap_or_else(|e| panic!("{}", e.message));
-            let interp =
-                interp::run_step(&g, &[p], &inputs).unwrap_or_else(|e| panic!("{}", e.message));
-            let bits =
-                |t: &Tensor| -> Vec<u64> { t.to_f64_vec().iter().map(|v| v.to_bits()).collect() };
-            assert!(
-                bits(&jit.fetched[0]) == bits(&interp.fetched[0]),
-                "{dtype} transpose({x_dims:?}) @ {g_dims:?}: not bitwise equal"
-            );
+            assert_transposed_product_bitwise(dtype, (g_dims, x_dims, perm, out), true, 31);
         }
     }
 }

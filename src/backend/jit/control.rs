@@ -13,12 +13,16 @@
 //! accumulator goes back to the body's pool for the next output
 //! (ping-pong).
 
-use super::codegen::{internal, Jit};
-use super::exec::{at, pooled, Env, Executable, Scratch};
-use super::tensors::{copy_row, Val};
+mod loops;
+
+pub(crate) use loops::start;
+
+use super::codegen::Jit;
+use super::exec::{at, Env, Executable, Scratch};
+use super::tensors::Val;
 use super::Options;
 use crate::backend::interp::{predicate, used_params};
-use crate::ir::{Graph, Node, NodeId, Op, Tensor};
+use crate::ir::{Graph, Node, NodeId, Op};
 use crate::syntax::Diag;
 use std::sync::Arc;
 
@@ -213,68 +217,18 @@ fn fold<'s>(
     env: Env<'_, 's>,
 ) -> Result<Val<'s>, Diag> {
     let exe = &body.exe;
-    let [init, xs, ref captures @ ..] = node.inputs[..] else {
-        return Err(at(node, "needs inputs [init, xs, captures...]"));
-    };
-    let xs: &Tensor = get(memo, node, xs)?;
-    let Some((&steps, row)) = xs.shape().split_first() else {
-        return Err(at(node, "xs must have at least one axis"));
-    };
-    let x_ty = exe
-        .graph
-        .params
-        .get(1)
-        .ok_or_else(|| at(node, "the body takes no x"))?;
-    if x_ty.dtype != xs.dtype() || x_ty.shape.dims() != row {
-        return Err(at(
-            node,
-            format!("xs is {} but the body takes {x_ty}", xs.ty()),
-        ));
-    }
-    let mut params = vec![Some(get(memo, node, init)?.clone()), None];
-    params.extend(bind(
-        memo,
-        node,
-        captures,
-        body.used.get(2..).unwrap_or(&[]),
-    )?);
-    // The previous accumulator can serve the next output only when the
-    // body's result takes a pool buffer every run (else the pool would grow).
-    let result_pooled = exe
-        .fetches
-        .first()
-        .is_some_and(|r| pooled(exe.steps.get(r.index())));
-    let mut scratch = Scratch::new(exe);
-    let mut row_buffer: Option<Arc<Tensor>> = None;
-    for t in 0..steps {
-        // Reused unless the body returned it (then still shared).
-        let mut x = match row_buffer.take() {
-            Some(x) if Arc::strong_count(&x) == 1 => x,
-            _ => Arc::new(exe.pool.take(x_ty)),
-        };
-        let buffer = Arc::get_mut(&mut x).ok_or_else(|| internal("shared row buffer"))?;
-        copy_row(xs, t, buffer).ok_or_else(|| at(node, format!("cannot copy xs[{t}]")))?;
-        params[1] = Some(Val::Shared(Arc::clone(&x)));
-        let acc = exe.run_region(
-            Env {
-                inputs: env.inputs,
-                params: &params,
-            },
-            &mut scratch,
-        )?;
-        params[1] = None;
-        row_buffer = Some(x);
-        let old = params[0].replace(acc);
-        if let (true, Some(Val::Shared(old))) = (result_pooled, old) {
+    let mut run = start(body, node, memo)?;
+    for t in 0..run.steps {
+        let acc = run.step(exe, node, env, t)?;
+        let old = run.params[0].replace(acc);
+        if let (true, Some(Val::Shared(old))) = (run.result_pooled, old) {
             if let Ok(old) = Arc::try_unwrap(old) {
                 exe.pool.give(old);
             }
         }
     }
-    if let Some(Ok(x)) = row_buffer.map(Arc::try_unwrap) {
-        exe.pool.give(x);
-    }
-    params[0]
+    run.finish(exe);
+    run.params[0]
         .take()
         .ok_or_else(|| at(node, "the fold has no accumulator"))
 }

@@ -256,15 +256,7 @@ impl Executable {
                     done[side_id.index()] = true;
                     memo[side_id.index()] = Some(side_value);
                 }
-                let arena_value = matches!(value, Val::Arena { .. });
-                if !arena_value
-                    && (value.dtype() != node.ty.dtype || value.shape() != node.ty.shape.dims())
-                {
-                    return Err(at(
-                        node,
-                        format!("computed {} for a {} node", value.ty(), node.ty),
-                    ));
-                }
+                check_type(node, &value)?;
                 if let Some(m) = mem.as_mut() {
                     m.computed(self, id, &value);
                 }
@@ -378,6 +370,19 @@ impl Executable {
             }
         })
     }
+}
+
+/// An internal error unless `value` (a tensor; an arena value's slot size is
+/// checked by its kernel call) has `node`'s type.
+pub(super) fn check_type(node: &Node, value: &Val) -> Result<(), Diag> {
+    let arena_value = matches!(value, Val::Arena { .. });
+    if !arena_value && (value.dtype() != node.ty.dtype || value.shape() != node.ty.shape.dims()) {
+        return Err(at(
+            node,
+            format!("computed {} for a {} node", value.ty(), node.ty),
+        ));
+    }
+    Ok(())
 }
 
 /// An internal error at `node`.

@@ -218,12 +218,9 @@ pub(crate) fn transpose_into<T: Copy + Default + Send + Sync>(
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{add, konst, values};
+    use super::super::tests::assert_transposed_product_bitwise;
     use super::{transpose_into, transpose_rows};
-    use crate::backend::interp::{self, StepInputs};
-    use crate::backend::jit::{compile, Options};
-    use crate::ir::{DType, Graph, Op, Tensor};
-    use std::collections::HashMap;
+    use crate::ir::DType;
 
     #[test]
     fn transposed_copies_are_exact() {
@@ -250,11 +247,6 @@ mod tests {
     fn copied_transposed_right_operands_give_the_interpreters_bits() {
         // `y @ transpose(x)` with enough rows and depth that the helper copies `x`
         // row-major before the product; batched in f64 too.
-        let empty = HashMap::new();
-        let inputs = StepInputs {
-            placeholders: &empty,
-            variables: &empty,
-        };
         type Case<'a> = (DType, &'a [usize], &'a [usize], Vec<usize>, &'a [usize]);
         // Depth 1030: three of gemm's depth chunks, accumulated blockwise.
         let cases: [Case; 3] = [
@@ -275,25 +267,7 @@ mod tests {
             ),
         ];
         for (dtype, y_dims, x_dims, perm, out) in cases {
-            let mut g = Graph::new();
-            let y = konst(&mut g, values(dtype, y_dims, 21, false));
-            let x = konst(&mut g, values(dtype, x_dims, 22, false));
-            let mut t_dims = x_dims.to_vec();
-            let r = t_dims.len();
-            t_dims.swap(r - 1, r - 2);
-            let t = add(&mut g, Op::Transpose { perm }, &[x], dtype, &t_dims);
-            let p = add(&mut g, Op::MatMul, &[y, t], dtype, out);
-            let exe = compile(&g, &[p], Options { check_bounds: true })
-                .unwrap_or_else(|e| panic!("compile: {}", e.message));
-            let jit = exe.run(&inputs).unwrap_or_else(|e| panic!("{}", e.message));
-            let interp =
-                interp::run_step(&g, &[p], &inputs).unwrap_or_else(|e| panic!("{}", e.message));
-            let bits =
-                |t: &Tensor| -> Vec<u64> { t.to_f64_vec().iter().map(|v| v.to_bits()).collect() };
-            assert!(
-                bits(&jit.fetched[0]) == bits(&interp.fetched[0]),
-                "{dtype} {y_dims:?} @ transpose({x_dims:?}): not bitwise equal"
-            );
+            assert_transposed_product_bitwise(dtype, (y_dims, x_dims, perm, out), false, 21);
         }
     }
 }

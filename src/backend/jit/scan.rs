@@ -8,10 +8,9 @@
 //! `reverse` runs `t = T-1 .. 0`), and the next state into a buffer of the
 //! body's pool; the body's result goes back to that pool.
 
-use super::codegen::internal;
-use super::control::{bind, get, Code};
-use super::exec::{at, pooled, Env, Scratch};
-use super::tensors::{copy_row, Val};
+use super::control::{start, Code};
+use super::exec::{at, Env};
+use super::tensors::Val;
 use crate::ir::{Node, Tensor, TensorType};
 use crate::syntax::Diag;
 use std::sync::Arc;
@@ -48,23 +47,13 @@ pub(super) fn scan<'s>(
     env: Env<'_, 's>,
 ) -> Result<Val<'s>, Diag> {
     let exe = &body.exe;
-    let [init, xs, ref captures @ ..] = node.inputs[..] else {
-        return Err(at(node, "needs inputs [init, xs, captures...]"));
-    };
-    let xs: &Tensor = get(memo, node, xs)?;
-    let Some((&steps, row)) = xs.shape().split_first() else {
-        return Err(at(node, "xs must have at least one axis"));
-    };
-    let (state_ty, x_ty) = match &exe.graph.params[..] {
-        [s, x, ..] => (s.clone(), x.clone()),
-        _ => return Err(at(node, "the body takes no state or no x")),
-    };
-    if x_ty.dtype != xs.dtype() || x_ty.shape.dims() != row {
-        return Err(at(
-            node,
-            format!("xs is {} but the body takes {x_ty}", xs.ty()),
-        ));
-    }
+    let mut run = start(body, node, memo)?;
+    let steps = run.steps;
+    let state_ty = exe
+        .graph
+        .params
+        .first()
+        .ok_or_else(|| at(node, "the body takes no state"))?;
     if state_ty.shape.dims() != [carry] {
         return Err(at(
             node,
@@ -78,44 +67,16 @@ pub(super) fn scan<'s>(
         _ => return Err(at(node, format!("{} is not [carry + T * out_n]", node.ty))),
     };
     let mut out = Tensor::full(&TensorType::new(node.ty.dtype, vec![total]), 0.0);
-    let mut params = vec![Some(get(memo, node, init)?.clone()), None];
-    params.extend(bind(
-        memo,
-        node,
-        captures,
-        body.used.get(2..).unwrap_or(&[]),
-    )?);
-    // The result goes back to the pool only when the body takes a pool
-    // buffer for it every run (else the pool would grow).
-    let result_pooled = exe
-        .fetches
-        .first()
-        .is_some_and(|r| pooled(exe.steps.get(r.index())));
-    let mut scratch = Scratch::new(exe);
-    let mut x = Arc::new(exe.pool.take(&x_ty));
     for k in 0..steps {
         let t = if reverse { steps - 1 - k } else { k };
-        if Arc::strong_count(&x) > 1 {
-            x = Arc::new(exe.pool.take(&x_ty));
-        }
-        let buffer = Arc::get_mut(&mut x).ok_or_else(|| internal("shared row buffer"))?;
-        copy_row(xs, t, buffer).ok_or_else(|| at(node, format!("cannot copy xs[{t}]")))?;
-        params[1] = Some(Val::Shared(Arc::clone(&x)));
-        let result = exe.run_region(
-            Env {
-                inputs: env.inputs,
-                params: &params,
-            },
-            &mut scratch,
-        )?;
-        params[1] = None;
+        let result = run.step(exe, node, env, t)?;
         let bad = || at(node, format!("the body's result does not fit step {t}"));
         copy_range(&result, carry, out_n, &mut out, carry + t * out_n).ok_or_else(bad)?;
-        let mut state = exe.pool.take(&state_ty);
+        let mut state = exe.pool.take(state_ty);
         copy_range(&result, 0, carry, &mut state, 0).ok_or_else(bad)?;
         // The old state and the body's result go back to the pool when unshared.
-        let result = result_pooled.then_some(result);
-        for old in [params[0].replace(Val::Shared(Arc::new(state))), result] {
+        let result = run.result_pooled.then_some(result);
+        for old in [run.params[0].replace(Val::Shared(Arc::new(state))), result] {
             if let Some(Val::Shared(old)) = old {
                 if let Ok(old) = Arc::try_unwrap(old) {
                     exe.pool.give(old);
@@ -123,10 +84,8 @@ pub(super) fn scan<'s>(
             }
         }
     }
-    if let Ok(x) = Arc::try_unwrap(x) {
-        exe.pool.give(x);
-    }
-    let last = params[0]
+    run.finish(exe);
+    let last = run.params[0]
         .take()
         .ok_or_else(|| at(node, "the scan has no state"))?;
     copy_range(&last, 0, carry, &mut out, 0)

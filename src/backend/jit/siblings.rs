@@ -18,7 +18,7 @@
 
 use super::arena::Run;
 use super::calls::{base, Base};
-use super::exec::{at, Executable};
+use super::exec::{at, check_type, Executable};
 use super::helpers::Layout;
 use super::memlog::Tracker;
 use super::plan::Step;
@@ -108,15 +108,8 @@ impl Executable {
         for (id, value) in ids.into_iter().zip(values) {
             let value = value?;
             let node = self.graph.node(id);
+            check_type(node, &value)?;
             let arena_value = matches!(value, Val::Arena { .. });
-            if !arena_value
-                && (value.dtype() != node.ty.dtype || value.shape() != node.ty.shape.dims())
-            {
-                return Err(at(
-                    node,
-                    format!("computed {} for a {} node", value.ty(), node.ty),
-                ));
-            }
             if let Some(m) = mem.as_mut() {
                 if arena_value {
                     // A matmul output never takes a leaf's slot.

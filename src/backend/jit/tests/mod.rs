@@ -147,3 +147,42 @@ pub(super) fn assert_close(e: &Tensor, a: &Tensor) {
         assert!(same, "element {i} of {}: interp {x} vs jit {y}", e.ty());
     }
 }
+
+/// The bits of every element (as `f64`, which keeps every `f32`'s bits apart).
+pub(crate) fn bits(t: &Tensor) -> Vec<u64> {
+    t.to_f64_vec().iter().map(|v| v.to_bits()).collect()
+}
+
+/// Asserts that the JIT's product of `y` (`y_dims`) with `x` (`x_dims`)
+/// transposed by `perm` — `transpose(x) @ y` when `x_left`, else
+/// `y @ transpose(x)` — is bitwise the interpreter's.
+#[track_caller]
+pub(crate) fn assert_transposed_product_bitwise(
+    dtype: DType,
+    (y_dims, x_dims, perm, out): (&[usize], &[usize], Vec<usize>, &[usize]),
+    x_left: bool,
+    seed: u64,
+) {
+    let empty = HashMap::new();
+    let inputs = StepInputs {
+        placeholders: &empty,
+        variables: &empty,
+    };
+    let mut g = Graph::new();
+    let y = konst(&mut g, values(dtype, y_dims, seed, false));
+    let x = konst(&mut g, values(dtype, x_dims, seed + 1, false));
+    let mut t_dims = x_dims.to_vec();
+    let r = t_dims.len();
+    t_dims.swap(r - 1, r - 2);
+    let t = add(&mut g, Op::Transpose { perm }, &[x], dtype, &t_dims);
+    let operands = if x_left { [t, y] } else { [y, t] };
+    let p = add(&mut g, Op::MatMul, &operands, dtype, out);
+    let exe = compile(&g, &[p], Options { check_bounds: true })
+        .unwrap_or_else(|e| panic!("compile: {}", e.message));
+    let jit = exe.run(&inputs).unwrap_or_else(|e| panic!("{}", e.message));
+    let interp = interp::run_step(&g, &[p], &inputs).unwrap_or_else(|e| panic!("{}", e.message));
+    assert!(
+        bits(&jit.fetched[0]) == bits(&interp.fetched[0]),
+        "{dtype} {y_dims:?} with transpose({x_dims:?}) (x left: {x_left}): not bitwise equal"
+    );
+}
