@@ -1,21 +1,9 @@
 //! Finite-difference checks of `cond` and `fold` (f64), and gradients of gradients.
 
 use super::emit::Emit;
-use super::tests_util::{check_gradients, f64_ty, span, weighted_sum, Values};
-use crate::ir::{BinaryOp, DType, Graph, NodeId, Op, Tensor, TensorType, UnaryOp};
+use super::tests_util::{check_gradients, f64_ty, region, span, weighted_sum, Values};
+use crate::ir::{BinaryOp, DType, Graph, Op, Tensor, TensorType, UnaryOp};
 use crate::syntax::DiagKind;
-
-/// A region with params of `types`, its body built by `build` from the params.
-fn region(types: &[TensorType], build: impl Fn(&mut Emit, &[NodeId]) -> NodeId) -> Graph {
-    let mut graph = Graph::region(types.to_vec());
-    let mut e = Emit::new(&mut graph, span());
-    let params: Vec<NodeId> = (0..types.len())
-        .map(|i| e.add(Op::Param(i), vec![], types[i].clone()))
-        .collect();
-    let result = build(&mut e, &params);
-    graph.results = vec![result];
-    graph
-}
 
 fn bool_feed(value: bool) -> Tensor {
     Tensor::scalar(DType::Bool, if value { 1.0 } else { 0.0 })

@@ -2,20 +2,8 @@
 //! finite differences in f64 on both backends, and the backward graph's size.
 
 use super::emit::Emit;
-use super::tests_util::{check_gradients, f64_ty, span, weighted_sum, Values};
+use super::tests_util::{check_gradients, f64_ty, region, span, weighted_sum, Values};
 use crate::ir::{DType, Graph, NodeId, Op, Tensor, TensorType, UnaryOp};
-
-/// A region with params of `types`, its body built by `build` from the params.
-fn region(types: &[TensorType], build: impl Fn(&mut Emit, &[NodeId]) -> NodeId) -> Graph {
-    let mut graph = Graph::region(types.to_vec());
-    let mut e = Emit::new(&mut graph, span());
-    let params: Vec<NodeId> = (0..types.len())
-        .map(|i| e.add(Op::Param(i), vec![], types[i].clone()))
-        .collect();
-    let result = build(&mut e, &params);
-    graph.results = vec![result];
-    graph
-}
 
 /// `fold(|h, x| tanh(h @ w + x) * v, init, xs)`: float xs, two captures.
 fn rnn(g: &mut Graph, p: &[NodeId]) -> NodeId {

@@ -288,3 +288,18 @@ pub(crate) fn verify(graph: &Graph) {
         }
     }
 }
+
+/// A region with params of `types`, its body built by `build` from the params.
+pub(super) fn region(
+    types: &[TensorType],
+    build: impl Fn(&mut Emit, &[NodeId]) -> NodeId,
+) -> Graph {
+    let mut graph = Graph::region(types.to_vec());
+    let mut e = Emit::new(&mut graph, span());
+    let params: Vec<NodeId> = (0..types.len())
+        .map(|i| e.add(Op::Param(i), vec![], types[i].clone()))
+        .collect();
+    let result = build(&mut e, &params);
+    graph.results = vec![result];
+    graph
+}
