@@ -30,9 +30,13 @@ mod tests;
 #[cfg(test)]
 mod tests_fold_state;
 #[cfg(test)]
+pub(crate) mod tests_gen;
+#[cfg(test)]
 mod tests_interp;
 #[cfg(test)]
-pub(crate) mod tests_prop;
+mod tests_prop;
+#[cfg(test)]
+mod tests_rewrites;
 
 use crate::ir::{Graph, Module, Op};
 use crate::syntax::Diag;

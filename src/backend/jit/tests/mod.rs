@@ -4,6 +4,7 @@
 mod bounds;
 mod columns;
 mod control;
+mod control_bits;
 mod elementwise;
 mod math;
 mod matmul;

@@ -1,7 +1,7 @@
 //! Property tests: random well-typed graphs give the same values on the JIT
 //! (with `check_bounds`) as on the interpreter, before and after the optimiser.
 //!
-//! Two generators: the optimiser's (`opt::tests_prop::random_module`: small
+//! Two generators: the optimiser's (`opt::tests_gen::random_module`: small
 //! shapes, elementwise chains with broadcasting, reductions with keepdims, 2-D
 //! matmul, reshape/transpose, casts, `where`, `cond` and `fold`, regions inside
 //! regions), and [`random_shaped`] here, over sizes that are not multiples of
@@ -248,7 +248,7 @@ fn random_shaped(seed: u64, steps: usize) -> (Graph, Vec<NodeId>, HashMap<String
 /// `fold`s, `cond` adjoints, reduction and matmul rules) for the JIT, raw and
 /// optimised, fused with the forward pass as in a training step.
 fn gradient_module(seed: u64, steps: usize) -> Option<(Module, HashMap<String, Tensor>)> {
-    let (module, feeds) = crate::opt::tests_prop::random_module(seed, steps);
+    let (module, feeds) = crate::opt::tests_gen::random_module(seed, steps);
     let mut graph = module.graph.clone();
     let &(_, y) = module.names.last()?;
     let rank = graph.ty(y).shape.rank();
@@ -292,7 +292,7 @@ proptest! {
 
     #[test]
     fn optimiser_generator_graphs_agree(seed in any::<u64>(), steps in 4usize..24) {
-        let (module, feeds) = crate::opt::tests_prop::random_module(seed, steps);
+        let (module, feeds) = crate::opt::tests_gen::random_module(seed, steps);
         let fetches: Vec<NodeId> = module.names.iter().map(|(_, id)| *id).collect();
         let _ = agree_scaled(&module.graph, &labelled(&module.graph, &fetches), &feeds);
         let mut optimised = module.clone();
