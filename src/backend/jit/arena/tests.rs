@@ -250,8 +250,10 @@ fn leaving_the_plan_anywhere_gives_the_pools_results() {
     assert!(pooled.set_arena_plan(None));
     let want = pooled.run(&inputs).expect("pool only");
     let bits = |r: &interp::StepResult| -> Vec<Vec<u64>> {
-        let each = |t: &crate::ir::Tensor| t.to_f64_vec().iter().map(|v| v.to_bits()).collect();
-        r.fetched.iter().map(each).collect()
+        r.fetched
+            .iter()
+            .map(crate::backend::jit::tests::bits)
+            .collect()
     };
     let base = compile(&g, &fetches, options).expect("compile");
     let plan = base.arena_plan().expect("plan").clone();

@@ -50,8 +50,7 @@ pub(super) fn assert_same_bits(g: &Graph, y: NodeId, feeds: &[(&str, Tensor)]) {
     let exe = compile(g, &[y], Options { check_bounds: true }).expect("compile");
     assert_eq!(exe.region_count(), 1);
     let actual = exe.run(&inputs).expect("jit");
-    let bits = |t: &Tensor| -> Vec<u64> { t.to_f64_vec().iter().map(|v| v.to_bits()).collect() };
-    assert!(bits(&expected.fetched[0]) == bits(&actual.fetched[0]));
+    assert!(super::bits(&expected.fetched[0]) == super::bits(&actual.fetched[0]));
 }
 
 #[test]

@@ -256,10 +256,7 @@ fn select_against_constant_zero_is_bitwise_the_interpreters() {
         let exe = super::super::compile(&g, &[keep, drop], options).unwrap();
         let got = exe.run(&inputs).unwrap();
         for (w, a) in want.fetched.iter().zip(&got.fetched) {
-            let bits = |t: &crate::ir::Tensor| -> Vec<u64> {
-                t.to_f64_vec().iter().map(|v| v.to_bits()).collect()
-            };
-            assert_eq!(bits(w), bits(a), "select against {constant}");
+            assert_eq!(super::bits(w), super::bits(a), "select against {constant}");
         }
     }
 }

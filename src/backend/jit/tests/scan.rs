@@ -50,9 +50,7 @@ fn run_both_and_compare_bits(g: &Graph, y: NodeId, feeds: &HashMap<String, Tenso
     let mut pooled = Vec::new();
     for _ in 0..4 {
         let actual = exe.run(&inputs).expect("jit").fetched;
-        let bits =
-            |t: &Tensor| -> Vec<u64> { t.to_f64_vec().iter().map(|v| v.to_bits()).collect() };
-        assert_eq!(bits(&expected[0]), bits(&actual[0]));
+        assert_eq!(super::bits(&expected[0]), super::bits(&actual[0]));
         exe.recycle(actual);
         pooled.push(exe.pooled_buffers());
     }
