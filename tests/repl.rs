@@ -3,13 +3,16 @@
 //! Golden sessions: every `tests/repl/NAME.in` is piped into `tdsl repl` (run from
 //! the repository root, so `:load programs/...` works), and its standard output
 //! and standard error, merged in the order they were written, plus a final
-//! `[exit N]` line, are compared exactly with `tests/repl/NAME.out`.
+//! `[exit N]` line, are compared with `tests/repl/NAME.out`: the text exactly,
+//! printed numbers within the golden tolerance (`support::text_matches`).
 //! A first line `// args: ...` in the `.in` file gives extra arguments
 //! (e.g. `// args: programs/two_layer_fc.td`).
 //!
 //! Re-bless after an intended change with:
 //!     UPDATE_GOLDEN=1 cargo test --test repl
 //! and review the diff of `tests/repl/*.out` before committing.
+
+mod support;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -84,12 +87,15 @@ fn every_session_matches_its_golden_transcript() {
             continue;
         }
         match std::fs::read_to_string(&golden) {
-            Ok(expected) if expected == actual => {}
-            Ok(expected) => failures.push(format!(
-                "{}: transcript differs from {}\n--- expected\n{expected}\n--- actual\n{actual}",
-                path.display(),
-                golden.display()
-            )),
+            Ok(expected) => {
+                if let Err(why) = support::text_matches(&expected, &actual) {
+                    failures.push(format!(
+                        "{}: transcript differs from {}\n{why}",
+                        path.display(),
+                        golden.display()
+                    ));
+                }
+            }
             Err(_) => failures.push(format!(
                 "{}: no golden file {} (run with UPDATE_GOLDEN=1)",
                 path.display(),
