@@ -3,6 +3,7 @@
 pub mod autodiff;
 pub mod backend;
 pub mod cli;
+pub mod diag;
 pub mod ir;
 pub mod opt;
 pub mod repl;
@@ -13,14 +14,14 @@ pub mod timing;
 pub use ir::build::BUILTINS;
 pub use ir::{Module, Tensor};
 pub use runtime::Session;
-pub use syntax::Diag;
+pub use diag::Diag;
 
 use std::path::Path;
 use std::time::Instant;
 
 /// Parses and builds a `.td` source: every node typed, every shape checked.
 /// `base_dir` is where `load("...")` paths are relative to.
-pub fn compile(source: &str, base_dir: &Path) -> Result<ir::Module, Vec<syntax::Diag>> {
+pub fn compile(source: &str, base_dir: &Path) -> Result<ir::Module, Vec<diag::Diag>> {
     let program = syntax::parser::parse(source)?;
     ir::build::build(&program, base_dir)
 }
@@ -54,7 +55,7 @@ pub fn compile_with(
     source: &str,
     base_dir: &Path,
     options: &Options,
-) -> Result<Compiled, Vec<syntax::Diag>> {
+) -> Result<Compiled, Vec<diag::Diag>> {
     timing::take_autodiff();
     timing::take_values();
     let start = Instant::now();

@@ -14,7 +14,7 @@
 use super::emit::Emit;
 use super::sweep;
 use crate::ir::{DType, Graph, Node, NodeId, Op, TensorType};
-use crate::syntax::{Diag, Span};
+use crate::diag::{Diag, Span};
 
 type Contributions = Result<Vec<Option<NodeId>>, Diag>;
 

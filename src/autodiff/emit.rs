@@ -7,7 +7,7 @@
 use crate::ir::{
     BinaryOp, DType, GradOp, Graph, NodeId, Op, ReduceOp, Shape, Tensor, TensorType, UnaryOp,
 };
-use crate::syntax::{Diag, Span};
+use crate::diag::{Diag, Span};
 use std::sync::Arc;
 
 pub(crate) struct Emit<'g> {

@@ -20,7 +20,7 @@ use super::control::{adjoint_or_zeros, inline, pack, params, unpack};
 use super::emit::Emit;
 use super::sweep;
 use crate::ir::{DType, Graph, Node, NodeId, Op, Tensor, TensorType};
-use crate::syntax::Diag;
+use crate::diag::Diag;
 
 type Contributions = Result<Vec<Option<NodeId>>, Diag>;
 

@@ -44,7 +44,7 @@ mod tests_shape;
 pub(crate) mod tests_util;
 
 use crate::ir::{GradOp, Graph, Node, NodeId, Op};
-use crate::syntax::Diag;
+use crate::diag::Diag;
 use emit::Emit;
 
 /// The adjoints (gradients of one `y`) of the nodes `y` depends on.

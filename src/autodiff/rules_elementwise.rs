@@ -6,7 +6,7 @@
 
 use super::emit::Emit;
 use crate::ir::{BinaryOp, DType, Node, NodeId, UnaryOp};
-use crate::syntax::Diag;
+use crate::diag::Diag;
 
 type Contributions = Result<Vec<Option<NodeId>>, Diag>;
 

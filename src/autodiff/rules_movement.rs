@@ -5,7 +5,7 @@
 use super::emit::Emit;
 use super::rules_elementwise::input;
 use crate::ir::{GradOp, Node, NodeId, Op, TensorType};
-use crate::syntax::Diag;
+use crate::diag::Diag;
 
 type Contributions = Result<Vec<Option<NodeId>>, Diag>;
 

@@ -6,7 +6,7 @@
 use super::emit::Emit;
 use super::rules_elementwise::input;
 use crate::ir::{GradOp, Node, NodeId, Op, UnaryOp};
-use crate::syntax::Diag;
+use crate::diag::Diag;
 
 type Contributions = Result<Vec<Option<NodeId>>, Diag>;
 

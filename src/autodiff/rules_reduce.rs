@@ -8,7 +8,7 @@
 use super::emit::Emit;
 use super::rules_elementwise::input;
 use crate::ir::{BinaryOp, Node, NodeId, ReduceOp};
-use crate::syntax::Diag;
+use crate::diag::Diag;
 
 pub(crate) fn reduce(
     e: &mut Emit,

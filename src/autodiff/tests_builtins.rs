@@ -197,7 +197,7 @@ fn second_order_through_max_pool2d_is_unsupported() {
     let source = std::fs::read_to_string(path).expect("the corpus file");
     let diags = crate::compile(&source, Path::new(".")).expect_err("unsupported");
     assert_eq!(diags.len(), 1);
-    assert_eq!(diags[0].kind, crate::syntax::DiagKind::Unsupported);
+    assert_eq!(diags[0].kind, crate::diag::DiagKind::Unsupported);
     let span = diags[0].span.expect("a span");
     assert_eq!(&source[span.range()], "max_pool2d(x, [2, 2], [2, 2])");
     assert!(diags[0].message.contains("gradient of a gradient"));

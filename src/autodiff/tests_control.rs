@@ -3,7 +3,7 @@
 use super::emit::Emit;
 use super::tests_util::{check_gradients, f64_ty, region, span, weighted_sum, Values};
 use crate::ir::{BinaryOp, DType, Graph, Op, Tensor, TensorType, UnaryOp};
-use crate::syntax::DiagKind;
+use crate::diag::DiagKind;
 
 fn bool_feed(value: bool) -> Tensor {
     Tensor::scalar(DType::Bool, if value { 1.0 } else { 0.0 })
@@ -156,7 +156,7 @@ fn second_order_through_elementwise_and_a_fold() {
 fn gradient_of_a_max_pool_gradient_is_unsupported() {
     let mut graph = Graph::new();
     let x = super::tests_util::placeholder(&mut graph, "p0", f64_ty(&[1, 4, 4, 1]));
-    let pool_span = crate::syntax::Span::new(20, 30);
+    let pool_span = crate::diag::Span::new(20, 30);
     let op = Op::MaxPool2d {
         size: [2, 2],
         strides: [2, 2],

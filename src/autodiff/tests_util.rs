@@ -8,7 +8,7 @@ use super::{backward, Adjoints};
 use crate::backend::interp::{run_step, StepInputs};
 use crate::backend::jit;
 use crate::ir::{DType, Graph, NodeId, Op, Tensor, TensorType};
-use crate::syntax::{Diag, Span};
+use crate::diag::{Diag, Span};
 use std::collections::HashMap;
 
 /// A deterministic pseudo-random stream (splitmix64) of values in `[lo, hi)`.

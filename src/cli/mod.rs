@@ -11,7 +11,7 @@ mod timings;
 
 pub use args::{Backend, Cli, Command, GraphFormat};
 
-use crate::syntax::Diag;
+use crate::diag::Diag;
 use clap::Parser;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -102,7 +102,7 @@ impl Failure {
             Some((name, text)) => (name.as_str(), text.as_str()),
             None => ("", ""),
         };
-        crate::syntax::diag::render_all(&self.diags, name, text)
+        crate::diag::render_all(&self.diags, name, text)
     }
 }
 

@@ -8,7 +8,7 @@ use crate::backend::jit;
 use crate::ir::{npy, Module, Tensor};
 use crate::runtime::signature::{fetchable_names, is_group};
 use crate::runtime::{self, run_schedule, Schedule, Session};
-use crate::syntax::{Diag, Span};
+use crate::diag::{Diag, Span};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};

@@ -7,7 +7,7 @@
 
 use super::op::Op;
 use super::types::TensorType;
-use crate::syntax::Span;
+use crate::diag::Span;
 use std::fmt;
 
 /// Index of a node in its graph's arena; printed `%7`.

@@ -3,7 +3,7 @@
 use super::graph::{Graph, NodeId};
 use super::tensor::Tensor;
 use super::types::TensorType;
-use crate::syntax::Span;
+use crate::diag::Span;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct PlaceholderDecl {

@@ -220,7 +220,7 @@ fn compact_const_value(tensor: &Tensor) -> String {
 mod tests {
     use super::*;
     use crate::ir::{BinaryOp, DType, ReduceOp, TensorType};
-    use crate::syntax::Span;
+    use crate::diag::Span;
     use std::sync::Arc;
 
     fn sample() -> (Graph, Vec<(String, NodeId)>) {

@@ -173,7 +173,7 @@ fn verify_region(region: &Graph, path: &str) -> Result<(), String> {
 mod tests {
     use super::*;
     use crate::ir::{BinaryOp, DType, Tensor, TensorType};
-    use crate::syntax::Span;
+    use crate::diag::Span;
     use std::sync::Arc;
 
     fn f32s(dims: &[usize]) -> TensorType {

@@ -39,7 +39,7 @@ mod tests_prop;
 mod tests_rewrites;
 
 use crate::ir::{Graph, Module, Op};
-use crate::syntax::Diag;
+use crate::diag::Diag;
 
 /// One rewrite of a graph. `run` returns whether anything changed; an `Err` is a
 /// bug in the pass (the manager turns it into an internal-compiler-error `Diag`).

@@ -6,7 +6,7 @@ use crate::ir::infer::{infer, infer_broadcast};
 use crate::ir::{
     BinaryOp, DType, Graph, Module, NodeId, Op, PlaceholderDecl, Tensor, TensorType, UnaryOp,
 };
-use crate::syntax::Span;
+use crate::diag::Span;
 use std::sync::Arc;
 
 /// Builds a graph node by node, typing each with `ir::infer`.

@@ -218,7 +218,7 @@ fn a_broken_pass_is_an_internal_error_naming_it() {
     let mut manager = PassManager::new(vec![Box::new(Breaks)]);
     manager.verify = true;
     let diag = manager.run(&mut m).unwrap_err();
-    assert_eq!(diag.kind, crate::syntax::diag::DiagKind::Internal);
+    assert_eq!(diag.kind, crate::diag::DiagKind::Internal);
     assert!(diag.message.contains("breaks"), "{}", diag.message);
     assert!(diag.message.contains("verifier"), "{}", diag.message);
 }

@@ -2,10 +2,10 @@
 //! typed in (or the file it was loaded from), so that a diagnostic about the
 //! assembled program points into what the user actually wrote.
 
-use crate::syntax::diag::Label;
+use crate::diag::Label;
 use crate::syntax::lexer::Lexer;
 use crate::syntax::token::Token;
-use crate::syntax::{Diag, Span};
+use crate::diag::{Diag, Span};
 use std::path::Path;
 use std::rc::Rc;
 

@@ -6,7 +6,7 @@ use super::state::{Repl, HIDDEN};
 use super::{print_err, print_out};
 use crate::ir::Module;
 use crate::runtime::{format_fetch, Schedule};
-use crate::syntax::Diag;
+use crate::diag::Diag;
 
 impl Repl {
     /// Runs the steps of one `run` statement, printing like `tdsl run`. Ctrl-C

@@ -3,7 +3,7 @@
 //! its dtype and shape must match the declaration exactly.
 
 use crate::ir::{npy, Module, Tensor, TensorType};
-use crate::syntax::{Diag, Span};
+use crate::diag::{Diag, Span};
 use std::path::Path;
 
 /// What a feed name refers to.

@@ -6,7 +6,7 @@
 //! same variable twice.
 
 use crate::ir::{Graph, Module, NodeId, Op};
-use crate::syntax::{Diag, Span};
+use crate::diag::{Diag, Span};
 use std::collections::{BTreeSet, HashMap};
 
 /// What one step with a given list of fetches needs.

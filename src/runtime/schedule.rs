@@ -10,7 +10,7 @@
 use super::print::format_fetch;
 use super::session::Session;
 use crate::ir::Tensor;
-use crate::syntax::Diag;
+use crate::diag::Diag;
 
 /// How many steps a `run` does and how often it prints.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

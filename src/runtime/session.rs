@@ -5,7 +5,7 @@ use super::plan::Plan;
 use crate::backend::interp::{self, StepInputs};
 use crate::backend::{jit, Backend};
 use crate::ir::{DType, Module, Tensor, TensorType};
-use crate::syntax::Diag;
+use crate::diag::Diag;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 ///   at its end.
 ///
 /// ```no_run
-/// # fn demo(module: tdsl::ir::Module) -> Result<(), tdsl::syntax::Diag> {
+/// # fn demo(module: tdsl::ir::Module) -> Result<(), tdsl::diag::Diag> {
 /// let mut session = tdsl::runtime::Session::new(module);
 /// let values = session.run(&["loss"])?;
 /// println!("{}", tdsl::runtime::format_fetch("loss", &values[0]));

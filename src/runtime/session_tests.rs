@@ -7,7 +7,7 @@ use super::*;
 use crate::ir::{
     BinaryOp, DType, Graph, Module, Op, PlaceholderDecl, Tensor, TensorType, VariableDecl,
 };
-use crate::syntax::Span;
+use crate::diag::Span;
 use ndarray::{ArrayD, IxDyn};
 
 fn vec_f32(values: &[f32]) -> Tensor {

@@ -74,7 +74,7 @@ pub fn is_group(module: &Module, name: &str) -> bool {
 mod tests {
     use super::*;
     use crate::ir::{DType, Graph, PlaceholderDecl, RunStmt, Tensor, TensorType, VariableDecl};
-    use crate::syntax::Span;
+    use crate::diag::Span;
 
     #[test]
     fn signature_lines() {

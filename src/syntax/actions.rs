@@ -11,7 +11,7 @@
 
 use super::ast::{BinaryOp, Block, Expr, ExprKind, Ident, UnaryOp};
 use super::lexer::LexError;
-use super::span::Span;
+use crate::diag::Span;
 use super::token::Token;
 use lalrpop_util::ParseError;
 

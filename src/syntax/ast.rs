@@ -1,6 +1,6 @@
 //! The abstract syntax tree. Every node carries its byte span.
 
-use super::span::Span;
+use crate::diag::Span;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Program {

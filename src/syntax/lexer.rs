@@ -10,7 +10,7 @@
 //! After the first error the stream ends: lalrpop cannot recover from a lexer
 //! error anyway, and stopping keeps a single clear diagnostic.
 
-use super::span::Span;
+use crate::diag::Span;
 use super::token::{LexErrorKind, Token};
 use logos::Logos;
 

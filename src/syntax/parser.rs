@@ -9,7 +9,7 @@ use super::actions::SyntaxError;
 use super::ast::{Expr, Program};
 use super::lexer::Lexer;
 use super::token::Token;
-use super::{Diag, Span};
+use crate::diag::{Diag, Span};
 use lalrpop_util::ParseError;
 
 lalrpop_util::lalrpop_mod!(

@@ -3,7 +3,7 @@
 
 use super::parse;
 use super::tests::{error, TWO_LAYER};
-use crate::syntax::diag::render_all;
+use crate::diag::render_all;
 
 /// Each case: source, a `line:col` the rendering must contain, and a
 /// fragment of the message.

@@ -3,8 +3,8 @@
 
 use super::{parse, parse_expr};
 use crate::syntax::ast::{Block, Expr, ExprKind, Item, UnaryOp};
-use crate::syntax::diag::render_all;
-use crate::syntax::span::Span;
+use crate::diag::render_all;
+use crate::diag::Span;
 
 /// A compact, fully parenthesised rendering of an expression.
 pub(super) fn sexp(e: &Expr) -> String {

@@ -7,7 +7,7 @@
 use super::frame::{used_params, Frame};
 use super::internal;
 use crate::ir::{Graph, Node, NodeId, Tensor, TensorType};
-use crate::syntax::Diag;
+use crate::diag::Diag;
 use ndarray::Axis;
 use std::sync::Arc;
 

@@ -6,7 +6,7 @@
 use super::{internal, typed, Elem};
 use crate::ir::kernels::conv::{self, Conv, ConvElem};
 use crate::ir::{DType, Node, Tensor};
-use crate::syntax::Diag;
+use crate::diag::Diag;
 use ndarray::{ArrayD, CowArray, IxDyn};
 use std::borrow::Cow;
 

@@ -4,7 +4,7 @@
 use super::{arg, dispatch, expect_inputs, first_dtype, internal, typed, Elem};
 use crate::ir::scalar;
 use crate::ir::{BinaryOp, DType, Node, Tensor, UnaryOp};
-use crate::syntax::Diag;
+use crate::diag::Diag;
 use ndarray::{ArrayD, ArrayViewD, IxDyn, Zip};
 
 /// The NumPy broadcast of several shapes (aligned from the right; each axis is

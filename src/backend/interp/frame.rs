@@ -8,7 +8,7 @@
 
 use super::{check_type, control, eval_pure, internal, standard_layout, StepInputs};
 use crate::ir::{Graph, NodeId, Op, Tensor};
-use crate::syntax::Diag;
+use crate::diag::Diag;
 use std::sync::Arc;
 
 pub(crate) struct Frame<'g, 's> {

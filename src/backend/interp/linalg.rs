@@ -11,7 +11,7 @@ use super::{expect_inputs, first_dtype, internal, typed, Elem};
 use crate::ir::kernels;
 use crate::ir::kernels::matmul::Product;
 use crate::ir::{DType, Node, Tensor};
-use crate::syntax::Diag;
+use crate::diag::Diag;
 
 /// An interpreter element type with a matrix product (`ir::kernels::matmul`).
 pub(crate) trait Gemm: Elem + Product {}

@@ -38,7 +38,7 @@ mod reduce;
 mod tests;
 
 use crate::ir::{DType, Graph, Node, NodeId, Op, Tensor};
-use crate::syntax::Diag;
+use crate::diag::Diag;
 use ndarray::ArrayD;
 use std::collections::HashMap;
 

@@ -4,7 +4,7 @@
 use super::{dispatch, expect_inputs, first_dtype, internal, typed, Elem};
 use crate::ir::kernels::movement;
 use crate::ir::{Node, Tensor};
-use crate::syntax::Diag;
+use crate::diag::Diag;
 use ndarray::Axis;
 
 /// Reshapes to the node's shape (row-major order, like NumPy's default).

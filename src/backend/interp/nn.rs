@@ -9,7 +9,7 @@
 use super::{dispatch, dispatch_float, expect_inputs, first_dtype, internal, typed, Elem};
 use crate::ir::kernels::nn;
 use crate::ir::{Node, Tensor};
-use crate::syntax::Diag;
+use crate::diag::Diag;
 use ndarray::{ArrayD, ArrayViewD, IxDyn};
 
 /// `max_pool2d`: NHWC, VALID windows of `size` every `strides`; the maximum

@@ -14,7 +14,7 @@
 
 use super::{dispatch, expect_inputs, first_dtype, internal, typed, Elem};
 use crate::ir::{DType, Node, ReduceOp, Tensor};
-use crate::syntax::Diag;
+use crate::diag::Diag;
 use ndarray::ArrayD;
 
 use crate::ir::kernels::{self, reduce::Reducible};

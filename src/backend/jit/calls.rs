@@ -10,7 +10,7 @@ use super::reduce::Layout;
 use super::tensors::{data_ptr, out_ptr, Val};
 use crate::ir::{Node, ReduceOp, Tensor, TensorType};
 use crate::ir::{NodeId, Op};
-use crate::syntax::Diag;
+use crate::diag::Diag;
 use std::sync::Arc;
 
 impl Executable {

@@ -9,7 +9,7 @@
 //! call of generated code is [`Kernel::call`].
 
 use super::helpers;
-use crate::syntax::Diag;
+use crate::diag::Diag;
 use cranelift_codegen::ir::{types, AbiParam, Signature};
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_codegen::Context;

@@ -15,7 +15,7 @@ use super::codegen::internal;
 use super::nest::Emitter;
 use super::reduce::{Gen, Layout};
 use crate::ir::DType;
-use crate::syntax::Diag;
+use crate::diag::Diag;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, InstBuilder, Value};
 

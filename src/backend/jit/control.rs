@@ -23,7 +23,7 @@ use super::tensors::Val;
 use super::Options;
 use crate::backend::interp::{predicate, used_params};
 use crate::ir::{Graph, Node, NodeId, Op};
-use crate::syntax::Diag;
+use crate::diag::Diag;
 use std::sync::Arc;
 
 /// The compiled regions of one `cond` or `fold` node.

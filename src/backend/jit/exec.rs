@@ -21,7 +21,7 @@ use super::reduce::Reduction;
 use super::tensors::{is_standard, Val};
 use crate::backend::interp::{self, StepInputs, StepResult};
 use crate::ir::{Graph, Node, NodeId, Op, Tensor};
-use crate::syntax::Diag;
+use crate::diag::Diag;
 use std::collections::HashMap;
 use std::sync::Arc;
 

@@ -28,7 +28,7 @@ use super::plan::Step;
 use super::tensors::{standard, Val};
 use crate::backend::interp::{StepInputs, StepResult};
 use crate::ir::{GradOp, NodeId, Op, Tensor};
-use crate::syntax::Diag;
+use crate::diag::Diag;
 use std::collections::HashMap;
 use std::sync::Arc;
 

@@ -15,7 +15,7 @@ use super::codegen::{internal, Jit};
 use super::helpers::Layout;
 use super::nest::{Body, Emitter, Nest};
 use crate::ir::{DType, Graph, NodeId};
-use crate::syntax::Diag;
+use crate::diag::Diag;
 use cranelift_codegen::ir::{FuncRef, InstBuilder, Type, Value};
 use cranelift_frontend::FunctionBuilder;
 use cranelift_module::{FuncId, Module};

@@ -47,7 +47,7 @@ pub use exec::Executable;
 
 use crate::backend::interp::{StepInputs, StepResult};
 use crate::ir::{Graph, NodeId};
-use crate::syntax::Diag;
+use crate::diag::Diag;
 use codegen::{internal, Jit};
 
 /// How to compile.

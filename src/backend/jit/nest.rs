@@ -17,7 +17,7 @@
 mod emit;
 
 use super::codegen::internal;
-use crate::syntax::Diag;
+use crate::diag::Diag;
 
 pub(crate) use emit::{Body, Emitter};
 

@@ -17,7 +17,7 @@
 use super::codegen::internal;
 use super::helpers::{binary_code, unary_code};
 use crate::ir::{BinaryOp, DType, UnaryOp};
-use crate::syntax::Diag;
+use crate::diag::Diag;
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{types, FuncRef, InstBuilder, MemFlagsData, Type, Value};
 use cranelift_frontend::FunctionBuilder;

@@ -8,7 +8,7 @@
 //! counts). Small work runs on the calling thread: a rayon task costs 1–6 µs.
 
 use super::codegen::{Kernel, STATUS_OK};
-use crate::syntax::Diag;
+use crate::diag::Diag;
 use rayon::prelude::*;
 
 /// Elements below which a kernel runs as one call.

@@ -23,7 +23,7 @@ use super::matmul::MatMul;
 use super::ops;
 use super::reduce::{self, Reduction};
 use crate::ir::{DType, Graph, Node, NodeId, Op, ReduceOp};
-use crate::syntax::Diag;
+use crate::diag::Diag;
 use matmul::{matmul_lowered, matmul_plan};
 
 /// How one planned node is computed.

@@ -30,7 +30,7 @@ use super::fused::{declare_helpers, heavy, vectorizes, Fused, Group};
 use super::nest::{Emitter, Nest};
 use super::ops::Lower;
 use crate::ir::{BinaryOp, DType, Graph, NodeId, ReduceOp};
-use crate::syntax::Diag;
+use crate::diag::Diag;
 use cranelift_codegen::ir::{types, InstBuilder, MemFlagsData, Value};
 use cranelift_frontend::FunctionBuilder;
 use cranelift_module::{FuncId, Module};

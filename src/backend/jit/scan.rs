@@ -12,7 +12,7 @@ use super::control::{start, Code};
 use super::exec::{at, Env};
 use super::tensors::Val;
 use crate::ir::{Node, Tensor, TensorType};
-use crate::syntax::Diag;
+use crate::diag::Diag;
 use std::sync::Arc;
 
 /// Copies `src[from .. from + len]` to `dst[to ..]` (both rank-1 views of

@@ -25,7 +25,7 @@ use super::plan::Step;
 use super::tensors::Val;
 use crate::backend::threads::{threads, with_threads};
 use crate::ir::NodeId;
-use crate::syntax::Diag;
+use crate::diag::Diag;
 
 /// Multiply-adds below which a GEMM is not paired (a rayon task costs a few
 /// µs; 2^20 multiply-adds take ~20 µs on one core).

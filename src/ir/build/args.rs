@@ -6,7 +6,7 @@ use super::literals::{Weak, WeakKind};
 use super::{BResult, Builder, Value};
 use crate::ir::types::{DType, TensorType};
 use crate::syntax::ast::{Expr, ExprKind, Ident, UnaryOp};
-use crate::syntax::Span;
+use crate::diag::Span;
 
 /// One call of a built-in function.
 #[derive(Clone, Copy)]

@@ -11,7 +11,7 @@ use crate::ir::infer::infer_reshape;
 use crate::ir::op::{BinaryOp, Op, ReduceOp, UnaryOp};
 use crate::ir::types::{DType, TensorType};
 use crate::syntax::ast::{Expr, Ident, Item};
-use crate::syntax::{Diag, Span};
+use crate::diag::{Diag, Span};
 use std::rc::Rc;
 
 /// Every built-in function name (for "did you mean" and the REPL's completion).

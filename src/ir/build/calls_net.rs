@@ -8,7 +8,7 @@ use crate::ir::infer::same_pads;
 use crate::ir::op::Op;
 use crate::ir::types::DType;
 use crate::syntax::ast::{Expr, ExprKind};
-use crate::syntax::Span;
+use crate::diag::Span;
 
 impl Builder<'_> {
     /// A network or layout op, or `None` when `call.name` is none of them.

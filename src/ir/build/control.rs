@@ -9,7 +9,7 @@ use crate::ir::graph::{Graph, NodeId};
 use crate::ir::op::Op;
 use crate::ir::types::{DType, TensorType};
 use crate::syntax::ast::{Expr, ExprKind, Item};
-use crate::syntax::{Diag, Span};
+use crate::diag::{Diag, Span};
 use std::collections::HashMap;
 
 /// A graph being built: the top level or an open region.

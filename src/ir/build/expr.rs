@@ -7,7 +7,7 @@ use crate::ir::infer::binary_name;
 use crate::ir::op::{BinaryOp, Op, UnaryOp};
 use crate::ir::types::{DType, TensorType};
 use crate::syntax::ast::{self, Expr, ExprKind};
-use crate::syntax::{Diag, Span};
+use crate::diag::{Diag, Span};
 use std::rc::Rc;
 
 impl Builder<'_> {

@@ -25,7 +25,7 @@ use crate::ir::op::{BinaryOp, Op, UnaryOp};
 use crate::ir::tensor::Tensor;
 use crate::ir::types::{DType, TensorType};
 use crate::syntax::ast::{Expr, ExprKind};
-use crate::syntax::{Diag, Span};
+use crate::diag::{Diag, Span};
 
 /// An optimiser and its hyper-parameters.
 enum Optimizer {

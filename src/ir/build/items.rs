@@ -14,7 +14,7 @@ use crate::ir::op::Op;
 use crate::ir::tensor::Tensor;
 use crate::ir::types::{DType, TensorType};
 use crate::syntax::ast::{Expr, ExprKind, Ident, Item, TypeExpr};
-use crate::syntax::{Diag, Span};
+use crate::diag::{Diag, Span};
 use std::collections::HashMap;
 
 impl Builder<'_> {

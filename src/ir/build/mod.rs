@@ -38,7 +38,7 @@ mod values;
 use super::graph::{Graph, NodeId};
 use super::module::Module;
 use crate::syntax::ast::Program;
-use crate::syntax::{Diag, Span};
+use crate::diag::{Diag, Span};
 use control::GraphCtx;
 use literals::Weak;
 use scope::{Frame, GlobalState};

@@ -9,7 +9,7 @@ use crate::ir::infer::infer;
 use crate::ir::op::Op;
 use crate::ir::types::{DType, TensorType};
 use crate::syntax::ast::Expr;
-use crate::syntax::{Diag, Span};
+use crate::diag::{Diag, Span};
 use std::sync::Arc;
 
 impl Builder<'_> {

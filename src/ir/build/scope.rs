@@ -3,7 +3,7 @@
 
 use super::{BResult, Builder, Value};
 use crate::syntax::ast::Item;
-use crate::syntax::{Diag, Span};
+use crate::diag::{Diag, Span};
 use std::collections::HashMap;
 
 /// Whether a top-level item's value is built.

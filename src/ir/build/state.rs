@@ -8,7 +8,7 @@ use crate::ir::graph::NodeId;
 use crate::ir::op::Op;
 use crate::ir::types::{DType, TensorType};
 use crate::syntax::ast::Item;
-use crate::syntax::{Diag, Span};
+use crate::diag::{Diag, Span};
 use std::collections::{HashMap, HashSet};
 
 impl Builder<'_> {

@@ -4,7 +4,7 @@ use crate::ir::graph::{Graph, NodeId};
 use crate::ir::module::Module;
 use crate::ir::op::Op;
 use crate::ir::tensor::Tensor;
-use crate::syntax::Diag;
+use crate::diag::Diag;
 use std::path::Path;
 
 pub(super) fn build_src(src: &str) -> Result<Module, Vec<Diag>> {
@@ -20,7 +20,7 @@ pub(super) fn module(src: &str) -> Module {
         }
         Err(diags) => panic!(
             "build failed:\n{}",
-            crate::syntax::diag::render_all(&diags, "test.td", src)
+            crate::diag::render_all(&diags, "test.td", src)
         ),
     }
 }

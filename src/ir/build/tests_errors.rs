@@ -2,7 +2,7 @@
 //! naming dtypes and shapes, and the caret on the right source text.
 
 use super::tests::build_src;
-use crate::syntax::{Diag, DiagKind};
+use crate::diag::{Diag, DiagKind};
 
 fn diags(src: &str) -> Vec<Diag> {
     match build_src(src) {

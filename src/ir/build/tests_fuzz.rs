@@ -119,7 +119,7 @@ fn mutated_programs_never_panic() {
                 }
                 Err(ds) => {
                     for d in &ds {
-                        if d.kind == crate::syntax::DiagKind::Internal {
+                        if d.kind == crate::diag::DiagKind::Internal {
                             internal += 1;
                             println!("iteration {iter}: {}\n{s}\n", d.message);
                         }

@@ -10,7 +10,7 @@ use crate::ir::init;
 use crate::ir::tensor::Tensor;
 use crate::ir::types::{DType, TensorType};
 use crate::syntax::ast::{Expr, ExprKind};
-use crate::syntax::Diag;
+use crate::diag::Diag;
 
 pub(crate) const CONSTRUCTORS: &[&str] = &[
     "zeros", "ones", "fill", "randn", "uniform", "xavier", "load",

@@ -4,7 +4,7 @@
 use super::*;
 use crate::ir::graph::Graph;
 use crate::ir::tensor::Tensor;
-use crate::syntax::Span;
+use crate::diag::Span;
 use std::sync::Arc;
 
 fn t(dtype: DType, dims: &[usize]) -> TensorType {

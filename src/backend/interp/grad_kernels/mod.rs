@@ -10,7 +10,7 @@ use crate::ir::kernels::blocks::copy_block;
 use crate::ir::kernels::conv::window_count;
 use crate::ir::kernels::movement::resolve_index;
 use crate::ir::{GradOp, Node, Op, Tensor};
-use crate::syntax::Diag;
+use crate::diag::Diag;
 use ndarray::{ArrayD, Axis, IxDyn};
 
 /// Evaluates `op` if it is a backward op (`None` otherwise).

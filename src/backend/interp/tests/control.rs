@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::ir::BinaryOp;
-use crate::syntax::DiagKind;
+use crate::diag::DiagKind;
 
 /// A region `|p0: f32[n]| p0 op c` for a constant `c`.
 fn affine_region(n: usize, op: BinaryOp, c: f32) -> Graph {

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::ir::{BinaryOp, UnaryOp};
-use crate::syntax::DiagKind;
+use crate::diag::DiagKind;
 
 fn unary(x: Tensor, op: UnaryOp) -> Tensor {
     let mut g = Graph::new();

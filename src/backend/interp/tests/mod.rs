@@ -14,7 +14,7 @@ mod state;
 
 use super::{run_step, StepInputs, StepResult};
 use crate::ir::{BinaryOp, DType, Graph, NodeId, Op, Tensor, TensorType};
-use crate::syntax::{Diag, Span};
+use crate::diag::{Diag, Span};
 use ndarray::{ArrayD, IxDyn};
 use std::collections::HashMap;
 use std::sync::Arc;

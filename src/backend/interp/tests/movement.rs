@@ -1,7 +1,7 @@
 //! Movement ops, checked by hand (NumPy cases are in `fixtures`).
 
 use super::*;
-use crate::syntax::DiagKind;
+use crate::diag::DiagKind;
 
 fn unary_op(x: Tensor, op: Op, out: TensorType) -> Result<Tensor, Diag> {
     let mut g = Graph::new();

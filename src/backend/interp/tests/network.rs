@@ -1,7 +1,7 @@
 //! Network ops checked by hand: small cases, edge cases, 0-sized dims, speed.
 
 use super::*;
-use crate::syntax::DiagKind;
+use crate::diag::DiagKind;
 
 fn op2(op: Op, a: Tensor, b: Tensor, out: TensorType) -> Result<Tensor, Diag> {
     let mut g = Graph::new();

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::ir::BinaryOp;
-use crate::syntax::DiagKind;
+use crate::diag::DiagKind;
 
 fn variable(g: &mut Graph, name: &str, dims: &[usize]) -> NodeId {
     let op = Op::Variable { name: name.into() };

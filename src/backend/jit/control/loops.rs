@@ -6,7 +6,7 @@ use super::super::exec::{at, pooled, Env, Executable, Scratch};
 use super::super::tensors::{copy_row, Val};
 use super::{bind, get, Code};
 use crate::ir::{Node, Tensor, TensorType};
-use crate::syntax::Diag;
+use crate::diag::Diag;
 use std::sync::Arc;
 
 /// A loop (`fold`, `scan`) in progress: `xs` and its row count, the body's

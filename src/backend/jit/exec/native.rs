@@ -8,7 +8,7 @@ use crate::backend::jit::codegen::Kernel;
 use crate::backend::jit::parallel::{parts, split};
 use crate::backend::jit::tensors::Val;
 use crate::ir::{Node, NodeId, Tensor, TensorType};
-use crate::syntax::Diag;
+use crate::diag::Diag;
 use std::sync::Arc;
 
 impl Executable {

@@ -3,7 +3,7 @@
 
 use super::super::codegen::{STATUS_OK, STATUS_OUT_OF_BOUNDS};
 use super::Nest;
-use crate::syntax::Diag;
+use crate::diag::Diag;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, Block, InstBuilder, MemFlagsData, Type, Value};
 use cranelift_codegen::isa::TargetFrontendConfig;

@@ -6,7 +6,7 @@ use super::super::codegen::internal;
 use super::super::nest::{broadcast_strides, collapse, Nest};
 use super::BLOCK;
 use crate::ir::{Graph, NodeId, Op};
-use crate::syntax::Diag;
+use crate::diag::Diag;
 
 /// The iteration space of a reduction (see the module docs).
 #[derive(Clone, Debug)]

@@ -19,7 +19,7 @@ mod transpose;
 use super::{compile, Options};
 use crate::backend::interp::{self, StepInputs, StepResult};
 use crate::ir::{DType, Graph, NodeId, Op, Tensor, TensorType};
-use crate::syntax::Span;
+use crate::diag::Span;
 use std::collections::HashMap;
 use std::sync::Arc;
 

@@ -18,7 +18,7 @@ use crate::ir::init::Rng;
 use crate::ir::{
     BinaryOp, DType, Graph, Module, NodeId, Op, ReduceOp, Tensor, TensorType, UnaryOp,
 };
-use crate::syntax::Span;
+use crate::diag::Span;
 use proptest::prelude::*;
 use std::collections::HashMap;
 

@@ -3,7 +3,8 @@
 //! Three kinds stay apart: the user's mistake (`Error`), a feature tdsl does not
 //! support yet (`Unsupported`) and a bug in tdsl itself (`Internal`).
 
-use super::span::Span;
+mod span;
+pub use span::{Span, Spanned};
 use codespan_reporting::diagnostic::{Diagnostic, Label as CsLabel};
 use codespan_reporting::files::SimpleFile;
 use codespan_reporting::term::{self, termcolor::NoColor};
