@@ -5,13 +5,14 @@ pub mod backend;
 pub mod cli;
 pub mod diag;
 pub mod ir;
+pub mod lower;
 pub mod opt;
 pub mod repl;
 pub mod runtime;
 pub mod syntax;
 pub mod timing;
 
-pub use ir::build::BUILTINS;
+pub use lower::BUILTINS;
 pub use ir::{Module, Tensor};
 pub use runtime::Session;
 pub use diag::Diag;
@@ -23,7 +24,7 @@ use std::time::Instant;
 /// `base_dir` is where `load("...")` paths are relative to.
 pub fn compile(source: &str, base_dir: &Path) -> Result<ir::Module, Vec<diag::Diag>> {
     let program = syntax::parser::parse(source)?;
-    ir::build::build(&program, base_dir)
+    lower::build(&program, base_dir)
 }
 
 /// How [`compile_with`] builds a program.

@@ -1,6 +1,5 @@
-//! The graph IR: types, tensors, ops, graphs and building them from the AST.
+//! The graph IR: types, tensors, ops, graphs, shape inference, the verifier and the printer.
 
-pub mod build;
 pub mod graph;
 pub mod infer;
 pub mod init;

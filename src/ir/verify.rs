@@ -189,7 +189,7 @@ mod tests {
         ] {
             let program = crate::syntax::parser::parse(src).expect("parses");
             let base = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("programs");
-            let module = crate::ir::build::build(&program, &base).expect("builds");
+            let module = crate::lower::build(&program, &base).expect("builds");
             assert_eq!(verify_module(&module), Ok(()));
         }
     }

@@ -35,8 +35,8 @@ mod tests_fuzz;
 mod tests_ops;
 mod values;
 
-use super::graph::{Graph, NodeId};
-use super::module::Module;
+use crate::ir::graph::{Graph, NodeId};
+use crate::ir::module::Module;
 use crate::syntax::ast::Program;
 use crate::diag::{Diag, Span};
 use control::GraphCtx;

@@ -96,8 +96,8 @@ pub(super) fn verify(g: &Graph, region_params: Option<usize>) {
     }
 }
 
-const TWO_LAYER: &str = include_str!("../../../programs/two_layer_fc.td");
-const CONVNET: &str = include_str!("../../../programs/three_layer_convnet.td");
+const TWO_LAYER: &str = include_str!("../../programs/two_layer_fc.td");
+const CONVNET: &str = include_str!("../../programs/three_layer_convnet.td");
 
 #[test]
 fn two_layer_network_shapes() {
@@ -256,7 +256,7 @@ fn cond_regions_capture_outer_nodes() {
 
 #[test]
 fn fold_regions_with_fn_and_lambda() {
-    let src = include_str!("../../../programs/fold_rnn.td");
+    let src = include_str!("../../programs/fold_rnn.td");
     let m = module(src);
     assert_eq!(ty(&m, "h_final"), "f32[8, 32]");
     assert_eq!(ty(&m, "input_total"), "f32[]");
