@@ -51,7 +51,7 @@ fn fc_step(bencher: divan::Bencher, backend: Backend) {
 /// The convnet's five convolutions (batch 64) on their own, f32: forward
 /// layers 1 and 2, the input gradient of layer 2 and both filter gradients.
 mod conv_kernels {
-    use tdsl::ir::kernels::conv::{self, Conv};
+    use tdsl::kernels::conv::{self, Conv};
 
     const LAYERS: [([usize; 4], [usize; 4]); 2] = [
         ([64, 36, 36, 3], [5, 5, 3, 6]),

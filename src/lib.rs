@@ -5,6 +5,7 @@ pub mod backend;
 pub mod cli;
 pub mod diag;
 pub mod ir;
+pub mod kernels;
 pub mod lower;
 pub mod opt;
 pub mod repl;

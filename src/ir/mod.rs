@@ -3,7 +3,6 @@
 pub mod graph;
 pub mod infer;
 pub mod init;
-pub mod kernels;
 pub mod module;
 pub mod npy;
 pub mod op;

@@ -1,10 +1,10 @@
 //! `conv2d` and its two backward ops (`conv2d_backprop_input`,
-//! `conv2d_backprop_filter`): the shared kernels of [`crate::ir::kernels::conv`]
+//! `conv2d_backprop_filter`): the shared kernels of [`crate::kernels::conv`]
 //! on the tensors' row-major slices, in the node's own dtype (f32 in f32, with
 //! the shared GEMM). The output shape is checked against the node's type.
 
 use super::{internal, typed, Elem};
-use crate::ir::kernels::conv::{self, Conv, ConvElem};
+use crate::kernels::conv::{self, Conv, ConvElem};
 use crate::ir::{DType, Node, Tensor};
 use crate::diag::Diag;
 use ndarray::{ArrayD, CowArray, IxDyn};

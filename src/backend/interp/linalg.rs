@@ -8,8 +8,8 @@
 //! wrapping arithmetic.
 
 use super::{expect_inputs, first_dtype, internal, typed, Elem};
-use crate::ir::kernels;
-use crate::ir::kernels::matmul::Product;
+use crate::kernels;
+use crate::kernels::matmul::Product;
 use crate::ir::{DType, Node, Tensor};
 use crate::diag::Diag;
 

@@ -185,7 +185,7 @@ pub(crate) fn expect_inputs(node: &Node, inputs: &[&Tensor], count: usize) -> Re
     Ok(())
 }
 
-pub(crate) use crate::ir::kernels::elem::{dispatch, Elem};
+pub(crate) use crate::kernels::elem::{dispatch, Elem};
 
 /// Input `k` as an array of `T`, or an internal error naming both dtypes.
 pub(crate) fn typed<'t, T: Elem>(
@@ -205,7 +205,7 @@ pub(crate) fn typed<'t, T: Elem>(
 /// [`dispatch`] for ops defined only on floats; other dtypes are an internal error.
 macro_rules! dispatch_float {
     ($node:expr, $dtype:expr, $t:ident => $body:expr) => {
-        $crate::ir::kernels::elem::dispatch_float!($dtype, $t => $body, other => {
+        $crate::kernels::elem::dispatch_float!($dtype, $t => $body, other => {
             return Err($crate::backend::interp::internal(
                 $node,
                 format!("not defined on {other}"),

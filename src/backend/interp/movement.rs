@@ -2,7 +2,7 @@
 //! through the shared `ir::kernels::movement` (constant folding calls it too).
 
 use super::{dispatch, expect_inputs, first_dtype, internal, typed, Elem};
-use crate::ir::kernels::movement;
+use crate::kernels::movement;
 use crate::ir::{Node, Tensor};
 use crate::diag::Diag;
 use ndarray::Axis;

@@ -7,7 +7,7 @@
 //! A row whose maximum is infinite (all `-inf`, say) gives NaN, as in NumPy.
 
 use super::{dispatch, dispatch_float, expect_inputs, first_dtype, internal, typed, Elem};
-use crate::ir::kernels::nn;
+use crate::kernels::nn;
 use crate::ir::{Node, Tensor};
 use crate::diag::Diag;
 use ndarray::{ArrayD, ArrayViewD, IxDyn};

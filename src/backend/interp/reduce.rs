@@ -17,7 +17,7 @@ use crate::ir::{DType, Node, ReduceOp, Tensor};
 use crate::diag::Diag;
 use ndarray::ArrayD;
 
-use crate::ir::kernels::{self, reduce::Reducible};
+use crate::kernels::{self, reduce::Reducible};
 
 pub(crate) fn reduce(
     node: &Node,

@@ -94,7 +94,7 @@ mod tests {
     use super::super::tests::assert_transposed_product_bitwise;
     use super::{applies, product};
     use crate::backend::jit::helpers::Layout;
-    use crate::ir::kernels::gemm::matmul_into;
+    use crate::kernels::gemm::matmul_into;
     use crate::ir::DType;
     use ndarray::{Array2, ArrayView2};
 

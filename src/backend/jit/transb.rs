@@ -246,7 +246,7 @@ pub(crate) unsafe fn product<T: 'static + Copy + Default + Send + Sync + Probe>(
 
 /// The element types [`chunks_agree`] probes.
 /// (`One` is the GEMM's unit, shared with `ir::kernels::gemm`.)
-pub(crate) trait Probe: Sized + 'static + crate::ir::kernels::gemm::num_one::One {
+pub(crate) trait Probe: Sized + 'static + crate::kernels::gemm::num_one::One {
     fn cell() -> &'static OnceLock<bool>;
     fn from_f64(v: f64) -> Self;
     fn bits(&self) -> u64;

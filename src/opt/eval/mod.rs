@@ -13,8 +13,8 @@
 //! `log_softmax`, `softmax_cross_entropy`, `mean_squared_error`, `matmul` and
 //! `conv2d`.
 
-use crate::ir::kernels::elem::{dispatch, Elem};
-use crate::ir::kernels::{self, movement};
+use crate::kernels::elem::{dispatch, Elem};
+use crate::kernels::{self, movement};
 use crate::ir::scalar;
 use crate::ir::{BinaryOp, Op, Tensor, TensorType, UnaryOp};
 use ndarray::{ArrayD, Axis, IxDyn, Zip};
@@ -22,7 +22,7 @@ use ndarray::{ArrayD, Axis, IxDyn, Zip};
 /// [`dispatch`] for the float dtypes only (`None` otherwise).
 macro_rules! float {
     ($dtype:expr, $t:ident => $body:expr) => {
-        $crate::ir::kernels::elem::dispatch_float!($dtype, $t => $body, _ => return None)
+        $crate::kernels::elem::dispatch_float!($dtype, $t => $body, _ => return None)
     };
 }
 

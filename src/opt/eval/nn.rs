@@ -2,9 +2,9 @@
 //! softmaxes and the losses, each through the interpreter's own kernel in
 //! `ir::kernels`, so a folded constant is the run-time value bit for bit.
 
-use crate::ir::kernels::conv::{self, Conv, ConvElem};
-use crate::ir::kernels::elem::Elem;
-use crate::ir::kernels::{self, matmul::Product, nn};
+use crate::kernels::conv::{self, Conv, ConvElem};
+use crate::kernels::elem::Elem;
+use crate::kernels::{self, matmul::Product, nn};
 use crate::ir::{DType, Tensor};
 use ndarray::{ArrayD, IxDyn};
 

@@ -1,8 +1,8 @@
 //! `sum`/`mean`/`max`/`min` through the interpreter's own kernel
 //! (`ir::kernels::reduce`).
 
-use crate::ir::kernels::elem::{dispatch, Elem};
-use crate::ir::kernels::{self, reduce::Reducible};
+use crate::kernels::elem::{dispatch, Elem};
+use crate::kernels::{self, reduce::Reducible};
 use crate::ir::{DType, ReduceOp, Tensor};
 
 pub(super) fn reduce(op: ReduceOp, axes: &[usize], keepdims: bool, x: &Tensor) -> Option<Tensor> {

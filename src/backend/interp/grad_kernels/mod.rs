@@ -6,9 +6,9 @@
 
 use super::conv::{self, Which};
 use super::{dispatch, dispatch_float, Elem};
-use crate::ir::kernels::blocks::copy_block;
-use crate::ir::kernels::conv::window_count;
-use crate::ir::kernels::movement::resolve_index;
+use crate::kernels::blocks::copy_block;
+use crate::kernels::conv::window_count;
+use crate::kernels::movement::resolve_index;
 use crate::ir::{GradOp, Node, Op, Tensor};
 use crate::diag::Diag;
 use ndarray::{ArrayD, Axis, IxDyn};

@@ -8,7 +8,7 @@ use crate::backend::interp::{self, StepInputs};
 use crate::backend::jit::helpers::strides_keep_order;
 use crate::backend::jit::plan::Step;
 use crate::backend::jit::{compile, Options};
-use crate::ir::kernels::gemm::matmul_into;
+use crate::kernels::gemm::matmul_into;
 use crate::ir::{DType, Graph, NodeId, Op, Tensor};
 use ndarray::Array2;
 use std::collections::HashMap;

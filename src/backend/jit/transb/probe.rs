@@ -4,7 +4,7 @@
 
 use super::{product, Operands, Probe};
 use crate::backend::jit::helpers::Layout;
-use crate::ir::kernels::gemm::matmul_into;
+use crate::kernels::gemm::matmul_into;
 use ndarray::{Array2, ArrayView2};
 
 /// Whether gemm's depth chunks on this machine are [`depth_chunk`]'s, tested

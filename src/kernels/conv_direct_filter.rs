@@ -5,7 +5,7 @@
 //! sixteen-lane partial sums.
 
 use super::{have_avx512, plan, taps_for, Lanes, Plan, Portable, GROUP, L16};
-use crate::ir::kernels::conv::Conv;
+use crate::kernels::conv::Conv;
 
 #[cfg(target_arch = "x86_64")]
 use super::Avx512;
@@ -179,7 +179,7 @@ fn filter_avx512(plan: &Plan, x: &[f32], g: &[f32], dw: &mut [f32]) {
 
 /// The filter gradient (lengths checked by the caller); `false` when it is not
 /// a stride-1 convolution.
-pub(in crate::ir::kernels) fn backprop_filter(
+pub(in crate::kernels) fn backprop_filter(
     conv: &Conv,
     x: &[f32],
     g: &[f32],

@@ -18,10 +18,10 @@
 //! partial sums are added in order and the lanes are summed pairwise.
 
 use super::Conv;
-use crate::ir::kernels::lanes::{have_avx512, Lanes, Portable};
+use crate::kernels::lanes::{have_avx512, Lanes, Portable};
 
 #[cfg(target_arch = "x86_64")]
-use crate::ir::kernels::lanes::Avx512;
+use crate::kernels::lanes::Avx512;
 
 /// Output channels computed together (more are done in groups).
 const GROUP: usize = 12;

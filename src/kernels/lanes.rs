@@ -120,7 +120,7 @@ mod avx512 {
     /// `#[target_feature(enable = "avx512f")]` after a run-time check, where
     /// these `#[inline(always)]` methods inline to single instructions.
     #[derive(Clone, Copy)]
-    pub(in crate::ir::kernels) struct Avx512(__m512);
+    pub(in crate::kernels) struct Avx512(__m512);
 
     // SAFETY (all methods): the intrinsics need AVX-512F, which the only
     // callers (functions with that target feature, entered after

@@ -1,6 +1,6 @@
 use super::filter::filter_with;
 use super::*;
-use crate::ir::kernels::conv::{tests::naive, wide};
+use crate::kernels::conv::{tests::naive, wide};
 
 fn values(n: usize, k: f64) -> Vec<f32> {
     (0..n).map(|i| (i as f64 * k).sin() as f32).collect()
