@@ -10,13 +10,14 @@ pub mod lower;
 pub mod opt;
 pub mod repl;
 pub mod runtime;
+pub mod source;
 pub mod syntax;
 pub mod timing;
 
-pub use lower::BUILTINS;
-pub use ir::{Module, Tensor};
-pub use runtime::Session;
 pub use diag::Diag;
+pub use ir::{Module, Tensor};
+pub use lower::BUILTINS;
+pub use runtime::Session;
 
 use std::path::Path;
 use std::time::Instant;

@@ -13,8 +13,8 @@
 
 use super::emit::Emit;
 use super::sweep;
-use crate::ir::{DType, Graph, Node, NodeId, Op, TensorType};
 use crate::diag::{Diag, Span};
+use crate::ir::{DType, Graph, Node, NodeId, Op, TensorType};
 
 type Contributions = Result<Vec<Option<NodeId>>, Diag>;
 

@@ -4,10 +4,10 @@
 //!
 //! A shape mismatch here is a bug in a rule, reported as an internal error.
 
+use crate::diag::{Diag, Span};
 use crate::ir::{
     BinaryOp, DType, GradOp, Graph, NodeId, Op, ReduceOp, Shape, Tensor, TensorType, UnaryOp,
 };
-use crate::diag::{Diag, Span};
 use std::sync::Arc;
 
 pub(crate) struct Emit<'g> {

@@ -19,8 +19,8 @@
 use super::control::{adjoint_or_zeros, inline, pack, params, unpack};
 use super::emit::Emit;
 use super::sweep;
-use crate::ir::{DType, Graph, Node, NodeId, Op, Tensor, TensorType};
 use crate::diag::Diag;
+use crate::ir::{DType, Graph, Node, NodeId, Op, Tensor, TensorType};
 
 type Contributions = Result<Vec<Option<NodeId>>, Diag>;
 

@@ -43,8 +43,8 @@ mod tests_shape;
 #[cfg(test)]
 pub(crate) mod tests_util;
 
-use crate::ir::{GradOp, Graph, Node, NodeId, Op};
 use crate::diag::Diag;
+use crate::ir::{GradOp, Graph, Node, NodeId, Op};
 use emit::Emit;
 
 /// The adjoints (gradients of one `y`) of the nodes `y` depends on.

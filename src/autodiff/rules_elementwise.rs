@@ -5,8 +5,8 @@
 //! split the gradient equally between the two inputs.
 
 use super::emit::Emit;
-use crate::ir::{BinaryOp, DType, Node, NodeId, UnaryOp};
 use crate::diag::Diag;
+use crate::ir::{BinaryOp, DType, Node, NodeId, UnaryOp};
 
 type Contributions = Result<Vec<Option<NodeId>>, Diag>;
 

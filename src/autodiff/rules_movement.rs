@@ -4,8 +4,8 @@
 
 use super::emit::Emit;
 use super::rules_elementwise::input;
-use crate::ir::{GradOp, Node, NodeId, Op, TensorType};
 use crate::diag::Diag;
+use crate::ir::{GradOp, Node, NodeId, Op, TensorType};
 
 type Contributions = Result<Vec<Option<NodeId>>, Diag>;
 

@@ -5,8 +5,8 @@
 
 use super::emit::Emit;
 use super::rules_elementwise::input;
-use crate::ir::{GradOp, Node, NodeId, Op, UnaryOp};
 use crate::diag::Diag;
+use crate::ir::{GradOp, Node, NodeId, Op, UnaryOp};
 
 type Contributions = Result<Vec<Option<NodeId>>, Diag>;
 

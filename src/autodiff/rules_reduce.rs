@@ -7,8 +7,8 @@
 
 use super::emit::Emit;
 use super::rules_elementwise::input;
-use crate::ir::{BinaryOp, Node, NodeId, ReduceOp};
 use crate::diag::Diag;
+use crate::ir::{BinaryOp, Node, NodeId, ReduceOp};
 
 pub(crate) fn reduce(
     e: &mut Emit,

@@ -1,7 +1,7 @@
 //! `grad`, `minimize` and the optimisers, through the real builder and the
 //! interpreter (f64 programs).
 
-use crate::backend::interp::{run_step, StepInputs};
+use crate::backend::{interp::run_step, StepInputs};
 use crate::ir::{Module, Tensor};
 use std::collections::HashMap;
 use std::path::Path;

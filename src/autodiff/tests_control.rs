@@ -2,8 +2,8 @@
 
 use super::emit::Emit;
 use super::tests_util::{check_gradients, f64_ty, region, span, weighted_sum, Values};
-use crate::ir::{BinaryOp, DType, Graph, Op, Tensor, TensorType, UnaryOp};
 use crate::diag::DiagKind;
+use crate::ir::{BinaryOp, DType, Graph, Op, Tensor, TensorType, UnaryOp};
 
 fn bool_feed(value: bool) -> Tensor {
     Tensor::scalar(DType::Bool, if value { 1.0 } else { 0.0 })

@@ -5,7 +5,7 @@
 
 use super::backward;
 use super::tests_util::{run_on_both, verify};
-use crate::backend::interp::{run_step, StepInputs};
+use crate::backend::{interp::run_step, StepInputs};
 use crate::ir::{Module, NodeId, Tensor};
 use std::collections::HashMap;
 use std::path::Path;

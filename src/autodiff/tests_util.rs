@@ -5,10 +5,10 @@
 
 use super::emit::Emit;
 use super::{backward, Adjoints};
-use crate::backend::interp::{run_step, StepInputs};
 use crate::backend::jit;
-use crate::ir::{DType, Graph, NodeId, Op, Tensor, TensorType};
+use crate::backend::{interp::run_step, StepInputs};
 use crate::diag::{Diag, Span};
+use crate::ir::{DType, Graph, NodeId, Op, Tensor, TensorType};
 use std::collections::HashMap;
 
 /// A deterministic pseudo-random stream (splitmix64) of values in `[lo, hi)`.

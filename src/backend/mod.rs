@@ -2,7 +2,11 @@
 
 pub mod interp;
 pub mod jit;
+pub(crate) mod regions;
+mod step;
 pub mod threads;
+
+pub use step::{StepInputs, StepResult};
 
 use std::fmt;
 

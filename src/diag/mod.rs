@@ -4,10 +4,10 @@
 //! support yet (`Unsupported`) and a bug in tdsl itself (`Internal`).
 
 mod span;
-pub use span::{Span, Spanned};
 use codespan_reporting::diagnostic::{Diagnostic, Label as CsLabel};
 use codespan_reporting::files::SimpleFile;
 use codespan_reporting::term::{self, termcolor::NoColor};
+pub use span::{Span, Spanned};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DiagKind {

@@ -219,8 +219,8 @@ fn compact_const_value(tensor: &Tensor) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ir::{BinaryOp, DType, ReduceOp, TensorType};
     use crate::diag::Span;
+    use crate::ir::{BinaryOp, DType, ReduceOp, TensorType};
     use std::sync::Arc;
 
     fn sample() -> (Graph, Vec<(String, NodeId)>) {

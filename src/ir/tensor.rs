@@ -12,6 +12,23 @@ pub enum Tensor {
 }
 
 impl Tensor {
+    /// The same values in row-major contiguous layout (a copy only when needed).
+    pub fn into_standard_layout(self) -> Tensor {
+        fn fix<T: Clone>(a: ndarray::ArrayD<T>) -> ndarray::ArrayD<T> {
+            if a.is_standard_layout() {
+                a
+            } else {
+                a.as_standard_layout().into_owned()
+            }
+        }
+        match self {
+            Tensor::F32(a) => Tensor::F32(fix(a)),
+            Tensor::F64(a) => Tensor::F64(fix(a)),
+            Tensor::I32(a) => Tensor::I32(fix(a)),
+            Tensor::Bool(a) => Tensor::Bool(fix(a)),
+        }
+    }
+
     pub fn dtype(&self) -> DType {
         match self {
             Tensor::F32(_) => DType::F32,

@@ -5,6 +5,7 @@
 pub mod blocks;
 pub mod conv;
 pub mod elem;
+pub mod eval;
 pub mod gemm;
 mod lanes;
 pub mod matmul;

@@ -4,9 +4,9 @@
 
 use super::literals::{Weak, WeakKind};
 use super::{BResult, Builder, Value};
+use crate::diag::Span;
 use crate::ir::types::{DType, TensorType};
 use crate::syntax::ast::{Expr, ExprKind, Ident, UnaryOp};
-use crate::diag::Span;
 
 /// One call of a built-in function.
 #[derive(Clone, Copy)]

@@ -6,12 +6,12 @@ use super::args::Call;
 use super::literals::fold_select;
 use super::scope::suggest;
 use super::{BResult, Builder, Value};
+use crate::diag::{Diag, Span};
 use crate::ir::graph::NodeId;
 use crate::ir::infer::infer_reshape;
 use crate::ir::op::{BinaryOp, Op, ReduceOp, UnaryOp};
 use crate::ir::types::{DType, TensorType};
 use crate::syntax::ast::{Expr, Ident, Item};
-use crate::diag::{Diag, Span};
 use std::rc::Rc;
 
 /// Every built-in function name (for "did you mean" and the REPL's completion).

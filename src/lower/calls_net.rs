@@ -3,12 +3,12 @@
 
 use super::args::Call;
 use super::{BResult, Builder, Value};
+use crate::diag::Span;
 use crate::ir::graph::NodeId;
 use crate::ir::infer::same_pads;
 use crate::ir::op::Op;
 use crate::ir::types::DType;
 use crate::syntax::ast::{Expr, ExprKind};
-use crate::diag::Span;
 
 impl Builder<'_> {
     /// A network or layout op, or `None` when `call.name` is none of them.

@@ -5,11 +5,11 @@
 
 use super::literals::WeakKind;
 use super::{BResult, Builder, Failed, Value};
+use crate::diag::{Diag, Span};
 use crate::ir::graph::{Graph, NodeId};
 use crate::ir::op::Op;
 use crate::ir::types::{DType, TensorType};
 use crate::syntax::ast::{Expr, ExprKind, Item};
-use crate::diag::{Diag, Span};
 use std::collections::HashMap;
 
 /// A graph being built: the top level or an open region.

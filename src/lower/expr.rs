@@ -3,11 +3,11 @@
 
 use super::literals::{fold_binary, fold_unary, Weak, WeakKind};
 use super::{BResult, Builder, Failed, Value};
+use crate::diag::{Diag, Span};
 use crate::ir::infer::binary_name;
 use crate::ir::op::{BinaryOp, Op, UnaryOp};
 use crate::ir::types::{DType, TensorType};
 use crate::syntax::ast::{self, Expr, ExprKind};
-use crate::diag::{Diag, Span};
 use std::rc::Rc;
 
 impl Builder<'_> {

@@ -19,13 +19,13 @@
 use super::args::Call;
 use super::{BResult, Builder, Value, MAX_NODES};
 use crate::autodiff::{backward, Adjoints};
+use crate::diag::{Diag, Span};
 use crate::ir::graph::NodeId;
 use crate::ir::module::VariableDecl;
 use crate::ir::op::{BinaryOp, Op, UnaryOp};
 use crate::ir::tensor::Tensor;
 use crate::ir::types::{DType, TensorType};
 use crate::syntax::ast::{Expr, ExprKind};
-use crate::diag::{Diag, Span};
 
 /// An optimiser and its hyper-parameters.
 enum Optimizer {

@@ -7,6 +7,7 @@ use super::control::GraphCtx;
 use super::scope::{suggest, Frame, GlobalState};
 use super::values::CONSTRUCTORS;
 use super::{BResult, Builder, Failed, Value};
+use crate::diag::{Diag, Span};
 use crate::ir::graph::{Graph, NodeId};
 use crate::ir::infer::check_size;
 use crate::ir::module::{PlaceholderDecl, RunStmt, VariableDecl};
@@ -14,7 +15,6 @@ use crate::ir::op::Op;
 use crate::ir::tensor::Tensor;
 use crate::ir::types::{DType, TensorType};
 use crate::syntax::ast::{Expr, ExprKind, Ident, Item, TypeExpr};
-use crate::diag::{Diag, Span};
 use std::collections::HashMap;
 
 impl Builder<'_> {

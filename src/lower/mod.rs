@@ -35,10 +35,10 @@ mod tests_fuzz;
 mod tests_ops;
 mod values;
 
+use crate::diag::{Diag, Span};
 use crate::ir::graph::{Graph, NodeId};
 use crate::ir::module::Module;
 use crate::syntax::ast::Program;
-use crate::diag::{Diag, Span};
 use control::GraphCtx;
 use literals::Weak;
 use scope::{Frame, GlobalState};

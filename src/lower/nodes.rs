@@ -4,12 +4,12 @@
 
 use super::literals::{Weak, WeakKind};
 use super::{BResult, Builder, Value, MAX_NODES};
+use crate::diag::{Diag, Span};
 use crate::ir::graph::NodeId;
 use crate::ir::infer::infer;
 use crate::ir::op::Op;
 use crate::ir::types::{DType, TensorType};
 use crate::syntax::ast::Expr;
-use crate::diag::{Diag, Span};
 use std::sync::Arc;
 
 impl Builder<'_> {

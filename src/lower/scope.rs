@@ -2,8 +2,8 @@
 //! parameters), lookup, and "did you mean" suggestions.
 
 use super::{BResult, Builder, Value};
-use crate::syntax::ast::Item;
 use crate::diag::{Diag, Span};
+use crate::syntax::ast::Item;
 use std::collections::HashMap;
 
 /// Whether a top-level item's value is built.

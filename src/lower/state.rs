@@ -4,11 +4,11 @@
 use super::args::Call;
 use super::scope::Frame;
 use super::{BResult, Builder, Value};
+use crate::diag::{Diag, Span};
 use crate::ir::graph::NodeId;
 use crate::ir::op::Op;
 use crate::ir::types::{DType, TensorType};
 use crate::syntax::ast::Item;
-use crate::diag::{Diag, Span};
 use std::collections::{HashMap, HashSet};
 
 impl Builder<'_> {

@@ -1,10 +1,10 @@
 //! End-to-end tests: source text -> parser -> builder; shapes, regions, literals.
 
+use crate::diag::Diag;
 use crate::ir::graph::{Graph, NodeId};
 use crate::ir::module::Module;
 use crate::ir::op::Op;
 use crate::ir::tensor::Tensor;
-use crate::diag::Diag;
 use std::path::Path;
 
 pub(super) fn build_src(src: &str) -> Result<Module, Vec<Diag>> {
@@ -309,4 +309,15 @@ fn lambdas_see_enclosing_locals() {
          let r = total(xs, 3.0);",
     );
     assert_eq!(ty(&m, "r"), "f32[2]");
+}
+
+/// Every built program passes the IR verifier.
+#[test]
+fn built_programs_verify() {
+    for src in [TWO_LAYER, CONVNET, include_str!("../../programs/cond.td")] {
+        let program = crate::syntax::parser::parse(src).expect("parses");
+        let base = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("programs");
+        let module = super::build(&program, &base).expect("builds");
+        assert_eq!(crate::ir::verify::verify_module(&module), Ok(()));
+    }
 }

@@ -6,11 +6,11 @@
 
 use super::args::Call;
 use super::{BResult, Builder};
+use crate::diag::Diag;
 use crate::ir::init;
 use crate::ir::tensor::Tensor;
 use crate::ir::types::{DType, TensorType};
 use crate::syntax::ast::{Expr, ExprKind};
-use crate::diag::Diag;
 
 pub(crate) const CONSTRUCTORS: &[&str] = &[
     "zeros", "ones", "fill", "randn", "uniform", "xavier", "load",

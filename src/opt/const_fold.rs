@@ -14,21 +14,19 @@
 //! folded too, inside out, before their `cond` is inlined: the branch's nodes
 //! are copied into the enclosing graph with params mapped to the captures.
 //!
-//! Values are computed by [`super::eval`] with the interpreter's semantics, so
-//! folding never changes a result. Limits:
+//! Values are computed by the one evaluator the backends use,
+//! [`crate::kernels::eval::eval_pure`], so folding never changes a result. Limits:
 //! - results with more than [`MAX_FOLD_ELEMENTS`] elements are not folded (the
 //!   constant would be stored in the graph; computing it at run time is cheaper);
-//! - only the ops `eval` supports are folded (elementwise, reductions, `cast`,
-//!   movement ops, `one_hot`, `argmax`, `matmul` through the interpreter's own
-//!   `ir::kernels::matmul`, `conv2d` through `ir::kernels::conv`, `max_pool2d`,
-//!   softmaxes, losses); not an `x[i]` whose `i` is out of range (that is a
-//!   run-time error, reported when the node runs);
+//! - autodiff's internal gradient ops are not folded, nor an op the evaluator
+//!   rejects, such as an `x[i]` whose `i` is out of range (that is a run-time
+//!   error, reported when the node runs);
 //! - a `fold` over constants is not evaluated (a loop is never unrolled).
 
-use super::eval;
 use super::rewrite::{const_of, for_each_region_in};
 use super::Pass;
 use crate::ir::{Graph, Node, NodeId, Op, Tensor};
+use crate::kernels::eval::eval_pure;
 use std::sync::Arc;
 
 /// The largest folded constant, in elements.
@@ -64,7 +62,13 @@ fn fold_graph(graph: &mut Graph) -> Result<bool, String> {
             continue;
         };
         let refs: Vec<&Tensor> = values.iter().map(|t| t.as_ref()).collect();
-        if let Some(value) = eval::evaluate(&node.op, &refs, &node.ty) {
+        // Autodiff's internal gradient ops are left to the backends (they are
+        // large and rarely constant); an op the evaluator rejects, such as an
+        // index out of range, is left for the run to report.
+        if matches!(node.op, Op::Grad(_)) {
+            continue;
+        }
+        if let Ok(value) = eval_pure(node, &refs) {
             let node = &mut graph.nodes[index];
             node.op = Op::Const(Arc::new(value));
             node.inputs.clear();

@@ -34,8 +34,8 @@
 //!   on the operand order); a value two sibling regions both compute is not
 //!   moved out (it would then run even when neither runs).
 
-use super::eval::{leading_values, same_bits};
 use super::rewrite::{apply_alias, for_each_region_in};
+use super::values::{leading_values, same_bits};
 use super::Pass;
 use crate::ir::{Graph, Node, NodeId, Op};
 use std::collections::hash_map::DefaultHasher;

@@ -1,8 +1,7 @@
 //! The graph optimiser: a pipeline of small passes over the IR, run to a fixed point.
 //!
-//! Stage order: build → autodiff → **opt** → backend. The optimiser uses only
-//! `ir` (constant folding evaluates with `ir::scalar` and the local helpers in
-//! [`eval`], never with a backend).
+//! Stage order: lower → kernels → **opt** → backend. The optimiser uses `ir`
+//! and, for constant folding, the one evaluator in `kernels` (never a backend).
 //!
 //! Every pass sees one [`Graph`] whose `results` are its roots: a region's results,
 //! or — for the top level — the nodes of every fetchable name in `Module::names`
@@ -18,12 +17,12 @@
 pub mod const_fold;
 pub mod cse;
 pub mod dce;
-pub mod eval;
 pub mod fold_state;
 pub mod packed;
 pub mod print;
 pub mod rewrite;
 pub mod simplify;
+pub mod values;
 
 #[cfg(test)]
 mod tests;
@@ -38,8 +37,8 @@ mod tests_prop;
 #[cfg(test)]
 mod tests_rewrites;
 
-use crate::ir::{Graph, Module, Op};
 use crate::diag::Diag;
+use crate::ir::{Graph, Module, Op};
 
 /// One rewrite of a graph. `run` returns whether anything changed; an `Err` is a
 /// bug in the pass (the manager turns it into an internal-compiler-error `Diag`).

@@ -34,8 +34,8 @@
 //! left for the backends: the REPL may still differentiate through the graph.
 //! The broadcast of a (small) constant is handled by constant folding.
 
-use super::eval::splat_value;
 use super::rewrite::{apply_alias, const_of, for_each_region_in};
+use super::values::splat_value;
 use super::Pass;
 use crate::ir::{BinaryOp, DType, GradOp, Graph, NodeId, Op, UnaryOp};
 

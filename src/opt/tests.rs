@@ -2,11 +2,11 @@
 
 use super::print::to_text;
 use super::{const_fold, count_nodes, dce, Pass, PassManager};
+use crate::diag::Span;
 use crate::ir::infer::{infer, infer_broadcast};
 use crate::ir::{
     BinaryOp, DType, Graph, Module, NodeId, Op, PlaceholderDecl, Tensor, TensorType, UnaryOp,
 };
-use crate::diag::Span;
 use std::sync::Arc;
 
 /// Builds a graph node by node, typing each with `ir::infer`.

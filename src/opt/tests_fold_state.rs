@@ -67,7 +67,7 @@ fn dead_state_piece_is_cut_out() {
 ";
     assert_eq!(text, lines(expected));
     let after_values = run_all(&m);
-    assert!(super::eval::same_bits(&before[2], &after_values[2]));
+    assert!(super::values::same_bits(&before[2], &after_values[2]));
 }
 
 /// A piece a live piece reads stays, even when nothing outside reads it; a
@@ -166,7 +166,7 @@ fn backward_fold_drops_unfetched_adjoints() {
         assert_eq!(lengths, [(state, rows)], "case {i}");
         let (before, after) = (run_all(&module), run_all(&optimised));
         for ((name, _), (a, b)) in module.names.iter().zip(before.iter().zip(&after)) {
-            assert!(super::eval::same_bits(a, b), "case {i}: `{name}` differs");
+            assert!(super::values::same_bits(a, b), "case {i}: `{name}` differs");
         }
     }
 }
@@ -200,7 +200,7 @@ run y, da;
     assert!(!ops(&optimised.graph).iter().any(|n| n == "slice"));
     let (before, after) = (run_all(&module), run_all(&optimised));
     for ((name, _), (a, b)) in module.names.iter().zip(before.iter().zip(&after)) {
-        assert!(super::eval::same_bits(a, b), "`{name}` differs");
+        assert!(super::values::same_bits(a, b), "`{name}` differs");
     }
 }
 
@@ -232,7 +232,7 @@ run loss, gw, g2, gi;
     assert!(stats.last() < 459, "{}", stats.to_text());
     let (before, after) = (run_all(&module), run_all(&optimised));
     for ((name, _), (a, b)) in module.names.iter().zip(before.iter().zip(&after)) {
-        assert!(super::eval::same_bits(a, b), "`{name}` differs");
+        assert!(super::values::same_bits(a, b), "`{name}` differs");
     }
 }
 
@@ -259,6 +259,6 @@ run loss, dxs, sxs;
     crate::ir::verify::verify_module(&optimised).expect("verifies");
     let (before, after) = (run_all(&module), run_all(&optimised));
     for ((name, _), (a, b)) in module.names.iter().zip(before.iter().zip(&after)) {
-        assert!(super::eval::same_bits(a, b), "`{name}` differs");
+        assert!(super::values::same_bits(a, b), "`{name}` differs");
     }
 }

@@ -4,7 +4,7 @@
 //! `optimize`.
 
 use super::tests_gen::random_module;
-use crate::backend::interp::{run_step, StepInputs};
+use crate::backend::{interp::run_step, StepInputs};
 use crate::ir::{Module, NodeId, Op, Tensor};
 use proptest::prelude::*;
 use std::collections::HashMap;

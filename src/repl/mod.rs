@@ -78,7 +78,7 @@ pub fn plain(repl: &mut Repl, mut reader: impl BufRead) {
             Err(e) => {
                 repl.fail(&format!(
                     "error: cannot read the input: {}",
-                    crate::cli::io_error_text(&e)
+                    crate::source::io_error_text(&e)
                 ));
                 true
             }

@@ -3,9 +3,9 @@
 //! assembled program points into what the user actually wrote.
 
 use crate::diag::Label;
+use crate::diag::{Diag, Span};
 use crate::syntax::lexer::Lexer;
 use crate::syntax::token::Token;
-use crate::diag::{Diag, Span};
 use std::path::Path;
 use std::rc::Rc;
 

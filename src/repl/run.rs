@@ -4,9 +4,9 @@
 use super::interrupt;
 use super::state::{Repl, HIDDEN};
 use super::{print_err, print_out};
+use crate::diag::Diag;
 use crate::ir::Module;
 use crate::runtime::{format_fetch, Schedule};
-use crate::diag::Diag;
 
 impl Repl {
     /// Runs the steps of one `run` statement, printing like `tdsl run`. Ctrl-C

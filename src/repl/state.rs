@@ -5,15 +5,15 @@
 use super::pieces::{shift, Layout, Origin, Piece};
 use super::{print_err, print_out};
 use crate::backend::Backend;
+use crate::diag::render_all;
+use crate::diag::Diag;
 use crate::ir::{Module, Tensor};
 use crate::runtime::signature::{is_group, type_text};
 use crate::runtime::{format_fetch, Schedule, Session};
 use crate::syntax::ast::{ExprKind, Item, Program};
-use crate::diag::render_all;
 use crate::syntax::lexer::Lexer;
 use crate::syntax::parser::{parse, parse_expr};
 use crate::syntax::token::Token;
-use crate::diag::Diag;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;

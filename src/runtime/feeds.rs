@@ -2,8 +2,8 @@
 //! or a variable (its value replaced, e.g. resuming from a `--save`d file), and
 //! its dtype and shape must match the declaration exactly.
 
-use crate::ir::{npy, Module, Tensor, TensorType};
 use crate::diag::{Diag, Span};
+use crate::ir::{npy, Module, Tensor, TensorType};
 use std::path::Path;
 
 /// What a feed name refers to.

@@ -5,8 +5,8 @@
 //! node, and regions are walked too), and rejects a step that would assign the
 //! same variable twice.
 
-use crate::ir::{Graph, Module, NodeId, Op};
 use crate::diag::{Diag, Span};
+use crate::ir::{Graph, Module, NodeId, Op};
 use std::collections::{BTreeSet, HashMap};
 
 /// What one step with a given list of fetches needs.

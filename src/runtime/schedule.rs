@@ -9,8 +9,8 @@
 
 use super::print::format_fetch;
 use super::session::Session;
-use crate::ir::Tensor;
 use crate::diag::Diag;
+use crate::ir::Tensor;
 
 /// How many steps a `run` does and how often it prints.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -2,10 +2,10 @@
 
 use super::feeds::{check_feed, FeedTarget};
 use super::plan::Plan;
-use crate::backend::interp::{self, StepInputs};
+use crate::backend::{interp, StepInputs};
 use crate::backend::{jit, Backend};
-use crate::ir::{DType, Module, Tensor, TensorType};
 use crate::diag::Diag;
+use crate::ir::{DType, Module, Tensor, TensorType};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -4,10 +4,10 @@
 //! `needs_interp` compute steps and pass once the real interpreter has landed.
 
 use super::*;
+use crate::diag::Span;
 use crate::ir::{
     BinaryOp, DType, Graph, Module, Op, PlaceholderDecl, Tensor, TensorType, VariableDecl,
 };
-use crate::diag::Span;
 use ndarray::{ArrayD, IxDyn};
 
 fn vec_f32(values: &[f32]) -> Tensor {

@@ -73,8 +73,8 @@ pub fn is_group(module: &Module, name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ir::{DType, Graph, PlaceholderDecl, RunStmt, Tensor, TensorType, VariableDecl};
     use crate::diag::Span;
+    use crate::ir::{DType, Graph, PlaceholderDecl, RunStmt, Tensor, TensorType, VariableDecl};
 
     #[test]
     fn signature_lines() {

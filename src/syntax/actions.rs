@@ -11,8 +11,8 @@
 
 use super::ast::{BinaryOp, Block, Expr, ExprKind, Ident, UnaryOp};
 use super::lexer::LexError;
-use crate::diag::Span;
 use super::token::Token;
+use crate::diag::Span;
 use lalrpop_util::ParseError;
 
 /// The tallest expression tree the parser accepts. Later stages may recurse

@@ -10,8 +10,8 @@
 //! After the first error the stream ends: lalrpop cannot recover from a lexer
 //! error anyway, and stopping keeps a single clear diagnostic.
 
-use crate::diag::Span;
 use super::token::{LexErrorKind, Token};
+use crate::diag::Span;
 use logos::Logos;
 
 /// Deepest allowed nesting of `(`, `[` and `{` together.

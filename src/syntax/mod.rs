@@ -5,4 +5,3 @@ pub mod ast;
 pub mod lexer;
 pub mod parser;
 pub mod token;
-

@@ -2,9 +2,9 @@
 //! source, and errors by their rendered `file:line:col` and message.
 
 use super::{parse, parse_expr};
-use crate::syntax::ast::{Block, Expr, ExprKind, Item, UnaryOp};
 use crate::diag::render_all;
 use crate::diag::Span;
+use crate::syntax::ast::{Block, Expr, ExprKind, Item, UnaryOp};
 
 /// A compact, fully parenthesised rendering of an expression.
 pub(super) fn sexp(e: &Expr) -> String {

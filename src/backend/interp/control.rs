@@ -4,27 +4,14 @@
 //! are bound to the values passed in; its single result is the value. Captures
 //! the region does not use are not computed and are bound to `None`.
 
-use super::frame::{used_params, Frame};
-use super::internal;
-use crate::ir::{Graph, Node, NodeId, Tensor, TensorType};
+use super::frame::Frame;
+use crate::backend::regions::{predicate, used_params};
+use crate::kernels::eval::internal;
+
 use crate::diag::Diag;
+use crate::ir::{Graph, Node, NodeId, Tensor, TensorType};
 use ndarray::Axis;
 use std::sync::Arc;
-
-/// The value of a `Cond` predicate: a `bool[]`.
-pub(crate) fn predicate(node: &Node, value: &Tensor) -> Result<bool, Diag> {
-    match value {
-        Tensor::Bool(a) if a.ndim() == 0 => a
-            .iter()
-            .next()
-            .copied()
-            .ok_or_else(|| internal(node, "empty predicate")),
-        other => Err(internal(
-            node,
-            format!("the predicate is {} but bool[] was expected", other.ty()),
-        )),
-    }
-}
 
 /// Runs `region` with `params` and returns its single result.
 fn run_region(

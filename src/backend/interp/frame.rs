@@ -6,9 +6,12 @@
 //! `Cond` first asks for its predicate, then only for the captures its taken
 //! branch uses, so nothing the untaken branch alone needs is computed.
 
-use super::{check_type, control, eval_pure, internal, standard_layout, StepInputs};
-use crate::ir::{Graph, NodeId, Op, Tensor};
+use super::control;
+use crate::backend::regions::{captures_used, predicate, used_params};
+use crate::backend::StepInputs;
 use crate::diag::Diag;
+use crate::ir::{Graph, NodeId, Op, Tensor};
+use crate::kernels::eval::{check_type, eval_pure, internal};
 use std::sync::Arc;
 
 pub(crate) struct Frame<'g, 's> {
@@ -116,7 +119,7 @@ impl<'g, 's> Frame<'g, 's> {
                 let Some(pred_value) = self.value(pred) else {
                     return Ok(vec![pred]);
                 };
-                let branch = if control::predicate(node, pred_value)? {
+                let branch = if predicate(node, pred_value)? {
                     then_body
                 } else {
                     else_body
@@ -151,20 +154,20 @@ impl<'g, 's> Frame<'g, 's> {
                     let v = self.inputs.placeholders.get(name).ok_or_else(|| {
                         internal(node, format!("no value was fed for placeholder '{name}'"))
                     })?;
-                    Arc::new(standard_layout(v.clone()))
+                    Arc::new(v.clone().into_standard_layout())
                 }
                 Op::Variable { name } => {
                     let v =
                         self.inputs.variables.get(name).ok_or_else(|| {
                             internal(node, format!("no value for variable '{name}'"))
                         })?;
-                    Arc::new(standard_layout(v.clone()))
+                    Arc::new(v.clone().into_standard_layout())
                 }
                 Op::Const(tensor) => {
                     if tensor.is_empty() || tensor_is_standard(tensor) {
                         Arc::clone(tensor)
                     } else {
-                        Arc::new(standard_layout(Tensor::clone(tensor)))
+                        Arc::new(Tensor::clone(tensor).into_standard_layout())
                     }
                 }
                 Op::Param(i) => {
@@ -228,43 +231,4 @@ fn tensor_is_standard(tensor: &Tensor) -> bool {
         Tensor::I32(a) => a.is_standard_layout(),
         Tensor::Bool(a) => a.is_standard_layout(),
     }
-}
-
-/// Which parameters of `region` its results depend on. Nested regions count
-/// all their captures as used (a safe over-approximation).
-pub(crate) fn used_params(region: &Graph) -> Vec<bool> {
-    let mut used = vec![false; region.params.len()];
-    let mut needed = vec![false; region.len()];
-    for result in &region.results {
-        if let Some(slot) = needed.get_mut(result.index()) {
-            *slot = true;
-        }
-    }
-    for index in (0..region.len()).rev() {
-        if !needed[index] {
-            continue;
-        }
-        let node = &region.nodes[index];
-        if let Op::Param(i) = node.op {
-            if let Some(slot) = used.get_mut(i) {
-                *slot = true;
-            }
-        }
-        for input in &node.inputs {
-            if let Some(slot) = needed.get_mut(input.index()) {
-                *slot = true;
-            }
-        }
-    }
-    used
-}
-
-/// The capture inputs whose parameter is used.
-fn captures_used(captures: &[NodeId], used: &[bool]) -> Vec<NodeId> {
-    captures
-        .iter()
-        .zip(used)
-        .filter(|(_, &u)| u)
-        .map(|(c, _)| *c)
-        .collect()
 }

@@ -1,14 +1,10 @@
 //! The ndarray reference interpreter: the oracle every other backend must agree with.
 //!
 //! A step evaluates only what its fetches need ([`frame`] walks the graph on
-//! demand, with one memo per step and per region invocation). Every op has a kernel
-//! in one of the sibling modules; the scalar meaning of elementwise ops comes from
-//! [`crate::ir::scalar`], shared with constant folding and the JIT.
-//!
-//! The node's `ty` is the truth for every output: after each op the interpreter
-//! checks that the value has exactly the node's dtype and shape, and a kernel that
-//! finds inputs of a shape it cannot handle returns an internal error rather than
-//! panicking. Values are kept in standard (row-major, contiguous) layout.
+//! demand, with one memo per step and per region invocation). Every pure op is
+//! computed by the one evaluator, [`crate::kernels::eval::eval_pure`], shared with
+//! constant folding and the JIT's fallback; this module adds the walk, the
+//! state (`assign`) and control flow (`cond`, `fold`, `scan`).
 //!
 //! Choices other backends must match (details in each module's header):
 //! - scalar ops: `ir::scalar` (i32 division truncates, `x / 0 = 0`; NaN propagates
@@ -22,40 +18,14 @@
 //!   `assign` inside a region is reported as not supported.
 
 mod control;
-// The JIT runs regions by the same rules.
-pub(crate) use control::predicate;
-pub(crate) use frame::used_params;
-mod conv;
-mod elementwise;
 mod frame;
-pub mod grad_kernels;
-mod linalg;
-mod movement;
-mod nn;
-mod reduce;
 
 #[cfg(test)]
 mod tests;
 
-use crate::ir::{DType, Graph, Node, NodeId, Op, Tensor};
+use crate::backend::{StepInputs, StepResult};
 use crate::diag::Diag;
-use ndarray::ArrayD;
-use std::collections::HashMap;
-
-/// What one step reads: placeholder feeds and variable values at the start of the step.
-pub struct StepInputs<'a> {
-    pub placeholders: &'a HashMap<String, Tensor>,
-    pub variables: &'a HashMap<String, Tensor>,
-}
-
-/// What one step produced.
-#[derive(Debug)]
-pub struct StepResult {
-    /// One per fetch, in order (a `group` gives `Tensor::Bool` scalar `false`).
-    pub fetched: Vec<Tensor>,
-    /// New values of variables assigned by the fetched `assign`s, in graph order.
-    pub updates: Vec<(String, Tensor)>,
-}
+use crate::ir::{Graph, NodeId, Tensor};
 
 /// Runs one step, computing only what `fetches` need.
 ///
@@ -74,148 +44,4 @@ pub fn run_step(
     }
     let updates = frame.take_updates();
     Ok(StepResult { fetched, updates })
-}
-
-/// Evaluates one op that has no state and no regions (everything but leaves,
-/// `Cond`, `Fold`, `Assign` and `Group`) on input values, for callers such as
-/// constant folding. The result has the node's type, in standard layout.
-pub fn eval_pure(node: &Node, inputs: &[&Tensor]) -> Result<Tensor, Diag> {
-    let value = match &node.op {
-        Op::Unary(op) => elementwise::unary(node, *op, inputs)?,
-        Op::Binary(op) => elementwise::binary(node, *op, inputs)?,
-        Op::Select => elementwise::select(node, inputs)?,
-        Op::Cast(dtype) => elementwise::cast(node, *dtype, inputs)?,
-        Op::StopGradient => Tensor::clone(arg(node, inputs, 0)?),
-        Op::Broadcast => elementwise::broadcast(node, inputs)?,
-        Op::Reduce { op, axes, keepdims } => reduce::reduce(node, *op, axes, *keepdims, inputs)?,
-        Op::ArgMax { axis } => reduce::argmax(node, *axis, inputs)?,
-        Op::Reshape => movement::reshape(node, inputs)?,
-        Op::Transpose { perm } => movement::transpose(node, perm, inputs)?,
-        Op::Concat { axis } => movement::concat(node, *axis, inputs)?,
-        Op::Index => movement::index(node, inputs)?,
-        Op::Pad { pads, value } => movement::pad(node, pads, *value, inputs)?,
-        Op::OneHot { depth } => movement::one_hot(node, *depth, inputs)?,
-        Op::MatMul => linalg::matmul(node, inputs)?,
-        Op::Conv2d { strides, pads } => {
-            conv::eval(node, conv::Which::Forward, *strides, *pads, inputs)?
-        }
-        Op::MaxPool2d { size, strides } => nn::max_pool2d(node, *size, *strides, inputs)?,
-        Op::Softmax { axis } => nn::softmax(node, *axis, false, inputs)?,
-        Op::LogSoftmax { axis } => nn::softmax(node, *axis, true, inputs)?,
-        Op::SoftmaxCrossEntropy => nn::softmax_cross_entropy(node, inputs)?,
-        Op::MeanSquaredError => nn::mean_squared_error(node, inputs)?,
-        Op::Grad(_) => grad_kernels::eval(node, inputs)?,
-        Op::Placeholder { .. }
-        | Op::Variable { .. }
-        | Op::Const(_)
-        | Op::Param(_)
-        | Op::Cond { .. }
-        | Op::Fold { .. }
-        | Op::Scan { .. }
-        | Op::Assign { .. }
-        | Op::Group => {
-            return Err(internal(node, "not a pure op; it needs a step to run in"));
-        }
-    };
-    let value = standard_layout(value);
-    check_type(node, &value)?;
-    Ok(value)
-}
-
-/// An internal error of the interpreter at `node`: a graph the builder should not
-/// have produced, or a value that disagrees with the node's type.
-pub(crate) fn internal(node: &Node, message: impl std::fmt::Display) -> Diag {
-    Diag::internal(
-        "interpreter",
-        format!("{}: {message}", node.op.name()),
-        Some(node.span),
-    )
-}
-
-/// Checks that `value` has exactly the node's dtype and shape.
-pub(crate) fn check_type(node: &Node, value: &Tensor) -> Result<(), Diag> {
-    if value.dtype() != node.ty.dtype || value.shape() != node.ty.shape.dims() {
-        return Err(internal(
-            node,
-            format!(
-                "computed a value of type {} but the node's type is {}",
-                value.ty(),
-                node.ty
-            ),
-        ));
-    }
-    Ok(())
-}
-
-/// The same values in row-major contiguous layout (a copy only when needed).
-pub(crate) fn standard_layout(value: Tensor) -> Tensor {
-    fn fix<T: Clone>(a: ArrayD<T>) -> ArrayD<T> {
-        if a.is_standard_layout() {
-            a
-        } else {
-            a.as_standard_layout().into_owned()
-        }
-    }
-    match value {
-        Tensor::F32(a) => Tensor::F32(fix(a)),
-        Tensor::F64(a) => Tensor::F64(fix(a)),
-        Tensor::I32(a) => Tensor::I32(fix(a)),
-        Tensor::Bool(a) => Tensor::Bool(fix(a)),
-    }
-}
-
-/// Input `k` of the op, or an internal error when the node has too few inputs.
-pub(crate) fn arg<'t>(node: &Node, inputs: &[&'t Tensor], k: usize) -> Result<&'t Tensor, Diag> {
-    inputs.get(k).copied().ok_or_else(|| {
-        internal(
-            node,
-            format!("expected at least {} inputs, got {}", k + 1, inputs.len()),
-        )
-    })
-}
-
-/// Checks the number of inputs.
-pub(crate) fn expect_inputs(node: &Node, inputs: &[&Tensor], count: usize) -> Result<(), Diag> {
-    if inputs.len() != count {
-        return Err(internal(
-            node,
-            format!("expected {count} inputs, got {}", inputs.len()),
-        ));
-    }
-    Ok(())
-}
-
-pub(crate) use crate::kernels::elem::{dispatch, Elem};
-
-/// Input `k` as an array of `T`, or an internal error naming both dtypes.
-pub(crate) fn typed<'t, T: Elem>(
-    node: &Node,
-    inputs: &[&'t Tensor],
-    k: usize,
-) -> Result<&'t ArrayD<T>, Diag> {
-    let tensor = arg(node, inputs, k)?;
-    T::array(tensor).ok_or_else(|| {
-        internal(
-            node,
-            format!("input {k} is {} but {} was expected", tensor.ty(), T::DTYPE),
-        )
-    })
-}
-
-/// [`dispatch`] for ops defined only on floats; other dtypes are an internal error.
-macro_rules! dispatch_float {
-    ($node:expr, $dtype:expr, $t:ident => $body:expr) => {
-        $crate::kernels::elem::dispatch_float!($dtype, $t => $body, other => {
-            return Err($crate::backend::interp::internal(
-                $node,
-                format!("not defined on {other}"),
-            ))
-        })
-    };
-}
-pub(crate) use dispatch_float;
-
-/// The dtype of input 0 (most ops are typed by their first input).
-pub(crate) fn first_dtype(node: &Node, inputs: &[&Tensor]) -> Result<DType, Diag> {
-    Ok(arg(node, inputs, 0)?.dtype())
 }

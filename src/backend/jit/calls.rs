@@ -8,9 +8,9 @@ use super::parallel::{call_all, parts, split};
 use super::plan::Step;
 use super::reduce::Layout;
 use super::tensors::{data_ptr, out_ptr, Val};
+use crate::diag::Diag;
 use crate::ir::{Node, ReduceOp, Tensor, TensorType};
 use crate::ir::{NodeId, Op};
-use crate::diag::Diag;
 use std::sync::Arc;
 
 impl Executable {

@@ -94,8 +94,8 @@ mod tests {
     use super::super::tests::assert_transposed_product_bitwise;
     use super::{applies, product};
     use crate::backend::jit::helpers::Layout;
-    use crate::kernels::gemm::matmul_into;
     use crate::ir::DType;
+    use crate::kernels::gemm::matmul_into;
     use ndarray::{Array2, ArrayView2};
 
     #[test]

@@ -14,8 +14,8 @@
 use super::codegen::internal;
 use super::nest::Emitter;
 use super::reduce::{Gen, Layout};
-use crate::ir::DType;
 use crate::diag::Diag;
+use crate::ir::DType;
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, InstBuilder, Value};
 

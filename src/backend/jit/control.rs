@@ -21,9 +21,9 @@ use super::codegen::Jit;
 use super::exec::{at, Env, Executable, Scratch};
 use super::tensors::Val;
 use super::Options;
-use crate::backend::interp::{predicate, used_params};
-use crate::ir::{Graph, Node, NodeId, Op};
+use crate::backend::regions::{predicate, used_params};
 use crate::diag::Diag;
+use crate::ir::{Graph, Node, NodeId, Op};
 use std::sync::Arc;
 
 /// The compiled regions of one `cond` or `fold` node.

@@ -19,9 +19,9 @@ use super::plan::Step;
 use super::pool::Pool;
 use super::reduce::Reduction;
 use super::tensors::{is_standard, Val};
-use crate::backend::interp::{self, StepInputs, StepResult};
-use crate::ir::{Graph, Node, NodeId, Op, Tensor};
+use crate::backend::{StepInputs, StepResult};
 use crate::diag::Diag;
+use crate::ir::{Graph, Node, NodeId, Op, Tensor};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -366,7 +366,7 @@ impl Executable {
                     .iter()
                     .map(|&k| value(k).map(|t| &**t))
                     .collect::<Result<_, _>>()?;
-                Val::Shared(Arc::new(interp::eval_pure(node, &args)?))
+                Val::Shared(Arc::new(crate::kernels::eval::eval_pure(node, &args)?))
             }
         })
     }

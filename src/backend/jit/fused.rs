@@ -11,8 +11,8 @@
 use super::codegen::{internal, Jit};
 use super::nest::{Body, Emitter, Nest};
 use super::ops::{self, clif_type, Helpers, Lower};
-use crate::ir::{DType, Graph, NodeId, Op, Tensor};
 use crate::diag::Diag;
+use crate::ir::{DType, Graph, NodeId, Op, Tensor};
 use cranelift_codegen::ir::immediates::{Ieee32, Ieee64};
 use cranelift_codegen::ir::{types, InstBuilder, MemFlagsData, Type, Value};
 use cranelift_frontend::FunctionBuilder;

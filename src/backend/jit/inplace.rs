@@ -25,10 +25,10 @@
 use super::codegen::internal;
 use super::exec::{pooled, Env, Executable, Scratch};
 use super::plan::Step;
-use super::tensors::{standard, Val};
-use crate::backend::interp::{StepInputs, StepResult};
-use crate::ir::{GradOp, NodeId, Op, Tensor};
+use super::tensors::Val;
+use crate::backend::{StepInputs, StepResult};
 use crate::diag::Diag;
+use crate::ir::{GradOp, NodeId, Op, Tensor};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -208,7 +208,10 @@ impl Executable {
         inputs: &StepInputs,
         owned: HashMap<String, Tensor>,
     ) -> (Result<StepResult, Diag>, HashMap<String, Tensor>) {
-        let owned = owned.into_iter().map(|(n, t)| (n, standard(t))).collect();
+        let owned = owned
+            .into_iter()
+            .map(|(n, t)| (n, t.into_standard_layout()))
+            .collect();
         self.run_with(inputs, owned)
     }
 

@@ -14,8 +14,8 @@
 use super::codegen::{internal, Jit};
 use super::helpers::Layout;
 use super::nest::{Body, Emitter, Nest};
-use crate::ir::{DType, Graph, NodeId};
 use crate::diag::Diag;
+use crate::ir::{DType, Graph, NodeId};
 use cranelift_codegen::ir::{FuncRef, InstBuilder, Type, Value};
 use cranelift_frontend::FunctionBuilder;
 use cranelift_module::{FuncId, Module};

@@ -45,9 +45,9 @@ mod tests;
 
 pub use exec::Executable;
 
-use crate::backend::interp::{StepInputs, StepResult};
-use crate::ir::{Graph, NodeId};
+use crate::backend::{StepInputs, StepResult};
 use crate::diag::Diag;
+use crate::ir::{Graph, NodeId};
 use codegen::{internal, Jit};
 
 /// How to compile.

@@ -16,8 +16,8 @@
 
 use super::codegen::internal;
 use super::helpers::{binary_code, unary_code};
-use crate::ir::{BinaryOp, DType, UnaryOp};
 use crate::diag::Diag;
+use crate::ir::{BinaryOp, DType, UnaryOp};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{types, FuncRef, InstBuilder, MemFlagsData, Type, Value};
 use cranelift_frontend::FunctionBuilder;

@@ -22,8 +22,8 @@ use super::fused::Group;
 use super::matmul::MatMul;
 use super::ops;
 use super::reduce::{self, Reduction};
-use crate::ir::{DType, Graph, Node, NodeId, Op, ReduceOp};
 use crate::diag::Diag;
+use crate::ir::{DType, Graph, Node, NodeId, Op, ReduceOp};
 use matmul::{matmul_lowered, matmul_plan};
 
 /// How one planned node is computed.

@@ -11,8 +11,8 @@
 use super::control::{start, Code};
 use super::exec::{at, Env};
 use super::tensors::Val;
-use crate::ir::{Node, Tensor, TensorType};
 use crate::diag::Diag;
+use crate::ir::{Node, Tensor, TensorType};
 use std::sync::Arc;
 
 /// Copies `src[from .. from + len]` to `dst[to ..]` (both rank-1 views of

@@ -24,8 +24,8 @@ use super::memlog::Tracker;
 use super::plan::Step;
 use super::tensors::Val;
 use crate::backend::threads::{threads, with_threads};
-use crate::ir::NodeId;
 use crate::diag::Diag;
+use crate::ir::NodeId;
 
 /// Multiply-adds below which a GEMM is not paired (a rayon task costs a few
 /// µs; 2^20 multiply-adds take ~20 µs on one core).

@@ -33,23 +33,6 @@ pub(crate) fn is_standard(t: &Tensor) -> bool {
     }
 }
 
-/// The same values in row-major contiguous layout.
-pub(crate) fn standard(t: Tensor) -> Tensor {
-    fn fix<T: Clone>(a: ndarray::ArrayD<T>) -> ndarray::ArrayD<T> {
-        if a.is_standard_layout() {
-            a
-        } else {
-            a.as_standard_layout().into_owned()
-        }
-    }
-    match t {
-        Tensor::F32(a) => Tensor::F32(fix(a)),
-        Tensor::F64(a) => Tensor::F64(fix(a)),
-        Tensor::I32(a) => Tensor::I32(fix(a)),
-        Tensor::Bool(a) => Tensor::Bool(fix(a)),
-    }
-}
-
 /// Writes `xs[t]` (along the first axis) into `out`, whose shape is `xs`'s
 /// without the first axis: one `memcpy` when both are contiguous. `None` on a
 /// type or shape mismatch, or `t` out of range.
@@ -111,7 +94,7 @@ impl Val<'_> {
         if is_standard(t) {
             Val::Borrowed(t)
         } else {
-            Val::Shared(Arc::new(standard(t.clone())))
+            Val::Shared(Arc::new(t.clone().into_standard_layout()))
         }
     }
 

@@ -2,9 +2,9 @@
 #![allow(clippy::cloned_ref_to_slice_refs)]
 
 use super::*;
+use crate::diag::Span;
 use crate::ir::graph::Graph;
 use crate::ir::tensor::Tensor;
-use crate::diag::Span;
 use std::sync::Arc;
 
 fn t(dtype: DType, dims: &[usize]) -> TensorType {

@@ -1,8 +1,8 @@
 //! `cond` and `fold`: regions, captures, laziness.
 
 use super::*;
-use crate::ir::BinaryOp;
 use crate::diag::DiagKind;
+use crate::ir::BinaryOp;
 
 /// A region `|p0: f32[n]| p0 op c` for a constant `c`.
 fn affine_region(n: usize, op: BinaryOp, c: f32) -> Graph {

@@ -1,8 +1,8 @@
 //! Elementwise ops, checked by hand.
 
 use super::*;
-use crate::ir::{BinaryOp, UnaryOp};
 use crate::diag::DiagKind;
+use crate::ir::{BinaryOp, UnaryOp};
 
 fn unary(x: Tensor, op: UnaryOp) -> Tensor {
     let mut g = Graph::new();

@@ -12,9 +12,10 @@ mod scalar;
 mod shapes;
 mod state;
 
-use super::{run_step, StepInputs, StepResult};
-use crate::ir::{BinaryOp, DType, Graph, NodeId, Op, Tensor, TensorType};
+use super::run_step;
+use crate::backend::{StepInputs, StepResult};
 use crate::diag::{Diag, Span};
+use crate::ir::{BinaryOp, DType, Graph, NodeId, Op, Tensor, TensorType};
 use ndarray::{ArrayD, IxDyn};
 use std::collections::HashMap;
 use std::sync::Arc;

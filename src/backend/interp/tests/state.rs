@@ -1,8 +1,8 @@
 //! Step semantics: feeds, variables, `assign`, `group`, laziness, memo.
 
 use super::*;
-use crate::ir::BinaryOp;
 use crate::diag::DiagKind;
+use crate::ir::BinaryOp;
 
 fn variable(g: &mut Graph, name: &str, dims: &[usize]) -> NodeId {
     let op = Op::Variable { name: name.into() };
@@ -130,8 +130,8 @@ fn pure_eval_is_usable_without_a_step() {
     let a = konst(&mut g, i32t(&[2], &[1, 2]));
     let y = binary(&mut g, BinaryOp::Mul, a, a, ty(DType::I32, &[2]));
     let x = i32t(&[2], &[3, 4]);
-    let got = crate::backend::interp::eval_pure(g.node(y), &[&x, &x]).unwrap();
+    let got = crate::kernels::eval::eval_pure(g.node(y), &[&x, &x]).unwrap();
     assert_exact(&got, &i32t(&[2], &[9, 16]));
     let v = variable(&mut g, "v", &[]);
-    assert!(crate::backend::interp::eval_pure(g.node(v), &[]).is_err());
+    assert!(crate::kernels::eval::eval_pure(g.node(v), &[]).is_err());
 }

@@ -4,9 +4,9 @@
 //! grow, results as the interpreter's).
 
 use super::{disjoint, pack, Item, Span, ALIGN};
-use crate::backend::interp::{self, StepInputs};
 use crate::backend::jit::tests::{add, assert_results, konst, values};
 use crate::backend::jit::{compile, Options};
+use crate::backend::{interp, StepInputs};
 use crate::ir::{BinaryOp, DType, Graph, NodeId, Op, ReduceOp, UnaryOp};
 use std::collections::HashMap;
 
@@ -249,7 +249,7 @@ fn leaving_the_plan_anywhere_gives_the_pools_results() {
     let pooled = compile(&g, &fetches, options).expect("compile");
     assert!(pooled.set_arena_plan(None));
     let want = pooled.run(&inputs).expect("pool only");
-    let bits = |r: &interp::StepResult| -> Vec<Vec<u64>> {
+    let bits = |r: &crate::backend::StepResult| -> Vec<Vec<u64>> {
         r.fetched
             .iter()
             .map(crate::backend::jit::tests::bits)

@@ -5,8 +5,8 @@ use super::super::codegen::internal;
 use super::super::exec::{at, pooled, Env, Executable, Scratch};
 use super::super::tensors::{copy_row, Val};
 use super::{bind, get, Code};
-use crate::ir::{Node, Tensor, TensorType};
 use crate::diag::Diag;
+use crate::ir::{Node, Tensor, TensorType};
 use std::sync::Arc;
 
 /// A loop (`fold`, `scan`) in progress: `xs` and its row count, the body's

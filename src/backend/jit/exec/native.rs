@@ -7,8 +7,8 @@ use crate::backend::jit::calls::{base, run_into, run_kernel, slot_ptr, Arg, Base
 use crate::backend::jit::codegen::Kernel;
 use crate::backend::jit::parallel::{parts, split};
 use crate::backend::jit::tensors::Val;
-use crate::ir::{Node, NodeId, Tensor, TensorType};
 use crate::diag::Diag;
+use crate::ir::{Node, NodeId, Tensor, TensorType};
 use std::sync::Arc;
 
 impl Executable {

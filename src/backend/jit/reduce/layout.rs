@@ -5,8 +5,8 @@
 use super::super::codegen::internal;
 use super::super::nest::{broadcast_strides, collapse, Nest};
 use super::BLOCK;
-use crate::ir::{Graph, NodeId, Op};
 use crate::diag::Diag;
+use crate::ir::{Graph, NodeId, Op};
 
 /// The iteration space of a reduction (see the module docs).
 #[derive(Clone, Debug)]

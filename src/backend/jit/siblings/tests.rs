@@ -2,10 +2,10 @@
 //! results bitwise equal across thread counts and runs, within 1e-5 of the
 //! interpreter.
 
-use crate::backend::interp::{self, StepInputs};
 use crate::backend::jit::tests::{add, assert_results, konst, values};
 use crate::backend::jit::{compile, Executable, Options};
 use crate::backend::threads::with_threads;
+use crate::backend::{interp, StepInputs};
 use crate::ir::{DType, Graph, NodeId, Op, ReduceOp, Tensor, UnaryOp};
 use std::collections::HashMap;
 

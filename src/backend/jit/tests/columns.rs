@@ -4,8 +4,8 @@
 //! broadcast leaf, every op; bitwise reproducibility across thread counts.
 
 use super::{add, agree, konst, values};
-use crate::backend::interp::StepInputs;
 use crate::backend::jit::{compile, Options};
+use crate::backend::StepInputs;
 use crate::ir::{BinaryOp, DType, Graph, NodeId, Op, ReduceOp, UnaryOp};
 use std::collections::HashMap;
 

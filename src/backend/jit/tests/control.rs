@@ -8,8 +8,8 @@ use crate::autodiff::backward;
 use crate::autodiff::tests_util::{
     check_gradients, f64_ty, placeholder, run_on_both, weighted_sum, Values,
 };
-use crate::backend::interp::StepInputs;
 use crate::backend::jit::{compile, Options};
+use crate::backend::StepInputs;
 use crate::ir::{BinaryOp, DType, Graph, NodeId, Op, Tensor, TensorType, UnaryOp};
 use std::collections::HashMap;
 

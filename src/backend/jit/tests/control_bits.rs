@@ -3,8 +3,8 @@
 
 use super::regions::{f32_ty, f32_values, fold, region};
 use crate::autodiff::tests_util::placeholder;
-use crate::backend::interp::StepInputs;
 use crate::backend::jit::{compile, Options};
+use crate::backend::StepInputs;
 use crate::ir::{Graph, NodeId, Tensor, UnaryOp};
 use std::collections::HashMap;
 

@@ -201,7 +201,7 @@ fn inline_exp_and_sigmoid_are_within_a_few_ulp_of_libm() {
         let exe = super::super::compile(&g, &[y], Default::default()).unwrap();
         let e = std::collections::HashMap::new();
         let r = exe
-            .run(&crate::backend::interp::StepInputs {
+            .run(&crate::backend::StepInputs {
                 placeholders: &e,
                 variables: &e,
             })
@@ -225,7 +225,7 @@ fn inline_exp_and_sigmoid_are_within_a_few_ulp_of_libm() {
 /// Either way the bits equal the interpreter's, NaN and `-0.0` included.
 #[test]
 fn select_against_constant_zero_is_bitwise_the_interpreters() {
-    use crate::backend::interp::{self, StepInputs};
+    use crate::backend::{interp, StepInputs};
     let n = 1023;
     for constant in [0.0f32, -0.0, 2.5] {
         let mut g = Graph::new();

@@ -6,7 +6,7 @@
 //! a margin of one ulp.
 
 use super::{add, konst};
-use crate::backend::interp::StepInputs;
+use crate::backend::StepInputs;
 use crate::ir::scalar::Scalar;
 use crate::ir::{DType, Graph, Op, Tensor, UnaryOp};
 use ndarray::{ArrayD, IxDyn};

@@ -41,8 +41,8 @@ fn i32_matmul_falls_back_to_the_interpreter() {
 /// transposed-operand copy path) must overwrite it, step after step.
 #[test]
 fn reused_buffers_never_leak_an_earlier_product() {
-    use crate::backend::interp::{self, StepInputs};
     use crate::backend::jit::{compile, Options};
+    use crate::backend::{interp, StepInputs};
     use std::collections::HashMap;
     for (m, k, n) in [(2, 3, 4), (130, 140, 150)] {
         let mut g = Graph::new();

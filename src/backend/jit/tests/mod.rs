@@ -17,9 +17,9 @@ mod sizes;
 mod transpose;
 
 use super::{compile, Options};
-use crate::backend::interp::{self, StepInputs, StepResult};
-use crate::ir::{DType, Graph, NodeId, Op, Tensor, TensorType};
+use crate::backend::{interp, StepInputs, StepResult};
 use crate::diag::Span;
+use crate::ir::{DType, Graph, NodeId, Op, Tensor, TensorType};
 use std::collections::HashMap;
 use std::sync::Arc;
 

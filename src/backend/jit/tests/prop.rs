@@ -11,14 +11,14 @@
 //! ([`gradient_module`]), so backward graphs meet the JIT's fusion too.
 
 use crate::autodiff::tests_util::assert_agree;
-use crate::backend::interp::{run_step, StepInputs};
 use crate::backend::jit::{compile, Options};
+use crate::backend::{interp::run_step, StepInputs};
+use crate::diag::Span;
 use crate::ir::infer::{infer, infer_reshape};
 use crate::ir::init::Rng;
 use crate::ir::{
     BinaryOp, DType, Graph, Module, NodeId, Op, ReduceOp, Tensor, TensorType, UnaryOp,
 };
-use crate::diag::Span;
 use proptest::prelude::*;
 use std::collections::HashMap;
 

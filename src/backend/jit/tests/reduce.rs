@@ -4,8 +4,8 @@
 //! of a 4M-term sum; bitwise reproducibility across runs and thread counts.
 
 use super::{add, agree, konst, values};
-use crate::backend::interp::StepInputs;
 use crate::backend::jit::{compile, Options};
+use crate::backend::StepInputs;
 use crate::ir::{BinaryOp, DType, Graph, NodeId, Op, ReduceOp, Tensor, UnaryOp};
 use std::collections::HashMap;
 

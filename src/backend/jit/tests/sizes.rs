@@ -5,9 +5,9 @@
 
 use super::prop::agree_scaled;
 use super::{konst, values};
+use crate::diag::Span;
 use crate::ir::infer::{infer, infer_reshape};
 use crate::ir::{DType, Graph, NodeId, Op, ReduceOp, Tensor, TensorType};
-use crate::diag::Span;
 use std::collections::HashMap;
 
 const SIZES: [usize; 4] = [1, 3, 17, 1023];

@@ -4,12 +4,12 @@
 //! stored unless something else needs it.
 
 use super::{add, agree, konst, values};
-use crate::backend::interp::{self, StepInputs};
 use crate::backend::jit::helpers::strides_keep_order;
 use crate::backend::jit::plan::Step;
 use crate::backend::jit::{compile, Options};
-use crate::kernels::gemm::matmul_into;
+use crate::backend::{interp, StepInputs};
 use crate::ir::{DType, Graph, NodeId, Op, Tensor};
+use crate::kernels::gemm::matmul_into;
 use ndarray::Array2;
 use std::collections::HashMap;
 

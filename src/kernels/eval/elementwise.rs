@@ -2,9 +2,9 @@
 //! `broadcast`. The meaning of each scalar op is [`crate::ir::scalar`]'s.
 
 use super::{arg, dispatch, expect_inputs, first_dtype, internal, typed, Elem};
+use crate::diag::Diag;
 use crate::ir::scalar;
 use crate::ir::{BinaryOp, DType, Node, Tensor, UnaryOp};
-use crate::diag::Diag;
 use ndarray::{ArrayD, ArrayViewD, IxDyn, Zip};
 
 /// The NumPy broadcast of several shapes (aligned from the right; each axis is

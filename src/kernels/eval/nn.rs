@@ -7,9 +7,9 @@
 //! A row whose maximum is infinite (all `-inf`, say) gives NaN, as in NumPy.
 
 use super::{dispatch, dispatch_float, expect_inputs, first_dtype, internal, typed, Elem};
-use crate::kernels::nn;
-use crate::ir::{Node, Tensor};
 use crate::diag::Diag;
+use crate::ir::{Node, Tensor};
+use crate::kernels::nn;
 use ndarray::{ArrayD, ArrayViewD, IxDyn};
 
 /// `max_pool2d`: NHWC, VALID windows of `size` every `strides`; the maximum

@@ -6,11 +6,11 @@
 
 use super::conv::{self, Which};
 use super::{dispatch, dispatch_float, Elem};
+use crate::diag::Diag;
+use crate::ir::{GradOp, Node, Op, Tensor};
 use crate::kernels::blocks::copy_block;
 use crate::kernels::conv::window_count;
 use crate::kernels::movement::resolve_index;
-use crate::ir::{GradOp, Node, Op, Tensor};
-use crate::diag::Diag;
 use ndarray::{ArrayD, Axis, IxDyn};
 
 /// Evaluates `op` if it is a backward op (`None` otherwise).

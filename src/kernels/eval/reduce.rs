@@ -13,8 +13,8 @@
 //!   (first NaN wins, like `np.argmax`); an empty axis gives index 0.
 
 use super::{dispatch, expect_inputs, first_dtype, internal, typed, Elem};
-use crate::ir::{DType, Node, ReduceOp, Tensor};
 use crate::diag::Diag;
+use crate::ir::{DType, Node, ReduceOp, Tensor};
 use ndarray::ArrayD;
 
 use crate::kernels::{self, reduce::Reducible};

@@ -8,10 +8,10 @@
 //! wrapping arithmetic.
 
 use super::{expect_inputs, first_dtype, internal, typed, Elem};
+use crate::diag::Diag;
+use crate::ir::{DType, Node, Tensor};
 use crate::kernels;
 use crate::kernels::matmul::Product;
-use crate::ir::{DType, Node, Tensor};
-use crate::diag::Diag;
 
 /// An interpreter element type with a matrix product (`ir::kernels::matmul`).
 pub(crate) trait Gemm: Elem + Product {}

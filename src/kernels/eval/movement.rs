@@ -2,9 +2,9 @@
 //! through the shared `ir::kernels::movement` (constant folding calls it too).
 
 use super::{dispatch, expect_inputs, first_dtype, internal, typed, Elem};
-use crate::kernels::movement;
-use crate::ir::{Node, Tensor};
 use crate::diag::Diag;
+use crate::ir::{Node, Tensor};
+use crate::kernels::movement;
 use ndarray::Axis;
 
 /// Reshapes to the node's shape (row-major order, like NumPy's default).

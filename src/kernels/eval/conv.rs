@@ -4,9 +4,9 @@
 //! the shared GEMM). The output shape is checked against the node's type.
 
 use super::{internal, typed, Elem};
-use crate::kernels::conv::{self, Conv, ConvElem};
-use crate::ir::{DType, Node, Tensor};
 use crate::diag::Diag;
+use crate::ir::{DType, Node, Tensor};
+use crate::kernels::conv::{self, Conv, ConvElem};
 use ndarray::{ArrayD, CowArray, IxDyn};
 use std::borrow::Cow;
 
