@@ -6,8 +6,10 @@
 //! *task* is one outer kept index and one block of [`ROWS`] rows: for each
 //! chunk of 16 (then 4) columns it accumulates the block's rows in `f32x4`
 //! vectors (at most [`ROWS`] terms per lane, as the row mode's 32) and stores
-//! each lane's sum as an `f64` partial; remaining columns (and non-`f32`
-//! groups) accumulate in `f64`. Partials are laid out per output (`(o·C + c)
+//! each lane's sum as an `f64` partial; a remaining column repeats one lane's
+//! operations on scalars (so every column's partial is computed alike, wherever
+//! it falls relative to the vector width); groups that do not vectorize
+//! accumulate every column in `f64`. Partials are laid out per output (`(o·C + c)
 //! · blocks + block`), so `combine` sums each output's blocks pairwise in a
 //! fixed order, whatever the split of tasks among threads.
 
@@ -196,7 +198,10 @@ impl Columns<'_> {
         Ok(())
     }
 
-    /// Column `col` accumulated in `f64`.
+    /// Column `col` on its own. On `f32x4` groups it does exactly what one
+    /// lane of [`Self::vectors`] does (`f32` accumulation from the identity,
+    /// row by row, promoted at the end), so a leftover column's partial has
+    /// the bits it would have in a vector; other groups accumulate in `f64`.
     fn scalar(
         &self,
         e: &mut Emitter,
@@ -207,24 +212,36 @@ impl Columns<'_> {
     ) -> Result<(), Diag> {
         let gen = self.gen;
         let at_col = e.advance(self.nest, offsets, self.c_axis, col);
-        let id = e.b.ins().f64const(gen.identity());
-        let acc = e.b.declare_var(types::F64);
+        let (ty, dtype) = if gen.vector {
+            (types::F32, DType::F32)
+        } else {
+            (types::F64, DType::F64)
+        };
+        let id = if gen.vector {
+            e.b.ins().f32const(gen.identity() as f32)
+        } else {
+            e.b.ins().f64const(gen.identity())
+        };
+        let acc = e.b.declare_var(ty);
         e.b.def_var(acc, id);
         let zero = e.b.ins().iconst(types::I64, 0);
         e.counted(zero, count, 1, &mut |e, row| {
             let offs = e.advance(self.nest, &at_col, self.r_axis, row);
             let mut x = gen.value(e, &offs, 1)?;
-            if gen.dtype == DType::F32 {
+            if gen.dtype == DType::F32 && !gen.vector {
                 x = e.b.ins().fpromote(types::F64, x);
             }
             let a = e.b.use_var(acc);
-            let a = gen.combine(&mut e.b, 1, DType::F64, a, x)?;
+            let a = gen.combine(&mut e.b, 1, dtype, a, x)?;
             e.b.def_var(acc, a);
             Ok(())
         })?;
         let slot = e.b.ins().imul_imm_s(col, self.row_blocks);
         let slot = e.b.ins().iadd(base, slot);
-        let total = e.b.use_var(acc);
+        let mut total = e.b.use_var(acc);
+        if gen.vector {
+            total = e.b.ins().fpromote(types::F64, total);
+        }
         gen.store(e, self.partials, slot, total);
         Ok(())
     }

@@ -15,6 +15,7 @@ mod regions;
 mod scan;
 mod sizes;
 mod transpose;
+mod uniform;
 
 use super::{compile, Options};
 use crate::backend::{interp, StepInputs, StepResult};
