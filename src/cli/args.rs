@@ -20,7 +20,7 @@ pub enum Command {
     Check(CheckArgs),
     /// Print the graph IR as text or as Graphviz dot.
     Graph(GraphArgs),
-    /// An interactive session (not available yet).
+    /// An interactive session: items, expressions and `:` commands (docs/repl.md).
     Repl(ReplArgs),
 }
 

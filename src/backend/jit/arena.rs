@@ -1,6 +1,6 @@
 //! One arena for a step's intermediates: a single 64-byte-aligned allocation
 //! per top-level executable, in which every *arena value* has a slot at an
-//! offset fixed by a static plan (issue 5, deliverable 3).
+//! offset fixed by a static plan.
 //!
 //! An arena value is a native kernel's output (fused group, reduction or its
 //! side output, matmul) that only native kernels read (fused or reduction

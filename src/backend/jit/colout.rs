@@ -8,7 +8,7 @@
 //! (32 GFLOP/s) for 1024×256 @ 256×10. Asked for a column-major `c`, gemm keeps
 //! `a @ b` as it is: its rows run over `c`'s 1024 rows and read `a` in the
 //! column-major layout it wants: 47 µs (112 GFLOP/s), plus an exact 10K-element
-//! copy (docs/jit.md, "MLP, session 5").
+//! copy (measured: `bench/history.md`, "MLP").
 //!
 //! Bits: gemm sums each output over `k` in order, in chunks of a depth that
 //! depends on `k` only (`kernel_params`; the orientations differ only when

@@ -9,7 +9,7 @@
 //! `eʳ = 1 + r·q(r)` with `q` a degree-5 polynomial for `(eʳ − 1)/r` (minimax:
 //! below 4.5e-9 relative for `|r| ≤ ln 2 / 2`), evaluated by Estrin's
 //! scheme (a dependency chain of 3 multiply-adds, not Horner's 7: the loop is
-//! bound by latency, see docs/jit.md, "Chain kernel, session 3"). The result is
+//! bound by latency, see docs/jit.md, "Elementwise kernels"). The result is
 //! scaled by `2ⁿ` as two factors `2^(n/2)·2^(n−n/2)`, the first folded into the
 //! last FMA, so that subnormal and overflowing results round once, like libm's.
 //! Results are within a few ulp of libm's `expf`, not bitwise equal (tested:

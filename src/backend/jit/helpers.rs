@@ -149,7 +149,7 @@ pub(crate) fn strides_keep_order(m: usize, k: usize, n: usize) -> bool {
 /// 1024×1024) took 7.8 ms that way against 6.1 ms for the copy plus the
 /// row-major product. With few rows (the convnet's 64×10 @ 10×9216: 240 →
 /// 305 µs) or a short depth (the MLP's 256×10 @ 10×1024: 63 → 72 µs) the copy
-/// costs more than it saves (docs/jit.md, "MLP GEMMs, session 3"). The copy
+/// costs more than it saves (measured: `bench/history.md`, "MLP GEMMs"). The copy
 /// is exact and gemm sums in the same order on either layout
 /// (`strides_keep_order`), so results do not change.
 const COPY_TRANS_B_MIN: usize = 128;

@@ -2,7 +2,7 @@
 //! interpreter calls): the largest distance in ulp over dense grids of their
 //! whole range, on the `f32x4` path and on the scalar path (reached through an
 //! `f64` leaf cast to `f32`, which keeps the group scalar). The measured
-//! maxima are in docs/jit.md ("Chain kernel, session 3"); the bounds here add
+//! maxima are in `bench/history.md` ("Chain kernel"); the bounds here add
 //! a margin of one ulp.
 
 use super::{add, konst};
