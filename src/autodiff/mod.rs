@@ -22,27 +22,6 @@ mod rules_movement;
 mod rules_nn;
 mod rules_reduce;
 
-#[cfg(test)]
-mod tests_builtins;
-#[cfg(test)]
-mod tests_control;
-#[cfg(test)]
-mod tests_elementwise;
-#[cfg(test)]
-mod tests_f32;
-#[cfg(test)]
-mod tests_nn;
-#[cfg(test)]
-mod tests_programs;
-#[cfg(test)]
-mod tests_scan;
-#[cfg(test)]
-mod tests_second_order;
-#[cfg(test)]
-mod tests_shape;
-#[cfg(test)]
-pub(crate) mod tests_util;
-
 use crate::diag::Diag;
 use crate::ir::{GradOp, Graph, Node, NodeId, Op};
 use emit::Emit;
@@ -220,3 +199,6 @@ fn rule(
         )),
     }
 }
+
+#[cfg(test)]
+pub(crate) mod tests;

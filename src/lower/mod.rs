@@ -27,12 +27,6 @@ mod scope;
 mod state;
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod tests_errors;
-#[cfg(test)]
-mod tests_fuzz;
-#[cfg(test)]
-mod tests_ops;
 mod values;
 
 use crate::diag::{Diag, Span};

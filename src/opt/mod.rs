@@ -25,17 +25,7 @@ pub mod simplify;
 pub mod values;
 
 #[cfg(test)]
-mod tests;
-#[cfg(test)]
-mod tests_fold_state;
-#[cfg(test)]
-pub(crate) mod tests_gen;
-#[cfg(test)]
-mod tests_interp;
-#[cfg(test)]
-mod tests_prop;
-#[cfg(test)]
-mod tests_rewrites;
+pub(crate) mod tests;
 
 use crate::diag::Diag;
 use crate::ir::{Graph, Module, Op};

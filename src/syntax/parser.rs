@@ -176,9 +176,7 @@ fn expected_list(expected: &[String]) -> String {
 }
 
 #[cfg(test)]
-#[path = "parser_tests.rs"]
 mod tests;
 
 #[cfg(test)]
-#[path = "parser_error_tests.rs"]
 mod error_tests;

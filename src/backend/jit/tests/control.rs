@@ -5,7 +5,7 @@
 use super::control_bits::{assert_same_bits, feed_map};
 use super::regions::{cond, f32_ty, f32_values, flag, fold, region};
 use crate::autodiff::backward;
-use crate::autodiff::tests_util::{
+use crate::autodiff::tests::util::{
     check_gradients, f64_ty, placeholder, run_on_both, weighted_sum, Values,
 };
 use crate::backend::jit::{compile, Options};

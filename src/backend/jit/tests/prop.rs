@@ -10,7 +10,7 @@
 //! transposes and reshapes. Also the gradients of the first generator's graphs
 //! ([`gradient_module`]), so backward graphs meet the JIT's fusion too.
 
-use crate::autodiff::tests_util::assert_agree;
+use crate::autodiff::tests::util::assert_agree;
 use crate::backend::jit::{compile, Options};
 use crate::backend::{interp::run_step, StepInputs};
 use crate::diag::Span;
@@ -248,7 +248,7 @@ fn random_shaped(seed: u64, steps: usize) -> (Graph, Vec<NodeId>, HashMap<String
 /// `fold`s, `cond` adjoints, reduction and matmul rules) for the JIT, raw and
 /// optimised, fused with the forward pass as in a training step.
 fn gradient_module(seed: u64, steps: usize) -> Option<(Module, HashMap<String, Tensor>)> {
-    let (module, feeds) = crate::opt::tests_gen::random_module(seed, steps);
+    let (module, feeds) = crate::opt::tests::gen::random_module(seed, steps);
     let mut graph = module.graph.clone();
     let &(_, y) = module.names.last()?;
     let rank = graph.ty(y).shape.rank();
@@ -292,7 +292,7 @@ proptest! {
 
     #[test]
     fn optimiser_generator_graphs_agree(seed in any::<u64>(), steps in 4usize..24) {
-        let (module, feeds) = crate::opt::tests_gen::random_module(seed, steps);
+        let (module, feeds) = crate::opt::tests::gen::random_module(seed, steps);
         let fetches: Vec<NodeId> = module.names.iter().map(|(_, id)| *id).collect();
         let _ = agree_scaled(&module.graph, &labelled(&module.graph, &fetches), &feeds);
         let mut optimised = module.clone();

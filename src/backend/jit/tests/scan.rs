@@ -3,7 +3,7 @@
 //! pool growth from step to step.
 
 use super::regions::{f32_ty, f32_values, region};
-use crate::autodiff::tests_util::{placeholder, run_on_both, span};
+use crate::autodiff::tests::util::{placeholder, run_on_both, span};
 use crate::backend::jit::{compile, Options};
 use crate::backend::StepInputs;
 use crate::ir::{DType, Graph, NodeId, Op, Tensor, TensorType, UnaryOp};

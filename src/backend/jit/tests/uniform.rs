@@ -5,9 +5,9 @@
 //! bitwise-equal outputs, for 1 and 2 threads.
 
 use super::{add, bits, konst};
-use crate::backend::interp::StepInputs;
 use crate::backend::jit::{compile, parallel::MIN_PARALLEL, Options};
 use crate::backend::threads::with_threads;
+use crate::backend::StepInputs;
 use crate::ir::{BinaryOp, DType, Graph, NodeId, Op, ReduceOp, Tensor, TensorType, UnaryOp};
 use std::collections::HashMap;
 

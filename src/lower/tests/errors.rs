@@ -1,7 +1,7 @@
 //! Build errors: each program gives the expected diagnostics, with the message
 //! naming dtypes and shapes, and the caret on the right source text.
 
-use super::tests::build_src;
+use super::build_src;
 use crate::diag::{Diag, DiagKind};
 
 fn diags(src: &str) -> Vec<Diag> {

@@ -1,9 +1,9 @@
 //! Optimiser tests that run the interpreter: constant folding bit for bit, every
 //! program before and after, nested regions end to end.
 
-use super::print::to_text;
-use super::tests::{after, f32s, lines, module, Builder};
-use super::{const_fold, PassManager};
+use super::super::print::to_text;
+use super::super::{const_fold, PassManager};
+use super::{after, f32s, lines, module, Builder};
 use crate::backend::{interp::run_step, StepInputs};
 use crate::ir::{
     BinaryOp, DType, Graph, Module, NodeId, Op, ReduceOp, Tensor, TensorType, UnaryOp,
@@ -158,7 +158,10 @@ fn folding_agrees_with_the_interpreter_bit_for_bit() {
         .all(|id| matches!(m.graph.node(*id).op, Op::Const(_))));
     let folded = evaluate(&m.graph, &roots);
     for (i, (a, b)) in reference.iter().zip(&folded).enumerate() {
-        assert!(super::values::same_bits(a, b), "output {i}: {a:?} vs {b:?}");
+        assert!(
+            super::super::values::same_bits(a, b),
+            "output {i}: {a:?} vs {b:?}"
+        );
     }
 }
 
@@ -179,7 +182,7 @@ fn integer_matmul_folds_like_the_interpreter() {
         .add(Op::MatMul, vec![an, bn], out_ty.clone(), Default::default());
     let reference = evaluate(&b.graph, &[mm]);
     let folded = crate::kernels::eval::eval_pure(b.graph.node(mm), &[&a, &bt]).expect("folds");
-    assert!(super::values::same_bits(&reference[0], &folded));
+    assert!(super::super::values::same_bits(&reference[0], &folded));
     let expected = Tensor::from_f64_vec(
         &out_ty,
         // Row 0: wrap(2e9 * 5) - 35 + 15; row 1: 5 + wrap(1e10) + wrap(-1e10).
@@ -189,7 +192,10 @@ fn integer_matmul_folds_like_the_interpreter() {
             .collect(),
     )
     .expect("shape");
-    assert!(super::values::same_bits(&folded, &expected), "{folded:?}");
+    assert!(
+        super::super::values::same_bits(&folded, &expected),
+        "{folded:?}"
+    );
 }
 
 fn evaluate(graph: &Graph, fetches: &[NodeId]) -> Vec<Tensor> {
@@ -221,14 +227,14 @@ fn every_program_optimises_and_agrees() {
             continue;
         };
         let mut optimised = module.clone();
-        let stats = super::optimize(&mut optimised).expect("optimises");
+        let stats = super::super::optimize(&mut optimised).expect("optimises");
         assert!(stats.last() <= stats.initial, "{}", path.display());
         crate::ir::verify::verify_module(&optimised).expect("verifies");
         let before = run_all(&module);
         let after = run_all(&optimised);
         for ((name, a), b) in module.names.iter().map(|(n, _)| n).zip(&before).zip(&after) {
             assert!(
-                super::values::same_bits(a, b),
+                super::super::values::same_bits(a, b),
                 "{}: `{name}` differs",
                 path.display()
             );

@@ -1,7 +1,7 @@
 //! Finite-difference checks of `cond` and `fold` (f64), and gradients of gradients.
 
-use super::emit::Emit;
-use super::tests_util::{check_gradients, f64_ty, region, span, weighted_sum, Values};
+use super::super::emit::Emit;
+use super::util::{check_gradients, f64_ty, region, span, weighted_sum, Values};
 use crate::diag::DiagKind;
 use crate::ir::{BinaryOp, DType, Graph, Op, Tensor, TensorType, UnaryOp};
 
@@ -15,7 +15,7 @@ fn cond_takes_one_branch() {
         let x = Values::new(101).tensor(&[3], -1.0, 1.0);
         let w = Values::new(102).tensor(&[3], -1.0, 1.0);
         check_gradients(&[x, w], &[("pred", bool_feed(taken))], |g, p| {
-            let pred = super::tests_util::placeholder(g, "pred", TensorType::scalar(DType::Bool));
+            let pred = super::util::placeholder(g, "pred", TensorType::scalar(DType::Bool));
             let types = [f64_ty(&[3]), f64_ty(&[3])];
             // then: x * x * w; else: sin(x) (w unused)
             let then_body = region(&types, |e, q| {
@@ -38,7 +38,7 @@ fn cond_whose_branch_returns_a_capture() {
     for taken in [true, false] {
         let x = Values::new(104).tensor(&[2, 2], -1.0, 1.0);
         check_gradients(&[x], &[("pred", bool_feed(taken))], |g, p| {
-            let pred = super::tests_util::placeholder(g, "pred", TensorType::scalar(DType::Bool));
+            let pred = super::util::placeholder(g, "pred", TensorType::scalar(DType::Bool));
             let scalar = f64_ty(&[]);
             let total = Emit::new(g, span())
                 .reduce(crate::ir::ReduceOp::Sum, p[0], &[0, 1], false)
@@ -92,7 +92,7 @@ fn fold_with_scalar_acc_and_a_cond_inside() {
         let xs = Values::new(121).tensor(&[4, 3], -1.0, 1.0);
         let w = Values::new(122).tensor(&[3], -1.0, 1.0);
         check_gradients(&[init, xs, w], &[("flag", bool_feed(flag))], |g, p| {
-            let flag = super::tests_util::placeholder(g, "flag", TensorType::scalar(DType::Bool));
+            let flag = super::util::placeholder(g, "flag", TensorType::scalar(DType::Bool));
             let s = f64_ty(&[]);
             let types = [
                 s.clone(),
@@ -146,7 +146,7 @@ fn second_order_through_elementwise_and_a_fold() {
         };
         let y = g.add(op, vec![p[0], p[1]], f64_ty(&[2]), span());
         let y = weighted_sum(g, y, 133);
-        let adjoints = super::backward(g, y).unwrap();
+        let adjoints = super::super::backward(g, y).unwrap();
         let dxs = adjoints.of(g, p[1]);
         weighted_sum(g, dxs, 134)
     });
@@ -155,7 +155,7 @@ fn second_order_through_elementwise_and_a_fold() {
 #[test]
 fn gradient_of_a_max_pool_gradient_is_unsupported() {
     let mut graph = Graph::new();
-    let x = super::tests_util::placeholder(&mut graph, "p0", f64_ty(&[1, 4, 4, 1]));
+    let x = super::util::placeholder(&mut graph, "p0", f64_ty(&[1, 4, 4, 1]));
     let pool_span = crate::diag::Span::new(20, 30);
     let op = Op::MaxPool2d {
         size: [2, 2],
@@ -163,12 +163,12 @@ fn gradient_of_a_max_pool_gradient_is_unsupported() {
     };
     let y = graph.add(op, vec![x], f64_ty(&[1, 2, 2, 1]), pool_span);
     let y = weighted_sum(&mut graph, y, 141);
-    let adjoints = super::backward(&mut graph, y).unwrap();
+    let adjoints = super::super::backward(&mut graph, y).unwrap();
     let dx = adjoints.of(&mut graph, x);
     let mut e = Emit::new(&mut graph, span());
     let dx2 = e.mul(dx, x).unwrap();
     let y2 = weighted_sum(&mut graph, dx2, 142);
-    let err = super::backward(&mut graph, y2).unwrap_err();
+    let err = super::super::backward(&mut graph, y2).unwrap_err();
     assert_eq!(err.kind, DiagKind::Unsupported);
     assert_eq!(err.span, Some(pool_span));
     assert!(err.message.contains("max_pool2d_grad"), "{}", err.message);
@@ -177,13 +177,13 @@ fn gradient_of_a_max_pool_gradient_is_unsupported() {
 #[test]
 fn backward_needs_a_float_scalar() {
     let mut graph = Graph::new();
-    let x = super::tests_util::placeholder(&mut graph, "p0", f64_ty(&[3]));
-    let err = super::backward(&mut graph, x).unwrap_err();
+    let x = super::util::placeholder(&mut graph, "p0", f64_ty(&[3]));
+    let err = super::super::backward(&mut graph, x).unwrap_err();
     assert_eq!(err.kind, DiagKind::Error);
     let mut e = Emit::new(&mut graph, span());
     let zero = e.scalar(DType::F64, 0.0);
     let b = e.binary(BinaryOp::Gt, zero, zero).unwrap();
-    assert!(super::backward(&mut graph, b).is_err());
+    assert!(super::super::backward(&mut graph, b).is_err());
 }
 
 #[test]

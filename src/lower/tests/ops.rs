@@ -1,6 +1,6 @@
 //! End-to-end tests of built-in ops, initialisers, state and `run` statements.
 
-use super::tests::{module, node, ty};
+use super::{module, node, ty};
 use crate::ir::op::Op;
 
 #[test]
@@ -134,12 +134,11 @@ fn empty_dimensions_never_overflow() {
     );
     assert_eq!(ty(&m, "s"), "f32[]");
     assert_eq!(ty(&m, "r"), "f32[0]");
-    let d = super::tests::build_src(
+    let d = super::build_src(
         "placeholder e: f32[0, 100000000000, 100000000000]; let s = sum(e, axis=0);",
     );
     assert!(d.is_err());
-    let d = super::tests::build_src(
-        "placeholder e: f32[0, 100000000000, 100000000000]; let f = flatten(e);",
-    );
+    let d =
+        super::build_src("placeholder e: f32[0, 100000000000, 100000000000]; let f = flatten(e);");
     assert!(d.is_err());
 }

@@ -8,7 +8,7 @@
 //! computed predicate) and `fold`, with `cond`s nested inside regions. Random
 //! nodes are named (the tests fetch every name).
 
-use super::tests::{module, Builder};
+use super::{module, Builder};
 use crate::ir::infer::broadcast_shapes;
 use crate::ir::init::Rng;
 use crate::ir::{BinaryOp, DType, Module, NodeId, Op, ReduceOp, Tensor, TensorType, UnaryOp};

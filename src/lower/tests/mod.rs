@@ -96,8 +96,8 @@ pub(super) fn verify(g: &Graph, region_params: Option<usize>) {
     }
 }
 
-const TWO_LAYER: &str = include_str!("../../programs/two_layer_fc.td");
-const CONVNET: &str = include_str!("../../programs/three_layer_convnet.td");
+const TWO_LAYER: &str = include_str!("../../../programs/two_layer_fc.td");
+const CONVNET: &str = include_str!("../../../programs/three_layer_convnet.td");
 
 #[test]
 fn two_layer_network_shapes() {
@@ -256,7 +256,7 @@ fn cond_regions_capture_outer_nodes() {
 
 #[test]
 fn fold_regions_with_fn_and_lambda() {
-    let src = include_str!("../../programs/fold_rnn.td");
+    let src = include_str!("../../../programs/fold_rnn.td");
     let m = module(src);
     assert_eq!(ty(&m, "h_final"), "f32[8, 32]");
     assert_eq!(ty(&m, "input_total"), "f32[]");
@@ -314,10 +314,18 @@ fn lambdas_see_enclosing_locals() {
 /// Every built program passes the IR verifier.
 #[test]
 fn built_programs_verify() {
-    for src in [TWO_LAYER, CONVNET, include_str!("../../programs/cond.td")] {
+    for src in [
+        TWO_LAYER,
+        CONVNET,
+        include_str!("../../../programs/cond.td"),
+    ] {
         let program = crate::syntax::parser::parse(src).expect("parses");
         let base = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("programs");
         let module = super::build(&program, &base).expect("builds");
         assert_eq!(crate::ir::verify::verify_module(&module), Ok(()));
     }
 }
+
+mod errors;
+mod fuzz;
+mod ops;

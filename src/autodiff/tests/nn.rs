@@ -1,7 +1,7 @@
 //! Finite-difference checks of the network rules (f64).
 
-use super::emit::Emit;
-use super::tests_util::{check_gradients, f64_ty, span, weighted_sum, Values};
+use super::super::emit::Emit;
+use super::util::{check_gradients, f64_ty, span, weighted_sum, Values};
 use crate::ir::{Op, TensorType};
 
 fn check_matmul(a_dims: &[usize], b_dims: &[usize]) {

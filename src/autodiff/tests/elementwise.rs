@@ -1,7 +1,7 @@
 //! Finite-difference checks of the elementwise rules (f64).
 
-use super::emit::Emit;
-use super::tests_util::{check_gradients, span, weighted_sum, Values};
+use super::super::emit::Emit;
+use super::util::{check_gradients, span, weighted_sum, Values};
 use crate::ir::{BinaryOp, DType, Graph, NodeId, Op, Tensor, TensorType, UnaryOp};
 
 fn check_unary(op: UnaryOp, lo: f64, hi: f64) {
@@ -99,7 +99,7 @@ fn where_with_broadcasting() {
 fn stop_gradient_blocks() {
     // y = sum(x * stop_gradient(x)): dy/dx = x (not 2x).
     let mut graph = Graph::new();
-    let x = super::tests_util::placeholder(&mut graph, "p0", TensorType::new(DType::F64, vec![3]));
+    let x = super::util::placeholder(&mut graph, "p0", TensorType::new(DType::F64, vec![3]));
     let ty = graph.ty(x).clone();
     let stopped = graph.add(Op::StopGradient, vec![x], ty, span());
     let mut e = Emit::new(&mut graph, span());
@@ -107,11 +107,11 @@ fn stop_gradient_blocks() {
     let y = e
         .reduce(crate::ir::ReduceOp::Sum, product, &[0], false)
         .unwrap();
-    let adjoints = super::backward(&mut graph, y).unwrap();
+    let adjoints = super::super::backward(&mut graph, y).unwrap();
     assert!(adjoints.get(stopped).is_some());
     let dx = adjoints.of(&mut graph, x);
     let feed = Values::new(1).tensor(&[3], -1.0, 1.0);
-    let got = super::tests_util::run_values(&graph, &[dx], std::slice::from_ref(&feed));
+    let got = super::util::run_values(&graph, &[dx], std::slice::from_ref(&feed));
     assert_eq!(got[0].to_f64_vec(), feed.to_f64_vec());
 }
 
@@ -119,7 +119,7 @@ fn stop_gradient_blocks() {
 fn cast_between_floats() {
     // y = sum(cast(x, f32) * c) in f32, so check exact values: dy/dx = c.
     let mut graph = Graph::new();
-    let x = super::tests_util::placeholder(&mut graph, "p0", TensorType::new(DType::F64, vec![3]));
+    let x = super::util::placeholder(&mut graph, "p0", TensorType::new(DType::F64, vec![3]));
     let mut e = Emit::new(&mut graph, span());
     let x32 = e.cast(x, DType::F32);
     let c = e.constant(
@@ -129,11 +129,11 @@ fn cast_between_floats() {
     let y = e
         .reduce(crate::ir::ReduceOp::Sum, prod, &[0], false)
         .unwrap();
-    let adjoints = super::backward(&mut graph, y).unwrap();
+    let adjoints = super::super::backward(&mut graph, y).unwrap();
     let dx = adjoints.of(&mut graph, x);
     assert_eq!(graph.ty(dx), graph.ty(x));
     let feed = Values::new(1).tensor(&[3], -1.0, 1.0);
-    let got = super::tests_util::run_values(&graph, &[dx], &[feed]);
+    let got = super::util::run_values(&graph, &[dx], &[feed]);
     assert_eq!(got[0].to_f64_vec(), vec![1.5, -2.0, 0.25]);
 }
 
@@ -141,7 +141,7 @@ fn cast_between_floats() {
 fn integer_paths_pass_nothing() {
     // y = sum(x * cast(argmax(x) == 0, f64)): the cast from bool blocks the gradient.
     let mut graph = Graph::new();
-    let x = super::tests_util::placeholder(&mut graph, "p0", TensorType::new(DType::F64, vec![3]));
+    let x = super::util::placeholder(&mut graph, "p0", TensorType::new(DType::F64, vec![3]));
     let arg = graph.add(
         Op::ArgMax { axis: 0 },
         vec![x],
@@ -156,7 +156,7 @@ fn integer_paths_pass_nothing() {
     );
     let mut e = Emit::new(&mut graph, span());
     let y = e.mul(as_float, as_float).unwrap();
-    let adjoints = super::backward(&mut graph, y).unwrap();
+    let adjoints = super::super::backward(&mut graph, y).unwrap();
     assert_eq!(adjoints.get(x), None);
     assert_eq!(adjoints.get(arg), None);
     let zeros: NodeId = adjoints.of(&mut graph, x);

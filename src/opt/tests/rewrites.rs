@@ -2,9 +2,9 @@
 //! manager's printing and its internal errors (the builder and the other
 //! passes' snapshots are in `tests.rs`).
 
-use super::print::to_text;
-use super::tests::{after, f32s, lines, module, neg_or_identity, Builder};
-use super::{count_nodes, cse, dce, simplify, Pass, PassManager};
+use super::super::print::to_text;
+use super::super::{count_nodes, cse, dce, simplify, Pass, PassManager};
+use super::{after, f32s, lines, module, neg_or_identity, Builder};
 use crate::ir::{BinaryOp, DType, Graph, NodeId, Op, ReduceOp, Tensor, TensorType, UnaryOp};
 
 #[test]

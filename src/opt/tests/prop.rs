@@ -3,7 +3,7 @@
 //! matches NaN); the interpreter fetches every name before and after
 //! `optimize`.
 
-use super::tests_gen::random_module;
+use super::gen::random_module;
 use crate::backend::{interp::run_step, StepInputs};
 use crate::ir::{Module, NodeId, Op, Tensor};
 use proptest::prelude::*;
@@ -38,7 +38,7 @@ proptest! {
         let (original, feeds) = random_module(seed, steps);
         crate::ir::verify::verify_module(&original).expect("the generator makes valid graphs");
         let mut optimised = original.clone();
-        let stats = super::optimize(&mut optimised).expect("optimises");
+        let stats = super::super::optimize(&mut optimised).expect("optimises");
         prop_assert!(stats.last() <= stats.initial);
         let before = run(&original, &feeds);
         let after = run(&optimised, &feeds);
@@ -76,7 +76,7 @@ fn the_generator_exercises_every_pass() {
                 .filter(|n| matches!(n.op, Op::Cond { .. }))
                 .count();
         }
-        let stats = super::optimize(&mut m).expect("optimises");
+        let stats = super::super::optimize(&mut m).expect("optimises");
         for r in stats.runs {
             *seen.entry(r.pass).or_default() |= r.changed;
         }

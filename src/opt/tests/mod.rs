@@ -290,3 +290,9 @@ fn dce_keeps_fold_params_and_removes_unnamed_effects() {
 ";
     assert_eq!(text, lines(expected));
 }
+
+mod fold_state;
+pub(crate) mod gen;
+mod interp;
+mod prop;
+mod rewrites;

@@ -2,7 +2,7 @@
 //! with user diagnostics, never panic (a panic in the builder thread becomes an
 //! internal error), and every graph that builds must pass `verify`.
 
-use super::tests::verify;
+use super::verify;
 use std::path::Path;
 
 /// Raise locally for a longer search.
@@ -112,7 +112,7 @@ fn mutated_programs_never_panic() {
             s = out;
         }
         if let Ok(prog) = crate::syntax::parser::parse(&s) {
-            match super::build(&prog, Path::new(env!("CARGO_MANIFEST_DIR"))) {
+            match super::super::build(&prog, Path::new(env!("CARGO_MANIFEST_DIR"))) {
                 Ok(m) => {
                     built += 1;
                     verify(&m.graph, None);

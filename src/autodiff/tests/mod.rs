@@ -1,0 +1,12 @@
+//! Unit tests of `autodiff`, one file per topic.
+
+mod builtins;
+mod control;
+mod elementwise;
+mod in_f32;
+mod nn;
+mod programs;
+mod scan;
+mod second_order;
+mod shape;
+pub(crate) mod util;
