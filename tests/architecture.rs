@@ -40,15 +40,15 @@ const STAGES: &[(&str, &str, u32)] = &[
 /// tests that use the interpreter as the oracle from inside another stage; they
 /// belong in a differential-test module above both backends.
 const KNOWN: &[(&str, &str)] = &[
-    ("autodiff/tests_builtins.rs", "backend"),
-    ("autodiff/tests_builtins.rs", "facade"),
-    ("autodiff/tests_builtins.rs", "interp"),
-    ("autodiff/tests_programs.rs", "backend"),
-    ("autodiff/tests_programs.rs", "facade"),
-    ("autodiff/tests_programs.rs", "interp"),
-    ("autodiff/tests_util.rs", "backend"),
-    ("autodiff/tests_util.rs", "interp"),
-    ("autodiff/tests_util.rs", "jit"),
+    ("autodiff/tests/builtins.rs", "backend"),
+    ("autodiff/tests/builtins.rs", "facade"),
+    ("autodiff/tests/builtins.rs", "interp"),
+    ("autodiff/tests/programs.rs", "backend"),
+    ("autodiff/tests/programs.rs", "facade"),
+    ("autodiff/tests/programs.rs", "interp"),
+    ("autodiff/tests/util.rs", "backend"),
+    ("autodiff/tests/util.rs", "interp"),
+    ("autodiff/tests/util.rs", "jit"),
     ("backend/jit/arena/tests.rs", "interp"),
     ("backend/jit/siblings/tests.rs", "interp"),
     ("backend/jit/tests/control_bits.rs", "interp"),
@@ -58,12 +58,12 @@ const KNOWN: &[(&str, &str)] = &[
     ("backend/jit/tests/prop.rs", "interp"),
     ("backend/jit/tests/reduce.rs", "interp"),
     ("backend/jit/tests/transpose.rs", "interp"),
-    ("opt/tests_fold_state.rs", "facade"),
-    ("opt/tests_interp.rs", "backend"),
-    ("opt/tests_interp.rs", "facade"),
-    ("opt/tests_interp.rs", "interp"),
-    ("opt/tests_prop.rs", "backend"),
-    ("opt/tests_prop.rs", "interp"),
+    ("opt/tests/fold_state.rs", "facade"),
+    ("opt/tests/interp.rs", "backend"),
+    ("opt/tests/interp.rs", "facade"),
+    ("opt/tests/interp.rs", "interp"),
+    ("opt/tests/prop.rs", "backend"),
+    ("opt/tests/prop.rs", "interp"),
 ];
 
 /// The stage of a module path such as `ir::kernels::lanes`.
