@@ -16,6 +16,7 @@
 //! run-time checks that turn a violation into an internal-error `Diag`.
 
 mod arena;
+mod blocks;
 mod calls;
 mod codegen;
 mod colout;
@@ -39,6 +40,7 @@ mod scan;
 mod siblings;
 mod tensors;
 mod transb;
+mod vecmath;
 
 #[cfg(test)]
 mod tests;
