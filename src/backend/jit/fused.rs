@@ -52,6 +52,7 @@ pub(crate) fn declare_helpers(jit: &mut Jit) -> Result<Helpers, Diag> {
         binary_f32: import("tdsl_binary_f32", &[i32_, f32_, f32_], f32_)?,
         binary_f64: import("tdsl_binary_f64", &[i32_, f64_, f64_], f64_)?,
         binary_i32: import("tdsl_binary_i32", &[i32_, i32_, i32_], i32_)?,
+        fma: jit.fma,
     })
 }
 

@@ -146,16 +146,38 @@ pub fn from_env() -> Result<Option<Isa>, IsaError> {
 /// `TDSL_ISA`, else the detected best. Errors if the request is unknown or
 /// needs features this CPU lacks; the choice is then unchanged.
 pub fn select(flag: Option<Isa>) -> Result<Isa, IsaError> {
-    let wanted = match flag {
-        Some(isa) => Some(isa),
-        None => from_env()?,
+    let env = std::env::var(ENV).ok();
+    let isa = resolve(flag, env.as_deref(), cpu_has)?;
+    store(isa);
+    Ok(isa)
+}
+
+/// The set that `flag`, else the environment's value `env`, else the best
+/// that `has` allows, asks for; an error if it is unknown or needs features
+/// `has` denies.
+pub fn resolve(
+    flag: Option<Isa>,
+    env: Option<&str>,
+    has: impl Fn(&str) -> bool + Copy,
+) -> Result<Isa, IsaError> {
+    let wanted = match (flag, env) {
+        (Some(isa), _) => Some(isa),
+        (None, Some(text)) if !text.is_empty() => {
+            Some(Isa::parse(text).ok_or_else(|| IsaError::Unknown(text.to_string()))?)
+        }
+        _ => None,
     };
-    let isa = wanted.unwrap_or_else(detect);
-    let missing = isa.missing();
+    let best = || {
+        Isa::ALL
+            .into_iter()
+            .find(|isa| isa.missing_with(has).is_empty())
+            .unwrap_or(Isa::Portable)
+    };
+    let isa = wanted.unwrap_or_else(best);
+    let missing = isa.missing_with(has);
     if !missing.is_empty() {
         return Err(IsaError::Missing(isa, missing));
     }
-    store(isa);
     Ok(isa)
 }
 
@@ -202,6 +224,29 @@ mod tests {
             text.contains("avx512") && text.contains("lacks avx512f"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn requests_resolve_flag_first_then_environment_then_the_best() {
+        let zen3 = |f: &str| f != "avx512f";
+        assert_eq!(resolve(None, None, zen3), Ok(Isa::Avx2));
+        assert_eq!(resolve(None, Some(""), zen3), Ok(Isa::Avx2));
+        assert_eq!(resolve(None, Some("portable"), zen3), Ok(Isa::Portable));
+        let flag = resolve(Some(Isa::Portable), Some("nonsense"), zen3);
+        assert_eq!(flag, Ok(Isa::Portable));
+        assert_eq!(
+            resolve(None, Some("avx512"), zen3),
+            Err(IsaError::Missing(Isa::Avx512, vec!["avx512f"]))
+        );
+        assert_eq!(
+            resolve(Some(Isa::Avx512), None, zen3),
+            Err(IsaError::Missing(Isa::Avx512, vec!["avx512f"]))
+        );
+        assert_eq!(
+            resolve(None, Some("avx"), zen3),
+            Err(IsaError::Unknown("avx".into()))
+        );
+        assert_eq!(resolve(None, None, |_: &str| false), Ok(Isa::Portable));
     }
 
     #[test]
