@@ -65,7 +65,14 @@ impl Blocks {
         let Some(reference) = reference else {
             return Blocks::default();
         };
-        if !vector || body.group.exact || !vecmath::available() || inline_only() {
+        // The block kernels use FMA: only a JIT whose ISA has it gets the same
+        // bits from them as from its inline code.
+        if !vector
+            || body.group.exact
+            || !body.helpers.fma
+            || !vecmath::available()
+            || inline_only()
+        {
             return Blocks::default();
         }
         let members = body

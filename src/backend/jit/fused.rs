@@ -58,6 +58,7 @@ pub(crate) fn declare_helpers(jit: &mut Jit) -> Result<Helpers, Diag> {
             let id = jit.import("tdsl_block_f32", &[i32_, ptr, ptr, ptr], &[])?;
             jit.module.declare_func_in_func(id, &mut jit.ctx.func)
         },
+        fma: jit.fma,
     })
 }
 

@@ -6,6 +6,7 @@ pub mod blocks;
 pub mod conv;
 pub mod elem;
 pub mod gemm;
+pub mod isa;
 mod lanes;
 pub mod matmul;
 pub mod movement;
