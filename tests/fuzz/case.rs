@@ -113,6 +113,12 @@ pub fn signature(case: &Case, verdict: &Verdict) -> String {
         .find(|l| l.contains("panicked at") || l.contains("error"))
         .or_else(|| verdict.detail.lines().next())
         .unwrap_or("");
+    // A hang's stderr holds whatever ran before it: only the generator tells it apart.
+    let line = if verdict.class == Class::Hang {
+        ""
+    } else {
+        line
+    };
     let words: String = line
         .chars()
         .filter(|c| !c.is_ascii_digit())

@@ -278,7 +278,8 @@ pub fn flags(rng: &mut Rng) -> Case {
         words.splice(at..at, opt);
     }
     if rng.chance(1, 10) {
-        words.push(rng.pick(ODD).to_string());
+        // A command line cannot hold a NUL byte.
+        words.push(rng.pick(ODD).replace('\0', "\u{1}"));
     }
     let files = vec![("x.npy".into(), npy::file(rng))];
     let source = programs::program(rng);

@@ -207,8 +207,12 @@ fn long_campaign() {
         exec::binary().display()
     );
     let report = campaign(seed, u64::MAX, deadline, timeout, &dir);
+    let shrinking = Instant::now();
     for (i, (sig, case, verdict, index)) in report.finds.iter().enumerate() {
-        let small = shrink::shrink(case, verdict, &dir, timeout);
+        // Minimising gets 20 s per find and at most a third of the run's length in all.
+        let left = (minutes * 20).saturating_sub(shrinking.elapsed().as_secs());
+        let budget = Duration::from_secs(left.min(20));
+        let small = shrink::shrink(case, verdict, &dir, timeout, budget);
         let name = format!("{seed}-{index}-{}", verdict.class.name());
         let saved = shrink::save(&small, verdict, &out, &name);
         eprintln!("find {}: {sig}\n    saved {}", i + 1, saved.display());

@@ -8,11 +8,15 @@ use crate::mutate::tokens;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-/// At most this long per find, so a slow failure (a hang) cannot eat the run.
-const BUDGET: Duration = Duration::from_secs(60);
-
-/// A smaller case of the same class (the original if nothing could go).
-pub fn shrink(case: &Case, verdict: &Verdict, dir: &Path, timeout: Duration) -> Case {
+/// A smaller case of the same class (the original if nothing could go),
+/// trying for at most `budget` so that slow failures (hangs) cannot eat the run.
+pub fn shrink(
+    case: &Case,
+    verdict: &Verdict,
+    dir: &Path,
+    timeout: Duration,
+    budget: Duration,
+) -> Case {
     let start = Instant::now();
     let class = verdict.class;
     let mut best = Case {
@@ -20,7 +24,7 @@ pub fn shrink(case: &Case, verdict: &Verdict, dir: &Path, timeout: Duration) -> 
         ..case.clone()
     };
     let keeps =
-        |c: &Case| start.elapsed() < BUDGET && case::evaluate(c, dir, timeout).class == class;
+        |c: &Case| start.elapsed() < budget && case::evaluate(c, dir, timeout).class == class;
     if !keeps(&best) {
         best = case.clone();
     }
@@ -35,9 +39,9 @@ pub fn shrink(case: &Case, verdict: &Verdict, dir: &Path, timeout: Duration) -> 
         };
         let mut items = parts(&best.source);
         let mut chunk = items.len().div_ceil(2).max(1);
-        while chunk >= 1 && start.elapsed() < BUDGET {
+        while chunk >= 1 && start.elapsed() < budget {
             let mut i = 0;
-            while i < items.len() && start.elapsed() < BUDGET {
+            while i < items.len() && start.elapsed() < budget {
                 let end = (i + chunk).min(items.len());
                 let trial: Vec<String> = items[..i].iter().chain(&items[end..]).cloned().collect();
                 let candidate = Case {
@@ -60,7 +64,7 @@ pub fn shrink(case: &Case, verdict: &Verdict, dir: &Path, timeout: Duration) -> 
     // The files: drop trailing bytes while the class stays.
     for f in 0..best.files.len() {
         let mut cut = best.files[f].1.len() / 2;
-        while cut > 0 && start.elapsed() < BUDGET {
+        while cut > 0 && start.elapsed() < budget {
             let mut candidate = best.clone();
             let len = candidate.files[f].1.len();
             candidate.files[f].1.truncate(len - cut.min(len));
