@@ -214,7 +214,14 @@ fn long_campaign() {
         let budget = Duration::from_secs(left.min(20));
         let small = shrink::shrink(case, verdict, &dir, timeout, budget);
         let name = format!("{seed}-{index}-{}", verdict.class.name());
-        let saved = shrink::save(&small, verdict, &out, &name);
+        // The minimised case's own stderr, when it still shows the find.
+        let fresh = case::evaluate(&small, &dir, timeout);
+        let shown = if fresh.class == verdict.class {
+            &fresh
+        } else {
+            verdict
+        };
+        let saved = shrink::save(&small, shown, &out, &name);
         eprintln!("find {}: {sig}\n    saved {}", i + 1, saved.display());
     }
     let _ = std::fs::remove_dir_all(&dir);
