@@ -79,7 +79,7 @@ pub fn file(rng: &mut Rng) -> Vec<u8> {
     let mut header = dict(rng, descr, shape).into_bytes();
     let version = *rng.pick(&[1u8, 1, 1, 2, 3, 0, 9]);
     let prefix_len = if version == 1 { 10 } else { 12 };
-    while (prefix_len + header.len() + 1) % 64 != 0 {
+    while !(prefix_len + header.len() + 1).is_multiple_of(64) {
         header.push(b' ');
     }
     header.push(b'\n');
