@@ -37,6 +37,29 @@ pub enum Backend {
     Interp,
 }
 
+/// The instruction set of the hand-written kernels and the JIT (`--isa`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum IsaArg {
+    /// AVX-512F (needs a CPU with it).
+    Avx512,
+    /// AVX2 and FMA.
+    Avx2,
+    /// No vector intrinsics, no FMA: the fallback of other CPUs.
+    Portable,
+}
+
+impl IsaArg {
+    /// The kernels' instruction set.
+    pub fn isa(self) -> crate::kernels::isa::Isa {
+        use crate::kernels::isa::Isa;
+        match self {
+            IsaArg::Avx512 => Isa::Avx512,
+            IsaArg::Avx2 => Isa::Avx2,
+            IsaArg::Portable => Isa::Portable,
+        }
+    }
+}
+
 /// Output form of `tdsl graph`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum GraphFormat {
@@ -86,6 +109,10 @@ pub struct RunArgs {
     /// Run the graph as built, without the optimiser (for comparison).
     #[arg(long)]
     pub no_opt: bool,
+    /// Force the instruction set of the kernels and the JIT (default: the best
+    /// this CPU has, or `TDSL_ISA`). One the CPU lacks is an error.
+    #[arg(long, value_enum, value_name = "ISA")]
+    pub isa: Option<IsaArg>,
 }
 
 #[derive(Debug, Args)]

@@ -9,15 +9,29 @@ mod graph_cmd;
 mod run;
 mod timings;
 
-pub use args::{Backend, Cli, Command, GraphFormat};
+pub use args::{Backend, Cli, Command, GraphFormat, IsaArg};
 
 use crate::diag::Diag;
 pub use crate::source::{io_error_text, Failure, SourceFile};
 use std::io::Write;
 
 /// Runs a parsed command line other than `repl` (which `main.rs` hands to the
-/// REPL); returns the exit status (0 or 1).
+/// REPL); returns the exit status (0, 1, or 2 for an unknown `TDSL_ISA`).
 pub fn run_cli(cli: Cli) -> i32 {
+    // Before anything is compiled: constant folding runs the kernels too.
+    let flag = match &cli.command {
+        Command::Run(args) => args.isa.map(IsaArg::isa),
+        _ => None,
+    };
+    if let Err(error) = crate::kernels::isa::select(flag) {
+        let mut stderr = std::io::stderr().lock();
+        let _ = stderr.write_all(Failure::plain(error.to_string()).render().as_bytes());
+        let _ = stderr.flush();
+        return match error {
+            crate::kernels::isa::IsaError::Unknown(_) => 2,
+            crate::kernels::isa::IsaError::Missing(..) => 1,
+        };
+    }
     let result = match cli.command {
         Command::Run(args) => run::run(&args),
         Command::Check(args) => check::check(&args),

@@ -18,10 +18,11 @@
 //! partial sums are added in order and the lanes are summed pairwise.
 
 use super::Conv;
-use crate::kernels::lanes::{have_avx512, Lanes, Portable};
+use crate::kernels::isa::{self, Isa};
+use crate::kernels::lanes::{Lanes, Portable};
 
 #[cfg(target_arch = "x86_64")]
-use crate::kernels::lanes::Avx512;
+use crate::kernels::lanes::{Avx2, Avx512};
 
 /// Output channels computed together (more are done in groups).
 const GROUP: usize = 12;
@@ -236,6 +237,29 @@ fn forward_avx512(plan: &Plan, x: &[f32], w: &[f32], out: &mut [f32]) {
     unsafe { forward_with::<Avx512>(plan, x, w, out) }
 }
 
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn forward_avx2(plan: &Plan, x: &[f32], w: &[f32], out: &mut [f32]) {
+    // SAFETY: this function has the AVX2 and FMA target features.
+    unsafe { forward_with::<Avx2>(plan, x, w, out) }
+}
+
+/// The forward convolution by the lanes of `isa`; `isa` must run on this CPU
+/// (`isa::active()` always does).
+fn forward_by(isa: Isa, plan: &Plan, x: &[f32], w: &[f32], out: &mut [f32]) {
+    debug_assert!(isa.missing().is_empty());
+    match isa {
+        // SAFETY: `isa` runs here: the CPU has AVX-512F.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 => unsafe { forward_avx512(plan, x, w, out) },
+        // SAFETY: `isa` runs here: the CPU has AVX2 and FMA.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => unsafe { forward_avx2(plan, x, w, out) },
+        // SAFETY: the portable lanes are plain Rust.
+        _ => unsafe { forward_with::<Portable>(plan, x, w, out) },
+    }
+}
+
 /// Whether a direct kernel can compute `conv` and its gradients.
 fn plan(conv: &Conv) -> Option<Plan> {
     Plan::new(conv)
@@ -247,14 +271,7 @@ pub(super) fn conv2d(conv: &Conv, x: &[f32], w: &[f32], out: &mut [f32]) -> bool
     let Some(plan) = plan(conv) else {
         return false;
     };
-    #[cfg(target_arch = "x86_64")]
-    if have_avx512() {
-        // SAFETY: the CPU has AVX-512F (checked just above).
-        unsafe { forward_avx512(&plan, x, w, out) };
-        return true;
-    }
-    // SAFETY: the portable lanes are plain Rust.
-    unsafe { forward_with::<Portable>(&plan, x, w, out) };
+    forward_by(isa::active(), &plan, x, w, out);
     true
 }
 

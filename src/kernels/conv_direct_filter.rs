@@ -4,11 +4,12 @@
 //! contiguous); a register tile holds `TK` taps by `G` output channels of
 //! sixteen-lane partial sums.
 
-use super::{have_avx512, plan, taps_for, Lanes, Plan, Portable, GROUP, L16};
+use super::{plan, taps_for, Lanes, Plan, Portable, GROUP, L16};
 use crate::kernels::conv::Conv;
+use crate::kernels::isa::{self, Isa};
 
 #[cfg(target_arch = "x86_64")]
-use super::Avx512;
+use super::{Avx2, Avx512};
 
 /// Taps past the filter's, reading the zero plane, so every tile is whole.
 const SPARE_TAPS: usize = 4;
@@ -177,6 +178,29 @@ fn filter_avx512(plan: &Plan, x: &[f32], g: &[f32], dw: &mut [f32]) {
     unsafe { filter_with::<Avx512>(plan, x, g, dw) }
 }
 
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn filter_avx2(plan: &Plan, x: &[f32], g: &[f32], dw: &mut [f32]) {
+    // SAFETY: this function has the AVX2 and FMA target features.
+    unsafe { filter_with::<Avx2>(plan, x, g, dw) }
+}
+
+/// The filter gradient by the lanes of `isa`; `isa` must run on this CPU
+/// (`isa::active()` always does).
+pub(super) fn filter_by(isa: Isa, plan: &Plan, x: &[f32], g: &[f32], dw: &mut [f32]) {
+    debug_assert!(isa.missing().is_empty());
+    match isa {
+        // SAFETY: `isa` runs here: the CPU has AVX-512F.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 => unsafe { filter_avx512(plan, x, g, dw) },
+        // SAFETY: `isa` runs here: the CPU has AVX2 and FMA.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => unsafe { filter_avx2(plan, x, g, dw) },
+        // SAFETY: the portable lanes are plain Rust.
+        _ => unsafe { filter_with::<Portable>(plan, x, g, dw) },
+    }
+}
+
 /// The filter gradient (lengths checked by the caller); `false` when it is not
 /// a stride-1 convolution.
 pub(in crate::kernels) fn backprop_filter(
@@ -188,13 +212,6 @@ pub(in crate::kernels) fn backprop_filter(
     let Some(plan) = plan(conv) else {
         return false;
     };
-    #[cfg(target_arch = "x86_64")]
-    if have_avx512() {
-        // SAFETY: the CPU has AVX-512F (checked just above).
-        unsafe { filter_avx512(&plan, x, g, dw) };
-        return true;
-    }
-    // SAFETY: the portable lanes are plain Rust.
-    unsafe { filter_with::<Portable>(&plan, x, g, dw) };
+    filter_by(isa::active(), &plan, x, g, dw);
     true
 }

@@ -1,8 +1,14 @@
-//! Sixteen f32 lanes for the direct convolution kernels: AVX-512 where the CPU
-//! has it, and a portable array of sixteen with the same arithmetic otherwise.
-//! Every lane does exactly the same operations in both (one rounding per
-//! `fma`, `f32::mul_add` in the portable one), so results do not depend on
-//! which one ran: the kernels give the same bits on every x86-64 machine.
+//! Sixteen f32 lanes for the direct convolution kernels: AVX-512 (one
+//! register), AVX2 (two registers of eight) and a portable array of sixteen.
+//! The kernels are generic over [`Lanes`], so all three run the same kernel
+//! code; `isa.rs` chooses which.
+//!
+//! Bits: each lane of `Avx512` and `Avx2` does exactly the same operations
+//! (one rounding per `fma`), so those two give the same bits (tested). The
+//! portable `fma` is `a * b + c`, rounded twice: a per-element call of libm's
+//! `fmaf` (what `f32::mul_add` becomes without the `fma` target feature) costs
+//! far more than the product itself. Its results differ from the vector ones in
+//! the last bits, within the kernels' tolerance (tested).
 //!
 //! All methods take raw pointers: the kernels check their buffers' lengths
 //! once against the geometry before the loops (see `conv_direct.rs`).
@@ -12,8 +18,9 @@ pub(super) trait Lanes: Copy {
     /// All lanes zero.
     ///
     /// # Safety
-    /// The CPU has the lanes' instruction set (AVX-512F for `Avx512`; this and
-    /// `fma`/`add` take no pointers, but executing them without it faults).
+    /// The CPU has the lanes' instruction set (AVX-512F for `Avx512`, AVX2 and
+    /// FMA for `Avx2`; this and `fma`/`add` take no pointers, but executing
+    /// them without it faults).
     unsafe fn zero() -> Self;
     /// Lanes `p[0..16]`.
     ///
@@ -30,7 +37,8 @@ pub(super) trait Lanes: Copy {
     /// # Safety
     /// `p` is readable.
     unsafe fn splat(p: *const f32) -> Self;
-    /// `self * b + c` in each lane, rounded once.
+    /// `self * b + c` in each lane: rounded once in the vector lanes, twice in
+    /// the portable ones.
     ///
     /// # Safety
     /// As for `zero`.
@@ -86,7 +94,8 @@ impl Lanes for Portable {
     }
     #[inline(always)]
     unsafe fn fma(self, b: Self, c: Self) -> Self {
-        Portable(std::array::from_fn(|i| self.0[i].mul_add(b.0[i], c.0[i])))
+        // Not `mul_add`: without the `fma` target feature that is a libm call.
+        Portable(std::array::from_fn(|i| self.0[i] * b.0[i] + c.0[i]))
     }
     #[inline(always)]
     unsafe fn add(self, b: Self) -> Self {
@@ -109,77 +118,7 @@ impl Lanes for Portable {
 }
 
 #[cfg(target_arch = "x86_64")]
-pub(super) use avx512::Avx512;
-
+#[path = "lanes_x86.rs"]
+mod x86;
 #[cfg(target_arch = "x86_64")]
-mod avx512 {
-    use super::Lanes;
-    use std::arch::x86_64::*;
-
-    /// AVX-512 lanes. Only used inside functions compiled with
-    /// `#[target_feature(enable = "avx512f")]` after a run-time check, where
-    /// these `#[inline(always)]` methods inline to single instructions.
-    #[derive(Clone, Copy)]
-    pub(in crate::kernels) struct Avx512(__m512);
-
-    // SAFETY (all methods): the intrinsics need AVX-512F, which the only
-    // callers (functions with that target feature, entered after
-    // `is_x86_feature_detected!("avx512f")`) guarantee; pointer validity is
-    // the caller's contract as documented on the trait.
-    impl Lanes for Avx512 {
-        #[inline(always)]
-        unsafe fn zero() -> Self {
-            Avx512(unsafe { _mm512_setzero_ps() })
-        }
-        #[inline(always)]
-        unsafe fn load(p: *const f32) -> Self {
-            Avx512(unsafe { _mm512_loadu_ps(p) })
-        }
-        #[inline(always)]
-        unsafe fn load_masked(p: *const f32, mask: u16) -> Self {
-            Avx512(unsafe { _mm512_maskz_loadu_ps(mask, p) })
-        }
-        #[inline(always)]
-        unsafe fn splat(p: *const f32) -> Self {
-            Avx512(unsafe { _mm512_set1_ps(*p) })
-        }
-        #[inline(always)]
-        unsafe fn fma(self, b: Self, c: Self) -> Self {
-            Avx512(unsafe { _mm512_fmadd_ps(self.0, b.0, c.0) })
-        }
-        #[inline(always)]
-        unsafe fn add(self, b: Self) -> Self {
-            Avx512(unsafe { _mm512_add_ps(self.0, b.0) })
-        }
-        #[inline(always)]
-        unsafe fn store(self, p: *mut f32) {
-            unsafe { _mm512_storeu_ps(p, self.0) }
-        }
-        #[inline(always)]
-        unsafe fn gather(base: *const f32, idx: &[i32; 16]) -> Self {
-            unsafe {
-                let idx = _mm512_loadu_si512(idx.as_ptr() as *const __m512i);
-                Avx512(_mm512_i32gather_ps::<4>(idx, base))
-            }
-        }
-        #[inline(always)]
-        fn prefetch(values: &[f32]) {
-            // One hint per cache line (16 values); a prefetch never faults.
-            for line in values.chunks(16) {
-                unsafe { _mm_prefetch::<_MM_HINT_T1>(line.as_ptr() as *const i8) };
-            }
-        }
-    }
-}
-
-/// True when the AVX-512 lanes can run here.
-pub(super) fn have_avx512() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx512f")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
-}
+pub(super) use x86::{Avx2, Avx512};

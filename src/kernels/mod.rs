@@ -7,6 +7,7 @@ pub mod conv;
 pub mod elem;
 pub mod eval;
 pub mod gemm;
+pub mod isa;
 mod lanes;
 pub mod matmul;
 pub mod movement;

@@ -10,6 +10,7 @@
 
 use super::helpers;
 use crate::diag::Diag;
+use crate::kernels::isa::Isa;
 use cranelift_codegen::ir::{types, AbiParam, Signature};
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_codegen::Context;
@@ -37,11 +38,16 @@ pub(crate) struct Jit {
     pub(crate) module: JITModule,
     /// Number of functions defined so far (for unique names).
     count: usize,
+    /// Whether the ISA has FMA: without it Cranelift's `fma` is a libm call,
+    /// so the inline transcendentals multiply and add instead (`exp.rs`).
+    pub(crate) fma: bool,
 }
 
 impl Jit {
-    /// Creates the JIT for the host CPU.
-    pub(crate) fn new() -> Result<Jit, Diag> {
+    /// Creates the JIT for the host CPU's features up to `isa`: the features
+    /// above it are switched off (`isa` must run here; flags are only ever
+    /// lowered, never raised above what the CPU has).
+    pub(crate) fn for_isa(isa: Isa) -> Result<Jit, Diag> {
         // Step 1: shared flags. `opt_level=speed` with the default (backtracking)
         // register allocator; no PIC, since code is only ever run in this process.
         let mut flags = settings::builder();
@@ -56,8 +62,14 @@ impl Jit {
         }
         // Step 2: the ISA of the host, with the CPU's features (SSE4.1, AVX, FMA, ...)
         // detected by `cranelift-native`, so `fma` and vector ops use them.
-        let isa_builder =
+        let mut isa_builder =
             cranelift_native::builder().map_err(|e| internal(format!("host ISA: {e}")))?;
+        let (off, fma) = lowered_flags(isa);
+        for name in off {
+            isa_builder
+                .set(name, "false")
+                .map_err(|e| internal(format!("setting {name}: {e}")))?;
+        }
         let isa = isa_builder
             .finish(settings::Flags::new(flags))
             .map_err(|e| internal(format!("building the ISA: {e}")))?;
@@ -73,6 +85,7 @@ impl Jit {
             ctx: module.make_context(),
             module,
             count: 0,
+            fma,
         })
     }
 
@@ -139,7 +152,7 @@ impl Jit {
             .collect())
     }
 
-    /// Imports a helper symbol (registered in [`Jit::new`]) with this signature.
+    /// Imports a helper symbol (registered in [`Jit::for_isa`]) with this signature.
     pub(crate) fn import(
         &mut self,
         name: &str,
@@ -154,6 +167,40 @@ impl Jit {
             .declare_function(name, Linkage::Import, &sig)
             .map_err(|e| internal(format!("importing {name}: {e}")))
     }
+}
+
+/// The Cranelift flags to switch off for `isa` on this host, and whether FMA
+/// stays on. AVX2 drops AVX-512; portable also drops AVX, AVX2, FMA and the
+/// BMI/LZCNT group (x86-64-v3), keeping SSE4.2 (rounding, blends) when the CPU
+/// has it.
+fn lowered_flags(isa: Isa) -> (Vec<&'static str>, bool) {
+    const AVX512: [&str; 7] = [
+        "has_avx512f",
+        "has_avx512dq",
+        "has_avx512vl",
+        "has_avx512vbmi",
+        "has_avx512bitalg",
+        "has_avx512vnni",
+        "has_avx_vnni",
+    ];
+    const V3: [&str; 6] = [
+        "has_avx",
+        "has_avx2",
+        "has_fma",
+        "has_bmi1",
+        "has_bmi2",
+        "has_lzcnt",
+    ];
+    let mut off: Vec<&str> = Vec::new();
+    if cfg!(target_arch = "x86_64") {
+        if isa != Isa::Avx512 {
+            off.extend(AVX512);
+        }
+        if isa == Isa::Portable {
+            off.extend(V3);
+        }
+    }
+    (off, isa.has_fma())
 }
 
 /// Whether `TDSL_JIT_DISASM` is set (to anything but `0`).

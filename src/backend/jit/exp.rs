@@ -44,6 +44,19 @@ impl Lower<'_> {
         }
     }
 
+    /// `a * x + c`: one fused multiply-add when the ISA has FMA, else a
+    /// multiply and an add (Cranelift's `fma` without the FMA flag is a libm
+    /// call per element). Rounded twice there, so results differ in the last
+    /// bits, within the 1e-5 contract with `ir::scalar`.
+    fn mul_add(&self, b: &mut FunctionBuilder, a: Value, x: Value, c: Value) -> Value {
+        if self.helpers.fma {
+            b.ins().fma(a, x, c)
+        } else {
+            let p = b.ins().fmul(a, x);
+            b.ins().fadd(p, c)
+        }
+    }
+
     /// `2^k` for integer lanes `k` in `[-126, 127]`, built from the exponent bits.
     fn pow2(&self, b: &mut FunctionBuilder, k: Value) -> Value {
         let bias = self.i32c(b, 127);
@@ -85,7 +98,7 @@ impl Lower<'_> {
         let s1 = self.pow2(b, n1);
         let s2 = self.pow2(b, n2);
         let rs = b.ins().fmul(r, s1);
-        let p = b.ins().fma(rs, q, s1);
+        let p = self.mul_add(b, rs, q, s1);
         b.ins().fmul(p, s2)
     }
 
@@ -99,12 +112,12 @@ impl Lower<'_> {
         // operand, and a freshly loaded constant there saves a copy of a value
         // that is still live; the product is the same either way.)
         let (log2e, magic) = (self.f32c(b, LOG2_E), self.f32c(b, MAGIC));
-        let t = b.ins().fma(log2e, x, magic);
+        let t = self.mul_add(b, log2e, x, magic);
         let n = b.ins().fsub(t, magic);
         let minus_hi = self.f32c(b, -LN2_HI);
         let minus_lo = self.f32c(b, -LN2_LO);
-        let r = b.ins().fma(minus_hi, n, x);
-        let r = b.ins().fma(n, minus_lo, r);
+        let r = self.mul_add(b, minus_hi, n, x);
+        let r = self.mul_add(b, n, minus_lo, r);
         // q = (1 + r/2) + r²((c2 + c3·r) + r²(c4 + c5·r)): c2..c5 minimize the
         // largest relative error of 1 + r·q on |r| <= 1.02·ln 2 / 2 (fitted by
         // Lawson's weighted least squares, then rounded to f32: 4.4e-9).
@@ -115,13 +128,13 @@ impl Lower<'_> {
                 self.f32c(b, f32::from_bits(hi)),
                 self.f32c(b, f32::from_bits(lo)),
             );
-            b.ins().fma(hi, r, lo)
+            self.mul_add(b, hi, r, lo)
         };
         let q01 = pair(0.5f32.to_bits(), 1.0f32.to_bits());
         let q23 = pair(0x3d2a_ab51, 0x3e2a_aa4b);
         let q45 = pair(0x3ab5_b31e, 0x3c09_1d63);
-        let q03 = b.ins().fma(q23, r2, q01);
-        let q = b.ins().fma(q45, r4, q03);
+        let q03 = self.mul_add(b, q23, r2, q01);
+        let q = self.mul_add(b, q45, r4, q03);
         (t, r, q)
     }
 
@@ -159,12 +172,12 @@ impl Lower<'_> {
         let bits = b.ins().ishl_imm_u(biased, 23);
         let s = self.reinterpret(b, bits, true);
         let rs = b.ins().fmul(r, s);
-        let big = b.ins().fma(rs, q, s);
+        let big = self.mul_add(b, rs, q, s);
         // e (rounded once, to a subnormal if need be) and 1 + e (one FMA).
         let tiny = self.f32c(b, 2f32.powi(-64));
         let e = b.ins().fmul(big, tiny);
         let one = self.f32c(b, 1.0);
-        let d = b.ins().fma(big, tiny, one);
+        let d = self.mul_add(b, big, tiny, one);
         // One division, of the interpreter's numerator (1 for x >= 0, e
         // otherwise) by 1 + e: rounded once, like its two-division form.
         let zero = self.f32c(b, 0.0);
@@ -198,7 +211,7 @@ impl Lower<'_> {
         let one = self.f32c(b, 1.0);
         let s_minus_1 = b.ins().fsub(s, one);
         let rs = b.ins().fmul(r, s);
-        let em1 = b.ins().fma(rs, q, s_minus_1);
+        let em1 = self.mul_add(b, rs, q, s_minus_1);
         let two = self.f32c(b, 2.0);
         let d = b.ins().fadd(em1, two);
         // libm's two forms: `E/(E+2)` below 1 (no cancellation near 0) and
@@ -260,9 +273,9 @@ impl Lower<'_> {
         let w = b.ins().fmul(z, z);
         let [lg1, lg2, lg3, lg4] = [0x3f2a_aaaa, 0x3ecc_ce13, 0x3e91_e9ee, 0x3e78_9e26]
             .map(|c| self.f32c(b, f32::from_bits(c)));
-        let t1 = b.ins().fma(lg4, w, lg2);
+        let t1 = self.mul_add(b, lg4, w, lg2);
         let t1 = b.ins().fmul(w, t1);
-        let t2 = b.ins().fma(lg3, w, lg1);
+        let t2 = self.mul_add(b, lg3, w, lg1);
         let t2 = b.ins().fmul(z, t2);
         let r = b.ins().fadd(t2, t1);
         let half = self.f32c(b, 0.5);
@@ -272,10 +285,10 @@ impl Lower<'_> {
         let [ln2_hi, ln2_lo] = [0x3f31_7180, 0x3717_f7d1].map(|c| self.f32c(b, f32::from_bits(c)));
         let sum = b.ins().fadd(hfsq, r);
         let v = b.ins().fmul(s_, sum);
-        let v = b.ins().fma(ln2_lo, dk, v);
+        let v = self.mul_add(b, ln2_lo, dk, v);
         let v = b.ins().fsub(v, hfsq);
         let v = b.ins().fadd(v, f);
-        let main = b.ins().fma(dk, ln2_hi, v);
+        let main = self.mul_add(b, dk, ln2_hi, v);
         // Special inputs.
         let inf = self.f32c(b, f32::INFINITY);
         let (neg_inf, nan) = (self.f32c(b, f32::NEG_INFINITY), self.f32c(b, f32::NAN));

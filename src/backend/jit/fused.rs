@@ -8,6 +8,7 @@
 //! on `f32x4` vectors, with a scalar tail, when the whole group is `f32` and every
 //! leaf has stride 0 (splat) or 1 there; otherwise it is a scalar loop.
 
+use super::blocks::Blocks;
 use super::codegen::{internal, Jit};
 use super::nest::{Body, Emitter, Nest};
 use super::ops::{self, clif_type, Helpers, Lower};
@@ -52,6 +53,12 @@ pub(crate) fn declare_helpers(jit: &mut Jit) -> Result<Helpers, Diag> {
         binary_f32: import("tdsl_binary_f32", &[i32_, f32_, f32_], f32_)?,
         binary_f64: import("tdsl_binary_f64", &[i32_, f64_, f64_], f64_)?,
         binary_i32: import("tdsl_binary_i32", &[i32_, i32_, i32_], i32_)?,
+        block_f32: {
+            let ptr = jit.ptr_type();
+            let id = jit.import("tdsl_block_f32", &[i32_, ptr, ptr, ptr], &[])?;
+            jit.module.declare_func_in_func(id, &mut jit.ctx.func)
+        },
+        fma: jit.fma,
     })
 }
 
@@ -114,10 +121,12 @@ pub(crate) fn compile_nest(
         inner,
         result: root,
         scalars: Vec::new(),
+        blocks: Blocks::default(),
     };
     let mut e = Emitter::new(b, config, lens, check);
-    e.unroll = !heavy(graph, group);
     body.hoist(&mut e);
+    body.blocks = Blocks::new(&mut e, graph, &body, vector);
+    e.unroll = !body.heavy();
     e.run(nest, &mut body, vector, true)?;
     jit.define("fused")
 }
@@ -163,10 +172,12 @@ pub(crate) fn vectorizes(graph: &Graph, group: &Group, nest: &Nest) -> bool {
 /// Whether the group's body is long enough that unrolling its vector loop ×2
 /// costs more (register spills: Cranelift keeps both copies' loads and shared
 /// constants live across the body) than it gains: it has an op lowered to an
-/// inline polynomial or a helper call.
-pub(crate) fn heavy(graph: &Graph, group: &Group) -> bool {
+/// inline polynomial or a helper call (members computed by `blocks`, one load
+/// each, do not count).
+fn heavy(graph: &Graph, group: &Group, blocks: &Blocks) -> bool {
     use crate::ir::UnaryOp::{Abs, Neg, Not, Relu, Sqrt};
-    group.members.iter().any(|&id| match &graph.node(id).op {
+    let mut members = group.members.iter().filter(|&&id| !blocks.has(id));
+    members.any(|&id| match &graph.node(id).op {
         Op::Unary(op) => !matches!(op, Abs | Neg | Not | Relu | Sqrt),
         Op::Binary(op) => *op == crate::ir::BinaryOp::Pow,
         _ => false,
@@ -186,9 +197,27 @@ pub(crate) struct Fused<'a> {
     /// Per leaf: its value when it is a single element, loaded once at the
     /// kernel's entry (see [`Fused::hoist`]) instead of in every iteration.
     pub(crate) scalars: Vec<Option<Value>>,
+    /// Members computed a block at a time by a Rust kernel (see `blocks.rs`).
+    pub(crate) blocks: Blocks,
 }
 
 impl Fused<'_> {
+    /// Whether the body is long (see [`heavy`]) once blocked members are
+    /// loads.
+    pub(crate) fn heavy(&self) -> bool {
+        heavy(self.graph, self.group, &self.blocks)
+    }
+
+    /// At a block's start (`offsets`, `n` innermost elements, `n` ≤
+    /// `blocks::LEN`): fills the blocked members' scratch; nothing when
+    /// there are none.
+    pub(crate) fn prepare(&self, e: &mut Emitter, offsets: &[Value], n: Value) -> Result<(), Diag> {
+        if self.blocks.on() {
+            self.blocks.prepare(self, e, offsets, n)?;
+        }
+        Ok(())
+    }
+
     /// Loads every single-element leaf (a scalar broadcast to the whole
     /// group, e.g. a gradient seed) in the kernel's entry block.
     pub(crate) fn hoist(&mut self, e: &mut Emitter) {
@@ -249,8 +278,19 @@ impl Fused<'_> {
         // body, where they would be spilled) and hoisted when loop-invariant.
         let flags = MemFlagsData::new().with_notrap().with_readonly();
         let mut values: HashMap<NodeId, Value> = HashMap::new();
+        // Only the leaves and members `results` depend on (a block's argument
+        // loop needs a part of the group; a blocked member needs no inputs).
+        let mut needed: std::collections::HashSet<NodeId> = results.iter().copied().collect();
+        for &id in self.group.members.iter().rev() {
+            if needed.contains(&id) && !self.blocks.ready(id) {
+                needed.extend(self.graph.node(id).inputs.iter().copied());
+            }
+        }
         // Load each leaf: a vector when its stride is 1, a splat when it is 0.
         for (k, &leaf) in self.group.leaves.iter().enumerate() {
+            if !needed.contains(&leaf) {
+                continue;
+            }
             let dtype = self.graph.ty(leaf).dtype;
             let size = dtype.size_bytes() as i64;
             let contiguous = self.inner.get(k) == Some(&1);
@@ -282,6 +322,13 @@ impl Fused<'_> {
             exact: self.group.exact,
         };
         for &id in &self.group.members {
+            if !needed.contains(&id) {
+                continue;
+            }
+            if let Some(v) = self.blocks.load(e, id, offsets, lanes) {
+                values.insert(id, v);
+                continue;
+            }
             let node = self.graph.node(id);
             let input = |k: usize| -> Result<Value, Diag> {
                 node.inputs
@@ -322,6 +369,14 @@ impl Fused<'_> {
 }
 
 impl Body for Fused<'_> {
+    fn blocks(&self) -> bool {
+        self.blocks.on()
+    }
+
+    fn prepare(&mut self, e: &mut Emitter, offsets: &[Value], n: Value) -> Result<(), Diag> {
+        Fused::prepare(self, e, offsets, n)
+    }
+
     fn element(&mut self, e: &mut Emitter, offsets: &[Value], lanes: u32) -> Result<(), Diag> {
         // Compute, then store the root.
         let v = self.compute(e, offsets, lanes)?;

@@ -354,5 +354,9 @@ pub(crate) fn symbols() -> Vec<(&'static str, *const u8)> {
         ("tdsl_binary_i32", tdsl_binary_i32 as *const u8),
         ("tdsl_gemm_f32", tdsl_gemm_f32 as *const u8),
         ("tdsl_gemm_f64", tdsl_gemm_f64 as *const u8),
+        (
+            "tdsl_block_f32",
+            super::vecmath::tdsl_block_f32 as *const u8,
+        ),
     ]
 }

@@ -16,6 +16,7 @@
 //! run-time checks that turn a violation into an internal-error `Diag`.
 
 mod arena;
+mod blocks;
 mod calls;
 mod codegen;
 mod colout;
@@ -39,6 +40,7 @@ mod scan;
 mod siblings;
 mod tensors;
 mod transb;
+mod vecmath;
 
 #[cfg(test)]
 mod tests;
@@ -60,7 +62,17 @@ pub struct Options {
 
 /// Compiles the part of `graph` that `fetches` need into an [`Executable`].
 pub fn compile(graph: &Graph, fetches: &[NodeId], options: Options) -> Result<Executable, Diag> {
-    let mut jit = Jit::new()?;
+    compile_for(graph, fetches, options, crate::kernels::isa::active())
+}
+
+/// [`compile`] for the instruction set `isa` (which must run on this CPU).
+pub(crate) fn compile_for(
+    graph: &Graph,
+    fetches: &[NodeId],
+    options: Options,
+    isa: crate::kernels::isa::Isa,
+) -> Result<Executable, Diag> {
+    let mut jit = Jit::for_isa(isa)?;
     let mut exe = compile_graph(graph, fetches, options, &mut jit, false)?;
     exe._jit = Some(jit);
     Ok(exe)

@@ -29,6 +29,10 @@ pub(crate) struct Helpers {
     pub(crate) binary_f32: FuncRef,
     pub(crate) binary_f64: FuncRef,
     pub(crate) binary_i32: FuncRef,
+    /// `tdsl_block_f32(kind, src, dst, n)` (see `blocks.rs`).
+    pub(crate) block_f32: FuncRef,
+    /// Whether the JIT's ISA has FMA (see `Jit::fma`).
+    pub(crate) fma: bool,
 }
 
 /// The scalar Cranelift type of a dtype.

@@ -223,18 +223,30 @@ pub(crate) fn plan(graph: &Graph, fetches: &[NodeId], in_region: bool) -> Result
             Step::Fallback
         };
     }
-    // A transpose every user of which reads its input in place is not stored.
-    for mm in &matmuls {
-        for &input in &graph.node(mm.node).inputs {
-            let absorbed = |user: &NodeId| match steps[user.index()] {
-                Step::MatMul(m) => !matmuls[m].operands.contains(&input),
-                _ => false,
-            };
-            if !mm.operands.contains(&input)
-                && !fetched[input.index()]
-                && users[input.index()].iter().all(absorbed)
-            {
-                steps[input.index()] = Step::Unused;
+    // A transpose or reshape every user of which reads its input in place
+    // (or is itself not stored) is not stored; transposes first, then the
+    // reshapes under them (`transpose(reshape(x))`).
+    let below = |id: NodeId| graph.node(id).inputs.clone();
+    for depth in 0..2 {
+        for mm in &matmuls {
+            let mut inputs = graph.node(mm.node).inputs.clone();
+            if depth == 1 {
+                inputs = inputs.into_iter().flat_map(below).collect();
+            }
+            for input in inputs {
+                let absorbed = |user: &NodeId| match steps[user.index()] {
+                    Step::MatMul(m) => !matmuls[m].operands.contains(&input),
+                    Step::Unused => depth == 1,
+                    _ => false,
+                };
+                let in_place = matches!(graph.node(input).op, Op::Transpose { .. } | Op::Reshape);
+                if in_place
+                    && !mm.operands.contains(&input)
+                    && !fetched[input.index()]
+                    && users[input.index()].iter().all(absorbed)
+                {
+                    steps[input.index()] = Step::Unused;
+                }
             }
         }
     }

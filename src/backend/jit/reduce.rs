@@ -26,7 +26,7 @@
 mod layout;
 
 use super::codegen::{internal, Jit};
-use super::fused::{declare_helpers, heavy, vectorizes, Fused, Group};
+use super::fused::{declare_helpers, vectorizes, Fused, Group};
 use super::nest::{Emitter, Nest};
 use super::ops::Lower;
 use crate::diag::Diag;
@@ -97,14 +97,18 @@ pub(crate) fn compile(
         inner,
         result: value,
         scalars: Vec::new(),
+        blocks: Default::default(),
     };
     body.hoist(&mut e);
+    if l.columns.is_none() {
+        body.blocks = super::blocks::Blocks::new(&mut e, graph, &body, vector);
+    }
     let gen = Gen {
         body: &body,
         op: r.op,
         dtype,
         vector,
-        heavy: heavy(graph, &r.group),
+        heavy: body.heavy(),
         helpers: &helpers,
         side: r.side.map(|s| (s, n_leaves + 1, dtype.size_bytes() as i64)),
     };
@@ -260,6 +264,8 @@ impl Gen<'_> {
             strides: strides.to_vec(),
         };
         let at = |e: &mut Emitter, i: Value| e.advance(&nest, offsets, axis, i);
+        let (first, n) = (at(e, start), e.b.ins().iconst(types::I64, len));
+        self.body.prepare(e, &first, n)?;
         let end = e.b.ins().iadd_imm_s(start, len);
         let id = e.b.ins().f64const(self.identity());
         let acc = e.b.declare_var(types::F64);

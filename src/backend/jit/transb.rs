@@ -26,7 +26,7 @@ const TILE: usize = 16;
 
 /// A whole-tile transpose: `dst[j*dst_stride + i] = src[i*stride + j]` for
 /// `i, j < TILE`, for pointers at the tile's first element.
-type TileFn<T> = unsafe fn(*const T, usize, *mut T, usize);
+pub(crate) type TileFn<T> = unsafe fn(*const T, usize, *mut T, usize);
 
 /// `dst[r*cols + c] = src[c*stride + r]` for `r < rows`, `c < cols`; whole
 /// tiles through `fast` when given.
@@ -268,71 +268,7 @@ impl Probe for f32 {
         self.to_bits() as u64
     }
     fn tile_fn() -> Option<TileFn<f32>> {
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            return Some(tile16_avx512);
-        }
-        None
-    }
-}
-
-/// [`TileFn`] for f32 in AVX-512 registers: 16 row loads, 64 shuffles, 16
-/// row stores (the scalar tile loop moves one float at a time).
-///
-/// # Safety
-/// AVX-512F is available; `src + i*stride + j` and `dst + j*dst_stride + i`
-/// are valid for `i, j < 16`.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn tile16_avx512(src: *const f32, stride: usize, dst: *mut f32, dst_stride: usize) {
-    use std::arch::x86_64::*;
-    // SAFETY: the caller's guarantee covers every load and store; the rest
-    // are register operations of AVX-512F.
-    unsafe {
-        let mut r = [_mm512_setzero_ps(); 16];
-        for (i, row) in r.iter_mut().enumerate() {
-            *row = _mm512_loadu_ps(src.add(i * stride));
-        }
-        // Per 128-bit lane L: t[2p], t[2p+1] interleave rows 2p, 2p+1 at
-        // columns 4L, 4L+1 and 4L+2, 4L+3.
-        let mut t = [_mm512_setzero_ps(); 16];
-        for p in 0..8 {
-            t[2 * p] = _mm512_unpacklo_ps(r[2 * p], r[2 * p + 1]);
-            t[2 * p + 1] = _mm512_unpackhi_ps(r[2 * p], r[2 * p + 1]);
-        }
-        // s[4q + c]: column 4L + c of rows 4q..4q+4, per lane L.
-        let mut s = [_mm512_setzero_ps(); 16];
-        for q in 0..4 {
-            let (a, b) = (_mm512_castps_pd(t[4 * q]), _mm512_castps_pd(t[4 * q + 1]));
-            let (c, d) = (
-                _mm512_castps_pd(t[4 * q + 2]),
-                _mm512_castps_pd(t[4 * q + 3]),
-            );
-            s[4 * q] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
-            s[4 * q + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
-            s[4 * q + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
-            s[4 * q + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
-        }
-        // u[c], u[4+c]: lanes of columns (c, c+8) and (c+4, c+12) for rows
-        // 0..8; u[8+c], u[12+c] the same for rows 8..16.
-        let mut u = [_mm512_setzero_ps(); 16];
-        for h in [0, 8] {
-            for c in 0..4 {
-                let (a, b) = (s[h + c], s[h + 4 + c]);
-                u[h + c] = _mm512_shuffle_f32x4::<0x88>(a, b);
-                u[h + 4 + c] = _mm512_shuffle_f32x4::<0xdd>(a, b);
-            }
-        }
-        for c in 0..4 {
-            for (col, (a, b)) in [(c, (u[c], u[8 + c])), (c + 4, (u[4 + c], u[12 + c]))] {
-                let (low, high) = (
-                    _mm512_shuffle_f32x4::<0x88>(a, b),
-                    _mm512_shuffle_f32x4::<0xdd>(a, b),
-                );
-                _mm512_storeu_ps(dst.add(col * dst_stride), low);
-                _mm512_storeu_ps(dst.add((col + 8) * dst_stride), high);
-            }
-        }
+        tile::for_f32()
     }
 }
 
@@ -352,6 +288,7 @@ impl Probe for f64 {
 mod probe;
 #[cfg(test)]
 mod tests;
+mod tile;
 
 pub(crate) use probe::chunks_agree;
 #[cfg(test)]

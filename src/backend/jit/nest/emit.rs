@@ -1,6 +1,7 @@
 //! Code generation for a [`Nest`]: counted loops with a vector innermost loop
 //! and a scalar tail, and the `check_bounds` run-time checks.
 
+use super::super::blocks;
 use super::super::codegen::{STATUS_OK, STATUS_OUT_OF_BOUNDS};
 use super::Nest;
 use crate::diag::Diag;
@@ -13,6 +14,18 @@ use cranelift_frontend::FunctionBuilder;
 pub(crate) trait Body {
     /// Emits the work for `lanes` consecutive innermost elements at `offsets`.
     fn element(&mut self, e: &mut Emitter, offsets: &[Value], lanes: u32) -> Result<(), Diag>;
+
+    /// Whether the vector innermost loop must run in blocks of at most
+    /// [`blocks::LEN`] elements, each started by [`Body::prepare`].
+    fn blocks(&self) -> bool {
+        false
+    }
+
+    /// Emits the work at the start of a block of `n` innermost elements at
+    /// `offsets` (see `jit/blocks.rs`).
+    fn prepare(&mut self, _e: &mut Emitter, _offsets: &[Value], _n: Value) -> Result<(), Diag> {
+        Ok(())
+    }
 }
 
 /// Emits a loop nest into a kernel `(args) -> status`.
@@ -217,27 +230,68 @@ impl<'f> Emitter<'f> {
             })?;
             return Ok(());
         }
-        // The innermost axis: a 4-lane loop (if allowed), then a scalar tail.
+        if vector && body.blocks() {
+            // Full blocks, then the last shorter one (maybe empty), each
+            // prepared first.
+            let len = blocks::LEN as i64;
+            let start = self.counted(start, end, len, &mut |e, i| {
+                let stop = e.b.ins().iadd_imm_s(i, len);
+                let n = e.b.ins().iconst(types::I64, len);
+                e.innermost(nest, &mut *body, axis, &offsets, (i, stop), n)
+            })?;
+            let n = self.b.ins().isub(end, start);
+            return self.innermost(nest, body, axis, &offsets, (start, end), n);
+        }
+        self.vectors(nest, body, axis, &offsets, (start, end), vector)
+    }
+
+    /// One block `[start, end)` of `n` elements of the innermost axis: its
+    /// preparation, then its vector and scalar loops.
+    fn innermost(
+        &mut self,
+        nest: &Nest,
+        body: &mut dyn Body,
+        axis: usize,
+        offsets: &[Value],
+        (start, end): (Value, Value),
+        n: Value,
+    ) -> Result<(), Diag> {
+        let offs = self.advance(nest, offsets, axis, start);
+        body.prepare(self, &offs, n)?;
+        self.vectors(nest, body, axis, offsets, (start, end), true)
+    }
+
+    /// The innermost axis over `[start, end)`: a 4-lane loop (if `vector`),
+    /// two vectors per iteration when unrolled, then a scalar tail.
+    fn vectors(
+        &mut self,
+        nest: &Nest,
+        body: &mut dyn Body,
+        axis: usize,
+        offsets: &[Value],
+        (start, end): (Value, Value),
+        vector: bool,
+    ) -> Result<(), Diag> {
         let mut start = start;
         if vector && self.unroll {
             // Two vectors per iteration keep more loads in flight (a 4-lane loop
             // alone reaches less of the memory bandwidth).
             start = self.counted(start, end, 8, &mut |e, i| {
-                let offs = e.advance(nest, &offsets, axis, i);
+                let offs = e.advance(nest, offsets, axis, i);
                 body.element(e, &offs, 4)?;
                 let i4 = e.b.ins().iadd_imm_s(i, 4);
-                let offs = e.advance(nest, &offsets, axis, i4);
+                let offs = e.advance(nest, offsets, axis, i4);
                 body.element(e, &offs, 4)
             })?;
         }
         if vector {
             start = self.counted(start, end, 4, &mut |e, i| {
-                let offs = e.advance(nest, &offsets, axis, i);
+                let offs = e.advance(nest, offsets, axis, i);
                 body.element(e, &offs, 4)
             })?;
         }
         self.counted(start, end, 1, &mut |e, i| {
-            let offs = e.advance(nest, &offsets, axis, i);
+            let offs = e.advance(nest, offsets, axis, i);
             body.element(e, &offs, 1)
         })?;
         Ok(())
@@ -261,6 +315,27 @@ impl<'f> Emitter<'f> {
                 }
             })
             .collect()
+    }
+
+    /// The pointer type.
+    pub(crate) fn ptr(&self) -> Type {
+        self.ptr
+    }
+
+    /// As [`Emitter::address`] for a run-time count `n` (an `i64`).
+    pub(crate) fn address_n(&mut self, k: usize, off: Value, n: Value, size: i64) -> Value {
+        if self.check {
+            let last = self.b.ins().iadd(off, n);
+            let bad = self
+                .b
+                .ins()
+                .icmp_imm_s(IntCC::SignedGreaterThan, last, self.lens[k]);
+            self.fail_if(bad);
+        }
+        let check = std::mem::replace(&mut self.check, false);
+        let addr = self.address(k, off, 0, size);
+        self.check = check;
+        addr
     }
 
     /// The address of `count` elements of `size` bytes of operand `k` at element

@@ -79,6 +79,19 @@ pub(super) fn matmul_plan(graph: &Graph, id: NodeId, fetched: &[bool]) -> MatMul
             typed[i]
         }
     });
+    // A transposed reshape (autodiff's `flatten(x)ᵀ @ g`) is read in place
+    // too: the reshape's input holds its elements in the same order.
+    for (operand, layout) in operands.iter_mut().zip(&layouts) {
+        let input = graph.node(*operand);
+        if let (Layout::Trans, Op::Reshape, false, [source]) = (
+            layout,
+            &input.op,
+            fetched[operand.index()],
+            input.inputs.as_slice(),
+        ) {
+            *operand = *source;
+        }
+    }
     MatMul {
         node: id,
         operands,

@@ -35,7 +35,7 @@ fn check_bounds_catches_an_out_of_bounds_nest() {
             dims: vec![wrong_dims],
             strides: vec![vec![1], vec![1]],
         };
-        let mut jit = Jit::new().expect("jit");
+        let mut jit = Jit::for_isa(crate::kernels::isa::active()).expect("jit");
         let lens = vec![dims as i64, dims as i64];
         let id = fused::compile_nest(&mut jit, &g, &group, &wrong, lens, true).expect("compiles");
         let kernel = jit.finish(&[id]).expect("finish")[0];
@@ -65,7 +65,7 @@ fn a_bad_range_is_refused() {
             leaves: vec![x],
             exact: false,
         };
-        let mut jit = Jit::new().expect("jit");
+        let mut jit = Jit::for_isa(crate::kernels::isa::active()).expect("jit");
         let (id, split) = fused::compile(&mut jit, &g, &group, check).expect("compiles");
         assert_eq!(split, (8, 1));
         let kernel = jit.finish(&[id]).expect("finish")[0];

@@ -1,6 +1,7 @@
 //! Accuracy of the JIT's inline `f32` transcendentals against libm (which the
 //! interpreter calls): the largest distance in ulp over dense grids of their
-//! whole range, on the `f32x4` path and on the scalar path (reached through an
+//! whole range, on the `f32x4` paths (the block kernel of `blocks.rs` and the
+//! inline code) and on the scalar path (reached through an
 //! `f64` leaf cast to `f32`, which keeps the group scalar). The measured
 //! maxima are in `bench/history.md` ("Chain kernel"); the bounds here add
 //! a margin of one ulp.
@@ -11,8 +12,26 @@ use crate::ir::scalar::Scalar;
 use crate::ir::{DType, Graph, Op, Tensor, UnaryOp};
 use ndarray::{ArrayD, IxDyn};
 
-/// `op` of every `x` by the JIT, on vectors or (`scalar`) one lane at a time.
-fn jit(op: UnaryOp, xs: &[f32], scalar: bool) -> Vec<f32> {
+/// How the JIT computes a function.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Path {
+    /// A vector kernel with the function computed per block by the Rust
+    /// kernel (`blocks.rs`, where the CPU allows it).
+    Blocks,
+    /// A vector kernel with the function inline on `f32x4`.
+    Inline,
+    /// One lane at a time.
+    Scalar,
+}
+
+const PATHS: [Path; 3] = [Path::Blocks, Path::Inline, Path::Scalar];
+
+/// `op` of every `x` by the JIT, on `path`.
+fn jit(op: UnaryOp, xs: &[f32], path: Path) -> Vec<f32> {
+    if path == Path::Inline {
+        return crate::backend::jit::blocks::without_blocks(|| jit(op, xs, Path::Blocks));
+    }
+    let scalar = path == Path::Scalar;
     let n = xs.len();
     let mut g = Graph::new();
     let x = if scalar {
@@ -52,8 +71,8 @@ fn max_ulp(op: UnaryOp, lo: f32, hi: f32, count: usize) -> i64 {
         .map(|i| lo + (hi - lo) * (i as f32 / (count - 1) as f32))
         .collect();
     let mut worst = 0;
-    for scalar in [false, true] {
-        let got = jit(op, &xs, scalar);
+    for path in PATHS {
+        let got = jit(op, &xs, path);
         for (&x, &y) in xs.iter().zip(&got) {
             let want = <f32 as Scalar>::unary(op, x);
             if !want.is_finite() || !y.is_finite() {
@@ -64,7 +83,7 @@ fn max_ulp(op: UnaryOp, lo: f32, hi: f32, count: usize) -> i64 {
                 continue;
             }
             let d = ulps(want, y);
-            assert!(d <= 8, "{op:?}({x}) scalar={scalar}: {y} vs libm {want}");
+            assert!(d <= 8, "{op:?}({x}) {path:?}: {y} vs libm {want}");
             worst = worst.max(d);
         }
     }
@@ -142,8 +161,8 @@ fn special_values_match_libm() {
         f32::MAX,
     ];
     for op in [UnaryOp::Exp, UnaryOp::Sigmoid, UnaryOp::Tanh, UnaryOp::Log] {
-        for scalar in [false, true] {
-            for (&x, y) in xs.iter().zip(jit(op, &xs, scalar)) {
+        for path in PATHS {
+            for (&x, y) in xs.iter().zip(jit(op, &xs, path)) {
                 let want = <f32 as Scalar>::unary(op, x);
                 let same = want.to_bits() == y.to_bits() || (want.is_nan() && y.is_nan());
                 assert!(
@@ -166,20 +185,20 @@ fn tanh_saturates_where_libm_does() {
         .map(|i| 8.0 + 12.0 * (i as f32 / 40_000.0))
         .flat_map(|x| [x, -x])
         .collect();
-    for scalar in [false, true] {
-        let got = jit(UnaryOp::Tanh, &xs, scalar);
+    for path in PATHS {
+        let got = jit(UnaryOp::Tanh, &xs, path);
         for (&x, &y) in xs.iter().zip(&got) {
             let want = <f32 as Scalar>::unary(UnaryOp::Tanh, x);
             if want.abs() == 1.0 {
-                assert_eq!(y, want, "tanh({x}) scalar={scalar}");
+                assert_eq!(y, want, "tanh({x}) {path:?}");
             }
         }
     }
 }
 
-/// The `f32x4` and the scalar path run the same operations (the kernels may
-/// order an FMA's two factors either way: the product rounds alike), so they
-/// agree bit for bit, NaN payloads aside.
+/// The block kernel, the inline `f32x4` and the scalar path run the same
+/// operations (the kernels may order an FMA's two factors either way: the
+/// product rounds alike), so they agree bit for bit, NaN payloads aside.
 #[test]
 fn vector_and_scalar_paths_agree_bitwise() {
     let mut xs: Vec<f32> = (0..20_001)
@@ -188,13 +207,15 @@ fn vector_and_scalar_paths_agree_bitwise() {
     xs.extend([0.0, -0.0, f32::INFINITY, f32::NEG_INFINITY, f32::NAN]);
     xs.extend([f32::MIN_POSITIVE, 1e-40, -1e-40, 9.01, -9.01, 88.72, -87.33]);
     for op in [UnaryOp::Exp, UnaryOp::Sigmoid, UnaryOp::Tanh, UnaryOp::Log] {
-        let vector = jit(op, &xs, false);
-        let scalar = jit(op, &xs, true);
-        for ((x, a), b) in xs.iter().zip(vector).zip(scalar) {
-            assert!(
-                a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()),
-                "{op:?}({x}): vector {a} vs scalar {b}"
-            );
+        let scalar = jit(op, &xs, Path::Scalar);
+        for path in [Path::Blocks, Path::Inline] {
+            let vector = jit(op, &xs, path);
+            for ((x, a), b) in xs.iter().zip(vector).zip(&scalar) {
+                assert!(
+                    a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()),
+                    "{op:?}({x}): {path:?} {a} vs scalar {b}"
+                );
+            }
         }
     }
 }

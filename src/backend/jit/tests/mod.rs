@@ -1,6 +1,7 @@
 //! Tests of the JIT against the interpreter (the oracle): graphs built directly
 //! with `Graph::add`, every kernel compiled with `check_bounds`.
 
+mod blocks;
 mod bounds;
 mod columns;
 mod control;

@@ -187,6 +187,53 @@ fn reshapes_are_read_in_place_bitwise() {
     }
 }
 
+#[test]
+fn transposed_reshapes_are_read_in_place_bitwise() {
+    // The FC step's `flatten(x)ᵀ @ g` (autodiff's dW1) beside the forward
+    // `flatten(x) @ w`: neither the transpose nor the reshape is stored
+    // unless one of them is fetched or the reshape has another user (a
+    // fetched transpose needs it too), and both products
+    // are bitwise the interpreter's.
+    for (m, k, n) in [(64, 3072, 42), (16, 40, 24)] {
+        for (fetch_r, fetch_t, other_user) in [
+            (false, false, false),
+            (true, false, false),
+            (false, true, false),
+            (false, false, true),
+        ] {
+            let mut g = Graph::new();
+            let f = DType::F32;
+            let x = konst(&mut g, values(f, &[m, k / 2, 2], 21, false));
+            let r = add(&mut g, Op::Reshape, &[x], f, &[m, k]);
+            let w = konst(&mut g, values(f, &[k, n], 22, false));
+            let fwd = add(&mut g, Op::MatMul, &[r, w], f, &[m, n]);
+            let perm = vec![1, 0];
+            let t = add(&mut g, Op::Transpose { perm }, &[r], f, &[k, m]);
+            let dw = add(&mut g, Op::MatMul, &[t, fwd], f, &[k, n]);
+            let mut fetches = vec![dw, fwd];
+            if fetch_r {
+                fetches.push(r);
+            }
+            if fetch_t {
+                fetches.push(t);
+            }
+            if other_user {
+                let neg = add(&mut g, Op::Unary(crate::ir::UnaryOp::Neg), &[r], f, &[m, k]);
+                fetches.push(neg);
+            }
+            let stored = stored_and_bitwise(&g, &fetches, r);
+            // A fetched transpose is computed from the reshape.
+            let expect = fetch_r || fetch_t || other_user;
+            assert_eq!(
+                stored, expect,
+                "{m}x{k}x{n} {fetch_r} {fetch_t} {other_user}"
+            );
+            let t_stored = stored_and_bitwise(&g, &fetches, t);
+            assert_eq!(t_stored, fetch_t, "{m}x{k}x{n}: the transpose");
+        }
+    }
+}
+
 /// Runs `fetches` on the JIT (asserting every value bitwise the
 /// interpreter's) and says whether `node` was stored (not read in place).
 #[track_caller]

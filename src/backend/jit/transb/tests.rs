@@ -32,22 +32,25 @@ fn block_transposes_are_exact() {
 
 #[test]
 fn whole_tile_transposes_are_exact() {
-    // The f32 tile function where the machine has one (AVX-512), with
+    // The f32 tile function of every instruction set this CPU runs, with
     // partial tiles around it done by the scalar loop.
-    let Some(fast) = <f32 as super::Probe>::tile_fn() else {
-        eprintln!("skipped: no AVX-512 on this CPU (the scalar tiles are tested above)");
-        return;
-    };
-    for (rows, cols, stride) in [(16, 16, 16), (37, 53, 40), (64, 48, 70), (512, 128, 1024)] {
-        let src: Vec<f32> = (0..cols * stride).map(|i| i as f32).collect();
-        let mut dst = vec![-1.0; rows * cols];
-        transpose_block(&src, stride, &mut dst, (rows, cols), Some(fast));
-        for (i, &v) in dst.iter().enumerate() {
-            assert_eq!(
-                v,
-                src[(i % cols) * stride + i / cols],
-                "{rows}x{cols} at {i}"
-            );
+    use crate::kernels::isa::Isa;
+    for isa in Isa::ALL.into_iter().filter(|i| i.missing().is_empty()) {
+        let Some(fast) = super::tile::for_isa(isa) else {
+            assert_eq!(isa, Isa::Portable, "a vector set without a tile");
+            continue;
+        };
+        for (rows, cols, stride) in [(16, 16, 16), (37, 53, 40), (64, 48, 70), (512, 128, 1024)] {
+            let src: Vec<f32> = (0..cols * stride).map(|i| i as f32).collect();
+            let mut dst = vec![-1.0; rows * cols];
+            transpose_block(&src, stride, &mut dst, (rows, cols), Some(fast));
+            for (i, &v) in dst.iter().enumerate() {
+                assert_eq!(
+                    v,
+                    src[(i % cols) * stride + i / cols],
+                    "{isa:?} {rows}x{cols} at {i}"
+                );
+            }
         }
     }
 }

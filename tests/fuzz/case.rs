@@ -1,0 +1,128 @@
+//! One fuzz input (a program, extra files, command lines, a REPL script) and
+//! its verdict: each command line is run and classified; the `run` command
+//! lines of a differential case must also agree with the first one.
+
+use crate::exec::{self, Class, Outcome};
+use crate::support::text_matches;
+use std::path::Path;
+use std::time::Duration;
+
+/// The program's name in the case's folder; command lines refer to it.
+pub const PROGRAM: &str = "prog.td";
+
+#[derive(Clone, Debug)]
+pub struct Case {
+    /// Which generator made it.
+    pub generator: &'static str,
+    /// Written to `prog.td`.
+    pub source: String,
+    /// Extra files (name, bytes), written next to it.
+    pub files: Vec<(String, Vec<u8>)>,
+    /// The command lines, without the binary's name.
+    pub runs: Vec<Vec<String>>,
+    /// Standard input of every command (a REPL script).
+    pub stdin: Option<String>,
+    /// Whether every `run` command line must print the same numbers.
+    pub differential: bool,
+}
+
+#[derive(Debug)]
+pub struct Verdict {
+    pub class: Class,
+    /// The command line(s) that show it.
+    pub runs: Vec<Vec<String>>,
+    pub detail: String,
+}
+
+pub fn args(words: &[&str]) -> Vec<String> {
+    words.iter().map(|w| w.to_string()).collect()
+}
+
+/// Writes the case's files into `dir` (which already exists).
+pub fn write(case: &Case, dir: &Path) {
+    std::fs::write(dir.join(PROGRAM), &case.source).expect("write the program");
+    for (name, bytes) in &case.files {
+        std::fs::write(dir.join(name), bytes).expect("write a case file");
+    }
+}
+
+/// Runs the case in `dir` and gives its worst finding, or `Fine`.
+pub fn evaluate(case: &Case, dir: &Path, timeout: Duration) -> Verdict {
+    write(case, dir);
+    let mut reference: Option<(&Vec<String>, Outcome)> = None;
+    for run in &case.runs {
+        let out = exec::run(dir, run, case.stdin.as_deref(), timeout);
+        let class = out.class();
+        if class != Class::Fine {
+            let detail = format!("{}\n{}", out.summary(), tail(&out.stderr));
+            return Verdict {
+                class,
+                runs: vec![run.clone()],
+                detail,
+            };
+        }
+        if !case.differential || run.first().map(String::as_str) != Some("run") {
+            continue;
+        }
+        match &reference {
+            None => reference = Some((run, out)),
+            Some((first, want)) => {
+                let why = if want.code != out.code {
+                    Some(format!(
+                        "exit {:?} vs {:?}\n{}\n{}",
+                        want.code,
+                        out.code,
+                        tail(&want.stderr),
+                        tail(&out.stderr)
+                    ))
+                } else if want.code == Some(0) {
+                    text_matches(&want.stdout, &out.stdout).err()
+                } else {
+                    None
+                };
+                if let Some(detail) = why {
+                    let runs = vec![(*first).clone(), run.clone()];
+                    return Verdict {
+                        class: Class::Disagreement,
+                        runs,
+                        detail,
+                    };
+                }
+            }
+        }
+    }
+    Verdict {
+        class: Class::Fine,
+        runs: Vec::new(),
+        detail: String::new(),
+    }
+}
+
+/// The last lines of a diagnostic, enough to recognise it.
+fn tail(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(12)..].join("\n")
+}
+
+/// A short signature that groups finds of one bug: the class and the first
+/// line that names the cause, with numbers dropped.
+pub fn signature(case: &Case, verdict: &Verdict) -> String {
+    let line = verdict
+        .detail
+        .lines()
+        .find(|l| l.contains("panicked at") || l.contains("error"))
+        .or_else(|| verdict.detail.lines().next())
+        .unwrap_or("");
+    // A hang's stderr holds whatever ran before it: only the generator tells it apart.
+    let line = if verdict.class == Class::Hang {
+        ""
+    } else {
+        line
+    };
+    let words: String = line
+        .chars()
+        .filter(|c| !c.is_ascii_digit())
+        .take(120)
+        .collect();
+    format!("{} {} {}", verdict.class.name(), case.generator, words)
+}
