@@ -66,7 +66,7 @@ const KNOWN: &[(&str, &str)] = &[
     ("opt/tests/prop.rs", "interp"),
 ];
 
-/// The stage of a module path such as `ir::kernels::lanes`.
+/// The stage of a module path such as `kernels::lanes`.
 fn stage_of(module: &str) -> (&'static str, u32) {
     let mut best: Option<(&str, &'static str, u32)> = None;
     for &(prefix, stage, rank) in STAGES {
@@ -79,7 +79,7 @@ fn stage_of(module: &str) -> (&'static str, u32) {
     best.map(|(_, s, r)| (s, r)).unwrap_or(("facade", 7))
 }
 
-/// The module path of a file: `src/ir/kernels/lanes.rs` is `ir::kernels::lanes`,
+/// The module path of a file: `src/kernels/lanes.rs` is `kernels::lanes`,
 /// `src/ir/mod.rs` is `ir`, `src/lib.rs` is the root (empty).
 fn module_of(src: &Path, file: &Path) -> Vec<String> {
     let rel = file.strip_prefix(src).unwrap_or(file);

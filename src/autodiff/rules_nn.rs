@@ -1,6 +1,6 @@
 //! Backward rules of network ops: matmul, conv2d, max_pool2d, the softmax family
 //! and the two losses. Conv2d and max_pool2d need backward ops of their own
-//! (`GradOp`, kernels in `backend/interp/grad_kernels.rs`); the rest compose
+//! (`GradOp`, kernels in `src/kernels/eval/grad/`); the rest compose
 //! existing ops.
 
 use super::emit::Emit;

@@ -203,7 +203,7 @@ pub enum Op {
 }
 
 /// Ops that only the backward pass creates: one family, so that every pass and
-/// backend handles them with one `match` arm (kernels: `backend/interp/grad_kernels.rs`).
+/// backend handles them with one `match` arm (kernels: `src/kernels/eval/grad/`).
 /// All but `MaxPool2dGrad` are linear in each input and have backward rules, so
 /// gradients of gradients go through them; through `MaxPool2dGrad` they are an
 /// `unsupported` diagnostic.

@@ -5,7 +5,7 @@
 //! predicate and the captures its taken branch uses. Fused groups, reductions
 //! and matmuls run their native kernels; `cond` and `fold` run the compiled
 //! executables of their regions ([`super::control`]); every other node runs
-//! the interpreter's kernel for that node ([`interp::eval_pure`]).
+//! the interpreter's kernel for that node ([`crate::kernels::eval::eval_pure`]).
 
 use super::arena::Run;
 

@@ -245,7 +245,7 @@ pub(crate) unsafe fn product<T: 'static + Copy + Default + Send + Sync + Probe>(
 }
 
 /// The element types [`chunks_agree`] probes.
-/// (`One` is the GEMM's unit, shared with `ir::kernels::gemm`.)
+/// (`One` is the GEMM's unit, shared with `kernels::gemm`.)
 pub(crate) trait Probe: Sized + 'static + crate::kernels::gemm::num_one::One {
     fn cell() -> &'static OnceLock<bool>;
     fn from_f64(v: f64) -> Self;

@@ -1,8 +1,8 @@
 //! `matmul` (2-D and batched, with broadcast leading axes); `conv2d` is in
 //! `conv.rs`.
 //!
-//! `matmul` is `ir::kernels::matmul` (shared with constant folding). Float
-//! products use the GEMM shared with the JIT (`ir::kernels::gemm`), so both
+//! `matmul` is `kernels::matmul` (shared with constant folding). Float
+//! products use the GEMM shared with the JIT (`kernels::gemm`), so both
 //! backends sum in the same order; results may differ from a naive loop in the
 //! last bits, as any blocked GEMM does. `i32` products use a plain loop with
 //! wrapping arithmetic.
@@ -13,7 +13,7 @@ use crate::ir::{DType, Node, Tensor};
 use crate::kernels;
 use crate::kernels::matmul::Product;
 
-/// An interpreter element type with a matrix product (`ir::kernels::matmul`).
+/// An interpreter element type with a matrix product (`kernels::matmul`).
 pub(crate) trait Gemm: Elem + Product {}
 
 impl<T: Elem + Product> Gemm for T {}

@@ -1,5 +1,5 @@
 //! Movement kernels: `reshape`, `transpose`, `concat`, `x[i]`, `pad`, `one_hot`,
-//! through the shared `ir::kernels::movement` (constant folding calls it too).
+//! through the shared `kernels::movement` (constant folding calls it too).
 
 use super::{dispatch, expect_inputs, first_dtype, internal, typed, Elem};
 use crate::diag::Diag;

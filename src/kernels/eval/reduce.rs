@@ -1,5 +1,5 @@
 //! Reductions: `sum`, `mean`, `max`, `min` over sorted axes (with `keepdims`;
-//! the shared kernel `ir::kernels::reduce`), and `argmax`.
+//! the shared kernel `kernels::reduce`), and `argmax`.
 //!
 //! Choices:
 //! - Float sums (and means) accumulate in `f64` with pairwise summation, then

@@ -97,7 +97,7 @@ fn folding_agrees_with_the_interpreter_bit_for_bit() {
         outs.push(b.op(Op::MatMul, &[one_batch, shared]));
         let wide = b.shaped(Op::Reshape, src, &[10, 30]);
         outs.push(b.op(Op::MatMul, &[batched, wide]));
-        // Convolutions (the interpreter's `ir::kernels::conv`): VALID, SAME
+        // Convolutions (the interpreter's `kernels::conv`): VALID, SAME
         // with strides, and the stride-1 implicit-GEMM path.
         let image = b.shaped(Op::Reshape, src, &[2, 5, 10, 3]);
         let filter = b.shaped(Op::Reshape, src, &[2, 2, 3, 25]);

@@ -188,7 +188,7 @@ fn const_fold_respects_the_size_cap_and_leaves_runtime_errors() {
     let one = b.scalar(DType::F32, 1.0);
     let big = b.shaped(Op::Broadcast, one, &[const_fold::MAX_FOLD_ELEMENTS + 1]);
     let small = b.shaped(Op::Broadcast, one, &[2, 2]);
-    // `conv2d` folds (through `ir::kernels::conv`, like the interpreter).
+    // `conv2d` folds (through `kernels::conv`, like the interpreter).
     let image = b.shaped(Op::Broadcast, one, &[1, 2, 2, 1]);
     let filter = b.shaped(Op::Broadcast, one, &[1, 1, 1, 1]);
     let conv = b.op(

@@ -1,7 +1,7 @@
 //! Interpreter kernels of the backward ops (`Op::Grad`, created by autodiff).
 //!
 //! Every kernel works in the values' own dtype. The convolutions are the shared
-//! kernels (`ir::kernels::conv`, through `super::conv`). Shapes come from the
+//! kernels (`kernels::conv`, through `super::conv`). Shapes come from the
 //! node's type; inputs that do not fit it are an internal error, never a panic.
 
 use super::conv::{self, Which};
