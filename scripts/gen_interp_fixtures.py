@@ -4,7 +4,7 @@
 Each case is a few small .npy files: the inputs and the expected output, computed
 here independently of the interpreter (direct loops or NumPy built-ins, never
 im2col). `cargo test` only reads the checked-in files; rerun this script (with
-any Python that has NumPy, e.g. /work/pyenv/bin/python) after changing a case:
+any Python that has NumPy) after changing a case:
 
     python scripts/gen_interp_fixtures.py
 """
