@@ -85,6 +85,8 @@ mod usage {
         let out = tdsl(&dir, &["check", "bad.td"]);
         assert_eq!(out.status.code(), Some(1));
         assert!(stderr(&out).contains("not valid UTF-8"), "{}", stderr(&out));
+        // The position of the first bad byte, like any other diagnostic.
+        assert!(stderr(&out).contains("bad.td:1:9"), "{}", stderr(&out));
     }
 
     #[test]

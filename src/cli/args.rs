@@ -48,6 +48,10 @@ pub enum GraphFormat {
 pub struct RunArgs {
     /// The `.td` program.
     pub file: PathBuf,
+    /// The most bytes one tensor may take (suffixes K, M, G, T; default: the
+    /// memory available). A larger one is an error naming it, before allocation.
+    #[arg(long, value_name = "BYTES", value_parser = crate::ir::limits::parse_bytes)]
+    pub max_memory: Option<u64>,
     /// Feed a placeholder, or replace a variable's initial value, from a `.npy` file
     /// (path relative to the current directory). Repeatable.
     #[arg(long = "feed", value_name = "NAME=FILE.npy", value_parser = parse_feed)]
@@ -92,12 +96,20 @@ pub struct RunArgs {
 pub struct CheckArgs {
     /// The `.td` program.
     pub file: PathBuf,
+    /// The most bytes one tensor may take (suffixes K, M, G, T; default: the
+    /// memory available). A larger one is an error naming it, before allocation.
+    #[arg(long, value_name = "BYTES", value_parser = crate::ir::limits::parse_bytes)]
+    pub max_memory: Option<u64>,
 }
 
 #[derive(Debug, Args)]
 pub struct GraphArgs {
     /// The `.td` program.
     pub file: PathBuf,
+    /// The most bytes one tensor may take (suffixes K, M, G, T; default: the
+    /// memory available). A larger one is an error naming it, before allocation.
+    #[arg(long, value_name = "BYTES", value_parser = crate::ir::limits::parse_bytes)]
+    pub max_memory: Option<u64>,
     /// Print the graph after optimisation.
     #[arg(long)]
     pub opt: bool,
