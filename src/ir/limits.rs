@@ -5,7 +5,10 @@
 //! The limit defaults to the memory the system says is available
 //! (`MemAvailable` in `/proc/meminfo`); `--max-memory BYTES` overrides it.
 
+use super::graph::Graph;
+use super::op::Op;
 use super::types::{TensorType, MAX_TENSOR_BYTES};
+use crate::syntax::Span;
 
 /// The limit when the available memory cannot be read (no `/proc/meminfo`).
 const FALLBACK_BYTES: u64 = 4 << 30;
@@ -49,6 +52,26 @@ pub fn check(what: &str, ty: &TensorType, max_bytes: u64) -> Result<(), String> 
         None => Err(format!(
             "{what} ({ty}) is too large: its size in bytes overflows"
         )),
+    }
+}
+
+/// The first node of `graph` (its top level) larger than `max_bytes`, with its
+/// span. The builder checks each node as it adds it; this catches the nodes
+/// added by autodiff too, such as the history a `fold`'s backward pass saves.
+pub fn check_graph(graph: &Graph, max_bytes: u64) -> Result<(), (String, Span)> {
+    for node in &graph.nodes {
+        check(&describe(&node.op), &node.ty, max_bytes).map_err(|m| (m, node.span))?;
+    }
+    Ok(())
+}
+
+/// How a limit error names a node: "`x`" or "this matmul node".
+pub fn describe(op: &Op) -> String {
+    match op {
+        Op::Placeholder { name } | Op::Variable { name } => format!("`{name}`"),
+        // Autodiff's scan: every step's state, for the backward pass.
+        Op::Scan { .. } => "the history this fold saves for its gradient".to_string(),
+        op => format!("this {} node", op.name()),
     }
 }
 

@@ -112,6 +112,13 @@ fn build_here(
     let mut builder = Builder::new(program, base_dir, options.clone());
     builder.build_items();
     if builder.diags.is_empty() {
+        // Autodiff adds nodes outside `add_typed`: check those too.
+        let graph = &builder.ctxs[0].graph;
+        if let Err((message, span)) = super::limits::check_graph(graph, options.max_bytes) {
+            builder.diags.push(Diag::error(message, span));
+        }
+    }
+    if builder.diags.is_empty() {
         Ok(builder.finish())
     } else {
         // In source order, whatever order the items were built in.

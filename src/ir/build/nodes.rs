@@ -70,12 +70,12 @@ impl Builder<'_> {
                 span,
             ));
         }
-        let what = match &op {
-            Op::Placeholder { name } | Op::Variable { name } => format!("`{name}`"),
-            op => format!("this {} node", op.name()),
-        };
-        crate::ir::limits::check(&what, &ty, self.options.max_bytes)
-            .map_err(|m| self.error(m, span))?;
+        crate::ir::limits::check(
+            &crate::ir::limits::describe(&op),
+            &ty,
+            self.options.max_bytes,
+        )
+        .map_err(|m| self.error(m, span))?;
         let level = self.level();
         Ok(self.ctxs[level].graph.add(op, inputs, ty, span))
     }

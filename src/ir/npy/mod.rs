@@ -197,3 +197,6 @@ pub fn write_npy_atomic(path: &Path, tensor: &Tensor) -> Result<(), String> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;
