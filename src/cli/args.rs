@@ -272,4 +272,22 @@ mod tests {
             other => panic!("{other:?}"),
         }
     }
+
+    #[test]
+    fn max_memory_takes_suffixes() {
+        assert_eq!(
+            run_args(&["run", "p.td", "--max-memory", "512M"]).max_memory,
+            Some(512 << 20)
+        );
+        assert_eq!(run_args(&["run", "p.td"]).max_memory, None);
+        match parse(&["check", "p.td", "--max-memory", "1000"])
+            .unwrap()
+            .command
+        {
+            Command::Check(c) => assert_eq!(c.max_memory, Some(1000)),
+            other => panic!("{other:?}"),
+        }
+        let err = parse(&["run", "p.td", "--max-memory", "lots"]).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+    }
 }
