@@ -42,15 +42,26 @@ fn mem_available(meminfo: &str) -> Option<u64> {
 /// `what` of type `ty` fits in `max_bytes` (and in `MAX_TENSOR_BYTES`), or a
 /// message naming it, its type and its size in bytes.
 pub fn check(what: &str, ty: &TensorType, max_bytes: u64) -> Result<(), String> {
+    check_with(ty, max_bytes, || what.to_string())
+}
+
+/// [`check`] naming the tensor only when it is too large (cheap on every node).
+pub fn check_with(
+    ty: &TensorType,
+    max_bytes: u64,
+    what: impl FnOnce() -> String,
+) -> Result<(), String> {
     let limit = max_bytes.min(MAX_TENSOR_BYTES as u64);
     match bytes_of(ty) {
         Some(b) if b <= limit => Ok(()),
         Some(b) => Err(format!(
-            "{what} ({ty}) needs {b} bytes, more than the memory limit of {limit} bytes \
-             (set it with --max-memory)"
+            "{} ({ty}) needs {b} bytes, more than the memory limit of {limit} bytes \
+             (set it with --max-memory)",
+            what()
         )),
         None => Err(format!(
-            "{what} ({ty}) is too large: its size in bytes overflows"
+            "{} ({ty}) is too large: its size in bytes overflows",
+            what()
         )),
     }
 }
@@ -60,7 +71,7 @@ pub fn check(what: &str, ty: &TensorType, max_bytes: u64) -> Result<(), String> 
 /// added by autodiff too, such as the history a `fold`'s backward pass saves.
 pub fn check_graph(graph: &Graph, max_bytes: u64) -> Result<(), (String, Span)> {
     for node in &graph.nodes {
-        check(&describe(&node.op), &node.ty, max_bytes).map_err(|m| (m, node.span))?;
+        check_with(&node.ty, max_bytes, || describe(&node.op)).map_err(|m| (m, node.span))?;
     }
     Ok(())
 }

@@ -1,3 +1,3 @@
 // args: run --max-memory 1M
-let r = randn([2147483647, 1], seed=2);
+let r = randn([1000000, 1], seed=2);
 run r;
