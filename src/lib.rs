@@ -34,11 +34,21 @@ pub fn compile(source: &str, base_dir: &Path) -> Result<ir::Module, Vec<diag::Di
 pub struct Options {
     /// Run the optimiser (`opt::optimize`) on the built graph (the default).
     pub optimize: bool,
+    /// The most bytes one tensor may take; `None` is the memory available
+    /// (`ir::limits`).
+    pub max_memory: Option<u64>,
+    /// Compute constructor values (the default). Off, large ones are not
+    /// computed and the module must not be run: for `check` and `graph`.
+    pub values: bool,
 }
 
 impl Default for Options {
     fn default() -> Options {
-        Options { optimize: true }
+        Options {
+            optimize: true,
+            max_memory: None,
+            values: true,
+        }
     }
 }
 
@@ -62,7 +72,14 @@ pub fn compile_with(
     timing::take_autodiff();
     timing::take_values();
     let start = Instant::now();
-    let mut module = compile(source, base_dir)?;
+    let build_options = lower::BuildOptions {
+        max_bytes: options
+            .max_memory
+            .unwrap_or_else(ir::limits::default_max_bytes),
+        values: options.values,
+    };
+    let program = syntax::parser::parse(source)?;
+    let mut module = lower::build_with(&program, base_dir, &build_options)?;
     let built = start.elapsed();
     let autodiff = timing::take_autodiff();
     let values = timing::take_values();

@@ -3,6 +3,7 @@
 //! I/O error text without Rust's suffix.
 
 use crate::diag::Diag;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// A `.td` file read from disk.
@@ -15,20 +16,37 @@ pub struct SourceFile {
 }
 
 impl SourceFile {
-    /// Reads `path`; a missing, unreadable or non-UTF-8 file is an error.
+    /// Reads `path`; a missing, unreadable, non-UTF-8 or not regular file (a
+    /// folder, `/dev/zero`, a pipe: they could be read forever) is an error.
     pub fn read(path: &Path) -> Result<SourceFile, Failure> {
         let display_name = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|e| {
-            Failure::plain(format!(
-                "cannot read '{display_name}': {}",
-                io_error_text(&e)
-            ))
-        })?;
+        let cannot = |why: String| Failure::plain(format!("cannot read '{display_name}': {why}"));
+        // Look before opening: opening a pipe with no writer blocks.
+        let meta = std::fs::metadata(path).map_err(|e| cannot(io_error_text(&e)))?;
+        if !meta.is_file() {
+            return Err(cannot("not a regular file".into()));
+        }
+        let mut file = std::fs::File::open(path).map_err(|e| cannot(io_error_text(&e)))?;
+        // Spans are u32 offsets: a larger file cannot be parsed anyway.
+        if meta.len() > u64::from(u32::MAX) {
+            return Err(cannot("the file is too large (4 GiB or more)".into()));
+        }
+        let mut bytes = Vec::new();
+        (&mut file)
+            .take(meta.len())
+            .read_to_end(&mut bytes)
+            .map_err(|e| cannot(io_error_text(&e)))?;
         let text = String::from_utf8(bytes).map_err(|e| {
-            Failure::plain(format!(
-                "cannot read '{display_name}': it is not valid UTF-8 (invalid byte at offset {})",
-                e.utf8_error().valid_up_to()
-            ))
+            let at = e.utf8_error().valid_up_to();
+            let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+            let diag = Diag::error(
+                format!("the file is not valid UTF-8 (invalid byte at offset {at})"),
+                crate::diag::Span::new(at, at + char::REPLACEMENT_CHARACTER.len_utf8()),
+            );
+            Failure {
+                diags: vec![diag],
+                file: Some((display_name.clone(), text)),
+            }
         })?;
         let base_dir = match path.parent() {
             Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),

@@ -87,6 +87,36 @@ mod usage {
         let out = tdsl(&dir, &["check", "bad.td"]);
         assert_eq!(out.status.code(), Some(1));
         assert!(stderr(&out).contains("not valid UTF-8"), "{}", stderr(&out));
+        // The position of the first bad byte, like any other diagnostic.
+        assert!(stderr(&out).contains("bad.td:1:9"), "{}", stderr(&out));
+    }
+
+    #[test]
+    fn check_types_large_initialisers_without_computing_them() {
+        // 8 GB of normals under `run`; `check` needs only the types.
+        let dir = temp_dir("check-values");
+        let source = "placeholder x: f32[1000000000, 2] = randn(seed=1);\n\
+                      let r = randn([2147483647, 1], seed=2);\nrun x, r;\n";
+        std::fs::write(dir.join("big.td"), source).unwrap();
+        let out = tdsl(&dir, &["check", "big.td", "--max-memory", "16G"]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert!(
+            stdout(&out).contains("let r: f32[2147483647, 1]"),
+            "{}",
+            stdout(&out)
+        );
+        let out = tdsl(&dir, &["graph", "big.td", "--max-memory", "16G"]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert!(stdout(&out).contains("const f32[2147483647, 1] <...>"));
+        // The limit holds for `check` as for `run`, naming the value.
+        let out = tdsl(&dir, &["check", "big.td", "--max-memory", "2G"]);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(stderr(&out).contains("big.td:1:13"), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("needs 8000000000 bytes"),
+            "{}",
+            stderr(&out)
+        );
     }
 
     #[test]

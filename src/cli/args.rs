@@ -71,6 +71,10 @@ pub enum GraphFormat {
 pub struct RunArgs {
     /// The `.td` program.
     pub file: PathBuf,
+    /// The most bytes one tensor may take (suffixes K, M, G, T; default: the
+    /// memory available). A larger one is an error naming it, before allocation.
+    #[arg(long, value_name = "BYTES", value_parser = crate::ir::limits::parse_bytes)]
+    pub max_memory: Option<u64>,
     /// Feed a placeholder, or replace a variable's initial value, from a `.npy` file
     /// (path relative to the current directory). Repeatable.
     #[arg(long = "feed", value_name = "NAME=FILE.npy", value_parser = parse_feed)]
@@ -119,12 +123,20 @@ pub struct RunArgs {
 pub struct CheckArgs {
     /// The `.td` program.
     pub file: PathBuf,
+    /// The most bytes one tensor may take (suffixes K, M, G, T; default: the
+    /// memory available). A larger one is an error naming it, before allocation.
+    #[arg(long, value_name = "BYTES", value_parser = crate::ir::limits::parse_bytes)]
+    pub max_memory: Option<u64>,
 }
 
 #[derive(Debug, Args)]
 pub struct GraphArgs {
     /// The `.td` program.
     pub file: PathBuf,
+    /// The most bytes one tensor may take (suffixes K, M, G, T; default: the
+    /// memory available). A larger one is an error naming it, before allocation.
+    #[arg(long, value_name = "BYTES", value_parser = crate::ir::limits::parse_bytes)]
+    pub max_memory: Option<u64>,
     /// Print the graph after optimisation.
     #[arg(long)]
     pub opt: bool,
@@ -286,5 +298,23 @@ mod tests {
             Command::Repl(r) => assert_eq!(r.file, None),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn max_memory_takes_suffixes() {
+        assert_eq!(
+            run_args(&["run", "p.td", "--max-memory", "512M"]).max_memory,
+            Some(512 << 20)
+        );
+        assert_eq!(run_args(&["run", "p.td"]).max_memory, None);
+        match parse(&["check", "p.td", "--max-memory", "1000"])
+            .unwrap()
+            .command
+        {
+            Command::Check(c) => assert_eq!(c.max_memory, Some(1000)),
+            other => panic!("{other:?}"),
+        }
+        let err = parse(&["run", "p.td", "--max-memory", "lots"]).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
     }
 }

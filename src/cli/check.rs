@@ -1,5 +1,6 @@
 //! `tdsl check FILE`: build the program and print its signature, one line per
-//! placeholder, variable, `let` and `run` statement.
+//! placeholder, variable, `let` and `run` statement. It needs types, not
+//! values: large constructor values are never computed.
 
 use super::args::CheckArgs;
 use super::{print_stdout, Failure, SourceFile};
@@ -7,6 +8,11 @@ use crate::runtime::signature::signature;
 
 pub fn check(args: &CheckArgs) -> Result<(), Failure> {
     let source = SourceFile::read(&args.file)?;
-    let module = source.compile()?;
+    let options = crate::Options {
+        optimize: false,
+        max_memory: args.max_memory,
+        values: false,
+    };
+    let module = source.compile_with(&options)?.module;
     print_stdout(&signature(&module)).map_err(|d| source.failure(vec![d]))
 }

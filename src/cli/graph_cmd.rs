@@ -7,8 +7,13 @@ use crate::ir::printer;
 
 pub fn graph(args: &GraphArgs) -> Result<(), Failure> {
     let source = SourceFile::read(&args.file)?;
+    // Without the optimiser nothing needs the values of constructors (the
+    // printer shows only small constants, and those are computed).
+    let optimize = args.opt || args.stats;
     let options = crate::Options {
-        optimize: args.opt || args.stats,
+        optimize,
+        max_memory: args.max_memory,
+        values: optimize,
     };
     let compiled = source.compile_with(&options)?;
     let module = &compiled.module;

@@ -26,6 +26,8 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
     let source = SourceFile::read(&args.file)?;
     let options = crate::Options {
         optimize: !args.no_opt,
+        max_memory: args.max_memory,
+        values: true,
     };
     let compiled = source.compile_with(&options)?;
     let (module, build_times) = (compiled.module, compiled.times);

@@ -1,5 +1,5 @@
 //! Value constructors, evaluated at build time into `Tensor`s: `zeros ones fill
-//! randn uniform xavier load`.
+//! randn uniform xavier`, and opening the `.npy` file of `load`.
 //!
 //! Random values come from our own generator so that they never change with a
 //! crate version or a platform:
@@ -14,7 +14,7 @@
 //!   to the tensor's dtype.
 
 use super::infer::check_size;
-use super::npy::read_npy;
+use super::npy::NpyFile;
 use super::tensor::Tensor;
 use super::types::{DType, TensorType};
 use ndarray::{ArrayD, IxDyn};
@@ -149,12 +149,10 @@ pub fn xavier(ty: &TensorType, seed: u64) -> Result<Tensor, String> {
     uniform(ty, -limit, limit, seed)
 }
 
-/// Reads `path` (relative to `base_dir`) as a `.npy` file.
-pub fn load(path: &str, base_dir: &Path) -> Result<Tensor, String> {
-    let full = base_dir.join(path);
-    let tensor = read_npy(&full)?;
-    check_size(&tensor.ty())?;
-    Ok(tensor)
+/// Opens `path` (relative to `base_dir`) as a `.npy` file; its header is
+/// checked, its data not read yet (see `NpyFile::read`).
+pub fn open_npy(path: &str, base_dir: &Path) -> Result<NpyFile, String> {
+    NpyFile::open(&base_dir.join(path))
 }
 
 #[cfg(test)]
@@ -228,7 +226,7 @@ mod tests {
 
     #[test]
     fn load_reports_missing_files() {
-        let e = load("no/such/file.npy", Path::new("/nonexistent")).unwrap_err();
+        let e = open_npy("no/such/file.npy", Path::new("/nonexistent")).unwrap_err();
         assert!(e.contains("cannot read"), "{e}");
     }
 }

@@ -3,6 +3,7 @@
 pub mod graph;
 pub mod infer;
 pub mod init;
+pub mod limits;
 pub mod module;
 pub mod npy;
 pub mod op;

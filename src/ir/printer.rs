@@ -31,7 +31,7 @@ use std::collections::HashMap;
 use std::fmt::Write;
 
 /// Constants with more elements than this print as `<...>` (`<N values>`).
-const MAX_CONST_ELEMENTS: usize = 8;
+pub const MAX_CONST_ELEMENTS: usize = 8;
 
 /// Which text form [`to_text_with`] writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -165,6 +165,9 @@ impl Builder<'_> {
         variable: bool,
     ) -> BResult<Value> {
         let ty = self.decl_type(ty)?;
+        // Before the initialiser is made: it has the declared size.
+        crate::ir::limits::check(&format!("`{}`", name.name), &ty, self.options.max_bytes)
+            .map_err(|m| self.error(m, name.span))?;
         let value = match init {
             Some(e) => Some(self.init_value(e, &ty, &name.name)?),
             None => None,

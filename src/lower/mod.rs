@@ -49,13 +49,41 @@ const MAX_DEPTH: usize = 1500;
 /// `MAX_DEPTH` levels take about 8 MiB in a debug build; this leaves a wide margin.
 const STACK_BYTES: usize = 128 << 20;
 
+/// How a build treats values.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BuildOptions {
+    /// The most bytes any one tensor may take (`ir::limits`).
+    pub max_bytes: u64,
+    /// Compute the values of constructors (`randn`, `load`, ...). Off, only
+    /// their types are checked: see `values.rs` for what stands in for them.
+    pub values: bool,
+}
+
+impl Default for BuildOptions {
+    fn default() -> BuildOptions {
+        BuildOptions {
+            max_bytes: crate::ir::limits::default_max_bytes(),
+            values: true,
+        }
+    }
+}
+
 /// Builds the module; `base_dir` is where `load("...")` paths are relative to.
 pub fn build(program: &Program, base_dir: &Path) -> Result<Module, Vec<Diag>> {
+    build_with(program, base_dir, &BuildOptions::default())
+}
+
+/// [`build`] with explicit options.
+pub fn build_with(
+    program: &Program,
+    base_dir: &Path,
+    options: &BuildOptions,
+) -> Result<Module, Vec<Diag>> {
     std::thread::scope(|s| {
         let worker = std::thread::Builder::new()
             .name("tdsl-build".into())
             .stack_size(STACK_BYTES)
-            .spawn_scoped(s, || build_here(program, base_dir));
+            .spawn_scoped(s, || build_here(program, base_dir, options));
         match worker {
             Ok(handle) => handle.join().unwrap_or_else(|_| {
                 Err(vec![Diag::internal(
@@ -64,15 +92,26 @@ pub fn build(program: &Program, base_dir: &Path) -> Result<Module, Vec<Diag>> {
                     None,
                 )])
             }),
-            Err(_) => build_here(program, base_dir),
+            Err(_) => build_here(program, base_dir, options),
         }
     })
 }
 
 /// Builds on the current thread.
-fn build_here(program: &Program, base_dir: &Path) -> Result<Module, Vec<Diag>> {
-    let mut builder = Builder::new(program, base_dir);
+fn build_here(
+    program: &Program,
+    base_dir: &Path,
+    options: &BuildOptions,
+) -> Result<Module, Vec<Diag>> {
+    let mut builder = Builder::new(program, base_dir, options.clone());
     builder.build_items();
+    if builder.diags.is_empty() {
+        // Autodiff adds nodes outside `add_typed`: check those too.
+        let graph = &builder.ctxs[0].graph;
+        if let Err((message, span)) = crate::ir::limits::check_graph(graph, options.max_bytes) {
+            builder.diags.push(Diag::error(message, span));
+        }
+    }
     if builder.diags.is_empty() {
         Ok(builder.finish())
     } else {
@@ -102,6 +141,7 @@ pub(crate) type BResult<T> = Result<T, Failed>;
 pub(crate) struct Builder<'a> {
     program: &'a Program,
     base_dir: &'a Path,
+    options: BuildOptions,
     /// Top-level name -> index of its (first) item.
     globals: HashMap<String, usize>,
     /// Per item: whether its value is built yet.
@@ -128,10 +168,11 @@ pub(crate) struct Builder<'a> {
 }
 
 impl<'a> Builder<'a> {
-    fn new(program: &'a Program, base_dir: &'a Path) -> Builder<'a> {
+    fn new(program: &'a Program, base_dir: &'a Path, options: BuildOptions) -> Builder<'a> {
         Builder {
             program,
             base_dir,
+            options,
             globals: HashMap::new(),
             states: Vec::new(),
             ctxs: vec![GraphCtx::new(Graph::new(), 0, Vec::new())],

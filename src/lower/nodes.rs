@@ -70,6 +70,12 @@ impl Builder<'_> {
                 span,
             ));
         }
+        crate::ir::limits::check(
+            &crate::ir::limits::describe(&op),
+            &ty,
+            self.options.max_bytes,
+        )
+        .map_err(|m| self.error(m, span))?;
         let level = self.level();
         Ok(self.ctxs[level].graph.add(op, inputs, ty, span))
     }

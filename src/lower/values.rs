@@ -3,10 +3,18 @@
 //! As a `variable`/`placeholder` initialiser the shape (and dtype) come from the
 //! declaration and the shape may be left out; in an expression the shape is
 //! required and the dtype is `f32` unless `dtype=` says otherwise.
+//!
+//! Every value's size is checked against the memory limit (`ir::limits`)
+//! before it is made. When the build does not want values (`tdsl check`, and
+//! `tdsl graph` without `--opt`: they need types, not data), a constructor
+//! whose value the printer would not show (more than `MAX_CONST_ELEMENTS`
+//! elements) is not computed: a zero tensor stands in. Its zeroed allocation is
+//! only address space until written or read, and neither command touches it.
 
 use super::args::Call;
 use super::{BResult, Builder};
 use crate::diag::Diag;
+use crate::diag::Span;
 use crate::ir::init;
 use crate::ir::tensor::Tensor;
 use crate::ir::types::{DType, TensorType};
@@ -63,20 +71,27 @@ impl Builder<'_> {
         if name == "load" {
             let path = get("path").ok_or(super::Failed)?;
             let path = self.str_attr(name, "path", path)?;
-            let tensor = crate::timing::values(|| init::load(&path, self.base_dir))
+            let file = init::open_npy(&path, self.base_dir)
                 .map_err(|m| self.error(format!("load: {m}"), call.span))?;
-            if let Some(ty) = target {
-                let got = tensor.ty();
-                if &got != ty {
-                    return Err(self.error(
-                        format!("load: '{path}' holds {got} but the declaration is {ty}"),
-                        call.span,
-                    ));
-                }
+            let got = file.ty().clone();
+            if let Some(ty) = target.filter(|ty| **ty != got) {
+                return Err(self.error(
+                    format!("load: '{path}' holds {got} but the declaration is {ty}"),
+                    call.span,
+                ));
             }
-            return Ok(tensor);
+            self.within_limit(name, &got, call.span)?;
+            if let Some(stand_in) = self.stand_in(&got) {
+                return Ok(stand_in);
+            }
+            return crate::timing::values(|| file.read())
+                .map_err(|m| self.error(format!("load: {m}"), call.span));
         }
         let ty = self.constructor_type(call, target, get("shape"), get("dtype"))?;
+        self.within_limit(name, &ty, call.span)?;
+        if let Some(stand_in) = self.stand_in(&ty) {
+            return Ok(stand_in);
+        }
         let seed = match get("seed") {
             Some(e) => self.int_attr(name, "seed", e)? as u64,
             None => 0,
@@ -115,6 +130,18 @@ impl Builder<'_> {
             _ => Err(format!("`{name}` is not a value constructor")),
         };
         result.map_err(|m| self.error(format!("{name}: {m}"), call.span))
+    }
+
+    /// An error at `span` unless a `name` value of `ty` fits the memory limit.
+    fn within_limit(&mut self, name: &str, ty: &TensorType, span: Span) -> BResult<()> {
+        crate::ir::limits::check(&format!("this `{name}` value"), ty, self.options.max_bytes)
+            .map_err(|m| self.error(m, span))
+    }
+
+    /// The zero tensor that stands in for a value not computed (see the header).
+    fn stand_in(&self, ty: &TensorType) -> Option<Tensor> {
+        let shown = ty.shape.numel() <= crate::ir::printer::MAX_CONST_ELEMENTS;
+        (!self.options.values && !shown).then(|| Tensor::full(ty, 0.0))
     }
 
     /// The type a constructor makes: from `shape=`/`dtype=` and the declaration.

@@ -16,7 +16,7 @@ pub enum FeedTarget {
 /// Checks `tensor` as a feed of `name`; returns what it feeds.
 pub fn check_feed(module: &Module, name: &str, tensor: &Tensor) -> Result<FeedTarget, Diag> {
     let (target, ty, span) = declaration(module, name)?;
-    check_type(name, ty, span, tensor)?;
+    check_type(name, ty, span, &tensor.ty())?;
     Ok(target)
 }
 
@@ -35,9 +35,8 @@ pub fn declaration<'m>(
 }
 
 /// "feed `x`: expected f32[64, 32, 32, 3], got f64[64, 32, 32, 3]" at the declaration.
-fn check_type(name: &str, expected: &TensorType, span: Span, tensor: &Tensor) -> Result<(), Diag> {
-    let got = tensor.ty();
-    if &got == expected {
+fn check_type(name: &str, expected: &TensorType, span: Span, got: &TensorType) -> Result<(), Diag> {
+    if got == expected {
         return Ok(());
     }
     Err(Diag::error(
@@ -84,20 +83,22 @@ pub fn unknown_feed(module: &Module, name: &str) -> Diag {
 pub(crate) const MAX_LABELS: usize = 4;
 
 /// Reads a feed of `name` from a `.npy` file and checks it against the declaration.
-/// A name that cannot be fed is reported before the file is read; errors point at
-/// the declaration.
+/// A name that cannot be fed is reported before the file is read, and the
+/// file's header is checked against the declaration before its data is read
+/// (so a hostile header allocates nothing); errors point at the declaration.
 pub fn load_feed(module: &Module, name: &str, path: &Path) -> Result<Tensor, Diag> {
     let (_, ty, span) = declaration(module, name)?;
-    let tensor = npy::read_npy(path).map_err(|message| {
+    let in_file = |message: String| {
         Diag::error(
             format!("feed `{name}`: {}", without_os_error(&message)),
             span,
         )
         .with_note(format!("`{name}` is declared here as {ty}"))
-    })?;
-    check_type(name, ty, span, &tensor)
+    };
+    let file = npy::NpyFile::open(path).map_err(in_file)?;
+    check_type(name, ty, span, file.ty())
         .map_err(|d| d.with_note(format!("the feed was read from '{}'", path.display())))?;
-    Ok(tensor)
+    file.read().map_err(in_file)
 }
 
 /// `No such file or directory (os error 2)` -> `No such file or directory`.

@@ -1,0 +1,3 @@
+// Not a regular file: it would be read forever.
+let y = load("/dev/zero");
+run y;
