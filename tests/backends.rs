@@ -11,6 +11,8 @@
 //! training run: every step is compared from the same state. The JIT compiles
 //! with `check_bounds`.
 
+mod support;
+
 use std::path::Path;
 use tdsl::backend::Backend;
 use tdsl::runtime::Session;
@@ -139,5 +141,30 @@ fn the_cli_writes_the_same_outputs_on_both_backends() {
     for ((fe, e), (fa, a)) in outputs[0].iter().zip(&outputs[1]) {
         assert_eq!(fe, fa);
         assert_close(fe, e, a);
+    }
+}
+
+/// A fuzzer find (`tests/fixtures/jit/deferred_reader.td`): the JIT runs every
+/// training step, with and without `loss` fetched, and prints what the
+/// interpreter prints (losses after each step, then the variables).
+#[test]
+fn a_deferred_reader_used_up_by_another_runs_on_the_jit() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let program = root.join("tests/fixtures/jit/deferred_reader.td");
+    let run = |backend: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tdsl"))
+            .arg("run")
+            .arg(&program)
+            .args(["--backend", backend])
+            .output()
+            .expect("the tdsl binary runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{backend}: {stderr}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let (want, got) = (run("interp"), run("jit"));
+    assert_eq!(want.lines().count(), 10, "{want}");
+    if let Err(why) = support::text_matches(&want, &got) {
+        panic!("jit differs from interp:\n{why}");
     }
 }

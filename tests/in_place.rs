@@ -215,3 +215,32 @@ let train = minimize(loss, sgd(0.05));
     let after: Vec<_> = names.iter().map(|n| ptr(&jit, n)).collect();
     assert_eq!(before, after, "every update was written in place");
 }
+
+/// A fuzzer find (`log_softmax`, two `maximum`s, three updated variables):
+/// `v6`'s update defers its other readers, and the reduction of `v4`'s
+/// gradient among them is used up by another deferred reader, `v4`'s update.
+/// The walk must not compute that reduction again: `v4`'s buffer is by then
+/// the update's ("no value for variable 'v4'"), and with `loss` fetched a side
+/// output would be asked for on its own ("was not stored by its reduction").
+#[test]
+fn a_deferred_reader_used_up_by_another_is_not_computed_again() {
+    let source = "
+variable v4: f32[7] = randn(std=0.5);
+variable v6: f32[] = 0.39;
+variable v8: f32[] = randn(seed=8, std=0.5);
+let t9 = maximum(maximum(log_softmax(v4), v6), v8);
+let loss = mean(t9 * t9);
+let train = minimize(loss, sgd(0.01));
+";
+    for optimizer in ["sgd(0.01)", "adam(0.01)"] {
+        let source = source.replace("sgd(0.01)", optimizer);
+        for fetches in [&["train"][..], &["train", "loss"], &["loss", "train"]] {
+            let (mut interp, mut jit) = sessions(&source);
+            same_steps(&mut interp, &mut jit, fetches, 1);
+            let before: Vec<_> = ["v4", "v6", "v8"].iter().map(|n| ptr(&jit, n)).collect();
+            same_steps(&mut interp, &mut jit, fetches, 4);
+            let after: Vec<_> = ["v4", "v6", "v8"].iter().map(|n| ptr(&jit, n)).collect();
+            assert_eq!(before, after, "{optimizer} / {fetches:?}: updated in place");
+        }
+    }
+}

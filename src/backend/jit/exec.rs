@@ -182,7 +182,8 @@ impl Executable {
         stack.clear();
         stack.push(target);
         while let Some(&id) = stack.last() {
-            if memo[id.index()].is_some() {
+            // Once per run: a deferral's entry (`inplace.rs`) may be used up.
+            if memo[id.index()].is_some() || done[id.index()] {
                 stack.pop();
                 continue;
             }
@@ -198,6 +199,9 @@ impl Executable {
                     return Err(internal(format!("input {dep} does not precede node {id}")));
                 }
                 if memo[dep.index()].is_none() {
+                    if done[dep.index()] {
+                        return Err(internal(format!("input {dep} of {id} is gone")));
+                    }
                     stack.push(dep);
                     ready = false;
                 }

@@ -283,3 +283,29 @@ fn leaving_the_plan_anywhere_gives_the_pools_results() {
     assert!(exe.set_arena_plan(Some(plan)));
     assert_eq!(bits(&exe.run(&inputs).expect("jit")), bits(&want));
 }
+
+/// An in-place update's deferred readers (`inplace.rs`) where one is used up
+/// by another before its own stack entry comes back: the replayed walk, like
+/// `eval`, computes every node once.
+#[test]
+fn the_walk_computes_a_used_up_deferred_reader_once() {
+    let source = "
+variable v4: f32[7] = randn(std=0.5);
+variable v6: f32[] = 0.39;
+variable v8: f32[] = randn(seed=8, std=0.5);
+let t9 = maximum(maximum(log_softmax(v4), v6), v8);
+let train = minimize(mean(t9 * t9), sgd(0.01));
+";
+    let module = crate::compile(source, std::path::Path::new(".")).expect("compiles");
+    let train = module.lookup("train").expect("train");
+    let exe = compile(&module.graph, &[train], Options { check_bounds: true }).expect("jit");
+    assert_eq!(exe.owned_variables().count(), 3, "all three in place");
+    let order = &exe.arena_plan().expect("a plan").order;
+    let mut seen = vec![false; module.graph.len()];
+    for id in order {
+        assert!(
+            !std::mem::replace(&mut seen[id.index()], true),
+            "{id} twice"
+        );
+    }
+}

@@ -33,7 +33,8 @@ impl Executable {
             stack.clear();
             stack.push(fetch);
             while let Some(&id) = stack.last() {
-                if *memo.get(id.index())? {
+                // As `eval`: computed once, a deferral's entry may be stale.
+                if *memo.get(id.index())? || done[id.index()] {
                     stack.pop();
                     continue;
                 }
@@ -48,6 +49,9 @@ impl Executable {
                         return None;
                     }
                     if !memo[dep.index()] {
+                        if done[dep.index()] {
+                            return None;
+                        }
                         stack.push(dep);
                         ready = false;
                     }
