@@ -22,7 +22,8 @@ pub struct Case {
     pub runs: Vec<Vec<String>>,
     /// Standard input of every command (a REPL script).
     pub stdin: Option<String>,
-    /// Whether every `run` command line must print the same numbers.
+    /// Whether `run` command lines that differ only in backend, threads,
+    /// optimiser or bounds-check flags must print the same numbers.
     pub differential: bool,
 }
 
@@ -46,10 +47,30 @@ pub fn write(case: &Case, dir: &Path) {
     }
 }
 
+/// A `run` command line without the flags that must not change its numbers
+/// (backend, threads, optimiser, bounds checks): runs with equal keys are
+/// compared, so a corpus case run once with its own `// args:` flags is not
+/// compared with the plain runs of the same program.
+fn comparable(run: &[String]) -> Vec<&str> {
+    let mut key = Vec::new();
+    let mut words = run.iter().map(String::as_str);
+    while let Some(word) = words.next() {
+        match word {
+            "--backend" | "--threads" => {
+                words.next();
+            }
+            "--no-opt" | "--check-bounds" => {}
+            other => key.push(other),
+        }
+    }
+    key
+}
+
 /// Runs the case in `dir` and gives its worst finding, or `Fine`.
 pub fn evaluate(case: &Case, dir: &Path, timeout: Duration) -> Verdict {
     write(case, dir);
-    let mut reference: Option<(&Vec<String>, Outcome)> = None;
+    // Per command line without its backend flags: the first run and its outcome.
+    let mut references: Vec<(Vec<&str>, &Vec<String>, Outcome)> = Vec::new();
     for run in &case.runs {
         let out = exec::run(dir, run, case.stdin.as_deref(), timeout);
         let class = out.class();
@@ -64,9 +85,10 @@ pub fn evaluate(case: &Case, dir: &Path, timeout: Duration) -> Verdict {
         if !case.differential || run.first().map(String::as_str) != Some("run") {
             continue;
         }
-        match &reference {
-            None => reference = Some((run, out)),
-            Some((first, want)) => {
+        let key = comparable(run);
+        match references.iter().find(|(k, _, _)| *k == key) {
+            None => references.push((key, run, out)),
+            Some((_, first, want)) => {
                 let why = if want.code != out.code {
                     Some(format!(
                         "exit {:?} vs {:?}\n{}\n{}",
@@ -125,4 +147,23 @@ pub fn signature(case: &Case, verdict: &Verdict) -> String {
         .take(120)
         .collect();
     format!("{} {} {}", verdict.class.name(), case.generator, words)
+}
+
+#[test]
+fn runs_differing_only_in_backend_flags_are_compared() {
+    let plain = args(&["run", "prog.td", "--steps", "2"]);
+    let interp = args(&["run", "prog.td", "--steps", "2", "--backend", "interp"]);
+    let flags = args(&[
+        "run",
+        "prog.td",
+        "--steps",
+        "2",
+        "--threads",
+        "2",
+        "--no-opt",
+    ]);
+    let fed = args(&["run", "prog.td", "--feed", "x=a.npy"]);
+    assert_eq!(comparable(&plain), comparable(&interp));
+    assert_eq!(comparable(&plain), comparable(&flags));
+    assert_ne!(comparable(&plain), comparable(&fed));
 }
