@@ -1,0 +1,1 @@
+placeholder b:f32[30273027,42]=zeros();
