@@ -5,7 +5,7 @@
 //! predicate and the captures its taken branch uses. Fused groups, reductions
 //! and matmuls run their native kernels; `cond` and `fold` run the compiled
 //! executables of their regions ([`super::control`]); every other node runs
-//! the interpreter's kernel for that node ([`crate::kernels::eval::eval_pure`]).
+//! the shared evaluator ([`crate::kernels::eval::eval_pure`]).
 
 use super::arena::Run;
 
@@ -126,7 +126,7 @@ impl Executable {
     }
 
     /// Runs one step: the fetched values in order, and the updates of the
-    /// fetched `assign`s in graph order (not applied; as [`interp::run_step`]).
+    /// fetched `assign`s in graph order (not applied; the step contract of `crate::backend::StepResult`).
     pub fn run(&self, inputs: &StepInputs) -> Result<StepResult, Diag> {
         self.run_with(inputs, HashMap::new()).0
     }

@@ -6,9 +6,9 @@
 //! one loop nest per group, `f32x4` where possible), `MatMul` becomes a loop
 //! over the batch calling the `gemm` crate ([`matmul`]), `cond` and `fold` run
 //! their regions compiled the same way ([`control`]), and every other op runs
-//! the interpreter's kernel for that node for now. [`Executable::run`] then runs
-//! a step with the interpreter's API and results. docs/jit.md has the design,
-//! the measured numbers and the next steps.
+//! the shared evaluator (`kernels::eval`) for that node. [`Executable::run`]
+//! runs a step with the backends' shared `StepInputs`/`StepResult`. docs/jit.md
+//! has the design and the next steps.
 //!
 //! Safety: generated code is entered in exactly one place, `Kernel::call`
 //! (`codegen.rs`); every load and store in it is in bounds by construction from
@@ -148,7 +148,7 @@ fn compile_graph(
     Ok(exe)
 }
 
-/// Compiles and runs one step: the interpreter's [`crate::backend::interp::run_step`]
+/// Compiles and runs one step with the same contract as the interpreter's `run_step`
 /// API (callers that run many steps should [`compile`] once instead).
 pub fn run_step(
     graph: &Graph,
