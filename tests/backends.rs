@@ -168,3 +168,39 @@ fn a_deferred_reader_used_up_by_another_runs_on_the_jit() {
         panic!("jit differs from interp:\n{why}");
     }
 }
+
+/// The long fuzz run's disagreements (`tests/fixtures/fuzz/training_drift_*.td`,
+/// generated training programs): each backend's rounding is within tolerance
+/// per op, and training steps compound it (with Adam's default `eps`, a
+/// gradient that is zero but for rounding takes full-size steps, so the
+/// programs use the fuzzer's `eps=0.01`). After the steps, the printed numbers
+/// agree within the training tolerance.
+#[test]
+fn training_programs_agree_within_the_training_tolerance() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fuzz");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("tests/fixtures/fuzz")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "td"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 5, "the fuzzer's finds are there");
+    for program in files {
+        let run = |backend: &str| {
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_tdsl"))
+                .arg("run")
+                .arg(&program)
+                .args(["--backend", backend])
+                .output()
+                .expect("the tdsl binary runs");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(out.status.success(), "{backend}: {stderr}");
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        let (want, got) = (run("interp"), run("jit"));
+        assert!(!want.trim().is_empty());
+        if let Err(why) = support::text_matches_within(&want, &got, support::TRAINING) {
+            panic!("{}: jit differs from interp:\n{why}", program.display());
+        }
+    }
+}

@@ -171,6 +171,25 @@ run train, s;
         .unwrap()
     }
 
+    /// A fuzzer find: under an address-space limit (`ulimit -v`), `check` of a
+    /// large zero initialiser aborted on its stand-in's allocation. The default
+    /// memory limit now follows the address-space limit, so it is a diagnostic.
+    #[test]
+    fn an_address_space_limit_lowers_the_default_memory_limit() {
+        let dir = program_dir("rlimit", "placeholder b: f32[30273027, 42] = zeros();\n");
+        let script = "ulimit -v 3145728 && exec \"$0\" check p.td";
+        let out = Command::new("sh")
+            .args(["-c", script, env!("CARGO_BIN_EXE_tdsl")])
+            .current_dir(&dir)
+            .output()
+            .expect("sh runs");
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(err.contains("p.td:1:"), "{err}");
+        assert!(err.contains("5085868536 bytes, more than the memory limit"), "{err}");
+        assert!(!err.contains("memory allocation"), "{err}");
+    }
+
     #[test]
     fn run_prints_the_fetches() {
         let dir = program_dir("run", PROGRAM);

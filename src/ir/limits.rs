@@ -3,7 +3,11 @@
 //! asks here before it allocates such a tensor, so one limit governs them all.
 //!
 //! The limit defaults to the memory the system says is available
-//! (`MemAvailable` in `/proc/meminfo`); `--max-memory BYTES` overrides it.
+//! (`MemAvailable` in `/proc/meminfo`), and to half the process's address-space
+//! or data-size limit (`ulimit -v`, `ulimit -d`) when that is lower: under such a
+//! limit even an untouched zeroed allocation counts, and the rest of the process
+//! (code, thread stacks, allocator arenas) needs room too. `--max-memory BYTES`
+//! overrides it.
 
 use super::graph::Graph;
 use super::op::Op;
@@ -22,12 +26,34 @@ pub fn bytes_of(ty: &TensorType) -> Option<u64> {
     Some(n)
 }
 
-/// The default limit: the memory available now, else a fixed fallback.
+/// The default limit: the memory available now (else a fixed fallback), or
+/// half the process's address-space or data limit when that is lower.
 pub fn default_max_bytes() -> u64 {
-    std::fs::read_to_string("/proc/meminfo")
+    let available = std::fs::read_to_string("/proc/meminfo")
         .ok()
         .and_then(|text| mem_available(&text))
-        .unwrap_or(FALLBACK_BYTES)
+        .unwrap_or(FALLBACK_BYTES);
+    let rlimit = std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|text| address_limit(&text));
+    match rlimit {
+        Some(bytes) => available.min(bytes / 2),
+        None => available,
+    }
+}
+
+/// The lower of the soft `Max address space` and `Max data size` limits in
+/// `/proc/self/limits` text, `None` when both are unlimited.
+fn address_limit(limits: &str) -> Option<u64> {
+    limits
+        .lines()
+        .filter_map(|l| {
+            let rest = l
+                .strip_prefix("Max address space")
+                .or_else(|| l.strip_prefix("Max data size"))?;
+            rest.split_whitespace().next()?.parse::<u64>().ok()
+        })
+        .min()
 }
 
 /// `MemAvailable:  123456 kB` -> bytes.
@@ -111,6 +137,21 @@ pub fn parse_bytes(text: &str) -> Result<u64, String> {
 mod tests {
     use super::*;
     use crate::ir::types::DType;
+
+    #[test]
+    fn an_address_space_limit_is_read() {
+        let head = "Limit                     Soft Limit           Hard Limit           Units\n";
+        let unlimited = format!(
+            "{head}Max data size             unlimited            unlimited            bytes\n\
+             Max address space         unlimited            unlimited            bytes\n"
+        );
+        assert_eq!(address_limit(&unlimited), None);
+        let limited = format!(
+            "{head}Max data size             unlimited            unlimited            bytes\n\
+             Max address space         3221225472           unlimited            bytes\n"
+        );
+        assert_eq!(address_limit(&limited), Some(3 << 30));
+    }
 
     #[test]
     fn byte_sizes_never_overflow() {

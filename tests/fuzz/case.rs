@@ -3,7 +3,7 @@
 //! lines of a differential case must also agree with the first one.
 
 use crate::exec::{self, Class, Outcome};
-use crate::support::text_matches;
+use crate::support::{text_matches_within, Tolerance, GOLDEN, TRAINING};
 use std::path::Path;
 use std::time::Duration;
 
@@ -98,7 +98,7 @@ pub fn evaluate(case: &Case, dir: &Path, timeout: Duration) -> Verdict {
                         tail(&out.stderr)
                     ))
                 } else if want.code == Some(0) {
-                    text_matches(&want.stdout, &out.stdout).err()
+                    text_matches_within(&want.stdout, &out.stdout, tolerance(case)).err()
                 } else {
                     None
                 };
@@ -117,6 +117,16 @@ pub fn evaluate(case: &Case, dir: &Path, timeout: Duration) -> Verdict {
         class: Class::Fine,
         runs: Vec::new(),
         detail: String::new(),
+    }
+}
+
+/// The tolerance for comparing runs of `case`: rounding differences compound
+/// over training steps, so a program that trains gets the looser one.
+fn tolerance(case: &Case) -> Tolerance {
+    if case.source.contains("minimize(") {
+        TRAINING
+    } else {
+        GOLDEN
     }
 }
 

@@ -104,7 +104,7 @@ pub fn save(case: &Case, verdict: &Verdict, root: &Path, name: &str) -> std::pat
     }
     if verdict.class == Class::Disagreement {
         text.push_str(
-            "(the outputs of the two commands differ beyond 1e-4 relative, 1e-6 absolute)\n",
+            "(the outputs of the two commands differ beyond the fuzzer's tolerance: docs/fuzzing.md)\n",
         );
     }
     text.push_str(&format!(

@@ -1,1 +1,0 @@
-placeholder p1:f32[3,]=randn(seed=1);placeholder p2:f32[]=uniform(1.0,1.0,seed=2);variable v3:f32[3]=0.34;placeholder flag:bool[]=false;variable v4:f32[3]=0.91;let t5=(fold(|acc,x|(acc*v4),v4,v3));let t6=((t5)[0]);let t10=(softmax(cond(flag,t5,v4)));let loss=mean((t10)*tanh(t10));let train=minimize(loss,adam(0.01));run train,repeat 1;run t5;

@@ -1,1 +1,0 @@
-placeholder b:f32[30273027,42]=zeros();

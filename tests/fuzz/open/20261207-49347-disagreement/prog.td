@@ -1,1 +1,0 @@
-variable v3:f32[3,5,5]=randn(seed=3,std=0.5);variable v6:f32[1,5,5]=0.37;variable v7:f32[4,5,3]=0.38;let t4=((v3));let t5=t4;let t8=log_softmax((concat([t5,v6],)@v7));let loss=mean((t8));let train=minimize(loss,adam(0.01));run train repeat 4;run t5;

@@ -1,1 +1,0 @@
-variable v3:f32[]=randn(seed=3,std=0.5);variable v4:f32[7,7]=0.86;let t5=(reshape((v4+v3),[-1]));let t6=(fold(|acc,x|(v3),v3,where(t5>t5,t5,t5)));let t7=log_softmax(where(cond(sum(t5)>0.0,t5,t5)>t5,cond(sum(t5)>0.0,t5,t5),t5));let loss=mean((t7)*(t7));let dvar=grad(loss,v3);let train=minimize(loss,adam(0.01));run train repeat 12every 1;run t6;

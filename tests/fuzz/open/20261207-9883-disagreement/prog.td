@@ -1,1 +1,0 @@
-placeholder p3:f32[]=uniform(1.0,1.0,seed=3);variable v4:f32[7,7,3]=0.87;placeholder p10:f32[]=randn(seed=10);let t6=cos(sum(v4));let t7=p3;let t8=t6;let t9=cond((t6)>0.0,((t7)),t7);let t11=(t6);let loss=((t11)*(t11));let dvar=grad(loss,v4);let train=minimize(loss,adam(0.01));run train,repeat 10;run t8;
