@@ -7,7 +7,7 @@ use tdsl::cli::{Cli, Command};
 fn main() {
     let cli = Cli::parse();
     let status = match &cli.command {
-        Command::Repl(args) => tdsl::repl::main(args.file.as_deref()),
+        Command::Repl(args) => tdsl::repl::main(args.file.as_deref(), args.max_memory),
         _ => tdsl::cli::run_cli(cli),
     };
     std::process::exit(status);

@@ -186,7 +186,10 @@ run train, s;
         let err = stderr(&out);
         assert_eq!(out.status.code(), Some(1), "{err}");
         assert!(err.contains("p.td:1:"), "{err}");
-        assert!(err.contains("5085868536 bytes, more than the memory limit"), "{err}");
+        assert!(
+            err.contains("5085868536 bytes, more than the memory limit"),
+            "{err}"
+        );
         assert!(!err.contains("memory allocation"), "{err}");
     }
 

@@ -153,6 +153,10 @@ pub struct GraphArgs {
 pub struct ReplArgs {
     /// A `.td` file to load first.
     pub file: Option<PathBuf>,
+    /// The most bytes one tensor may take (suffixes K, M, G, T; default: the
+    /// memory available). A larger one is an error naming it, before allocation.
+    #[arg(long, value_name = "BYTES", value_parser = crate::ir::limits::parse_bytes)]
+    pub max_memory: Option<u64>,
 }
 
 /// `NAME=FILE.npy` -> (NAME, FILE.npy).

@@ -33,8 +33,9 @@ pub enum Flow {
 
 /// Runs the REPL; returns the exit status. On a terminal: 0. Otherwise (a
 /// script): 0 if every input succeeded, else 1.
-pub fn main(file: Option<&Path>) -> i32 {
+pub fn main(file: Option<&Path>, max_memory: Option<u64>) -> i32 {
     let mut repl = Repl::new();
+    repl.max_memory = max_memory;
     if let Some(path) = file {
         commands::load(&mut repl, path);
     }

@@ -36,6 +36,9 @@ pub struct Repl {
     pub(super) backend: Backend,
     /// How many inputs failed.
     pub errors: usize,
+    /// The most bytes one tensor may take (`--max-memory`); `None` is the
+    /// memory available.
+    pub max_memory: Option<u64>,
 }
 
 /// What an expression input refers to.
@@ -67,6 +70,7 @@ impl Repl {
             base_dir: PathBuf::from("."),
             backend: Backend::default(),
             errors: 0,
+            max_memory: None,
         }
     }
 
@@ -93,7 +97,14 @@ impl Repl {
     /// Compiles `pieces`; errors come back rendered against their origins.
     pub(super) fn build(&self, pieces: &[Piece]) -> Result<Module, String> {
         let layout = Layout::new(pieces);
-        crate::compile(&layout.text, &self.base_dir).map_err(|diags| layout.render(&diags))
+        let options = crate::Options {
+            optimize: false,
+            max_memory: self.max_memory,
+            values: true,
+        };
+        crate::compile_with(&layout.text, &self.base_dir, &options)
+            .map(|compiled| compiled.module)
+            .map_err(|diags| layout.render(&diags))
     }
 
     /// Starts a session on `module`, carrying over every variable whose name and
