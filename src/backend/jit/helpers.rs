@@ -10,7 +10,6 @@
 use crate::ir::scalar::Scalar;
 use crate::ir::{BinaryOp, UnaryOp};
 use std::cell::RefCell;
-use std::sync::OnceLock;
 use std::thread::LocalKey;
 use std::time::Instant;
 
@@ -272,15 +271,8 @@ fn with_scratch<T>(key: &'static LocalKey<RefCell<Vec<T>>>, mut f: impl FnMut(&m
     }
 }
 
-/// Whether `TDSL_GEMM_LOG` is set: every GEMM call then prints its shape,
-/// layouts, time and rate on stderr (read once; the numbers in docs/jit.md
-/// came from it).
-fn logging() -> bool {
-    static LOG: OnceLock<bool> = OnceLock::new();
-    *LOG.get_or_init(|| std::env::var_os("TDSL_GEMM_LOG").is_some())
-}
-
-/// One GEMM with the helpers' arguments, logged if [`logging`].
+/// One GEMM with the helpers' arguments, its shape, layouts, time and rate
+/// printed on stderr if `log` (the numbers in docs/jit.md came from it).
 ///
 /// # Safety
 /// As for [`gemm_rows`].
@@ -293,8 +285,9 @@ unsafe fn gemm_call<T: 'static + Copy + Default + Send + Sync + super::transb::P
     (m, k, n): (usize, usize, usize),
     (ta, tb): (usize, usize),
     one: T,
+    log: bool,
 ) {
-    let start = logging().then(Instant::now);
+    let start = log.then(Instant::now);
     with_scratch(key, |scratch| {
         // SAFETY: the caller's guarantee; `scratch` belongs to this thread
         // and is none of the operands.
@@ -310,39 +303,35 @@ unsafe fn gemm_call<T: 'static + Copy + Default + Send + Sync + super::transb::P
     }
 }
 
-/// Called from generated code with pointers the matmul kernel computed from
-/// static shapes (see `matmul.rs`, which proves them in bounds); `ta`, `tb`
-/// are [`Layout::code`]s.
-#[allow(clippy::too_many_arguments)]
-extern "C" fn tdsl_gemm_f32(
-    a: *const f32,
-    b: *const f32,
-    c: *mut f32,
-    m: usize,
-    k: usize,
-    n: usize,
-    ta: usize,
-    tb: usize,
-) {
-    // SAFETY: the matmul kernel passes operand pointers offset by whole matrices
-    // within buffers whose sizes it checked against the static shapes.
-    unsafe { gemm_call(&SCRATCH_F32, a, b, c, (m, k, n), (ta, tb), 1.0f32) }
+/// The GEMM helpers generated code calls, one per dtype and log setting:
+/// called with pointers the matmul kernel computed from static shapes (see
+/// `matmul.rs`, which proves them in bounds); `ta`, `tb` are
+/// [`Layout::code`]s.
+macro_rules! gemm_helper {
+    ($name:ident, $t:ty, $scratch:ident, $log:expr) => {
+        #[allow(clippy::too_many_arguments)]
+        extern "C" fn $name(
+            a: *const $t,
+            b: *const $t,
+            c: *mut $t,
+            m: usize,
+            k: usize,
+            n: usize,
+            ta: usize,
+            tb: usize,
+        ) {
+            // SAFETY: the matmul kernel passes operand pointers offset by whole
+            // matrices within buffers whose sizes it checked against the static
+            // shapes.
+            unsafe { gemm_call(&$scratch, a, b, c, (m, k, n), (ta, tb), 1.0, $log) }
+        }
+    };
 }
 
-#[allow(clippy::too_many_arguments)]
-extern "C" fn tdsl_gemm_f64(
-    a: *const f64,
-    b: *const f64,
-    c: *mut f64,
-    m: usize,
-    k: usize,
-    n: usize,
-    ta: usize,
-    tb: usize,
-) {
-    // SAFETY: as for `tdsl_gemm_f32`.
-    unsafe { gemm_call(&SCRATCH_F64, a, b, c, (m, k, n), (ta, tb), 1.0f64) }
-}
+gemm_helper!(tdsl_gemm_f32, f32, SCRATCH_F32, false);
+gemm_helper!(tdsl_gemm_f64, f64, SCRATCH_F64, false);
+gemm_helper!(tdsl_gemm_f32_log, f32, SCRATCH_F32, true);
+gemm_helper!(tdsl_gemm_f64_log, f64, SCRATCH_F64, true);
 
 /// The name and address of every helper, for `JITBuilder::symbol`.
 pub(crate) fn symbols() -> Vec<(&'static str, *const u8)> {
@@ -354,6 +343,8 @@ pub(crate) fn symbols() -> Vec<(&'static str, *const u8)> {
         ("tdsl_binary_i32", tdsl_binary_i32 as *const u8),
         ("tdsl_gemm_f32", tdsl_gemm_f32 as *const u8),
         ("tdsl_gemm_f64", tdsl_gemm_f64 as *const u8),
+        ("tdsl_gemm_f32_log", tdsl_gemm_f32_log as *const u8),
+        ("tdsl_gemm_f64_log", tdsl_gemm_f64_log as *const u8),
         (
             "tdsl_block_f32",
             super::vecmath::tdsl_block_f32 as *const u8,
