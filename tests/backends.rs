@@ -65,10 +65,7 @@ fn every_program_agrees_on_both_backends() {
         };
         let runs = module.runs.clone();
         let mut interp = Session::new(module.clone(), engine(Backend::Interp, Default::default()));
-        let checked = tdsl::backend::jit::Options {
-            check_bounds: true,
-            ..Default::default()
-        };
+        let checked = tdsl::backend::jit::Options::checked();
         let mut jit = Session::new(module, engine(Backend::Jit, checked));
         for run in runs {
             let fetches: Vec<&str> = run.fetches.iter().map(|(n, _)| n.as_str()).collect();

@@ -13,10 +13,7 @@ fn session(source: &str, backend: Backend) -> Session {
         Ok(m) => m,
         Err(d) => panic!("{:?}", d.first().map(|d| &d.message)),
     };
-    let checked = tdsl::backend::jit::Options {
-        check_bounds: true,
-        ..Default::default()
-    };
+    let checked = tdsl::backend::jit::Options::checked();
     Session::new(module, tdsl::engines::engine(backend, checked))
 }
 

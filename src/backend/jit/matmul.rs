@@ -12,7 +12,7 @@
 //! copy is never stored.
 
 use super::codegen::{internal, Jit};
-use super::helpers::Layout;
+use super::gemm::Layout;
 use super::nest::{Body, Emitter, Nest};
 use crate::diag::Diag;
 use crate::ir::{DType, Graph, NodeId};

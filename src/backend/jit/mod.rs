@@ -21,11 +21,13 @@ mod calls;
 mod codegen;
 mod colout;
 mod columns;
+mod combine;
 mod control;
 mod engine;
 mod exec;
 mod exp;
 mod fused;
+mod gemm;
 mod helpers;
 mod inplace;
 mod matmul;
@@ -41,6 +43,7 @@ mod scan;
 mod siblings;
 mod tensors;
 mod transb;
+mod uses;
 mod vecmath;
 
 #[cfg(test)]
@@ -74,6 +77,16 @@ pub struct Options {
     /// Give values with a static lifetime slots in one arena (`arena.rs`; the
     /// default). Off (`TDSL_ARENA=0`), every value is pooled: for comparisons.
     pub arena: bool,
+}
+
+impl Options {
+    /// The default with `check_bounds` on (tests).
+    pub fn checked() -> Options {
+        Options {
+            check_bounds: true,
+            ..Options::default()
+        }
+    }
 }
 
 impl Default for Options {

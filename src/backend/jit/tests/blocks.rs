@@ -18,15 +18,7 @@ fn run_bits(g: &Graph, fetches: &[NodeId]) -> Vec<Vec<u64>> {
         placeholders: &empty,
         variables: &empty,
     };
-    let exe = compile(
-        g,
-        fetches,
-        Options {
-            check_bounds: true,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let exe = compile(g, fetches, Options::checked()).unwrap();
     let out = exe.run(&inputs).unwrap();
     out.fetched.iter().map(bits).collect()
 }

@@ -52,15 +52,8 @@ fn assert_uniform(g: &Graph, fetches: &[NodeId], what: &str) {
         placeholders: &empty,
         variables: &empty,
     };
-    let exe = compile(
-        g,
-        fetches,
-        Options {
-            check_bounds: true,
-            ..Default::default()
-        },
-    )
-    .unwrap_or_else(|e| panic!("{what}: compile: {}", e.message));
+    let exe = compile(g, fetches, Options::checked())
+        .unwrap_or_else(|e| panic!("{what}: compile: {}", e.message));
     let mut runs = Vec::new();
     for threads in [1, 2] {
         let r = with_threads(threads, || exe.run(&inputs))
