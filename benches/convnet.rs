@@ -25,7 +25,7 @@ fn session(path: &str, backend: Backend) -> Session {
         Ok(c) => c.module,
         Err(d) => panic!("{path}: {:?}", d.first().map(|d| &d.message)),
     };
-    let mut session = Session::with_backend(module, backend);
+    let mut session = Session::new(module, tdsl::engines::engine(backend, Default::default()));
     // The first step compiles (for the JIT) and warms the caches.
     if let Err(d) = session.run(&["train"]) {
         panic!("{path}: {}", d.message);

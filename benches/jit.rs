@@ -45,7 +45,7 @@ fn session(source: &str, backend: Backend) -> Session {
         Ok(m) => m,
         Err(d) => panic!("bench program: {:?}", d.first().map(|d| &d.message)),
     };
-    let mut session = Session::with_backend(module, backend);
+    let mut session = Session::new(module, tdsl::engines::engine(backend, Default::default()));
     // The first step compiles (for the JIT) and warms the caches.
     let fetches: &[&str] = if source.contains("grad") {
         &["y", "da"]

@@ -34,7 +34,9 @@ fn main() {
 fn run() -> Result<(), Vec<Diag>> {
     // Build: parse, resolve names, infer every dtype and shape.
     let module = compile(SOURCE, std::path::Path::new("."))?;
-    let mut session = Session::new(module);
+    // Steps run on the JIT (`tdsl::backend::Backend::Interp`: the interpreter).
+    let engine = tdsl::engines::engine(Default::default(), Default::default());
+    let mut session = Session::new(module, engine);
 
     // Feed: y = 3 * x0 - x1 + 0.5, as f32 ndarrays.
     let x: ArrayD<f32> = array![[0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [2.0, 1.0]].into_dyn();

@@ -4,6 +4,7 @@ pub mod autodiff;
 pub mod backend;
 pub mod cli;
 pub mod diag;
+pub mod engines;
 pub mod ir;
 pub mod kernels;
 pub mod lower;
@@ -69,8 +70,6 @@ pub fn compile_with(
     base_dir: &Path,
     options: &Options,
 ) -> Result<Compiled, Vec<diag::Diag>> {
-    timing::take_autodiff();
-    timing::take_values();
     let start = Instant::now();
     let build_options = lower::BuildOptions {
         max_bytes: options
@@ -79,10 +78,9 @@ pub fn compile_with(
         values: options.values,
     };
     let program = syntax::parser::parse(source)?;
-    let mut module = lower::build_with(&program, base_dir, &build_options)?;
+    let (mut module, inner) = lower::build_timed(&program, base_dir, &build_options)?;
     let built = start.elapsed();
-    let autodiff = timing::take_autodiff();
-    let values = timing::take_values();
+    let timing::Inner { values, autodiff } = inner;
     let start = Instant::now();
     let stats = if options.optimize {
         Some(opt::optimize(&mut module).map_err(|diag| vec![diag])?)

@@ -1,47 +1,29 @@
 //! Wall-clock time of the compiler's phases, for `tdsl run --timings`.
 //!
-//! Autodiff runs inside the builder (each `grad`/`minimize` differentiates when
-//! it is built), on the builder's own thread, so its time is collected in one
-//! process-wide total while [`crate::compile_with`] runs and subtracted from the
-//! build time. Programs compiled at the same time on several threads share the
-//! total; the command line compiles one.
+//! Autodiff and initial values run inside the builder (each `grad`/`minimize`
+//! differentiates when it is built; each `randn`/`load` is drawn or read when
+//! it is built), so the builder adds their time to its own [`Inner`], which it
+//! returns with the module; [`crate::compile_with`] subtracts them from the
+//! build time.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-/// Autodiff nanoseconds since the last [`take_autodiff`].
-static AUTODIFF_NANOS: AtomicU64 = AtomicU64::new(0);
-/// Initial-value nanoseconds since the last [`take_values`].
-static VALUES_NANOS: AtomicU64 = AtomicU64::new(0);
-
-fn timed<T>(total: &AtomicU64, f: impl FnOnce() -> T) -> T {
+/// Runs `f` and adds its time to `total`.
+pub fn timed<T>(total: &mut Duration, f: impl FnOnce() -> T) -> T {
     let start = Instant::now();
     let value = f();
-    let nanos = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
-    total.fetch_add(nanos, Ordering::Relaxed);
+    *total += start.elapsed();
     value
 }
 
-/// Runs `f` (an autodiff pass) and adds its time to the total.
-pub fn autodiff<T>(f: impl FnOnce() -> T) -> T {
-    timed(&AUTODIFF_NANOS, f)
-}
-
-/// The autodiff time since the last call; resets the total.
-pub fn take_autodiff() -> Duration {
-    Duration::from_nanos(AUTODIFF_NANOS.swap(0, Ordering::Relaxed))
-}
-
-/// Runs `f` (drawing or loading an initial value: `randn`, `xavier`, `load`,
-/// ...) and adds its time to the total. This is data, not compilation, so
-/// `--timings` shows it apart from the build.
-pub fn values<T>(f: impl FnOnce() -> T) -> T {
-    timed(&VALUES_NANOS, f)
-}
-
-/// The initial-value time since the last call; resets the total.
-pub fn take_values() -> Duration {
-    Duration::from_nanos(VALUES_NANOS.swap(0, Ordering::Relaxed))
+/// The phases the builder runs inside itself.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Inner {
+    /// Drawing or loading initial values (`randn`, `xavier`, `load`, ...):
+    /// data, not compilation, so `--timings` shows it apart from the build.
+    pub values: Duration,
+    /// The backward passes of every `grad` and `minimize`.
+    pub autodiff: Duration,
 }
 
 /// How long each phase of [`crate::compile_with`] took.
@@ -64,13 +46,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn autodiff_time_is_counted() {
-        // Other tests may add to the total at the same time: only a lower bound.
-        let value = autodiff(|| {
+    fn timed_adds_the_time_and_returns_the_value() {
+        let mut total = Duration::from_millis(1);
+        let value = timed(&mut total, || {
             std::thread::sleep(Duration::from_millis(2));
             7
         });
         assert_eq!(value, 7);
-        assert!(take_autodiff() >= Duration::from_millis(2));
+        assert!(total >= Duration::from_millis(3), "{total:?}");
     }
 }

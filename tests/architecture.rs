@@ -30,6 +30,8 @@ const STAGES: &[(&str, &str, u32)] = &[
     ("runtime", "runtime", 10),
     // What both front ends need (a source file, a failure to render).
     ("source", "source", 11),
+    // The backends by name, with the JIT's options from the environment.
+    ("engines", "engines", 11),
     ("cli", "cli", 12),
     ("repl", "repl", 12),
     // The binary: hands `repl` to the REPL and the rest to the CLI.

@@ -15,6 +15,7 @@ mod support;
 
 use std::path::Path;
 use tdsl::backend::Backend;
+use tdsl::engines::engine;
 use tdsl::runtime::Session;
 use tdsl::Tensor;
 
@@ -63,9 +64,9 @@ fn every_program_agrees_on_both_backends() {
             Err(d) => panic!("{name}: {:?}", d.first().map(|d| &d.message)),
         };
         let runs = module.runs.clone();
-        let mut interp = Session::with_backend(module.clone(), Backend::Interp);
-        let mut jit = Session::with_backend(module, Backend::Jit);
-        jit.set_jit_options(tdsl::backend::jit::Options { check_bounds: true });
+        let mut interp = Session::new(module.clone(), engine(Backend::Interp, Default::default()));
+        let checked = tdsl::backend::jit::Options::checked();
+        let mut jit = Session::new(module, engine(Backend::Jit, checked));
         for run in runs {
             let fetches: Vec<&str> = run.fetches.iter().map(|(n, _)| n.as_str()).collect();
             for step in 0..run.steps {

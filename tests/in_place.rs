@@ -8,14 +8,15 @@
 
 use std::path::Path;
 use tdsl::backend::Backend;
+use tdsl::engines::engine;
 use tdsl::ir::DType;
 use tdsl::runtime::Session;
 use tdsl::Tensor;
 
 fn sessions(source: &str) -> (Session, Session) {
     let module = tdsl::compile(source, Path::new(".")).unwrap_or_else(|d| panic!("{d:?}"));
-    let interp = Session::with_backend(module.clone(), Backend::Interp);
-    let jit = Session::with_backend(module, Backend::Jit);
+    let interp = Session::new(module.clone(), engine(Backend::Interp, Default::default()));
+    let jit = Session::new(module, engine(Backend::Jit, Default::default()));
     (interp, jit)
 }
 

@@ -13,9 +13,8 @@ fn session(source: &str, backend: Backend) -> Session {
         Ok(m) => m,
         Err(d) => panic!("{:?}", d.first().map(|d| &d.message)),
     };
-    let mut s = Session::with_backend(module, backend);
-    s.set_jit_options(tdsl::backend::jit::Options { check_bounds: true });
-    s
+    let checked = tdsl::backend::jit::Options::checked();
+    Session::new(module, tdsl::engines::engine(backend, checked))
 }
 
 fn run(s: &mut Session, fetches: &[&str]) -> Vec<Tensor> {

@@ -1,11 +1,13 @@
 //! Backends that execute the graph IR.
 
+mod engine;
 pub mod interp;
 pub mod jit;
 pub(crate) mod regions;
 mod step;
 pub mod threads;
 
+pub use engine::{Engine, Executable};
 pub use step::{StepInputs, StepResult};
 
 use std::fmt;

@@ -23,7 +23,8 @@ pub fn run_cli(cli: Cli) -> i32 {
         Command::Run(args) => args.isa.map(IsaArg::isa),
         _ => None,
     };
-    if let Err(error) = crate::kernels::isa::select(flag) {
+    let env = std::env::var(crate::kernels::isa::ENV).ok();
+    if let Err(error) = crate::kernels::isa::select(flag, env.as_deref()) {
         let mut stderr = std::io::stderr().lock();
         let _ = stderr.write_all(Failure::plain(error.to_string()).render().as_bytes());
         let _ = stderr.flush();

@@ -4,7 +4,6 @@
 use super::args::{Backend, RunArgs};
 use super::timings::timings_line;
 use super::{print_stdout, Failure, SourceFile};
-use crate::backend::jit;
 use crate::diag::{Diag, Span};
 use crate::ir::{npy, Module, Tensor};
 use crate::runtime::signature::{fetchable_names, is_group};
@@ -63,10 +62,12 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
     if let Some(n) = args.threads {
         crate::backend::threads::set_threads(usize::try_from(n).unwrap_or(usize::MAX));
     }
-    let mut session = Session::taking_defaults(module, backend);
-    if args.check_bounds {
-        session.set_jit_options(jit::Options { check_bounds: true });
-    }
+    let options = crate::backend::jit::Options {
+        check_bounds: args.check_bounds,
+        ..crate::engines::jit_options_from_env()
+    };
+    let engine = crate::engines::engine(backend, options);
+    let mut session = Session::taking_defaults(module, engine);
     if args.timings {
         session.record_step_times();
     }

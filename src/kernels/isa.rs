@@ -3,10 +3,10 @@
 //!
 //! The choice is process-wide: the best set this CPU has, unless `TDSL_ISA`
 //! (`avx512`, `avx2` or `portable`) or `tdsl run --isa` asks for a lower one.
-//! The CLI validates the request before it compiles anything ([`select`]), so
-//! asking for a set this CPU lacks is an error, never an illegal instruction.
-//! Library users who never call [`select`] get the environment's request when
-//! the CPU has it and the detected best otherwise.
+//! The front ends read both and validate the request before they compile
+//! anything ([`select`]), so asking for a set this CPU lacks is an error,
+//! never an illegal instruction. This module reads no environment variable:
+//! library users who never call [`select`] get the detected best.
 //!
 //! The `gemm` crate picks its own kernels (its run-time detection, AVX-512 with
 //! the `x86-v4` feature); it cannot be restricted from here.
@@ -134,20 +134,12 @@ fn store(isa: Isa) {
     ACTIVE.store(index as u8 + 1, Ordering::Relaxed);
 }
 
-/// The set requested by `TDSL_ISA`, if any.
-pub fn from_env() -> Result<Option<Isa>, IsaError> {
-    match std::env::var(ENV) {
-        Ok(text) if !text.is_empty() => Isa::parse(&text).map(Some).ok_or(IsaError::Unknown(text)),
-        _ => Ok(None),
-    }
-}
-
-/// Chooses the set for this process: `flag` (`--isa`) if given, else
-/// `TDSL_ISA`, else the detected best. Errors if the request is unknown or
-/// needs features this CPU lacks; the choice is then unchanged.
-pub fn select(flag: Option<Isa>) -> Result<Isa, IsaError> {
-    let env = std::env::var(ENV).ok();
-    let isa = resolve(flag, env.as_deref(), cpu_has)?;
+/// Chooses the set for this process: `flag` (`--isa`) if given, else `env`
+/// (the value of `TDSL_ISA`, which the front end read), else the detected
+/// best. Errors if the request is unknown or needs features this CPU lacks;
+/// the choice is then unchanged.
+pub fn select(flag: Option<Isa>, env: Option<&str>) -> Result<Isa, IsaError> {
+    let isa = resolve(flag, env, cpu_has)?;
     store(isa);
     Ok(isa)
 }
@@ -181,16 +173,11 @@ pub fn resolve(
     Ok(isa)
 }
 
-/// The set in effect: the last [`select`], or on first use `TDSL_ISA` when
-/// this CPU has it, else the detected best.
+/// The set in effect: the last [`select`], else the detected best.
 pub fn active() -> Isa {
     match ACTIVE.load(Ordering::Relaxed) {
         0 => {
-            let isa = from_env()
-                .ok()
-                .flatten()
-                .filter(|isa| isa.missing().is_empty())
-                .unwrap_or_else(detect);
+            let isa = detect();
             store(isa);
             isa
         }

@@ -118,7 +118,9 @@ impl Builder<'_> {
             return Ok(adjoints.clone());
         }
         let before = self.graph().len();
-        let result = crate::timing::autodiff(|| backward(&mut self.ctxs[0].graph, y));
+        let result = crate::timing::timed(&mut self.times.autodiff, || {
+            backward(&mut self.ctxs[0].graph, y)
+        });
         self.count_new_nodes(before, span)?;
         match result {
             Ok(adjoints) => {

@@ -79,6 +79,15 @@ pub fn build_with(
     base_dir: &Path,
     options: &BuildOptions,
 ) -> Result<Module, Vec<Diag>> {
+    build_timed(program, base_dir, options).map(|(module, _)| module)
+}
+
+/// [`build_with`], also returning the time spent in autodiff and initial values.
+pub fn build_timed(
+    program: &Program,
+    base_dir: &Path,
+    options: &BuildOptions,
+) -> Result<(Module, crate::timing::Inner), Vec<Diag>> {
     std::thread::scope(|s| {
         let worker = std::thread::Builder::new()
             .name("tdsl-build".into())
@@ -102,7 +111,7 @@ fn build_here(
     program: &Program,
     base_dir: &Path,
     options: &BuildOptions,
-) -> Result<Module, Vec<Diag>> {
+) -> Result<(Module, crate::timing::Inner), Vec<Diag>> {
     let mut builder = Builder::new(program, base_dir, options.clone());
     builder.build_items();
     if builder.diags.is_empty() {
@@ -113,7 +122,8 @@ fn build_here(
         }
     }
     if builder.diags.is_empty() {
-        Ok(builder.finish())
+        let times = builder.times;
+        Ok((builder.finish(), times))
     } else {
         // In source order, whatever order the items were built in.
         builder
@@ -165,6 +175,8 @@ pub(crate) struct Builder<'a> {
     module: Module,
     /// One backward pass per differentiated node (`grad.rs`).
     adjoints: HashMap<NodeId, crate::autodiff::Adjoints>,
+    /// Time spent in autodiff and initial values (`--timings`).
+    times: crate::timing::Inner,
 }
 
 impl<'a> Builder<'a> {
@@ -186,6 +198,7 @@ impl<'a> Builder<'a> {
             diags: Vec::new(),
             module: Module::default(),
             adjoints: HashMap::new(),
+            times: Default::default(),
         }
     }
 

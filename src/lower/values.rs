@@ -84,7 +84,7 @@ impl Builder<'_> {
             if let Some(stand_in) = self.stand_in(&got) {
                 return Ok(stand_in);
             }
-            return crate::timing::values(|| file.read())
+            return crate::timing::timed(&mut self.times.values, || file.read())
                 .map_err(|m| self.error(format!("load: {m}"), call.span));
         }
         let ty = self.constructor_type(call, target, get("shape"), get("dtype"))?;
@@ -115,7 +115,7 @@ impl Builder<'_> {
                     Some(e) => self.float_attr(name, "std", e)?,
                     None => 1.0,
                 };
-                crate::timing::values(|| init::randn(&ty, seed, std))
+                crate::timing::timed(&mut self.times.values, || init::randn(&ty, seed, std))
             }
             "uniform" => {
                 let (lo, hi) = (
@@ -124,9 +124,9 @@ impl Builder<'_> {
                 );
                 let lo = self.float_attr(name, "lo", lo)?;
                 let hi = self.float_attr(name, "hi", hi)?;
-                crate::timing::values(|| init::uniform(&ty, lo, hi, seed))
+                crate::timing::timed(&mut self.times.values, || init::uniform(&ty, lo, hi, seed))
             }
-            "xavier" => crate::timing::values(|| init::xavier(&ty, seed)),
+            "xavier" => crate::timing::timed(&mut self.times.values, || init::xavier(&ty, seed)),
             _ => Err(format!("`{name}` is not a value constructor")),
         };
         result.map_err(|m| self.error(format!("{name}: {m}"), call.span))

@@ -34,6 +34,10 @@ pub enum Flow {
 /// Runs the REPL; returns the exit status. On a terminal: 0. Otherwise (a
 /// script): 0 if every input succeeded, else 1.
 pub fn main(file: Option<&Path>, max_memory: Option<u64>) -> i32 {
+    // `TDSL_ISA` when this CPU has it, else the detected best (a bad value
+    // leaves the choice unchanged: the REPL has no usage errors to report).
+    let env = std::env::var(crate::kernels::isa::ENV).ok();
+    let _ = crate::kernels::isa::select(None, env.as_deref());
     let mut repl = Repl::new();
     repl.max_memory = max_memory;
     if let Some(path) = file {

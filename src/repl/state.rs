@@ -34,6 +34,8 @@ pub struct Repl {
     pub(super) base_dir: PathBuf,
     /// The backend sessions run on (`:backend`).
     pub(super) backend: Backend,
+    /// How the JIT compiles (its switches read from the environment once).
+    jit: crate::backend::jit::Options,
     /// How many inputs failed.
     pub errors: usize,
     /// The most bytes one tensor may take (`--max-memory`); `None` is the
@@ -61,14 +63,19 @@ impl Default for Repl {
 
 impl Repl {
     pub fn new() -> Repl {
+        let jit = crate::engines::jit_options_from_env();
         Repl {
             pieces: Vec::new(),
-            session: Session::with_backend(Module::default(), Backend::default()),
+            session: Session::new(
+                Module::default(),
+                crate::engines::engine(Backend::default(), jit),
+            ),
             session_pieces: Vec::new(),
             feeds: HashMap::new(),
             counter: 0,
             base_dir: PathBuf::from("."),
             backend: Backend::default(),
+            jit,
             errors: 0,
             max_memory: None,
         }
@@ -110,7 +117,7 @@ impl Repl {
     /// Starts a session on `module`, carrying over every variable whose name and
     /// type are unchanged (except those `fresh`ly defined) and the `:feed`s.
     pub(super) fn adopt(&mut self, module: Module, pieces: Vec<Piece>, fresh: &[String]) {
-        let mut session = Session::with_backend(module, self.backend);
+        let mut session = Session::new(module, self.engine());
         let carried: Vec<(String, Tensor)> = session
             .module()
             .variables
@@ -144,11 +151,16 @@ impl Repl {
         self.adopt(module, pieces, &[]);
     }
 
+    /// The engine of the chosen backend.
+    fn engine(&self) -> Box<dyn crate::backend::Engine> {
+        crate::engines::engine(self.backend, self.jit)
+    }
+
     /// Empties the graph: no items, variables or feeds.
     pub fn reset(&mut self) {
         self.pieces.clear();
         self.feeds.clear();
-        self.session = Session::with_backend(Module::default(), self.backend);
+        self.session = Session::new(Module::default(), self.engine());
         self.session_pieces.clear();
     }
 

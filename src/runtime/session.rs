@@ -2,8 +2,7 @@
 
 use super::feeds::{check_feed, FeedTarget};
 use super::plan::Plan;
-use crate::backend::{interp, StepInputs};
-use crate::backend::{jit, Backend};
+use crate::backend::{Engine, Executable};
 use crate::diag::Diag;
 use crate::ir::{DType, Module, Tensor, TensorType};
 use std::collections::HashMap;
@@ -21,9 +20,13 @@ use std::time::{Duration, Instant};
 ///   from the start of the step, and all the step's assigns take effect together
 ///   at its end.
 ///
+/// Steps run on the [`Engine`] the session is made with, which compiles each
+/// fetch list once.
+///
 /// ```no_run
 /// # fn demo(module: tdsl::ir::Module) -> Result<(), tdsl::diag::Diag> {
-/// let mut session = tdsl::runtime::Session::new(module);
+/// let engine = tdsl::engines::engine(Default::default(), Default::default());
+/// let mut session = tdsl::runtime::Session::new(module, engine);
 /// let values = session.run(&["loss"])?;
 /// println!("{}", tdsl::runtime::format_fetch("loss", &values[0]));
 /// # Ok(()) }
@@ -36,27 +39,20 @@ pub struct Session {
     placeholders: HashMap<String, Tensor>,
     /// Checked plans, by fetch list.
     plans: HashMap<Vec<String>, Arc<Plan>>,
-    /// The backend that runs steps.
-    backend: Backend,
-    /// JIT executables, by fetch list (compiled on the first step that needs one).
-    executables: HashMap<Vec<String>, jit::Executable>,
-    /// How the JIT compiles.
-    jit_options: jit::Options,
-    /// Total time spent compiling JIT executables.
+    /// The backend that compiles fetch lists.
+    engine: Box<dyn Engine>,
+    /// Executables, by fetch list (compiled on the first step that needs one).
+    executables: HashMap<Vec<String>, Box<dyn Executable>>,
+    /// Total time spent compiling executables.
     compile_time: Duration,
     /// The time of every step since [`Session::record_step_times`] (`None`: not recording).
     step_times: Option<Vec<Duration>>,
 }
 
 impl Session {
-    /// Starts a session on the interpreter, the oracle (the command line's default
-    /// is [`Backend::default`], the JIT): every variable takes its initial value.
-    pub fn new(module: Module) -> Session {
-        Session::with_backend(module, Backend::Interp)
-    }
-
-    /// Starts a session whose steps run on `backend`.
-    pub fn with_backend(module: Module, backend: Backend) -> Session {
+    /// Starts a session whose steps run on `engine`: every variable takes its
+    /// initial value.
+    pub fn new(module: Module, engine: Box<dyn Engine>) -> Session {
         let variables = module
             .variables
             .iter()
@@ -72,21 +68,20 @@ impl Session {
             variables,
             placeholders,
             plans: HashMap::new(),
-            backend,
+            engine,
             executables: HashMap::new(),
-            jit_options: jit::Options::default(),
             compile_time: Duration::ZERO,
             step_times: None,
         }
     }
 
-    /// [`Session::with_backend`] for a front end that runs a module once (`tdsl
+    /// [`Session::new`] for a front end that runs a module once (`tdsl
     /// run`): the placeholders' defaults move into the session instead of being
     /// copied, so a large default input is held once, not twice; so do the
     /// variables' initial values (the MLP's 16.8 MB of weights). The session's
     /// [`Session::module`] then has no placeholder defaults, and its variables'
     /// `init` are empty `f32[0]` tensors.
-    pub fn taking_defaults(mut module: Module, backend: Backend) -> Session {
+    pub fn taking_defaults(mut module: Module, engine: Box<dyn Engine>) -> Session {
         let defaults: Vec<(String, Tensor)> = module
             .placeholders
             .iter_mut()
@@ -103,16 +98,16 @@ impl Session {
                 )
             })
             .collect();
-        let mut session = Session::with_backend(module, backend);
+        let mut session = Session::new(module, engine);
         session.placeholders.extend(defaults);
         session.variables.extend(inits);
         session
     }
 
-    /// Sets how the JIT compiles (e.g. `check_bounds` in tests); executables
+    /// Replaces the engine (another backend, or other options); executables
     /// compiled before are dropped and compiled again when next needed.
-    pub fn set_jit_options(&mut self, options: jit::Options) {
-        self.jit_options = options;
+    pub fn set_engine(&mut self, engine: Box<dyn Engine>) {
+        self.engine = engine;
         self.executables.clear();
     }
 
@@ -126,14 +121,14 @@ impl Session {
         self.step_times.as_deref().unwrap_or(&[])
     }
 
-    /// Total time spent compiling JIT executables (zero on the interpreter).
+    /// Total time spent compiling executables.
     pub fn compile_time(&self) -> Duration {
         self.compile_time
     }
 
-    /// The backend steps run on.
-    pub fn backend(&self) -> Backend {
-        self.backend
+    /// The name of the backend steps run on (`interp`, `jit`).
+    pub fn backend(&self) -> &'static str {
+        self.engine.name()
     }
 
     /// The module this session runs.
@@ -196,37 +191,15 @@ impl Session {
     /// error while computing (e.g. an index out of range).
     pub fn run(&mut self, fetches: &[&str]) -> Result<Vec<Tensor>, Diag> {
         let plan = self.check(fetches)?;
-        // ---- backend choice: the JIT compiles once per fetch list ----
         let key: Vec<String> = fetches.iter().map(|s| s.to_string()).collect();
-        if self.backend == Backend::Jit && !self.executables.contains_key(&key) {
+        if !self.executables.contains_key(&key) {
             self.compile(key.clone(), &plan)?;
         }
         let start = Instant::now();
-        let result = match self.executables.get(&key) {
-            Some(exe) if self.backend == Backend::Jit => {
-                // The variables the step may update in place move into it and
-                // come back (all of them if it fails; see `run_owning`).
-                let owned: HashMap<String, Tensor> = exe
-                    .owned_variables()
-                    .filter_map(|name| self.variables.remove_entry(name))
-                    .collect();
-                let inputs = StepInputs {
-                    placeholders: &self.placeholders,
-                    variables: &self.variables,
-                };
-                let (result, back) = exe.run_owning(&inputs, owned);
-                self.variables.extend(back);
-                result?
-            }
-            _ => {
-                let inputs = StepInputs {
-                    placeholders: &self.placeholders,
-                    variables: &self.variables,
-                };
-                interp::run_step(&self.module.graph, &plan.fetch_nodes, &inputs)?
-            }
-        };
-        // ---- end of the backend choice ----
+        let exe = self.executables.get(&key).ok_or_else(|| {
+            Diag::internal("the runtime", "the step's executable is missing", None)
+        })?;
+        let result = exe.run(&self.module.graph, &self.placeholders, &mut self.variables)?;
         if result.fetched.len() != plan.fetch_nodes.len() {
             self.keep_consumed(&result.updates);
             return Err(Diag::internal(
@@ -267,9 +240,9 @@ impl Session {
     }
 
     /// Hands back the values a [`Session::run`] of `fetches` returned, once the
-    /// caller is done with them: later steps of the JIT reuse their buffers
-    /// instead of allocating new ones (a training loop then needs no memory
-    /// per step). A no-op on the interpreter.
+    /// caller is done with them: on a backend that pools buffers (the JIT),
+    /// later steps reuse them instead of allocating new ones (a training loop
+    /// then needs no memory per step).
     pub fn recycle(&mut self, fetches: &[&str], values: Vec<Tensor>) {
         let key: Vec<String> = fetches.iter().map(|s| s.to_string()).collect();
         if let Some(exe) = self.executables.get(&key) {
@@ -277,13 +250,13 @@ impl Session {
         }
     }
 
-    /// [`Session::check`], then compiles the JIT executable of `fetches` if the
-    /// backend is the JIT and it is not compiled yet (the first [`Session::run`]
-    /// does this itself; calling it first keeps compiling out of the step).
+    /// [`Session::check`], then compiles the executable of `fetches` if it is
+    /// not compiled yet (the first [`Session::run`] does this itself; calling
+    /// it first keeps compiling out of the step).
     pub fn prepare(&mut self, fetches: &[&str]) -> Result<Arc<Plan>, Diag> {
         let plan = self.check(fetches)?;
         let key: Vec<String> = fetches.iter().map(|s| s.to_string()).collect();
-        if self.backend == Backend::Jit && !self.executables.contains_key(&key) {
+        if !self.executables.contains_key(&key) {
             self.compile(key, &plan)?;
         }
         Ok(plan)
@@ -296,17 +269,17 @@ impl Session {
         self.variables.get_mut(name)
     }
 
-    /// Buffers pooled by the JIT executable of `fetches` (tests).
+    /// Buffers pooled by the executable of `fetches` (tests).
     #[cfg(test)]
     pub(crate) fn pooled_buffers(&self, fetches: &[&str]) -> Option<usize> {
         let key: Vec<String> = fetches.iter().map(|s| s.to_string()).collect();
         self.executables.get(&key).map(|e| e.pooled_buffers())
     }
 
-    /// Compiles the JIT executable of a fetch list, timing it.
+    /// Compiles the executable of a fetch list, timing it.
     fn compile(&mut self, key: Vec<String>, plan: &Plan) -> Result<(), Diag> {
         let start = Instant::now();
-        let exe = jit::compile(&self.module.graph, &plan.fetch_nodes, self.jit_options)?;
+        let exe = self.engine.compile(&self.module.graph, &plan.fetch_nodes)?;
         self.compile_time += start.elapsed();
         self.executables.insert(key, exe);
         Ok(())

@@ -124,7 +124,7 @@ pub(crate) fn run_on_both(
     inputs: &StepInputs,
 ) -> Result<Vec<Tensor>, Diag> {
     let expected = run_step(graph, fetches, inputs).map(|r| r.fetched);
-    let options = jit::Options { check_bounds: true };
+    let options = jit::Options::checked();
     let actual = jit::compile(graph, fetches, options).and_then(|exe| exe.run(inputs));
     match (&expected, actual) {
         (Ok(e), Ok(a)) => {

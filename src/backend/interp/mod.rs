@@ -23,9 +23,43 @@ mod frame;
 #[cfg(test)]
 mod tests;
 
-use crate::backend::{StepInputs, StepResult};
+use crate::backend::{Engine, Executable, StepInputs, StepResult};
 use crate::diag::Diag;
 use crate::ir::{Graph, NodeId, Tensor};
+use std::collections::HashMap;
+
+/// The interpreter as an [`Engine`]: compiling keeps the fetch list; every
+/// step walks the graph it is given.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Interpreter;
+
+/// A fetch list for [`run_step`].
+struct Fetches(Vec<NodeId>);
+
+impl Engine for Interpreter {
+    fn name(&self) -> &'static str {
+        "interp"
+    }
+
+    fn compile(&self, _graph: &Graph, fetches: &[NodeId]) -> Result<Box<dyn Executable>, Diag> {
+        Ok(Box::new(Fetches(fetches.to_vec())))
+    }
+}
+
+impl Executable for Fetches {
+    fn run(
+        &self,
+        graph: &Graph,
+        placeholders: &HashMap<String, Tensor>,
+        variables: &mut HashMap<String, Tensor>,
+    ) -> Result<StepResult, Diag> {
+        let inputs = StepInputs {
+            placeholders,
+            variables,
+        };
+        run_step(graph, &self.0, &inputs)
+    }
+}
 
 /// Runs one step, computing only what `fetches` need.
 ///

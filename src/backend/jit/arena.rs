@@ -84,12 +84,6 @@ pub(crate) struct Run {
     on: bool,
 }
 
-/// `TDSL_ARENA=0` turns the arena off (every value pooled; for comparisons).
-fn enabled() -> bool {
-    static ON: OnceLock<bool> = OnceLock::new();
-    *ON.get_or_init(|| std::env::var_os("TDSL_ARENA").is_none_or(|v| v != "0"))
-}
-
 /// An interval of walk positions (inclusive) and a size, to be placed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Item {
@@ -134,9 +128,9 @@ pub(crate) fn pack(items: &[Item]) -> (Vec<usize>, usize) {
 
 impl Executable {
     /// The arena plan, made on first use (`None`: this executable pools
-    /// everything: a region, a top level with `cond`/`fold`, `TDSL_ARENA=0`).
+    /// everything: a region, a top level with `cond`/`fold`, `Options::arena` off).
     pub(crate) fn arena_plan(&self) -> Option<&Plan> {
-        if self.in_region || !enabled() {
+        if self.in_region || !self.options.arena {
             return None;
         }
         self.pool

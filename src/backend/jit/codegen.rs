@@ -41,6 +41,10 @@ pub(crate) struct Jit {
     /// Whether the ISA has FMA: without it Cranelift's `fma` is a libm call,
     /// so the inline transcendentals multiply and add instead (`exp.rs`).
     pub(crate) fma: bool,
+    /// Print each kernel's IR and machine code (`Options::disasm`).
+    pub(crate) disasm: bool,
+    /// Link the GEMM helpers that log every call (`Options::gemm_log`).
+    pub(crate) gemm_log: bool,
 }
 
 impl Jit {
@@ -86,6 +90,8 @@ impl Jit {
             module,
             count: 0,
             fma,
+            disasm: false,
+            gemm_log: false,
         })
     }
 
@@ -118,9 +124,9 @@ impl Jit {
             .declare_function(&name, Linkage::Local, &self.ctx.func.signature)
             .map_err(|e| internal(format!("declaring {name}: {e}")))?;
         // Step 6: compile it; the verifier runs here (debug builds and tests).
-        // `TDSL_JIT_DISASM=1` prints each kernel's IR and machine code (to
-        // inspect the code of a chain; read once per process).
-        let disasm = disasm_requested();
+        // `Options::disasm` prints each kernel's IR and machine code (to
+        // inspect the code of a chain).
+        let disasm = self.disasm;
         self.ctx.set_disasm(disasm);
         self.module
             .define_function(id, &mut self.ctx)
@@ -201,12 +207,6 @@ fn lowered_flags(isa: Isa) -> (Vec<&'static str>, bool) {
         }
     }
     (off, isa.has_fma())
-}
-
-/// Whether `TDSL_JIT_DISASM` is set (to anything but `0`).
-fn disasm_requested() -> bool {
-    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *ON.get_or_init(|| std::env::var_os("TDSL_JIT_DISASM").is_some_and(|v| v != "0"))
 }
 
 /// The entry point of a finalized kernel.

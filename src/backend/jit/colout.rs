@@ -16,7 +16,7 @@
 //! microkernels either way (`strides_keep_order`), so `c` is bitwise the
 //! row-major call's (tested against the interpreter).
 
-use super::helpers::{strides_keep_order, Layout};
+use super::gemm::{strides_keep_order, Layout};
 
 /// At most this many output columns: gemm's f32 microkernel covers 64 rows
 /// (32 for f64), so a narrower `c` leaves most of them idle in the row-major
@@ -93,7 +93,7 @@ pub(crate) unsafe fn product<T: 'static + Copy + Default + Send + Sync>(
 mod tests {
     use super::super::tests::assert_transposed_product_bitwise;
     use super::{applies, product};
-    use crate::backend::jit::helpers::Layout;
+    use crate::backend::jit::gemm::Layout;
     use crate::ir::DType;
     use crate::kernels::gemm::matmul_into;
     use ndarray::{Array2, ArrayView2};

@@ -57,6 +57,8 @@ pub struct Executable {
     /// Whether this is a region: `Op::Param` reads the values passed in and
     /// `assign` is an error (as in the interpreter).
     pub(crate) in_region: bool,
+    /// The options it was compiled with (the logs and the arena read them).
+    pub(crate) options: super::Options,
     /// Owns the code of every kernel, the regions' too (`None` in a region,
     /// whose code its top-level executable owns); dropped last.
     pub(crate) _jit: Option<Jit>,
@@ -84,7 +86,7 @@ pub(crate) struct Scratch<'s> {
     pub(super) deferred: Vec<bool>,
     /// Variables whose buffers this run owns (see `Executable::run_owning`).
     pub(super) owned: HashMap<String, Tensor>,
-    /// Memory accounting, when `TDSL_MEM_LOG` is set (top level only).
+    /// Memory accounting, when `Options::mem_log` is on (top level only).
     pub(super) mem: Option<super::memlog::Tracker>,
     /// The arena, held for a top-level step (`arena.rs`).
     pub(super) arena: Option<Run>,

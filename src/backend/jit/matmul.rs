@@ -12,7 +12,7 @@
 //! copy is never stored.
 
 use super::codegen::{internal, Jit};
-use super::helpers::Layout;
+use super::gemm::Layout;
 use super::nest::{Body, Emitter, Nest};
 use crate::diag::Diag;
 use crate::ir::{DType, Graph, NodeId};
@@ -98,10 +98,12 @@ pub(crate) fn compile(
         .iter()
         .map(|t| t.shape.numel() as i64)
         .collect();
-    let helper = match ta.dtype {
-        DType::F32 => "tdsl_gemm_f32",
-        DType::F64 => "tdsl_gemm_f64",
-        other => return Err(internal(format!("no GEMM for {other}"))),
+    let helper = match (ta.dtype, jit.gemm_log) {
+        (DType::F32, false) => "tdsl_gemm_f32",
+        (DType::F64, false) => "tdsl_gemm_f64",
+        (DType::F32, true) => "tdsl_gemm_f32_log",
+        (DType::F64, true) => "tdsl_gemm_f64_log",
+        (other, _) => return Err(internal(format!("no GEMM for {other}"))),
     };
 
     jit.begin();

@@ -19,12 +19,6 @@
 use super::exec::Executable;
 use super::tensors::Val;
 use crate::ir::{NodeId, Op, Tensor};
-use std::sync::OnceLock;
-
-fn logging() -> bool {
-    static LOG: OnceLock<bool> = OnceLock::new();
-    *LOG.get_or_init(|| std::env::var_os("TDSL_MEM_LOG").is_some())
-}
 
 pub(crate) struct Tracker {
     /// Per node: its bytes while counted as live (0: not counted).
@@ -54,9 +48,9 @@ fn bytes_of(exe: &Executable, id: NodeId) -> usize {
 }
 
 impl Tracker {
-    /// A tracker for a step of `exe`, if `TDSL_MEM_LOG` is set.
+    /// A tracker for a step of `exe`, if its options ask for the log.
     pub(crate) fn start(exe: &Executable) -> Option<Tracker> {
-        if !logging() {
+        if !exe.options.mem_log {
             return None;
         }
         let n = exe.graph.len();

@@ -21,10 +21,13 @@ mod calls;
 mod codegen;
 mod colout;
 mod columns;
+mod combine;
 mod control;
+mod engine;
 mod exec;
 mod exp;
 mod fused;
+mod gemm;
 mod helpers;
 mod inplace;
 mod matmul;
@@ -40,11 +43,13 @@ mod scan;
 mod siblings;
 mod tensors;
 mod transb;
+mod uses;
 mod vecmath;
 
 #[cfg(test)]
 mod tests;
 
+pub use engine::Compiler;
 pub use exec::Executable;
 
 use crate::backend::{StepInputs, StepResult};
@@ -52,12 +57,48 @@ use crate::diag::Diag;
 use crate::ir::{Graph, NodeId};
 use codegen::{internal, Jit};
 
-/// How to compile.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// How to compile, and what an executable reports while it runs. The
+/// switches after `check_bounds` are for measuring and inspecting; the front
+/// ends set them from environment variables (`crate::engines`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Options {
     /// Insert a run-time bound check before every load and store of generated
     /// code (a failure is an internal error). For tests; costs speed.
     pub check_bounds: bool,
+    /// Print every GEMM call's shape, layouts, time and rate on stderr
+    /// (`TDSL_GEMM_LOG`).
+    pub gemm_log: bool,
+    /// Print, per top-level step, the memory the plan holds on stderr
+    /// (`TDSL_MEM_LOG`; `memlog.rs`).
+    pub mem_log: bool,
+    /// Print each kernel's IR and machine code on stderr as it is compiled
+    /// (`TDSL_JIT_DISASM`).
+    pub disasm: bool,
+    /// Give values with a static lifetime slots in one arena (`arena.rs`; the
+    /// default). Off (`TDSL_ARENA=0`), every value is pooled: for comparisons.
+    pub arena: bool,
+}
+
+impl Options {
+    /// The default with `check_bounds` on (tests).
+    pub fn checked() -> Options {
+        Options {
+            check_bounds: true,
+            ..Options::default()
+        }
+    }
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            check_bounds: false,
+            gemm_log: false,
+            mem_log: false,
+            disasm: false,
+            arena: true,
+        }
+    }
 }
 
 /// Compiles the part of `graph` that `fetches` need into an [`Executable`].
@@ -73,6 +114,8 @@ pub(crate) fn compile_for(
     isa: crate::kernels::isa::Isa,
 ) -> Result<Executable, Diag> {
     let mut jit = Jit::for_isa(isa)?;
+    jit.disasm = options.disasm;
+    jit.gemm_log = options.gemm_log;
     let mut exe = compile_graph(graph, fetches, options, &mut jit, false)?;
     exe._jit = Some(jit);
     Ok(exe)
@@ -139,6 +182,7 @@ fn compile_graph(
         regions,
         in_place: Default::default(),
         in_region,
+        options,
         _jit: None,
         uses: Vec::new(),
         fetched,

@@ -112,7 +112,6 @@ impl Pool {
     }
 
     /// How many buffers are pooled (tests: the pool must not grow).
-    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.tensors
             .lock()

@@ -49,10 +49,9 @@ impl Executable {
     }
 }
 
-#[cfg(test)]
 impl Executable {
-    /// Buffers pooled in this executable and its regions' (tests: after a
-    /// warm-up step this must not grow from step to step).
+    /// Buffers pooled in this executable and its regions' (after a warm-up
+    /// step this must not grow from step to step).
     pub(crate) fn pooled_buffers(&self) -> usize {
         self.pool.len()
             + self

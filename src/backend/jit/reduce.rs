@@ -8,7 +8,7 @@
 //! The innermost reduced axis (length `inner`) is cut into blocks of [`BLOCK`]
 //! elements; every other axis is a *row*. The kernel writes one `f64` partial
 //! per (row, block) into a partials buffer (`rows × blocks`), and
-//! [`super::calls::combine`] reduces each output's partials in a fixed order
+//! [`super::combine::combine`] reduces each output's partials in a fixed order
 //! (pairwise for sums). The partials do not depend on how rows and blocks are split among
 //! threads, so the result is bitwise the same for every thread count.
 //!

@@ -19,7 +19,7 @@
 use super::arena::Run;
 use super::calls::{base, Base};
 use super::exec::{at, check_type, Executable};
-use super::helpers::Layout;
+use super::gemm::Layout;
 use super::memlog::Tracker;
 use super::plan::Step;
 use super::tensors::Val;

@@ -13,7 +13,7 @@
 //! this machine's cache sizes give that rule (else the whole copy is used).
 //! Splitting the columns changes no sum (each output's sum is over `k` only).
 
-use super::helpers::Layout;
+use super::gemm::Layout;
 use std::sync::OnceLock;
 
 /// Columns per block: 512 depth rows × 128 f32 columns is 256 KiB. With at
@@ -97,7 +97,7 @@ pub(crate) fn depth_chunk(k: usize) -> usize {
 
 /// The column blocks of `cols`: as few as hold at most [`NB`] columns each,
 /// of balanced widths, so none is narrow (gemm picks other kernels, which sum in
-/// another order, for one column; see `helpers::strides_keep_order`).
+/// another order, for one column; see `gemm::strides_keep_order`).
 fn blocks(cols: std::ops::Range<usize>) -> impl Iterator<Item = (usize, usize)> {
     let len = cols.len();
     let count = len.div_ceil(NB).max(1);

@@ -358,3 +358,21 @@ fn builds_without_values_compute_no_large_constructor() {
     let printed = |m: &Module| crate::ir::printer::to_text(&m.graph, &m.names);
     assert_eq!(printed(&shapes), printed(&computed));
 }
+
+#[test]
+fn build_times_values_and_autodiff_apart() {
+    let source = "variable w: f32[64, 64] = randn(seed=1);
+        let loss = sum(w * w);
+        let g = grad(loss, w);";
+    let program = crate::syntax::parser::parse(source).expect("parses");
+    let options = super::BuildOptions::default();
+    let (module, times) = super::build_timed(&program, Path::new("."), &options).expect("builds");
+    assert!(module.lookup("g").is_some());
+    // Both phases ran inside the builder, so both were timed.
+    assert!(times.values > std::time::Duration::ZERO, "{times:?}");
+    assert!(times.autodiff > std::time::Duration::ZERO, "{times:?}");
+    let none = "let c = 1.0 + 2.0;";
+    let program = crate::syntax::parser::parse(none).expect("parses");
+    let (_, times) = super::build_timed(&program, Path::new("."), &options).expect("builds");
+    assert_eq!(times, crate::timing::Inner::default());
+}

@@ -159,7 +159,7 @@ fn an_executable_keeps_one_arena_whose_live_slots_are_disjoint() {
         variables: &empty,
     };
     let expected = interp::run_step(&g, &fetches, &inputs).expect("interp");
-    let exe = compile(&g, &fetches, Options { check_bounds: true }).expect("compile");
+    let exe = compile(&g, &fetches, Options::checked()).expect("compile");
     let plan = exe.arena_plan().expect("a plan: no cond or fold");
     assert!(
         plan.intervals.len() >= 4,
@@ -193,7 +193,7 @@ fn an_executable_keeps_one_arena_whose_live_slots_are_disjoint() {
 fn the_arena_is_smaller_than_its_values() {
     let mut g = Graph::new();
     let fetches = network(&mut g);
-    let exe = compile(&g, &fetches, Options { check_bounds: true }).expect("compile");
+    let exe = compile(&g, &fetches, Options::checked()).expect("compile");
     let plan = exe.arena_plan().expect("plan");
     let total: usize = plan.intervals.iter().map(|s| round(s.bytes)).sum();
     assert!(
@@ -207,7 +207,7 @@ fn the_arena_is_smaller_than_its_values() {
 fn a_step_that_leaves_the_plan_stops_using_the_arena() {
     let mut g = Graph::new();
     let fetches = network(&mut g);
-    let exe = compile(&g, &fetches, Options { check_bounds: true }).expect("compile");
+    let exe = compile(&g, &fetches, Options::checked()).expect("compile");
     let order = exe.arena_plan().expect("plan").order.clone();
     assert!(order.len() >= 3);
     let mut run = exe.arena_start();
@@ -245,7 +245,7 @@ fn leaving_the_plan_anywhere_gives_the_pools_results() {
         placeholders: &empty,
         variables: &empty,
     };
-    let options = Options { check_bounds: true };
+    let options = Options::checked();
     let pooled = compile(&g, &fetches, options).expect("compile");
     assert!(pooled.set_arena_plan(None));
     let want = pooled.run(&inputs).expect("pool only");
@@ -298,7 +298,7 @@ let train = minimize(mean(t9 * t9), sgd(0.01));
 ";
     let module = crate::compile(source, std::path::Path::new(".")).expect("compiles");
     let train = module.lookup("train").expect("train");
-    let exe = compile(&module.graph, &[train], Options { check_bounds: true }).expect("jit");
+    let exe = compile(&module.graph, &[train], Options::checked()).expect("jit");
     assert_eq!(exe.owned_variables().count(), 3, "all three in place");
     let order = &exe.arena_plan().expect("a plan").order;
     let mut seen = vec![false; module.graph.len()];

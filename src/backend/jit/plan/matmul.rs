@@ -1,7 +1,7 @@
 //! Which matmuls run the GEMM kernel, and the buffers each one reads:
 //! reshapes and last-two-axis transposes are read in place.
 
-use super::super::helpers::{strides_keep_order, Layout};
+use super::super::gemm::{strides_keep_order, Layout};
 use super::super::matmul::MatMul;
 use crate::ir::{Graph, Node, NodeId, Op};
 

@@ -45,7 +45,7 @@ fn backward(g: &mut Graph) -> (Vec<NodeId>, [NodeId; 2]) {
 }
 
 fn build(g: &Graph, fetches: &[NodeId]) -> Executable {
-    compile(g, fetches, Options { check_bounds: true }).expect("compile")
+    compile(g, fetches, Options::checked()).expect("compile")
 }
 
 /// The partner of `id` when exactly the constants are computed.

@@ -18,7 +18,7 @@ fn run_bits(g: &Graph, fetches: &[NodeId]) -> Vec<Vec<u64>> {
         placeholders: &empty,
         variables: &empty,
     };
-    let exe = compile(g, fetches, Options { check_bounds: true }).unwrap();
+    let exe = compile(g, fetches, Options::checked()).unwrap();
     let out = exe.run(&inputs).unwrap();
     out.fetched.iter().map(bits).collect()
 }

@@ -43,7 +43,7 @@ fn graph(
 
 /// Whether the reduction of `y` runs in column mode.
 fn column_mode(g: &Graph, y: NodeId) -> bool {
-    match compile(g, &[y], Options { check_bounds: true }) {
+    match compile(g, &[y], Options::checked()) {
         Ok(exe) => exe.reductions.iter().any(|r| r.layout.columns.is_some()),
         Err(e) => panic!("compile: {}", e.message),
     }
@@ -100,7 +100,7 @@ fn column_reductions_are_bitwise_reproducible_across_thread_counts() {
         let mut out = Vec::new();
         for (dims, axes) in cases {
             let (g, y) = graph(DType::F32, dims, ReduceOp::Sum, axes, false);
-            let exe = compile(&g, &[y], Options { check_bounds: true })
+            let exe = compile(&g, &[y], Options::checked())
                 .unwrap_or_else(|e| panic!("compile: {}", e.message));
             let mut r = exe.run(&inputs).unwrap_or_else(|e| panic!("{}", e.message));
             out.push(r.fetched.remove(0).to_f64_vec());

@@ -27,7 +27,7 @@ fn both(g: &Graph, fetches: &[NodeId], feeds: &[(&str, Tensor)]) -> (usize, usiz
     if let Err(e) = run_on_both(g, fetches, &inputs) {
         panic!("both backends failed: {}", e.message);
     }
-    let exe = match compile(g, fetches, Options { check_bounds: true }) {
+    let exe = match compile(g, fetches, Options::checked()) {
         Ok(exe) => exe,
         Err(e) => panic!("compile: {}", e.message),
     };

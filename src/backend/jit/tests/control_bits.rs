@@ -47,7 +47,7 @@ pub(super) fn assert_same_bits(g: &Graph, y: NodeId, feeds: &[(&str, Tensor)]) {
         variables: &variables,
     };
     let expected = crate::backend::interp::run_step(g, &[y], &inputs).expect("interp");
-    let exe = compile(g, &[y], Options { check_bounds: true }).expect("compile");
+    let exe = compile(g, &[y], Options::checked()).expect("compile");
     assert_eq!(exe.region_count(), 1);
     let actual = exe.run(&inputs).expect("jit");
     assert!(super::bits(&expected.fetched[0]) == super::bits(&actual.fetched[0]));
@@ -85,7 +85,7 @@ fn pools_do_not_grow_from_step_to_step() {
         placeholders: &placeholders,
         variables: &variables,
     };
-    let exe = compile(&g, &[y, top], Options { check_bounds: true }).expect("compile");
+    let exe = compile(&g, &[y, top], Options::checked()).expect("compile");
     assert_eq!(exe.region_count(), 1);
     let mut counts = Vec::new();
     for _ in 0..4 {

@@ -257,7 +257,7 @@ fn select_against_constant_zero_is_bitwise_the_interpreters() {
             variables: &none,
         };
         let want = interp::run_step(&g, &[keep, drop], &inputs).unwrap();
-        let options = super::super::Options { check_bounds: true };
+        let options = super::super::Options::checked();
         let exe = super::super::compile(&g, &[keep, drop], options).unwrap();
         let got = exe.run(&inputs).unwrap();
         for (w, a) in want.fetched.iter().zip(&got.fetched) {

@@ -76,7 +76,7 @@ fn reused_buffers_never_leak_an_earlier_product() {
         };
         let expected = interp::run_step(&g, &fetches, &inputs).expect("interp");
         assert!(expected.fetched[1].to_f64_vec().iter().all(|&v| v == 0.0));
-        let exe = compile(&g, &fetches, Options { check_bounds: true }).expect("compile");
+        let exe = compile(&g, &fetches, Options::checked()).expect("compile");
         for step in 0..3 {
             let got = exe.run(&inputs).expect("jit");
             for (i, (e, j)) in expected.fetched.iter().zip(&got.fetched).enumerate() {

@@ -108,7 +108,7 @@ pub(super) fn agree(g: &Graph, fetches: &[NodeId]) -> (usize, usize) {
         variables: &empty,
     };
     let expected = interp::run_step(g, fetches, &inputs);
-    let exe = match compile(g, fetches, Options { check_bounds: true }) {
+    let exe = match compile(g, fetches, Options::checked()) {
         Ok(exe) => exe,
         Err(e) => panic!("JIT compile failed: {}", e.message),
     };
@@ -180,8 +180,8 @@ pub(crate) fn assert_transposed_product_bitwise(
     let t = add(&mut g, Op::Transpose { perm }, &[x], dtype, &t_dims);
     let operands = if x_left { [t, y] } else { [y, t] };
     let p = add(&mut g, Op::MatMul, &operands, dtype, out);
-    let exe = compile(&g, &[p], Options { check_bounds: true })
-        .unwrap_or_else(|e| panic!("compile: {}", e.message));
+    let exe =
+        compile(&g, &[p], Options::checked()).unwrap_or_else(|e| panic!("compile: {}", e.message));
     let jit = exe.run(&inputs).unwrap_or_else(|e| panic!("{}", e.message));
     let interp = interp::run_step(&g, &[p], &inputs).unwrap_or_else(|e| panic!("{}", e.message));
     assert!(

@@ -39,7 +39,7 @@ pub(super) fn agree_scaled(
     };
     let ids: Vec<NodeId> = fetches.iter().map(|(_, id)| *id).collect();
     let expected = run_step(graph, &ids, &inputs);
-    let exe = compile(graph, &ids, Options { check_bounds: true });
+    let exe = compile(graph, &ids, Options::checked());
     let native = exe.as_ref().map_or(0, |exe| {
         let (fused, matmuls) = exe.kernel_counts();
         fused + matmuls + exe.reduction_count()

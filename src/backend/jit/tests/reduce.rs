@@ -62,7 +62,7 @@ fn graph(
 }
 
 fn reduction_count(g: &Graph, y: NodeId) -> usize {
-    match compile(g, &[y], Options { check_bounds: true }) {
+    match compile(g, &[y], Options::checked()) {
         Ok(exe) => exe.reduction_count(),
         Err(e) => panic!("compile: {}", e.message),
     }
@@ -109,7 +109,7 @@ fn run(g: &Graph, y: NodeId) -> Tensor {
         placeholders: &empty,
         variables: &empty,
     };
-    let exe = match compile(g, &[y], Options { check_bounds: true }) {
+    let exe = match compile(g, &[y], Options::checked()) {
         Ok(exe) => exe,
         Err(e) => panic!("compile: {}", e.message),
     };
@@ -228,7 +228,7 @@ fn shared_cheap_producers_are_recomputed_and_outputs_merged() {
                 let merged = !grad_first && fetches.contains(&y);
                 let what = format!("n {n}, grad first {grad_first}, fetches {fetches:?}");
                 assert_eq!(fused, usize::from(!merged), "{what}");
-                let exe = compile(&g, &fetches, Options { check_bounds: true });
+                let exe = compile(&g, &fetches, Options::checked());
                 let reductions = usize::from(fetches.contains(&y));
                 assert_eq!(
                     exe.map(|e| e.reduction_count()).ok(),
@@ -274,7 +274,7 @@ fn a_side_output_may_read_a_later_constant() {
     let da = add(&mut g, Op::Binary(BinaryOp::Mul), &[w, b], f, &dims);
     let (fused, _) = agree(&g, &[y, da]);
     assert_eq!(fused, 0, "the gradient is a side output");
-    let exe = compile(&g, &[y, da], Options { check_bounds: true });
+    let exe = compile(&g, &[y, da], Options::checked());
     assert_eq!(exe.map(|e| e.reduction_count()).ok(), Some(1));
 }
 
@@ -322,7 +322,7 @@ fn buffers_reused_within_and_across_steps_keep_results_right() {
         variables: &empty,
     };
     let expected = crate::backend::interp::run_step(&g, &[t3, m1], &inputs);
-    let exe = compile(&g, &[t3, m1], Options { check_bounds: true });
+    let exe = compile(&g, &[t3, m1], Options::checked());
     let (Ok(expected), Ok(exe)) = (expected, exe) else {
         panic!("interp or compile failed")
     };

@@ -45,7 +45,7 @@ fn run_both_and_compare_bits(g: &Graph, y: NodeId, feeds: &HashMap<String, Tenso
         variables: &variables,
     };
     let expected = run_on_both(g, &[y], &inputs).expect("both backends");
-    let exe = compile(g, &[y], Options { check_bounds: true }).expect("compile");
+    let exe = compile(g, &[y], Options::checked()).expect("compile");
     assert_eq!(exe.region_count(), 1);
     let mut pooled = Vec::new();
     for _ in 0..4 {

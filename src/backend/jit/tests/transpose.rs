@@ -4,7 +4,7 @@
 //! stored unless something else needs it.
 
 use super::{add, agree, konst, values};
-use crate::backend::jit::helpers::strides_keep_order;
+use crate::backend::jit::gemm::strides_keep_order;
 use crate::backend::jit::plan::Step;
 use crate::backend::jit::{compile, Options};
 use crate::backend::{interp, StepInputs};
@@ -129,8 +129,8 @@ fn transposes_with_other_users_or_small_products_are_stored() {
         &[30, 40],
     );
     assert_eq!(agree(&g, &[p, neg]), (1, 1));
-    let exe = compile(&g, &[p, neg], Options { check_bounds: true })
-        .unwrap_or_else(|e| panic!("{}", e.message));
+    let exe =
+        compile(&g, &[p, neg], Options::checked()).unwrap_or_else(|e| panic!("{}", e.message));
     assert!(matches!(exe.steps[t.index()], Step::Fallback));
     // Batched: the transpose of the last two axes of a [2, k, m] tensor.
     let mut g = Graph::new();
@@ -147,14 +147,12 @@ fn transposes_with_other_users_or_small_products_are_stored() {
     );
     let p = add(&mut g, Op::MatMul, &[t, y], DType::F64, &[2, 20, 30]);
     assert_eq!(agree(&g, &[p]), (0, 1));
-    let exe = compile(&g, &[p], Options { check_bounds: true })
-        .unwrap_or_else(|e| panic!("{}", e.message));
+    let exe = compile(&g, &[p], Options::checked()).unwrap_or_else(|e| panic!("{}", e.message));
     assert!(matches!(exe.steps[t.index()], Step::Unused));
     // A small product keeps the transpose (gemm's order would differ).
     let (g, fetches, t) = graph(3, 4, 5, true, false);
     assert_eq!(agree(&g, &fetches), (0, 1));
-    let exe = compile(&g, &fetches, Options { check_bounds: true })
-        .unwrap_or_else(|e| panic!("{}", e.message));
+    let exe = compile(&g, &fetches, Options::checked()).unwrap_or_else(|e| panic!("{}", e.message));
     assert!(matches!(exe.steps[t.index()], Step::Fallback));
 }
 
@@ -243,7 +241,7 @@ fn stored_and_bitwise(g: &Graph, fetches: &[NodeId], node: NodeId) -> bool {
         placeholders: &empty,
         variables: &empty,
     };
-    let exe = compile(g, fetches, Options { check_bounds: true })
+    let exe = compile(g, fetches, Options::checked())
         .unwrap_or_else(|e| panic!("compile: {}", e.message));
     let jit = exe.run(&inputs).unwrap_or_else(|e| panic!("{}", e.message));
     let interp = interp::run_step(g, fetches, &inputs).unwrap_or_else(|e| panic!("{}", e.message));

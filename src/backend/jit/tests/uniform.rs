@@ -52,7 +52,7 @@ fn assert_uniform(g: &Graph, fetches: &[NodeId], what: &str) {
         placeholders: &empty,
         variables: &empty,
     };
-    let exe = compile(g, fetches, Options { check_bounds: true })
+    let exe = compile(g, fetches, Options::checked())
         .unwrap_or_else(|e| panic!("{what}: compile: {}", e.message));
     let mut runs = Vec::new();
     for threads in [1, 2] {

@@ -3,7 +3,7 @@
 //! not be bitwise gemm's own, and the whole copy runs instead).
 
 use super::{product, Operands, Probe};
-use crate::backend::jit::helpers::Layout;
+use crate::backend::jit::gemm::Layout;
 use crate::kernels::gemm::matmul_into;
 use ndarray::{Array2, ArrayView2};
 

@@ -1,7 +1,7 @@
 //! Tests of the blockwise transposed-right-operand products.
 
 use super::{blocks, chunks_agree, product, transpose_block, whole, Operands, NB};
-use crate::backend::jit::helpers::Layout;
+use crate::backend::jit::gemm::Layout;
 
 #[test]
 fn blocks_cover_the_columns_in_wide_enough_pieces() {

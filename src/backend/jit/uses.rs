@@ -1,0 +1,93 @@
+//! Which values a step still needs: per node, how many computations read
+//! it, and the release of a dead kernel output to the pool.
+
+use super::exec::{pooled, Executable};
+use super::plan::Step;
+use super::tensors::Val;
+use crate::ir::{NodeId, Op};
+use std::sync::Arc;
+
+impl Executable {
+    /// Per node, how many computations list it among their dependencies: a
+    /// node's `deps` in a step are these or (for `cond`/`fold`, which skip
+    /// unused captures) a subset, so a count that reaches 0 during a step
+    /// means no later computation of the step reads the value.
+    pub(super) fn count_uses(&self) -> Vec<u32> {
+        let mut uses = vec![0u32; self.graph.len()];
+        for i in 0..self.steps.len() {
+            for d in self.step_deps(i) {
+                if let Some(u) = uses.get_mut(d.index()) {
+                    *u += 1;
+                }
+            }
+        }
+        uses
+    }
+
+    /// The inputs node `i`'s computation may read (all captures of a region).
+    pub(super) fn step_deps(&self, i: usize) -> &[NodeId] {
+        match &self.steps[i] {
+            Step::Unused | Step::Inlined => &[],
+            Step::Fused(g) => &self.groups[*g].leaves,
+            Step::Reduce(r) => &self.reductions[*r].group.leaves,
+            Step::Side(r) => std::slice::from_ref(&self.reductions[*r].node),
+            Step::MatMul(m) => &self.matmul_plans[*m].operands,
+            Step::Region(_) | Step::Fallback => &self.graph.nodes[i].inputs,
+        }
+    }
+
+    /// After a computation that read `deps`: a kernel output no later
+    /// computation of the step reads, and that is not fetched, goes back to
+    /// the pool now (its buffer can serve a later node of the same type).
+    pub(super) fn release(
+        &self,
+        deps: &[NodeId],
+        memo: &mut [Option<Val>],
+        remaining: &mut [u32],
+        mut mem: Option<&mut super::memlog::Tracker>,
+    ) {
+        for &dep in deps {
+            let i = dep.index();
+            let Some(left) = remaining.get_mut(i) else {
+                continue;
+            };
+            *left = left.saturating_sub(1);
+            if let (0, Some(m)) = (*left, mem.as_deref_mut()) {
+                m.died(self, dep, memo[i].as_ref());
+            }
+            if *left > 0 || self.fetched.get(i) != Some(&false) {
+                continue;
+            }
+            if !pooled(self.steps.get(i)) {
+                // An interpreter kernel's output (allocated each step) is
+                // dropped now rather than at the end of the step; a variable
+                // stays (an owned one goes back to the session).
+                let fallback = matches!(self.steps.get(i), Some(Step::Fallback));
+                if fallback && !matches!(self.graph.nodes[i].op, Op::Variable { .. }) {
+                    if let (Some(Val::Shared(arc)), Some(m)) = (memo[i].take(), mem.as_deref_mut())
+                    {
+                        if Arc::strong_count(&arc) == 1 {
+                            m.freed(&arc);
+                        }
+                    }
+                }
+                continue;
+            }
+            match memo[i].take() {
+                // Dead: its slot may be another value's from now on.
+                Some(Val::Arena { .. }) => {}
+                Some(Val::Shared(arc)) => match Arc::try_unwrap(arc) {
+                    Ok(tensor) => {
+                        if let Some(m) = mem.as_deref_mut() {
+                            m.freed(&tensor);
+                        }
+                        self.pool.give(tensor)
+                    }
+                    // Still shared (a fetched copy): keep it.
+                    Err(arc) => memo[i] = Some(Val::Shared(arc)),
+                },
+                other => memo[i] = other,
+            }
+        }
+    }
+}
