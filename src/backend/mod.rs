@@ -6,7 +6,7 @@ pub(crate) mod regions;
 mod step;
 pub mod threads;
 
-pub use step::{StepInputs, StepResult};
+pub use step::{StepInputs, StepResult, STEP_FEED};
 
 use std::fmt;
 
