@@ -5,7 +5,7 @@
 
 use super::{dispatch_float, expect_inputs, internal, typed, Elem};
 use crate::diag::Diag;
-use crate::ir::philox::{unit, Stream};
+use crate::ir::philox::{box_muller, unit, Stream};
 use crate::ir::scalar::Scalar;
 use crate::ir::{BinaryOp, Node, RandomKind, Tensor};
 use ndarray::{ArrayD, IxDyn};
@@ -23,10 +23,7 @@ pub(crate) fn eval(
             let stream = Stream::new(seed, step_of(node, inputs, 0)?);
             let n = node.ty.shape.numel();
             dispatch_float!(node, node.ty.dtype, T => {
-                let values: Vec<T> = match kind {
-                    RandomKind::Normal => stream.normals(n).map(T::from_f64).collect(),
-                    _ => stream.uniforms(n).map(T::from_f64).collect(),
-                };
+                let values: Vec<T> = draw(&stream, kind == RandomKind::Normal, n);
                 wrap::<T>(node, shape, values)
             })
         }
@@ -36,22 +33,45 @@ pub(crate) fn eval(
             dispatch_float!(node, node.ty.dtype, T => {
                 let x = typed::<T>(node, inputs, 0)?;
                 let rate = scalar_of(node, typed::<T>(node, inputs, 1)?)?;
-                let n = x.len();
-                let values: Vec<T> = dropout(node, x.iter().copied(), rate, &stream, n)?;
+                let values = match x.as_slice() {
+                    Some(xs) => dropout(node, xs, rate, &stream)?,
+                    None => {
+                        let xs: Vec<T> = x.iter().copied().collect();
+                        dropout(node, &xs, rate, &stream)?
+                    }
+                };
                 wrap::<T>(node, shape, values)
             })
         }
     }
 }
 
+/// `n` standard normals or uniforms, a block of four elements at a time (the
+/// same values as [`Stream::normals`] and [`Stream::uniforms`]).
+fn draw<T: Scalar>(stream: &Stream, normal: bool, n: usize) -> Vec<T> {
+    let mut out = Vec::with_capacity(n);
+    for b in 0..n.div_ceil(4) {
+        let w = stream.block(b as u64);
+        let block = if normal {
+            let (a0, a1) = box_muller(w[0], w[1]);
+            let (b0, b1) = box_muller(w[2], w[3]);
+            [a0, a1, b0, b1]
+        } else {
+            w.map(unit)
+        };
+        let take = (n - 4 * b).min(4);
+        out.extend(block[..take].iter().map(|&v| T::from_f64(v)));
+    }
+    out
+}
+
 /// Inverted dropout of `xs`: element `i` is kept when its uniform is at least
 /// `rate` (so `rate = 0` keeps everything, and scales by 1: the identity).
-fn dropout<T: Scalar>(
+fn dropout<T: Scalar + std::ops::Mul<Output = T>>(
     node: &Node,
-    xs: impl Iterator<Item = T>,
+    xs: &[T],
     rate: T,
     stream: &Stream,
-    n: usize,
 ) -> Result<Vec<T>, Diag> {
     let r = rate.to_f64();
     if !(0.0..1.0).contains(&r) {
@@ -63,17 +83,15 @@ fn dropout<T: Scalar>(
     let one = T::from_f64(1.0);
     let scale = T::binary(BinaryOp::Div, one, T::binary(BinaryOp::Sub, one, rate));
     let zero = T::from_f64(0.0);
-    let mut words = (0..n.div_ceil(4)).flat_map(|b| stream.block(b as u64));
-    let mut out = Vec::with_capacity(n);
-    for x in xs {
-        let w = words
-            .next()
-            .ok_or_else(|| internal(node, "ran out of random words"))?;
-        out.push(if unit(w) >= r {
-            T::binary(BinaryOp::Mul, x, scale)
-        } else {
-            zero
-        });
+    let mut out = Vec::with_capacity(xs.len());
+    for (b, chunk) in xs.chunks(4).enumerate() {
+        let w = stream.block(b as u64);
+        for (&x, &w) in chunk.iter().zip(&w) {
+            // Both sides computed: a select, not a branch the random mask
+            // would mispredict half of the time.
+            let kept = x * scale;
+            out.push(if unit(w) >= r { kept } else { zero });
+        }
     }
     Ok(out)
 }
@@ -99,4 +117,20 @@ fn wrap<T: Elem>(node: &Node, shape: Vec<usize>, values: Vec<T>) -> Result<Tenso
     ArrayD::from_shape_vec(IxDyn(&shape), values)
         .map(T::wrap)
         .map_err(|e| internal(node, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_give_the_streams_values() {
+        let stream = Stream::new(3, 9);
+        let normals: Vec<f64> = stream.normals(7).collect();
+        assert_eq!(draw::<f64>(&stream, true, 7), normals);
+        let uniforms: Vec<f64> = stream.uniforms(7).collect();
+        assert_eq!(draw::<f64>(&stream, false, 7), uniforms);
+        let as_f32: Vec<f32> = normals.iter().map(|&v| v as f32).collect();
+        assert_eq!(draw::<f32>(&stream, true, 7), as_f32);
+    }
 }
