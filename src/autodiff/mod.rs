@@ -20,6 +20,7 @@ mod loops;
 mod rules_elementwise;
 mod rules_movement;
 mod rules_nn;
+mod rules_random;
 mod rules_reduce;
 
 use crate::diag::Diag;
@@ -147,6 +148,7 @@ fn rule(
         | Op::Variable { .. }
         | Op::Const(_)
         | Op::Param(_)
+        | Op::Step
         | Op::StopGradient
         | Op::ArgMax { .. }
         | Op::OneHot { .. }
@@ -182,6 +184,7 @@ fn rule(
             reverse,
             carry,
         } => loops::scan(&mut e, body, (*reverse, *carry), id, node, g),
+        Op::Random { kind, seed } => rules_random::random(&mut e, *kind, *seed, node, g),
         Op::Grad(GradOp::Slice { starts }) => rules_movement::slice(&mut e, starts, node, g),
         Op::Grad(GradOp::ScatterIndex) => rules_movement::scatter_index(&mut e, node, g),
         Op::Grad(GradOp::Conv2dBackpropInput { strides, pads }) => {

@@ -8,7 +8,7 @@ mod step;
 pub mod threads;
 
 pub use engine::{Engine, Executable};
-pub use step::{StepInputs, StepResult};
+pub use step::{StepInputs, StepResult, STEP_FEED};
 
 use std::fmt;
 

@@ -17,3 +17,18 @@ pub struct StepResult {
     /// New values of variables assigned by the fetched `assign`s, in graph order.
     pub updates: Vec<(String, Tensor)>,
 }
+
+/// The feed that carries the step counter (`step()`) to the backends, next to
+/// the placeholders: `step()` is no identifier, so no placeholder has this name.
+pub const STEP_FEED: &str = "step()";
+
+impl StepInputs<'_> {
+    /// The index of this step (`step()`): the session's counter, or 0 when the
+    /// caller feeds none (a step run outside a session).
+    pub fn step(&self) -> i32 {
+        match self.placeholders.get(STEP_FEED) {
+            Some(Tensor::I32(a)) => a.iter().next().copied().unwrap_or(0),
+            _ => 0,
+        }
+    }
+}

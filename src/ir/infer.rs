@@ -230,6 +230,11 @@ fn infer_unchecked(op: &Op, inputs: &[&TensorType]) -> Result<TensorType, String
             arity(&name, inputs, 0)?;
             Ok(t.ty())
         }
+        Op::Step => {
+            arity(&name, inputs, 0)?;
+            Ok(TensorType::new(DType::I32, vec![]))
+        }
+        Op::Random { kind, .. } => random::infer_random(*kind, inputs),
         Op::Unary(u) => {
             arity(&name, inputs, 1)?;
             let x = inputs[0];
@@ -352,6 +357,8 @@ fn binary(op: BinaryOp, a: &TensorType, b: &TensorType) -> Result<TensorType, St
 
 mod layout;
 pub use layout::same_pads;
+mod random;
+pub use random::need_step;
 
 #[cfg(test)]
 mod tests;

@@ -7,6 +7,7 @@ pub mod limits;
 pub mod module;
 pub mod npy;
 pub mod op;
+pub mod philox;
 pub mod printer;
 pub mod scalar;
 pub mod tensor;
@@ -15,6 +16,6 @@ pub mod verify;
 
 pub use graph::{Graph, Node, NodeId};
 pub use module::{Module, PlaceholderDecl, RunStmt, VariableDecl};
-pub use op::{BinaryOp, GradOp, Op, OpKind, ReduceOp, UnaryOp};
+pub use op::{BinaryOp, GradOp, Op, OpKind, RandomKind, ReduceOp, UnaryOp};
 pub use tensor::Tensor;
 pub use types::{DType, Shape, TensorType};

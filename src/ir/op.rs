@@ -67,6 +67,28 @@ pub enum ReduceOp {
     Min,
 }
 
+/// What an [`Op::Random`] draws.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RandomKind {
+    /// Standard normals (Box–Muller).
+    Normal,
+    /// Uniforms in [0, 1).
+    Uniform,
+    /// Inverted dropout of input 0: an element is kept when its uniform is at
+    /// least `rate`, and kept values are scaled by `1 / (1 - rate)`.
+    Dropout,
+}
+
+impl RandomKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            RandomKind::Normal => "random_normal",
+            RandomKind::Uniform => "random_uniform",
+            RandomKind::Dropout => "dropout",
+        }
+    }
+}
+
 /// The family of an op, for passes that ask rather than match.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OpKind {
@@ -94,6 +116,9 @@ pub enum Op {
     Const(Arc<Tensor>),
     /// Parameter `i` of the enclosing region (cond branch or fold body).
     Param(usize),
+    /// `step()`: the `i32[]` index of the current step, read from the step's
+    /// inputs. Only at the top level (a region captures it).
+    Step,
 
     // ---- elementwise (broadcasting) ----
     Unary(UnaryOp),
@@ -189,6 +214,15 @@ pub enum Op {
         carry: usize,
     },
 
+    // ---- per-step randomness ----
+    /// Values keyed by (seed, step, element) (`ir::philox`): `Normal` and
+    /// `Uniform` take inputs `[step: i32[]]` and are typed by their node;
+    /// `Dropout` takes `[x, rate: x.dtype[], step: i32[]]` and has `x`'s type.
+    Random {
+        kind: RandomKind,
+        seed: u64,
+    },
+
     // ---- state ----
     /// Inputs `[value]`; sets the variable at the end of the step; its value is the new value.
     Assign {
@@ -280,9 +314,15 @@ impl GradOp {
 impl Op {
     pub fn kind(&self) -> OpKind {
         match self {
-            Op::Placeholder { .. } | Op::Variable { .. } | Op::Const(_) | Op::Param(_) => {
-                OpKind::Leaf
-            }
+            Op::Placeholder { .. }
+            | Op::Variable { .. }
+            | Op::Const(_)
+            | Op::Param(_)
+            | Op::Step => OpKind::Leaf,
+            Op::Random { kind, .. } => match kind {
+                RandomKind::Dropout => OpKind::Elementwise,
+                RandomKind::Normal | RandomKind::Uniform => OpKind::Leaf,
+            },
             Op::Unary(_)
             | Op::Binary(_)
             | Op::Select
@@ -316,6 +356,8 @@ impl Op {
             Op::Variable { .. } => "variable".into(),
             Op::Const(_) => "const".into(),
             Op::Param(_) => "param".into(),
+            Op::Step => "step".into(),
+            Op::Random { kind, .. } => kind.name().into(),
             Op::Unary(u) => format!("{u:?}").to_lowercase(),
             Op::Binary(b) => format!("{b:?}").to_lowercase(),
             Op::Select => "where".into(),

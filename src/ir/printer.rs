@@ -178,6 +178,7 @@ pub fn op_with_attributes(op: &Op) -> String {
             format!("{name}[size={}, strides={}]", list(size), list(strides))
         }
         Op::Grad(grad_op) => grad_op.with_attributes(),
+        Op::Random { seed, .. } => format!("{name}[seed={seed}]"),
         Op::Scan { reverse, carry, .. } => format!("{name}[carry={carry}, reverse={reverse}]"),
         _ => name,
     }

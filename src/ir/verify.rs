@@ -16,9 +16,10 @@
 //! and assign nodes agree with their declarations.
 
 use super::graph::{Graph, NodeId};
+use super::infer::need_step;
 use super::infer::{infer, infer_broadcast};
 use super::module::Module;
-use super::op::Op;
+use super::op::{Op, RandomKind};
 
 /// Checks one graph (the top level, or a region when it has params or results).
 pub fn verify(graph: &Graph) -> Result<(), String> {
@@ -122,6 +123,19 @@ fn verify_graph(graph: &Graph, in_region: bool, path: &str) -> Result<(), String
                 let ty = infer_broadcast(x, &node.ty.shape).map_err(at)?;
                 if ty != node.ty {
                     return Err(at(format!("inferred {ty} but the node is {}", node.ty)));
+                }
+            }
+            // Typed by their node: the shape is an attribute of the call.
+            Op::Random {
+                kind: kind @ (RandomKind::Normal | RandomKind::Uniform),
+                ..
+            } => {
+                let [step] = inputs.as_slice() else {
+                    return Err(at(format!("expects 1 input, got {}", inputs.len())));
+                };
+                need_step(kind.name(), step).map_err(at)?;
+                if !node.ty.dtype.is_float() {
+                    return Err(at(format!("draws floats, not {}", node.ty)));
                 }
             }
             // Autodiff's backward ops are typed by their node (like `Reshape`);

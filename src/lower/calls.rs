@@ -62,6 +62,10 @@ pub const BUILTINS: &[&str] = &[
     "sgd",
     "momentum",
     "adam",
+    "step",
+    "random_normal",
+    "random_uniform",
+    "dropout",
 ];
 
 fn unary_builtin(name: &str) -> Option<UnaryOp> {
@@ -229,7 +233,10 @@ impl Builder<'_> {
             }
             _ => match self.net_call(&call)? {
                 Some(v) => Ok(v),
-                None => Err(self.unknown_function(callee)),
+                None => match self.random_call(&call)? {
+                    Some(v) => Ok(v),
+                    None => Err(self.unknown_function(callee)),
+                },
             },
         }
     }

@@ -17,6 +17,7 @@ mod args;
 mod calls;
 pub use calls::BUILTINS;
 mod calls_net;
+mod calls_random;
 mod control;
 mod expr;
 mod grad;
@@ -173,6 +174,8 @@ pub(crate) struct Builder<'a> {
     aborted: bool,
     diags: Vec<Diag>,
     module: Module,
+    /// Unseeded random calls built so far, by source offset (`calls_random.rs`).
+    random_sites: HashMap<u32, u64>,
     /// One backward pass per differentiated node (`grad.rs`).
     adjoints: HashMap<NodeId, crate::autodiff::Adjoints>,
     /// Time spent in autodiff and initial values (`--timings`).
@@ -199,6 +202,7 @@ impl<'a> Builder<'a> {
             module: Module::default(),
             adjoints: HashMap::new(),
             times: Default::default(),
+            random_sites: HashMap::new(),
         }
     }
 

@@ -118,6 +118,8 @@ impl Repl {
     /// type are unchanged (except those `fresh`ly defined) and the `:feed`s.
     pub(super) fn adopt(&mut self, module: Module, pieces: Vec<Piece>, fresh: &[String]) {
         let mut session = Session::new(module, self.engine());
+        // The step counter goes on: `step()` counts every step of the REPL.
+        let _ = session.set_step(self.session.step());
         let carried: Vec<(String, Tensor)> = session
             .module()
             .variables

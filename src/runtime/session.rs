@@ -47,6 +47,8 @@ pub struct Session {
     compile_time: Duration,
     /// The time of every step since [`Session::record_step_times`] (`None`: not recording).
     step_times: Option<Vec<Duration>>,
+    /// The index of the next step (`step()`): steps that succeeded so far.
+    step: i32,
 }
 
 impl Session {
@@ -72,6 +74,7 @@ impl Session {
             executables: HashMap::new(),
             compile_time: Duration::ZERO,
             step_times: None,
+            step: 0,
         }
     }
 
@@ -147,6 +150,24 @@ impl Session {
         Ok(())
     }
 
+    /// The index the next step's `step()` reads: how many steps have
+    /// succeeded (a checkpoint saves it).
+    pub fn step(&self) -> i32 {
+        self.step
+    }
+
+    /// Sets the index of the next step (a checkpoint restores it); steps
+    /// count from 0, so a negative index is an error.
+    pub fn set_step(&mut self, step: i32) -> Result<(), Diag> {
+        if step < 0 {
+            return Err(Diag::plain(format!(
+                "the step counter cannot be negative, got {step}"
+            )));
+        }
+        self.step = step;
+        Ok(())
+    }
+
     /// The current value of a variable.
     pub fn variable(&self, name: &str) -> Option<&Tensor> {
         self.variables.get(name)
@@ -191,6 +212,16 @@ impl Session {
     /// error while computing (e.g. an index out of range).
     pub fn run(&mut self, fetches: &[&str]) -> Result<Vec<Tensor>, Diag> {
         let plan = self.check(fetches)?;
+        if self.step == i32::MAX {
+            return Err(Diag::plain(format!(
+                "the step counter reached its largest value, {}",
+                i32::MAX
+            )));
+        }
+        self.placeholders.insert(
+            crate::backend::STEP_FEED.to_string(),
+            Tensor::scalar(DType::I32, f64::from(self.step)),
+        );
         let key: Vec<String> = fetches.iter().map(|s| s.to_string()).collect();
         if !self.executables.contains_key(&key) {
             self.compile(key.clone(), &plan)?;
@@ -236,6 +267,7 @@ impl Session {
         if let Some(times) = &mut self.step_times {
             times.push(start.elapsed());
         }
+        self.step += 1;
         Ok(result.fetched)
     }
 

@@ -175,6 +175,10 @@ impl<'g, 's> Frame<'g, 's> {
                         internal(node, format!("region parameter {i} is not bound"))
                     })?
                 }
+                Op::Step => Arc::new(Tensor::scalar(
+                    crate::ir::DType::I32,
+                    f64::from(self.inputs.step()),
+                )),
                 Op::StopGradient => self.input(id, 0)?,
                 Op::Cond {
                     then_body,

@@ -340,6 +340,10 @@ impl Executable {
                     .ok_or_else(|| at(node, format!("no value for variable '{name}'")))?;
                 Val::of(v)
             }
+            Op::Step => Val::Shared(Arc::new(Tensor::scalar(
+                crate::ir::DType::I32,
+                f64::from(env.inputs.step()),
+            ))),
             Op::Const(tensor) if is_standard(tensor) => Val::Shared(Arc::clone(tensor)),
             Op::Const(tensor) => Val::Shared(Val::of(tensor).to_arc()),
             Op::Param(i) => env

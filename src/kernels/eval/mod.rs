@@ -16,6 +16,7 @@ pub mod grad;
 mod linalg;
 mod movement;
 mod nn;
+mod random;
 mod reduce;
 
 use crate::diag::Diag;
@@ -51,10 +52,12 @@ pub fn eval_pure(node: &Node, inputs: &[&Tensor]) -> Result<Tensor, Diag> {
         Op::SoftmaxCrossEntropy => nn::softmax_cross_entropy(node, inputs)?,
         Op::MeanSquaredError => nn::mean_squared_error(node, inputs)?,
         Op::Grad(_) => grad::eval(node, inputs)?,
+        Op::Random { kind, seed } => random::eval(node, *kind, *seed, inputs)?,
         Op::Placeholder { .. }
         | Op::Variable { .. }
         | Op::Const(_)
         | Op::Param(_)
+        | Op::Step
         | Op::Cond { .. }
         | Op::Fold { .. }
         | Op::Scan { .. }

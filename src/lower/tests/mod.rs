@@ -66,7 +66,11 @@ pub(super) fn verify(g: &Graph, region_params: Option<usize>) {
             | Op::Variable { .. }
             | Op::Param(_)
             | Op::Reshape
-            | Op::Grad(_) => {}
+            | Op::Grad(_)
+            | Op::Random {
+                kind: crate::ir::RandomKind::Normal | crate::ir::RandomKind::Uniform,
+                ..
+            } => {}
             Op::Broadcast => {
                 assert_eq!(
                     crate::ir::infer::infer_broadcast(inputs[0], &n.ty.shape),

@@ -1,0 +1,1 @@
+variable start: i32[] = step();
