@@ -174,3 +174,17 @@ fn refused_conversions_name_the_file_index_and_value() {
     );
     assert!(e.contains("p.td:1:25"), "{e}");
 }
+
+#[test]
+fn a_scalar_f64_file_feeds_an_f32_learning_rate() {
+    let source = "placeholder lr: f32[];
+variable w: f32[2] = 1.0;
+let train = minimize(sum(w * w), sgd(lr));
+run train;
+run w;
+";
+    let file = program("lr", source);
+    // lr = 0.5: w -= 0.5 * 2w, so w becomes 0.
+    let out = run_both(&file, &["--feed", "lr=lr_f64.npy"]);
+    assert!(out.contains("w: f32[2] = [0, 0]"), "{out}");
+}
