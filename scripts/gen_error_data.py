@@ -14,3 +14,6 @@ np.save(out / "complex.npy", np.ones((2, 2), dtype=np.complex64))
 good = (out / "f32_3x2.npy").read_bytes()
 (out / "truncated.npy").write_bytes(good[: len(good) - 7])
 (out / "not_npy.npy").write_text("this is not a numpy file\n")
+# Feeds whose values do not convert to the declared dtype.
+np.save(out / "frac_2x3.npy", np.array([[0, 1, 2], [3, 4, 2.5]], dtype=np.float64))
+np.save(out / "i64_big.npy", np.array([1, 2, 3_000_000_000], dtype=np.int64))

@@ -24,6 +24,7 @@ mod grad;
 mod items;
 mod literals;
 mod nodes;
+mod optimizer;
 mod scope;
 mod state;
 #[cfg(test)]

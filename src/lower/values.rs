@@ -73,10 +73,29 @@ impl Builder<'_> {
             let path = self.str_attr(name, "path", path)?;
             let file = init::open_npy(&path, self.base_dir)
                 .map_err(|m| self.error(format!("load: {m}"), call.span))?;
-            let got = file.ty().clone();
-            if let Some(ty) = target.filter(|ty| **ty != got) {
+            // In a declaration the file converts to the declared dtype;
+            // elsewhere it keeps its own, which must be one of tdsl's.
+            let dtype = match target {
+                Some(ty) => ty.dtype,
+                None => file.ty().map(|t| t.dtype).ok_or_else(|| {
+                    self.error(
+                        format!(
+                            "load: '{path}' holds {}, which is not a tdsl dtype; \
+                             load it in a declaration of the dtype to convert it to",
+                            file.describe()
+                        ),
+                        call.span,
+                    )
+                })?,
+            };
+            let got = file.ty_as(dtype);
+            let converts = file.dtype().converts_to(dtype);
+            if let Some(ty) = target.filter(|ty| **ty != got || !converts) {
                 return Err(self.error(
-                    format!("load: '{path}' holds {got} but the declaration is {ty}"),
+                    format!(
+                        "load: '{path}' holds {} but the declaration is {ty}",
+                        file.describe()
+                    ),
                     call.span,
                 ));
             }
@@ -84,7 +103,7 @@ impl Builder<'_> {
             if let Some(stand_in) = self.stand_in(&got) {
                 return Ok(stand_in);
             }
-            return crate::timing::timed(&mut self.times.values, || file.read())
+            return crate::timing::timed(&mut self.times.values, || file.read_as(dtype))
                 .map_err(|m| self.error(format!("load: {m}"), call.span));
         }
         let ty = self.constructor_type(call, target, get("shape"), get("dtype"))?;

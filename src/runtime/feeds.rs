@@ -1,6 +1,7 @@
 //! Feed checks: a feed names a placeholder (its value for the steps that follow)
-//! or a variable (its value replaced, e.g. resuming from a `--save`d file), and
-//! its dtype and shape must match the declaration exactly.
+//! or a variable (its value replaced, e.g. resuming from a `--save`d file). Its
+//! shape must match the declaration; a tensor's dtype must match exactly, and
+//! a file's converts to the declared one when its values allow.
 
 use crate::diag::{Diag, Span};
 use crate::ir::{npy, Module, Tensor, TensorType};
@@ -82,10 +83,11 @@ pub fn unknown_feed(module: &Module, name: &str) -> Diag {
 /// How many declarations an "unknown name" error points at.
 pub(crate) const MAX_LABELS: usize = 4;
 
-/// Reads a feed of `name` from a `.npy` file and checks it against the declaration.
-/// A name that cannot be fed is reported before the file is read, and the
-/// file's header is checked against the declaration before its data is read
-/// (so a hostile header allocates nothing); errors point at the declaration.
+/// Reads a feed of `name` from a `.npy` file (or, from a `.npz` archive, its
+/// array `name`) and converts it to the declared dtype (`ir::npy` has the
+/// rules). A name that cannot be fed is reported before the file is read, and
+/// the file's header is checked against the declaration before its data is
+/// read (so a hostile header allocates nothing); errors point at the declaration.
 pub fn load_feed(module: &Module, name: &str, path: &Path) -> Result<Tensor, Diag> {
     let (_, ty, span) = declaration(module, name)?;
     let in_file = |message: String| {
@@ -95,10 +97,53 @@ pub fn load_feed(module: &Module, name: &str, path: &Path) -> Result<Tensor, Dia
         )
         .with_note(format!("`{name}` is declared here as {ty}"))
     };
+    let read_from = || format!("the feed was read from '{}'", path.display());
+    if path.extension().is_some_and(|x| x == "npz") {
+        let mut archive = npy::NpzFile::open(path).map_err(in_file)?;
+        let member = archive.member(name).map_err(in_file)?;
+        check_stored(
+            name,
+            ty,
+            span,
+            member.dtype,
+            &member.shape,
+            &member.describe(),
+        )
+        .map_err(|d| d.with_note(read_from()))?;
+        // The declaration was checked against the memory limit when it was built.
+        return archive.read_as(name, ty.dtype, u64::MAX).map_err(in_file);
+    }
     let file = npy::NpyFile::open(path).map_err(in_file)?;
-    check_type(name, ty, span, file.ty())
-        .map_err(|d| d.with_note(format!("the feed was read from '{}'", path.display())))?;
-    file.read().map_err(in_file)
+    check_stored(name, ty, span, file.dtype(), file.shape(), &file.describe())
+        .map_err(|d| d.with_note(read_from()))?;
+    file.read_as(ty.dtype).map_err(in_file)
+}
+
+/// A stored array can feed `expected` when its shape matches and its dtype
+/// may convert (each value is checked as it is read).
+fn check_stored(
+    name: &str,
+    expected: &TensorType,
+    span: Span,
+    dtype: npy::FileDType,
+    shape: &[usize],
+    described: &str,
+) -> Result<(), Diag> {
+    if shape == expected.shape.dims() && dtype.converts_to(expected.dtype) {
+        return Ok(());
+    }
+    let mut diag = Diag::error(
+        format!("feed `{name}`: expected {expected}, got {described}"),
+        span,
+    )
+    .with_note(format!("`{name}` is declared here as {expected}"));
+    if !dtype.converts_to(expected.dtype) {
+        diag = diag.with_note(format!(
+            "{dtype} values do not convert to {}",
+            expected.dtype
+        ));
+    }
+    Err(diag)
 }
 
 /// `No such file or directory (os error 2)` -> `No such file or directory`.
@@ -190,14 +235,22 @@ mod tests {
         npy::write_npy_atomic(&good, &w).unwrap();
         assert_eq!(load_feed(&m, "w", &good).unwrap(), w);
 
-        let bad = dir.join("w64.npy");
+        // f64 converts to the declared f32; the wrong shape does not.
+        let w64 = dir.join("w64.npy");
         npy::write_npy_atomic(
-            &bad,
+            &w64,
             &Tensor::full(&TensorType::new(DType::F64, vec![2]), 2.5),
         )
         .unwrap();
+        assert_eq!(load_feed(&m, "w", &w64).unwrap(), w);
+        let bad = dir.join("w64x3.npy");
+        npy::write_npy_atomic(
+            &bad,
+            &Tensor::full(&TensorType::new(DType::F64, vec![3]), 2.5),
+        )
+        .unwrap();
         let err = load_feed(&m, "w", &bad).unwrap_err();
-        assert_eq!(err.message, "feed `w`: expected f32[2], got f64[2]");
+        assert_eq!(err.message, "feed `w`: expected f32[2], got f64[3]");
 
         let missing = dir.join("missing.npy");
         let err = load_feed(&m, "w", &missing).unwrap_err();

@@ -1,3 +1,3 @@
 // args: run --feed x=tests/errors/data/f64_2x2.npy
-placeholder x: f32[2, 2];
+placeholder x: bool[2, 2];
 run x;

@@ -1,19 +1,24 @@
-//! `.npy` reading and writing for every dtype, with errors as plain messages
-//! (the caller attaches the span or file name).
+//! `.npy` and `.npz` reading and `.npy` writing, with errors as plain
+//! messages (the caller attaches the span or file name).
 //!
 //! Reading never trusts the file: the header is parsed and checked first
 //! (`header.rs`), the caller compares its type with a declaration and the
 //! memory limit, and only then is the data read, exactly as many bytes as the
-//! header promises.
+//! header promises, converted to the dtype asked for (`convert.rs`).
 
+mod convert;
+mod dtype;
 mod header;
+mod npz;
+
+pub use dtype::FileDType;
+pub use npz::{NpzFile, NpzMember};
 
 use super::tensor::Tensor;
 use super::types::{DType, TensorType};
-use ndarray::{ArrayD, IxDyn, ShapeBuilder};
 use ndarray_npy::WriteNpyExt;
 use std::fs::File;
-use std::io::{BufWriter, Read};
+use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
 /// An opened `.npy` file whose header is valid and whose size matches it; no
@@ -30,7 +35,6 @@ impl NpyFile {
     /// regular file is accepted (not `/dev/zero`, a pipe or a folder).
     pub fn open(path: &Path) -> Result<NpyFile, String> {
         let cannot = |e: std::io::Error| format!("cannot read '{}': {e}", path.display());
-        let invalid = |m: String| format!("'{}' is not a valid .npy file: {m}", path.display());
         // Look before opening: opening a pipe with no writer blocks.
         let meta = std::fs::metadata(path).map_err(cannot)?;
         if !meta.is_file() {
@@ -40,34 +44,8 @@ impl NpyFile {
             ));
         }
         let mut file = File::open(path).map_err(cannot)?;
-        let size = meta.len();
-        let mut prefix = Vec::new();
-        (&mut file)
-            .take(header::PREFIX_V1 as u64 + 2)
-            .read_to_end(&mut prefix)
-            .map_err(cannot)?;
-        let (start, len) = header::dict_extent(&prefix).map_err(invalid)?;
-        if len > header::MAX_HEADER_BYTES || start + len > size {
-            return Err(invalid(format!(
-                "its header length {len} does not fit the file ({size} bytes)"
-            )));
-        }
-        let mut dict = prefix.get(start as usize..).unwrap_or_default().to_vec();
-        (&mut file)
-            .take(len - dict.len() as u64)
-            .read_to_end(&mut dict)
-            .map_err(cannot)?;
-        dict.truncate(len as usize);
-        let header = header::parse_dict(&dict, start).map_err(invalid)?;
-        let expected = header.data_offset.checked_add(header.data_bytes);
-        if expected != Some(size) {
-            return Err(invalid(format!(
-                "its header declares {} ({} bytes of data) but the file has {} bytes after the header",
-                header.ty,
-                header.data_bytes,
-                size - header.data_offset
-            )));
-        }
+        let header = header::read_header(&mut file, meta.len())
+            .map_err(|e| e.message(&format!("'{}'", path.display())))?;
         Ok(NpyFile {
             path: path.to_path_buf(),
             file,
@@ -75,89 +53,54 @@ impl NpyFile {
         })
     }
 
-    /// The type the header declares.
-    pub fn ty(&self) -> &TensorType {
-        &self.header.ty
+    /// The stored element type.
+    pub fn dtype(&self) -> FileDType {
+        self.header.dtype
     }
 
-    /// Reads the data: exactly the bytes the header declares.
+    /// The stored shape.
+    pub fn shape(&self) -> &[usize] {
+        &self.header.shape
+    }
+
+    /// The stored type as text, like a tdsl type: `u8[60000, 28, 28]`.
+    pub fn describe(&self) -> String {
+        self.header.describe()
+    }
+
+    /// The type of the array once converted to `dtype`.
+    pub fn ty_as(&self, dtype: DType) -> TensorType {
+        TensorType::new(dtype, self.header.shape.clone())
+    }
+
+    /// The type the header declares when it is one of tdsl's.
+    pub fn ty(&self) -> Option<TensorType> {
+        self.header.dtype.as_tdsl().map(|d| self.ty_as(d))
+    }
+
+    /// Reads the data, exactly the bytes the header declares, converting each
+    /// element to `dtype` (an element that does not convert is an error naming
+    /// the file, its index and its value).
+    pub fn read_as(mut self, dtype: DType) -> Result<Tensor, String> {
+        let what = format!("'{}'", self.path.display());
+        convert::read_as(&mut self.file, &self.header, dtype, &what)
+    }
+
+    /// Reads the data in the stored dtype, which must be one of tdsl's.
     pub fn read(self) -> Result<Tensor, String> {
-        let h = &self.header;
-        let n = h.data_bytes as usize;
-        let mut bytes = Vec::new();
-        bytes.try_reserve_exact(n).map_err(|_| {
-            format!(
-                "cannot read '{}': out of memory ({n} bytes)",
-                self.path.display()
-            )
-        })?;
-        self.file
-            .take(h.data_bytes)
-            .read_to_end(&mut bytes)
-            .map_err(|e| format!("cannot read '{}': {e}", self.path.display()))?;
-        if bytes.len() != n {
-            return Err(format!(
-                "'{}' is not a valid .npy file: it ended before its data did",
-                self.path.display()
-            ));
+        match self.header.dtype.as_tdsl() {
+            Some(dtype) => self.read_as(dtype),
+            None => Err(format!(
+                "'{}' holds {}, which is not a tdsl dtype: declare the dtype to convert it to",
+                self.path.display(),
+                self.describe()
+            )),
         }
-        let bad = |m: &str| format!("'{}' is not a valid .npy file: {m}", self.path.display());
-        let le = h.little_endian;
-        Ok(match h.ty.dtype {
-            DType::F32 => Tensor::F32(shaped(
-                h,
-                words(&bytes, le, f32::from_le_bytes, f32::from_be_bytes),
-            )?),
-            DType::F64 => Tensor::F64(shaped(
-                h,
-                words(&bytes, le, f64::from_le_bytes, f64::from_be_bytes),
-            )?),
-            DType::I32 => Tensor::I32(shaped(
-                h,
-                words(&bytes, le, i32::from_le_bytes, i32::from_be_bytes),
-            )?),
-            DType::Bool => {
-                if bytes.iter().any(|&b| b > 1) {
-                    return Err(bad("a bool element is neither 0 nor 1"));
-                }
-                Tensor::Bool(shaped(h, bytes.iter().map(|&b| b == 1).collect())?)
-            }
-        })
     }
 }
 
-/// Decodes fixed-size elements in the file's byte order.
-fn words<T, const N: usize>(
-    bytes: &[u8],
-    little: bool,
-    le: fn([u8; N]) -> T,
-    be: fn([u8; N]) -> T,
-) -> Vec<T> {
-    let decode = if little { le } else { be };
-    bytes
-        .chunks_exact(N)
-        .map(|c| {
-            let mut word = [0u8; N];
-            word.copy_from_slice(c);
-            decode(word)
-        })
-        .collect()
-}
-
-/// The values as an array in standard (row-major) layout.
-fn shaped<T: Clone>(h: &header::Header, values: Vec<T>) -> Result<ArrayD<T>, String> {
-    let dims = IxDyn(h.ty.shape.dims());
-    let bad = |e: ndarray::ShapeError| format!("internal: cannot shape {}: {e}", h.ty);
-    if h.fortran_order {
-        let a = ArrayD::from_shape_vec(dims.f(), values).map_err(bad)?;
-        Ok(a.as_standard_layout().into_owned())
-    } else {
-        ArrayD::from_shape_vec(dims, values).map_err(bad)
-    }
-}
-
-/// Reads a `.npy` file of dtype f32, f64, i32 or bool (either byte order, C or
-/// Fortran order) within the default memory limit.
+/// Reads a `.npy` file in its own dtype (f32, f64, i32 or bool; either byte
+/// order, C or Fortran order) within the default memory limit.
 pub fn read_npy(path: &Path) -> Result<Tensor, String> {
     read_npy_within(path, super::limits::default_max_bytes())
 }
@@ -165,8 +108,26 @@ pub fn read_npy(path: &Path) -> Result<Tensor, String> {
 /// [`read_npy`] of at most `max_bytes`.
 pub fn read_npy_within(path: &Path, max_bytes: u64) -> Result<Tensor, String> {
     let file = NpyFile::open(path)?;
-    super::limits::check(&format!("'{}'", path.display()), file.ty(), max_bytes)?;
+    let ty = file.ty().ok_or_else(|| {
+        format!(
+            "'{}' holds {}, which is not a tdsl dtype",
+            path.display(),
+            file.describe()
+        )
+    })?;
+    super::limits::check(&format!("'{}'", path.display()), &ty, max_bytes)?;
     file.read()
+}
+
+/// Reads a `.npy` file converted to `dtype`, of at most `max_bytes` once converted.
+pub fn read_npy_as(path: &Path, dtype: DType, max_bytes: u64) -> Result<Tensor, String> {
+    let file = NpyFile::open(path)?;
+    super::limits::check(
+        &format!("'{}'", path.display()),
+        &file.ty_as(dtype),
+        max_bytes,
+    )?;
+    file.read_as(dtype)
 }
 
 /// Writes `tensor` to `path` whole or not at all: a temporary file in the same

@@ -2,7 +2,7 @@
 //! that lie about their size.
 
 use super::*;
-use ndarray::ArrayD;
+use ndarray::{ArrayD, IxDyn};
 
 fn dir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("tdsl-npy-{name}-{}", std::process::id()));
