@@ -24,6 +24,7 @@ mod items;
 mod literals;
 mod nodes;
 mod scope;
+mod slicing;
 mod state;
 #[cfg(test)]
 mod tests;
