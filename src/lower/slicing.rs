@@ -30,8 +30,9 @@ pub(crate) fn resolve_slice(
     stop: Option<i64>,
     step: i64,
 ) -> AxisSlice {
-    let n = n as i64;
-    let clamp = |v: Option<i64>, default: i64, lo: i64, hi: i64| match v {
+    // i128: no bound or step a program can write overflows here.
+    let (n, step) = (n as i128, i128::from(step));
+    let clamp = |v: Option<i64>, default: i128, lo: i128, hi: i128| match v.map(i128::from) {
         None => default,
         Some(v) if v < 0 => (v + n).max(lo),
         Some(v) => v.min(hi),
@@ -46,12 +47,12 @@ pub(crate) fn resolve_slice(
     } else {
         (begin - end - step - 1).div_euclid(-step)
     }
-    .max(0);
+    .clamp(0, n);
     AxisSlice {
         // An empty slice reads nothing: its start is irrelevant.
         start: if size == 0 { 0 } else { begin as usize },
         size: size as usize,
-        step,
+        step: step as i64,
     }
 }
 
@@ -285,5 +286,13 @@ mod tests {
         assert_eq!(indices(5, Some(-100), Some(100), 4), vec![0, 4]);
         assert_eq!(indices(0, None, None, -1), Vec::<i64>::new());
         assert_eq!(indices(6, Some(1), None, 3), vec![1, 4]);
+        assert_eq!(
+            indices(6, Some(i64::MIN), Some(i64::MAX), i64::MAX),
+            vec![0]
+        );
+        assert_eq!(
+            indices(6, Some(i64::MAX), Some(i64::MIN), i64::MIN),
+            vec![5]
+        );
     }
 }

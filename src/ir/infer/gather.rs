@@ -20,10 +20,11 @@ pub(super) fn infer_gather(op: &Op, inputs: &[&TensorType]) -> Result<TensorType
                 return Err(format!("slice: {} axes given for {x}", starts.len()));
             }
             for (k, &n) in x.shape.dims().iter().enumerate() {
-                let (start, size, step) = (starts[k] as i64, sizes[k] as i64, steps[k]);
-                let last = start + (size - 1) * step;
-                let fits =
-                    step != 0 && (size == 0 || (start < n as i64 && (0..n as i64).contains(&last)));
+                // i128: a hand-made op with a huge step cannot overflow here.
+                let (start, size, step) = (starts[k] as i128, sizes[k] as i128, steps[k]);
+                let last = start + (size - 1) * i128::from(step);
+                let inside = |c: i128| (0..n as i128).contains(&c);
+                let fits = step != 0 && (size == 0 || (inside(start) && inside(last)));
                 if !fits {
                     return Err(format!(
                         "slice: {size} elements from {start} by {step} do not fit axis {k} of {x}"
