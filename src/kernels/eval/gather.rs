@@ -9,22 +9,32 @@ use crate::diag::Diag;
 use crate::ir::{BinaryOp, Node, Tensor};
 use ndarray::{ArrayD, IxDyn};
 
-/// Flat input offsets of every output element, in row-major output order:
-/// output coordinate `j` on axis `k` reads input coordinate `maps[k][j]`.
-fn offsets(in_dims: &[usize], maps: &[Vec<usize>]) -> Vec<usize> {
+/// The output in rows: the flat input offset of each output row (every axis
+/// but the last, in row-major order) and the map of the last axis (a scalar
+/// is one row of one element). Rows keep the offsets small and let a
+/// contiguous last axis be copied as a slice.
+fn rows(in_dims: &[usize], maps: &[Vec<usize>]) -> (Vec<usize>, Vec<usize>) {
+    let Some((last, outer)) = maps.split_last() else {
+        return (vec![0], vec![0]);
+    };
     let mut strides = vec![1usize; in_dims.len()];
     for k in (0..in_dims.len().saturating_sub(1)).rev() {
         strides[k] = strides[k + 1] * in_dims[k + 1];
     }
-    let mut out = vec![0usize];
-    for (map, stride) in maps.iter().zip(&strides) {
-        let mut next = Vec::with_capacity(out.len() * map.len());
-        for &base in &out {
+    let mut bases = vec![0usize];
+    for (map, stride) in outer.iter().zip(&strides) {
+        let mut next = Vec::with_capacity(bases.len() * map.len());
+        for &base in &bases {
             next.extend(map.iter().map(|&c| base + c * stride));
         }
-        out = next;
+        bases = next;
     }
-    out
+    (bases, last.clone())
+}
+
+/// Whether `map` is `[a, a + 1, a + 2, ...]`.
+fn contiguous(map: &[usize]) -> bool {
+    map.windows(2).all(|w| w[1] == w[0] + 1)
 }
 
 /// Checks that every coordinate of `maps` lies inside `in_dims` (so indexing
@@ -62,10 +72,20 @@ fn gather(node: &Node, maps: &[Vec<usize>], inputs: &[&Tensor]) -> Result<Tensor
         let Some(values) = src.as_slice() else {
             return Err(internal(node, "input is not contiguous"));
         };
-        let out: Vec<T> = offsets(a.shape(), maps)
-            .iter()
-            .map(|&o| values[o])
-            .collect();
+        let (bases, inner) = rows(a.shape(), maps);
+        let mut out: Vec<T> = Vec::with_capacity(bases.len() * inner.len());
+        match inner.first() {
+            Some(&first) if contiguous(&inner) => {
+                for base in bases {
+                    out.extend_from_slice(&values[base + first..base + first + inner.len()]);
+                }
+            }
+            _ => {
+                for base in bases {
+                    out.extend(inner.iter().map(|&c| values[base + c]));
+                }
+            }
+        }
         ArrayD::from_shape_vec(IxDyn(node.ty.shape.dims()), out)
             .map(T::wrap)
             .map_err(|e| internal(node, e))
@@ -87,10 +107,14 @@ fn scatter_add(node: &Node, maps: &[Vec<usize>], inputs: &[&Tensor]) -> Result<T
         let Some(values) = src.as_slice() else {
             return Err(internal(node, "gradient is not contiguous"));
         };
-        let offs = offsets(dims, maps);
+        let (bases, inner) = rows(dims, maps);
         let mut out = vec![T::default(); dims.iter().product()];
-        for (&o, &v) in offs.iter().zip(values) {
-            out[o] = T::binary(BinaryOp::Add, out[o], v);
+        if !inner.is_empty() {
+            for (base, row) in bases.iter().zip(values.chunks_exact(inner.len())) {
+                for (&c, &v) in inner.iter().zip(row) {
+                    out[base + c] = T::binary(BinaryOp::Add, out[base + c], v);
+                }
+            }
         }
         ArrayD::from_shape_vec(IxDyn(dims), out)
             .map(T::wrap)
