@@ -18,6 +18,7 @@ mod control;
 mod emit;
 mod loops;
 mod rules_elementwise;
+mod rules_gather;
 mod rules_movement;
 mod rules_nn;
 mod rules_random;
@@ -167,6 +168,13 @@ fn rule(
         Op::Concat { axis } => rules_movement::concat(&mut e, *axis, node, g),
         Op::Index => rules_movement::index(&mut e, node, g),
         Op::Pad { pads, .. } => rules_movement::pad(&mut e, pads, node, g),
+        Op::StridedSlice { starts, steps, .. } => {
+            rules_gather::strided_slice(&mut e, starts, steps, node, g)
+        }
+        Op::Take { axis } => rules_gather::take(&mut e, *axis, node, g),
+        Op::MirrorPad { pads, symmetric } => {
+            rules_gather::mirror_pad(&mut e, pads, *symmetric, node, g)
+        }
         Op::MatMul => rules_nn::matmul(&mut e, node, g),
         Op::Conv2d { strides, pads } => rules_nn::conv2d(&mut e, *strides, *pads, node, g),
         Op::MaxPool2d { size, strides } => rules_nn::max_pool2d(&mut e, *size, *strides, node, g),
@@ -187,6 +195,13 @@ fn rule(
         Op::Random { kind, seed } => rules_random::random(&mut e, *kind, *seed, node, g),
         Op::Grad(GradOp::Slice { starts }) => rules_movement::slice(&mut e, starts, node, g),
         Op::Grad(GradOp::ScatterIndex) => rules_movement::scatter_index(&mut e, node, g),
+        Op::Grad(GradOp::StridedScatter { starts, steps }) => {
+            rules_gather::strided_scatter(&mut e, starts, steps, node, g)
+        }
+        Op::Grad(GradOp::TakeGrad { axis }) => rules_gather::take_grad(&mut e, *axis, node, g),
+        Op::Grad(GradOp::MirrorPadGrad { pads, symmetric }) => {
+            rules_gather::mirror_pad_grad(&mut e, pads, *symmetric, node, g)
+        }
         Op::Grad(GradOp::Conv2dBackpropInput { strides, pads }) => {
             rules_nn::conv2d_backprop_input(&mut e, *strides, *pads, node, g)
         }

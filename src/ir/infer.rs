@@ -323,6 +323,9 @@ fn infer_unchecked(op: &Op, inputs: &[&TensorType]) -> Result<TensorType, String
             dims.remove(*axis);
             Ok(TensorType::new(DType::I32, dims))
         }
+        Op::StridedSlice { .. } | Op::Take { .. } | Op::MirrorPad { .. } => {
+            gather::infer_gather(op, inputs)
+        }
         _ => layout::infer_rest(op, inputs),
     }
 }
@@ -355,6 +358,7 @@ fn binary(op: BinaryOp, a: &TensorType, b: &TensorType) -> Result<TensorType, St
     })
 }
 
+mod gather;
 mod layout;
 pub use layout::same_pads;
 mod random;

@@ -166,6 +166,26 @@ pub enum Op {
     OneHot {
         depth: usize,
     },
+    /// NumPy basic slicing with every axis kept: output element `j` on axis `k` is
+    /// input element `starts[k] + j * steps[k]`, for `j < sizes[k]` (steps may be
+    /// negative, never 0). Integer subscripts are a size-1 slice and a `Reshape`.
+    StridedSlice {
+        starts: Vec<usize>,
+        sizes: Vec<usize>,
+        steps: Vec<i64>,
+    },
+    /// `take(x, indices, axis)`: inputs `[x, indices: i32]`; the output shape is
+    /// `x.shape[..axis] + indices.shape + x.shape[axis + 1..]`. A negative index
+    /// counts from the end; out of range is a run-time error.
+    Take {
+        axis: usize,
+    },
+    /// `pad(x, pads, mode="REFLECT")` (`symmetric: false`: the edge is not
+    /// repeated, `pad < size`) or `"SYMMETRIC"` (the edge is repeated, `pad <= size`).
+    MirrorPad {
+        pads: Vec<[usize; 2]>,
+        symmetric: bool,
+    },
 
     // ---- networks ----
     /// 2-D, or batched over leading axes (which broadcast).
@@ -269,12 +289,28 @@ pub enum GradOp {
         size: [usize; 2],
         strides: [usize; 2],
     },
+    /// The adjoint of `StridedSlice`: inputs `[g]`; zeros of the node's type with
+    /// `g` written at the slice's positions.
+    StridedScatter { starts: Vec<usize>, steps: Vec<i64> },
+    /// The adjoint of `Take` for `x`: inputs `[g, indices]`; zeros of the node's
+    /// type (x's) with each slice of `g` added at its index (repeats add up).
+    TakeGrad { axis: usize },
+    /// The adjoint of `MirrorPad`: inputs `[g]`; the padded gradient folded back
+    /// onto x's type (each mirrored element adds onto its source).
+    MirrorPadGrad {
+        pads: Vec<[usize; 2]>,
+        symmetric: bool,
+    },
 }
 
 impl GradOp {
     pub fn kind(&self) -> OpKind {
         match self {
-            GradOp::Slice { .. } | GradOp::ScatterIndex => OpKind::Movement,
+            GradOp::Slice { .. }
+            | GradOp::ScatterIndex
+            | GradOp::StridedScatter { .. }
+            | GradOp::TakeGrad { .. }
+            | GradOp::MirrorPadGrad { .. } => OpKind::Movement,
             GradOp::Conv2dBackpropInput { .. }
             | GradOp::Conv2dBackpropFilter { .. }
             | GradOp::MaxPool2dGrad { .. } => OpKind::Network,
@@ -288,6 +324,9 @@ impl GradOp {
             GradOp::Conv2dBackpropInput { .. } => "conv2d_backprop_input",
             GradOp::Conv2dBackpropFilter { .. } => "conv2d_backprop_filter",
             GradOp::MaxPool2dGrad { .. } => "max_pool2d_grad",
+            GradOp::StridedScatter { .. } => "strided_scatter",
+            GradOp::TakeGrad { .. } => "take_grad",
+            GradOp::MirrorPadGrad { .. } => "mirror_pad_grad",
         }
     }
     /// The name with the attributes, for printing: `slice[starts=[0, 2]]`.
@@ -306,6 +345,13 @@ impl GradOp {
             }
             GradOp::MaxPool2dGrad { size, strides } => {
                 format!("{name}[size={}, strides={}]", list(size), list(strides))
+            }
+            GradOp::StridedScatter { starts, steps } => {
+                format!("{name}[starts={}, steps={steps:?}]", list(starts))
+            }
+            GradOp::TakeGrad { axis } => format!("{name}[axis={axis}]"),
+            GradOp::MirrorPadGrad { pads, symmetric } => {
+                format!("{name}[{pads:?}, symmetric={symmetric}]")
             }
         }
     }
@@ -335,7 +381,10 @@ impl Op {
             | Op::Concat { .. }
             | Op::Index
             | Op::Pad { .. }
-            | Op::OneHot { .. } => OpKind::Movement,
+            | Op::OneHot { .. }
+            | Op::StridedSlice { .. }
+            | Op::Take { .. }
+            | Op::MirrorPad { .. } => OpKind::Movement,
             Op::MatMul
             | Op::Conv2d { .. }
             | Op::MaxPool2d { .. }
@@ -372,6 +421,9 @@ impl Op {
             Op::Index => "index".into(),
             Op::Pad { .. } => "pad".into(),
             Op::OneHot { .. } => "one_hot".into(),
+            Op::StridedSlice { .. } => "strided_slice".into(),
+            Op::Take { .. } => "take".into(),
+            Op::MirrorPad { .. } => "mirror_pad".into(),
             Op::MatMul => "matmul".into(),
             Op::Conv2d { .. } => "conv2d".into(),
             Op::MaxPool2d { .. } => "max_pool2d".into(),

@@ -171,6 +171,21 @@ pub fn op_with_attributes(op: &Op) -> String {
             )
         }
         Op::OneHot { depth } => format!("{name}[depth={depth}]"),
+        Op::StridedSlice {
+            starts,
+            sizes,
+            steps,
+        } => format!(
+            "{name}[starts={}, sizes={}, steps={steps:?}]",
+            list(starts),
+            list(sizes)
+        ),
+        Op::Take { axis } => format!("{name}[axis={axis}]"),
+        Op::MirrorPad { pads, symmetric } => {
+            let pads: Vec<String> = pads.iter().map(|p| list(p)).collect();
+            let mode = if *symmetric { "SYMMETRIC" } else { "REFLECT" };
+            format!("{name}[pads=[{}], mode={mode}]", pads.join(", "))
+        }
         Op::Conv2d { strides, pads } => {
             format!("{name}[strides={}, pads={}]", list(strides), list(pads))
         }

@@ -40,6 +40,7 @@ pub const BUILTINS: &[&str] = &[
     "transpose",
     "concat",
     "pad",
+    "take",
     "one_hot",
     "matmul",
     "conv2d",

@@ -78,6 +78,7 @@ impl Builder<'_> {
             }
             "pad" => self.pad(call)?,
             "concat" => self.concat(call)?,
+            "take" => self.take(call)?,
             _ => return Ok(None),
         };
         Ok(Some(v))
@@ -166,10 +167,10 @@ impl Builder<'_> {
         )
     }
 
-    /// `pad(x, [[before, after], ...], value=0)`.
+    /// `pad(x, [[before, after], ...], value=0, mode="CONSTANT")`.
     fn pad(&mut self, call: &Call) -> BResult<Value> {
         let name = call.name;
-        let b = self.bind(call, &["x", "pads", "value"], 2)?;
+        let b = self.bind(call, &["x", "pads", "value", "mode"], 2)?;
         let (x, p) = (self.arg(&b, 0)?, self.arg(&b, 1)?);
         let id = self.tensor_arg(x)?;
         let dtype = self.graph().ty(id).dtype;
@@ -190,6 +191,13 @@ impl Builder<'_> {
                 return Err(self.error("`pad`: each entry must be [before, after]", row.span));
             };
             pads.push([before, after]);
+        }
+        if let Some(symmetric) = self.pad_mode(b[3], b[2])? {
+            return self.node(
+                Op::MirrorPad { pads, symmetric },
+                &[(id, x.span)],
+                call.span,
+            );
         }
         let value = match b[2] {
             None => 0.0,

@@ -57,6 +57,7 @@ impl Builder<'_> {
                 named,
             } => self.call(callee, args, named, e.span),
             ExprKind::Index(x, i) => self.index(x, i, e.span),
+            ExprKind::Subscript(x, items) => self.subscript(x, items, e.span),
             ExprKind::Block(block) => self.block(block),
             ExprKind::Lambda { .. } => Err(self.error(
                 "a lambda `|acc, x| ...` is only allowed as the first argument of `fold`",

@@ -26,6 +26,7 @@ mod literals;
 mod nodes;
 mod optimizer;
 mod scope;
+mod slicing;
 mod state;
 #[cfg(test)]
 mod tests;

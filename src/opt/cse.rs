@@ -214,6 +214,8 @@ fn infallible(op: &Op) -> bool {
             | Op::Concat { .. }
             | Op::Pad { .. }
             | Op::OneHot { .. }
+            | Op::StridedSlice { .. }
+            | Op::MirrorPad { .. }
             | Op::MatMul
             | Op::Conv2d { .. }
             | Op::MaxPool2d { .. }

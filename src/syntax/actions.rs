@@ -9,7 +9,7 @@
 //! which only ever holds trees of bounded height. Bracket nesting is
 //! bounded separately (and earlier) by the lexer.
 
-use super::ast::{BinaryOp, Block, Expr, ExprKind, Ident, UnaryOp};
+use super::ast::{BinaryOp, Block, Expr, ExprKind, Ident, Subscript, UnaryOp};
 use super::lexer::LexError;
 use super::token::Token;
 use crate::diag::Span;
@@ -108,6 +108,65 @@ pub fn binary(l: usize, r: usize, op: BinaryOp, a: DExpr, b: DExpr) -> PResult<D
         ExprKind::Binary(op, Box::new(a.expr), Box::new(b.expr)),
         depth,
     )
+}
+
+/// One item of `x[...]` with the height of its tallest expression.
+pub struct DSubscript {
+    pub item: Subscript,
+    pub depth: u32,
+}
+
+pub fn subscript_index(e: DExpr) -> DSubscript {
+    DSubscript {
+        depth: e.depth,
+        item: Subscript::Index(e.expr),
+    }
+}
+
+pub fn subscript_slice(
+    l: usize,
+    r: usize,
+    start: Option<DExpr>,
+    stop: Option<DExpr>,
+    step: Option<Option<DExpr>>,
+) -> DSubscript {
+    let step = step.flatten();
+    let depth = [&start, &stop, &step]
+        .iter()
+        .filter_map(|e| e.as_ref().map(|e| e.depth))
+        .max()
+        .unwrap_or(0);
+    DSubscript {
+        item: Subscript::Slice {
+            start: start.map(|e| e.expr),
+            stop: stop.map(|e| e.expr),
+            step: step.map(|e| e.expr),
+            span: sp(l, r),
+        },
+        depth,
+    }
+}
+
+/// `x[...]`: a single plain index stays `Index` (axis 0, possibly a run-time
+/// tensor); anything else is a `Subscript`.
+pub fn subscript(l: usize, r: usize, a: DExpr, mut items: Vec<DSubscript>) -> PResult<DExpr> {
+    if items.len() == 1 && matches!(items[0].item, Subscript::Index(_)) {
+        if let Some(DSubscript {
+            item: Subscript::Index(e),
+            depth,
+        }) = items.pop()
+        {
+            return index(l, r, a, DExpr { expr: e, depth });
+        }
+    }
+    let depth = items
+        .iter()
+        .map(|i| i.depth)
+        .max()
+        .unwrap_or(0)
+        .max(a.depth);
+    let items = items.into_iter().map(|i| i.item).collect();
+    node(l, r, ExprKind::Subscript(Box::new(a.expr), items), depth)
 }
 
 pub fn index(l: usize, r: usize, a: DExpr, i: DExpr) -> PResult<DExpr> {

@@ -127,6 +127,19 @@ impl BinaryOp {
     }
 }
 
+/// One item of `x[...]`: an index, or a slice `start:stop:step` with each part
+/// optional.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Subscript {
+    Index(Expr),
+    Slice {
+        start: Option<Expr>,
+        stop: Option<Expr>,
+        step: Option<Expr>,
+        span: Span,
+    },
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum ExprKind {
     Int(i64),
@@ -146,6 +159,9 @@ pub enum ExprKind {
     },
     /// `x[i]`, along axis 0.
     Index(Box<Expr>, Box<Expr>),
+    /// `x[i, a:b, :, a:b:s]`: NumPy basic indexing with a slice or several items
+    /// (a single plain index is `Index`).
+    Subscript(Box<Expr>, Vec<Subscript>),
     Block(Block),
     /// `|acc, x| body`
     Lambda {

@@ -3,6 +3,7 @@
 mod builtins;
 mod control;
 mod elementwise;
+mod gather;
 mod in_f32;
 mod nn;
 mod programs;

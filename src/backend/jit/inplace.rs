@@ -121,14 +121,17 @@ impl Executable {
 
     /// Whether a step of this executable can fail at run time on valid input
     /// (then no variable is overwritten in place: a failed step must leave
-    /// every variable unchanged): an `index` or its gradient (out of range),
+    /// every variable unchanged): an `index` or a `take` or their gradients
+    /// (out of range),
     /// or a `cond`/`fold` (their regions run arbitrary ops).
     fn may_fail(&self) -> bool {
         self.steps.iter().enumerate().any(|(i, step)| match step {
             Step::Region(_) => true,
             Step::Fallback => matches!(
                 self.graph.nodes[i].op,
-                Op::Index | Op::Grad(GradOp::ScatterIndex)
+                Op::Index
+                    | Op::Take { .. }
+                    | Op::Grad(GradOp::ScatterIndex | GradOp::TakeGrad { .. })
             ),
             _ => false,
         })

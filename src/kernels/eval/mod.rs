@@ -12,6 +12,7 @@
 
 mod conv;
 mod elementwise;
+pub(crate) mod gather;
 pub mod grad;
 mod linalg;
 mod movement;
@@ -42,6 +43,13 @@ pub fn eval_pure(node: &Node, inputs: &[&Tensor]) -> Result<Tensor, Diag> {
         Op::Index => movement::index(node, inputs)?,
         Op::Pad { pads, value } => movement::pad(node, pads, *value, inputs)?,
         Op::OneHot { depth } => movement::one_hot(node, *depth, inputs)?,
+        Op::StridedSlice {
+            starts,
+            sizes,
+            steps,
+        } => gather::strided_slice(node, starts, sizes, steps, inputs)?,
+        Op::Take { axis } => gather::take(node, *axis, inputs)?,
+        Op::MirrorPad { pads, symmetric } => gather::mirror_pad(node, pads, *symmetric, inputs)?,
         Op::MatMul => linalg::matmul(node, inputs)?,
         Op::Conv2d { strides, pads } => {
             conv::eval(node, conv::Which::Forward, *strides, *pads, inputs)?

@@ -4,7 +4,7 @@
 use super::{parse, parse_expr};
 use crate::diag::render_all;
 use crate::diag::Span;
-use crate::syntax::ast::{Block, Expr, ExprKind, Item, UnaryOp};
+use crate::syntax::ast::{Block, Expr, ExprKind, Item, Subscript, UnaryOp};
 
 /// A compact, fully parenthesised rendering of an expression.
 pub(super) fn sexp(e: &Expr) -> String {
@@ -31,6 +31,19 @@ pub(super) fn sexp(e: &Expr) -> String {
             format!("(call {})", parts.join(" "))
         }
         ExprKind::Index(a, i) => format!("(index {} {})", sexp(a), sexp(i)),
+        ExprKind::Subscript(a, items) => {
+            let part = |e: &Option<Expr>| e.as_ref().map_or("_".to_string(), sexp);
+            let items: Vec<String> = items
+                .iter()
+                .map(|item| match item {
+                    Subscript::Index(e) => sexp(e),
+                    Subscript::Slice {
+                        start, stop, step, ..
+                    } => format!("(: {} {} {})", part(start), part(stop), part(step)),
+                })
+                .collect();
+            format!("(subscript {} {})", sexp(a), items.join(" "))
+        }
         ExprKind::Block(b) => block_sexp(b),
         ExprKind::Lambda { params, body } => {
             let ps: Vec<&str> = params.iter().map(|p| p.name.as_str()).collect();
@@ -99,6 +112,21 @@ fn precedence() {
     assert_eq!(expr("f(x)[1][2]"), "(index (index (call f x) 1) 2)");
     assert_eq!(expr("a <= b"), "(<= a b)");
     assert_eq!(expr("- - !x"), "(neg (neg (not x)))");
+}
+
+#[test]
+fn subscripts_and_slices() {
+    assert_eq!(expr("x[1,]"), "(index x 1)");
+    assert_eq!(expr("x[i, -1]"), "(subscript x i (neg 1))");
+    assert_eq!(expr("x[:]"), "(subscript x (: _ _ _))");
+    assert_eq!(expr("x[::-1]"), "(subscript x (: _ _ (neg 1)))");
+    assert_eq!(
+        expr("x[1:n - 1, :, a:b:2]"),
+        "(subscript x (: 1 (- n 1) _) (: _ _ _) (: a b 2))"
+    );
+    assert_eq!(expr("x[:3][0]"), "(index (subscript x (: _ 3 _)) 0)");
+    assert_eq!(expr("x[2:]"), "(subscript x (: 2 _ _))");
+    assert!(parse_expr("x[]").is_err());
 }
 
 #[test]

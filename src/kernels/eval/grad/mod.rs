@@ -28,6 +28,13 @@ pub fn eval_grad_op(op: &Op, inputs: &[&Tensor], node: &Node) -> Option<Result<T
             conv::eval(node, Which::Filter, *strides, *pads, inputs)
         }
         GradOp::MaxPool2dGrad { size, strides } => max_pool2d_grad(node, *size, *strides, inputs),
+        GradOp::StridedScatter { starts, steps } => {
+            super::gather::strided_scatter(node, starts, steps, inputs)
+        }
+        GradOp::TakeGrad { axis } => super::gather::take_grad(node, *axis, inputs),
+        GradOp::MirrorPadGrad { pads, symmetric } => {
+            super::gather::mirror_pad_grad(node, pads, *symmetric, inputs)
+        }
     })
 }
 

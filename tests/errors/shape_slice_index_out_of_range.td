@@ -1,0 +1,3 @@
+placeholder x: f32[2, 3];
+let y = x[0, 5];
+run y;
