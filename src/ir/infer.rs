@@ -318,7 +318,7 @@ fn infer_unchecked(op: &Op, inputs: &[&TensorType]) -> Result<TensorType, String
             dims.remove(*axis);
             Ok(TensorType::new(DType::I32, dims))
         }
-        _ => layout::infer_rest(op, inputs),
+        _ => nn::infer_nn(op, inputs).unwrap_or_else(|| layout::infer_rest(op, inputs)),
     }
 }
 
@@ -351,6 +351,7 @@ fn binary(op: BinaryOp, a: &TensorType, b: &TensorType) -> Result<TensorType, St
 }
 
 mod layout;
+mod nn;
 pub use layout::same_pads;
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ mod control;
 mod elementwise;
 mod in_f32;
 mod nn;
+mod pool;
 mod programs;
 mod scan;
 mod second_order;
