@@ -353,6 +353,7 @@ fn binary(op: BinaryOp, a: &TensorType, b: &TensorType) -> Result<TensorType, St
 mod layout;
 mod nn;
 pub use layout::same_pads;
+pub use nn::check_labels;
 
 #[cfg(test)]
 mod tests;

@@ -9,23 +9,10 @@
 
 use super::rows::{log_softmax_row, pairwise_sum, softmax_row};
 use crate::ir::infer::broadcast_shapes;
+pub use crate::ir::infer::check_labels;
 use crate::ir::scalar::Scalar;
 use crate::ir::Shape;
 use ndarray::{ArrayViewD, IxDyn, Zip};
-
-/// The first label outside `[0, classes)`, as the user's error message.
-pub fn check_labels(labels: &[i32], classes: usize) -> Result<(), String> {
-    let bad = labels
-        .iter()
-        .enumerate()
-        .find(|(_, &l)| usize::try_from(l).map_or(true, |l| l >= classes));
-    match bad {
-        None => Ok(()),
-        Some((row, label)) => Err(format!(
-            "sparse_softmax_cross_entropy: the label {label} of row {row} is out of range: there are {classes} classes [0, {classes})"
-        )),
-    }
-}
 
 /// The logits as rows of `classes` values and the labels, checked for length.
 fn rows<'a, T>(

@@ -3,11 +3,10 @@
 
 use super::args::Call;
 use super::{BResult, Builder, Value};
-use crate::ir::infer::same_pads;
+use crate::ir::infer::{check_labels, same_pads};
 use crate::ir::op::Op;
 use crate::ir::types::DType;
 use crate::ir::Tensor;
-use crate::kernels::loss::check_labels;
 use crate::syntax::ast::Expr;
 
 impl Builder<'_> {

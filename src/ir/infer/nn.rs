@@ -1,4 +1,5 @@
-//! Inference for pooling and the losses with integer or binary targets.
+//! Inference for pooling and the losses with integer or binary targets, and
+//! the range check of sparse labels (shared by the builder and the kernels).
 
 use super::layout::window_out;
 use super::{arity, broadcast_shapes, need_float, need_numeric};
@@ -100,4 +101,18 @@ fn sigmoid(inputs: &[&TensorType]) -> Result<TensorType, String> {
     broadcast_shapes(&x.shape, &z.shape)
         .ok_or_else(|| format!("{name}: cannot broadcast the logits {x} and the targets {z}"))?;
     Ok(TensorType::scalar(x.dtype))
+}
+
+/// The first label outside `[0, classes)`, as the user's error message.
+pub fn check_labels(labels: &[i32], classes: usize) -> Result<(), String> {
+    let bad = labels
+        .iter()
+        .enumerate()
+        .find(|(_, &l)| usize::try_from(l).map_or(true, |l| l >= classes));
+    match bad {
+        None => Ok(()),
+        Some((row, label)) => Err(format!(
+            "sparse_softmax_cross_entropy: the label {label} of row {row} is out of range: there are {classes} classes [0, {classes})"
+        )),
+    }
 }
