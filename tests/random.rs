@@ -104,7 +104,10 @@ fn step_counts_every_step_of_the_session() {
 
 #[test]
 fn step_is_never_folded_into_a_constant() {
-    let mut s = session("let t = cast(step(), f32) * 0.5 + 1.0; run t;", Backend::Interp);
+    let mut s = session(
+        "let t = cast(step(), f32) * 0.5 + 1.0; run t;",
+        Backend::Interp,
+    );
     let v: Vec<f64> = (0..3)
         .map(|_| values(&s.run(&["t"]).unwrap()[0])[0])
         .collect();

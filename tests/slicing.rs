@@ -12,8 +12,14 @@ use tdsl::Tensor;
 
 fn sessions(source: &str) -> (Session, Session) {
     let module = tdsl::compile(source, Path::new(".")).unwrap_or_else(|d| panic!("{d:?}"));
-    let interp = Session::with_backend(module.clone(), Backend::Interp);
-    let jit = Session::with_backend(module, Backend::Jit);
+    let interp = Session::new(
+        module.clone(),
+        tdsl::engines::engine(Backend::Interp, Default::default()),
+    );
+    let jit = Session::new(
+        module,
+        tdsl::engines::engine(Backend::Jit, Default::default()),
+    );
     (interp, jit)
 }
 

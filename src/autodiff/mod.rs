@@ -21,6 +21,7 @@ mod rules_elementwise;
 mod rules_gather;
 mod rules_movement;
 mod rules_nn;
+mod rules_pool;
 mod rules_random;
 mod rules_reduce;
 
@@ -177,11 +178,22 @@ fn rule(
         }
         Op::MatMul => rules_nn::matmul(&mut e, node, g),
         Op::Conv2d { strides, pads } => rules_nn::conv2d(&mut e, *strides, *pads, node, g),
-        Op::MaxPool2d { size, strides } => rules_nn::max_pool2d(&mut e, *size, *strides, node, g),
+        Op::MaxPool2d {
+            size,
+            strides,
+            pads,
+        } => rules_pool::max_pool2d(&mut e, (*size, *strides, *pads), node, g),
+        Op::AvgPool2d {
+            size,
+            strides,
+            pads,
+        } => rules_pool::avg_pool2d(&mut e, (*size, *strides, *pads), node, g),
         Op::Softmax { axis } => rules_nn::softmax(&mut e, *axis, id, g),
         Op::LogSoftmax { axis } => rules_nn::log_softmax(&mut e, *axis, id, g),
         Op::SoftmaxCrossEntropy => rules_nn::softmax_cross_entropy(&mut e, node, g),
         Op::MeanSquaredError => rules_nn::mean_squared_error(&mut e, node, g),
+        Op::SparseSoftmaxCrossEntropy => rules_pool::sparse_softmax_cross_entropy(&mut e, node, g),
+        Op::SigmoidCrossEntropy => rules_pool::sigmoid_cross_entropy(&mut e, node, g),
         Op::Cond {
             then_body,
             else_body,
@@ -208,6 +220,12 @@ fn rule(
         Op::Grad(GradOp::Conv2dBackpropFilter { strides, pads }) => {
             rules_nn::conv2d_backprop_filter(&mut e, *strides, *pads, node, g)
         }
+        Op::Grad(GradOp::AvgPool2dGrad {
+            size,
+            strides,
+            pads,
+        }) => rules_pool::avg_pool2d_grad(&mut e, (*size, *strides, *pads), node, g),
+        Op::Grad(GradOp::SparseSoftmaxGrad) => rules_pool::sparse_softmax_grad(&mut e, node, g),
         Op::Grad(op) => Err(Diag::unsupported(
             format!(
                 "a gradient of a gradient: `{}` (created by an earlier `grad`) has no backward rule",

@@ -1,7 +1,7 @@
-//! Backward rules of network ops: matmul, conv2d, max_pool2d, the softmax family
-//! and the two losses. Conv2d and max_pool2d need backward ops of their own
-//! (`GradOp`, kernels in `src/kernels/eval/grad/`); the rest compose
-//! existing ops.
+//! Backward rules of network ops: matmul, conv2d, the softmax family and the
+//! two dense losses (pooling and the other losses: `rules_pool.rs`). Conv2d
+//! needs backward ops of its own (`GradOp`, kernels in
+//! `src/kernels/eval/grad/`); the rest compose existing ops.
 
 use super::emit::Emit;
 use super::rules_elementwise::input;
@@ -52,25 +52,6 @@ pub(crate) fn conv2d(
         w_ty,
     );
     Ok(vec![Some(dx), Some(dw)])
-}
-
-/// `y = max_pool2d(x)`: each window's g goes to the (first) position of its
-/// maximum; overlapping windows add up.
-pub(crate) fn max_pool2d(
-    e: &mut Emit,
-    size: [usize; 2],
-    strides: [usize; 2],
-    node: &Node,
-    g: NodeId,
-) -> Contributions {
-    let x = input(e, node, 0)?;
-    let ty = e.ty(x);
-    let dx = e.add(
-        Op::Grad(GradOp::MaxPool2dGrad { size, strides }),
-        vec![x, g],
-        ty,
-    );
-    Ok(vec![Some(dx)])
 }
 
 /// `s = softmax(x, axis)`: dx = s * (g - sum(g * s, axis, keepdims))

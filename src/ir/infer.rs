@@ -326,7 +326,7 @@ fn infer_unchecked(op: &Op, inputs: &[&TensorType]) -> Result<TensorType, String
         Op::StridedSlice { .. } | Op::Take { .. } | Op::MirrorPad { .. } => {
             gather::infer_gather(op, inputs)
         }
-        _ => layout::infer_rest(op, inputs),
+        _ => nn::infer_nn(op, inputs).unwrap_or_else(|| layout::infer_rest(op, inputs)),
     }
 }
 
@@ -360,8 +360,10 @@ fn binary(op: BinaryOp, a: &TensorType, b: &TensorType) -> Result<TensorType, St
 
 mod gather;
 mod layout;
+mod nn;
 pub use layout::same_pads;
 mod random;
+pub use nn::check_labels;
 pub use random::need_step;
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Value constructors, evaluated at build time into `Tensor`s: `zeros ones fill
-//! randn uniform xavier`, and opening the `.npy` file of `load`.
+//! randn uniform xavier he truncated_normal`, and opening the `.npy` file of
+//! `load`.
 //!
 //! Random values come from our own generator so that they never change with a
 //! crate version or a platform:
@@ -10,6 +11,8 @@
 //! - a uniform f64 in `[0, 1)` is the top 53 bits of one output times 2^-53;
 //! - normals use Box–Muller on two uniforms `u1, u2`: with `r = sqrt(-2 ln(1 - u1))`
 //!   the pair is `r cos(2 pi u2)`, `r sin(2 pi u2)`, used in that order;
+//! - `truncated_normal` takes normals from that stream in order and skips any
+//!   beyond two standard deviations (the next one takes its place);
 //! - values fill the tensor in row-major order, computed in f64 and rounded once
 //!   to the tensor's dtype.
 
@@ -149,6 +152,50 @@ pub fn xavier(ty: &TensorType, seed: u64) -> Result<Tensor, String> {
     uniform(ty, -limit, limit, seed)
 }
 
+/// Normal values with mean `mean` and standard deviation `std`, redrawn (the
+/// next normal of the stream) while more than two standard deviations from the
+/// mean, like TensorFlow's `truncated_normal`. The values' own standard
+/// deviation is about `0.88 * std`.
+pub fn truncated_normal(ty: &TensorType, seed: u64, mean: f64, std: f64) -> Result<Tensor, String> {
+    need_float("truncated_normal", ty)?;
+    if !(std.is_finite() && std >= 0.0) {
+        return Err(format!(
+            "the std must be finite and not negative, got {std}"
+        ));
+    }
+    if !mean.is_finite() {
+        return Err(format!("the mean must be finite, got {mean}"));
+    }
+    let mut rng = Rng::new(seed);
+    generate(ty, || {
+        // Each draw is inside with probability 0.954: the loop ends.
+        let mut z = rng.normal();
+        while z.abs() > 2.0 {
+            z = rng.normal();
+        }
+        mean + std * z
+    })
+}
+
+/// The standard deviation of a standard normal truncated to `[-2, 2]`:
+/// dividing by it gives truncated values of a chosen standard deviation
+/// (Keras's `VarianceScaling` uses the same constant).
+const TRUNCATED_STD: f64 = 0.879_625_661_034_239_8;
+
+/// He normal (Keras's `he_normal`): a normal truncated at two standard
+/// deviations whose values have standard deviation `sqrt(2 / fan_in)`, with
+/// fan-in as [`fans`] computes it for `xavier`.
+pub fn he(ty: &TensorType, seed: u64) -> Result<Tensor, String> {
+    need_float("he", ty)?;
+    let (fan_in, _) = fans(ty);
+    let std = if fan_in > 0.0 {
+        (2.0 / fan_in).sqrt() / TRUNCATED_STD
+    } else {
+        0.0
+    };
+    truncated_normal(ty, seed, 0.0, std)
+}
+
 /// Opens `path` (relative to `base_dir`) as a `.npy` file; its header is
 /// checked, its data not read yet (see `NpyFile::read`).
 pub fn open_npy(path: &str, base_dir: &Path) -> Result<NpyFile, String> {
@@ -210,6 +257,54 @@ mod tests {
         assert_eq!(fans(&f32t(&[5, 5, 3, 6])), (75.0, 150.0));
         assert_eq!(fans(&f32t(&[7])), (7.0, 7.0));
         assert!(xavier(&TensorType::new(DType::I32, vec![2, 2]), 0).is_err());
+    }
+
+    fn mean_std(v: &[f64]) -> (f64, f64) {
+        let mean = v.iter().sum::<f64>() / v.len() as f64;
+        let var = v.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / v.len() as f64;
+        (mean, var.sqrt())
+    }
+
+    #[test]
+    fn truncated_normal_stays_within_two_std_and_is_deterministic() {
+        let ty = TensorType::new(DType::F64, vec![100, 400]);
+        let draw = |seed| truncated_normal(&ty, seed, 0.5, 3.0).map(|t| t.to_f64_vec());
+        let a = draw(4).unwrap_or_default();
+        assert_eq!(a.len(), 40_000);
+        assert!(a.iter().all(|v| (v - 0.5).abs() <= 6.0));
+        // Some values come close to the cut: it is not a narrower distribution.
+        assert!(a.iter().any(|v| (v - 0.5).abs() > 5.9));
+        let (mean, std) = mean_std(&a);
+        assert!((mean - 0.5).abs() < 0.03, "{mean}");
+        // The std of a standard normal truncated to [-2, 2] is 0.8796.
+        assert!((std / 3.0 - TRUNCATED_STD).abs() < 0.01, "{std}");
+        assert_eq!(Ok(a.clone()), draw(4));
+        assert_ne!(Ok(a), draw(5));
+        assert!(truncated_normal(&ty, 0, 0.0, -1.0).is_err());
+        assert!(truncated_normal(&TensorType::new(DType::I32, vec![2]), 0, 0.0, 1.0).is_err());
+    }
+
+    #[test]
+    fn he_has_std_sqrt_2_over_fan_in() {
+        // fan-in 5 * 5 * 16 = 400 for an HWIO filter, as xavier computes it.
+        let ty = f32t(&[5, 5, 16, 200]);
+        let w = he(&ty, 9).map(|t| t.to_f64_vec()).unwrap_or_default();
+        assert_eq!(w.len(), 80_000);
+        let want = (2.0f64 / 400.0).sqrt();
+        let (mean, std) = mean_std(&w);
+        assert!(mean.abs() < 0.01 * want * 10.0, "{mean}");
+        assert!((std / want - 1.0).abs() < 0.02, "{std} vs {want}");
+        // Nothing beyond two standard deviations of the underlying normal.
+        let cut = 2.0 * want / TRUNCATED_STD;
+        assert!(w.iter().all(|v| v.abs() <= cut * (1.0 + 1e-6)));
+        assert_eq!(he(&ty, 9).map(|t| t.to_f64_vec()), Ok(w.clone()));
+        assert_ne!(he(&ty, 10).map(|t| t.to_f64_vec()), Ok(w));
+        let dense = he(&TensorType::new(DType::F64, vec![3000, 20]), 1)
+            .map(|t| t.to_f64_vec())
+            .unwrap_or_default();
+        let (_, std) = mean_std(&dense);
+        assert!((std / (2.0f64 / 3000.0).sqrt() - 1.0).abs() < 0.02, "{std}");
+        assert!(he(&TensorType::new(DType::I32, vec![2, 2]), 0).is_err());
     }
 
     #[test]

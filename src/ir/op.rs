@@ -195,10 +195,19 @@ pub enum Op {
         strides: [usize; 2],
         pads: [usize; 4],
     },
-    /// NHWC, VALID windows.
+    /// NHWC; `pads` = [top, bottom, left, right] (SAME resolved when lowering);
+    /// padded cells never win the maximum.
     MaxPool2d {
         size: [usize; 2],
         strides: [usize; 2],
+        pads: [usize; 4],
+    },
+    /// NHWC; each window's mean over its cells inside the input (padded cells
+    /// are not counted, as in TF's SAME).
+    AvgPool2d {
+        size: [usize; 2],
+        strides: [usize; 2],
+        pads: [usize; 4],
     },
     Softmax {
         axis: usize,
@@ -210,6 +219,12 @@ pub enum Op {
     SoftmaxCrossEntropy,
     /// Inputs `[pred, target]` of one shape; mean over all elements; scalar.
     MeanSquaredError,
+    /// Inputs `[logits f[N, C], labels i32[N]]`; mean over the batch; scalar. A
+    /// label outside `[0, C)` is a run-time error naming the row.
+    SparseSoftmaxCrossEntropy,
+    /// Inputs `[logits, targets]` (broadcast together); mean over all elements
+    /// of `max(x, 0) - x z + log(1 + exp(-|x|))`; scalar.
+    SigmoidCrossEntropy,
 
     // ---- control flow ----
     /// Inputs `[pred: bool[], captures...]`; each branch is a region whose params are
@@ -258,9 +273,9 @@ pub enum Op {
 
 /// Ops that only the backward pass creates: one family, so that every pass and
 /// backend handles them with one `match` arm (kernels: `src/kernels/eval/grad/`).
-/// All but `MaxPool2dGrad` are linear in each input and have backward rules, so
-/// gradients of gradients go through them; through `MaxPool2dGrad` they are an
-/// `unsupported` diagnostic.
+/// All but `MaxPool2dGrad` and `SparseSoftmaxGrad` are linear in each input;
+/// all but `MaxPool2dGrad` have backward rules, so gradients of gradients go
+/// through them; through `MaxPool2dGrad` they are an `unsupported` diagnostic.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum GradOp {
     /// A static slice: inputs `[x]`; `x[starts[0]..starts[0] + d0, ...]` where the
@@ -288,6 +303,7 @@ pub enum GradOp {
     MaxPool2dGrad {
         size: [usize; 2],
         strides: [usize; 2],
+        pads: [usize; 4],
     },
     /// The adjoint of `StridedSlice`: inputs `[g]`; zeros of the node's type with
     /// `g` written at the slice's positions.
@@ -301,6 +317,17 @@ pub enum GradOp {
         pads: Vec<[usize; 2]>,
         symmetric: bool,
     },
+    /// The adjoint of `AvgPool2d`: inputs `[g]`; each window's gradient is
+    /// spread evenly over its cells inside the input. The node's type is `x`'s.
+    AvgPool2dGrad {
+        size: [usize; 2],
+        strides: [usize; 2],
+        pads: [usize; 4],
+    },
+    /// The gradient of `sparse_softmax_cross_entropy` before scaling: inputs
+    /// `[logits f[N, C], labels i32[N]]`; `softmax(logits) - one_hot(labels)`,
+    /// with the forward op's range check on the labels.
+    SparseSoftmaxGrad,
 }
 
 impl GradOp {
@@ -313,7 +340,9 @@ impl GradOp {
             | GradOp::MirrorPadGrad { .. } => OpKind::Movement,
             GradOp::Conv2dBackpropInput { .. }
             | GradOp::Conv2dBackpropFilter { .. }
-            | GradOp::MaxPool2dGrad { .. } => OpKind::Network,
+            | GradOp::MaxPool2dGrad { .. }
+            | GradOp::AvgPool2dGrad { .. }
+            | GradOp::SparseSoftmaxGrad => OpKind::Network,
         }
     }
 
@@ -327,6 +356,8 @@ impl GradOp {
             GradOp::StridedScatter { .. } => "strided_scatter",
             GradOp::TakeGrad { .. } => "take_grad",
             GradOp::MirrorPadGrad { .. } => "mirror_pad_grad",
+            GradOp::AvgPool2dGrad { .. } => "avg_pool2d_grad",
+            GradOp::SparseSoftmaxGrad => "sparse_softmax_grad",
         }
     }
     /// The name with the attributes, for printing: `slice[starts=[0, 2]]`.
@@ -338,13 +369,32 @@ impl GradOp {
         let name = self.name();
         match self {
             GradOp::Slice { starts } => format!("{name}[starts={}]", list(starts)),
-            GradOp::ScatterIndex => name.to_string(),
+            GradOp::ScatterIndex | GradOp::SparseSoftmaxGrad => name.to_string(),
             GradOp::Conv2dBackpropInput { strides, pads }
             | GradOp::Conv2dBackpropFilter { strides, pads } => {
                 format!("{name}[strides={}, pads={}]", list(strides), list(pads))
             }
-            GradOp::MaxPool2dGrad { size, strides } => {
-                format!("{name}[size={}, strides={}]", list(size), list(strides))
+            GradOp::MaxPool2dGrad {
+                size,
+                strides,
+                pads,
+            }
+            | GradOp::AvgPool2dGrad {
+                size,
+                strides,
+                pads,
+            } => {
+                // VALID windows print without pads, as they always have.
+                let pads = if *pads == [0; 4] {
+                    String::new()
+                } else {
+                    format!(", pads={}", list(pads))
+                };
+                format!(
+                    "{name}[size={}, strides={}{pads}]",
+                    list(size),
+                    list(strides)
+                )
             }
             GradOp::StridedScatter { starts, steps } => {
                 format!("{name}[starts={}, steps={steps:?}]", list(starts))
@@ -388,10 +438,13 @@ impl Op {
             Op::MatMul
             | Op::Conv2d { .. }
             | Op::MaxPool2d { .. }
+            | Op::AvgPool2d { .. }
             | Op::Softmax { .. }
             | Op::LogSoftmax { .. }
             | Op::SoftmaxCrossEntropy
-            | Op::MeanSquaredError => OpKind::Network,
+            | Op::MeanSquaredError
+            | Op::SparseSoftmaxCrossEntropy
+            | Op::SigmoidCrossEntropy => OpKind::Network,
             Op::Cond { .. } | Op::Fold { .. } | Op::Scan { .. } => OpKind::Control,
             Op::Assign { .. } | Op::Group => OpKind::State,
             Op::Grad(g) => g.kind(),
@@ -427,10 +480,13 @@ impl Op {
             Op::MatMul => "matmul".into(),
             Op::Conv2d { .. } => "conv2d".into(),
             Op::MaxPool2d { .. } => "max_pool2d".into(),
+            Op::AvgPool2d { .. } => "avg_pool2d".into(),
             Op::Softmax { .. } => "softmax".into(),
             Op::LogSoftmax { .. } => "log_softmax".into(),
             Op::SoftmaxCrossEntropy => "softmax_cross_entropy".into(),
             Op::MeanSquaredError => "mean_squared_error".into(),
+            Op::SparseSoftmaxCrossEntropy => "sparse_softmax_cross_entropy".into(),
+            Op::SigmoidCrossEntropy => "sigmoid_cross_entropy".into(),
             Op::Cond { .. } => "cond".into(),
             Op::Fold { .. } => "fold".into(),
             Op::Scan { .. } => "scan".into(),

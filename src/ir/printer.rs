@@ -189,8 +189,27 @@ pub fn op_with_attributes(op: &Op) -> String {
         Op::Conv2d { strides, pads } => {
             format!("{name}[strides={}, pads={}]", list(strides), list(pads))
         }
-        Op::MaxPool2d { size, strides } => {
-            format!("{name}[size={}, strides={}]", list(size), list(strides))
+        Op::MaxPool2d {
+            size,
+            strides,
+            pads,
+        }
+        | Op::AvgPool2d {
+            size,
+            strides,
+            pads,
+        } => {
+            // VALID windows print as they always have: pads only when there are some.
+            let pads = if *pads == [0; 4] {
+                String::new()
+            } else {
+                format!(", pads={}", list(pads))
+            };
+            format!(
+                "{name}[size={}, strides={}{pads}]",
+                list(size),
+                list(strides)
+            )
         }
         Op::Grad(grad_op) => grad_op.with_attributes(),
         Op::Random { seed, .. } => format!("{name}[seed={seed}]"),

@@ -1,62 +1,14 @@
 //! Network kernels shared by the interpreter and constant folding:
-//! `max_pool2d`, `softmax`/`log_softmax`, `softmax_cross_entropy` and
-//! `mean_squared_error`.
+//! `softmax`/`log_softmax`, `softmax_cross_entropy` and `mean_squared_error`
+//! (pooling is in `pool.rs`, the other losses in `loss.rs`).
 //!
 //! The softmax family and the losses compute each row in `f64` and round once
 //! to the dtype; they subtract each row's maximum before `exp`. A row whose
 //! maximum is infinite (all `-inf`, say) gives NaN, as in NumPy.
 
-use super::conv::window_count;
 use super::rows::{log_softmax_row, pairwise_sum, pairwise_sum_by, softmax_row};
 use crate::ir::scalar::Scalar;
-use crate::ir::BinaryOp;
-use ndarray::{ArrayD, ArrayViewD, Axis, IxDyn, Zip};
-
-/// `max_pool2d`: NHWC, VALID windows of `size` every `strides`; each window
-/// folds from `lowest` with `maximum` (rows, then columns), so NaN propagates.
-pub fn max_pool2d<T: Scalar + Default>(
-    x: ArrayViewD<T>,
-    size: [usize; 2],
-    strides: [usize; 2],
-) -> Result<ArrayD<T>, String> {
-    let &[n, h, w, c] = x.shape() else {
-        return Err(format!("expected NHWC, got {:?}", x.shape()));
-    };
-    if size.contains(&0) || strides.contains(&0) {
-        return Err(format!(
-            "window {size:?} and strides {strides:?} must be positive"
-        ));
-    }
-    let [kh, kw] = size;
-    let [sh, sw] = strides;
-    let (oh, ow) = (window_count(h, kh, sh), window_count(w, kw, sw));
-    let total = [n, oh, ow, c]
-        .iter()
-        .try_fold(1usize, |t, &d| t.checked_mul(d))
-        .ok_or("too many elements")?;
-    let x = x.as_standard_layout();
-    let xs = x.as_slice().ok_or("input is not contiguous")?;
-    let mut out = Vec::with_capacity(total);
-    let mut acc = vec![T::lowest(); c];
-    for image in 0..n {
-        for oy in 0..oh {
-            for ox in 0..ow {
-                acc.fill(T::lowest());
-                for ky in 0..kh {
-                    for kx in 0..kw {
-                        let (iy, ix) = (oy * sh + ky, ox * sw + kx);
-                        let src = &xs[((image * h + iy) * w + ix) * c..][..c];
-                        for (m, &v) in acc.iter_mut().zip(src) {
-                            *m = T::binary(BinaryOp::Maximum, *m, v);
-                        }
-                    }
-                }
-                out.extend_from_slice(&acc);
-            }
-        }
-    }
-    ArrayD::from_shape_vec(IxDyn(&[n, oh, ow, c]), out).map_err(|e| e.to_string())
-}
+use ndarray::{ArrayD, ArrayViewD, Axis, Zip};
 
 /// `softmax(x, axis)` or, with `log`, `log_softmax(x, axis)`: each lane in `f64`.
 pub fn softmax<T: Scalar>(x: ArrayViewD<T>, axis: usize, log: bool) -> Result<ArrayD<T>, String> {

@@ -1,5 +1,6 @@
-//! Built-in network and layout ops: `matmul conv2d max_pool2d softmax log_softmax
-//! softmax_cross_entropy mean_squared_error one_hot pad concat`.
+//! Built-in network and layout ops: `matmul conv2d softmax log_softmax
+//! softmax_cross_entropy mean_squared_error one_hot pad concat` (pooling and
+//! the other losses are in `calls_pool.rs`).
 
 use super::args::Call;
 use super::{BResult, Builder, Value};
@@ -22,17 +23,6 @@ impl Builder<'_> {
                 self.node(Op::MatMul, &[(na, sa), (nb, sb)], span)?
             }
             "conv2d" => self.conv2d(call)?,
-            "max_pool2d" => {
-                let b = self.bind(call, &["x", "size", "strides"], 2)?;
-                let (x, s) = (self.arg(&b, 0)?, self.arg(&b, 1)?);
-                let id = self.tensor_arg(x)?;
-                let size = self.window_attr(name, "size", s)?;
-                let strides = match b[2] {
-                    Some(st) => self.window_attr(name, "strides", st)?,
-                    None => size,
-                };
-                self.node(Op::MaxPool2d { size, strides }, &[(id, x.span)], span)?
-            }
             "softmax" | "log_softmax" => {
                 let b = self.bind(call, &["x", "axis"], 1)?;
                 let x = self.arg(&b, 0)?;
@@ -79,7 +69,7 @@ impl Builder<'_> {
             "pad" => self.pad(call)?,
             "concat" => self.concat(call)?,
             "take" => self.take(call)?,
-            _ => return Ok(None),
+            _ => return self.pool_call(call),
         };
         Ok(Some(v))
     }
@@ -106,7 +96,12 @@ impl Builder<'_> {
     }
 
     /// A window size or strides: one integer or a list of two.
-    fn window_attr(&mut self, fname: &str, pname: &str, e: &Expr) -> BResult<[usize; 2]> {
+    pub(crate) fn window_attr(
+        &mut self,
+        fname: &str,
+        pname: &str,
+        e: &Expr,
+    ) -> BResult<[usize; 2]> {
         let list = self.sizes_attr(fname, pname, e, true)?;
         match list[..] {
             [s] => Ok([s, s]),
@@ -132,21 +127,7 @@ impl Builder<'_> {
             None => [1, 1],
         };
         let padding = match b[3] {
-            Some(p) => {
-                let text = self.str_attr(name, "padding", p)?;
-                match text.to_ascii_uppercase().as_str() {
-                    "VALID" => false,
-                    "SAME" => true,
-                    _ => {
-                        return Err(self.error(
-                            format!(
-                                "`conv2d`: padding must be \"VALID\" or \"SAME\", got \"{text}\""
-                            ),
-                            p.span,
-                        ))
-                    }
-                }
-            }
+            Some(p) => self.same_padding(name, p)?,
             None => false,
         };
         let (xd, wd) = (

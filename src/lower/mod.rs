@@ -7,8 +7,8 @@
 //! - `literals.rs`: weakly typed literals (scalars and arrays) and their folding;
 //! - `expr.rs`: expressions, operators, indexing, blocks, array literals;
 //! - `nodes.rs`: creating typed nodes; operands (captures, literals given a dtype);
-//! - `calls.rs`, `calls_net.rs`, `args.rs`: built-in functions and their
-//!   arguments; `values.rs`: value constructors (`zeros`, `randn`, ...);
+//! - `calls.rs`, `calls_net.rs`, `calls_pool.rs`, `args.rs`: built-in functions
+//!   and their arguments; `values.rs`: value constructors (`zeros`, `randn`, ...);
 //! - `state.rs`: `fn` inlining, `assign` and `group`;
 //! - `control.rs`: `cond` and `fold` regions and their captures;
 //! - `items.rs`: declarations, initialisers, `run` statements.
@@ -17,6 +17,7 @@ mod args;
 mod calls;
 pub use calls::BUILTINS;
 mod calls_net;
+mod calls_pool;
 mod calls_random;
 mod control;
 mod expr;

@@ -1,4 +1,5 @@
-//! Value constructors at build time: `zeros ones fill randn uniform xavier load`.
+//! Value constructors at build time: `zeros ones fill randn uniform xavier he
+//! truncated_normal load`.
 //!
 //! As a `variable`/`placeholder` initialiser the shape (and dtype) come from the
 //! declaration and the shape may be left out; in an expression the shape is
@@ -21,7 +22,15 @@ use crate::ir::types::{DType, TensorType};
 use crate::syntax::ast::{Expr, ExprKind};
 
 pub(crate) const CONSTRUCTORS: &[&str] = &[
-    "zeros", "ones", "fill", "randn", "uniform", "xavier", "load",
+    "zeros",
+    "ones",
+    "fill",
+    "randn",
+    "uniform",
+    "xavier",
+    "he",
+    "truncated_normal",
+    "load",
 ];
 
 /// The parameters of each constructor after `shape` (always first) and before
@@ -31,7 +40,8 @@ fn value_params(name: &str) -> (&'static [&'static str], usize) {
         "fill" => (&["value"], 1),
         "randn" => (&["seed", "std"], 0),
         "uniform" => (&["lo", "hi", "seed"], 2),
-        "xavier" => (&["seed"], 0),
+        "xavier" | "he" => (&["seed"], 0),
+        "truncated_normal" => (&["seed", "std", "mean"], 0),
         "load" => (&["path"], 1),
         _ => (&[], 0),
     }
@@ -146,6 +156,20 @@ impl Builder<'_> {
                 crate::timing::timed(&mut self.times.values, || init::uniform(&ty, lo, hi, seed))
             }
             "xavier" => crate::timing::timed(&mut self.times.values, || init::xavier(&ty, seed)),
+            "he" => crate::timing::timed(&mut self.times.values, || init::he(&ty, seed)),
+            "truncated_normal" => {
+                let std = match get("std") {
+                    Some(e) => self.float_attr(name, "std", e)?,
+                    None => 1.0,
+                };
+                let mean = match get("mean") {
+                    Some(e) => self.float_attr(name, "mean", e)?,
+                    None => 0.0,
+                };
+                crate::timing::timed(&mut self.times.values, || {
+                    init::truncated_normal(&ty, seed, mean, std)
+                })
+            }
             _ => Err(format!("`{name}` is not a value constructor")),
         };
         result.map_err(|m| self.error(format!("{name}: {m}"), call.span))

@@ -219,10 +219,12 @@ fn infallible(op: &Op) -> bool {
             | Op::MatMul
             | Op::Conv2d { .. }
             | Op::MaxPool2d { .. }
+            | Op::AvgPool2d { .. }
             | Op::Softmax { .. }
             | Op::LogSoftmax { .. }
             | Op::SoftmaxCrossEntropy
             | Op::MeanSquaredError
+            | Op::SigmoidCrossEntropy
     )
 }
 

@@ -160,6 +160,7 @@ fn gradient_of_a_max_pool_gradient_is_unsupported() {
     let op = Op::MaxPool2d {
         size: [2, 2],
         strides: [2, 2],
+        pads: [0; 4],
     };
     let y = graph.add(op, vec![x], f64_ty(&[1, 2, 2, 1]), pool_span);
     let y = weighted_sum(&mut graph, y, 141);

@@ -68,6 +68,7 @@ fn convnet_in_f32() {
         let pool = Op::MaxPool2d {
             size: [2, 2],
             strides: [2, 2],
+            pads: [0; 4],
         };
         let h = e.add(pool, vec![h], ty(dtype, &[2, 3, 3, 4]));
         let h = e.reshape(h, &[2, 36]).unwrap();

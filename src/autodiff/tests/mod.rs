@@ -6,6 +6,7 @@ mod elementwise;
 mod gather;
 mod in_f32;
 mod nn;
+mod pool;
 mod programs;
 mod scan;
 mod second_order;

@@ -49,7 +49,16 @@ fn check_pool(x_dims: [usize; 4], size: [usize; 2], strides: [usize; 2]) {
     let x = Values::new(71).tensor(&x_dims, -1.0, 1.0);
     check_gradients(&[x], &[], |g, p| {
         let ty = f64_ty(&[x_dims[0], oh, ow, x_dims[3]]);
-        let y = g.add(Op::MaxPool2d { size, strides }, vec![p[0]], ty, span());
+        let y = g.add(
+            Op::MaxPool2d {
+                size,
+                strides,
+                pads: [0; 4],
+            },
+            vec![p[0]],
+            ty,
+            span(),
+        );
         weighted_sum(g, y, 72)
     });
 }

@@ -7,7 +7,7 @@ use super::util::{check_gradients, f64_ty, span, weighted_sum, Values};
 use crate::ir::{DType, Graph, NodeId, Op, Tensor, TensorType, UnaryOp};
 
 /// Checks `d/dx sum(c2 * d/dx sum(c1 * f(x)))` for `f` built by `build`.
-fn second_order(feeds: &[Tensor], build: impl Fn(&mut Graph, &[NodeId]) -> NodeId) {
+pub(super) fn second_order(feeds: &[Tensor], build: impl Fn(&mut Graph, &[NodeId]) -> NodeId) {
     check_gradients(feeds, &[], |g, p| {
         let out = build(g, p);
         let y = weighted_sum(g, out, 201);

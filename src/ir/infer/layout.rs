@@ -1,6 +1,6 @@
 //! Inference for movement, network, control-flow and state ops.
 
-use super::{arity, list, need_axis, need_float, need_numeric, same_dtype};
+use super::{arity, list, need_axis, need_float, same_dtype};
 use crate::ir::graph::Graph;
 use crate::ir::op::Op;
 use crate::ir::types::{DType, TensorType};
@@ -107,20 +107,6 @@ pub(super) fn infer_rest(op: &Op, inputs: &[&TensorType]) -> Result<TensorType, 
         Op::Conv2d { strides, pads } => {
             arity(&name, inputs, 2)?;
             conv2d(inputs[0], inputs[1], *strides, *pads)
-        }
-        Op::MaxPool2d { size, strides } => {
-            arity(&name, inputs, 1)?;
-            let x = inputs[0];
-            need_numeric("max_pool2d", x)?;
-            if x.shape.rank() != 4 {
-                return Err(format!(
-                    "max_pool2d: expects an NHWC tensor of rank 4, got {x}"
-                ));
-            }
-            let d = &x.shape.0;
-            let h = window_out("max_pool2d", x, d[1], size[0], strides[0], 0)?;
-            let w = window_out("max_pool2d", x, d[2], size[1], strides[1], 0)?;
-            Ok(TensorType::new(x.dtype, vec![d[0], h, w, d[3]]))
         }
         Op::Softmax { axis } | Op::LogSoftmax { axis } => {
             arity(&name, inputs, 1)?;
@@ -308,7 +294,7 @@ fn conv2d(
 }
 
 /// Output length of a sliding window: `(n + pad - k) / stride + 1`.
-fn window_out(
+pub(super) fn window_out(
     name: &str,
     x: &TensorType,
     n: usize,

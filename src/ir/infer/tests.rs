@@ -277,6 +277,7 @@ fn conv_and_pool() {
     let pool = Op::MaxPool2d {
         size: [2, 2],
         strides: [2, 2],
+        pads: [0; 4],
     };
     assert_eq!(
         ok(pool.clone(), &[f32t(&[1, 4, 5, 3])]),

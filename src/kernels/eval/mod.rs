@@ -15,8 +15,10 @@ mod elementwise;
 pub(crate) mod gather;
 pub mod grad;
 mod linalg;
+mod loss;
 mod movement;
 mod nn;
+mod pool;
 mod random;
 mod reduce;
 
@@ -54,11 +56,22 @@ pub fn eval_pure(node: &Node, inputs: &[&Tensor]) -> Result<Tensor, Diag> {
         Op::Conv2d { strides, pads } => {
             conv::eval(node, conv::Which::Forward, *strides, *pads, inputs)?
         }
-        Op::MaxPool2d { size, strides } => nn::max_pool2d(node, *size, *strides, inputs)?,
+        Op::MaxPool2d {
+            size,
+            strides,
+            pads,
+        } => pool::eval(node, pool::Which::Max, (*size, *strides, *pads), inputs)?,
+        Op::AvgPool2d {
+            size,
+            strides,
+            pads,
+        } => pool::eval(node, pool::Which::Avg, (*size, *strides, *pads), inputs)?,
         Op::Softmax { axis } => nn::softmax(node, *axis, false, inputs)?,
         Op::LogSoftmax { axis } => nn::softmax(node, *axis, true, inputs)?,
         Op::SoftmaxCrossEntropy => nn::softmax_cross_entropy(node, inputs)?,
         Op::MeanSquaredError => nn::mean_squared_error(node, inputs)?,
+        Op::SparseSoftmaxCrossEntropy => loss::sparse_softmax_cross_entropy(node, inputs)?,
+        Op::SigmoidCrossEntropy => loss::sigmoid_cross_entropy(node, inputs)?,
         Op::Grad(_) => grad::eval(node, inputs)?,
         Op::Random { kind, seed } => random::eval(node, *kind, *seed, inputs)?,
         Op::Placeholder { .. }

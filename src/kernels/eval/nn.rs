@@ -1,39 +1,16 @@
-//! Network kernels: `max_pool2d`, `softmax`, `log_softmax`,
-//! `softmax_cross_entropy` and `mean_squared_error`.
+//! Network kernels: `softmax`, `log_softmax`, `softmax_cross_entropy` and
+//! `mean_squared_error` (pooling is in `pool.rs`, the other losses in `loss.rs`).
 //!
 //! Softmax-family ops and the losses compute in `f64` and round once to the
 //! dtype (the JIT may compute `f32` in `f32`; the two agree to a few ulp). They
 //! are numerically stable: the maximum of each row is subtracted before `exp`.
 //! A row whose maximum is infinite (all `-inf`, say) gives NaN, as in NumPy.
 
-use super::{dispatch, dispatch_float, expect_inputs, first_dtype, internal, typed, Elem};
+use super::{dispatch_float, expect_inputs, first_dtype, internal, typed, Elem};
 use crate::diag::Diag;
 use crate::ir::{Node, Tensor};
 use crate::kernels::nn;
 use ndarray::{ArrayD, ArrayViewD, IxDyn};
-
-/// `max_pool2d`: NHWC, VALID windows of `size` every `strides`; the maximum
-/// propagates NaN like `maximum`.
-pub(crate) fn max_pool2d(
-    node: &Node,
-    size: [usize; 2],
-    strides: [usize; 2],
-    inputs: &[&Tensor],
-) -> Result<Tensor, Diag> {
-    expect_inputs(node, inputs, 1)?;
-    fn kernel<T: Elem>(
-        node: &Node,
-        size: [usize; 2],
-        strides: [usize; 2],
-        inputs: &[&Tensor],
-    ) -> Result<Tensor, Diag> {
-        let x = typed::<T>(node, inputs, 0)?;
-        nn::max_pool2d(x.view(), size, strides)
-            .map(T::wrap)
-            .map_err(|m| internal(node, m))
-    }
-    dispatch!(first_dtype(node, inputs)?, T => kernel::<T>(node, size, strides, inputs))
-}
 
 /// `softmax(x, axis)` or, with `log`, `log_softmax(x, axis)`.
 pub(crate) fn softmax(

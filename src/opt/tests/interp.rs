@@ -118,6 +118,7 @@ fn folding_agrees_with_the_interpreter_bit_for_bit() {
             Op::MaxPool2d {
                 size: [2, 3],
                 strides: [2, 2],
+                pads: [0; 4],
             },
             &[nhwc],
         ));
@@ -130,6 +131,7 @@ fn folding_agrees_with_the_interpreter_bit_for_bit() {
         Op::MaxPool2d {
             size: [2, 2],
             strides: [1, 1],
+            pads: [0; 4],
         },
         &[nan],
     ));
@@ -140,6 +142,7 @@ fn folding_agrees_with_the_interpreter_bit_for_bit() {
         Op::MaxPool2d {
             size: [3, 3],
             strides: [3, 3],
+            pads: [0; 4],
         },
         &[ints],
     ));

@@ -56,6 +56,7 @@ fn max_pool2d_matches_numpy() {
         let op = Op::MaxPool2d {
             size: [meta[0], meta[1]],
             strides: [meta[2], meta[3]],
+            pads: [0; 4],
         };
         let x = fixture(&format!("pool_{case}_x"));
         check(op, vec![x], &fixture(&format!("pool_{case}_y")), 0.0);

@@ -124,12 +124,14 @@ fn max_pool_by_hand() {
     let op = Op::MaxPool2d {
         size: [2, 2],
         strides: [1, 1],
+        pads: [0; 4],
     };
     let y = op1(op, x, ty(DType::F32, &[1, 2, 2, 1])).unwrap();
     assert_close(&y, &f32t(&[1, 2, 2, 1], &[9.0, 9.0, f32::NAN, 8.0]), 0.0);
     let op = Op::MaxPool2d {
         size: [2, 2],
         strides: [2, 2],
+        pads: [0; 4],
     };
     let y = op1(
         op,

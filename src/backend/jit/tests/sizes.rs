@@ -333,7 +333,11 @@ fn conv2d_and_max_pool2d_with_odd_channels() {
         };
         case.fetch(format!("conv2d C {n} -> 3"), op, &[x, w]);
         for (size, strides) in [([2, 2], [2, 2]), ([3, 2], [1, 1]), ([1, 1], [2, 3])] {
-            let op = Op::MaxPool2d { size, strides };
+            let op = Op::MaxPool2d {
+                size,
+                strides,
+                pads: [0; 4],
+            };
             case.fetch(format!("max_pool2d C {n} {size:?} {strides:?}"), op, &[x]);
         }
         let _ = case.check();
@@ -350,6 +354,7 @@ fn conv2d_and_max_pool2d_with_odd_channels() {
     let op = Op::MaxPool2d {
         size: [2, 2],
         strides: [2, 2],
+        pads: [0; 4],
     };
     case.fetch("max_pool2d, batch 0".to_string(), op, &[x]);
     let _ = case.check();

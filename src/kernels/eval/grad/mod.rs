@@ -5,11 +5,10 @@
 //! node's type; inputs that do not fit it are an internal error, never a panic.
 
 use super::conv::{self, Which};
-use super::{dispatch, dispatch_float, Elem};
+use super::{dispatch, loss, pool, Elem};
 use crate::diag::Diag;
 use crate::ir::{GradOp, Node, Op, Tensor};
 use crate::kernels::blocks::copy_block;
-use crate::kernels::conv::window_count;
 use crate::kernels::movement::resolve_index;
 use ndarray::{ArrayD, Axis, IxDyn};
 
@@ -27,7 +26,17 @@ pub fn eval_grad_op(op: &Op, inputs: &[&Tensor], node: &Node) -> Option<Result<T
         GradOp::Conv2dBackpropFilter { strides, pads } => {
             conv::eval(node, Which::Filter, *strides, *pads, inputs)
         }
-        GradOp::MaxPool2dGrad { size, strides } => max_pool2d_grad(node, *size, *strides, inputs),
+        GradOp::MaxPool2dGrad {
+            size,
+            strides,
+            pads,
+        } => pool::eval(node, pool::Which::MaxGrad, (*size, *strides, *pads), inputs),
+        GradOp::AvgPool2dGrad {
+            size,
+            strides,
+            pads,
+        } => pool::eval(node, pool::Which::AvgGrad, (*size, *strides, *pads), inputs),
+        GradOp::SparseSoftmaxGrad => loss::sparse_softmax_grad(node, inputs),
         GradOp::StridedScatter { starts, steps } => {
             super::gather::strided_scatter(node, starts, steps, inputs)
         }
@@ -123,83 +132,4 @@ fn scatter_index(node: &Node, inputs: &[&Tensor]) -> Result<Tensor, Diag> {
         out.index_axis_mut(Axis(0), row).assign(a);
         out
     }))
-}
-
-/// A 4-D shape, or an internal error.
-fn dims4(node: &Node, dims: &[usize], what: &str) -> Result<[usize; 4], Diag> {
-    <[usize; 4]>::try_from(dims).map_err(|_| fail(node, format!("{what} {dims:?} is not 4-D")))
-}
-
-fn max_pool2d_grad(
-    node: &Node,
-    size: [usize; 2],
-    strides: [usize; 2],
-    inputs: &[&Tensor],
-) -> Result<Tensor, Diag> {
-    fn kernel<T: Elem + std::ops::Add<Output = T>>(
-        node: &Node,
-        size: [usize; 2],
-        strides: [usize; 2],
-        inputs: &[&Tensor],
-    ) -> Result<Tensor, Diag> {
-        let typed = |k: usize| {
-            let t = tensor(node, inputs, k)?;
-            T::array(t).ok_or_else(|| fail(node, format!("input {k} is {}", t.ty())))
-        };
-        let (xa, ga) = (typed(0)?, typed(1)?);
-        let [n, h, w, c] = dims4(node, xa.shape(), "input")?;
-        let [gn, oh, ow, gc] = dims4(node, ga.shape(), "gradient")?;
-        let fits = gn == n
-            && gc == c
-            && !size.contains(&0)
-            && oh == window_count(h, size[0], strides[0])
-            && ow == window_count(w, size[1], strides[1]);
-        if !fits {
-            return Err(fail(
-                node,
-                format!(
-                    "input {:?} and gradient {:?} do not fit window {size:?} / {strides:?}",
-                    xa.shape(),
-                    ga.shape()
-                ),
-            ));
-        }
-        let (xs, gs) = (xa.as_standard_layout(), ga.as_standard_layout());
-        let (Some(x), Some(g)) = (xs.as_slice(), gs.as_slice()) else {
-            return Err(fail(node, "inputs are not contiguous"));
-        };
-        let mut dx = vec![T::default(); x.len()];
-        for image in 0..n {
-            for oy in 0..oh {
-                for ox in 0..ow {
-                    for ch in 0..c {
-                        // The first position holding the window's maximum (a NaN
-                        // wins, as it does in the forward max).
-                        let mut best: Option<(usize, T)> = None;
-                        for ky in 0..size[0] {
-                            for kx in 0..size[1] {
-                                let (iy, ix) = (oy * strides[0] + ky, ox * strides[1] + kx);
-                                let at = ((image * h + iy) * w + ix) * c + ch;
-                                let v = x[at];
-                                let better = match best {
-                                    None => true,
-                                    Some((_, m)) => !m.is_nan() && (v.is_nan() || v > m),
-                                };
-                                if better {
-                                    best = Some((at, v));
-                                }
-                            }
-                        }
-                        if let Some((at, _)) = best {
-                            dx[at] = dx[at] + g[((image * oh + oy) * ow + ox) * c + ch];
-                        }
-                    }
-                }
-            }
-        }
-        ArrayD::from_shape_vec(IxDyn(&[n, h, w, c]), dx)
-            .map(T::wrap)
-            .map_err(|e| fail(node, e))
-    }
-    dispatch_float!(node, node.ty.dtype, T => kernel::<T>(node, size, strides, inputs))
 }

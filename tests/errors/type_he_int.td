@@ -1,0 +1,3 @@
+// args: run
+variable w: i32[3, 3] = he(seed=1);
+run w;
