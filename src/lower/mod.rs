@@ -18,6 +18,8 @@ mod calls;
 pub use calls::BUILTINS;
 mod calls_net;
 mod control;
+mod data;
+pub use data::DataOptions;
 mod expr;
 mod grad;
 mod items;
@@ -57,6 +59,8 @@ pub struct BuildOptions {
     /// Compute the values of constructors (`randn`, `load`, ...). Off, only
     /// their types are checked: see `values.rs` for what stands in for them.
     pub values: bool,
+    /// Sizes bound to `?` placeholders and dataset arrays handed in (`data.rs`).
+    pub data: DataOptions,
 }
 
 impl Default for BuildOptions {
@@ -64,6 +68,7 @@ impl Default for BuildOptions {
         BuildOptions {
             max_bytes: crate::ir::limits::default_max_bytes(),
             values: true,
+            data: DataOptions::default(),
         }
     }
 }

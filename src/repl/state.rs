@@ -29,6 +29,8 @@ pub struct Repl {
     pub(super) session_pieces: Vec<Piece>,
     /// Placeholder feeds given with `:feed`, re-fed after every rebuild.
     pub(super) feeds: HashMap<String, Tensor>,
+    /// `?` sizes bound by `:feed`, and dataset arrays read once (`data.rs`).
+    pub(super) data: crate::lower::DataOptions,
     counter: usize,
     /// Where `load("...")` paths are relative to: the current directory.
     pub(super) base_dir: PathBuf,
@@ -63,6 +65,7 @@ impl Repl {
             session: Session::with_backend(Module::default(), Backend::default()),
             session_pieces: Vec::new(),
             feeds: HashMap::new(),
+            data: crate::lower::DataOptions::default(),
             counter: 0,
             base_dir: PathBuf::from("."),
             backend: Backend::default(),
@@ -93,7 +96,14 @@ impl Repl {
     /// Compiles `pieces`; errors come back rendered against their origins.
     pub(super) fn build(&self, pieces: &[Piece]) -> Result<Module, String> {
         let layout = Layout::new(pieces);
-        crate::compile(&layout.text, &self.base_dir).map_err(|diags| layout.render(&diags))
+        let options = crate::Options {
+            optimize: false,
+            data: self.data.clone(),
+            ..Default::default()
+        };
+        crate::compile_with(&layout.text, &self.base_dir, &options)
+            .map(|c| c.module)
+            .map_err(|diags| layout.render(&diags))
     }
 
     /// Starts a session on `module`, carrying over every variable whose name and
@@ -120,6 +130,7 @@ impl Repl {
         for (name, value) in &self.feeds {
             let _ = session.feed(name, value.clone());
         }
+        super::data::carry_datasets(&mut self.data, &self.session, &mut session);
         self.session = session;
         self.session_pieces = pieces;
     }
@@ -137,6 +148,7 @@ impl Repl {
     pub fn reset(&mut self) {
         self.pieces.clear();
         self.feeds.clear();
+        self.data = crate::lower::DataOptions::default();
         self.session = Session::with_backend(Module::default(), self.backend);
         self.session_pieces.clear();
     }
@@ -174,7 +186,8 @@ impl Repl {
                 }
                 Item::Placeholder { name, .. }
                 | Item::Variable { name, .. }
-                | Item::Let { name, .. } => {
+                | Item::Let { name, .. }
+                | Item::Dataset { name, .. } => {
                     defs.push(Piece::item(origin, span, Some(name.name.clone()), false))
                 }
             }
@@ -182,6 +195,7 @@ impl Repl {
         if let Some(dir) = dir {
             defs = defs.into_iter().map(|p| p.rebase_loads(dir)).collect();
         }
+        super::data::forget_redefined(&mut self.data, program);
         let defined: Vec<String> = defs.iter().filter_map(|p| p.name.clone()).collect();
         let mut kept: Vec<Piece> = self
             .pieces

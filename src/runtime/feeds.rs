@@ -133,6 +133,7 @@ mod tests {
             }],
             names: vec![],
             runs: vec![],
+            data: Default::default(),
         }
     }
 

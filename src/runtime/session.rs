@@ -1,5 +1,6 @@
 //! `Session`: runs steps of a built module, keeping variables between them.
 
+use super::data::DataFeeder;
 use super::feeds::{check_feed, FeedTarget};
 use super::plan::Plan;
 use crate::backend::{interp, StepInputs};
@@ -46,6 +47,8 @@ pub struct Session {
     compile_time: Duration,
     /// The time of every step since [`Session::record_step_times`] (`None`: not recording).
     step_times: Option<Vec<Duration>>,
+    /// The datasets and where each one is (`data.rs`).
+    data: DataFeeder,
 }
 
 impl Session {
@@ -68,6 +71,7 @@ impl Session {
             .filter_map(|p| p.default.clone().map(|d| (p.name.clone(), d)))
             .collect();
         Session {
+            data: DataFeeder::new(&module.data),
             module,
             variables,
             placeholders,
@@ -145,11 +149,22 @@ impl Session {
     /// value. The dtype and shape must match the declaration exactly; the error
     /// names both types and points at the declaration.
     pub fn feed(&mut self, name: &str, tensor: Tensor) -> Result<(), Diag> {
+        super::data::check_direct_feed(&self.module, name)?;
         match check_feed(&self.module, name, &tensor)? {
             FeedTarget::Placeholder => self.placeholders.insert(name.to_string(), tensor),
             FeedTarget::Variable => self.variables.insert(name.to_string(), tensor),
         };
         Ok(())
+    }
+
+    /// The datasets and their positions.
+    pub fn data(&self) -> &DataFeeder {
+        &self.data
+    }
+
+    /// The datasets, to move one (a checkpoint's restore).
+    pub fn data_mut(&mut self) -> &mut DataFeeder {
+        &mut self.data
     }
 
     /// The current value of a variable.
@@ -181,7 +196,10 @@ impl Session {
     pub fn check(&mut self, fetches: &[&str]) -> Result<Arc<Plan>, Diag> {
         let plan = self.plan(fetches)?;
         for name in &plan.placeholders {
-            if !self.placeholders.contains_key(name) {
+            if let Some(diag) = super::data::unbound_size(&self.module, name) {
+                return Err(diag);
+            }
+            if !self.placeholders.contains_key(name) && !self.data.feeds(name) {
                 return Err(self.missing_feed(name));
             }
         }
@@ -196,6 +214,8 @@ impl Session {
     /// error while computing (e.g. an index out of range).
     pub fn run(&mut self, fetches: &[&str]) -> Result<Vec<Tensor>, Diag> {
         let plan = self.check(fetches)?;
+        let batch = self.data.batch(&plan.placeholders);
+        self.placeholders.extend(batch);
         // ---- backend choice: the JIT compiles once per fetch list ----
         let key: Vec<String> = fetches.iter().map(|s| s.to_string()).collect();
         if self.backend == Backend::Jit && !self.executables.contains_key(&key) {
@@ -263,6 +283,7 @@ impl Session {
         if let Some(times) = &mut self.step_times {
             times.push(start.elapsed());
         }
+        self.data.advance(&plan.placeholders);
         Ok(result.fetched)
     }
 

@@ -115,6 +115,7 @@ fn module() -> Module {
             ("train".into(), train),
         ],
         runs: vec![],
+        data: Default::default(),
     }
 }
 

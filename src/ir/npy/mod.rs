@@ -156,6 +156,27 @@ fn shaped<T: Clone>(h: &header::Header, values: Vec<T>) -> Result<ArrayD<T>, Str
     }
 }
 
+/// The type the header at the start of a `.npy` stream declares (an `.npz`
+/// member, say), read and checked without reading any data.
+pub fn read_header_type(reader: &mut impl Read) -> Result<TensorType, String> {
+    let mut prefix = Vec::new();
+    reader
+        .take(header::PREFIX_V1 as u64 + 2)
+        .read_to_end(&mut prefix)
+        .map_err(|e| e.to_string())?;
+    let (start, len) = header::dict_extent(&prefix)?;
+    if len > header::MAX_HEADER_BYTES {
+        return Err(format!("its header length {len} is too large"));
+    }
+    let mut dict = prefix.get(start as usize..).unwrap_or_default().to_vec();
+    reader
+        .take(len.saturating_sub(dict.len() as u64))
+        .read_to_end(&mut dict)
+        .map_err(|e| e.to_string())?;
+    dict.truncate(len as usize);
+    Ok(header::parse_dict(&dict, start)?.ty)
+}
+
 /// Reads a `.npy` file of dtype f32, f64, i32 or bool (either byte order, C or
 /// Fortran order) within the default memory limit.
 pub fn read_npy(path: &Path) -> Result<Tensor, String> {
