@@ -17,6 +17,9 @@ use crate::ir::types::{DType, TensorType};
 use crate::syntax::ast::{Expr, ExprKind, Ident, Item, TypeExpr};
 use std::collections::HashMap;
 
+/// `repeat N`, `epochs E` or `every K`: the number and its span, if given.
+type Count = Option<(u64, Span)>;
+
 impl Builder<'_> {
     /// Builds every item: declarations first, then each `let` (and whatever it
     /// needs, on demand), then the names and the `run` statements.
@@ -292,7 +295,7 @@ impl Builder<'_> {
     fn run_stmt(
         &mut self,
         fetches: &[Ident],
-        (repeat, epochs): (Option<(u64, Span)>, Option<(u64, Span)>),
+        (repeat, epochs): (Count, Count),
         every: Option<(u64, Span)>,
         span: Span,
     ) -> BResult<()> {

@@ -41,6 +41,8 @@ pub struct Repl {
 }
 
 /// What an expression input refers to.
+// One value per input, moved once: boxing the module would gain nothing.
+#[allow(clippy::large_enum_variant)]
 pub(super) enum Target {
     /// A name of the current session's module.
     Existing(String),
