@@ -41,6 +41,8 @@ pub struct Options {
     /// Compute constructor values (the default). Off, large ones are not
     /// computed and the module must not be run: for `check` and `graph`.
     pub values: bool,
+    /// Sizes bound to `?` placeholders and dataset arrays handed in.
+    pub data: lower::DataOptions,
 }
 
 impl Default for Options {
@@ -49,6 +51,7 @@ impl Default for Options {
             optimize: true,
             max_memory: None,
             values: true,
+            data: lower::DataOptions::default(),
         }
     }
 }
@@ -76,6 +79,7 @@ pub fn compile_with(
             .max_memory
             .unwrap_or_else(ir::limits::default_max_bytes),
         values: options.values,
+        data: options.data.clone(),
     };
     let program = syntax::parser::parse(source)?;
     let (mut module, inner) = lower::build_timed(&program, base_dir, &build_options)?;

@@ -76,7 +76,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "BYTES", value_parser = crate::ir::limits::parse_bytes)]
     pub max_memory: Option<u64>,
     /// Feed a placeholder, or replace a variable's initial value, from a `.npy` file
-    /// (path relative to the current directory). Repeatable.
+    /// (path relative to the current directory); `DATASET=FILE.npz` or
+    /// `DATASET.ARRAY=FILE.npy` replaces a dataset's data. Repeatable.
     #[arg(long = "feed", value_name = "NAME=FILE.npy", value_parser = parse_feed)]
     pub feeds: Vec<(String, PathBuf)>,
     /// Fetch these names instead of the file's `run` statements (comma-separated; repeatable).
@@ -86,6 +87,10 @@ pub struct RunArgs {
     /// `run` statement's `repeat`.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub steps: Option<u64>,
+    /// Run E epochs of the dataset the fetches read (like `epochs E`); same
+    /// scope as `--steps`, and `--every` then counts epochs.
+    #[arg(long, value_name = "E", conflicts_with = "steps", value_parser = clap::value_parser!(u64).range(1..))]
+    pub epochs: Option<u64>,
     /// Print every K steps (like `every K`); same scope as `--steps`.
     #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..))]
     pub every: Option<u64>,

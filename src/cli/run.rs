@@ -19,14 +19,24 @@ const PROGRESS_MIN_STEPS: u64 = 100;
 struct RunJob {
     fetches: Vec<(String, Option<Span>)>,
     schedule: Schedule,
+    /// `epochs E` (then `schedule.every` counts epochs), with the `run`'s span.
+    epochs: Option<(u64, Option<Span>)>,
 }
 
 pub fn run(args: &RunArgs) -> Result<(), Failure> {
     let source = SourceFile::read(&args.file)?;
+    // Feeds that bind the build: `?` sizes and dataset data.
+    let program = crate::syntax::parser::parse(&source.text).map_err(|d| source.failure(d))?;
+    let max_bytes = args
+        .max_memory
+        .unwrap_or_else(crate::ir::limits::default_max_bytes);
+    let (data, rest_feeds) = runtime::bind::bind_feeds(&program, &args.feeds, max_bytes)
+        .map_err(|d| source.failure(d))?;
     let options = crate::Options {
         optimize: !args.no_opt,
         max_memory: args.max_memory,
         values: true,
+        data,
     };
     let compiled = source.compile_with(&options)?;
     let (module, build_times) = (compiled.module, compiled.times);
@@ -35,8 +45,10 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
     // Feeds: every error reported, one diagnostic each.
     let mut feeds = Vec::new();
     let mut errors = Vec::new();
-    for (name, path) in &args.feeds {
-        match runtime::load_feed(&module, name, path) {
+    for (name, path) in &rest_feeds {
+        match runtime::data::check_direct_feed(&module, name)
+            .and_then(|()| runtime::load_feed(&module, name, path))
+        {
             Ok(tensor) => feeds.push((name.clone(), tensor)),
             Err(diag) => errors.push(diag),
         }
@@ -84,7 +96,11 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
         session.prepare(&names).map_err(|d| fail(vec![d]))?;
     }
     for job in &jobs {
-        let last = run_job(&mut session, job).map_err(|d| fail(vec![d]))?;
+        let last = match job.epochs {
+            Some(epochs) => run_epoch_job(&mut session, job, epochs),
+            None => run_job(&mut session, job),
+        }
+        .map_err(|d| fail(vec![d]))?;
         if let Some(dir) = &args.out {
             write_outputs(&session, job, &last, dir).map_err(|d| fail(vec![d]))?;
         }
@@ -114,6 +130,7 @@ fn jobs(module: &Module, args: &RunArgs) -> Result<Vec<RunJob>, Vec<Diag>> {
                 steps: args.steps.unwrap_or(1),
                 every: args.every,
             },
+            epochs: args.epochs.map(|e| (e, None)),
         });
     } else {
         for stmt in &module.runs {
@@ -126,6 +143,11 @@ fn jobs(module: &Module, args: &RunArgs) -> Result<Vec<RunJob>, Vec<Diag>> {
                 schedule: Schedule {
                     steps: args.steps.unwrap_or(stmt.steps).max(1),
                     every: args.every.or(stmt.every),
+                },
+                epochs: match (args.steps, args.epochs) {
+                    (Some(_), _) => None,
+                    (None, Some(e)) => Some((e, Some(stmt.span))),
+                    (None, None) => stmt.epochs.map(|e| (e, Some(stmt.span))),
                 },
             });
         }
@@ -171,6 +193,43 @@ fn run_job(session: &mut Session, job: &RunJob) -> Result<Vec<Tensor>, Diag> {
         }
     };
     let result = run_schedule(session, &names, job.schedule, &mut print, &mut on_step);
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    result
+}
+
+/// Runs an `epochs` job: E epochs of the dataset its fetches read.
+fn run_epoch_job(
+    session: &mut Session,
+    job: &RunJob,
+    (epochs, span): (u64, Option<Span>),
+) -> Result<Vec<Tensor>, Diag> {
+    let names: Vec<&str> = job.fetches.iter().map(|(n, _)| n.as_str()).collect();
+    let per_epoch = runtime::epochs::epoch_length(session, &names, span)?;
+    let total = epochs.saturating_mul(per_epoch);
+    let bar = (total >= PROGRESS_MIN_STEPS && std::io::stdout().is_terminal())
+        .then(|| progress_bar(total));
+    let mut print = |line: &str| -> Result<(), Diag> {
+        let text = format!("{line}\n");
+        match &bar {
+            Some(bar) => bar.suspend(|| print_stdout(&text)),
+            None => print_stdout(&text),
+        }
+    };
+    let mut on_step = |step: u64| {
+        if let Some(bar) = &bar {
+            bar.set_position(step);
+        }
+    };
+    let result = runtime::epochs::run_epochs(
+        session,
+        &names,
+        (epochs, per_epoch),
+        job.schedule.every,
+        &mut print,
+        &mut on_step,
+    );
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }

@@ -1,5 +1,7 @@
 //! The graph IR: types, tensors, ops, graphs, shape inference, the verifier and the printer.
 
+pub mod data;
+pub mod data_files;
 pub mod graph;
 pub mod infer;
 pub mod init;

@@ -30,6 +30,8 @@ pub struct RunStmt {
     /// Number of steps (1 without `repeat`).
     pub steps: u64,
     pub every: Option<u64>,
+    /// `epochs E`: `steps` is then unused (the dataset read decides).
+    pub epochs: Option<u64>,
     pub span: Span,
 }
 
@@ -43,6 +45,8 @@ pub struct Module {
     /// order, with the node that computes it.
     pub names: Vec<(String, NodeId)>,
     pub runs: Vec<RunStmt>,
+    /// Datasets, the placeholders they feed and the `?` placeholders.
+    pub data: super::data::DataDecls,
 }
 
 impl Module {

@@ -63,6 +63,10 @@ impl Builder<'_> {
                 "a lambda `|acc, x| ...` is only allowed as the first argument of `fold`",
                 e.span,
             )),
+            ExprKind::Field(..) => Err(self.error(
+                "`DATASET.ARRAY` is only allowed as a placeholder's feed: `placeholder x: f32[?, 4] = train.x;`",
+                e.span,
+            )),
             ExprKind::Cond(p, a, b) => self.cond(p, a, b, e.span),
             ExprKind::Fold { f, init, xs } => self.fold(f, init, xs, e.span),
         }

@@ -17,11 +17,15 @@ use crate::ir::types::{DType, TensorType};
 use crate::syntax::ast::{Expr, ExprKind, Ident, Item, TypeExpr};
 use std::collections::HashMap;
 
+/// `repeat N`, `epochs E` or `every K`: the number and its span, if given.
+type Count = Option<(u64, Span)>;
+
 impl Builder<'_> {
     /// Builds every item: declarations first, then each `let` (and whatever it
     /// needs, on demand), then the names and the `run` statements.
     pub(crate) fn build_items(&mut self) {
         self.collect_globals();
+        self.build_datasets();
         let program = self.program;
         for (index, item) in program.items.iter().enumerate() {
             if matches!(self.states[index], GlobalState::Failed) {
@@ -66,11 +70,12 @@ impl Builder<'_> {
             if let Item::Run {
                 fetches,
                 repeat,
+                epochs,
                 every,
                 span,
             } = item
             {
-                let _ = self.run_stmt(fetches, *repeat, *every, *span);
+                let _ = self.run_stmt(fetches, (*repeat, *epochs), *every, *span);
             }
         }
     }
@@ -131,6 +136,24 @@ impl Builder<'_> {
 
     /// `f32[64, 10]` as a type: a known dtype and a size within limits.
     fn decl_type(&mut self, ty: &TypeExpr) -> BResult<TensorType> {
+        let dtype = self.decl_dtype(ty)?;
+        let mut dims = Vec::new();
+        for &(d, span) in &ty.dims {
+            let Some(d) = d else {
+                return Err(self.error("a `?` size is only allowed in a placeholder's type", span));
+            };
+            match usize::try_from(d) {
+                Ok(d) => dims.push(d),
+                Err(_) => return Err(self.error(format!("dimension {d} is too large"), span)),
+            }
+        }
+        let out = TensorType::new(dtype, dims);
+        check_size(&out).map_err(|m| self.error(m, ty.span))?;
+        Ok(out)
+    }
+
+    /// The dtype of a declared type.
+    pub(crate) fn decl_dtype(&mut self, ty: &TypeExpr) -> BResult<DType> {
         let Some(dtype) = DType::from_name(&ty.dtype.name) else {
             let mut diag = Diag::error(
                 format!(
@@ -144,16 +167,7 @@ impl Builder<'_> {
             }
             return Err(self.report(diag));
         };
-        let mut dims = Vec::new();
-        for &(d, span) in &ty.dims {
-            match usize::try_from(d) {
-                Ok(d) => dims.push(d),
-                Err(_) => return Err(self.error(format!("dimension {d} is too large"), span)),
-            }
-        }
-        let out = TensorType::new(dtype, dims);
-        check_size(&out).map_err(|m| self.error(m, ty.span))?;
-        Ok(out)
+        Ok(dtype)
     }
 
     /// A placeholder or variable: its node and its declaration.
@@ -164,13 +178,18 @@ impl Builder<'_> {
         init: Option<&Expr>,
         variable: bool,
     ) -> BResult<Value> {
-        let ty = self.decl_type(ty)?;
-        // Before the initialiser is made: it has the declared size.
-        crate::ir::limits::check(&format!("`{}`", name.name), &ty, self.options.max_bytes)
-            .map_err(|m| self.error(m, name.span))?;
-        let value = match init {
-            Some(e) => Some(self.init_value(e, &ty, &name.name)?),
-            None => None,
+        let (ty, value) = if !variable && Self::is_fed_placeholder(ty, init) {
+            self.fed_placeholder(name, ty, init)?
+        } else {
+            let ty = self.decl_type(ty)?;
+            // Before the initialiser is made: it has the declared size.
+            crate::ir::limits::check(&format!("`{}`", name.name), &ty, self.options.max_bytes)
+                .map_err(|m| self.error(m, name.span))?;
+            let value = match init {
+                Some(e) => Some(self.init_value(e, &ty, &name.name)?),
+                None => None,
+            };
+            (ty, value)
         };
         let n = name.name.clone();
         let (op, span) = (
@@ -276,7 +295,7 @@ impl Builder<'_> {
     fn run_stmt(
         &mut self,
         fetches: &[Ident],
-        repeat: Option<(u64, Span)>,
+        (repeat, epochs): (Count, Count),
         every: Option<(u64, Span)>,
         span: Span,
     ) -> BResult<()> {
@@ -311,6 +330,9 @@ impl Builder<'_> {
         if let Some((0, s)) = repeat {
             return Err(self.error("`repeat 0` runs no step; repeat at least once", s));
         }
+        if let Some((0, s)) = epochs {
+            return Err(self.error("`epochs 0` runs no step; run at least one epoch", s));
+        }
         if let Some((0, s)) = every {
             return Err(self.error("`every 0` is not allowed; print every 1 or more steps", s));
         }
@@ -319,6 +341,7 @@ impl Builder<'_> {
             fetches: out,
             steps: repeat.map_or(1, |(n, _)| n),
             every: every.map(|(k, _)| k),
+            epochs: epochs.map(|(e, _)| e),
             span,
         });
         Ok(())

@@ -20,6 +20,8 @@ mod calls_net;
 mod calls_pool;
 mod calls_random;
 mod control;
+mod data;
+pub use data::DataOptions;
 mod expr;
 mod grad;
 mod items;
@@ -61,6 +63,8 @@ pub struct BuildOptions {
     /// Compute the values of constructors (`randn`, `load`, ...). Off, only
     /// their types are checked: see `values.rs` for what stands in for them.
     pub values: bool,
+    /// Sizes bound to `?` placeholders and dataset arrays handed in (`data.rs`).
+    pub data: DataOptions,
 }
 
 impl Default for BuildOptions {
@@ -68,6 +72,7 @@ impl Default for BuildOptions {
         BuildOptions {
             max_bytes: crate::ir::limits::default_max_bytes(),
             values: true,
+            data: DataOptions::default(),
         }
     }
 }

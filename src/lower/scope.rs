@@ -56,7 +56,8 @@ pub(crate) fn item_name(item: &Item) -> Option<&crate::syntax::ast::Ident> {
         Item::Placeholder { name, .. }
         | Item::Variable { name, .. }
         | Item::Let { name, .. }
-        | Item::Fn { name, .. } => Some(name),
+        | Item::Fn { name, .. }
+        | Item::Dataset { name, .. } => Some(name),
         Item::Run { .. } => None,
     }
 }
@@ -144,6 +145,12 @@ impl Builder<'_> {
                 return Err(self.error(
                     format!("`{name}` is a function; call it as `{name}(...)`"),
                     span,
+                ));
+            }
+            if let Item::Dataset { .. } = self.program.items[index] {
+                return Err(self.report(
+                    Diag::error(format!("`{name}` is a dataset, not a value"), span)
+                        .with_note(format!("a placeholder reads one of its arrays: `placeholder x: f32[?, 4] = {name}.x;`")),
                 ));
             }
             if self.const_only {

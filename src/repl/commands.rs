@@ -201,6 +201,9 @@ fn feed(repl: &mut Repl, arg: &str) {
         repl.fail("error: usage: :feed NAME=FILE.npy");
         return;
     }
+    if super::data::feed(repl, name, Path::new(path)).is_some() {
+        return;
+    }
     let result = load_feed(repl.session.module(), name, Path::new(path)).and_then(|tensor| {
         repl.session.feed(name, tensor.clone())?;
         Ok(tensor)

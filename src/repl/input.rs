@@ -59,7 +59,12 @@ pub fn kind(text: &str) -> Kind {
     match Lexer::new(text).next() {
         Some(Ok((
             _,
-            Token::Placeholder | Token::Variable | Token::Let | Token::Fn | Token::Run,
+            Token::Placeholder
+            | Token::Variable
+            | Token::Let
+            | Token::Fn
+            | Token::Run
+            | Token::Dataset,
             _,
         ))) => Kind::Items,
         _ => Kind::Expr,

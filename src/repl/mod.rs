@@ -11,6 +11,7 @@
 //! Results go to stdout, diagnostics to stderr. See `docs/repl.md`.
 
 mod commands;
+mod data;
 mod editor;
 mod graph_view;
 mod input;

@@ -29,6 +29,8 @@ pub struct Repl {
     pub(super) session_pieces: Vec<Piece>,
     /// Placeholder feeds given with `:feed`, re-fed after every rebuild.
     pub(super) feeds: HashMap<String, Tensor>,
+    /// `?` sizes bound by `:feed`, and dataset arrays read once (`data.rs`).
+    pub(super) data: crate::lower::DataOptions,
     counter: usize,
     /// Where `load("...")` paths are relative to: the current directory.
     pub(super) base_dir: PathBuf,
@@ -44,6 +46,8 @@ pub struct Repl {
 }
 
 /// What an expression input refers to.
+// One value per input, moved once: boxing the module would gain nothing.
+#[allow(clippy::large_enum_variant)]
 pub(super) enum Target {
     /// A name of the current session's module.
     Existing(String),
@@ -72,6 +76,7 @@ impl Repl {
             ),
             session_pieces: Vec::new(),
             feeds: HashMap::new(),
+            data: crate::lower::DataOptions::default(),
             counter: 0,
             base_dir: PathBuf::from("."),
             backend: Backend::default(),
@@ -107,7 +112,8 @@ impl Repl {
         let options = crate::Options {
             optimize: false,
             max_memory: self.max_memory,
-            values: true,
+            data: self.data.clone(),
+            ..Default::default()
         };
         crate::compile_with(&layout.text, &self.base_dir, &options)
             .map(|compiled| compiled.module)
@@ -140,6 +146,7 @@ impl Repl {
         for (name, value) in &self.feeds {
             let _ = session.feed(name, value.clone());
         }
+        super::data::carry_datasets(&mut self.data, &self.session, &mut session);
         self.session = session;
         self.session_pieces = pieces;
     }
@@ -162,6 +169,7 @@ impl Repl {
     pub fn reset(&mut self) {
         self.pieces.clear();
         self.feeds.clear();
+        self.data = crate::lower::DataOptions::default();
         self.session = Session::new(Module::default(), self.engine());
         self.session_pieces.clear();
     }
@@ -199,7 +207,8 @@ impl Repl {
                 }
                 Item::Placeholder { name, .. }
                 | Item::Variable { name, .. }
-                | Item::Let { name, .. } => {
+                | Item::Let { name, .. }
+                | Item::Dataset { name, .. } => {
                     defs.push(Piece::item(origin, span, Some(name.name.clone()), false))
                 }
             }
@@ -207,6 +216,7 @@ impl Repl {
         if let Some(dir) = dir {
             defs = defs.into_iter().map(|p| p.rebase_loads(dir)).collect();
         }
+        super::data::forget_redefined(&mut self.data, program);
         let defined: Vec<String> = defs.iter().filter_map(|p| p.name.clone()).collect();
         let mut kept: Vec<Piece> = self
             .pieces

@@ -178,6 +178,7 @@ mod tests {
             }],
             names: vec![],
             runs: vec![],
+            data: Default::default(),
         }
     }
 

@@ -4,6 +4,9 @@
 //! Front ends (the CLI, the REPL, `examples/`) use [`Session`] and the printing
 //! functions; they never reach into the interpreter directly.
 
+pub mod bind;
+pub mod data;
+pub mod epochs;
 pub mod feeds;
 pub mod plan;
 pub mod print;

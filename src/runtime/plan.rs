@@ -226,6 +226,7 @@ mod tests {
                 ("g".into(), grp),
             ],
             runs: vec![],
+            data: Default::default(),
         }
     }
 
@@ -319,6 +320,7 @@ mod tests {
             variables: vec![],
             names: vec![("c".into(), cond)],
             runs: vec![],
+            data: Default::default(),
         };
         let plan = Plan::new(&m, &["c"]).unwrap();
         assert_eq!(plan.placeholders, vec!["p".to_string(), "x".to_string()]);

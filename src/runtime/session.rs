@@ -1,5 +1,6 @@
 //! `Session`: runs steps of a built module, keeping variables between them.
 
+use super::data::DataFeeder;
 use super::feeds::{check_feed, FeedTarget};
 use super::plan::Plan;
 use crate::backend::{Engine, Executable};
@@ -49,6 +50,8 @@ pub struct Session {
     step_times: Option<Vec<Duration>>,
     /// The index of the next step (`step()`): steps that succeeded so far.
     step: i32,
+    /// The datasets and where each one is (`data.rs`).
+    data: DataFeeder,
 }
 
 impl Session {
@@ -66,6 +69,7 @@ impl Session {
             .filter_map(|p| p.default.clone().map(|d| (p.name.clone(), d)))
             .collect();
         Session {
+            data: DataFeeder::new(&module.data),
             module,
             variables,
             placeholders,
@@ -143,6 +147,7 @@ impl Session {
     /// value. The dtype and shape must match the declaration exactly; the error
     /// names both types and points at the declaration.
     pub fn feed(&mut self, name: &str, tensor: Tensor) -> Result<(), Diag> {
+        super::data::check_direct_feed(&self.module, name)?;
         match check_feed(&self.module, name, &tensor)? {
             FeedTarget::Placeholder => self.placeholders.insert(name.to_string(), tensor),
             FeedTarget::Variable => self.variables.insert(name.to_string(), tensor),
@@ -166,6 +171,16 @@ impl Session {
         }
         self.step = step;
         Ok(())
+    }
+
+    /// The datasets and their positions.
+    pub fn data(&self) -> &DataFeeder {
+        &self.data
+    }
+
+    /// The datasets, to move one (a checkpoint's restore).
+    pub fn data_mut(&mut self) -> &mut DataFeeder {
+        &mut self.data
     }
 
     /// The current value of a variable.
@@ -197,7 +212,10 @@ impl Session {
     pub fn check(&mut self, fetches: &[&str]) -> Result<Arc<Plan>, Diag> {
         let plan = self.plan(fetches)?;
         for name in &plan.placeholders {
-            if !self.placeholders.contains_key(name) {
+            if let Some(diag) = super::data::unbound_size(&self.module, name) {
+                return Err(diag);
+            }
+            if !self.placeholders.contains_key(name) && !self.data.feeds(name) {
                 return Err(self.missing_feed(name));
             }
         }
@@ -222,6 +240,8 @@ impl Session {
             crate::backend::STEP_FEED.to_string(),
             Tensor::scalar(DType::I32, f64::from(self.step)),
         );
+        let batch = self.data.batch(&plan.placeholders);
+        self.placeholders.extend(batch);
         let key: Vec<String> = fetches.iter().map(|s| s.to_string()).collect();
         if !self.executables.contains_key(&key) {
             self.compile(key.clone(), &plan)?;
@@ -268,6 +288,7 @@ impl Session {
             times.push(start.elapsed());
         }
         self.step += 1;
+        self.data.advance(&plan.placeholders);
         Ok(result.fetched)
     }
 

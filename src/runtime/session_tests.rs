@@ -123,6 +123,7 @@ fn module() -> Module {
             ("train".into(), train),
         ],
         runs: vec![],
+        data: Default::default(),
     }
 }
 

@@ -33,7 +33,9 @@ pub fn signature(module: &Module) -> String {
     for run in &module.runs {
         let names: Vec<&str> = run.fetches.iter().map(|(n, _)| n.as_str()).collect();
         out.push_str(&format!("run {}", names.join(", ")));
-        if run.steps != 1 || run.every.is_some() {
+        if let Some(epochs) = run.epochs {
+            out.push_str(&format!(" epochs {epochs}"));
+        } else if run.steps != 1 || run.every.is_some() {
             out.push_str(&format!(" repeat {}", run.steps));
         }
         if let Some(every) = run.every {
@@ -110,21 +112,25 @@ mod tests {
                     fetches: vec![("a".into(), sp)],
                     steps: 1,
                     every: None,
+                    epochs: None,
                     span: sp,
                 },
                 RunStmt {
                     fetches: vec![("train".into(), sp), ("w".into(), sp)],
                     steps: 100,
                     every: Some(10),
+                    epochs: None,
                     span: sp,
                 },
                 RunStmt {
                     fetches: vec![("w".into(), sp)],
                     steps: 5,
                     every: None,
+                    epochs: None,
                     span: sp,
                 },
             ],
+            data: Default::default(),
         };
         assert_eq!(
             signature(&module),

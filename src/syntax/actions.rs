@@ -179,6 +179,12 @@ pub fn index(l: usize, r: usize, a: DExpr, i: DExpr) -> PResult<DExpr> {
     )
 }
 
+/// `a.b`: an array of a dataset.
+pub fn field(l: usize, r: usize, a: DExpr, f: Ident) -> PResult<DExpr> {
+    let depth = a.depth;
+    node(l, r, ExprKind::Field(Box::new(a.expr), f), depth)
+}
+
 fn max_depth(items: &[DExpr]) -> u32 {
     items.iter().map(|e| e.depth).max().unwrap_or(0)
 }

@@ -17,7 +17,8 @@ pub struct Ident {
 #[derive(Clone, Debug, PartialEq)]
 pub struct TypeExpr {
     pub dtype: Ident,
-    pub dims: Vec<(u64, Span)>,
+    /// Each size with its span; `None` is `?`.
+    pub dims: Vec<(Option<u64>, Span)>,
     pub span: Span,
 }
 
@@ -50,8 +51,16 @@ pub enum Item {
         fetches: Vec<Ident>,
         /// `repeat N`, with the span of N.
         repeat: Option<(u64, Span)>,
+        /// `epochs E`, with the span of E.
+        epochs: Option<(u64, Span)>,
         /// `every K`, with the span of K.
         every: Option<(u64, Span)>,
+        span: Span,
+    },
+    /// `dataset NAME = load(...);`
+    Dataset {
+        name: Ident,
+        value: Expr,
         span: Span,
     },
 }
@@ -63,7 +72,8 @@ impl Item {
             | Item::Variable { span, .. }
             | Item::Let { span, .. }
             | Item::Fn { span, .. }
-            | Item::Run { span, .. } => *span,
+            | Item::Run { span, .. }
+            | Item::Dataset { span, .. } => *span,
         }
     }
 }
@@ -162,6 +172,8 @@ pub enum ExprKind {
     /// `x[i, a:b, :, a:b:s]`: NumPy basic indexing with a slice or several items
     /// (a single plain index is `Index`).
     Subscript(Box<Expr>, Vec<Subscript>),
+    /// `train.x`: an array of a dataset (only a placeholder's feed).
+    Field(Box<Expr>, Ident),
     Block(Block),
     /// `|acc, x| body`
     Lambda {

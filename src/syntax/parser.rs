@@ -124,7 +124,7 @@ const EXPR_START: &[&str] = &[
 
 /// Terminals that continue an expression; listed as "an operator".
 const OPERATORS: &[&str] = &[
-    "||", "&&", "==", "!=", "<", "<=", ">", ">=", "+", "-", "*", "/", "@", "**", "[", "(",
+    "||", "&&", "==", "!=", "<", "<=", ">", ">=", "+", "-", "*", "/", "@", "**", "[", "(", ".",
 ];
 
 /// More alternatives than this are cut off: a long list does not help.

@@ -57,6 +57,10 @@ pub enum Token {
     Repeat,
     #[token("every")]
     Every,
+    #[token("epochs")]
+    Epochs,
+    #[token("dataset")]
+    Dataset,
     #[token("cond")]
     Cond,
     #[token("fold")]
@@ -99,6 +103,12 @@ pub enum Token {
     Semi,
     #[token(":")]
     Colon,
+    /// `?`: a size taken from what feeds a placeholder.
+    #[token("?")]
+    Question,
+    /// `.`: `DATASET.ARRAY`.
+    #[token(".")]
+    Dot,
     #[token("=")]
     Assign,
     #[token("|")]

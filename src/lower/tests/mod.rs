@@ -150,11 +150,15 @@ fn three_layer_convnet_shapes() {
 fn every_example_program_builds() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("programs");
     let mut count = 0;
-    for entry in std::fs::read_dir(dir).expect("programs/") {
+    for entry in std::fs::read_dir(&dir).expect("programs/") {
         let path = entry.expect("entry").path();
         if path.extension().is_some_and(|e| e == "td") {
             let src = std::fs::read_to_string(&path).expect("read");
-            module(&src);
+            // Paths in a program are relative to its folder.
+            let program = crate::syntax::parser::parse(&src).expect("parses");
+            let m = super::build(&program, &dir)
+                .unwrap_or_else(|d| panic!("{}: {:?}", path.display(), d[0].message));
+            verify(&m.graph, None);
             count += 1;
         }
     }
@@ -343,6 +347,7 @@ fn builds_without_values_compute_no_large_constructor() {
         let options = super::BuildOptions {
             max_bytes: 1 << 30,
             values,
+            data: Default::default(),
         };
         super::build_with(&program, Path::new("."), &options).expect("builds")
     };

@@ -44,6 +44,7 @@ pub(super) fn sexp(e: &Expr) -> String {
                 .collect();
             format!("(subscript {} {})", sexp(a), items.join(" "))
         }
+        ExprKind::Field(a, f) => format!("(field {} {})", sexp(a), f.name),
         ExprKind::Block(b) => block_sexp(b),
         ExprKind::Lambda { params, body } => {
             let ps: Vec<&str> = params.iter().map(|p| p.name.as_str()).collect();
@@ -203,7 +204,11 @@ fn the_two_layer_program() {
             Item::Placeholder {
                 name, ty, default, ..
             } => {
-                let dims: Vec<String> = ty.dims.iter().map(|d| d.0.to_string()).collect();
+                let dims: Vec<String> = ty
+                    .dims
+                    .iter()
+                    .map(|d| d.0.map_or_else(|| "?".to_string(), |n| n.to_string()))
+                    .collect();
                 let d = default.as_ref().map(sexp).unwrap_or_default();
                 format!("placeholder {} {}{:?} {d}", name.name, ty.dtype.name, dims)
             }
@@ -235,6 +240,7 @@ fn the_two_layer_program() {
                     every.map(|e| e.0)
                 )
             }
+            Item::Dataset { name, value, .. } => format!("dataset {} {}", name.name, sexp(value)),
         })
         .collect();
     let expected = [
@@ -274,7 +280,7 @@ fn check_spans(src: &str, e: &Expr, parent: Span) {
     let mut kids: Vec<&Expr> = Vec::new();
     match &e.kind {
         ExprKind::Array(items) => kids.extend(items),
-        ExprKind::Unary(_, x) => kids.push(x),
+        ExprKind::Unary(_, x) | ExprKind::Field(x, _) => kids.push(x),
         ExprKind::Binary(_, a, b) | ExprKind::Index(a, b) => kids.extend([&**a, &**b]),
         ExprKind::Call { args, named, .. } => {
             kids.extend(args);

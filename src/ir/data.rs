@@ -1,0 +1,197 @@
+//! Datasets and `?` sizes as the build leaves them: each dataset's arrays
+//! (loaded once, shared between builds), which placeholders they feed, which
+//! placeholders were declared with `?`, and the pure functions of a step's
+//! batch: the row order of an epoch and the rows it selects.
+//!
+//! The order of an epoch is `0..N`, or with `shuffle=SEED` a Fisher–Yates
+//! permutation drawn from our own generator (`init::Rng`, splitmix64) keyed by
+//! (SEED, epoch): it never changes with a crate version, a backend or a
+//! thread count. For `i` from `N-1` down to 1, `j = (u * (i + 1)) >> 64` with `u`
+//! the generator's next output, and rows `i` and `j` swap. The generator starts
+//! at `splitmix64(SEED) ^ (epoch * 0x9E3779B97F4A7C15)`.
+
+use super::init::Rng;
+use super::tensor::Tensor;
+use crate::diag::Span;
+use ndarray::Axis;
+use std::sync::Arc;
+
+/// One array of a dataset: its name and all its rows.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DatasetArray {
+    pub name: String,
+    pub value: Arc<Tensor>,
+}
+
+/// `dataset NAME = load(...)`: arrays with a common row count.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DatasetDecl {
+    pub name: String,
+    pub arrays: Vec<DatasetArray>,
+    /// N, the leading dimension of every array (at least 1).
+    pub rows: usize,
+    /// `batch=B` (1 ..= N); `None` feeds all N rows every step.
+    pub batch: Option<usize>,
+    /// `shuffle=SEED`.
+    pub shuffle: Option<u64>,
+    pub span: Span,
+}
+
+impl DatasetDecl {
+    /// The rows one step feeds: B, or N without `batch`.
+    pub fn batch_rows(&self) -> usize {
+        self.batch.unwrap_or(self.rows)
+    }
+
+    /// Steps in an epoch: floor(N / B) (the partial batch is dropped); 1
+    /// without `batch`.
+    pub fn steps_per_epoch(&self) -> u64 {
+        (self.rows / self.batch_rows().max(1)).max(1) as u64
+    }
+
+    pub fn array(&self, name: &str) -> Option<&DatasetArray> {
+        self.arrays.iter().find(|a| a.name == name)
+    }
+}
+
+/// A placeholder fed `= DATASET.ARRAY`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DataFeed {
+    pub placeholder: String,
+    pub dataset: String,
+    pub array: String,
+}
+
+/// A placeholder declared with `?` sizes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OpenPlaceholder {
+    pub name: String,
+    /// The declared sizes; `None` is `?`.
+    pub dims: Vec<Option<usize>>,
+    /// Whether the sizes were bound (by a feed, a default or a dataset); if
+    /// not, the build used stand-in sizes and no step may read it.
+    pub bound: bool,
+}
+
+/// What the build knows about datasets and `?` sizes.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct DataDecls {
+    pub datasets: Vec<DatasetDecl>,
+    pub feeds: Vec<DataFeed>,
+    pub open: Vec<OpenPlaceholder>,
+}
+
+impl DataDecls {
+    pub fn dataset(&self, name: &str) -> Option<&DatasetDecl> {
+        self.datasets.iter().find(|d| d.name == name)
+    }
+
+    /// The dataset feed of a placeholder, if it has one.
+    pub fn feed_of(&self, placeholder: &str) -> Option<&DataFeed> {
+        self.feeds.iter().find(|f| f.placeholder == placeholder)
+    }
+
+    pub fn open(&self, placeholder: &str) -> Option<&OpenPlaceholder> {
+        self.open.iter().find(|o| o.name == placeholder)
+    }
+}
+
+/// `f32[?, 64]`: a declared type with its `?` sizes.
+pub fn open_type_text(dtype: super::types::DType, dims: &[Option<usize>]) -> String {
+    let dims: Vec<String> = dims
+        .iter()
+        .map(|d| d.map_or_else(|| "?".to_string(), |d| d.to_string()))
+        .collect();
+    format!("{dtype}[{}]", dims.join(", "))
+}
+
+/// The row order of epoch `epoch` of a dataset of `rows` rows.
+pub fn epoch_order(rows: usize, shuffle: Option<u64>, epoch: u64) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..rows).collect();
+    let Some(seed) = shuffle else {
+        return order;
+    };
+    let start = Rng::new(seed).next_u64() ^ epoch.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let mut rng = Rng::new(start);
+    for i in (1..rows).rev() {
+        let j = ((u128::from(rng.next_u64()) * (i as u128 + 1)) >> 64) as usize;
+        order.swap(i, j);
+    }
+    order
+}
+
+/// The rows `indices` of `t` along axis 0, in that order.
+pub fn select_rows(t: &Tensor, indices: &[usize]) -> Tensor {
+    match t {
+        Tensor::F32(a) => Tensor::F32(a.select(Axis(0), indices)),
+        Tensor::F64(a) => Tensor::F64(a.select(Axis(0), indices)),
+        Tensor::I32(a) => Tensor::I32(a.select(Axis(0), indices)),
+        Tensor::Bool(a) => Tensor::Bool(a.select(Axis(0), indices)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::types::{DType, TensorType};
+
+    #[test]
+    fn without_shuffle_the_order_is_the_rows_in_turn() {
+        assert_eq!(epoch_order(5, None, 0), vec![0, 1, 2, 3, 4]);
+        assert_eq!(epoch_order(5, None, 7), vec![0, 1, 2, 3, 4]);
+        assert!(epoch_order(0, Some(1), 0).is_empty());
+    }
+
+    #[test]
+    fn a_shuffled_order_is_a_permutation() {
+        for rows in [1, 2, 3, 10, 97] {
+            let mut order = epoch_order(rows, Some(42), 3);
+            order.sort_unstable();
+            assert_eq!(order, (0..rows).collect::<Vec<_>>());
+        }
+    }
+
+    #[test]
+    fn a_shuffled_order_is_deterministic_and_pinned() {
+        assert_eq!(epoch_order(50, Some(1), 0), epoch_order(50, Some(1), 0));
+        // Pinned: a change of generator or formula shows here.
+        assert_eq!(epoch_order(8, Some(1), 0), PINNED_SEED1_EPOCH0);
+    }
+
+    // From a Python port of the formula in the module header.
+    const PINNED_SEED1_EPOCH0: [usize; 8] = [4, 1, 7, 5, 3, 0, 6, 2];
+
+    #[test]
+    fn the_order_differs_per_epoch_and_per_seed() {
+        let e0 = epoch_order(50, Some(1), 0);
+        let e1 = epoch_order(50, Some(1), 1);
+        let other_seed = epoch_order(50, Some(2), 0);
+        assert_ne!(e0, e1);
+        assert_ne!(e0, other_seed);
+        assert_ne!(e0, (0..50).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn select_rows_gathers_along_axis_0() {
+        let ty = TensorType::new(DType::I32, vec![3, 2]);
+        let t = Tensor::from_f64_vec(&ty, vec![0.0, 1.0, 10.0, 11.0, 20.0, 21.0]).unwrap();
+        let rows = select_rows(&t, &[2, 0]);
+        assert_eq!(rows.shape(), &[2, 2]);
+        assert_eq!(rows.to_f64_vec(), vec![20.0, 21.0, 0.0, 1.0]);
+    }
+
+    #[test]
+    fn steps_per_epoch_drops_the_partial_batch() {
+        let mut d = DatasetDecl {
+            name: "d".into(),
+            arrays: Vec::new(),
+            rows: 10,
+            batch: Some(3),
+            shuffle: None,
+            span: Span::new(0, 0),
+        };
+        assert_eq!(d.steps_per_epoch(), 3);
+        d.batch = None;
+        assert_eq!((d.steps_per_epoch(), d.batch_rows()), (1, 10));
+    }
+}

@@ -1,0 +1,91 @@
+//! `run NAME, ... epochs E [every K]`: E epochs of the batched dataset the
+//! fetches read, printed as `[epoch e] NAME: ...` after every K-th epoch and
+//! after the last one. `e` counts the dataset's finished epochs (so a run that
+//! continues a dataset, or a restored one, goes on counting).
+
+use super::print::format_fetch;
+use super::session::Session;
+use crate::diag::{Diag, Span};
+use crate::ir::Tensor;
+
+/// The steps in one epoch of the dataset the fetches read: an error if they
+/// read none, or several with different epoch lengths.
+pub fn epoch_length(
+    session: &mut Session,
+    fetches: &[&str],
+    span: Option<Span>,
+) -> Result<u64, Diag> {
+    let plan = session.plan(fetches)?;
+    let read = session.data().read_by(&plan.placeholders);
+    let at = |message: String| match span {
+        Some(span) => Diag::error(message, span),
+        None => Diag::plain(message),
+    };
+    let Some(first) = read.first() else {
+        let names: Vec<String> = fetches.iter().map(|n| format!("`{n}`")).collect();
+        return Err(at(format!(
+            "`epochs` needs a dataset, but {} read{} none",
+            names.join(", "),
+            if fetches.len() == 1 { "s" } else { "" }
+        ))
+        .with_note("a placeholder reads a dataset when it is declared `= DATASET.ARRAY`"));
+    };
+    let steps = first.steps_per_epoch();
+    if let Some(other) = read.iter().find(|d| d.steps_per_epoch() != steps) {
+        return Err(
+            at("the fetches read datasets with different epoch lengths".to_string()).with_note(
+                format!(
+                    "`{}` has {steps} steps an epoch, `{}` has {}",
+                    first.name,
+                    other.name,
+                    other.steps_per_epoch()
+                ),
+            ),
+        );
+    }
+    Ok(steps)
+}
+
+/// Runs `epochs` epochs of `steps_per_epoch` steps, printing every `every`
+/// epochs and after the last; `on_step` gets each finished step number.
+pub fn run_epochs(
+    session: &mut Session,
+    fetches: &[&str],
+    (epochs, steps_per_epoch): (u64, u64),
+    every: Option<u64>,
+    print: &mut dyn FnMut(&str) -> Result<(), Diag>,
+    on_step: &mut dyn FnMut(u64),
+) -> Result<Vec<Tensor>, Diag> {
+    let plan = session.plan(fetches)?;
+    let dataset = session
+        .data()
+        .read_by(&plan.placeholders)
+        .first()
+        .map(|d| d.name.clone());
+    let total = epochs.max(1).saturating_mul(steps_per_epoch.max(1));
+    let mut last = Vec::new();
+    for step in 1..=total {
+        session.recycle(fetches, std::mem::take(&mut last));
+        last = session.run(fetches)?;
+        on_step(step);
+        if !step.is_multiple_of(steps_per_epoch.max(1)) {
+            continue;
+        }
+        let done = step / steps_per_epoch.max(1);
+        if done != epochs && every.is_none_or(|k| k == 0 || !done.is_multiple_of(k)) {
+            continue;
+        }
+        let epoch = dataset
+            .as_deref()
+            .and_then(|d| session.data().position(d))
+            .map_or(done, |p| p.epoch);
+        for ((name, value), is_group) in
+            plan.fetch_names.iter().zip(&last).zip(&plan.fetch_is_group)
+        {
+            if !is_group {
+                print(&format!("[epoch {epoch}] {}", format_fetch(name, value)))?;
+            }
+        }
+    }
+    Ok(last)
+}

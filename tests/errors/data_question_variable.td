@@ -1,0 +1,3 @@
+// Only a placeholder's size may be `?`.
+variable w: f32[?, 4] = zeros();
+let s = sum(w);
