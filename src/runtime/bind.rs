@@ -91,12 +91,12 @@ pub fn bind_feed(
     options: &mut DataOptions,
 ) -> Result<bool, Diag> {
     let in_feed = |m: String| Diag::plain(format!("feed `{name}`: {m}"));
-    if let Some((dataset, array)) = name.split_once('.') {
-        if !(names.is_dataset)(dataset) {
-            return Err(Diag::plain(format!(
-                "cannot feed `{name}`: `{dataset}` is not a dataset"
-            )));
-        }
+    // `DATASET.ARRAY`; other dotted names are variables (optimiser slots such
+    // as `w.adam_m`) or unknown, which the ordinary feed path reports.
+    if let Some((dataset, array)) = name
+        .split_once('.')
+        .filter(|(dataset, _)| (names.is_dataset)(dataset))
+    {
         let value = data_files::read_npy_array(path, max_bytes).map_err(in_feed)?;
         let arrays = options.arrays.entry(dataset.to_string()).or_default();
         arrays.retain(|a| a.name != array);
