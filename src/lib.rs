@@ -41,6 +41,9 @@ pub struct Options {
     /// Compute constructor values (the default). Off, large ones are not
     /// computed and the module must not be run: for `check` and `graph`.
     pub values: bool,
+    /// The processes of a data-parallel run: above 1, `minimize` averages
+    /// every gradient over them (`docs/distributed.md`).
+    pub ranks: usize,
 }
 
 impl Default for Options {
@@ -49,6 +52,7 @@ impl Default for Options {
             optimize: true,
             max_memory: None,
             values: true,
+            ranks: 1,
         }
     }
 }
@@ -76,6 +80,7 @@ pub fn compile_with(
             .max_memory
             .unwrap_or_else(ir::limits::default_max_bytes),
         values: options.values,
+        ranks: options.ranks,
     };
     let program = syntax::parser::parse(source)?;
     let (mut module, inner) = lower::build_timed(&program, base_dir, &build_options)?;

@@ -12,6 +12,7 @@ pub fn check(args: &CheckArgs) -> Result<(), Failure> {
         optimize: false,
         max_memory: args.max_memory,
         values: false,
+        ranks: 1,
     };
     let module = source.compile_with(&options)?.module;
     print_stdout(&signature(&module)).map_err(|d| source.failure(vec![d]))

@@ -57,6 +57,9 @@ pub struct BuildOptions {
     /// Compute the values of constructors (`randn`, `load`, ...). Off, only
     /// their types are checked: see `values.rs` for what stands in for them.
     pub values: bool,
+    /// The processes of a data-parallel run; above 1, `minimize` averages
+    /// each gradient over them with `allreduce` before the update.
+    pub ranks: usize,
 }
 
 impl Default for BuildOptions {
@@ -64,6 +67,7 @@ impl Default for BuildOptions {
         BuildOptions {
             max_bytes: crate::ir::limits::default_max_bytes(),
             values: true,
+            ranks: 1,
         }
     }
 }

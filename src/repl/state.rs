@@ -108,6 +108,7 @@ impl Repl {
             optimize: false,
             max_memory: self.max_memory,
             values: true,
+            ranks: 1,
         };
         crate::compile_with(&layout.text, &self.base_dir, &options)
             .map(|compiled| compiled.module)

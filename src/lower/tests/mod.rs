@@ -339,6 +339,7 @@ fn builds_without_values_compute_no_large_constructor() {
         let options = super::BuildOptions {
             max_bytes: 1 << 30,
             values,
+            ranks: 1,
         };
         super::build_with(&program, Path::new("."), &options).expect("builds")
     };
