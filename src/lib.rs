@@ -43,6 +43,9 @@ pub struct Options {
     pub values: bool,
     /// Sizes bound to `?` placeholders and dataset arrays handed in.
     pub data: lower::DataOptions,
+    /// The processes of a data-parallel run: above 1, `minimize` averages
+    /// every gradient over them (`docs/distributed.md`).
+    pub ranks: usize,
 }
 
 impl Default for Options {
@@ -52,6 +55,7 @@ impl Default for Options {
             max_memory: None,
             values: true,
             data: lower::DataOptions::default(),
+            ranks: 1,
         }
     }
 }
@@ -80,6 +84,7 @@ pub fn compile_with(
             .unwrap_or_else(ir::limits::default_max_bytes),
         values: options.values,
         data: options.data.clone(),
+        ranks: options.ranks,
     };
     let program = syntax::parser::parse(source)?;
     let (mut module, inner) = lower::build_timed(&program, base_dir, &build_options)?;

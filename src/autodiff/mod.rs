@@ -26,7 +26,7 @@ mod rules_random;
 mod rules_reduce;
 
 use crate::diag::Diag;
-use crate::ir::{GradOp, Graph, Node, NodeId, Op};
+use crate::ir::{AllreduceOp, GradOp, Graph, Node, NodeId, Op};
 use emit::Emit;
 
 /// The adjoints (gradients of one `y`) of the nodes `y` depends on.
@@ -157,6 +157,18 @@ fn rule(
         | Op::Group => Ok(vec![]),
         // The value of `assign(v, e)` is `e`: d/de = identity.
         Op::Assign { .. } => Ok(vec![Some(g)]),
+        // Each process's loss depends on every process's `x` the same way, so
+        // the adjoint is the incoming gradient combined with the same op.
+        Op::Allreduce {
+            op: op @ (AllreduceOp::Sum | AllreduceOp::Mean),
+        } => {
+            let ty = e.ty(g);
+            Ok(vec![Some(e.add(Op::Allreduce { op: *op }, vec![g], ty))])
+        }
+        Op::Allreduce { .. } => Err(Diag::unsupported(
+            "the gradient of `allreduce(x, op=\"max\")`",
+            node.span,
+        )),
         Op::Unary(op) => rules_elementwise::unary(&mut e, *op, id, node, g),
         Op::Binary(op) => rules_elementwise::binary(&mut e, *op, id, node, g),
         Op::Select => rules_elementwise::select(&mut e, node, g),

@@ -18,6 +18,7 @@ pub fn check(args: &CheckArgs) -> Result<(), Failure> {
         optimize: false,
         max_memory: args.max_memory,
         values: false,
+        ranks: 1,
         ..Default::default()
     };
     let module = source.compile_with(&options)?.module;

@@ -14,6 +14,7 @@ pub fn graph(args: &GraphArgs) -> Result<(), Failure> {
         optimize,
         max_memory: args.max_memory,
         values: optimize,
+        ranks: 1,
         ..Default::default()
     };
     let compiled = source.compile_with(&options)?;

@@ -5,6 +5,7 @@
 
 pub mod args;
 mod check;
+mod distributed;
 mod graph_cmd;
 mod run;
 mod timings;
@@ -42,7 +43,10 @@ pub fn run_cli(cli: Cli) -> i32 {
         )),
     };
     match result {
-        Ok(()) => 0,
+        Ok(()) => {
+            distributed::finish();
+            0
+        }
         Err(failure) => {
             let mut stderr = std::io::stderr().lock();
             let _ = stderr.write_all(failure.render().as_bytes());

@@ -25,6 +25,7 @@ struct RunJob {
 
 pub fn run(args: &RunArgs) -> Result<(), Failure> {
     let source = SourceFile::read(&args.file)?;
+    let place = super::distributed::start(&args.file, &source.text)?;
     // Feeds that bind the build: `?` sizes and dataset data.
     let program = crate::syntax::parser::parse(&source.text).map_err(|d| source.failure(d))?;
     let max_bytes = args
@@ -37,6 +38,7 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
         max_memory: args.max_memory,
         values: true,
         data,
+        ranks: crate::kernels::collective::current().size(),
     };
     let compiled = source.compile_with(&options)?;
     let (module, build_times) = (compiled.module, compiled.times);
@@ -46,6 +48,7 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
     let mut feeds = Vec::new();
     let mut errors = Vec::new();
     for (name, path) in &rest_feeds {
+        let path = &super::distributed::feed_path(path, place);
         match runtime::data::check_direct_feed(&module, name)
             .and_then(|()| runtime::load_feed(&module, name, path))
         {
@@ -57,7 +60,12 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
     if !errors.is_empty() {
         return Err(fail(errors));
     }
-    for dir in [&args.out, &args.save].into_iter().flatten() {
+    // Only rank 0 writes files.
+    let (out, save) = match place.is_root() {
+        true => (&args.out, &args.save),
+        false => (&None, &None),
+    };
+    for dir in [out, save].into_iter().flatten() {
         std::fs::create_dir_all(dir).map_err(|e| {
             Failure::plain(format!(
                 "cannot create the folder '{}': {}",
@@ -86,6 +94,7 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
     for (name, tensor) in feeds {
         session.feed(&name, tensor).map_err(|d| fail(vec![d]))?;
     }
+    super::distributed::broadcast_variables(&mut session);
     if jobs.is_empty() {
         print_stdout(&fetchable_listing(session.module())).map_err(|d| fail(vec![d]))?;
     }
@@ -101,16 +110,16 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
             None => run_job(&mut session, job),
         }
         .map_err(|d| fail(vec![d]))?;
-        if let Some(dir) = &args.out {
+        if let Some(dir) = out {
             write_outputs(&session, job, &last, dir).map_err(|d| fail(vec![d]))?;
         }
     }
-    if args.timings {
+    if args.timings && place.is_root() {
         let line = timings_line(&build_times, session.compile_time(), session.step_times());
         // A closed stderr loses the line; it is not an error of the run.
         let _ = writeln!(std::io::stderr(), "{line}");
     }
-    if let Some(dir) = &args.save {
+    if let Some(dir) = save {
         for (name, value) in session.variables() {
             npy::write_npy_atomic(&dir.join(file_name(name)), value)
                 .map_err(|m| fail(vec![Diag::plain(format!("--save: {m}"))]))?;

@@ -282,6 +282,11 @@ fn infer_unchecked(op: &Op, inputs: &[&TensorType]) -> Result<TensorType, String
             arity(&name, inputs, 1)?;
             Ok(inputs[0].clone())
         }
+        Op::Allreduce { .. } => {
+            arity(&name, inputs, 1)?;
+            need_float("allreduce", inputs[0])?;
+            Ok(inputs[0].clone())
+        }
         Op::Broadcast | Op::Reshape => Err(format!(
             "{name}: the output shape comes from the node; use infer_{name}"
         )),

@@ -18,6 +18,6 @@ pub mod verify;
 
 pub use graph::{Graph, Node, NodeId};
 pub use module::{Module, PlaceholderDecl, RunStmt, VariableDecl};
-pub use op::{BinaryOp, GradOp, Op, OpKind, RandomKind, ReduceOp, UnaryOp};
+pub use op::{AllreduceOp, BinaryOp, GradOp, Op, OpKind, RandomKind, ReduceOp, UnaryOp};
 pub use tensor::Tensor;
 pub use types::{DType, Shape, TensorType};

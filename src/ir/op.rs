@@ -265,10 +265,35 @@ pub enum Op {
     },
     /// Inputs: what to run. No value (its type is `bool[]` and never read).
     Group,
+    /// Inputs `[x]`; `x` combined over every process of the run (`docs/distributed.md`);
+    /// the identity on one process. Not pure: never folded, and every process must
+    /// run the same allreduces in the same order.
+    Allreduce {
+        op: AllreduceOp,
+    },
 
     // ---- backward ops (added by autodiff) ----
     /// Ops that only autodiff creates; see [`GradOp`].
     Grad(GradOp),
+}
+
+/// How `allreduce` combines the processes' values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AllreduceOp {
+    Sum,
+    Mean,
+    Max,
+}
+
+impl AllreduceOp {
+    /// As the program spells it: `"sum"`, `"mean"`, `"max"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            AllreduceOp::Sum => "sum",
+            AllreduceOp::Mean => "mean",
+            AllreduceOp::Max => "max",
+        }
+    }
 }
 
 /// Ops that only the backward pass creates: one family, so that every pass and
@@ -446,7 +471,7 @@ impl Op {
             | Op::SparseSoftmaxCrossEntropy
             | Op::SigmoidCrossEntropy => OpKind::Network,
             Op::Cond { .. } | Op::Fold { .. } | Op::Scan { .. } => OpKind::Control,
-            Op::Assign { .. } | Op::Group => OpKind::State,
+            Op::Assign { .. } | Op::Group | Op::Allreduce { .. } => OpKind::State,
             Op::Grad(g) => g.kind(),
         }
     }
@@ -492,6 +517,7 @@ impl Op {
             Op::Scan { .. } => "scan".into(),
             Op::Assign { .. } => "assign".into(),
             Op::Group => "group".into(),
+            Op::Allreduce { op } => format!("allreduce_{}", op.name()),
             Op::Grad(g) => g.name().into(),
         }
     }

@@ -3,6 +3,7 @@
 //! folded constants bit-identical to what a backend would compute at run time.
 
 pub mod blocks;
+pub mod collective;
 pub mod conv;
 pub mod elem;
 pub mod eval;

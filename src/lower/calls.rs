@@ -9,7 +9,7 @@ use super::{BResult, Builder, Value};
 use crate::diag::{Diag, Span};
 use crate::ir::graph::NodeId;
 use crate::ir::infer::infer_reshape;
-use crate::ir::op::{BinaryOp, Op, ReduceOp, UnaryOp};
+use crate::ir::op::{AllreduceOp, BinaryOp, Op, ReduceOp, UnaryOp};
 use crate::ir::types::{DType, TensorType};
 use crate::syntax::ast::{Expr, Ident, Item};
 use std::rc::Rc;
@@ -30,6 +30,7 @@ pub const BUILTINS: &[&str] = &[
     "where",
     "cast",
     "stop_gradient",
+    "allreduce",
     "sum",
     "mean",
     "max",
@@ -167,6 +168,28 @@ impl Builder<'_> {
                 let x = self.arg(&b, 0)?;
                 let id = self.tensor_arg(x)?;
                 self.node(Op::StopGradient, &[(id, x.span)], span)
+            }
+            "allreduce" => {
+                // In a region, ranks could take different branches and wait forever.
+                self.require_top_level(name, span)?;
+                let b = self.bind(&call, &["x", "op"], 1)?;
+                let x = self.arg(&b, 0)?;
+                let op = match b[1] {
+                    None => AllreduceOp::Mean,
+                    Some(e) => match self.str_attr(name, "op", e)?.as_str() {
+                        "sum" => AllreduceOp::Sum,
+                        "mean" => AllreduceOp::Mean,
+                        "max" => AllreduceOp::Max,
+                        other => {
+                            return Err(self.error(
+                                format!("allreduce: `op` must be \"sum\", \"mean\" or \"max\", got \"{other}\""),
+                                e.span,
+                            ))
+                        }
+                    },
+                };
+                let id = self.tensor_arg(x)?;
+                self.node(Op::Allreduce { op }, &[(id, x.span)], span)
             }
             "argmax" => {
                 let b = self.bind(&call, &["x", "axis"], 2)?;

@@ -14,7 +14,7 @@ use super::{BResult, Builder, Value, MAX_NODES};
 use crate::autodiff::{backward, Adjoints};
 use crate::diag::{Diag, Span};
 use crate::ir::graph::NodeId;
-use crate::ir::op::Op;
+use crate::ir::op::{AllreduceOp, Op};
 use crate::ir::types::{DType, TensorType};
 use crate::syntax::ast::{Expr, ExprKind};
 
@@ -60,7 +60,15 @@ impl Builder<'_> {
         let mut assigns = Vec::new();
         for (name, var) in vars {
             let before = self.graph().len();
-            let g = adjoints.of(&mut self.ctxs[0].graph, var);
+            let mut g = adjoints.of(&mut self.ctxs[0].graph, var);
+            if self.options.ranks > 1 {
+                // Data parallel: every process applies the mean gradient.
+                let ty = self.graph().ty(g).clone();
+                let op = Op::Allreduce {
+                    op: AllreduceOp::Mean,
+                };
+                g = self.add_typed(op, vec![g], ty, call.span)?;
+            }
             self.count_new_nodes(before, call.span)?;
             assigns.extend(self.update(&optimizer, &name, var, g, call.span)?);
         }

@@ -65,6 +65,9 @@ pub struct BuildOptions {
     pub values: bool,
     /// Sizes bound to `?` placeholders and dataset arrays handed in (`data.rs`).
     pub data: DataOptions,
+    /// The processes of a data-parallel run; above 1, `minimize` averages
+    /// each gradient over them with `allreduce` before the update.
+    pub ranks: usize,
 }
 
 impl Default for BuildOptions {
@@ -73,6 +76,7 @@ impl Default for BuildOptions {
             max_bytes: crate::ir::limits::default_max_bytes(),
             values: true,
             data: DataOptions::default(),
+            ranks: 1,
         }
     }
 }

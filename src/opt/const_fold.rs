@@ -65,7 +65,8 @@ fn fold_graph(graph: &mut Graph) -> Result<bool, String> {
         // Autodiff's internal gradient ops are left to the backends (they are
         // large and rarely constant); an op the evaluator rejects, such as an
         // index out of range, is left for the run to report.
-        if matches!(node.op, Op::Grad(_)) {
+        // `allreduce` talks to the other processes at run time.
+        if matches!(node.op, Op::Grad(_) | Op::Allreduce { .. }) {
             continue;
         }
         if let Ok(value) = eval_pure(node, &refs) {

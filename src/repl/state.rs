@@ -112,6 +112,7 @@ impl Repl {
         let options = crate::Options {
             optimize: false,
             max_memory: self.max_memory,
+            ranks: 1,
             data: self.data.clone(),
             ..Default::default()
         };

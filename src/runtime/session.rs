@@ -196,6 +196,16 @@ impl Session {
             .filter_map(|v| self.variables.get(&v.name).map(|t| (v.name.as_str(), t)))
     }
 
+    /// Changes every variable in place, in declaration order (a data-parallel
+    /// run broadcasts rank 0's values this way before the first step).
+    pub fn update_variables(&mut self, mut f: impl FnMut(&str, &mut Tensor)) {
+        for v in &self.module.variables {
+            if let Some(t) = self.variables.get_mut(&v.name) {
+                f(&v.name, t);
+            }
+        }
+    }
+
     /// The checked plan of a step fetching `fetches` (built once, then cached).
     pub fn plan(&mut self, fetches: &[&str]) -> Result<Arc<Plan>, Diag> {
         let key: Vec<String> = fetches.iter().map(|s| s.to_string()).collect();

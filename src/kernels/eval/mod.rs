@@ -74,6 +74,14 @@ pub fn eval_pure(node: &Node, inputs: &[&Tensor]) -> Result<Tensor, Diag> {
         Op::SigmoidCrossEntropy => loss::sigmoid_cross_entropy(node, inputs)?,
         Op::Grad(_) => grad::eval(node, inputs)?,
         Op::Random { kind, seed } => random::eval(node, *kind, *seed, inputs)?,
+        // Not pure (it talks to the other processes); here so that both
+        // backends run it. Constant folding skips it.
+        Op::Allreduce { op } => {
+            let mut value = Tensor::clone(arg(node, inputs, 0)?).into_standard_layout();
+            crate::kernels::collective::allreduce_tensor(&mut value, *op)
+                .map_err(|message| internal(node, message))?;
+            value
+        }
         Op::Placeholder { .. }
         | Op::Variable { .. }
         | Op::Const(_)

@@ -348,6 +348,7 @@ fn builds_without_values_compute_no_large_constructor() {
             max_bytes: 1 << 30,
             values,
             data: Default::default(),
+            ranks: 1,
         };
         super::build_with(&program, Path::new("."), &options).expect("builds")
     };

@@ -1,0 +1,169 @@
+//! `allreduce` and the launcher check on one process (plain `cargo test`); the
+//! multi-process tests are `tests/mpi.rs` (`--features mpi`).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn temp_dir(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tdsl-dist-{}-{test}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Runs `tdsl run FILE ARGS` on `source` in a fresh folder, with `env` set.
+fn run(test: &str, source: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let dir = temp_dir(test);
+    std::fs::write(dir.join("p.td"), source).unwrap();
+    tdsl_in(&dir, args, env)
+}
+
+fn tdsl_in(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tdsl"));
+    command.arg("run").arg("p.td").args(args).current_dir(dir);
+    for var in [
+        "OMPI_COMM_WORLD_SIZE",
+        "PMI_SIZE",
+        "PMIX_SIZE",
+        "MPI_LOCALNRANKS",
+    ] {
+        command.env_remove(var);
+    }
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command.output().expect("the tdsl binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+const ALLREDUCE: &str = "\
+let x = [1.5, -2.0, 3.0];
+let s = allreduce(x, op=\"sum\");
+let m = allreduce(x * 2.0);
+let h = allreduce(x, op=\"max\");
+run s, m, h;
+";
+
+#[test]
+fn allreduce_on_one_process_is_the_identity_on_both_backends() {
+    let mut outputs = Vec::new();
+    for backend in ["interp", "jit"] {
+        let out = run(
+            &format!("identity-{backend}"),
+            ALLREDUCE,
+            &["--backend", backend],
+            &[],
+        );
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let stdout = text(&out.stdout);
+        assert!(stdout.contains("s: f32[3] = [1.5, -2, 3]"), "{stdout}");
+        assert!(stdout.contains("m: f32[3] = [3, -4, 6]"), "{stdout}");
+        assert!(stdout.contains("h: f32[3] = [1.5, -2, 3]"), "{stdout}");
+        outputs.push(stdout);
+    }
+    assert_eq!(outputs[0], outputs[1]);
+}
+
+#[test]
+fn allreduce_gradient_passes_through_on_one_process() {
+    let source = "\
+variable w: f32[2] = [1.0, 2.0];
+let loss = sum(allreduce(w * w, op=\"sum\"));
+let g = grad(loss, w);
+run g;
+";
+    for backend in ["interp", "jit"] {
+        let out = run(
+            &format!("grad-{backend}"),
+            source,
+            &["--backend", backend],
+            &[],
+        );
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert!(
+            text(&out.stdout).contains("g: f32[2] = [2, 4]"),
+            "{}",
+            text(&out.stdout)
+        );
+    }
+}
+
+#[test]
+fn allreduce_max_has_no_gradient_yet() {
+    let source = "\
+variable w: f32[2] = [1.0, 2.0];
+let loss = sum(allreduce(w, op=\"max\"));
+let train = minimize(loss, sgd(0.1));
+run train;
+";
+    let out = run("max-grad", source, &[], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("not supported yet"), "{stderr}");
+    assert!(stderr.contains("allreduce"), "{stderr}");
+}
+
+#[test]
+fn allreduce_bad_op_and_dtype_are_errors() {
+    let out = run(
+        "bad-op",
+        "let y = allreduce([1.0], op=\"min\");\nrun y;\n",
+        &[],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("`op` must be \"sum\", \"mean\" or \"max\""),
+        "{stderr}"
+    );
+    assert!(stderr.contains("p.td:1:"), "{stderr}");
+
+    let out = run(
+        "bad-dtype",
+        "let y = allreduce([1, 2]);\nrun y;\n",
+        &[],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("allreduce"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn allreduce_in_a_region_is_an_error() {
+    let source =
+        "placeholder p: bool[] = true;\nlet y = cond(p, allreduce([1.0]), [2.0]);\nrun y;\n";
+    let out = run("region", source, &[], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("`allreduce` is not allowed inside a cond branch"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_launcher_size_of_one_runs_alone() {
+    let out = run("size-one", ALLREDUCE, &[], &[("OMPI_COMM_WORLD_SIZE", "1")]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+#[cfg(not(feature = "mpi"))]
+#[test]
+fn several_processes_without_the_mpi_feature_is_an_error() {
+    for var in ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE"] {
+        let out = run(&format!("no-mpi-{var}"), ALLREDUCE, &[], &[(var, "2")]);
+        assert_eq!(out.status.code(), Some(1), "{var}");
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains("built without MPI"), "{stderr}");
+        assert!(stderr.contains("--features mpi"), "{stderr}");
+        assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
+    }
+}
