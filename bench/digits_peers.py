@@ -1,6 +1,6 @@
 """The peers' side of bench/digits.sh: the digits MLP and convnet of
 programs/digits_mlp.td and programs/digits_convnet.td, trained the same way
-(batch 32, Adam with lr 2e-3 for the MLP and 3e-3 for the convnet, 10 epochs, the same shuffling scheme: a new permutation per
+(batch 32, Adam with lr 3e-3, 10 epochs, the same shuffling scheme: a new permutation per
 epoch, the last partial batch dropped), then the test accuracy.
 
     python bench/digits_peers.py keras|jax mlp|convnet
@@ -22,8 +22,8 @@ import numpy as np  # noqa: E402
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data")
 EPOCHS, BATCH = 10, 32
-HIDDEN = int(os.environ.get("DIGITS_HIDDEN", "256"))
-LR = float(os.environ.get("DIGITS_LR", "2e-3" if MODEL == "mlp" else "3e-3"))
+HIDDEN = int(os.environ.get("DIGITS_HIDDEN", "512"))
+LR = float(os.environ.get("DIGITS_LR", "3e-3"))
 
 
 def load(name):
