@@ -22,7 +22,9 @@ if command -v taskset >/dev/null; then PIN="taskset -c 0"; fi
 echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
 
 # The median wall seconds of REPEAT runs of a command; its last output line is
-# kept in $LAST.
+# kept in the file $LASTFILE (the function runs in a subshell).
+LASTFILE=$(mktemp)
+trap 'rm -f "$LASTFILE"' EXIT
 wall() {
     local times=() out start end
     for _ in $(seq "$REPEAT"); do
@@ -31,17 +33,17 @@ wall() {
         end=$(date +%s.%N)
         times+=("$(echo "$end - $start" | bc -l)")
     done
-    LAST=$out
+    echo "$out" > "$LASTFILE"
     printf '%s\n' "${times[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
 }
 
 for model in mlp convnet; do
     t_tdsl=$(wall $PIN "$TDSL" run "programs/digits_$model.td" --threads 1)
-    acc_tdsl=$(echo "$LAST" | sed -n 's/.*accuracy: f32\[\] = \([0-9.e+-]*\).*/\1/p')
+    acc_tdsl=$(sed -n 's/.*accuracy: f32\[\] = \([0-9.e+-]*\).*/\1/p' "$LASTFILE")
     printf 'tdsl  %-8s whole %6.2f s  accuracy %s\n' "$model" "$t_tdsl" "$acc_tdsl"
     for peer in keras jax; do
         t=$(wall $PIN "$PYTHON" bench/digits_peers.py "$peer" "$model")
-        printf '%-5s %-8s whole %6.2f s  %s\n' "$peer" "$model" "$t" "$LAST"
+        printf '%-5s %-8s whole %6.2f s  %s\n' "$peer" "$model" "$t" "$(cat "$LASTFILE")"
         printf '      %-8s tdsl / %s whole process: %.3f (target <= 0.05)\n' \
             "$model" "$peer" "$(echo "$t_tdsl / $t" | bc -l)"
     done
