@@ -2,6 +2,7 @@
 
 pub mod data;
 pub mod data_files;
+pub mod grad_op;
 pub mod graph;
 pub mod infer;
 pub mod init;
