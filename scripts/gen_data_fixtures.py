@@ -1,7 +1,7 @@
 """Writes the tiny datasets that the dataset tests, the error corpus and
 programs/tiny_classifier.td read.
 
-Run once with NumPy (`/work/venv/bin/python scripts/gen_data_fixtures.py`, or any
+Run once with NumPy (`python3 scripts/gen_data_fixtures.py`, or any
 Python with NumPy); the outputs are checked in, so `cargo test` never needs Python.
 """
 from pathlib import Path

@@ -1,7 +1,7 @@
 """Writes the small .npy/.npz files that tests/feeds.rs feeds to tdsl, in
 dtypes other than the declared ones (TF1 feed_dict conversions).
 
-Run once with NumPy (`/work/venv/bin/python scripts/gen_feed_fixtures.py`); the
+Run once with NumPy (`python3 scripts/gen_feed_fixtures.py`); the
 outputs are checked in, so `cargo test` never needs Python.
 """
 import numpy as np

@@ -152,18 +152,7 @@ fn the_cli_writes_the_same_outputs_on_both_backends() {
 fn a_deferred_reader_used_up_by_another_runs_on_the_jit() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let program = root.join("tests/fixtures/jit/deferred_reader.td");
-    let run = |backend: &str| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_tdsl"))
-            .arg("run")
-            .arg(&program)
-            .args(["--backend", backend])
-            .output()
-            .expect("the tdsl binary runs");
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "{backend}: {stderr}");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
-    let (want, got) = (run("interp"), run("jit"));
+    let (want, got) = (run_cli(&program, "interp"), run_cli(&program, "jit"));
     assert_eq!(want.lines().count(), 10, "{want}");
     if let Err(why) = support::text_matches(&want, &got) {
         panic!("jit differs from interp:\n{why}");
@@ -187,21 +176,23 @@ fn training_programs_agree_within_the_training_tolerance() {
     files.sort();
     assert!(files.len() >= 5, "the fuzzer's finds are there");
     for program in files {
-        let run = |backend: &str| {
-            let out = std::process::Command::new(env!("CARGO_BIN_EXE_tdsl"))
-                .arg("run")
-                .arg(&program)
-                .args(["--backend", backend])
-                .output()
-                .expect("the tdsl binary runs");
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            assert!(out.status.success(), "{backend}: {stderr}");
-            String::from_utf8_lossy(&out.stdout).into_owned()
-        };
-        let (want, got) = (run("interp"), run("jit"));
+        let (want, got) = (run_cli(&program, "interp"), run_cli(&program, "jit"));
         assert!(!want.trim().is_empty());
         if let Err(why) = support::text_matches_within(&want, &got, support::TRAINING) {
             panic!("{}: jit differs from interp:\n{why}", program.display());
         }
     }
+}
+
+/// `tdsl run PROGRAM --backend BACKEND`, which must succeed; its stdout.
+fn run_cli(program: &Path, backend: &str) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tdsl"))
+        .arg("run")
+        .arg(program)
+        .args(["--backend", backend])
+        .output()
+        .expect("the tdsl binary runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{backend}: {stderr}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }

@@ -187,25 +187,9 @@ fn jobs(module: &Module, args: &RunArgs) -> Result<Vec<RunJob>, Vec<Diag>> {
 /// Runs one job, printing its fetches; a progress bar on a terminal for long runs.
 fn run_job(session: &mut Session, job: &RunJob) -> Result<Vec<Tensor>, Diag> {
     let names: Vec<&str> = job.fetches.iter().map(|(n, _)| n.as_str()).collect();
-    let bar = (job.schedule.steps >= PROGRESS_MIN_STEPS && std::io::stdout().is_terminal())
-        .then(|| progress_bar(job.schedule.steps));
-    let mut print = |line: &str| -> Result<(), Diag> {
-        let text = format!("{line}\n");
-        match &bar {
-            Some(bar) => bar.suspend(|| print_stdout(&text)),
-            None => print_stdout(&text),
-        }
-    };
-    let mut on_step = |step: u64| {
-        if let Some(bar) = &bar {
-            bar.set_position(step);
-        }
-    };
-    let result = run_schedule(session, &names, job.schedule, &mut print, &mut on_step);
-    if let Some(bar) = &bar {
-        bar.finish_and_clear();
-    }
-    result
+    with_progress(job.schedule.steps, |print, on_step| {
+        run_schedule(session, &names, job.schedule, print, on_step)
+    })
 }
 
 /// Runs an `epochs` job: E epochs of the dataset its fetches read.
@@ -216,7 +200,27 @@ fn run_epoch_job(
 ) -> Result<Vec<Tensor>, Diag> {
     let names: Vec<&str> = job.fetches.iter().map(|(n, _)| n.as_str()).collect();
     let per_epoch = runtime::epochs::epoch_length(session, &names, span)?;
-    let total = epochs.saturating_mul(per_epoch);
+    with_progress(epochs.saturating_mul(per_epoch), |print, on_step| {
+        runtime::epochs::run_epochs(
+            session,
+            &names,
+            (epochs, per_epoch),
+            job.schedule.every,
+            print,
+            on_step,
+        )
+    })
+}
+
+type Print<'a> = dyn FnMut(&str) -> Result<(), Diag> + 'a;
+type OnStep<'a> = dyn FnMut(u64) + 'a;
+
+/// Runs `job` with a line printer and a step callback: a progress bar of
+/// `total` steps on a terminal for long runs (lines printed above it).
+fn with_progress<T>(
+    total: u64,
+    job: impl FnOnce(&mut Print<'_>, &mut OnStep<'_>) -> Result<T, Diag>,
+) -> Result<T, Diag> {
     let bar = (total >= PROGRESS_MIN_STEPS && std::io::stdout().is_terminal())
         .then(|| progress_bar(total));
     let mut print = |line: &str| -> Result<(), Diag> {
@@ -231,14 +235,7 @@ fn run_epoch_job(
             bar.set_position(step);
         }
     };
-    let result = runtime::epochs::run_epochs(
-        session,
-        &names,
-        (epochs, per_epoch),
-        job.schedule.every,
-        &mut print,
-        &mut on_step,
-    );
+    let result = job(&mut print, &mut on_step);
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
