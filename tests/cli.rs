@@ -413,7 +413,7 @@ run train, s
     }
 }
 
-/// `--timings`, `--threads` and `--check-bounds` (issue 5): timing values are never
+/// `--timings`, `--threads` and `--check-bounds`: timing values are never
 /// asserted, only the line's form; the flags must not change what is printed.
 mod perf_flags {
     use super::*;
