@@ -30,6 +30,7 @@ mod fused;
 mod gemm;
 mod helpers;
 mod inplace;
+mod kinds;
 mod matmul;
 mod memlog;
 mod nest;
@@ -56,6 +57,7 @@ use crate::backend::{StepInputs, StepResult};
 use crate::diag::Diag;
 use crate::ir::{Graph, NodeId};
 use codegen::{internal, Jit};
+use kinds::{FusedKernel, MatMulKernel, ReduceKernel};
 
 /// How to compile, and what an executable reports while it runs. The
 /// switches after `check_bounds` are for measuring and inspecting; the front
@@ -148,11 +150,11 @@ fn compile_graph(
     let planned = plan::plan(graph, fetches, in_region)?;
     let regions = control::compile_regions(graph, &planned.regions, options, jit)?;
     let mut ids = Vec::with_capacity(planned.groups.len() + planned.matmuls.len());
-    let mut fused_split = Vec::with_capacity(planned.groups.len());
+    let mut splits = Vec::with_capacity(planned.groups.len());
     for group in &planned.groups {
         let (id, split) = fused::compile(jit, graph, group, options.check_bounds)?;
         ids.push(id);
-        fused_split.push(split);
+        splits.push(split);
     }
     for mm in &planned.matmuls {
         ids.push(matmul::compile(jit, graph, mm, options.check_bounds)?);
@@ -160,9 +162,37 @@ fn compile_graph(
     for r in &planned.reductions {
         ids.push(reduce::compile(jit, graph, r, options.check_bounds)?);
     }
-    let mut kernels = jit.finish(&ids)?;
-    let mut matmuls = kernels.split_off(planned.groups.len());
-    let reduce_kernels = matmuls.split_off(planned.matmuls.len());
+    // The kernels come back in the order of `ids`: groups, matmuls, reductions.
+    let mut kernels = jit.finish(&ids)?.into_iter();
+    let mut next = || {
+        kernels
+            .next()
+            .ok_or_else(|| internal("a kernel is missing"))
+    };
+    let fused = (planned.groups.into_iter().zip(splits))
+        .map(|(group, split)| {
+            let kernel = next()?;
+            Ok(FusedKernel {
+                group,
+                kernel,
+                split,
+            })
+        })
+        .collect::<Result<_, Diag>>()?;
+    let matmuls = (planned.matmuls.into_iter())
+        .map(|plan| {
+            Ok(MatMulKernel {
+                plan,
+                kernel: next()?,
+            })
+        })
+        .collect::<Result<_, Diag>>()?;
+    let reductions = (planned.reductions.into_iter())
+        .map(|reduction| {
+            let kernel = next()?;
+            Ok(ReduceKernel { reduction, kernel })
+        })
+        .collect::<Result<_, Diag>>()?;
     let mut fetched = vec![false; graph.len()];
     for f in fetches {
         fetched[f.index()] = true;
@@ -171,14 +201,10 @@ fn compile_graph(
         graph: graph.clone(),
         fetches: fetches.to_vec(),
         steps: planned.steps,
-        groups: planned.groups,
-        fused: kernels,
-        fused_split,
-        reductions: planned.reductions,
-        reduce_kernels,
+        fused,
+        reductions,
         pool: Default::default(),
         matmuls,
-        matmul_plans: planned.matmuls,
         regions,
         in_place: Default::default(),
         in_region,

@@ -44,7 +44,10 @@ fn graph(
 /// Whether the reduction of `y` runs in column mode.
 fn column_mode(g: &Graph, y: NodeId) -> bool {
     match compile(g, &[y], Options::checked()) {
-        Ok(exe) => exe.reductions.iter().any(|r| r.layout.columns.is_some()),
+        Ok(exe) => exe
+            .reductions
+            .iter()
+            .any(|r| r.reduction.layout.columns.is_some()),
         Err(e) => panic!("compile: {}", e.message),
     }
 }
