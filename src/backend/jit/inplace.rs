@@ -227,6 +227,24 @@ impl Executable {
         inputs: &StepInputs,
         owned: HashMap<String, Tensor>,
     ) -> (Result<StepResult, Diag>, HashMap<String, Tensor>) {
+        self.with_own_threads(|| self.step_with(inputs, owned))
+    }
+
+    /// Runs `f` with [`crate::backend::threads::threads`] answering this
+    /// executable's `Options::threads` on this thread (unchanged when 0).
+    pub(crate) fn with_own_threads<R>(&self, f: impl FnOnce() -> R) -> R {
+        match self.options.threads {
+            0 => f(),
+            n => crate::backend::threads::with_threads(n, f),
+        }
+    }
+
+    /// [`Executable::run_with`] on the thread count in effect.
+    fn step_with(
+        &self,
+        inputs: &StepInputs,
+        owned: HashMap<String, Tensor>,
+    ) -> (Result<StepResult, Diag>, HashMap<String, Tensor>) {
         if self.in_region {
             let error = internal("a region runs inside its cond or fold");
             return (Err(error), owned);

@@ -79,6 +79,11 @@ pub struct Options {
     /// Give values with a static lifetime slots in one arena (`arena.rs`; the
     /// default). Off (`TDSL_ARENA=0`), every value is pooled: for comparisons.
     pub arena: bool,
+    /// Threads for kernel calls and GEMMs (`--threads`); 0: every core the
+    /// process may use. Each step runs with this count on its own thread
+    /// ([`crate::backend::threads::with_threads`]), so executables with
+    /// different counts may run in one process.
+    pub threads: usize,
 }
 
 impl Options {
@@ -99,6 +104,7 @@ impl Default for Options {
             mem_log: false,
             disasm: false,
             arena: true,
+            threads: 0,
         }
     }
 }

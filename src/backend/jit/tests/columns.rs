@@ -86,7 +86,6 @@ fn leading_axis_reductions_agree() {
 
 #[test]
 fn column_reductions_are_bitwise_reproducible_across_thread_counts() {
-    use crate::backend::threads::set_threads;
     let empty = HashMap::new();
     let inputs = StepInputs {
         placeholders: &empty,
@@ -99,18 +98,20 @@ fn column_reductions_are_bitwise_reproducible_across_thread_counts() {
     ];
     let mut results = Vec::new();
     for threads in [1, 2, 2, 1] {
-        set_threads(threads);
+        let options = Options {
+            threads,
+            ..Options::checked()
+        };
         let mut out = Vec::new();
         for (dims, axes) in cases {
             let (g, y) = graph(DType::F32, dims, ReduceOp::Sum, axes, false);
-            let exe = compile(&g, &[y], Options::checked())
-                .unwrap_or_else(|e| panic!("compile: {}", e.message));
+            let exe =
+                compile(&g, &[y], options).unwrap_or_else(|e| panic!("compile: {}", e.message));
             let mut r = exe.run(&inputs).unwrap_or_else(|e| panic!("{}", e.message));
             out.push(r.fetched.remove(0).to_f64_vec());
         }
         results.push(out);
     }
-    set_threads(0);
     for r in &results[1..] {
         for (a, b) in r.iter().zip(&results[0]) {
             let same =
