@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Mutex, OnceLock};
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 mod walk;
 
 /// Slot alignment and granule (a cache line).

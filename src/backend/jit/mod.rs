@@ -15,8 +15,8 @@
 //! static shapes (the proof is in `nest.rs`), and `Options::check_bounds` adds
 //! run-time checks that turn a violation into an internal-error `Diag`.
 
-mod arena;
-mod blocks;
+pub(crate) mod arena;
+pub(crate) mod blocks;
 mod calls;
 mod codegen;
 mod colout;
@@ -27,8 +27,8 @@ mod engine;
 mod exec;
 mod exp;
 mod fused;
-mod gemm;
-mod helpers;
+pub(crate) mod gemm;
+pub(crate) mod helpers;
 mod inplace;
 mod kinds;
 mod matmul;
@@ -36,19 +36,19 @@ mod memlog;
 mod nest;
 mod ops;
 mod parallel;
-mod plan;
+pub(crate) mod plan;
 mod pool;
 mod recycle;
 mod reduce;
 mod scan;
-mod siblings;
+pub(crate) mod siblings;
 mod tensors;
 mod transb;
 mod uses;
-mod vecmath;
+pub(crate) mod vecmath;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use engine::Compiler;
 pub use exec::Executable;

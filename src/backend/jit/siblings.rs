@@ -155,4 +155,4 @@ impl Executable {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
