@@ -15,6 +15,9 @@ pub mod source;
 pub mod syntax;
 pub mod timing;
 
+#[cfg(test)]
+mod checks;
+
 pub use diag::Diag;
 pub use ir::{Module, Tensor};
 pub use lower::BUILTINS;

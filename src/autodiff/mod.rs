@@ -15,7 +15,7 @@
 //! `argmax`, `one_hot`, casts to non-float types and `stop_gradient` pass none.
 
 mod control;
-mod emit;
+pub(crate) mod emit;
 mod loops;
 mod rules_elementwise;
 mod rules_gather;
@@ -247,6 +247,3 @@ fn rule(
         )),
     }
 }
-
-#[cfg(test)]
-pub(crate) mod tests;

@@ -1,19 +1,18 @@
-//! How many threads the backends may use (`tdsl run --threads N`).
+//! How many threads the JIT may use (`tdsl run --threads N`).
 //!
-//! One process-wide setting: the CLI sets it once before the first step; the
-//! JIT reads it when it compiles and runs. Work is split by output ranges
-//! whose boundaries depend only on the shapes and this count, never on timing,
-//! so a given thread count gives bitwise-identical results from run to run.
+//! No process-wide setting: the count is `jit::Options::threads`, and a JIT
+//! executable runs each step inside [`with_threads`] with it (when set), so
+//! two sessions in one process may use different counts. The kernels, and the
+//! GEMM helpers generated code calls, read [`threads`] on the thread that runs
+//! them. Work is split by output ranges whose boundaries depend only on the
+//! shapes and this count, never on timing, so a given thread count gives
+//! bitwise-identical results from run to run.
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-/// 0 means "not set": use every core.
-static THREADS: AtomicUsize = AtomicUsize::new(0);
 
 thread_local! {
-    /// This thread's own count while [`with_threads`] runs (0: none): two
-    /// kernels run at once on one thread each (`jit/siblings.rs`).
+    /// This thread's count while [`with_threads`] runs (0: none): a step's
+    /// own count, or one of two kernels run at once (`jit/siblings.rs`).
     static LOCAL: Cell<usize> = const { Cell::new(0) };
 }
 
@@ -30,19 +29,10 @@ pub fn with_threads<R>(n: usize, f: impl FnOnce() -> R) -> R {
     f()
 }
 
-/// Sets the thread count (`0` restores the default: all cores).
-pub fn set_threads(n: usize) {
-    THREADS.store(n, Ordering::Relaxed);
-}
-
-/// The thread count in effect: the last [`set_threads`], or the number of
-/// cores the process may use.
+/// The thread count in effect on this thread: the innermost [`with_threads`],
+/// or the number of cores the process may use.
 pub fn threads() -> usize {
-    let local = LOCAL.with(Cell::get);
-    if local > 0 {
-        return local;
-    }
-    match THREADS.load(Ordering::Relaxed) {
+    match LOCAL.with(Cell::get) {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
     }
@@ -50,7 +40,6 @@ pub fn threads() -> usize {
 
 #[cfg(test)]
 mod tests {
-    // Only reads: other tests run in parallel and would see a changed count.
     #[test]
     fn default_is_at_least_one() {
         assert!(super::threads() >= 1);

@@ -79,11 +79,11 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
         Backend::Jit => crate::backend::Backend::Jit,
         Backend::Interp => crate::backend::Backend::Interp,
     };
-    if let Some(n) = args.threads {
-        crate::backend::threads::set_threads(usize::try_from(n).unwrap_or(usize::MAX));
-    }
     let options = crate::backend::jit::Options {
         check_bounds: args.check_bounds,
+        threads: args
+            .threads
+            .map_or(0, |n| usize::try_from(n).unwrap_or(usize::MAX)),
         ..crate::engines::jit_options_from_env()
     };
     let engine = crate::engines::engine(backend, options);

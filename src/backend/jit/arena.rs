@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Mutex, OnceLock};
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 mod walk;
 
 /// Slot alignment and granule (a cache line).
@@ -159,7 +159,8 @@ impl Executable {
         // fused output takes its dying leaf's), and its items' extent.
         let mut owner: Vec<usize> = (0..n).collect();
         let mut alias = vec![None; n];
-        for (g, group) in self.groups.iter().enumerate() {
+        for (g, fused) in self.fused.iter_enumerated() {
+            let group = &fused.group;
             let (Some(root), Some(Some(k))) = (group.root(), self.in_place.leaf.get(g)) else {
                 continue;
             };

@@ -91,10 +91,8 @@ pub(crate) unsafe fn product<T: 'static + Copy + Default + Send + Sync>(
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::assert_transposed_product_bitwise;
     use super::{applies, product};
     use crate::backend::jit::gemm::Layout;
-    use crate::ir::DType;
     use crate::kernels::gemm::matmul_into;
     use ndarray::{Array2, ArrayView2};
 
@@ -149,32 +147,5 @@ mod tests {
         assert!(!applies(1024, 256, 10, Layout::Trans, Layout::Trans));
         assert!(!applies(64, 256, 8, Layout::Trans, Layout::Rows));
         assert!(!applies(1024, 2, 10, Layout::Trans, Layout::Rows));
-    }
-
-    #[test]
-    fn transposed_left_operands_with_few_columns_give_the_interpreters_bits() {
-        // `transpose(x) @ g` through the JIT (the plan reads `x` in place) in
-        // f32 and f64, batched, against the interpreter.
-        type Case<'a> = (DType, &'a [usize], &'a [usize], Vec<usize>, &'a [usize]);
-        let cases: [Case; 3] = [
-            (
-                DType::F32,
-                &[256, 1024],
-                &[256, 10],
-                vec![1, 0],
-                &[1024, 10],
-            ),
-            (DType::F32, &[1030, 130], &[1030, 9], vec![1, 0], &[130, 9]),
-            (
-                DType::F64,
-                &[2, 70, 150],
-                &[2, 70, 5],
-                vec![0, 2, 1],
-                &[2, 150, 5],
-            ),
-        ];
-        for (dtype, x_dims, g_dims, perm, out) in cases {
-            assert_transposed_product_bitwise(dtype, (g_dims, x_dims, perm, out), true, 31);
-        }
     }
 }

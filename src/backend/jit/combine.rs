@@ -4,6 +4,7 @@
 use super::arena::put;
 use super::calls::{base, bytes_of, call, slot_ptr, Arg, Place};
 use super::exec::{at, Executable};
+use super::kinds::{Id, ReduceId};
 use super::parallel::{parts, split};
 use super::reduce::Layout;
 use super::tensors::{out_ptr, Val};
@@ -19,12 +20,12 @@ impl Executable {
     /// when `place` has one for it, else in a pooled tensor.
     pub(super) fn reduce<'s>(
         &self,
-        r: usize,
+        r: ReduceId,
         node: &Node,
         memo: &[Option<Val<'s>>],
         place: Place,
     ) -> Result<(Val<'s>, Option<Val<'s>>), Diag> {
-        let red = &self.reductions[r];
+        let red = &self.reductions[r].reduction;
         let l = &red.layout;
         let Place { mut buf, matched } = place;
         let base = base(buf.as_deref_mut());
@@ -41,7 +42,7 @@ impl Executable {
             .collect::<Result<_, _>>()?;
         let types: Vec<&TensorType> = red.group.leaves.iter().map(|&k| self.graph.ty(k)).collect();
         let slot = |id: crate::ir::NodeId| matched.then(|| self.arena_slot(id)).flatten();
-        let mut partials = self.pool.take_partials(r, l.partials);
+        let mut partials = self.pool.take_partials(r.index(), l.partials);
         let side_slot = red.side.and_then(slot);
         let mut side = match (red.side, side_slot) {
             (Some(s), None) => Some(self.pool.take(self.graph.ty(s))),
@@ -75,10 +76,17 @@ impl Executable {
                     .map(|(lo, hi)| vec![0, l.rows, lo, hi])
                     .collect()
             };
-            call(&self.reduce_kernels[r], node, &args, &types, &outs, &ranges)?;
+            call(
+                &self.reductions[r].kernel,
+                node,
+                &args,
+                &types,
+                &outs,
+                &ranges,
+            )?;
         }
         let values = combine(red.op, l, &partials);
-        self.pool.give_partials(r, partials);
+        self.pool.give_partials(r.index(), partials);
         let side = match (side, side_slot, red.side) {
             (Some(t), _, _) => Some(Val::Shared(Arc::new(t))),
             (None, Some(off), Some(id)) => Some(Val::Arena {

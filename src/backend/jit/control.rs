@@ -19,6 +19,7 @@ pub(crate) use loops::start;
 
 use super::codegen::Jit;
 use super::exec::{at, Env, Executable, Scratch};
+use super::kinds::{RegionId, Table};
 use super::tensors::Val;
 use super::Options;
 use crate::backend::regions::{predicate, used_params};
@@ -64,10 +65,10 @@ impl Region {
 /// Compiles the regions of the `cond`/`fold` nodes `nodes` of `graph`.
 pub(super) fn compile_regions(
     graph: &Graph,
-    nodes: &[NodeId],
+    nodes: &Table<RegionId, NodeId>,
     options: Options,
     jit: &mut Jit,
-) -> Result<Vec<Region>, Diag> {
+) -> Result<Table<RegionId, Region>, Diag> {
     let mut code = |node: &Node, region: &Graph| -> Result<Code, Diag> {
         let [result] = region.results[..] else {
             return Err(at(
@@ -128,7 +129,7 @@ impl Executable {
     /// Native kernels (fused, matmul, reduction) of this executable and of
     /// every region compiled in it.
     pub fn total_kernels(&self) -> usize {
-        let own = self.fused.len() + self.matmuls.len() + self.reduce_kernels.len();
+        let own = self.fused.len() + self.matmuls.len() + self.reductions.len();
         own + self
             .regions
             .iter()
@@ -142,7 +143,7 @@ impl Executable {
     /// branch; or the init, `xs` and the captures the body uses.
     pub(super) fn region_deps(
         &self,
-        r: usize,
+        r: RegionId,
         node: &Node,
         memo: &[Option<Val>],
         out: &mut Vec<NodeId>,
@@ -176,7 +177,7 @@ impl Executable {
     /// are in `memo`.
     pub(super) fn run_region_op<'s>(
         &self,
-        r: usize,
+        r: RegionId,
         node: &Node,
         memo: &[Option<Val<'s>>],
         env: Env<'_, 's>,

@@ -11,13 +11,12 @@ use super::arena::Run;
 
 mod native;
 use super::calls::Place;
-use super::codegen::{internal, Jit, Kernel};
+use super::codegen::{internal, Jit};
 use super::control::Region;
-use super::fused::Group;
-use super::matmul::MatMul;
+use super::kinds::{FusedId, FusedKernel, MatMulId, MatMulKernel, ReduceId, ReduceKernel};
+use super::kinds::{RegionId, Table};
 use super::plan::Step;
 use super::pool::Pool;
-use super::reduce::Reduction;
 use super::tensors::{is_standard, Val};
 use crate::backend::{StepInputs, StepResult};
 use crate::diag::Diag;
@@ -31,29 +30,22 @@ pub struct Executable {
     pub(crate) graph: Graph,
     pub(crate) fetches: Vec<NodeId>,
     pub(crate) steps: Vec<Step>,
-    pub(crate) groups: Vec<Group>,
-    /// One kernel per group.
-    pub(crate) fused: Vec<Kernel>,
-    /// Per group: the size of its outermost loop (split among threads) and the
-    /// elements per step of it.
-    pub(crate) fused_split: Vec<(usize, usize)>,
-    pub(crate) reductions: Vec<Reduction>,
-    /// One kernel per reduction.
-    pub(crate) reduce_kernels: Vec<Kernel>,
+    /// The fused elementwise groups (`Step::Fused`).
+    pub(crate) fused: Table<FusedId, FusedKernel>,
+    /// The fused reductions (`Step::Reduce`, `Step::Side`).
+    pub(crate) reductions: Table<ReduceId, ReduceKernel>,
     /// Buffers of kernel outputs and partials, reused from step to step.
     pub(crate) pool: Pool,
     /// Per node: how many computations list it as a dependency (see
     /// `count_uses`); `fetched`: whether it is a fetch.
     pub(crate) uses: Vec<u32>,
     pub(crate) fetched: Vec<bool>,
-    /// One kernel per planned matmul node.
-    pub(crate) matmuls: Vec<Kernel>,
-    /// Per matmul kernel: the buffers it reads and their layouts.
-    pub(crate) matmul_plans: Vec<MatMul>,
+    /// The planned matmul nodes (`Step::MatMul`).
+    pub(crate) matmuls: Table<MatMulId, MatMulKernel>,
     /// Which fused kernels may write into an input's buffer (`inplace.rs`).
     pub(crate) in_place: super::inplace::InPlace,
     /// Per `Step::Region`: the compiled branches or body.
-    pub(crate) regions: Vec<Region>,
+    pub(crate) regions: Table<RegionId, Region>,
     /// Whether this is a region: `Op::Param` reads the values passed in and
     /// `assign` is an error (as in the interpreter).
     pub(crate) in_region: bool,
@@ -100,7 +92,7 @@ impl<'s> Scratch<'s> {
             stack: Vec::new(),
             deps: Vec::new(),
             done: vec![false; exe.graph.len()],
-            deferred: vec![false; exe.groups.len()],
+            deferred: vec![false; exe.fused.len()],
             owned: HashMap::new(),
             mem: None,
             arena: None,
@@ -124,7 +116,7 @@ impl Executable {
 
     /// Number of fused reduction kernels.
     pub fn reduction_count(&self) -> usize {
-        self.reduce_kernels.len()
+        self.reductions.len()
     }
 
     /// Runs one step: the fetched values in order, and the updates of the
@@ -279,11 +271,11 @@ impl Executable {
     fn deps(&self, id: NodeId, memo: &[Option<Val>], out: &mut Vec<NodeId>) -> Result<(), Diag> {
         let node = self.graph.node(id);
         match &self.steps[id.index()] {
-            Step::Fused(g) => out.extend_from_slice(&self.groups[*g].leaves),
-            Step::Reduce(r) => out.extend_from_slice(&self.reductions[*r].group.leaves),
+            Step::Fused(g) => out.extend_from_slice(&self.fused[*g].group.leaves),
+            Step::Reduce(r) => out.extend_from_slice(&self.reductions[*r].reduction.group.leaves),
             // Stored by the reduction's kernel.
-            Step::Side(r) => out.push(self.reductions[*r].node),
-            Step::MatMul(m) => out.extend_from_slice(&self.matmul_plans[*m].operands),
+            Step::Side(r) => out.push(self.reductions[*r].reduction.node),
+            Step::MatMul(m) => out.extend_from_slice(&self.matmuls[*m].plan.operands),
             Step::Region(r) => self.region_deps(*r, node, memo, out)?,
             Step::Unused | Step::Inlined => return Err(at(node, "is not computed on its own")),
             Step::Fallback => out.extend_from_slice(&node.inputs),
@@ -314,7 +306,7 @@ impl Executable {
             Step::Fused(g) => return self.fused(*g, id, memo, reuse, place),
             Step::Reduce(r) => {
                 let (value, side_value) = self.reduce(*r, node, memo, place)?;
-                if let (Some(id), Some(v)) = (self.reductions[*r].side, side_value) {
+                if let (Some(id), Some(v)) = (self.reductions[*r].reduction.side, side_value) {
                     *side = Some((id, v));
                 }
                 return Ok(value);

@@ -13,7 +13,7 @@
 //! scaled by `2ⁿ` as two factors `2^(n/2)·2^(n−n/2)`, the first folded into the
 //! last FMA, so that subnormal and overflowing results round once, like libm's.
 //! Results are within a few ulp of libm's `expf`, not bitwise equal (tested:
-//! `jit::tests::elementwise`): the JIT's contract with `ir::scalar` for these
+//! `checks::jit::elementwise`): the JIT's contract with `ir::scalar` for these
 //! functions is 1e-5 relative (docs/jit.md).
 //!
 //! `sigmoid(x)` uses the same overflow-free form as `ir::scalar`: `e = exp(−|x|)`,

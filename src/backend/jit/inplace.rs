@@ -24,6 +24,7 @@
 
 use super::codegen::internal;
 use super::exec::{pooled, Env, Executable, Scratch};
+use super::kinds::{FusedId, Id, Table};
 use super::plan::Step;
 use super::tensors::Val;
 use crate::backend::{StepInputs, StepResult};
@@ -36,7 +37,7 @@ use std::sync::Arc;
 /// overwrite, and the variables the step should own.
 #[derive(Default)]
 pub(crate) struct InPlace {
-    pub(crate) leaf: Vec<Option<usize>>,
+    pub(crate) leaf: Table<FusedId, Option<usize>>,
     /// Variables updated in place: name and the (only) node reading it.
     pub(crate) variables: Vec<(String, NodeId)>,
     /// Per group updating a variable in place: the variable's other readers
@@ -44,7 +45,7 @@ pub(crate) struct InPlace {
     /// update first (the last input of a `group` is computed first); it then
     /// computes these first, once per step, so the update can be the last
     /// reader (`Executable::defer`).
-    pub(crate) defer: Vec<Vec<NodeId>>,
+    pub(crate) defer: Table<FusedId, Vec<NodeId>>,
 }
 
 impl Executable {
@@ -66,9 +67,10 @@ impl Executable {
             }
         }
         let mut plan = InPlace::default();
-        for group in &self.groups {
+        for group in self.fused.iter().map(|f| &f.group) {
             let Some(root) = group.root() else {
                 plan.leaf.push(None);
+                plan.defer.push(Vec::new());
                 continue;
             };
             let ty = self.graph.ty(root);
@@ -142,7 +144,7 @@ impl Executable {
     /// computed onto `stack`.
     pub(super) fn defer(
         &self,
-        g: usize,
+        g: FusedId,
         done: &[bool],
         deferred: &mut [bool],
         stack: &mut Vec<NodeId>,
@@ -151,7 +153,7 @@ impl Executable {
             Some(r) if !r.is_empty() => r,
             _ => return false,
         };
-        if std::mem::replace(&mut deferred[g], true) {
+        if std::mem::replace(&mut deferred[g.index()], true) {
             return false;
         }
         let before = stack.len();
@@ -172,12 +174,12 @@ impl Executable {
     /// (remaining uses 1: this kernel) and nothing else shares it.
     pub(super) fn reusable(
         &self,
-        g: usize,
+        g: FusedId,
         memo: &mut [Option<Val>],
         remaining: &[u32],
     ) -> Option<(usize, Tensor)> {
         let k = (*self.in_place.leaf.get(g)?)?;
-        let leaf = *self.groups[g].leaves.get(k)?;
+        let leaf = *self.fused[g].group.leaves.get(k)?;
         let i = leaf.index();
         if remaining.get(i) != Some(&1) {
             return None;
@@ -221,6 +223,24 @@ impl Executable {
     /// [`Executable::run`] owning the buffers of `owned` variables (standard
     /// layout); gives back those not overwritten in place.
     pub(super) fn run_with(
+        &self,
+        inputs: &StepInputs,
+        owned: HashMap<String, Tensor>,
+    ) -> (Result<StepResult, Diag>, HashMap<String, Tensor>) {
+        self.with_own_threads(|| self.step_with(inputs, owned))
+    }
+
+    /// Runs `f` with [`crate::backend::threads::threads`] answering this
+    /// executable's `Options::threads` on this thread (unchanged when 0).
+    pub(crate) fn with_own_threads<R>(&self, f: impl FnOnce() -> R) -> R {
+        match self.options.threads {
+            0 => f(),
+            n => crate::backend::threads::with_threads(n, f),
+        }
+    }
+
+    /// [`Executable::run_with`] on the thread count in effect.
+    fn step_with(
         &self,
         inputs: &StepInputs,
         owned: HashMap<String, Tensor>,
@@ -316,15 +336,16 @@ impl Executable {
     /// The leaf at position `k` of the fused group computed at node `id`.
     pub(super) fn groups_leaf(&self, id: NodeId, k: usize) -> Option<NodeId> {
         match self.steps.get(id.index()) {
-            Some(Step::Fused(g)) => self.groups[*g].leaves.get(k).copied(),
+            Some(Step::Fused(g)) => self.fused[*g].group.leaves.get(k).copied(),
             _ => None,
         }
     }
 
     /// The root of the group that may overwrite variable node `node`.
     fn in_place_root(&self, node: NodeId) -> Option<NodeId> {
-        self.groups
+        self.fused
             .iter()
+            .map(|f| &f.group)
             .zip(&self.in_place.leaf)
             .find(|(g, k)| k.and_then(|k| g.leaves.get(k)) == Some(&node))
             .and_then(|(g, _)| g.root())

@@ -220,9 +220,7 @@ pub(crate) fn transpose_into<T: Copy + Default + Send + Sync>(
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::assert_transposed_product_bitwise;
     use super::{transpose_into, transpose_rows};
-    use crate::ir::DType;
 
     #[test]
     fn transposed_copies_are_exact() {
@@ -242,34 +240,6 @@ mod tests {
             transpose_rows(&src, lo, rows, cols, 0);
             transpose_rows(&src, hi, rows, cols, half);
             assert_eq!(dst, want, "{rows}x{cols} in halves");
-        }
-    }
-
-    #[test]
-    fn copied_transposed_right_operands_give_the_interpreters_bits() {
-        // `y @ transpose(x)` with enough rows and depth that the helper copies `x`
-        // row-major before the product; batched in f64 too.
-        type Case<'a> = (DType, &'a [usize], &'a [usize], Vec<usize>, &'a [usize]);
-        // Depth 1030: three of gemm's depth chunks, accumulated blockwise.
-        let cases: [Case; 3] = [
-            (DType::F32, &[200, 150], &[90, 150], vec![1, 0], &[200, 90]),
-            (
-                DType::F32,
-                &[130, 1030],
-                &[300, 1030],
-                vec![1, 0],
-                &[130, 300],
-            ),
-            (
-                DType::F64,
-                &[2, 130, 140],
-                &[2, 50, 140],
-                vec![0, 2, 1],
-                &[2, 130, 50],
-            ),
-        ];
-        for (dtype, y_dims, x_dims, perm, out) in cases {
-            assert_transposed_product_bitwise(dtype, (y_dims, x_dims, perm, out), false, 21);
         }
     }
 }

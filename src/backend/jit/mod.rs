@@ -15,8 +15,8 @@
 //! static shapes (the proof is in `nest.rs`), and `Options::check_bounds` adds
 //! run-time checks that turn a violation into an internal-error `Diag`.
 
-mod arena;
-mod blocks;
+pub(crate) mod arena;
+pub(crate) mod blocks;
 mod calls;
 mod codegen;
 mod colout;
@@ -27,27 +27,28 @@ mod engine;
 mod exec;
 mod exp;
 mod fused;
-mod gemm;
-mod helpers;
+pub(crate) mod gemm;
+pub(crate) mod helpers;
 mod inplace;
+mod kinds;
 mod matmul;
 mod memlog;
 mod nest;
 mod ops;
 mod parallel;
-mod plan;
+pub(crate) mod plan;
 mod pool;
 mod recycle;
 mod reduce;
 mod scan;
-mod siblings;
+pub(crate) mod siblings;
 mod tensors;
 mod transb;
 mod uses;
-mod vecmath;
+pub(crate) mod vecmath;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use engine::Compiler;
 pub use exec::Executable;
@@ -56,6 +57,7 @@ use crate::backend::{StepInputs, StepResult};
 use crate::diag::Diag;
 use crate::ir::{Graph, NodeId};
 use codegen::{internal, Jit};
+use kinds::{FusedKernel, MatMulKernel, ReduceKernel};
 
 /// How to compile, and what an executable reports while it runs. The
 /// switches after `check_bounds` are for measuring and inspecting; the front
@@ -77,6 +79,11 @@ pub struct Options {
     /// Give values with a static lifetime slots in one arena (`arena.rs`; the
     /// default). Off (`TDSL_ARENA=0`), every value is pooled: for comparisons.
     pub arena: bool,
+    /// Threads for kernel calls and GEMMs (`--threads`); 0: every core the
+    /// process may use. Each step runs with this count on its own thread
+    /// ([`crate::backend::threads::with_threads`]), so executables with
+    /// different counts may run in one process.
+    pub threads: usize,
 }
 
 impl Options {
@@ -97,6 +104,7 @@ impl Default for Options {
             mem_log: false,
             disasm: false,
             arena: true,
+            threads: 0,
         }
     }
 }
@@ -148,11 +156,11 @@ fn compile_graph(
     let planned = plan::plan(graph, fetches, in_region)?;
     let regions = control::compile_regions(graph, &planned.regions, options, jit)?;
     let mut ids = Vec::with_capacity(planned.groups.len() + planned.matmuls.len());
-    let mut fused_split = Vec::with_capacity(planned.groups.len());
+    let mut splits = Vec::with_capacity(planned.groups.len());
     for group in &planned.groups {
         let (id, split) = fused::compile(jit, graph, group, options.check_bounds)?;
         ids.push(id);
-        fused_split.push(split);
+        splits.push(split);
     }
     for mm in &planned.matmuls {
         ids.push(matmul::compile(jit, graph, mm, options.check_bounds)?);
@@ -160,9 +168,37 @@ fn compile_graph(
     for r in &planned.reductions {
         ids.push(reduce::compile(jit, graph, r, options.check_bounds)?);
     }
-    let mut kernels = jit.finish(&ids)?;
-    let mut matmuls = kernels.split_off(planned.groups.len());
-    let reduce_kernels = matmuls.split_off(planned.matmuls.len());
+    // The kernels come back in the order of `ids`: groups, matmuls, reductions.
+    let mut kernels = jit.finish(&ids)?.into_iter();
+    let mut next = || {
+        kernels
+            .next()
+            .ok_or_else(|| internal("a kernel is missing"))
+    };
+    let fused = (planned.groups.into_iter().zip(splits))
+        .map(|(group, split)| {
+            let kernel = next()?;
+            Ok(FusedKernel {
+                group,
+                kernel,
+                split,
+            })
+        })
+        .collect::<Result<_, Diag>>()?;
+    let matmuls = (planned.matmuls.into_iter())
+        .map(|plan| {
+            Ok(MatMulKernel {
+                plan,
+                kernel: next()?,
+            })
+        })
+        .collect::<Result<_, Diag>>()?;
+    let reductions = (planned.reductions.into_iter())
+        .map(|reduction| {
+            let kernel = next()?;
+            Ok(ReduceKernel { reduction, kernel })
+        })
+        .collect::<Result<_, Diag>>()?;
     let mut fetched = vec![false; graph.len()];
     for f in fetches {
         fetched[f.index()] = true;
@@ -171,14 +207,10 @@ fn compile_graph(
         graph: graph.clone(),
         fetches: fetches.to_vec(),
         steps: planned.steps,
-        groups: planned.groups,
-        fused: kernels,
-        fused_split,
-        reductions: planned.reductions,
-        reduce_kernels,
+        fused,
+        reductions,
         pool: Default::default(),
         matmuls,
-        matmul_plans: planned.matmuls,
         regions,
         in_place: Default::default(),
         in_region,

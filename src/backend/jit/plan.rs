@@ -19,6 +19,7 @@
 mod matmul;
 
 use super::fused::Group;
+use super::kinds::{FusedId, Id, MatMulId, ReduceId, RegionId, Table};
 use super::matmul::MatMul;
 use super::ops;
 use super::reduce::{self, Reduction};
@@ -33,18 +34,18 @@ pub(crate) enum Step {
     Unused,
     /// Computed in registers by the group of another node.
     Inlined,
-    /// The root of fused group `index` (its kernel).
-    Fused(usize),
-    /// A matmul kernel `index` (GEMM from JIT code).
-    MatMul(usize),
-    /// A fused reduction kernel `index`.
-    Reduce(usize),
-    /// An elementwise root stored by reduction kernel `index` as a second
-    /// output (it iterates the same elements).
-    Side(usize),
-    /// A `cond` or `fold` whose regions are compiled executables, region
-    /// entry `index` of the executable ([`super::control`]).
-    Region(usize),
+    /// The root of a fused group (its kernel).
+    Fused(FusedId),
+    /// A matmul kernel (GEMM from JIT code).
+    MatMul(MatMulId),
+    /// A fused reduction kernel.
+    Reduce(ReduceId),
+    /// An elementwise root stored by a reduction kernel as a second output
+    /// (it iterates the same elements).
+    Side(ReduceId),
+    /// A `cond` or `fold` whose regions are compiled executables, a region
+    /// entry of the executable ([`super::control`]).
+    Region(RegionId),
     /// Leaves, state, control flow and every op without a native kernel yet:
     /// the interpreter's kernel for this node.
     Fallback,
@@ -52,11 +53,11 @@ pub(crate) enum Step {
 
 pub(crate) struct Planned {
     pub(crate) steps: Vec<Step>,
-    pub(crate) groups: Vec<Group>,
-    pub(crate) matmuls: Vec<MatMul>,
-    pub(crate) reductions: Vec<Reduction>,
-    /// The `cond` and `fold` nodes, in graph order (`Step::Region` indices).
-    pub(crate) regions: Vec<NodeId>,
+    pub(crate) groups: Table<FusedId, Group>,
+    pub(crate) matmuls: Table<MatMulId, MatMul>,
+    pub(crate) reductions: Table<ReduceId, Reduction>,
+    /// The `cond` and `fold` nodes, in graph order (`Step::Region` ids).
+    pub(crate) regions: Table<RegionId, NodeId>,
 }
 
 /// Whether the JIT has native code for this elementwise node.
@@ -184,10 +185,10 @@ pub(crate) fn plan(graph: &Graph, fetches: &[NodeId], in_region: bool) -> Result
     }
     // Roots, with their members collected by walking inlined inputs.
     let mut steps = vec![Step::Unused; n];
-    let mut groups = Vec::new();
-    let mut matmuls = Vec::new();
-    let mut reductions = Vec::new();
-    let mut regions = Vec::new();
+    let mut groups = Table::new();
+    let mut matmuls = Table::new();
+    let mut reductions = Table::new();
+    let mut regions = Table::new();
     for id in graph.ids() {
         let i = id.index();
         if !needed[i] {
@@ -197,28 +198,24 @@ pub(crate) fn plan(graph: &Graph, fetches: &[NodeId], in_region: bool) -> Result
         steps[i] = if inline[i] {
             Step::Inlined
         } else if lowered_node[i] {
-            groups.push(collect_group(graph, id, &inline));
-            Step::Fused(groups.len() - 1)
+            Step::Fused(groups.push(collect_group(graph, id, &inline)))
         } else if let (true, Op::Reduce { op, .. }) =
             (fused_reduction(graph, id, in_region), &node.op)
         {
             let mut group = collect_group(graph, id, &inline);
             group.members.retain(|&m| m != id);
             let layout = reduce::layout(graph, id, &group.leaves)?;
-            reductions.push(Reduction {
+            Step::Reduce(reductions.push(Reduction {
                 node: id,
                 op: *op,
                 group,
                 layout,
                 side: None,
-            });
-            Step::Reduce(reductions.len() - 1)
+            }))
         } else if matches!(node.op, Op::MatMul) && matmul_lowered(graph, node) {
-            matmuls.push(matmul_plan(graph, id, &fetched));
-            Step::MatMul(matmuls.len() - 1)
+            Step::MatMul(matmuls.push(matmul_plan(graph, id, &fetched)))
         } else if matches!(node.op, Op::Cond { .. } | Op::Fold { .. } | Op::Scan { .. }) {
-            regions.push(id);
-            Step::Region(regions.len() - 1)
+            Step::Region(regions.push(id))
         } else {
             Step::Fallback
         };
@@ -278,9 +275,9 @@ pub(crate) fn plan(graph: &Graph, fetches: &[NodeId], in_region: bool) -> Result
 fn merge_sides(
     graph: &Graph,
     steps: &mut [Step],
-    groups: Vec<Group>,
-    reductions: &mut [Reduction],
-) -> Result<Vec<Group>, Diag> {
+    groups: Table<FusedId, Group>,
+    reductions: &mut Table<ReduceId, Reduction>,
+) -> Result<Table<FusedId, Group>, Diag> {
     // Extra leaves the reduction's kernel can read: placeholders and
     // variables before it, and constants anywhere (they depend on nothing).
     let source = |id: &NodeId, reduction: NodeId| match graph.node(*id).op {
@@ -290,6 +287,7 @@ fn merge_sides(
     };
     let mut merged = vec![false; groups.len()];
     for (index, r) in reductions.iter_mut().enumerate() {
+        let index = ReduceId::new(index);
         let node = graph.node(r.node);
         let Some(&input) = node.inputs.first() else {
             continue;
@@ -309,11 +307,13 @@ fn merge_sides(
                         .all(|l| r.group.leaves.contains(l) || source(l, r.node))
             })
         };
-        let found = (0..groups.len()).find(|&g| !merged[g] && fits(&groups[g]));
+        let found = groups
+            .ids()
+            .find(|&g| !merged[g.index()] && fits(&groups[g]));
         let Some((g, side)) = found.and_then(|g| Some((g, groups[g].root()?))) else {
             continue;
         };
-        merged[g] = true;
+        merged[g.index()] = true;
         for &m in &groups[g].members {
             if !r.group.members.contains(&m) {
                 r.group.members.push(m);
@@ -333,16 +333,15 @@ fn merge_sides(
     }
     // Renumber the remaining groups.
     let mut renumber = vec![None; groups.len()];
-    let mut kept = Vec::new();
+    let mut kept = Table::new();
     for (g, group) in groups.into_iter().enumerate() {
         if !merged[g] {
-            renumber[g] = Some(kept.len());
-            kept.push(group);
+            renumber[g] = Some(kept.push(group));
         }
     }
     for step in steps.iter_mut() {
         if let Step::Fused(g) = step {
-            *g = renumber[*g].ok_or_else(|| super::codegen::internal("merged group"))?;
+            *g = renumber[g.index()].ok_or_else(|| super::codegen::internal("merged group"))?;
         }
     }
     Ok(kept)

@@ -20,6 +20,7 @@ use super::arena::Run;
 use super::calls::{base, Base};
 use super::exec::{at, check_type, Executable};
 use super::gemm::Layout;
+use super::kinds::MatMulId;
 use super::memlog::Tracker;
 use super::plan::Step;
 use super::tensors::Val;
@@ -42,8 +43,8 @@ fn balanced(a: usize, b: usize) -> bool {
 
 impl Executable {
     /// Multiply-adds of matmul kernel `m` (all batch matrices).
-    fn matmul_work(&self, m: usize) -> usize {
-        let mm = &self.matmul_plans[m];
+    fn matmul_work(&self, m: MatMulId) -> usize {
+        let mm = &self.matmuls[m].plan;
         let dims = self.graph.ty(mm.typed[0]).shape.dims();
         let k = match (mm.layouts[0], dims) {
             (Layout::Rows, [.., c]) => *c,
@@ -70,7 +71,8 @@ impl Executable {
             return None;
         };
         let work = self.matmul_work(*a);
-        let found = self.matmul_plans.iter().enumerate().find(|&(b, mm)| {
+        let found = self.matmuls.iter_enumerated().find(|&(b, mm)| {
+            let mm = &mm.plan;
             let i = mm.node.index();
             b != *a
                 && matches!(self.steps.get(i), Some(Step::MatMul(s)) if *s == b)
@@ -79,7 +81,7 @@ impl Executable {
                 && mm.operands.iter().all(|&o| have(o))
                 && balanced(work, self.matmul_work(b))
         });
-        found.map(|(_, mm)| mm.node)
+        found.map(|(_, mm)| mm.plan.node)
     }
 
     /// Computes matmul nodes `ids` (both ready, neither reading the other) as
@@ -94,14 +96,11 @@ impl Executable {
         mem: &mut Option<Tracker>,
         arena: &mut Option<Run>,
     ) -> Result<(), Diag> {
-        let mut ms = [0; 2];
-        for (m, id) in ms.iter_mut().zip(ids) {
-            let node = self.graph.node(id);
-            let Step::MatMul(k) = self.steps[id.index()] else {
-                return Err(at(node, "paired but not a matmul"));
-            };
-            *m = k;
-        }
+        let kernel = |id: NodeId| match self.steps[id.index()] {
+            Step::MatMul(k) => Ok(k),
+            _ => Err(at(self.graph.node(id), "paired but not a matmul")),
+        };
+        let ms = [kernel(ids[0])?, kernel(ids[1])?];
         let matched = ids.map(|id| self.arena_next(arena, id));
         let base = base(arena.as_mut().map(|r| &mut r.buf[..]));
         let values = self.both(ms, ids, memo, base, matched);
@@ -121,7 +120,7 @@ impl Executable {
             done[id.index()] = true;
         }
         for m in ms {
-            let operands = self.matmul_plans[m].operands;
+            let operands = self.matmuls[m].plan.operands;
             self.release(&operands, memo, remaining, mem.as_mut());
         }
         Ok(())
@@ -131,7 +130,7 @@ impl Executable {
     /// two or more; else in order.
     fn both<'s>(
         &self,
-        ms: [usize; 2],
+        ms: [MatMulId; 2],
         ids: [NodeId; 2],
         memo: &[Option<Val<'s>>],
         base: Base,
@@ -156,4 +155,4 @@ impl Executable {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

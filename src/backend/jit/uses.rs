@@ -28,10 +28,10 @@ impl Executable {
     pub(super) fn step_deps(&self, i: usize) -> &[NodeId] {
         match &self.steps[i] {
             Step::Unused | Step::Inlined => &[],
-            Step::Fused(g) => &self.groups[*g].leaves,
-            Step::Reduce(r) => &self.reductions[*r].group.leaves,
-            Step::Side(r) => std::slice::from_ref(&self.reductions[*r].node),
-            Step::MatMul(m) => &self.matmul_plans[*m].operands,
+            Step::Fused(g) => &self.fused[*g].group.leaves,
+            Step::Reduce(r) => &self.reductions[*r].reduction.group.leaves,
+            Step::Side(r) => std::slice::from_ref(&self.reductions[*r].reduction.node),
+            Step::MatMul(m) => &self.matmuls[*m].plan.operands,
             Step::Region(_) | Step::Fallback => &self.graph.nodes[i].inputs,
         }
     }

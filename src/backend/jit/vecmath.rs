@@ -6,7 +6,7 @@
 //! The algorithm is operation for operation the inline one of [`super::exp`]
 //! (same constants, same FMAs, same division), so every element gets the bits
 //! the inline code gives on the same CPU (asserted in
-//! `jit::tests::blocks`). The JIT uses these kernels only where that holds:
+//! `checks::jit::blocks`). The JIT uses these kernels only where that holds:
 //! x86-64 with AVX2 and FMA, and AArch64 (whose baseline has FMA; the portable
 //! version's `mul_add` is one instruction there). Elsewhere the kernels are
 //! never called.

@@ -1,5 +1,5 @@
 //! The random graph generator of the optimiser's property test
-//! (`tests_prop.rs`) and the JIT's (`backend/jit/tests/prop.rs`).
+//! (`checks/opt/prop.rs`) and the JIT's (`checks/jit/prop.rs`).
 //!
 //! A graph is grown from a seed: placeholders and constants (including the
 //! `1`, `0`, `-0.0` and `true`/`false` the rules look for), then random
@@ -330,7 +330,7 @@ impl Gen {
 }
 
 /// A random module and its feeds (also used by the JIT's property test,
-/// `backend/jit/tests/prop.rs`).
+/// `checks/jit/prop.rs`).
 pub(crate) fn random_module(seed: u64, steps: usize) -> (Module, HashMap<String, Tensor>) {
     let mut g = Gen {
         rng: Rng::new(seed),

@@ -10,7 +10,7 @@ use crate::ir::{
 use std::sync::Arc;
 
 /// Builds a graph node by node, typing each with `ir::infer`.
-pub(super) struct Builder {
+pub(crate) struct Builder {
     pub graph: Graph,
 }
 
@@ -71,7 +71,7 @@ impl Builder {
 }
 
 /// A module over `graph` naming `names`, with a declaration for each placeholder.
-pub(super) fn module(graph: Graph, names: &[(&str, NodeId)]) -> Module {
+pub(crate) fn module(graph: Graph, names: &[(&str, NodeId)]) -> Module {
     let placeholders = graph
         .nodes
         .iter()
@@ -94,7 +94,7 @@ pub(super) fn module(graph: Graph, names: &[(&str, NodeId)]) -> Module {
 }
 
 /// Runs `passes` once each (verifying after each) and returns the printed graph.
-pub(super) fn after(module: &mut Module, passes: Vec<Box<dyn Pass>>) -> String {
+pub(crate) fn after(module: &mut Module, passes: Vec<Box<dyn Pass>>) -> String {
     let mut manager = PassManager::new(passes);
     manager.max_rounds = 1;
     manager.verify = true;
@@ -102,11 +102,11 @@ pub(super) fn after(module: &mut Module, passes: Vec<Box<dyn Pass>>) -> String {
     to_text(&module.graph, &module.names)
 }
 
-pub(super) fn f32s(dims: &[usize]) -> TensorType {
+pub(crate) fn f32s(dims: &[usize]) -> TensorType {
     TensorType::new(DType::F32, dims.to_vec())
 }
 
-pub(super) fn lines(text: &str) -> String {
+pub(crate) fn lines(text: &str) -> String {
     text.lines()
         .map(str::trim_end)
         .filter(|l| !l.is_empty())
@@ -291,8 +291,5 @@ fn dce_keeps_fold_params_and_removes_unnamed_effects() {
     assert_eq!(text, lines(expected));
 }
 
-mod fold_state;
 pub(crate) mod gen;
-mod interp;
-mod prop;
 mod rewrites;

@@ -21,7 +21,7 @@ impl Executable {
     pub(super) fn walk(&self) -> Option<Walk> {
         let n = self.graph.len();
         let (mut memo, mut done) = (vec![false; n], vec![false; n]);
-        let mut deferred = vec![false; self.groups.len()];
+        let mut deferred = vec![false; self.fused.len()];
         let mut remaining = self.uses.clone();
         let mut w = Walk {
             order: Vec::new(),
@@ -79,7 +79,7 @@ impl Executable {
                 }
                 let more = partner.map_or(&[][..], |b| self.step_deps(b.index()));
                 if let Step::Reduce(r) = step {
-                    if let Some(side) = self.reductions[*r].side {
+                    if let Some(side) = self.reductions[*r].reduction.side {
                         (memo[side.index()], done[side.index()]) = (true, true);
                         w.first[side.index()] = pos;
                     }

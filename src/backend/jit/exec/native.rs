@@ -5,6 +5,7 @@
 use super::{at, Executable};
 use crate::backend::jit::calls::{base, run_into, run_kernel, slot_ptr, Arg, Base, Place};
 use crate::backend::jit::codegen::Kernel;
+use crate::backend::jit::kinds::{FusedId, MatMulId};
 use crate::backend::jit::parallel::{parts, split};
 use crate::backend::jit::tensors::Val;
 use crate::diag::Diag;
@@ -46,19 +47,19 @@ impl Executable {
     /// buffer to write the output into.
     pub(super) fn fused<'s>(
         &self,
-        g: usize,
+        g: FusedId,
         id: NodeId,
         memo: &[Option<Val<'s>>],
         reuse: Option<(usize, Tensor)>,
         place: Place,
     ) -> Result<Val<'s>, Diag> {
-        let (group, node) = (&self.groups[g], self.graph.node(id));
+        let (group, node) = (&self.fused[g].group, self.graph.node(id));
         let slot = self.slot(node, id, place.matched);
         let base = base(place.buf);
         let alias = reuse.as_ref().map(|(k, _)| *k);
         let args = self.operands(node, &group.leaves, memo, alias, base)?;
         let types: Vec<&TensorType> = group.leaves.iter().map(|&l| self.graph.ty(l)).collect();
-        let (outer, per) = self.fused_split[g];
+        let (outer, per) = self.fused[g].split;
         let align = if per == 1 { 8 } else { 1 };
         let mut ranges: Vec<Vec<usize>> = split(outer, parts(outer * per), align)
             .into_iter()
@@ -68,7 +69,7 @@ impl Executable {
             // A scalar nest (no outer loop): one call; the range is unused.
             ranges.push(vec![0, 0]);
         }
-        let kernel = &self.fused[g];
+        let kernel = &self.fused[g].kernel;
         let out = match (reuse, slot) {
             (_, Some((offset, bytes))) => {
                 let ptr = slot_ptr(base, offset, bytes)
@@ -85,7 +86,7 @@ impl Executable {
     /// Runs matmul kernel `m` (computing node `id`).
     pub(super) fn matmul<'s>(
         &self,
-        m: usize,
+        m: MatMulId,
         id: NodeId,
         memo: &[Option<Val<'s>>],
         place: Place,
@@ -99,13 +100,13 @@ impl Executable {
     /// pooled buffer taken.
     pub(in crate::backend::jit) fn prepare_matmul<'a>(
         &'a self,
-        m: usize,
+        m: MatMulId,
         id: NodeId,
         memo: &'a [Option<Val>],
         base: Base,
         matched: bool,
     ) -> Result<Prepared<'a>, Diag> {
-        let (operands, node) = (&self.matmul_plans[m].operands, self.graph.node(id));
+        let (operands, node) = (&self.matmuls[m].plan.operands, self.graph.node(id));
         let args = self.operands(node, operands, memo, None, base)?;
         let types = operands.iter().map(|&l| self.graph.ty(l)).collect();
         let out = match self.slot(node, id, matched) {
@@ -116,7 +117,7 @@ impl Executable {
             }
             None => Output::Buffer(self.pool.take(&node.ty)),
         };
-        let kernel = &self.matmuls[m];
+        let kernel = &self.matmuls[m].kernel;
         Ok(Prepared {
             kernel,
             node,

@@ -177,7 +177,7 @@ fn special_values_match_libm() {
 /// Where libm's `tanh` rounds to exactly ±1 the JIT's does too, so a
 /// comparison with 1 gives the same answer on both backends. (The case the
 /// random graphs found, a comparison on `tanh` results in [1, 9) flipping,
-/// is pinned in `proptest-regressions/backend/jit/tests/prop.txt`: from 1 on
+/// is pinned in `proptest-regressions/checks/jit/prop.txt`: from 1 on
 /// the JIT now uses libm's form `1 − 2/(E+2)`.)
 #[test]
 fn tanh_saturates_where_libm_does() {

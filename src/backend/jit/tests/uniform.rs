@@ -154,3 +154,39 @@ fn elementwise_kernels_map_equal_inputs_to_equal_outputs() {
         }
     }
 }
+
+/// The thread count is an option of each executable, not of the process:
+/// two executables with different counts, stepped at once on two threads,
+/// each run with their own, and give the same bits.
+#[test]
+fn each_executable_steps_with_its_own_thread_count() {
+    let n = 4 * MIN_PARALLEL;
+    let step = |threads: usize| {
+        let mut g = Graph::new();
+        let x = konst(&mut g, tensor(&[n], column(n, 3)));
+        let y = add(&mut g, Op::Unary(UnaryOp::Sigmoid), &[x], DType::F32, &[n]);
+        let options = Options {
+            threads,
+            ..Options::checked()
+        };
+        let exe = compile(&g, &[y], options).unwrap_or_else(|e| panic!("{}", e.message));
+        let empty = HashMap::new();
+        let inputs = StepInputs {
+            placeholders: &empty,
+            variables: &empty,
+        };
+        let seen = exe.with_own_threads(crate::backend::threads::threads);
+        let mut r = exe.run(&inputs).unwrap_or_else(|e| panic!("{}", e.message));
+        (seen, bits(&r.fetched.remove(0)))
+    };
+    let (one, three) = std::thread::scope(|s| {
+        let one = s.spawn(|| step(1));
+        let three = s.spawn(|| step(3));
+        (one.join(), three.join())
+    });
+    let (one, three) = (one.expect("1 thread"), three.expect("3 threads"));
+    assert_eq!((one.0, three.0), (1, 3));
+    assert!(one.1 == three.1, "1 and 3 threads give other bits");
+    // 0: the count in effect where the step runs (every core by default).
+    assert_eq!(with_threads(2, || step(0).0), 2);
+}

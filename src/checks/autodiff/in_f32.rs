@@ -2,8 +2,8 @@
 //! (what the programs use) agree with the f64 ones to 1e-4 relative, and mixed
 //! dtypes (an f64 capture in an f32 fold) keep their types.
 
-use super::super::emit::Emit;
 use super::util::{run, span, Values};
+use crate::autodiff::emit::Emit;
 use crate::ir::{DType, Graph, NodeId, Op, ReduceOp, Tensor, TensorType, UnaryOp};
 
 fn ty(dtype: DType, dims: &[usize]) -> TensorType {
@@ -28,7 +28,7 @@ fn gradients(
         .map(|(k, d)| super::util::placeholder(&mut graph, &format!("p{k}"), ty(dtype, d)))
         .collect();
     let y = build(&mut graph, &params, dtype);
-    let adjoints = super::super::backward(&mut graph, y).unwrap();
+    let adjoints = crate::autodiff::backward(&mut graph, y).unwrap();
     let grads: Vec<NodeId> = params.iter().map(|&p| adjoints.of(&mut graph, p)).collect();
     for (&p, &d) in params.iter().zip(&grads) {
         assert_eq!(graph.ty(p), graph.ty(d));

@@ -1,15 +1,15 @@
 //! `cond` and `fold` run their compiled regions natively: each graph runs on
 //! the JIT (with `check_bounds`) and on the interpreter, which must agree
-//! (`autodiff::tests_util::run_on_both`); the regions' kernels are counted.
+//! (`checks::autodiff::util::run_on_both`); the regions' kernels are counted.
 
 use super::control_bits::{assert_same_bits, feed_map};
 use super::regions::{cond, f32_ty, f32_values, flag, fold, region};
 use crate::autodiff::backward;
-use crate::autodiff::tests::util::{
-    check_gradients, f64_ty, placeholder, run_on_both, weighted_sum, Values,
-};
 use crate::backend::jit::{compile, Options};
 use crate::backend::StepInputs;
+use crate::checks::autodiff::util::{
+    check_gradients, f64_ty, placeholder, run_on_both, weighted_sum, Values,
+};
 use crate::ir::{BinaryOp, DType, Graph, NodeId, Op, Tensor, TensorType, UnaryOp};
 use std::collections::HashMap;
 

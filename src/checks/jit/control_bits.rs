@@ -2,9 +2,9 @@
 //! fold body) and whose buffers must not grow from step to step.
 
 use super::regions::{f32_ty, f32_values, fold, region};
-use crate::autodiff::tests::util::placeholder;
 use crate::backend::jit::{compile, Options};
 use crate::backend::StepInputs;
+use crate::checks::autodiff::util::placeholder;
 use crate::ir::{Graph, NodeId, Tensor, UnaryOp};
 use std::collections::HashMap;
 

@@ -2,10 +2,10 @@
 //! `dce`): a snapshot on a hand-built fold, and autodiff's backward loops in
 //! `fold_rnn.td` when only some gradients are fetched.
 
-use super::super::{count_nodes, dce};
 use super::interp::run_all;
-use super::{after, f32s, lines, module, Builder};
 use crate::ir::{BinaryOp, GradOp, Graph, NodeId, Op, Tensor, UnaryOp};
+use crate::opt::tests::{after, f32s, lines, module, Builder};
+use crate::opt::{count_nodes, dce};
 use std::path::Path;
 
 fn slice(b: &mut Builder, x: NodeId, start: usize, len: usize) -> NodeId {
@@ -67,10 +67,7 @@ fn dead_state_piece_is_cut_out() {
 ";
     assert_eq!(text, lines(expected));
     let after_values = run_all(&m);
-    assert!(super::super::values::same_bits(
-        &before[2],
-        &after_values[2]
-    ));
+    assert!(crate::opt::values::same_bits(&before[2], &after_values[2]));
 }
 
 /// A piece a live piece reads stays, even when nothing outside reads it; a
@@ -150,7 +147,7 @@ fn backward_fold_drops_unfetched_adjoints() {
     for (i, (text, state, rows)) in cases.into_iter().enumerate() {
         let module = crate::compile(text, &dir).expect("builds");
         let mut optimised = module.clone();
-        super::super::optimize(&mut optimised).expect("optimises");
+        crate::opt::optimize(&mut optimised).expect("optimises");
         crate::ir::verify::verify_module(&optimised).expect("verifies");
         let names = ops(&optimised.graph);
         assert!(!names.iter().any(|n| n == "scatter_index"), "case {i}");
@@ -170,7 +167,7 @@ fn backward_fold_drops_unfetched_adjoints() {
         let (before, after) = (run_all(&module), run_all(&optimised));
         for ((name, _), (a, b)) in module.names.iter().zip(before.iter().zip(&after)) {
             assert!(
-                super::super::values::same_bits(a, b),
+                crate::opt::values::same_bits(a, b),
                 "case {i}: `{name}` differs"
             );
         }
@@ -193,7 +190,7 @@ run y, da;
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     let module = crate::compile(source, dir).expect("builds");
     let mut optimised = module.clone();
-    super::super::optimize(&mut optimised).expect("optimises");
+    crate::opt::optimize(&mut optimised).expect("optimises");
     crate::ir::verify::verify_module(&optimised).expect("verifies");
     let conds: Vec<Vec<usize>> = optimised
         .graph
@@ -206,7 +203,7 @@ run y, da;
     assert!(!ops(&optimised.graph).iter().any(|n| n == "slice"));
     let (before, after) = (run_all(&module), run_all(&optimised));
     for ((name, _), (a, b)) in module.names.iter().zip(before.iter().zip(&after)) {
-        assert!(super::super::values::same_bits(a, b), "`{name}` differs");
+        assert!(crate::opt::values::same_bits(a, b), "`{name}` differs");
     }
 }
 
@@ -232,13 +229,13 @@ run loss, gw, g2, gi;
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     let module = crate::compile(source, dir).expect("builds");
     let mut optimised = module.clone();
-    let stats = super::super::optimize(&mut optimised).expect("optimises");
+    let stats = crate::opt::optimize(&mut optimised).expect("optimises");
     crate::ir::verify::verify_module(&optimised).expect("verifies");
     // Without the packed pruning the pipeline stopped at 459 of 684 nodes.
     assert!(stats.last() < 459, "{}", stats.to_text());
     let (before, after) = (run_all(&module), run_all(&optimised));
     for ((name, _), (a, b)) in module.names.iter().zip(before.iter().zip(&after)) {
-        assert!(super::super::values::same_bits(a, b), "`{name}` differs");
+        assert!(crate::opt::values::same_bits(a, b), "`{name}` differs");
     }
 }
 
@@ -261,10 +258,10 @@ run loss, dxs, sxs;
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     let module = crate::compile(source, dir).expect("builds");
     let mut optimised = module.clone();
-    super::super::optimize(&mut optimised).expect("optimises");
+    crate::opt::optimize(&mut optimised).expect("optimises");
     crate::ir::verify::verify_module(&optimised).expect("verifies");
     let (before, after) = (run_all(&module), run_all(&optimised));
     for ((name, _), (a, b)) in module.names.iter().zip(before.iter().zip(&after)) {
-        assert!(super::super::values::same_bits(a, b), "`{name}` differs");
+        assert!(crate::opt::values::same_bits(a, b), "`{name}` differs");
     }
 }

@@ -1,8 +1,8 @@
 //! `fold` gradients through `scan` (O(T)), and `scan`'s own gradient rule:
 //! finite differences in f64 on both backends, and the backward graph's size.
 
-use super::super::emit::Emit;
 use super::util::{check_gradients, f64_ty, region, span, weighted_sum, Values};
+use crate::autodiff::emit::Emit;
 use crate::ir::{DType, Graph, NodeId, Op, Tensor, TensorType, UnaryOp};
 
 /// `fold(|h, x| tanh(h @ w + x) * v, init, xs)`: float xs, two captures.
@@ -148,7 +148,7 @@ fn fold_backward_is_linear_in_the_length() {
         .collect();
         let y = rnn(&mut g, &p);
         let loss = weighted_sum(&mut g, y, 231);
-        super::super::backward(&mut g, loss).expect("backward");
+        crate::autodiff::backward(&mut g, loss).expect("backward");
         let mut nodes = Vec::new();
         all_nodes(&g, &mut nodes, false);
         nodes

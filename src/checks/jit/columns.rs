@@ -44,7 +44,10 @@ fn graph(
 /// Whether the reduction of `y` runs in column mode.
 fn column_mode(g: &Graph, y: NodeId) -> bool {
     match compile(g, &[y], Options::checked()) {
-        Ok(exe) => exe.reductions.iter().any(|r| r.layout.columns.is_some()),
+        Ok(exe) => exe
+            .reductions
+            .iter()
+            .any(|r| r.reduction.layout.columns.is_some()),
         Err(e) => panic!("compile: {}", e.message),
     }
 }
@@ -83,7 +86,6 @@ fn leading_axis_reductions_agree() {
 
 #[test]
 fn column_reductions_are_bitwise_reproducible_across_thread_counts() {
-    use crate::backend::threads::set_threads;
     let empty = HashMap::new();
     let inputs = StepInputs {
         placeholders: &empty,
@@ -96,18 +98,20 @@ fn column_reductions_are_bitwise_reproducible_across_thread_counts() {
     ];
     let mut results = Vec::new();
     for threads in [1, 2, 2, 1] {
-        set_threads(threads);
+        let options = Options {
+            threads,
+            ..Options::checked()
+        };
         let mut out = Vec::new();
         for (dims, axes) in cases {
             let (g, y) = graph(DType::F32, dims, ReduceOp::Sum, axes, false);
-            let exe = compile(&g, &[y], Options::checked())
-                .unwrap_or_else(|e| panic!("compile: {}", e.message));
+            let exe =
+                compile(&g, &[y], options).unwrap_or_else(|e| panic!("compile: {}", e.message));
             let mut r = exe.run(&inputs).unwrap_or_else(|e| panic!("{}", e.message));
             out.push(r.fetched.remove(0).to_f64_vec());
         }
         results.push(out);
     }
-    set_threads(0);
     for r in &results[1..] {
         for (a, b) in r.iter().zip(&results[0]) {
             let same =

@@ -3,8 +3,8 @@
 //! These exercise the graphs the builder really makes (captures, inlined `fn`s,
 //! `flatten`, weak literals, nested regions).
 
-use super::super::backward;
 use super::util::{run_on_both, verify};
+use crate::autodiff::backward;
 use crate::backend::{interp::run_step, StepInputs};
 use crate::ir::{Module, NodeId, Tensor};
 use std::collections::HashMap;

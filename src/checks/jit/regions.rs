@@ -1,7 +1,7 @@
 //! A small builder of graphs with `cond` and `fold` regions for the tests of
 //! [`super::control`] (types inferred as the IR builder would).
 
-use crate::autodiff::tests::util::{span, Values};
+use crate::checks::autodiff::util::{span, Values};
 use crate::ir::{BinaryOp, DType, Graph, NodeId, Op, ReduceOp, Tensor, TensorType, UnaryOp};
 use std::sync::Arc;
 

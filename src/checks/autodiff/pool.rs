@@ -1,9 +1,9 @@
 //! Finite-difference checks (f64) of pooling with pads, `avg_pool2d`, the
 //! sparse and sigmoid cross-entropies, and of their backward ops (second order).
 
-use super::super::emit::Emit;
 use super::second_order::second_order;
 use super::util::{check_gradients, f64_ty, placeholder, span, weighted_sum, Values};
+use crate::autodiff::emit::Emit;
 use crate::ir::{DType, Op, Tensor, TensorType};
 use ndarray::{ArrayD, IxDyn};
 
@@ -86,7 +86,7 @@ fn sparse_softmax_cross_entropy_and_its_second_order() {
             if !second {
                 return loss;
             }
-            let dz = super::super::backward(g, loss).unwrap().of(g, p[0]);
+            let dz = crate::autodiff::backward(g, loss).unwrap().of(g, p[0]);
             weighted_sum(g, dz, 94)
         }
     };

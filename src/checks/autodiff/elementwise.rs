@@ -1,7 +1,7 @@
 //! Finite-difference checks of the elementwise rules (f64).
 
-use super::super::emit::Emit;
 use super::util::{check_gradients, span, weighted_sum, Values};
+use crate::autodiff::emit::Emit;
 use crate::ir::{BinaryOp, DType, Graph, NodeId, Op, Tensor, TensorType, UnaryOp};
 
 fn check_unary(op: UnaryOp, lo: f64, hi: f64) {
@@ -107,7 +107,7 @@ fn stop_gradient_blocks() {
     let y = e
         .reduce(crate::ir::ReduceOp::Sum, product, &[0], false)
         .unwrap();
-    let adjoints = super::super::backward(&mut graph, y).unwrap();
+    let adjoints = crate::autodiff::backward(&mut graph, y).unwrap();
     assert!(adjoints.get(stopped).is_some());
     let dx = adjoints.of(&mut graph, x);
     let feed = Values::new(1).tensor(&[3], -1.0, 1.0);
@@ -129,7 +129,7 @@ fn cast_between_floats() {
     let y = e
         .reduce(crate::ir::ReduceOp::Sum, prod, &[0], false)
         .unwrap();
-    let adjoints = super::super::backward(&mut graph, y).unwrap();
+    let adjoints = crate::autodiff::backward(&mut graph, y).unwrap();
     let dx = adjoints.of(&mut graph, x);
     assert_eq!(graph.ty(dx), graph.ty(x));
     let feed = Values::new(1).tensor(&[3], -1.0, 1.0);
@@ -156,7 +156,7 @@ fn integer_paths_pass_nothing() {
     );
     let mut e = Emit::new(&mut graph, span());
     let y = e.mul(as_float, as_float).unwrap();
-    let adjoints = super::super::backward(&mut graph, y).unwrap();
+    let adjoints = crate::autodiff::backward(&mut graph, y).unwrap();
     assert_eq!(adjoints.get(x), None);
     assert_eq!(adjoints.get(arg), None);
     let zeros: NodeId = adjoints.of(&mut graph, x);

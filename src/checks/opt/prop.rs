@@ -3,9 +3,9 @@
 //! matches NaN); the interpreter fetches every name before and after
 //! `optimize`.
 
-use super::gen::random_module;
 use crate::backend::{interp::run_step, StepInputs};
 use crate::ir::{Module, NodeId, Op, Tensor};
+use crate::opt::tests::gen::random_module;
 use proptest::prelude::*;
 use std::collections::HashMap;
 
@@ -38,7 +38,7 @@ proptest! {
         let (original, feeds) = random_module(seed, steps);
         crate::ir::verify::verify_module(&original).expect("the generator makes valid graphs");
         let mut optimised = original.clone();
-        let stats = super::super::optimize(&mut optimised).expect("optimises");
+        let stats = crate::opt::optimize(&mut optimised).expect("optimises");
         prop_assert!(stats.last() <= stats.initial);
         let before = run(&original, &feeds);
         let after = run(&optimised, &feeds);
@@ -76,7 +76,7 @@ fn the_generator_exercises_every_pass() {
                 .filter(|n| matches!(n.op, Op::Cond { .. }))
                 .count();
         }
-        let stats = super::super::optimize(&mut m).expect("optimises");
+        let stats = crate::opt::optimize(&mut m).expect("optimises");
         for r in stats.runs {
             *seen.entry(r.pass).or_default() |= r.changed;
         }

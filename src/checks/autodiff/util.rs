@@ -3,8 +3,8 @@
 //! the interpreter (the oracle, whose values are returned) and the JIT with
 //! `check_bounds`, which must agree within 1e-5 relative.
 
-use super::super::emit::Emit;
-use super::super::{backward, Adjoints};
+use crate::autodiff::emit::Emit;
+use crate::autodiff::{backward, Adjoints};
 use crate::backend::jit;
 use crate::backend::{interp::run_step, StepInputs};
 use crate::diag::{Diag, Span};

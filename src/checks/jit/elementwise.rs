@@ -11,7 +11,7 @@ const SIZES: [&[usize]; 7] = [&[], &[1], &[3], &[17], &[1023], &[0], &[3, 0, 2]]
 const UNARY: [UnaryOp; 11] = crate::backend::jit::helpers::UNARY_OPS;
 
 fn binary_ops() -> Vec<BinaryOp> {
-    super::super::helpers::BINARY_OPS.to_vec()
+    crate::backend::jit::helpers::BINARY_OPS.to_vec()
 }
 
 #[test]
@@ -203,7 +203,7 @@ fn inline_exp_and_sigmoid_are_within_a_few_ulp_of_libm() {
         let mut g = Graph::new();
         let k = konst(&mut g, x.clone());
         let y = add(&mut g, Op::Unary(op), &[k], DType::F32, &[n]);
-        let exe = super::super::compile_for(&g, &[y], Default::default(), isa).unwrap();
+        let exe = crate::backend::jit::compile_for(&g, &[y], Default::default(), isa).unwrap();
         let e = std::collections::HashMap::new();
         let r = exe
             .run(&crate::backend::StepInputs {
@@ -257,8 +257,8 @@ fn select_against_constant_zero_is_bitwise_the_interpreters() {
             variables: &none,
         };
         let want = interp::run_step(&g, &[keep, drop], &inputs).unwrap();
-        let options = super::super::Options::checked();
-        let exe = super::super::compile(&g, &[keep, drop], options).unwrap();
+        let options = crate::backend::jit::Options::checked();
+        let exe = crate::backend::jit::compile(&g, &[keep, drop], options).unwrap();
         let got = exe.run(&inputs).unwrap();
         for (w, a) in want.fetched.iter().zip(&got.fetched) {
             assert_eq!(super::bits(w), super::bits(a), "select against {constant}");

@@ -1,7 +1,7 @@
 //! Finite-difference checks of the network rules (f64).
 
-use super::super::emit::Emit;
 use super::util::{check_gradients, f64_ty, span, weighted_sum, Values};
+use crate::autodiff::emit::Emit;
 use crate::ir::{Op, TensorType};
 
 fn check_matmul(a_dims: &[usize], b_dims: &[usize]) {

@@ -1,7 +1,7 @@
 //! Finite-difference checks of `cond` and `fold` (f64), and gradients of gradients.
 
-use super::super::emit::Emit;
 use super::util::{check_gradients, f64_ty, region, span, weighted_sum, Values};
+use crate::autodiff::emit::Emit;
 use crate::diag::DiagKind;
 use crate::ir::{BinaryOp, DType, Graph, Op, Tensor, TensorType, UnaryOp};
 
@@ -146,7 +146,7 @@ fn second_order_through_elementwise_and_a_fold() {
         };
         let y = g.add(op, vec![p[0], p[1]], f64_ty(&[2]), span());
         let y = weighted_sum(g, y, 133);
-        let adjoints = super::super::backward(g, y).unwrap();
+        let adjoints = crate::autodiff::backward(g, y).unwrap();
         let dxs = adjoints.of(g, p[1]);
         weighted_sum(g, dxs, 134)
     });
@@ -164,12 +164,12 @@ fn gradient_of_a_max_pool_gradient_is_unsupported() {
     };
     let y = graph.add(op, vec![x], f64_ty(&[1, 2, 2, 1]), pool_span);
     let y = weighted_sum(&mut graph, y, 141);
-    let adjoints = super::super::backward(&mut graph, y).unwrap();
+    let adjoints = crate::autodiff::backward(&mut graph, y).unwrap();
     let dx = adjoints.of(&mut graph, x);
     let mut e = Emit::new(&mut graph, span());
     let dx2 = e.mul(dx, x).unwrap();
     let y2 = weighted_sum(&mut graph, dx2, 142);
-    let err = super::super::backward(&mut graph, y2).unwrap_err();
+    let err = crate::autodiff::backward(&mut graph, y2).unwrap_err();
     assert_eq!(err.kind, DiagKind::Unsupported);
     assert_eq!(err.span, Some(pool_span));
     assert!(err.message.contains("max_pool2d_grad"), "{}", err.message);
@@ -179,12 +179,12 @@ fn gradient_of_a_max_pool_gradient_is_unsupported() {
 fn backward_needs_a_float_scalar() {
     let mut graph = Graph::new();
     let x = super::util::placeholder(&mut graph, "p0", f64_ty(&[3]));
-    let err = super::super::backward(&mut graph, x).unwrap_err();
+    let err = crate::autodiff::backward(&mut graph, x).unwrap_err();
     assert_eq!(err.kind, DiagKind::Error);
     let mut e = Emit::new(&mut graph, span());
     let zero = e.scalar(DType::F64, 0.0);
     let b = e.binary(BinaryOp::Gt, zero, zero).unwrap();
-    assert!(super::super::backward(&mut graph, b).is_err());
+    assert!(crate::autodiff::backward(&mut graph, b).is_err());
 }
 
 #[test]

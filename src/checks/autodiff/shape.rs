@@ -1,7 +1,7 @@
 //! Finite-difference checks of the reduction and movement rules (f64).
 
-use super::super::emit::Emit;
 use super::util::{check_gradients, f64_ty, span, weighted_sum, Values};
+use crate::autodiff::emit::Emit;
 use crate::ir::{DType, Op, ReduceOp, Tensor, TensorType};
 
 #[test]
@@ -28,12 +28,12 @@ fn reductions() {
 
 #[test]
 fn max_ties_split_equally() {
-    let mut graph = super::super::Graph::new();
+    let mut graph = crate::ir::Graph::new();
     let x = super::util::placeholder(&mut graph, "p0", f64_ty(&[4]));
     let y = Emit::new(&mut graph, span())
         .reduce(ReduceOp::Max, x, &[0], false)
         .unwrap();
-    let adjoints = super::super::backward(&mut graph, y).unwrap();
+    let adjoints = crate::autodiff::backward(&mut graph, y).unwrap();
     let dx = adjoints.of(&mut graph, x);
     let feed = Tensor::from_f64_vec(&f64_ty(&[4]), vec![1.0, 3.0, 3.0, -1.0]).unwrap();
     let got = super::util::run_values(&graph, &[dx], &[feed]);
@@ -100,7 +100,7 @@ fn pad_with_a_value() {
 
 #[test]
 fn one_hot_passes_nothing() {
-    let mut graph = super::super::Graph::new();
+    let mut graph = crate::ir::Graph::new();
     let labels = graph.add(
         Op::Const(std::sync::Arc::new(
             Tensor::from_f64_vec(&TensorType::new(DType::I32, vec![2]), vec![1.0, 0.0]).unwrap(),
@@ -118,7 +118,7 @@ fn one_hot_passes_nothing() {
     let y = Emit::new(&mut graph, span())
         .reduce(ReduceOp::Sum, hot, &[0, 1], false)
         .unwrap();
-    let adjoints = super::super::backward(&mut graph, y).unwrap();
+    let adjoints = crate::autodiff::backward(&mut graph, y).unwrap();
     assert!(adjoints.get(hot).is_some());
     assert_eq!(adjoints.get(labels), None);
 }

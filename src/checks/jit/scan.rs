@@ -3,9 +3,9 @@
 //! pool growth from step to step.
 
 use super::regions::{f32_ty, f32_values, region};
-use crate::autodiff::tests::util::{placeholder, run_on_both, span};
 use crate::backend::jit::{compile, Options};
 use crate::backend::StepInputs;
+use crate::checks::autodiff::util::{placeholder, run_on_both, span};
 use crate::ir::{DType, Graph, NodeId, Op, Tensor, TensorType, UnaryOp};
 use std::collections::HashMap;
 

@@ -1,4 +1,5 @@
-//! Unit tests of `autodiff`, one file per topic.
+//! Tests of `autodiff`, one file per topic: gradients against central finite
+//! differences, the gradient graphs run on the interpreter and the JIT.
 
 mod builtins;
 mod control;

@@ -1,7 +1,7 @@
 //! Every non-elementwise op on the JIT against the interpreter, with 1, 3, 17
 //! and 1023 elements along the innermost (vectorised) axis, which are not
 //! multiples of the vector width, and with 0-sized dimensions where the op
-//! allows them. Values agree as in [`crate::autodiff::tests::util::assert_agree`].
+//! allows them. Values agree as in [`crate::checks::autodiff::util::assert_agree`].
 
 use super::prop::agree_scaled;
 use super::{konst, values};

@@ -2,8 +2,8 @@
 //! exercise the rules on the nodes a backward pass creates, including the
 //! linear backward ops `slice` and `scatter_index` and packed regions.
 
-use super::super::emit::Emit;
 use super::util::{check_gradients, f64_ty, span, weighted_sum, Values};
+use crate::autodiff::emit::Emit;
 use crate::ir::{DType, Graph, NodeId, Op, Tensor, TensorType, UnaryOp};
 
 /// Checks `d/dx sum(c2 * d/dx sum(c1 * f(x)))` for `f` built by `build`.
@@ -11,7 +11,7 @@ pub(super) fn second_order(feeds: &[Tensor], build: impl Fn(&mut Graph, &[NodeId
     check_gradients(feeds, &[], |g, p| {
         let out = build(g, p);
         let y = weighted_sum(g, out, 201);
-        let adjoints = super::super::backward(g, y).unwrap();
+        let adjoints = crate::autodiff::backward(g, y).unwrap();
         let mut total = None;
         for (k, &x) in p.iter().enumerate() {
             let dx = adjoints.of(g, x);
@@ -103,7 +103,7 @@ fn through_a_cond() {
             };
             let y = g.add(op, vec![pred, p[0], p[1]], f64_ty(&[3]), span());
             let y = weighted_sum(g, y, 243);
-            let adjoints = super::super::backward(g, y).unwrap();
+            let adjoints = crate::autodiff::backward(g, y).unwrap();
             let dx = adjoints.of(g, p[0]);
             let dw = adjoints.of(g, p[1]);
             let mut e = Emit::new(g, span());

@@ -10,9 +10,9 @@
 //! transposes and reshapes. Also the gradients of the first generator's graphs
 //! ([`gradient_module`]), so backward graphs meet the JIT's fusion too.
 
-use crate::autodiff::tests::util::assert_agree;
 use crate::backend::jit::{compile, Options};
 use crate::backend::{interp::run_step, StepInputs};
+use crate::checks::autodiff::util::assert_agree;
 use crate::diag::Span;
 use crate::ir::infer::{infer, infer_reshape};
 use crate::ir::init::Rng;

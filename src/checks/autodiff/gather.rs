@@ -1,8 +1,8 @@
 //! Finite-difference checks (f64) of strided slices, `take` and mirror pads,
 //! and of gradients of their gradients (the adjoint ops' own rules).
 
-use super::super::emit::Emit;
 use super::util::{check_gradients, f64_ty, span, weighted_sum, Values};
+use crate::autodiff::emit::Emit;
 use crate::ir::{DType, Graph, NodeId, Op, Tensor, TensorType};
 use std::sync::Arc;
 
@@ -28,7 +28,7 @@ fn first_and_second(x: Tensor, seed: u64, build: impl Fn(&mut Graph, NodeId) -> 
         let y = build(g, p[0]);
         let y = squared(g, y);
         let y = weighted_sum(g, y, seed);
-        let adjoints = super::super::backward(g, y).unwrap();
+        let adjoints = crate::autodiff::backward(g, y).unwrap();
         let dx = adjoints.of(g, p[0]);
         weighted_sum(g, dx, seed + 1)
     });
@@ -69,7 +69,7 @@ fn take_passes_nothing_to_indices() {
     let i = indices(&mut graph, &[2], &[2.0, 2.0]);
     let y = graph.add(Op::Take { axis: 0 }, vec![x, i], f64_ty(&[2]), span());
     let s = weighted_sum(&mut graph, y, 1);
-    let adjoints = super::super::backward(&mut graph, s).unwrap();
+    let adjoints = crate::autodiff::backward(&mut graph, s).unwrap();
     assert_eq!(adjoints.get(i), None);
     let dx = adjoints.of(&mut graph, x);
     let feed = Tensor::from_f64_vec(&f64_ty(&[3]), vec![1.0, 2.0, 3.0]).unwrap();

@@ -1,13 +1,13 @@
 //! Optimiser tests that run the interpreter: constant folding bit for bit, every
 //! program before and after, nested regions end to end.
 
-use super::super::print::to_text;
-use super::super::{const_fold, PassManager};
-use super::{after, f32s, lines, module, Builder};
 use crate::backend::{interp::run_step, StepInputs};
 use crate::ir::{
     BinaryOp, DType, Graph, Module, NodeId, Op, ReduceOp, Tensor, TensorType, UnaryOp,
 };
+use crate::opt::print::to_text;
+use crate::opt::tests::{after, f32s, lines, module, Builder};
+use crate::opt::{const_fold, PassManager};
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -162,7 +162,7 @@ fn folding_agrees_with_the_interpreter_bit_for_bit() {
     let folded = evaluate(&m.graph, &roots);
     for (i, (a, b)) in reference.iter().zip(&folded).enumerate() {
         assert!(
-            super::super::values::same_bits(a, b),
+            crate::opt::values::same_bits(a, b),
             "output {i}: {a:?} vs {b:?}"
         );
     }
@@ -185,7 +185,7 @@ fn integer_matmul_folds_like_the_interpreter() {
         .add(Op::MatMul, vec![an, bn], out_ty.clone(), Default::default());
     let reference = evaluate(&b.graph, &[mm]);
     let folded = crate::kernels::eval::eval_pure(b.graph.node(mm), &[&a, &bt]).expect("folds");
-    assert!(super::super::values::same_bits(&reference[0], &folded));
+    assert!(crate::opt::values::same_bits(&reference[0], &folded));
     let expected = Tensor::from_f64_vec(
         &out_ty,
         // Row 0: wrap(2e9 * 5) - 35 + 15; row 1: 5 + wrap(1e10) + wrap(-1e10).
@@ -196,7 +196,7 @@ fn integer_matmul_folds_like_the_interpreter() {
     )
     .expect("shape");
     assert!(
-        super::super::values::same_bits(&folded, &expected),
+        crate::opt::values::same_bits(&folded, &expected),
         "{folded:?}"
     );
 }
@@ -234,14 +234,14 @@ fn every_program_optimises_and_agrees() {
             continue;
         }
         let mut optimised = module.clone();
-        let stats = super::super::optimize(&mut optimised).expect("optimises");
+        let stats = crate::opt::optimize(&mut optimised).expect("optimises");
         assert!(stats.last() <= stats.initial, "{}", path.display());
         crate::ir::verify::verify_module(&optimised).expect("verifies");
         let before = run_all(&module);
         let after = run_all(&optimised);
         for ((name, a), b) in module.names.iter().map(|(n, _)| n).zip(&before).zip(&after) {
             assert!(
-                super::super::values::same_bits(a, b),
+                crate::opt::values::same_bits(a, b),
                 "{}: `{name}` differs",
                 path.display()
             );

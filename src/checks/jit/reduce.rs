@@ -104,12 +104,21 @@ fn every_op_and_axis_choice_agrees() {
 
 /// Runs `y` once with the JIT (check_bounds on) and returns its value.
 fn run(g: &Graph, y: NodeId) -> Tensor {
+    run_on(g, y, 0)
+}
+
+/// [`run`] with `threads` (`Options::threads`; 0: every core).
+fn run_on(g: &Graph, y: NodeId, threads: usize) -> Tensor {
     let empty = HashMap::new();
     let inputs = StepInputs {
         placeholders: &empty,
         variables: &empty,
     };
-    let exe = match compile(g, &[y], Options::checked()) {
+    let options = Options {
+        threads,
+        ..Options::checked()
+    };
+    let exe = match compile(g, &[y], options) {
         Ok(exe) => exe,
         Err(e) => panic!("compile: {}", e.message),
     };
@@ -155,27 +164,24 @@ fn a_sum_of_4m_f32_is_within_1e_6_of_f64() {
 
 #[test]
 fn results_are_bitwise_reproducible_across_runs_and_thread_counts() {
-    use crate::backend::threads::set_threads;
     let dims = [3, 300, 257];
     let mut results = Vec::new();
     for threads in [1, 2, 2, 1] {
-        set_threads(threads);
         let mut out = Vec::new();
         for axes in [vec![0, 1, 2], vec![2], vec![0], vec![1]] {
             let (g, y) = graph(DType::F32, &dims, ReduceOp::Sum, &axes, false, true, false);
-            out.push(run(&g, y).to_f64_vec());
+            out.push(run_on(&g, y, threads).to_f64_vec());
         }
         // A large elementwise chain (split by threads) and a large matmul.
         let (g, y) = graph(DType::F32, &dims, ReduceOp::Sum, &[], false, true, false);
-        out.push(run(&g, y).to_f64_vec());
+        out.push(run_on(&g, y, threads).to_f64_vec());
         let mut g = Graph::new();
         let a = konst(&mut g, values(DType::F32, &[512, 256], 1, false));
         let b = konst(&mut g, values(DType::F32, &[256, 256], 2, false));
         let y = add(&mut g, Op::MatMul, &[a, b], DType::F32, &[512, 256]);
-        out.push(run(&g, y).to_f64_vec());
+        out.push(run_on(&g, y, threads).to_f64_vec());
         results.push(out);
     }
-    set_threads(0);
     for r in &results[1..] {
         for (a, b) in r.iter().zip(&results[0]) {
             assert_eq!(a.len(), b.len());
@@ -341,7 +347,6 @@ fn buffers_reused_within_and_across_steps_keep_results_right() {
 /// on one and two threads.
 #[test]
 fn long_groups_sum_in_the_order_of_short_ones() {
-    use crate::backend::threads::set_threads;
     let f = DType::F32;
     for dims in [
         vec![5, 269],
@@ -355,7 +360,6 @@ fn long_groups_sum_in_the_order_of_short_ones() {
         let sg = add(&mut g, Op::Unary(UnaryOp::Sigmoid), &[dk], f, &dims);
         let y = run(&g, sg);
         for threads in [1, 2] {
-            set_threads(threads);
             let sum = |g: &mut Graph, x| {
                 let r = Op::Reduce {
                     op: ReduceOp::Sum,
@@ -371,7 +375,10 @@ fn long_groups_sum_in_the_order_of_short_ones() {
             let mut short = Graph::new();
             let yk = konst(&mut short, y.clone());
             let s_short = sum(&mut short, yk);
-            let (a, b) = (run(&long, s_long), run(&short, s_short));
+            let (a, b) = (
+                run_on(&long, s_long, threads),
+                run_on(&short, s_short, threads),
+            );
             let same = a
                 .to_f64_vec()
                 .iter()
@@ -380,5 +387,4 @@ fn long_groups_sum_in_the_order_of_short_ones() {
             assert!(same, "{dims:?}, {threads} threads: {a:?} vs {b:?}");
         }
     }
-    set_threads(0);
 }
