@@ -4,7 +4,6 @@
 //! at any point before it leaves the old checkpoint as it was.
 
 use super::manifest::MANIFEST;
-use crate::source::io_error_text;
 use std::path::{Path, PathBuf};
 
 /// Checks, before anything is computed, that `dir` can become a checkpoint:
@@ -147,5 +146,14 @@ fn sync(dir: &Path) -> Result<(), String> {
 }
 
 fn cannot(what: &str, path: &Path, e: &std::io::Error) -> String {
-    format!("cannot {what} '{}': {}", path.display(), io_error_text(e))
+    format!("cannot {what} '{}': {}", path.display(), io_text(e))
+}
+
+/// `No such file or directory`, without Rust's ` (os error 2)` suffix.
+pub(super) fn io_text(error: &std::io::Error) -> String {
+    let text = error.to_string();
+    match text.find(" (os error ") {
+        Some(at) => text[..at].to_string(),
+        None => text,
+    }
 }
