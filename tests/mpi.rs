@@ -251,3 +251,65 @@ fn a_killed_rank_ends_the_job_within_30_seconds() {
     };
     assert!(!status.success(), "{status:?}");
 }
+
+/// The folder's `checkpoint.txt` records `step N`.
+fn saved_step(dir: &Path) -> String {
+    let manifest = std::fs::read_to_string(dir.join("checkpoint.txt")).unwrap();
+    manifest
+        .lines()
+        .find(|l| l.starts_with("step "))
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+fn a_checkpoint_from_two_ranks_restores_on_one_process_and_on_four() {
+    let (x, y) = data();
+    let root = temp_dir("checkpoint");
+    // K ranks of 8 / K rows each; every folder has its own program and shards.
+    for k in [1usize, 2, 4] {
+        let rows = 8 / k;
+        let dir = root.join(format!("k{k}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("p.td"), training_program(rows)).unwrap();
+        for r in 0..k {
+            let xs = x[3 * rows * r..3 * rows * (r + 1)].to_vec();
+            let ys = y[rows * r..rows * (r + 1)].to_vec();
+            write_npy_atomic(&dir.join(format!("x_{r}.npy")), &f32s(&[rows, 3], xs)).unwrap();
+            write_npy_atomic(&dir.join(format!("y_{r}.npy")), &f32s(&[rows, 1], ys)).unwrap();
+        }
+    }
+    let feeds = ["--feed", "x=x_{rank}.npy", "--feed", "y=y_{rank}.npy"];
+    let train = |k: usize, extra: &[&str]| {
+        let mut args = vec![TDSL, "run", "p.td"];
+        args.extend_from_slice(&feeds);
+        args.extend_from_slice(extra);
+        let dir = root.join(format!("k{k}"));
+        let out = match k {
+            1 => Command::new(TDSL)
+                .args(&args[1..])
+                .current_dir(&dir)
+                .env_remove("OMPI_COMM_WORLD_SIZE")
+                .output()
+                .unwrap(),
+            _ => output(mpirun(&dir, k, &args)),
+        };
+        assert!(out.status.success(), "{k} ranks: {}", text(&out.stderr));
+    };
+    // 30 steps on 2 ranks, a checkpoint every 10 (rank 0 writes it).
+    train(2, &["--save-every", "10", "--save", "../c2"]);
+    assert_eq!(saved_step(&root.join("c2")), "step 30");
+    // 10 more steps from it on 1 process and on 4 ranks: the same global batch.
+    let more = ["--restore", "../c2", "--fetch", "train", "--steps", "10"];
+    train(1, &[&more[..], &["--save", "../c1"]].concat());
+    train(4, &[&more[..], &["--save", "../c4"]].concat());
+    let w1 = values(&read_npy(&root.join("c1/w.npy")).unwrap());
+    let w4 = values(&read_npy(&root.join("c4/w.npy")).unwrap());
+    for (a, b) in w1.iter().zip(&w4) {
+        assert!((a - b).abs() <= 1e-5 * a.abs().max(1.0), "{w1:?} vs {w4:?}");
+    }
+    assert_eq!(saved_step(&root.join("c1")), "step 40");
+    assert_eq!(saved_step(&root.join("c4")), "step 40");
+    let w2 = values(&read_npy(&root.join("c2/w.npy")).unwrap());
+    assert_ne!(w1, w2, "the restored runs trained on");
+}

@@ -97,9 +97,16 @@ pub struct RunArgs {
     /// Write every fetched tensor of the last step to DIR/NAME.npy (created if missing).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Write every variable's final value to DIR/NAME.npy, atomically.
+    /// Write a checkpoint at the end: every variable (DIR/NAME.npy), the step
+    /// counter and each dataset's position, atomically.
     #[arg(long, value_name = "DIR")]
     pub save: Option<PathBuf>,
+    /// Start from the checkpoint in DIR (written by `--save`).
+    #[arg(long, value_name = "DIR")]
+    pub restore: Option<PathBuf>,
+    /// Also write the `--save` checkpoint after every N-th step (counted by `step()`).
+    #[arg(long, value_name = "N", requires = "save", value_parser = clap::value_parser!(u64).range(1..))]
+    pub save_every: Option<u64>,
     /// The backend that executes the steps.
     #[arg(long, value_enum, default_value_t = Backend::Jit)]
     pub backend: Backend,
@@ -253,6 +260,7 @@ mod tests {
         assert_eq!((r.steps, r.every), (Some(100), Some(10)));
         assert_eq!(r.out, Some(PathBuf::from("o")));
         assert_eq!(r.save, Some(PathBuf::from("s")));
+        assert_eq!((r.restore.clone(), r.save_every), (None, None));
         assert_eq!(r.backend, Backend::Interp);
         assert_eq!(r.threads, Some(4));
         assert!(r.timings && r.check_bounds);
@@ -270,6 +278,8 @@ mod tests {
             &["run", "p.td", "--steps", "0"],
             &["run", "p.td", "--steps", "-3"],
             &["run", "p.td", "--every", "0"],
+            &["run", "p.td", "--save-every", "5"],
+            &["run", "p.td", "--save", "c", "--save-every", "0"],
             &["run", "p.td", "--threads", "0"],
             &["run", "p.td", "--threads", "1025"],
             &["run", "p.td", "--backend", "gpu"],
@@ -307,6 +317,23 @@ mod tests {
             Command::Repl(r) => assert_eq!(r.file, None),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn checkpoint_flags() {
+        let r = run_args(&[
+            "run",
+            "p.td",
+            "--restore",
+            "a",
+            "--save",
+            "b",
+            "--save-every",
+            "10",
+        ]);
+        assert_eq!(r.restore, Some(PathBuf::from("a")));
+        assert_eq!(r.save, Some(PathBuf::from("b")));
+        assert_eq!(r.save_every, Some(10));
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! `tdsl run`: build, feed, run the `run` statements (or `--fetch`), print, and
-//! write `--out`/`--save` files.
+//! write `--out` files and `--save` checkpoints (`--restore` starts from one).
 
 use super::args::{Backend, RunArgs};
 use super::timings::timings_line;
@@ -7,7 +7,7 @@ use super::{print_stdout, Failure, SourceFile};
 use crate::diag::{Diag, Span};
 use crate::ir::{npy, Module, Tensor};
 use crate::runtime::signature::{fetchable_names, is_group};
-use crate::runtime::{self, run_schedule, Schedule, Session};
+use crate::runtime::{self, checkpoint, run_schedule, Schedule, Session};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -60,12 +60,26 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
     if !errors.is_empty() {
         return Err(fail(errors));
     }
+    // Every rank restores (a checkpoint holds no rank-specific state).
+    let restored = match &args.restore {
+        Some(dir) => Some(checkpoint::read(dir, &module, max_bytes).map_err(&fail)?),
+        None => None,
+    };
     // Only rank 0 writes files.
     let (out, save) = match place.is_root() {
         true => (&args.out, &args.save),
         false => (&None, &None),
     };
-    for dir in [out, save].into_iter().flatten() {
+    if let Some(dir) = save {
+        checkpoint::check_target(dir).map_err(|m| Failure::plain(format!("--save: {m}")))?;
+    }
+    for warning in restored.iter().flat_map(|r| &r.warnings) {
+        if place.is_root() {
+            // A closed stderr loses the warning; it is not an error of the run.
+            let _ = writeln!(std::io::stderr(), "warning: {warning}");
+        }
+    }
+    if let Some(dir) = out {
         std::fs::create_dir_all(dir).map_err(|e| {
             Failure::plain(format!(
                 "cannot create the folder '{}': {}",
@@ -90,6 +104,12 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
     let mut session = Session::taking_defaults(module, engine);
     if args.timings {
         session.record_step_times();
+    }
+    if let Some(restored) = restored {
+        restored.apply(&mut session).map_err(|d| fail(vec![d]))?;
+    }
+    if let (Some(every), Some(dir)) = (args.save_every, save) {
+        session.save_every(every, dir.clone());
     }
     for (name, tensor) in feeds {
         session.feed(&name, tensor).map_err(|d| fail(vec![d]))?;
@@ -120,10 +140,8 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
         let _ = writeln!(std::io::stderr(), "{line}");
     }
     if let Some(dir) = save {
-        for (name, value) in session.variables() {
-            npy::write_npy_atomic(&dir.join(file_name(name)), value)
-                .map_err(|m| fail(vec![Diag::plain(format!("--save: {m}"))]))?;
-        }
+        checkpoint::save(&session, dir)
+            .map_err(|m| fail(vec![Diag::plain(format!("--save: {m}"))]))?;
     }
     Ok(())
 }

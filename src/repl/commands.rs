@@ -1,14 +1,13 @@
 //! The `:` commands.
 
 use super::graph_view::optimized_node_text;
-use super::pieces::Origin;
+use super::pieces::{Layout, Origin};
 use super::state::{Repl, Target};
-use super::{print_out, Flow};
+use super::{print_err, print_out, Flow};
 use crate::backend::Backend;
-use crate::ir::npy::write_npy_atomic;
 use crate::runtime::signature::type_text;
-use crate::runtime::{format_fetch, load_feed};
-use crate::source::{io_error_text, SourceFile};
+use crate::runtime::{checkpoint, format_fetch, load_feed};
+use crate::source::SourceFile;
 use crate::syntax::parser::parse;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -33,11 +32,11 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ),
     (
         ":load",
-        ":load FILE        add a .td file's items (its `run` statements are not run)",
+        ":load FILE|DIR    add a .td file's items (not running its `run`s), or restore a checkpoint",
     ),
     (
         ":save",
-        ":save DIR         write every variable to DIR/NAME.npy",
+        ":save DIR         write a checkpoint: variables, step counter, dataset positions",
     ),
     (
         ":reset",
@@ -98,6 +97,7 @@ pub fn command(repl: &mut Repl, input: &str) -> Flow {
             print_out("the graph is empty\n");
         }
         "feed" => feed(repl, arg),
+        "load" | "l" if Path::new(arg).is_dir() => restore(repl, Path::new(arg)),
         "load" | "l" => {
             load(repl, Path::new(arg));
         }
@@ -258,43 +258,56 @@ pub fn load(repl: &mut Repl, path: &Path) -> bool {
     true
 }
 
-/// `:save DIR`: every variable to `DIR/NAME.npy`, each written atomically.
+/// `:save DIR`: a checkpoint of the session, written atomically like
+/// `tdsl run --save`.
 fn save(repl: &mut Repl, arg: &str) {
     if arg.is_empty() {
         repl.fail("error: usage: :save DIR");
         return;
     }
     let dir = PathBuf::from(arg);
-    if let Err(e) = std::fs::create_dir_all(&dir) {
-        repl.fail(&format!(
-            "error: cannot create the folder '{}': {}",
-            dir.display(),
-            io_error_text(&e)
-        ));
+    match checkpoint::save(&repl.session, &dir) {
+        Err(message) => repl.fail(&format!("error: :save: {message}")),
+        Ok(()) => {
+            let count = repl.session.variables().count();
+            let s = if count == 1 { "" } else { "s" };
+            print_out(&format!(
+                "saved {count} variable{s} and step {} to {}\n",
+                repl.session.step(),
+                dir.display()
+            ))
+        }
+    }
+}
+
+/// `:load DIR`: restores a checkpoint into the session (the same checks as
+/// `tdsl run --restore`; on an error nothing changes).
+fn restore(repl: &mut Repl, dir: &Path) {
+    let max_bytes = repl
+        .max_memory
+        .unwrap_or_else(crate::ir::limits::default_max_bytes);
+    let restored = match checkpoint::read(dir, repl.session.module(), max_bytes) {
+        Ok(restored) => restored,
+        Err(diags) => {
+            let text = Layout::new(&repl.session_pieces).render(&diags);
+            repl.fail(&text);
+            return;
+        }
+    };
+    for warning in &restored.warnings {
+        print_err(&format!("warning: {warning}\n"));
+    }
+    if let Err(diag) = restored.apply(&mut repl.session) {
+        repl.fail_diag(diag);
         return;
     }
-    let mut count = 0;
-    let mut failure = None;
-    for (name, value) in repl.session.variables() {
-        let safe: String = name
-            .chars()
-            .map(|c| if c == '/' || c == '\\' { '_' } else { c })
-            .collect();
-        match write_npy_atomic(&dir.join(format!("{safe}.npy")), value) {
-            Ok(()) => count += 1,
-            Err(message) => {
-                failure = Some(message);
-                break;
-            }
-        }
-    }
-    match failure {
-        Some(message) => repl.fail(&format!("error: :save: {message}")),
-        None => {
-            let s = if count == 1 { "" } else { "s" };
-            print_out(&format!("saved {count} variable{s} to {}\n", dir.display()))
-        }
-    }
+    let count = repl.session.variables().count();
+    let s = if count == 1 { "" } else { "s" };
+    print_out(&format!(
+        "restored {count} variable{s} and step {} from {}\n",
+        repl.session.step(),
+        dir.display()
+    ));
 }
 
 /// `:backend jit|interp`

@@ -5,6 +5,7 @@
 //! functions; they never reach into the interpreter directly.
 
 pub mod bind;
+pub mod checkpoint;
 pub mod data;
 pub mod epochs;
 pub mod feeds;

@@ -52,6 +52,8 @@ pub struct Session {
     step: i32,
     /// The datasets and where each one is (`data.rs`).
     data: DataFeeder,
+    /// `--save-every N --save DIR`: a checkpoint after every N-th step.
+    save_every: Option<(u64, std::path::PathBuf)>,
 }
 
 impl Session {
@@ -79,6 +81,7 @@ impl Session {
             compile_time: Duration::ZERO,
             step_times: None,
             step: 0,
+            save_every: None,
         }
     }
 
@@ -171,6 +174,12 @@ impl Session {
         }
         self.step = step;
         Ok(())
+    }
+
+    /// Writes a checkpoint to `dir` after every step whose count of steps
+    /// done ([`Session::step`]) is a multiple of `every` (`--save-every`).
+    pub fn save_every(&mut self, every: u64, dir: std::path::PathBuf) {
+        self.save_every = Some((every.max(1), dir));
     }
 
     /// The datasets and their positions.
@@ -299,6 +308,12 @@ impl Session {
         }
         self.step += 1;
         self.data.advance(&plan.placeholders);
+        if let Some((every, dir)) = &self.save_every {
+            if u64::try_from(self.step).is_ok_and(|s| s.is_multiple_of(*every)) {
+                super::checkpoint::save(self, dir)
+                    .map_err(|m| Diag::plain(format!("--save-every: {m}")))?;
+            }
+        }
         Ok(result.fetched)
     }
 
