@@ -25,6 +25,8 @@ pub struct Case {
     /// Whether `run` command lines that differ only in backend, threads,
     /// optimiser or bounds-check flags must print the same numbers.
     pub differential: bool,
+    /// Whether every `run` must exit 0 (the input is valid by the contract).
+    pub expect_ok: bool,
 }
 
 #[derive(Debug)]
@@ -82,7 +84,15 @@ pub fn evaluate(case: &Case, dir: &Path, timeout: Duration) -> Verdict {
                 detail,
             };
         }
-        if !case.differential || run.first().map(String::as_str) != Some("run") {
+        let is_run = run.first().map(String::as_str) == Some("run");
+        if case.expect_ok && is_run && out.code != Some(0) {
+            return Verdict {
+                class: Class::Refused,
+                runs: vec![run.clone()],
+                detail: format!("{}\n{}", out.summary(), tail(&out.stderr)),
+            };
+        }
+        if !case.differential || !is_run {
             continue;
         }
         let key = comparable(run);

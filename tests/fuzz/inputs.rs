@@ -39,6 +39,7 @@ pub fn generated(rng: &mut Rng) -> Case {
         runs,
         stdin: None,
         differential: true,
+        expect_ok: false,
     }
 }
 
@@ -78,6 +79,7 @@ pub fn mutated(rng: &mut Rng, corpus: &[(String, String)]) -> Case {
         runs,
         stdin: None,
         differential: true,
+        expect_ok: false,
     }
 }
 
@@ -130,6 +132,7 @@ pub fn npy_feed(rng: &mut Rng) -> Case {
         runs,
         stdin: None,
         differential: true,
+        expect_ok: false,
     }
 }
 
@@ -193,6 +196,7 @@ pub fn repl(rng: &mut Rng) -> Case {
         runs,
         stdin: Some(script.join("\n") + "\n"),
         differential: false,
+        expect_ok: false,
     }
 }
 
@@ -290,5 +294,6 @@ pub fn flags(rng: &mut Rng) -> Case {
         runs: vec![words],
         stdin: None,
         differential: false,
+        expect_ok: false,
     }
 }
