@@ -135,6 +135,27 @@ run total;
     assert!(numbers(&out).contains(&13.75), "{out}");
 }
 
+/// A `?` placeholder's `load` default converts like a fully sized one's (a
+/// fuzz find: it kept the file's dtype, so an `i16` file was refused and an
+/// `f64` one mismatched).
+#[test]
+fn load_into_a_question_mark_declaration_converts_too() {
+    let source = "placeholder a: f32[?, 2] = load(\"x_i16_be.npy\");
+placeholder b: f32[?, ?] = load(\"x_f64.npy\");
+let total = sum(a) + sum(b);
+run total;
+";
+    let file = program("load_open", source);
+    let out = run_both(&file, &[]);
+    assert!(numbers(&out).contains(&13.75), "{out}");
+    let refused = program(
+        "load_open_refused",
+        "placeholder m: bool[?, 2] = load(\"x_f64.npy\");\nrun m;\n",
+    );
+    let e = fails(&refused, &[]);
+    assert!(e.contains("x_f64.npy' holds f64[2, 2]"), "{e}");
+}
+
 #[test]
 fn refused_conversions_name_the_file_index_and_value() {
     let file = program("refused", SUMS);
