@@ -9,6 +9,7 @@
 mod support;
 
 mod arrays;
+mod bombs;
 mod case;
 mod data;
 mod data_inputs;
