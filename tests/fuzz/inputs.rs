@@ -39,7 +39,7 @@ pub fn generated(rng: &mut Rng) -> Case {
         runs,
         stdin: None,
         differential: true,
-        expect_ok: false,
+        expect_ok: true,
     }
 }
 

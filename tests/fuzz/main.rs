@@ -175,7 +175,7 @@ fn describe(case: &Case, verdict: &Verdict) -> String {
 }
 
 /// Inputs of the short run: a few seconds with the debug binary.
-const INPUTS: u64 = 60;
+const INPUTS: u64 = 300;
 
 /// The bounded run of `cargo test`: a fixed seed and input count, so it is
 /// deterministic; it must find nothing.
