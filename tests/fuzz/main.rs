@@ -15,6 +15,7 @@ mod data;
 mod data_inputs;
 mod exec;
 mod inputs;
+mod model;
 mod mutate;
 mod npy;
 mod npz;
