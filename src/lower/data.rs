@@ -284,7 +284,7 @@ impl Builder<'_> {
                 }
                 (shape, None, true)
             } else if let Some(e) = init {
-                let value = self.open_default(e)?;
+                let value = self.open_default(e, dtype)?;
                 if value.dtype() != dtype || !fits(value.shape()) {
                     return Err(self.error(
                         format!(
@@ -406,9 +406,9 @@ impl Builder<'_> {
         Ok(shape)
     }
 
-    /// The default of a `?` placeholder: `load("x.npy")` or a constructor with
-    /// its shape given.
-    fn open_default(&mut self, e: &Expr) -> BResult<Tensor> {
+    /// The default of a `?` placeholder of `dtype`: `load("x.npy")` (converted
+    /// to `dtype`) or a constructor with its shape given.
+    fn open_default(&mut self, e: &Expr, dtype: DType) -> BResult<Tensor> {
         if let ExprKind::Call {
             callee,
             args,
@@ -422,7 +422,21 @@ impl Builder<'_> {
                     named,
                     span: e.span,
                 };
-                return self.construct(&call, None);
+                // `load` converts the file to the declared dtype, as it does
+                // for a declaration without `?`; the sizes are the file's.
+                let target = match (callee.name.as_str(), args.first()) {
+                    (
+                        "load",
+                        Some(Expr {
+                            kind: ExprKind::Str(path),
+                            ..
+                        }),
+                    ) => crate::ir::init::open_npy(path, self.base_dir)
+                        .ok()
+                        .map(|file| TensorType::new(dtype, file.shape().to_vec())),
+                    _ => None,
+                };
+                return self.construct(&call, target.as_ref());
             }
         }
         Err(self.report(

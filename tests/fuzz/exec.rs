@@ -47,6 +47,9 @@ pub enum Class {
     OutOfMemory,
     /// Backends or flags that must agree printed different numbers or exit codes.
     Disagreement,
+    /// A run that the documented rules accept (a valid program with valid
+    /// data, a feed that converts) exited with an error.
+    Refused,
 }
 
 impl Class {
@@ -59,6 +62,7 @@ impl Class {
             Class::BadExit => "bad-exit",
             Class::OutOfMemory => "out-of-memory",
             Class::Disagreement => "disagreement",
+            Class::Refused => "wrongly-refused",
         }
     }
 }

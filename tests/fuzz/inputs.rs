@@ -39,6 +39,7 @@ pub fn generated(rng: &mut Rng) -> Case {
         runs,
         stdin: None,
         differential: true,
+        expect_ok: true,
     }
 }
 
@@ -78,6 +79,7 @@ pub fn mutated(rng: &mut Rng, corpus: &[(String, String)]) -> Case {
         runs,
         stdin: None,
         differential: true,
+        expect_ok: false,
     }
 }
 
@@ -130,6 +132,7 @@ pub fn npy_feed(rng: &mut Rng) -> Case {
         runs,
         stdin: None,
         differential: true,
+        expect_ok: false,
     }
 }
 
@@ -193,6 +196,7 @@ pub fn repl(rng: &mut Rng) -> Case {
         runs,
         stdin: Some(script.join("\n") + "\n"),
         differential: false,
+        expect_ok: false,
     }
 }
 
@@ -231,6 +235,17 @@ pub fn flags(rng: &mut Rng) -> Case {
         &["--fetch", ""],
         &["--fetch", "nope"],
         &["--fetch", "flag,,flag"],
+        &["--epochs", "0"],
+        &["--epochs", "2"],
+        &["--epochs", "-1"],
+        &["--epochs", "18446744073709551616"],
+        &["--epochs", "2", "--steps", "3"],
+        &["--feed", "flag.x=x.npy"],
+        &["--feed", "x.npy=flag"],
+        &["--feed", "flag=x.npz"],
+        &["--max-memory", "1K"],
+        &["--max-memory", "0"],
+        &["--max-memory", "99999999999T"],
         &["--steps", "0"],
         &["--steps", "3"],
         &["--steps", "-1"],
@@ -290,5 +305,6 @@ pub fn flags(rng: &mut Rng) -> Case {
         runs: vec![words],
         stdin: None,
         differential: false,
+        expect_ok: false,
     }
 }

@@ -8,11 +8,17 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod arrays;
+mod bombs;
 mod case;
+mod data;
+mod data_inputs;
 mod exec;
 mod inputs;
+mod model;
 mod mutate;
 mod npy;
+mod npz;
 mod programs;
 mod rng;
 mod shrink;
@@ -56,7 +62,8 @@ fn corpus() -> Vec<(String, String)> {
 }
 
 /// A scratch folder with what the inputs refer to: the error corpus's data
-/// (as `data/` and `tests/errors/data/`), a folder, an empty file and a FIFO.
+/// (as `data/` and `tests/errors/data/`) and the example programs' (in
+/// `data/`), a folder, an empty file and a FIFO.
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("tdsl-fuzz-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -72,6 +79,12 @@ fn scratch(name: &str) -> PathBuf {
             std::fs::copy(&path, dir.join(sub).join(name)).expect("copy the corpus data");
         }
     }
+    // The example programs' data, which their mutations load as `data/...`.
+    for entry in std::fs::read_dir(root().join("programs/data")).expect("programs/data exists") {
+        let path = entry.expect("list programs/data").path();
+        let name = path.file_name().unwrap_or_default();
+        std::fs::copy(&path, dir.join("data").join(name)).expect("copy the programs' data");
+    }
     std::fs::write(dir.join("empty.npy"), b"").expect("write empty.npy");
     let fifo = std::ffi::CString::new(dir.join("fifo").to_string_lossy().as_bytes())
         .expect("no NUL in the path");
@@ -83,12 +96,16 @@ fn scratch(name: &str) -> PathBuf {
 /// One input of the campaign: the generator is chosen by weight from the index.
 fn make(seed: u64, index: u64, corpus: &[(String, String)]) -> Case {
     let mut rng = Rng::new(seed.wrapping_mul(0x1000_0000_01B3) ^ index);
-    match rng.below(20) {
+    match rng.below(28) {
         0..=6 => inputs::generated(&mut rng),
         7..=11 => inputs::mutated(&mut rng, corpus),
         12..=14 => inputs::npy_feed(&mut rng),
         15..=16 => inputs::repl(&mut rng),
-        _ => inputs::flags(&mut rng),
+        17..=19 => inputs::flags(&mut rng),
+        20..=22 => data_inputs::generated(&mut rng),
+        23 => data_inputs::mutated(&mut rng),
+        24..=25 => data_inputs::hostile_npz(&mut rng),
+        _ => data_inputs::conversion(&mut rng),
     }
 }
 
@@ -105,7 +122,7 @@ impl Report {
     fn summary(&self) -> String {
         let n = |c| self.counts.get(&c).copied().unwrap_or(0);
         format!(
-            "inputs {}, crashes {}, hangs {}, internal errors {}, disagreements {}, bad exits {}, out of memory {} ({} distinct finds)",
+            "inputs {}, crashes {}, hangs {}, internal errors {}, disagreements {}, bad exits {}, out of memory {}, wrongly refused {} ({} distinct finds)",
             self.inputs,
             n(Class::Crash),
             n(Class::Hang),
@@ -113,6 +130,7 @@ impl Report {
             n(Class::Disagreement),
             n(Class::BadExit),
             n(Class::OutOfMemory),
+            n(Class::Refused),
             self.finds.len()
         )
     }
@@ -158,7 +176,7 @@ fn describe(case: &Case, verdict: &Verdict) -> String {
 }
 
 /// Inputs of the short run: a few seconds with the debug binary.
-const INPUTS: u64 = 60;
+const INPUTS: u64 = 300;
 
 /// The bounded run of `cargo test`: a fixed seed and input count, so it is
 /// deterministic; it must find nothing.

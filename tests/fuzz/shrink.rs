@@ -23,8 +23,14 @@ pub fn shrink(
         runs: verdict.runs.clone(),
         ..case.clone()
     };
-    let keeps =
-        |c: &Case| start.elapsed() < budget && case::evaluate(c, dir, timeout).class == class;
+    // A refusal must stay the same refusal: any broken program is refused.
+    let want = case::signature(case, verdict);
+    let keeps = |c: &Case| {
+        start.elapsed() < budget && {
+            let v = case::evaluate(c, dir, timeout);
+            v.class == class && (class != Class::Refused || case::signature(c, &v) == want)
+        }
+    };
     if !keeps(&best) {
         best = case.clone();
     }
