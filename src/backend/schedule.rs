@@ -268,6 +268,11 @@ impl<D: Deps> Builder<'_, D> {
                 }
             }
             stack.pop();
+            // Before `id` counts as done: a partner must not read it.
+            let partner = match cond || (taken.is_some() && id == target) {
+                true => None,
+                false => self.deps.partner(id, &state.done),
+            };
             state.done[id.index()] = true;
             if cond {
                 if let Some(out) = out.as_deref_mut() {
@@ -282,7 +287,7 @@ impl<D: Deps> Builder<'_, D> {
             if taken.is_some() && id == target {
                 continue;
             }
-            let item = match self.deps.partner(id, &state.done) {
+            let item = match partner {
                 Some(b) => {
                     state.done[b.index()] = true;
                     Item::Pair([id, b])

@@ -1,9 +1,10 @@
 //! The ndarray reference interpreter: the oracle every other backend must agree with.
 //!
-//! A step evaluates only what its fetches need ([`frame`] runs the
-//! [`program`]'s schedule, with one memo per step and per region invocation). Every pure op is
-//! computed by the one evaluator, [`crate::kernels::eval::eval_pure`], shared with
-//! constant folding and the JIT's fallback; this module adds the walk, the
+//! A step evaluates only what its fetches need: [`frame`] runs the
+//! [`program`]'s schedule (`backend::schedule`, which the JIT runs too), with
+//! one memo per step and per region invocation. Every pure op is computed by the one
+//! evaluator, [`crate::kernels::eval::eval_pure`], shared with constant
+//! folding and the JIT's fallback; this module adds the schedule run, the
 //! state (`assign`) and control flow (`cond`, `fold`, `scan`).
 //!
 //! Choices other backends must match (details in each module's header):

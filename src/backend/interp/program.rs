@@ -30,12 +30,9 @@ impl Program {
                 Op::Fold { body } | Op::Scan { body, .. } => vec![body],
                 _ => continue,
             };
-            if !regions.contains_key(&id) {
-                let programs = bodies
-                    .into_iter()
-                    .map(|r| Program::new(r, &r.results))
-                    .collect::<Result<_, _>>()?;
-                regions.insert(id, programs);
+            if let std::collections::hash_map::Entry::Vacant(slot) = regions.entry(id) {
+                let programs = bodies.into_iter().map(|r| Program::new(r, &r.results));
+                slot.insert(programs.collect::<Result<_, _>>()?);
             }
         }
         Ok(Program { schedule, regions })

@@ -8,18 +8,19 @@
 //! Everything else (fetches, assigned values, what an interpreter kernel or a
 //! region reads) stays an owned `Tensor` from the pool.
 //!
-//! The plan: without `cond`/`fold` at the top level, the demand-driven walk of
-//! `Executable::eval` visits the nodes in an order fixed by the graph and the
-//! fetches, so [`Executable::walk`] replays it without running a kernel and
-//! gives each arena value an interval of positions (computed ..= last read).
+//! The plan: without `cond`/`fold` at the top level, a step computes exactly
+//! the executable's schedule (`backend::schedule`), in its order, so each
+//! arena value gets an interval of positions in it (computed ..= last read,
+//! [`Executable::live`]).
 //! [`pack`] places the intervals in one buffer (greedy by size, best fit, as
 //! TFLite's and XLA's heap simulators); a fused kernel that may write in place
 //! (`inplace.rs`) into an arena leaf dying there gets that leaf's slot.
 //!
-//! At run time every computed node is checked against the plan's order (one
-//! comparison per node); on the first difference the step stops placing values
-//! in the arena and uses the pool for the rest of the step. Values already
-//! placed stay valid: nothing is written to the arena after that point.
+//! At run time every computed node is still checked against the plan's order
+//! (one comparison per node, a safety net); on the first difference the step
+//! stops placing values in the arena and uses the pool for the rest of the
+//! step. Values already placed stay valid: nothing is written to the arena
+//! after that point.
 
 use super::exec::{pooled, Executable};
 use super::plan::Step;
@@ -27,9 +28,9 @@ use crate::ir::{NodeId, Op};
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Mutex, OnceLock};
 
+mod live;
 #[cfg(test)]
 mod tests;
-mod walk;
 
 /// Slot alignment and granule (a cache line).
 pub(crate) const ALIGN: usize = 64;
@@ -42,8 +43,8 @@ pub(crate) struct Block([u8; ALIGN]);
 /// The static placement of a top-level executable's arena values.
 #[derive(Clone)]
 pub(crate) struct Plan {
-    /// The nodes the walk computes, in order (a side output comes with its
-    /// reduction and is not listed).
+    /// The nodes the schedule computes, in order (a side output comes with
+    /// its reduction and is not listed).
     pub(crate) order: Vec<NodeId>,
     /// Per node: its slot's offset in bytes, when it is an arena value.
     pub(crate) slot: Vec<Option<usize>>,
@@ -55,7 +56,7 @@ pub(crate) struct Plan {
     pub(crate) size: usize,
 }
 
-/// An arena value's slot and the walk positions where it is live.
+/// An arena value's slot and the schedule positions where it is live.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Span {
     pub(crate) node: NodeId,
@@ -84,7 +85,7 @@ pub(crate) struct Run {
     on: bool,
 }
 
-/// An interval of walk positions (inclusive) and a size, to be placed.
+/// An interval of schedule positions (inclusive) and a size, to be placed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Item {
     pub(crate) first: usize,
@@ -151,7 +152,7 @@ impl Executable {
         if self.steps.iter().any(|s| matches!(s, Step::Region(_))) {
             return None;
         }
-        let walk = self.walk()?;
+        let walk = self.live()?;
         let n = self.graph.len();
         let end = walk.order.len();
         let candidate = self.arena_candidates();

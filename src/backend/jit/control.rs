@@ -22,6 +22,7 @@ use super::exec::{at, Env, Executable, Scratch};
 use super::tensors::Val;
 use super::Options;
 use crate::backend::regions::{predicate, used_params};
+use crate::backend::schedule::Need;
 use crate::diag::Diag;
 use crate::ir::{Graph, Node, NodeId, Op};
 use std::sync::Arc;
@@ -169,6 +170,32 @@ impl Executable {
                 Ok(())
             }
             None => Err(at(node, "has no compiled region")),
+        }
+    }
+
+    /// What `cond`/`fold` node `node` (region entry `r`) reads, for the
+    /// schedule: a `cond`'s predicate and each branch's used captures.
+    pub(super) fn region_need(&self, r: usize, node: &Node) -> Result<Need, Diag> {
+        match self.regions.get(r) {
+            Some(Region::Cond {
+                then_body,
+                else_body,
+            }) => {
+                let (&pred, captures) = node
+                    .inputs
+                    .split_first()
+                    .ok_or_else(|| at(node, "has no predicate"))?;
+                let used = |c: &Code| used_captures(captures, &c.used).collect();
+                Ok(Need::Cond {
+                    pred,
+                    branches: [used(then_body), used(else_body)],
+                })
+            }
+            _ => {
+                let mut reads = Vec::new();
+                self.region_deps(r, node, &[], &mut reads)?;
+                Ok(Need::Inputs(reads))
+            }
         }
     }
 

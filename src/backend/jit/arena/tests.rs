@@ -230,12 +230,12 @@ fn a_step_that_leaves_the_plan_stops_using_the_arena() {
     exe.arena_end(again);
 }
 
-/// A step whose walk leaves the plan at any position (an entry of the plan's
+/// A step that leaves the plan at any position (an entry of the plan's
 /// order dropped, or replaced by another node) falls back to the pool from
 /// there on: kernels then read slot values and pooled values side by side,
 /// and every step gives bitwise what a pool-only executable gives. (The
-/// real walk is unchanged here, so this checks the mixed fallback path, not
-/// the detection: a walk that really leaves its plan cannot be built.)
+/// schedule is unchanged here, so this checks the mixed fallback path, not
+/// the detection: a step that really leaves its plan cannot be built.)
 #[test]
 fn leaving_the_plan_anywhere_gives_the_pools_results() {
     let mut g = Graph::new();
@@ -285,10 +285,10 @@ fn leaving_the_plan_anywhere_gives_the_pools_results() {
 }
 
 /// An in-place update's deferred readers (`inplace.rs`) where one is used up
-/// by another before its own stack entry comes back: the replayed walk, like
-/// `eval`, computes every node once.
+/// by another before its own stack entry comes back: the schedule, and so
+/// the arena's order, lists every node once.
 #[test]
-fn the_walk_computes_a_used_up_deferred_reader_once() {
+fn the_schedule_lists_a_used_up_deferred_reader_once() {
     let source = "
 variable v4: f32[7] = randn(std=0.5);
 variable v6: f32[] = 0.39;
