@@ -2,7 +2,7 @@
 //! [`Schedule`] over the graph's nodes and, per `cond`/`fold`/`scan` node it
 //! lists, the programs of its regions. Built once per executable.
 
-use crate::backend::regions::{captures_used, used_params};
+use crate::backend::regions::{self, used_params};
 use crate::backend::schedule::{Deps, Need, Schedule};
 use crate::diag::Diag;
 use crate::ir::{Graph, NodeId, Op};
@@ -59,34 +59,13 @@ impl Deps for Nodes<'_> {
 
     fn need(&self, id: NodeId) -> Result<Need, Diag> {
         let node = self.0.node(id);
-        Ok(match &node.op {
+        match &node.op {
             Op::Cond {
                 then_body,
                 else_body,
-            } => {
-                let (&pred, captures) = node
-                    .inputs
-                    .split_first()
-                    .ok_or_else(|| internal(node, "has no predicate"))?;
-                let used = |g: &Graph| captures_used(captures, &used_params(g));
-                Need::Cond {
-                    pred,
-                    branches: [used(then_body), used(else_body)],
-                }
-            }
-            Op::Fold { body } | Op::Scan { body, .. } => {
-                if node.inputs.len() < 2 {
-                    return Err(internal(node, "needs inputs [init, xs, captures...]"));
-                }
-                let used = used_params(body);
-                let mut deps = node.inputs[..2].to_vec();
-                deps.extend(captures_used(
-                    &node.inputs[2..],
-                    used.get(2..).unwrap_or(&[]),
-                ));
-                Need::Inputs(deps)
-            }
-            _ => Need::Inputs(node.inputs.clone()),
-        })
+            } => regions::need(node, &[used_params(then_body), used_params(else_body)]),
+            Op::Fold { body } | Op::Scan { body, .. } => regions::need(node, &[used_params(body)]),
+            _ => Ok(Need::Inputs(node.inputs.clone())),
+        }
     }
 }

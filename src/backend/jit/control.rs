@@ -174,29 +174,12 @@ impl Executable {
     }
 
     /// What `cond`/`fold` node `node` (region entry `r`) reads, for the
-    /// schedule: a `cond`'s predicate and each branch's used captures.
+    /// schedule.
     pub(super) fn region_need(&self, r: usize, node: &Node) -> Result<Need, Diag> {
-        match self.regions.get(r) {
-            Some(Region::Cond {
-                then_body,
-                else_body,
-            }) => {
-                let (&pred, captures) = node
-                    .inputs
-                    .split_first()
-                    .ok_or_else(|| at(node, "has no predicate"))?;
-                let used = |c: &Code| used_captures(captures, &c.used).collect();
-                Ok(Need::Cond {
-                    pred,
-                    branches: [used(then_body), used(else_body)],
-                })
-            }
-            _ => {
-                let mut reads = Vec::new();
-                self.region_deps(r, node, &[], &mut reads)?;
-                Ok(Need::Inputs(reads))
-            }
-        }
+        let region = self.regions.get(r);
+        let region = region.ok_or_else(|| at(node, "has no compiled region"))?;
+        let used: Vec<Vec<bool>> = region.codes().iter().map(|c| c.used.clone()).collect();
+        crate::backend::regions::need(node, &used)
     }
 
     /// Runs `cond`/`fold` node `node` (region entry `r`), whose needed inputs

@@ -104,7 +104,7 @@ impl Executable {
             };
             *m = k;
         }
-        let matched = ids.map(|id| self.arena_next(arena, id));
+        let matched = [arena.is_some(); 2];
         let base = base(arena.as_mut().map(|r| &mut r.buf[..]));
         let values = self.both(ms, ids, memo, base, matched);
         for (id, value) in ids.into_iter().zip(values) {

@@ -7,12 +7,11 @@
 use crate::backend::jit::exec::Executable;
 use crate::backend::jit::plan::Step;
 use crate::backend::schedule::Item;
-use crate::ir::NodeId;
 
-/// The order of one step's computations, and per node the position where it
+/// The number of positions of one step, and per node the position where it
 /// is computed and where its last reader runs (`usize::MAX`: never).
 pub(super) struct Live {
-    pub(super) order: Vec<NodeId>,
+    pub(super) len: usize,
     pub(super) first: Vec<usize>,
     pub(super) last: Vec<usize>,
 }
@@ -24,7 +23,7 @@ impl Executable {
         let n = self.graph.len();
         let mut remaining = self.uses.clone();
         let mut w = Live {
-            order: Vec::new(),
+            len: 0,
             first: vec![usize::MAX; n],
             last: vec![usize::MAX; n],
         };
@@ -34,10 +33,10 @@ impl Executable {
                 Item::Pair(ids) => &ids[..],
                 Item::Cond { .. } => return None,
             };
-            let pos = w.order.len();
-            let end = pos + ids.len() - 1;
+            let pos = w.len;
+            w.len += ids.len();
+            let end = w.len - 1;
             for &id in ids {
-                w.order.push(id);
                 w.first[id.index()] = pos;
                 if let Some(Step::Reduce(r)) = self.steps.get(id.index()) {
                     if let Some(side) = self.reductions[*r].side {

@@ -102,7 +102,7 @@ impl Executable {
         {
             return Err(at(node, "would read an arena slot"));
         }
-        let matched = self.arena_next(arena, id);
+        let matched = arena.is_some();
         let slot = matched.then(|| self.arena_slot(id)).flatten();
         let reuse = match (step, slot) {
             (Step::Fused(g), None) => self.reusable(*g, memo, remaining),
