@@ -162,14 +162,9 @@ impl Executable {
     fn deps(&self, id: NodeId, memo: &[Option<Val>], out: &mut Vec<NodeId>) -> Result<(), Diag> {
         let node = self.graph.node(id);
         match &self.steps[id.index()] {
-            Step::Fused(g) => out.extend_from_slice(&self.groups[*g].leaves),
-            Step::Reduce(r) => out.extend_from_slice(&self.reductions[*r].group.leaves),
-            // Stored by the reduction's kernel.
-            Step::Side(r) => out.push(self.reductions[*r].node),
-            Step::MatMul(m) => out.extend_from_slice(&self.matmul_plans[*m].operands),
             Step::Region(r) => self.region_deps(*r, node, memo, out)?,
             Step::Unused | Step::Inlined => return Err(at(node, "is not computed on its own")),
-            Step::Fallback => out.extend_from_slice(&node.inputs),
+            _ => out.extend_from_slice(self.step_deps(id.index())),
         }
         Ok(())
     }
