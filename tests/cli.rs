@@ -459,8 +459,11 @@ mod perf_flags {
             assert!(field(line, "min") <= field(line, "median"), "{line}");
             assert!(field(line, "median") <= field(line, "max"), "{line}");
             assert!(line.ends_with(" (3 steps)"), "{line}");
-            // The JIT compiles; the interpreter has nothing to compile.
-            assert_eq!(field(line, "compile") > 0.0, backend == "jit", "{line}");
+            // The JIT generates code; the interpreter only builds its
+            // schedule (a few microseconds, which may round to 0.00).
+            if backend == "jit" {
+                assert!(field(line, "compile") > 0.0, "{line}");
+            }
         }
         let out = tdsl(&dir, &args);
         assert!(!stderr(&out).contains("timings"), "only with --timings");

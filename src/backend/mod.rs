@@ -4,6 +4,7 @@ mod engine;
 pub mod interp;
 pub mod jit;
 pub(crate) mod regions;
+pub(crate) mod schedule;
 mod step;
 pub mod threads;
 

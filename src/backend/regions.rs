@@ -1,6 +1,8 @@
 //! What both backends need to run `cond` and `fold` regions: the value of a
-//! predicate and which region parameters (captures) a region reads.
+//! predicate, which region parameters (captures) a region reads, and what a
+//! region node reads for the schedule.
 
+use crate::backend::schedule::Need;
 use crate::diag::Diag;
 use crate::ir::{Graph, Node, NodeId, Op, Tensor};
 
@@ -56,6 +58,28 @@ pub(crate) fn captures_used(captures: &[NodeId], used: &[bool]) -> Vec<NodeId> {
         .filter(|(_, &u)| u)
         .map(|(c, _)| *c)
         .collect()
+}
+
+/// What region node `node` reads, given which parameters its regions use
+/// (`used`: the branches', or the body's): a `cond`'s predicate and per
+/// branch its used captures; a loop's init, `xs` and its body's captures.
+pub(crate) fn need(node: &Node, used: &[Vec<bool>]) -> Result<Need, Diag> {
+    match (&node.op, used, node.inputs.split_first()) {
+        (Op::Cond { .. }, [then, other], Some((&pred, captures))) => Ok(Need::Cond {
+            pred,
+            branches: [
+                captures_used(captures, then),
+                captures_used(captures, other),
+            ],
+        }),
+        (Op::Fold { .. } | Op::Scan { .. }, [body], _) if node.inputs.len() >= 2 => {
+            let mut reads = node.inputs[..2].to_vec();
+            let used = body.get(2..).unwrap_or(&[]);
+            reads.extend(captures_used(&node.inputs[2..], used));
+            Ok(Need::Inputs(reads))
+        }
+        _ => Err(region_error(node, "has not the inputs its regions take")),
+    }
 }
 
 /// An internal error at a `cond`/`fold` node.

@@ -13,13 +13,14 @@ use crate::ir::{Graph, Node, NodeId, Tensor, TensorType};
 use ndarray::Axis;
 use std::sync::Arc;
 
-/// Runs `region` with `params` and returns its single result.
+/// Runs region `k` of node `id` (`region`) with `params`: its single result.
 fn run_region(
     frame: &Frame,
-    node: &Node,
+    (id, k): (NodeId, usize),
     region: &Graph,
     params: Vec<Option<Arc<Tensor>>>,
 ) -> Result<Arc<Tensor>, Diag> {
+    let node = frame.graph.node(id);
     if params.len() != region.params.len() {
         return Err(internal(
             node,
@@ -39,8 +40,10 @@ fn run_region(
             ))
         }
     };
-    let mut inner = Frame::region(region, frame.inputs, params);
-    inner.eval(result)
+    let program = frame.program.region(frame.graph, id, k)?;
+    let mut inner = Frame::region(region, program, frame.inputs, params);
+    inner.run()?;
+    inner.fetched(result)
 }
 
 /// The captures (inputs from `first` on) bound for `region`'s parameters from
@@ -73,13 +76,13 @@ pub(crate) fn cond(
 ) -> Result<Arc<Tensor>, Diag> {
     let node = frame.graph.node(id);
     let pred = frame.input(id, 0)?;
-    let branch = if predicate(node, &pred)? {
-        then_body
+    let (k, branch) = if predicate(node, &pred)? {
+        (0, then_body)
     } else {
-        else_body
+        (1, else_body)
     };
     let params = bind_captures(frame, id, 1, &used_params(branch))?;
-    run_region(frame, node, branch, params)
+    run_region(frame, (id, k), branch, params)
 }
 
 /// A loop's initial state, `xs`, the captures its body uses (the others
@@ -105,7 +108,6 @@ fn loop_inputs(frame: &Frame, id: NodeId, body: &Graph) -> Result<LoopInputs, Di
 /// `fold(body, init, xs)`: inputs `[init, xs, captures...]`; the body's params are
 /// `(acc, x, captures...)`. For `t` in `0..len(xs)`: `acc = body(acc, xs[t], ...)`.
 pub(crate) fn fold(frame: &Frame, id: NodeId, body: &Graph) -> Result<Arc<Tensor>, Diag> {
-    let node = frame.graph.node(id);
     let (mut acc, xs, captures, steps) = loop_inputs(frame, id, body)?;
     for t in 0..steps {
         let x = slice_axis0(&xs, t);
@@ -113,7 +115,7 @@ pub(crate) fn fold(frame: &Frame, id: NodeId, body: &Graph) -> Result<Arc<Tensor
         params.push(Some(acc));
         params.push(Some(Arc::new(x)));
         params.extend(captures.iter().cloned());
-        acc = run_region(frame, node, body, params)?;
+        acc = run_region(frame, (id, 0), body, params)?;
     }
     Ok(acc)
 }
@@ -141,7 +143,7 @@ pub(crate) fn scan(
         params.push(Some(state));
         params.push(Some(Arc::new(slice_axis0(&xs, t))));
         params.extend(captures.iter().cloned());
-        let result = run_region(frame, node, body, params)?;
+        let result = run_region(frame, (id, 0), body, params)?;
         let mut values = result.to_f64_vec();
         if values.len() < carry || result.shape().len() != 1 {
             return Err(internal(node, format!("the body gave {}", result.ty())));

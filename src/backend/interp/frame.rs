@@ -1,13 +1,14 @@
-//! Demand-driven evaluation of one graph (the top level or one region invocation).
+//! The evaluation of one graph (the top level or one region invocation).
 //!
-//! A `Frame` holds the memo of one graph for one step (or one run of a region):
-//! each node is computed at most once, and only when a fetch needs it. The walk
-//! uses an explicit stack, so deep graphs cannot overflow the native stack. A
-//! `Cond` first asks for its predicate, then only for the captures its taken
-//! branch uses, so nothing the untaken branch alone needs is computed.
+//! A `Frame` holds the memo of one graph for one step (or one run of a region)
+//! and runs its [`Program`]'s schedule: each node is computed at most once,
+//! only when a fetch needs it, and a `cond` computes only its taken branch's
+//! captures (`backend::schedule`).
 
 use super::control;
-use crate::backend::regions::{captures_used, predicate, used_params};
+use super::program::Program;
+use crate::backend::regions::predicate;
+use crate::backend::schedule::Runner;
 use crate::backend::StepInputs;
 use crate::diag::Diag;
 use crate::ir::{Graph, NodeId, Op, Tensor};
@@ -16,6 +17,7 @@ use std::sync::Arc;
 
 pub(crate) struct Frame<'g, 's> {
     pub(crate) graph: &'g Graph,
+    pub(crate) program: &'g Program,
     pub(crate) inputs: &'s StepInputs<'s>,
     /// Region arguments; `None` for a capture the region does not use.
     params: Vec<Option<Arc<Tensor>>>,
@@ -25,9 +27,14 @@ pub(crate) struct Frame<'g, 's> {
 }
 
 impl<'g, 's> Frame<'g, 's> {
-    pub(crate) fn top_level(graph: &'g Graph, inputs: &'s StepInputs<'s>) -> Frame<'g, 's> {
+    pub(crate) fn top_level(
+        graph: &'g Graph,
+        program: &'g Program,
+        inputs: &'s StepInputs<'s>,
+    ) -> Frame<'g, 's> {
         Frame {
             graph,
+            program,
             inputs,
             params: Vec::new(),
             memo: vec![None; graph.len()],
@@ -37,11 +44,13 @@ impl<'g, 's> Frame<'g, 's> {
 
     pub(crate) fn region(
         graph: &'g Graph,
+        program: &'g Program,
         inputs: &'s StepInputs<'s>,
         params: Vec<Option<Arc<Tensor>>>,
     ) -> Frame<'g, 's> {
         Frame {
             graph,
+            program,
             inputs,
             params,
             memo: vec![None; graph.len()],
@@ -61,88 +70,17 @@ impl<'g, 's> Frame<'g, 's> {
         self.memo.get(id.index()).and_then(|v| v.as_ref())
     }
 
-    /// Computes `target` and everything it needs.
-    pub(crate) fn eval(&mut self, target: NodeId) -> Result<Arc<Tensor>, Diag> {
-        if target.index() >= self.graph.len() {
-            return Err(Diag::internal(
-                "interpreter",
-                format!(
-                    "node {target} is not in the graph ({} nodes)",
-                    self.graph.len()
-                ),
-                None,
-            ));
-        }
-        let mut stack = vec![target];
-        while let Some(&id) = stack.last() {
-            if self.memo[id.index()].is_some() {
-                stack.pop();
-                continue;
-            }
-            let mut ready = true;
-            for dep in self.deps(id)? {
-                if dep >= id {
-                    return Err(internal(
-                        self.graph.node(id),
-                        format!("input {dep} does not precede node {id}"),
-                    ));
-                }
-                if self.memo[dep.index()].is_none() {
-                    stack.push(dep);
-                    ready = false;
-                }
-            }
-            if ready {
-                let value = self.compute(id)?;
-                check_type(self.graph.node(id), &value)?;
-                self.memo[id.index()] = Some(value);
-                stack.pop();
-            }
-        }
-        self.value(target)
-            .cloned()
-            .ok_or_else(|| internal(self.graph.node(target), "was not computed"))
+    /// Computes what the program's fetches need.
+    pub(crate) fn run(&mut self) -> Result<(), Diag> {
+        let program = self.program;
+        program.schedule.run(self)
     }
 
-    /// The inputs `id` needs now (for a `Cond`, this depends on its predicate).
-    fn deps(&self, id: NodeId) -> Result<Vec<NodeId>, Diag> {
-        let node = self.graph.node(id);
-        match &node.op {
-            Op::Cond {
-                then_body,
-                else_body,
-            } => {
-                let pred = *node
-                    .inputs
-                    .first()
-                    .ok_or_else(|| internal(node, "has no predicate"))?;
-                let Some(pred_value) = self.value(pred) else {
-                    return Ok(vec![pred]);
-                };
-                let branch = if predicate(node, pred_value)? {
-                    then_body
-                } else {
-                    else_body
-                };
-                let used = used_params(branch);
-                let mut deps = vec![pred];
-                deps.extend(captures_used(&node.inputs[1..], &used));
-                Ok(deps)
-            }
-            Op::Fold { body } | Op::Scan { body, .. } => {
-                if node.inputs.len() < 2 {
-                    return Err(internal(node, "needs inputs [init, xs, captures...]"));
-                }
-                let used = used_params(body);
-                let mut deps = node.inputs[..2].to_vec();
-                deps.extend(captures_used(
-                    &node.inputs[2..],
-                    used.get(2..).unwrap_or(&[]),
-                ));
-                Ok(deps)
-            }
-            _ => Ok(node.inputs.clone()),
-        }
+    /// The value of fetch `id` after [`Frame::run`].
+    pub(crate) fn fetched(&self, id: NodeId) -> Result<Arc<Tensor>, Diag> {
+        self.value(id).cloned().ok_or_else(|| {
+            Diag::internal("interpreter", format!("fetch {id} was not computed"), None)
+        })
     }
 
     /// Computes node `id`, whose needed inputs are in the memo.
@@ -225,6 +163,33 @@ impl<'g, 's> Frame<'g, 's> {
         self.value(*input)
             .cloned()
             .ok_or_else(|| internal(node, format!("input {k} ({input}) was not computed")))
+    }
+}
+
+impl Runner for Frame<'_, '_> {
+    fn done(&self, id: NodeId) -> bool {
+        self.value(id).is_some()
+    }
+
+    fn node(&mut self, id: NodeId) -> Result<(), Diag> {
+        let value = self.compute(id)?;
+        check_type(self.graph.node(id), &value)?;
+        self.memo[id.index()] = Some(value);
+        Ok(())
+    }
+
+    fn pair(&mut self, [a, b]: [NodeId; 2]) -> Result<(), Diag> {
+        self.node(a)?;
+        self.node(b)
+    }
+
+    fn branch(&self, id: NodeId) -> Result<usize, Diag> {
+        let pred = self.input(id, 0)?;
+        Ok(if predicate(self.graph.node(id), &pred)? {
+            0
+        } else {
+            1
+        })
     }
 }
 

@@ -1,9 +1,10 @@
 //! The ndarray reference interpreter: the oracle every other backend must agree with.
 //!
-//! A step evaluates only what its fetches need ([`frame`] walks the graph on
-//! demand, with one memo per step and per region invocation). Every pure op is
-//! computed by the one evaluator, [`crate::kernels::eval::eval_pure`], shared with
-//! constant folding and the JIT's fallback; this module adds the walk, the
+//! A step evaluates only what its fetches need: [`frame`] runs the
+//! [`program`]'s schedule (`backend::schedule`, which the JIT runs too), with
+//! one memo per step and per region invocation. Every pure op is computed by the one
+//! evaluator, [`crate::kernels::eval::eval_pure`], shared with constant
+//! folding and the JIT's fallback; this module adds the schedule run, the
 //! state (`assign`) and control flow (`cond`, `fold`, `scan`).
 //!
 //! Choices other backends must match (details in each module's header):
@@ -19,6 +20,7 @@
 
 mod control;
 mod frame;
+mod program;
 
 #[cfg(test)]
 mod tests;
@@ -26,23 +28,25 @@ mod tests;
 use crate::backend::{Engine, Executable, StepInputs, StepResult};
 use crate::diag::Diag;
 use crate::ir::{Graph, NodeId, Tensor};
+use program::Program;
 use std::collections::HashMap;
 
-/// The interpreter as an [`Engine`]: compiling keeps the fetch list; every
-/// step walks the graph it is given.
+/// The interpreter as an [`Engine`]: compiling keeps the fetch list and its
+/// program; every step runs it on the graph it is given.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Interpreter;
 
-/// A fetch list for [`run_step`].
-struct Fetches(Vec<NodeId>);
+/// A fetch list and its program.
+struct Fetches(Vec<NodeId>, Program);
 
 impl Engine for Interpreter {
     fn name(&self) -> &'static str {
         "interp"
     }
 
-    fn compile(&self, _graph: &Graph, fetches: &[NodeId]) -> Result<Box<dyn Executable>, Diag> {
-        Ok(Box::new(Fetches(fetches.to_vec())))
+    fn compile(&self, graph: &Graph, fetches: &[NodeId]) -> Result<Box<dyn Executable>, Diag> {
+        let program = Program::new(graph, fetches)?;
+        Ok(Box::new(Fetches(fetches.to_vec(), program)))
     }
 }
 
@@ -57,7 +61,7 @@ impl Executable for Fetches {
             placeholders,
             variables,
         };
-        run_step(graph, &self.0, &inputs)
+        run_program(graph, &self.1, &self.0, &inputs)
     }
 }
 
@@ -70,12 +74,22 @@ pub fn run_step(
     fetches: &[NodeId],
     inputs: &StepInputs,
 ) -> Result<StepResult, Diag> {
-    let mut frame = frame::Frame::top_level(graph, inputs);
-    let mut fetched = Vec::with_capacity(fetches.len());
-    for &fetch in fetches {
-        let value = frame.eval(fetch)?;
-        fetched.push(Tensor::clone(&value));
-    }
+    run_program(graph, &Program::new(graph, fetches)?, fetches, inputs)
+}
+
+/// Runs one step of `program` (of `graph` and `fetches`).
+fn run_program(
+    graph: &Graph,
+    program: &Program,
+    fetches: &[NodeId],
+    inputs: &StepInputs,
+) -> Result<StepResult, Diag> {
+    let mut frame = frame::Frame::top_level(graph, program, inputs);
+    frame.run()?;
+    let fetched = fetches
+        .iter()
+        .map(|&f| frame.fetched(f).map(|v| Tensor::clone(&v)))
+        .collect::<Result<_, _>>()?;
     let updates = frame.take_updates();
     Ok(StepResult { fetched, updates })
 }

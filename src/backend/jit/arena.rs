@@ -8,18 +8,16 @@
 //! Everything else (fetches, assigned values, what an interpreter kernel or a
 //! region reads) stays an owned `Tensor` from the pool.
 //!
-//! The plan: without `cond`/`fold` at the top level, the demand-driven walk of
-//! `Executable::eval` visits the nodes in an order fixed by the graph and the
-//! fetches, so [`Executable::walk`] replays it without running a kernel and
-//! gives each arena value an interval of positions (computed ..= last read).
+//! The plan: without `cond`/`fold` at the top level, a step computes exactly
+//! the executable's schedule (`backend::schedule`), in its order, so each
+//! arena value gets an interval of positions in it (computed ..= last read,
+//! [`Executable::live`]).
 //! [`pack`] places the intervals in one buffer (greedy by size, best fit, as
 //! TFLite's and XLA's heap simulators); a fused kernel that may write in place
 //! (`inplace.rs`) into an arena leaf dying there gets that leaf's slot.
 //!
-//! At run time every computed node is checked against the plan's order (one
-//! comparison per node); on the first difference the step stops placing values
-//! in the arena and uses the pool for the rest of the step. Values already
-//! placed stay valid: nothing is written to the arena after that point.
+//! A step that holds the buffer puts every arena value in its slot; a step
+//! run while another holds it uses the pool instead.
 
 use super::exec::{pooled, Executable};
 use super::plan::Step;
@@ -27,9 +25,9 @@ use crate::ir::{NodeId, Op};
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Mutex, OnceLock};
 
+mod live;
 #[cfg(test)]
 pub(crate) mod tests;
-mod walk;
 
 /// Slot alignment and granule (a cache line).
 pub(crate) const ALIGN: usize = 64;
@@ -42,9 +40,6 @@ pub(crate) struct Block([u8; ALIGN]);
 /// The static placement of a top-level executable's arena values.
 #[derive(Clone)]
 pub(crate) struct Plan {
-    /// The nodes the walk computes, in order (a side output comes with its
-    /// reduction and is not listed).
-    pub(crate) order: Vec<NodeId>,
     /// Per node: its slot's offset in bytes, when it is an arena value.
     pub(crate) slot: Vec<Option<usize>>,
     /// Per node: the dying leaf whose slot this fused output takes.
@@ -55,7 +50,7 @@ pub(crate) struct Plan {
     pub(crate) size: usize,
 }
 
-/// An arena value's slot and the walk positions where it is live.
+/// An arena value's slot and the schedule positions where it is live.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Span {
     pub(crate) node: NodeId,
@@ -76,15 +71,12 @@ pub(crate) struct Store {
 }
 
 /// A step's hold on the arena: the buffer (taken out of the store for the
-/// step, so two concurrent steps never share it), the position in the plan's
-/// order, and whether the step still follows it.
+/// step, so two concurrent steps never share it).
 pub(crate) struct Run {
     pub(crate) buf: Vec<Block>,
-    pos: usize,
-    on: bool,
 }
 
-/// An interval of walk positions (inclusive) and a size, to be placed.
+/// An interval of schedule positions (inclusive) and a size, to be placed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Item {
     pub(crate) first: usize,
@@ -140,20 +132,13 @@ impl Executable {
             .as_ref()
     }
 
-    /// Tests: installs `plan` (`None`: pool only) before the first step;
-    /// false if a plan was made already.
-    #[cfg(test)]
-    pub(crate) fn set_arena_plan(&self, plan: Option<Plan>) -> bool {
-        self.pool.arena.plan.set(plan).is_ok()
-    }
-
     fn plan_arena(&self) -> Option<Plan> {
         if self.steps.iter().any(|s| matches!(s, Step::Region(_))) {
             return None;
         }
-        let walk = self.walk()?;
+        let walk = self.live()?;
         let n = self.graph.len();
-        let end = walk.order.len();
+        let end = walk.len;
         let candidate = self.arena_candidates();
         // Per value: the representative whose slot it shares (an in-place
         // fused output takes its dying leaf's), and its items' extent.
@@ -210,7 +195,6 @@ impl Executable {
         }
         debug_assert!(disjoint(&intervals), "arena slots of live values overlap");
         Some(Plan {
-            order: walk.order,
             slot,
             alias,
             intervals,
@@ -260,11 +244,7 @@ impl Executable {
             None if store.made.swap(true, Relaxed) => return None,
             None => vec![Block([0; ALIGN]); plan.size.div_ceil(ALIGN)],
         };
-        Some(Run {
-            buf,
-            pos: 0,
-            on: true,
-        })
+        Some(Run { buf })
     }
 
     /// At the end of the step: the buffer back into the store.
@@ -274,19 +254,7 @@ impl Executable {
         }
     }
 
-    /// Node `id` is computed next: whether the step still follows the plan
-    /// (then its arena values go to their slots; on the first difference the
-    /// rest of the step uses the pool).
-    pub(crate) fn arena_next(&self, run: &mut Option<Run>, id: NodeId) -> bool {
-        let (Some(run), Some(plan)) = (run.as_mut().filter(|r| r.on), self.arena_plan()) else {
-            return false;
-        };
-        run.on = plan.order.get(run.pos) == Some(&id);
-        run.pos += 1;
-        run.on
-    }
-
-    /// The slot of arena value `id` (used only while a step follows the plan).
+    /// The slot of arena value `id` (used only by a step holding the arena).
     pub(crate) fn arena_slot(&self, id: NodeId) -> Option<usize> {
         self.arena_plan()?.slot.get(id.index()).copied().flatten()
     }

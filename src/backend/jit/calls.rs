@@ -13,8 +13,8 @@ pub(super) fn bytes_of(ty: &TensorType) -> usize {
     ty.shape.numel() * ty.dtype.size_bytes()
 }
 
-/// The arena during a kernel call: its buffer (when the step holds one) and
-/// whether the step still follows the plan (then outputs with a slot go there).
+/// The arena during a kernel call: its buffer and whether the step holds it
+/// (then outputs with a slot go there).
 pub(super) struct Place<'b> {
     pub(super) buf: Option<&'b mut [Block]>,
     pub(super) matched: bool,

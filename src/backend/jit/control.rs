@@ -23,6 +23,7 @@ use super::kinds::{RegionId, Table};
 use super::tensors::Val;
 use super::Options;
 use crate::backend::regions::{predicate, used_params};
+use crate::backend::schedule::Need;
 use crate::diag::Diag;
 use crate::ir::{Graph, Node, NodeId, Op};
 use std::sync::Arc;
@@ -138,9 +139,9 @@ impl Executable {
             .sum::<usize>()
     }
 
-    /// The inputs `cond`/`fold` node `node` (region entry `r`) needs now,
-    /// appended to `out`: the predicate first, then the captures of the taken
-    /// branch; or the init, `xs` and the captures the body uses.
+    /// The inputs `cond`/`fold` node `node` (region entry `r`) reads,
+    /// appended to `out`: the predicate and the captures of the taken branch;
+    /// or the init, `xs` and the captures the body uses.
     pub(super) fn region_deps(
         &self,
         r: RegionId,
@@ -148,29 +149,25 @@ impl Executable {
         memo: &[Option<Val>],
         out: &mut Vec<NodeId>,
     ) -> Result<(), Diag> {
-        match self.regions.get(r) {
-            Some(Region::Cond {
-                then_body,
-                else_body,
-            }) => {
-                let (pred, taken) = branch(node, memo, then_body, else_body)?;
+        match self.region_need(r, node)? {
+            Need::Inputs(reads) => out.extend(reads),
+            Need::Cond { pred, branches } => {
+                let [then, other] = branches;
+                let taken = predicate(node, get(memo, node, pred)?)?;
                 out.push(pred);
-                if let Some(code) = taken {
-                    out.extend(used_captures(&node.inputs[1..], &code.used));
-                }
-                Ok(())
+                out.extend(if taken { then } else { other });
             }
-            Some(Region::Fold { body } | Region::Scan { body, .. }) => {
-                if node.inputs.len() < 2 {
-                    return Err(at(node, "needs inputs [init, xs, captures...]"));
-                }
-                out.extend_from_slice(&node.inputs[..2]);
-                let used = body.used.get(2..).unwrap_or(&[]);
-                out.extend(used_captures(&node.inputs[2..], used));
-                Ok(())
-            }
-            None => Err(at(node, "has no compiled region")),
         }
+        Ok(())
+    }
+
+    /// What `cond`/`fold` node `node` (region entry `r`) reads, for the
+    /// schedule.
+    pub(super) fn region_need(&self, r: RegionId, node: &Node) -> Result<Need, Diag> {
+        let region = self.regions.get(r);
+        let region = region.ok_or_else(|| at(node, "has no compiled region"))?;
+        let used: Vec<Vec<bool>> = region.codes().iter().map(|c| c.used.clone()).collect();
+        crate::backend::regions::need(node, &used)
     }
 
     /// Runs `cond`/`fold` node `node` (region entry `r`), whose needed inputs
@@ -187,9 +184,12 @@ impl Executable {
                 then_body,
                 else_body,
             }) => {
-                let code = branch(node, memo, then_body, else_body)?
-                    .1
-                    .ok_or_else(|| at(node, "the predicate was not computed"))?;
+                let pred = node
+                    .inputs
+                    .first()
+                    .ok_or_else(|| at(node, "has no predicate"))?;
+                let taken = predicate(node, get(memo, node, *pred)?)?;
+                let code = if taken { then_body } else { else_body };
                 let params = bind(memo, node, &node.inputs[1..], &code.used)?;
                 let mut scratch = Scratch::new(&code.exe);
                 let env = Env {
@@ -274,35 +274,4 @@ pub(super) fn bind<'s>(
             })
         })
         .collect()
-}
-
-/// A `cond`'s predicate node and, once the predicate is computed, the
-/// branch it takes.
-fn branch<'c>(
-    node: &Node,
-    memo: &[Option<Val>],
-    then_body: &'c Code,
-    else_body: &'c Code,
-) -> Result<(NodeId, Option<&'c Code>), Diag> {
-    let pred = *node
-        .inputs
-        .first()
-        .ok_or_else(|| at(node, "has no predicate"))?;
-    let taken = match &memo[pred.index()] {
-        Some(value) if predicate(node, value)? => Some(then_body),
-        Some(_) => Some(else_body),
-        None => None,
-    };
-    Ok((pred, taken))
-}
-
-fn used_captures<'a>(
-    captures: &'a [NodeId],
-    used: &'a [bool],
-) -> impl Iterator<Item = NodeId> + 'a {
-    captures
-        .iter()
-        .zip(used)
-        .filter(|(_, &u)| u)
-        .map(|(c, _)| *c)
 }

@@ -1,7 +1,7 @@
 //! Running a compiled [`Executable`]: one step, or one run of a region.
 //!
-//! Evaluation is demand-driven from the fetches, like the interpreter's frame
-//! (an explicit stack, one memo per run), so a `cond` computes only its
+//! A run follows the executable's [`Schedule`] (`backend::schedule`, shared
+//! with the interpreter; one memo per run), so a `cond` computes only its
 //! predicate and the captures its taken branch uses. Fused groups, reductions
 //! and matmuls run their native kernels; `cond` and `fold` run the compiled
 //! executables of their regions ([`super::control`]); every other node runs
@@ -10,6 +10,7 @@
 use super::arena::Run;
 
 mod native;
+mod step;
 use super::calls::Place;
 use super::codegen::{internal, Jit};
 use super::control::Region;
@@ -18,6 +19,7 @@ use super::kinds::{RegionId, Table};
 use super::plan::Step;
 use super::pool::Pool;
 use super::tensors::{is_standard, Val};
+use crate::backend::schedule::Schedule;
 use crate::backend::{StepInputs, StepResult};
 use crate::diag::Diag;
 use crate::ir::{Graph, Node, NodeId, Op, Tensor};
@@ -29,6 +31,8 @@ use std::sync::Arc;
 pub struct Executable {
     pub(crate) graph: Graph,
     pub(crate) fetches: Vec<NodeId>,
+    /// What a run computes, in order (built from `steps`).
+    pub(crate) schedule: Schedule,
     pub(crate) steps: Vec<Step>,
     /// The fused elementwise groups (`Step::Fused`).
     pub(crate) fused: Table<FusedId, FusedKernel>,
@@ -64,18 +68,15 @@ pub(crate) struct Env<'r, 's> {
     pub(crate) params: &'r [Option<Val<'s>>],
 }
 
-/// The memo of one run, the remaining uses of each value and the walk's
-/// stack; a fold keeps one for every run of its body (no allocation per
-/// iteration).
+/// The memo of one run and the remaining uses of each value; a fold keeps
+/// one for every run of its body (no allocation per iteration).
 pub(crate) struct Scratch<'s> {
     pub(super) memo: Vec<Option<Val<'s>>>,
     pub(super) remaining: Vec<u32>,
-    pub(super) stack: Vec<NodeId>,
     /// The inputs of the node being computed.
     pub(super) deps: Vec<NodeId>,
-    /// Per node: computed in this run; per group: its in-place deferral done.
+    /// Per node: computed in this run.
     pub(super) done: Vec<bool>,
-    pub(super) deferred: Vec<bool>,
     /// Variables whose buffers this run owns (see `Executable::run_owning`).
     pub(super) owned: HashMap<String, Tensor>,
     /// Memory accounting, when `Options::mem_log` is on (top level only).
@@ -89,10 +90,8 @@ impl<'s> Scratch<'s> {
         Scratch {
             memo: vec![None; exe.graph.len()],
             remaining: exe.uses.clone(),
-            stack: Vec::new(),
             deps: Vec::new(),
             done: vec![false; exe.graph.len()],
-            deferred: vec![false; exe.fused.len()],
             owned: HashMap::new(),
             mem: None,
             arena: None,
@@ -143,7 +142,7 @@ impl Executable {
         scratch.remaining.copy_from_slice(&self.uses);
         let mut updates = Vec::new();
         scratch.mem = None;
-        self.eval(result, scratch, &mut updates, env)?;
+        self.run_schedule(scratch, &mut updates, env)?;
         let value = scratch.memo[result.index()]
             .take()
             .ok_or_else(|| internal(format!("region result {result} was not computed")));
@@ -151,134 +150,13 @@ impl Executable {
         value
     }
 
-    /// Computes `target` and what it needs.
-    pub(super) fn eval<'s>(
-        &self,
-        target: NodeId,
-        scratch: &mut Scratch<'s>,
-        updates: &mut Vec<(NodeId, String, Val<'s>)>,
-        env: Env<'_, 's>,
-    ) -> Result<(), Diag> {
-        if target.index() >= self.graph.len() {
-            return Err(internal(format!("node {target} is not in the graph")));
-        }
-        let Scratch {
-            memo,
-            remaining,
-            stack,
-            deps,
-            done,
-            deferred,
-            owned,
-            mem,
-            arena,
-        } = scratch;
-        stack.clear();
-        stack.push(target);
-        while let Some(&id) = stack.last() {
-            // Once per run: a deferral's entry (`inplace.rs`) may be used up.
-            if memo[id.index()].is_some() || done[id.index()] {
-                stack.pop();
-                continue;
-            }
-            let mut ready = true;
-            deps.clear();
-            self.deps(id, memo, deps)?;
-            for &dep in deps.iter() {
-                // A constant (no inputs, so no cycle) may follow its user: a
-                // reduction kernel with a side output reads the side's
-                // constants (`plan::merge_sides`).
-                let constant = matches!(self.graph.node(dep).op, Op::Const(_));
-                if dep >= id && !constant {
-                    return Err(internal(format!("input {dep} does not precede node {id}")));
-                }
-                if memo[dep.index()].is_none() {
-                    if done[dep.index()] {
-                        return Err(internal(format!("input {dep} of {id} is gone")));
-                    }
-                    stack.push(dep);
-                    ready = false;
-                }
-            }
-            if let (true, Step::Fused(g)) = (ready, &self.steps[id.index()]) {
-                ready = !self.defer(*g, done, deferred, stack);
-            }
-            if ready {
-                let have = |d: NodeId| memo[d.index()].is_some();
-                if let Some(b) = self.partner(id, have, done) {
-                    self.pair([id, b], memo, remaining, done, mem, arena)?;
-                    stack.pop();
-                    continue;
-                }
-                let mut side = None;
-                let node = self.graph.node(id);
-                // An owned variable moves into the memo (it may be overwritten
-                // in place); a fused kernel may take a dying input's buffer.
-                let var = match &node.op {
-                    Op::Variable { name } => owned.remove(name),
-                    _ => None,
-                };
-                let step = &self.steps[id.index()];
-                // Only kernels read arena slots (the plan's rule, checked).
-                if matches!(step, Step::Fallback | Step::Region(_))
-                    && deps
-                        .iter()
-                        .any(|d| matches!(memo[d.index()], Some(Val::Arena { .. })))
-                {
-                    return Err(at(node, "would read an arena slot"));
-                }
-                let matched = self.arena_next(arena, id);
-                let slot = matched.then(|| self.arena_slot(id)).flatten();
-                let reuse = match (step, slot) {
-                    (Step::Fused(g), None) => self.reusable(*g, memo, remaining),
-                    _ => None,
-                };
-                if let (Some(m), Some((k, _))) = (mem.as_mut(), &reuse) {
-                    m.reused(self, self.groups_leaf(id, *k));
-                }
-                if let (Some(m), true) = (mem.as_mut(), slot.is_some()) {
-                    m.aliased(self.arena_plan().and_then(|p| p.alias[id.index()]));
-                }
-                let place = Place {
-                    buf: arena.as_mut().map(|r| &mut r.buf[..]),
-                    matched,
-                };
-                let value = match var {
-                    Some(t) => Val::Shared(Arc::new(t)),
-                    None => self.compute(id, memo, updates, env, &mut side, reuse, place)?,
-                };
-                if let Some((side_id, side_value)) = side {
-                    if let Some(m) = mem.as_mut() {
-                        m.computed(self, side_id, &side_value);
-                    }
-                    done[side_id.index()] = true;
-                    memo[side_id.index()] = Some(side_value);
-                }
-                check_type(node, &value)?;
-                if let Some(m) = mem.as_mut() {
-                    m.computed(self, id, &value);
-                }
-                memo[id.index()] = Some(value);
-                done[id.index()] = true;
-                stack.pop();
-                self.release(deps, memo, remaining, mem.as_mut());
-            }
-        }
-        Ok(())
-    }
-
     /// The inputs `id` needs now, appended to `out`.
     fn deps(&self, id: NodeId, memo: &[Option<Val>], out: &mut Vec<NodeId>) -> Result<(), Diag> {
         let node = self.graph.node(id);
         match &self.steps[id.index()] {
-            Step::Fused(g) => out.extend_from_slice(&self.fused[*g].group.leaves),
-            Step::Reduce(r) => out.extend_from_slice(&self.reductions[*r].reduction.group.leaves),
-            // Stored by the reduction's kernel.
-            Step::Side(r) => out.push(self.reductions[*r].reduction.node),
-            Step::MatMul(m) => out.extend_from_slice(&self.matmuls[*m].plan.operands),
             Step::Region(r) => self.region_deps(*r, node, memo, out)?,
             Step::Unused | Step::Inlined => return Err(at(node, "is not computed on its own")),
-            Step::Fallback => out.extend_from_slice(&node.inputs),
+            _ => out.extend_from_slice(self.step_deps(id.index())),
         }
         Ok(())
     }

@@ -24,7 +24,7 @@
 
 use super::codegen::internal;
 use super::exec::{pooled, Env, Executable, Scratch};
-use super::kinds::{FusedId, Id, Table};
+use super::kinds::{FusedId, Table};
 use super::plan::Step;
 use super::tensors::Val;
 use crate::backend::{StepInputs, StepResult};
@@ -41,10 +41,10 @@ pub(crate) struct InPlace {
     /// Variables updated in place: name and the (only) node reading it.
     pub(crate) variables: Vec<(String, NodeId)>,
     /// Per group updating a variable in place: the variable's other readers
-    /// that do not depend on the update. The demand-driven walk may reach the
+    /// that do not depend on the update. The schedule's walk may reach the
     /// update first (the last input of a `group` is computed first); it then
-    /// computes these first, once per step, so the update can be the last
-    /// reader (`Executable::defer`).
+    /// schedules these first, so the update can be the last reader
+    /// (`Deps::first`, `uses.rs`).
     pub(crate) defer: Table<FusedId, Vec<NodeId>>,
 }
 
@@ -137,28 +137,6 @@ impl Executable {
             ),
             _ => false,
         })
-    }
-
-    /// Before computing fused group `g`: whether to compute the variable's
-    /// other readers first (once per step: `deferred`); pushes those not yet
-    /// computed onto `stack`.
-    pub(super) fn defer(
-        &self,
-        g: FusedId,
-        done: &[bool],
-        deferred: &mut [bool],
-        stack: &mut Vec<NodeId>,
-    ) -> bool {
-        let readers = match self.in_place.defer.get(g) {
-            Some(r) if !r.is_empty() => r,
-            _ => return false,
-        };
-        if std::mem::replace(&mut deferred[g.index()], true) {
-            return false;
-        }
-        let before = stack.len();
-        stack.extend(readers.iter().filter(|r| !done[r.index()]));
-        stack.len() > before
     }
 
     /// The variables a step should hand over with [`Executable::run_owning`].
@@ -262,24 +240,20 @@ impl Executable {
             inputs,
             params: &[],
         };
-        let mut outcome = Ok(());
-        for &fetch in &self.fetches {
-            outcome =
-                self.eval(fetch, &mut scratch, &mut updates, env)
-                    .and_then(|()| match scratch.memo[fetch.index()].as_ref() {
-                        None => Err(internal(format!("fetch {fetch} was not computed"))),
+        let outcome = self
+            .run_schedule(&mut scratch, &mut updates, env)
+            .and_then(|()| {
+                for &fetch in &self.fetches {
+                    match scratch.memo[fetch.index()].as_ref() {
+                        None => return Err(internal(format!("fetch {fetch} was not computed"))),
                         Some(Val::Arena { .. }) => {
-                            Err(internal(format!("fetch {fetch} is in the arena")))
+                            return Err(internal(format!("fetch {fetch} is in the arena")))
                         }
-                        Some(value) => {
-                            values.push(value.clone());
-                            Ok(())
-                        }
-                    });
-            if outcome.is_err() {
-                break;
-            }
-        }
+                        Some(value) => values.push(value.clone()),
+                    }
+                }
+                Ok(())
+            });
         let back = self.give_back(&mut scratch.memo, &mut scratch.owned, outcome.is_err());
         // Fetched values are moved out, not copied, unless still shared (a
         // constant, a value fetched twice). Other kernel outputs go back to

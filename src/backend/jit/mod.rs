@@ -206,6 +206,7 @@ fn compile_graph(
     let mut exe = Executable {
         graph: graph.clone(),
         fetches: fetches.to_vec(),
+        schedule: Default::default(),
         steps: planned.steps,
         fused,
         reductions,
@@ -221,6 +222,7 @@ fn compile_graph(
     };
     exe.uses = exe.count_uses();
     exe.in_place = exe.plan_in_place();
+    exe.schedule = crate::backend::schedule::Schedule::new(&exe, fetches)?;
     Ok(exe)
 }
 

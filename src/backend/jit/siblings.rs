@@ -1,6 +1,7 @@
-//! Sibling GEMMs: when the walk reaches a ready matmul and another planned
-//! matmul is ready too (all its operands computed, itself not), the two are
-//! computed as one step of the walk: at once on two threads, each GEMM on
+//! Sibling GEMMs: when the schedule's walk (`backend::schedule`) reaches a
+//! ready matmul and another planned matmul is ready too (all its operands
+//! computed, itself not), the two are one item of the schedule
+//! (`Item::Pair`), computed at once on two threads, each GEMM on
 //! one, when the thread count allows, else one after the other. On two
 //! cores this beats splitting each GEMM over both threads in turn (the MLP's
 //! `dW2 = h1ᵀ @ g2` and `dh1 = g2 @ W2ᵀ`: docs/jit.md, "Sibling GEMMs").
@@ -9,10 +10,10 @@
 //! computed while the first matmul is not, so the partner cannot read it,
 //! and the first's operands are computed while the partner is not.
 //!
-//! The pairing depends only on the walk's state and the shapes, never on the
-//! thread count, so `arena/walk.rs` replays it exactly (the two at positions
-//! `p` and `p + 1`, both outputs live from `p`, every input read by either
-//! live to `p + 1`: no slot is reused while either GEMM runs). Results are
+//! The pairing is made once, at build time, from the walk's state and the
+//! shapes, never the thread count; the arena plans the pair at positions `p`
+//! and `p + 1` (`arena/live.rs`: both outputs live from `p`, every input read
+//! by either live to `p + 1`, so no slot is reused while either GEMM runs). Results are
 //! bitwise those of the unpaired walk: gemm's threads split the output, never
 //! a sum (`helpers.rs`, `transb.rs`; tested below).
 
@@ -57,7 +58,8 @@ impl Executable {
     /// The matmul to compute together with matmul node `id` (ready), if any:
     /// the first planned matmul not `done`, whose operands all `have` a
     /// value, of balanced work. Top-level executables without regions only
-    /// (their walk is the arena plan's; a branch's nodes may not be needed).
+    /// (their schedule is the arena plan's; a branch's nodes may not be
+    /// needed).
     pub(super) fn partner(
         &self,
         id: NodeId,
@@ -85,7 +87,7 @@ impl Executable {
     }
 
     /// Computes matmul nodes `ids` (both ready, neither reading the other) as
-    /// one step of the walk: their arena positions in order, both values into
+    /// one item of the schedule: their arena positions in order, both values into
     /// the memo, then the inputs of both released.
     pub(super) fn pair<'s>(
         &self,
@@ -101,7 +103,7 @@ impl Executable {
             _ => Err(at(self.graph.node(id), "paired but not a matmul")),
         };
         let ms = [kernel(ids[0])?, kernel(ids[1])?];
-        let matched = ids.map(|id| self.arena_next(arena, id));
+        let matched = [arena.is_some(); 2];
         let base = base(arena.as_mut().map(|r| &mut r.buf[..]));
         let values = self.both(ms, ids, memo, base, matched);
         for (id, value) in ids.into_iter().zip(values) {

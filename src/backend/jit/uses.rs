@@ -1,11 +1,52 @@
-//! Which values a step still needs: per node, how many computations read
+//! What each computation reads, as the shared schedule sees it ([`Deps`]);
+//! which values a step still needs: per node, how many computations read
 //! it, and the release of a dead kernel output to the pool.
 
-use super::exec::{pooled, Executable};
+use super::exec::{at, pooled, Executable};
 use super::plan::Step;
 use super::tensors::Val;
+use crate::backend::schedule::{Deps, Need};
+use crate::diag::Diag;
 use crate::ir::{NodeId, Op};
 use std::sync::Arc;
+
+/// The JIT's unit of work is a step (`plan.rs`): a fused group's root reads
+/// its leaves, a reduction also produces its side output, an in-place update
+/// comes after the variable's other readers (`inplace.rs`), two ready
+/// matmuls may run as one (`siblings.rs`).
+impl Deps for Executable {
+    fn len(&self) -> usize {
+        self.graph.len()
+    }
+
+    fn need(&self, id: NodeId) -> Result<Need, Diag> {
+        match self.steps.get(id.index()) {
+            Some(Step::Region(r)) => self.region_need(*r, self.graph.node(id)),
+            Some(Step::Unused | Step::Inlined) | None => {
+                Err(at(self.graph.node(id), "is not computed on its own"))
+            }
+            Some(_) => Ok(Need::Inputs(self.step_deps(id.index()).to_vec())),
+        }
+    }
+
+    fn first(&self, id: NodeId) -> &[NodeId] {
+        match self.steps.get(id.index()) {
+            Some(Step::Fused(g)) => self.in_place.defer.get(*g).map_or(&[], Vec::as_slice),
+            _ => &[],
+        }
+    }
+
+    fn partner(&self, id: NodeId, done: &[bool]) -> Option<NodeId> {
+        Executable::partner(self, id, |d| done[d.index()], done)
+    }
+
+    fn also(&self, id: NodeId) -> Option<NodeId> {
+        match self.steps.get(id.index()) {
+            Some(Step::Reduce(r)) => self.reductions[*r].reduction.side,
+            _ => None,
+        }
+    }
+}
 
 impl Executable {
     /// Per node, how many computations list it among their dependencies: a

@@ -6,9 +6,7 @@
 use super::{disjoint, pack, Item, Span, ALIGN};
 use crate::backend::jit::tests::{add, konst, values};
 use crate::backend::jit::{compile, Options};
-use crate::backend::StepInputs;
 use crate::ir::{BinaryOp, DType, Graph, NodeId, Op, ReduceOp, UnaryOp};
-use std::collections::HashMap;
 
 fn round(b: usize) -> usize {
     b.div_ceil(ALIGN) * ALIGN
@@ -163,92 +161,11 @@ fn the_arena_is_smaller_than_its_values() {
     );
 }
 
-#[test]
-fn a_step_that_leaves_the_plan_stops_using_the_arena() {
-    let mut g = Graph::new();
-    let fetches = network(&mut g);
-    let exe = compile(&g, &fetches, Options::checked()).expect("compile");
-    let order = exe.arena_plan().expect("plan").order.clone();
-    assert!(order.len() >= 3);
-    let mut run = exe.arena_start();
-    assert!(run.is_some(), "the buffer is free");
-    assert!(
-        exe.arena_start().is_none(),
-        "a second step at once gets none"
-    );
-    assert!(exe.arena_next(&mut run, order[0]));
-    assert!(exe.arena_next(&mut run, order[1]));
-    // Out of order: off for the rest of the step, even when back in order.
-    assert!(!exe.arena_next(&mut run, order[0]));
-    assert!(!exe.arena_next(&mut run, order[2]));
-    exe.arena_end(run);
-    let mut again = exe.arena_start();
-    assert!(
-        exe.arena_next(&mut again, order[0]),
-        "a new step follows the plan"
-    );
-    exe.arena_end(again);
-}
-
-/// A step whose walk leaves the plan at any position (an entry of the plan's
-/// order dropped, or replaced by another node) falls back to the pool from
-/// there on: kernels then read slot values and pooled values side by side,
-/// and every step gives bitwise what a pool-only executable gives. (The
-/// real walk is unchanged here, so this checks the mixed fallback path, not
-/// the detection: a walk that really leaves its plan cannot be built.)
-#[test]
-fn leaving_the_plan_anywhere_gives_the_pools_results() {
-    let mut g = Graph::new();
-    let fetches = network(&mut g);
-    let empty = HashMap::new();
-    let inputs = StepInputs {
-        placeholders: &empty,
-        variables: &empty,
-    };
-    let options = Options::checked();
-    let pooled = compile(&g, &fetches, options).expect("compile");
-    assert!(pooled.set_arena_plan(None));
-    let want = pooled.run(&inputs).expect("pool only");
-    let bits = |r: &crate::backend::StepResult| -> Vec<Vec<u64>> {
-        r.fetched
-            .iter()
-            .map(crate::backend::jit::tests::bits)
-            .collect()
-    };
-    let base = compile(&g, &fetches, options).expect("compile");
-    let plan = base.arena_plan().expect("plan").clone();
-    assert!(plan.order.len() >= 4);
-    for at in 0..plan.order.len() {
-        for replace in [false, true] {
-            let mut bent = plan.clone();
-            if replace {
-                bent.order[at] = plan.order[(at + 1) % plan.order.len()];
-            } else {
-                bent.order.remove(at);
-            }
-            let exe = compile(&g, &fetches, options).expect("compile");
-            assert!(exe.set_arena_plan(Some(bent)));
-            for step in 0..2 {
-                let got = exe.run(&inputs).expect("jit");
-                assert_eq!(
-                    bits(&got),
-                    bits(&want),
-                    "left the plan at {at}, step {step}"
-                );
-            }
-        }
-    }
-    // The unbent plan, for contrast, keeps every value in its slot.
-    let exe = compile(&g, &fetches, options).expect("compile");
-    assert!(exe.set_arena_plan(Some(plan)));
-    assert_eq!(bits(&exe.run(&inputs).expect("jit")), bits(&want));
-}
-
 /// An in-place update's deferred readers (`inplace.rs`) where one is used up
-/// by another before its own stack entry comes back: the replayed walk, like
-/// `eval`, computes every node once.
+/// by another before its own stack entry comes back: the schedule, and so
+/// the arena's order, lists every node once.
 #[test]
-fn the_walk_computes_a_used_up_deferred_reader_once() {
+fn the_schedule_lists_a_used_up_deferred_reader_once() {
     let source = "
 variable v4: f32[7] = randn(std=0.5);
 variable v6: f32[] = 0.39;
@@ -260,9 +177,9 @@ let train = minimize(mean(t9 * t9), sgd(0.01));
     let train = module.lookup("train").expect("train");
     let exe = compile(&module.graph, &[train], Options::checked()).expect("jit");
     assert_eq!(exe.owned_variables().count(), 3, "all three in place");
-    let order = &exe.arena_plan().expect("a plan").order;
+    assert!(exe.arena_plan().is_some(), "a plan");
     let mut seen = vec![false; module.graph.len()];
-    for id in order {
+    for id in exe.schedule.nodes() {
         assert!(
             !std::mem::replace(&mut seen[id.index()], true),
             "{id} twice"
