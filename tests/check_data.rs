@@ -176,3 +176,24 @@ fn check_reports_row_counts_shapes_and_the_memory_limit_as_run_does() {
     assert_eq!(text(&check.stderr), text(&run.stderr));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn check_reports_a_float_array_fed_to_a_bool_placeholder() {
+    let dir = temp_dir("floatbool");
+    let program = PROGRAM.replace("placeholder x: f32[?, 4]", "placeholder x: bool[?, 4]");
+    let program = program.replace("x @ w", "cast(x, f32) @ w");
+    std::fs::write(dir.join("p.td"), program).unwrap();
+    write_npy(&dir.join("x.npy"), "<f4", &[8, 4], &[0u8; 128], None);
+    labels(&dir, 8, false);
+    let out = tdsl(&dir, &["check", "p.td"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("`train.x` cannot be converted from f32 to bool"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("p.td:2:"), "{stderr}");
+    let out = tdsl(&dir, &["run", "p.td"]);
+    assert_eq!(out.status.code(), Some(1));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -393,6 +393,11 @@ impl Builder<'_> {
             // without values (`check`) only the type changes.
             let what = format!("`{dataset}.{}`", array.name);
             let converted = match self.options.values {
+                // A float never converts to bool, whatever its values.
+                false if got.dtype.is_float() && dtype == DType::Bool => Err(format!(
+                    "{what} cannot be converted from {} to bool: no float is a bool",
+                    got.dtype
+                )),
                 false => Ok(stand_in(&TensorType::new(dtype, got.shape.dims().to_vec()))),
                 true => crate::ir::data_files::convert(&value, dtype, &what),
             };
