@@ -183,12 +183,23 @@ fn panel(
     }
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
+        .position(legend_corner(&finite, (y0, y1)))
         .label_font(("sans-serif", 14))
         .background_style(WHITE.mix(0.8))
         .border_style(BLACK)
         .draw()?;
     Ok(())
+}
+
+/// The legend's corner: upper right, unless the line ends in the upper half
+/// of the panel (a rising curve), then lower right.
+fn legend_corner(points: &[(f64, f64)], (y0, y1): (f64, f64)) -> SeriesLabelPosition {
+    let tail = &points[points.len() - points.len().div_ceil(5)..];
+    let high = tail.iter().filter(|p| p.1 > (y0 + y1) / 2.0).count();
+    match high * 2 > tail.len() {
+        true => SeriesLabelPosition::LowerRight,
+        false => SeriesLabelPosition::UpperRight,
+    }
 }
 
 /// The range of `values` widened by `pad` of its width on each side (an empty
