@@ -12,6 +12,8 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Parsed once per process: boxing `RunArgs` would gain nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Build a program and run its `run` statements (or `--fetch`), printing the fetches.
@@ -107,6 +109,13 @@ pub struct RunArgs {
     /// Also write the `--save` checkpoint after every N-th step (counted by `step()`).
     #[arg(long, value_name = "N", requires = "save", value_parser = clap::value_parser!(u64).range(1..))]
     pub save_every: Option<u64>,
+    /// Append one JSON object a line per printed step to FILE.jsonl: step,
+    /// epoch, wall seconds and every scalar fetch.
+    #[arg(long, value_name = "FILE.jsonl")]
+    pub log: Option<PathBuf>,
+    /// Draw every scalar fetch against the step to FILE.svg (written atomically).
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
     /// The backend that executes the steps.
     #[arg(long, value_enum, default_value_t = Backend::Jit)]
     pub backend: Backend,

@@ -7,8 +7,11 @@ pub mod args;
 mod check;
 mod distributed;
 mod graph_cmd;
+mod log;
+mod plot;
 mod run;
 mod timings;
+mod watch;
 
 pub use args::{Backend, Cli, Command, GraphFormat, IsaArg};
 

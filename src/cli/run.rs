@@ -3,11 +3,12 @@
 
 use super::args::{Backend, RunArgs};
 use super::timings::timings_line;
+use super::watch::{Ticker, Watch};
 use super::{print_stdout, Failure, SourceFile};
 use crate::diag::{Diag, Span};
 use crate::ir::{npy, Module, Tensor};
 use crate::runtime::signature::{fetchable_names, is_group};
-use crate::runtime::{self, checkpoint, run_schedule, Schedule, Session};
+use crate::runtime::{self, checkpoint, run_schedule, Schedule, Session, StepDone};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -100,6 +101,11 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
             .map_or(0, |n| usize::try_from(n).unwrap_or(usize::MAX)),
         ..crate::engines::jit_options_from_env()
     };
+    // `--log` and `--plot` (rank 0 only), checked before the first step.
+    let mut watch = match place.is_root() {
+        true => Watch::new(args.log.as_deref(), args.plot.as_deref()).map_err(|d| fail(vec![d]))?,
+        false => Watch::default(),
+    };
     let engine = crate::engines::engine(backend, options);
     let mut session = Session::taking_defaults(module, engine);
     if args.timings {
@@ -125,11 +131,16 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
         session.prepare(&names).map_err(|d| fail(vec![d]))?;
     }
     for job in &jobs {
+        watch.begin_run();
         let last = match job.epochs {
-            Some(epochs) => run_epoch_job(&mut session, job, epochs),
-            None => run_job(&mut session, job),
-        }
-        .map_err(|d| fail(vec![d]))?;
+            Some(epochs) => run_epoch_job(&mut session, job, epochs, &mut watch),
+            None => run_job(&mut session, job, &mut watch),
+        };
+        // The plot of the steps that ran, even when a step failed.
+        let last = match (last, watch.finish()) {
+            (Ok(last), Ok(())) => last,
+            (Err(d), _) | (Ok(_), Err(d)) => return Err(fail(vec![d])),
+        };
         if let Some(dir) = out {
             write_outputs(&session, job, &last, dir).map_err(|d| fail(vec![d]))?;
         }
@@ -203,9 +214,10 @@ fn jobs(module: &Module, args: &RunArgs) -> Result<Vec<RunJob>, Vec<Diag>> {
 }
 
 /// Runs one job, printing its fetches; a progress bar on a terminal for long runs.
-fn run_job(session: &mut Session, job: &RunJob) -> Result<Vec<Tensor>, Diag> {
+fn run_job(session: &mut Session, job: &RunJob, watch: &mut Watch) -> Result<Vec<Tensor>, Diag> {
     let names: Vec<&str> = job.fetches.iter().map(|(n, _)| n.as_str()).collect();
-    with_progress(job.schedule.steps, |print, on_step| {
+    let ticker = Ticker::new(None);
+    with_progress(job.schedule.steps, (watch, ticker), |print, on_step| {
         run_schedule(session, &names, job.schedule, print, on_step)
     })
 }
@@ -215,31 +227,39 @@ fn run_epoch_job(
     session: &mut Session,
     job: &RunJob,
     (epochs, span): (u64, Option<Span>),
+    watch: &mut Watch,
 ) -> Result<Vec<Tensor>, Diag> {
     let names: Vec<&str> = job.fetches.iter().map(|(n, _)| n.as_str()).collect();
     let per_epoch = runtime::epochs::epoch_length(session, &names, span)?;
-    with_progress(epochs.saturating_mul(per_epoch), |print, on_step| {
-        runtime::epochs::run_epochs(
-            session,
-            &names,
-            (epochs, per_epoch),
-            job.schedule.every,
-            print,
-            on_step,
-        )
-    })
+    let ticker = Ticker::new(Some((epochs, per_epoch)));
+    with_progress(
+        epochs.saturating_mul(per_epoch),
+        (watch, ticker),
+        |print, on_step| {
+            runtime::epochs::run_epochs(
+                session,
+                &names,
+                (epochs, per_epoch),
+                job.schedule.every,
+                print,
+                on_step,
+            )
+        },
+    )
 }
 
 type Print<'a> = dyn FnMut(&str) -> Result<(), Diag> + 'a;
-type OnStep<'a> = dyn FnMut(u64) + 'a;
+type OnStep<'a> = dyn FnMut(&StepDone<'_>) -> Result<(), Diag> + 'a;
 
-/// Runs `job` with a line printer and a step callback: a progress bar of
-/// `total` steps on a terminal for long runs (lines printed above it).
+/// Runs `job` with a line printer and a step callback that feeds `watch`: a
+/// progress bar of `total` steps when stderr is a terminal, for long runs
+/// (lines printed above it; its message from the ticker).
 fn with_progress<T>(
     total: u64,
+    (watch, mut ticker): (&mut Watch, Ticker),
     job: impl FnOnce(&mut Print<'_>, &mut OnStep<'_>) -> Result<T, Diag>,
 ) -> Result<T, Diag> {
-    let bar = (total >= PROGRESS_MIN_STEPS && std::io::stdout().is_terminal())
+    let bar = (total >= PROGRESS_MIN_STEPS && std::io::stderr().is_terminal())
         .then(|| progress_bar(total));
     let mut print = |line: &str| -> Result<(), Diag> {
         let text = format!("{line}\n");
@@ -248,10 +268,14 @@ fn with_progress<T>(
             None => print_stdout(&text),
         }
     };
-    let mut on_step = |step: u64| {
+    let mut on_step = |done: &StepDone<'_>| {
         if let Some(bar) = &bar {
-            bar.set_position(step);
+            bar.set_position(done.step);
+            if let Some(message) = ticker.message(done) {
+                bar.set_message(message);
+            }
         }
+        watch.step(done)
     };
     let result = job(&mut print, &mut on_step);
     if let Some(bar) = &bar {
@@ -263,7 +287,7 @@ fn with_progress<T>(
 fn progress_bar(steps: u64) -> ProgressBar {
     let bar = ProgressBar::new(steps);
     if let Ok(style) =
-        ProgressStyle::with_template("{bar:40} step {pos}/{len} [{elapsed_precise} < {eta}]")
+        ProgressStyle::with_template("step {pos}/{len} {bar:12} {wide_msg} [{elapsed} < {eta}]")
     {
         bar.set_style(style);
     }

@@ -50,6 +50,23 @@ pub fn read_npy_array(path: &Path, max_bytes: u64) -> Result<Tensor, String> {
     file.read_as(dtype)
 }
 
+/// [`read_npz_member`] from the headers alone (`tdsl check`): the member's
+/// type, with the same header, file-size and memory-limit checks; no data read.
+pub fn npz_member_type(path: &Path, name: &str, max_bytes: u64) -> Result<TensorType, String> {
+    let file = NpzFile::open(path)?;
+    let dtype = natural(file.member(name)?.dtype);
+    file.type_as(name, dtype, max_bytes)
+}
+
+/// [`read_npy_array`] from the header alone (`tdsl check`): the array's type,
+/// with the same header, file-size and memory-limit checks; no data read.
+pub fn npy_array_type(path: &Path, max_bytes: u64) -> Result<TensorType, String> {
+    let file = NpyFile::open(path)?;
+    let ty = file.ty_as(natural(file.dtype()));
+    super::limits::check(&format!("'{}'", path.display()), &ty, max_bytes)?;
+    Ok(ty)
+}
+
 /// The type a `.npy` file's array is held in (its header only).
 pub fn npy_type(path: &Path) -> Result<TensorType, String> {
     let file = NpyFile::open(path)?;

@@ -3,6 +3,7 @@
 //! session to the next, and `:feed` of a dataset or of a `?` placeholder,
 //! which rebuilds the program for the fed data.
 
+use super::build_cache::BuildKey;
 use super::state::Repl;
 use crate::lower::DataOptions;
 use crate::runtime::bind::{bind_feed, Names};
@@ -73,18 +74,26 @@ pub(super) fn feed(repl: &mut Repl, name: &str, path: &Path) -> Option<bool> {
     }
     let old = std::mem::replace(&mut repl.data, data);
     let pieces = repl.session_pieces.clone();
-    let module = match repl.build(&pieces) {
-        Ok(module) => module,
-        Err(text) => {
-            repl.data = old;
-            repl.fail(&text);
-            return Some(false);
-        }
+    let key = BuildKey::new(&pieces, &repl.data, repl.backend, repl.max_memory);
+    let (module, executables) = match repl.cache.take(&key) {
+        Some(build) => build,
+        None => match repl.build(&pieces) {
+            Ok(module) => {
+                repl.cache.builds += 1;
+                (module, Default::default())
+            }
+            Err(text) => {
+                repl.data = old;
+                repl.fail(&text);
+                return Some(false);
+            }
+        },
     };
     let tensor = if is_open {
         match crate::runtime::load_feed(&module, name, path) {
             Ok(t) => Some(t),
             Err(diag) => {
+                repl.cache.put(key, module, executables);
                 repl.data = old;
                 repl.fail_diag(diag);
                 return Some(false);
@@ -96,7 +105,13 @@ pub(super) fn feed(repl: &mut Repl, name: &str, path: &Path) -> Option<bool> {
     if let Some(t) = &tensor {
         repl.feeds.insert(name.to_string(), t.clone());
     }
+    // The current build is kept for a later switch back to its sizes.
+    let current = BuildKey::new(&repl.session_pieces, &old, repl.backend, repl.max_memory);
+    let current_module = repl.session.module().clone();
+    let compiled = repl.session.take_executables();
+    repl.cache.put(current, current_module, compiled);
     repl.adopt(module, pieces, &[]);
+    repl.session.give_executables(executables);
     match tensor {
         Some(t) => super::print_out(&format!("fed {name}: {}\n", t.ty())),
         None => {

@@ -10,6 +10,7 @@
 //!
 //! Results go to stdout, diagnostics to stderr. See `docs/repl.md`.
 
+mod build_cache;
 mod commands;
 mod data;
 mod editor;

@@ -40,6 +40,8 @@ pub struct Repl {
     jit: crate::backend::jit::Options,
     /// How many inputs failed.
     pub errors: usize,
+    /// Builds per `?` size (`build_cache.rs`).
+    pub(super) cache: super::build_cache::BuildCache,
     /// The most bytes one tensor may take (`--max-memory`); `None` is the
     /// memory available.
     pub max_memory: Option<u64>,
@@ -82,6 +84,7 @@ impl Repl {
             backend: Backend::default(),
             jit,
             errors: 0,
+            cache: Default::default(),
             max_memory: None,
         }
     }
@@ -171,6 +174,7 @@ impl Repl {
         self.pieces.clear();
         self.feeds.clear();
         self.data = crate::lower::DataOptions::default();
+        self.cache.clear();
         self.session = Session::new(Module::default(), self.engine());
         self.session_pieces.clear();
     }

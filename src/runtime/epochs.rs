@@ -3,8 +3,10 @@
 //! after the last one. `e` counts the dataset's finished epochs (so a run that
 //! continues a dataset, or a restored one, goes on counting).
 
+use super::plan::Plan;
 use super::print::format_fetch;
 use super::session::Session;
+use super::step_done::StepDone;
 use crate::diag::{Diag, Span};
 use crate::ir::Tensor;
 
@@ -47,45 +49,56 @@ pub fn epoch_length(
 }
 
 /// Runs `epochs` epochs of `steps_per_epoch` steps, printing every `every`
-/// epochs and after the last; `on_step` gets each finished step number.
+/// epochs and after the last; `on_step` gets each finished step (after its lines).
 pub fn run_epochs(
     session: &mut Session,
     fetches: &[&str],
     (epochs, steps_per_epoch): (u64, u64),
     every: Option<u64>,
     print: &mut dyn FnMut(&str) -> Result<(), Diag>,
-    on_step: &mut dyn FnMut(u64),
+    on_step: &mut dyn FnMut(&StepDone<'_>) -> Result<(), Diag>,
 ) -> Result<Vec<Tensor>, Diag> {
     let plan = session.plan(fetches)?;
-    let dataset = session
-        .data()
-        .read_by(&plan.placeholders)
-        .first()
-        .map(|d| d.name.clone());
+    let dataset = dataset_read(session, &plan);
     let total = epochs.max(1).saturating_mul(steps_per_epoch.max(1));
     let mut last = Vec::new();
     for step in 1..=total {
         session.recycle(fetches, std::mem::take(&mut last));
         last = session.run(fetches)?;
-        on_step(step);
-        if !step.is_multiple_of(steps_per_epoch.max(1)) {
-            continue;
-        }
         let done = step / steps_per_epoch.max(1);
-        if done != epochs && every.is_none_or(|k| k == 0 || !done.is_multiple_of(k)) {
-            continue;
-        }
+        let printed = step.is_multiple_of(steps_per_epoch.max(1))
+            && (done == epochs || every.is_some_and(|k| k > 0 && done.is_multiple_of(k)));
         let epoch = dataset
             .as_deref()
             .and_then(|d| session.data().position(d))
             .map_or(done, |p| p.epoch);
-        for ((name, value), is_group) in
-            plan.fetch_names.iter().zip(&last).zip(&plan.fetch_is_group)
-        {
-            if !is_group {
-                print(&format!("[epoch {epoch}] {}", format_fetch(name, value)))?;
+        if printed {
+            for ((name, value), is_group) in
+                plan.fetch_names.iter().zip(&last).zip(&plan.fetch_is_group)
+            {
+                if !is_group {
+                    print(&format!("[epoch {epoch}] {}", format_fetch(name, value)))?;
+                }
             }
         }
+        on_step(&StepDone {
+            step,
+            total: u64::try_from(session.step()).unwrap_or(0),
+            epoch: Some(epoch),
+            printed,
+            names: &plan.fetch_names,
+            values: &last,
+            is_group: &plan.fetch_is_group,
+        })?;
     }
     Ok(last)
+}
+
+/// The name of the (first) dataset a step of `plan` reads, if any.
+pub fn dataset_read(session: &Session, plan: &Plan) -> Option<String> {
+    session
+        .data()
+        .read_by(&plan.placeholders)
+        .first()
+        .map(|d| d.name.clone())
 }

@@ -14,6 +14,7 @@ pub mod print;
 pub mod schedule;
 pub mod session;
 pub mod signature;
+pub mod step_done;
 
 #[cfg(test)]
 mod session_tests;
@@ -23,3 +24,4 @@ pub use plan::Plan;
 pub use print::{format_fetch, format_float, format_summary, format_values};
 pub use schedule::{run_schedule, Schedule};
 pub use session::Session;
+pub use step_done::StepDone;

@@ -9,6 +9,7 @@
 
 use super::print::format_fetch;
 use super::session::Session;
+use super::step_done::StepDone;
 use crate::diag::Diag;
 use crate::ir::Tensor;
 
@@ -42,23 +43,24 @@ impl Schedule {
 }
 
 /// Runs `fetches` for `schedule.steps` steps on `session`, giving each printed
-/// line to `print` and each finished step number to `on_step`. Returns the values
-/// of the last step.
+/// line to `print` and each finished step to `on_step` (after its lines).
+/// Returns the values of the last step.
 pub fn run_schedule(
     session: &mut Session,
     fetches: &[&str],
     schedule: Schedule,
     print: &mut dyn FnMut(&str) -> Result<(), Diag>,
-    on_step: &mut dyn FnMut(u64),
+    on_step: &mut dyn FnMut(&StepDone<'_>) -> Result<(), Diag>,
 ) -> Result<Vec<Tensor>, Diag> {
     let plan = session.plan(fetches)?;
+    let dataset = super::epochs::dataset_read(session, &plan);
     let mut last = Vec::new();
     for step in 1..=schedule.steps.max(1) {
         // The previous step's values are printed: their buffers serve this step.
         session.recycle(fetches, std::mem::take(&mut last));
         last = session.run(fetches)?;
-        on_step(step);
-        if schedule.prints_after(step) {
+        let printed = schedule.prints_after(step);
+        if printed {
             let prefix = if schedule.prefixed() {
                 format!("[step {step}] ")
             } else {
@@ -72,6 +74,18 @@ pub fn run_schedule(
                 }
             }
         }
+        on_step(&StepDone {
+            step,
+            total: u64::try_from(session.step()).unwrap_or(0),
+            epoch: dataset
+                .as_deref()
+                .and_then(|d| session.data().position(d))
+                .map(|p| p.epoch),
+            printed,
+            names: &plan.fetch_names,
+            values: &last,
+            is_group: &plan.fetch_is_group,
+        })?;
     }
     Ok(last)
 }

@@ -340,6 +340,19 @@ impl Session {
         Ok(plan)
     }
 
+    /// Takes the compiled executables out, by fetch list: the REPL keeps them
+    /// with their module to start a later session of the same module without
+    /// compiling again.
+    pub fn take_executables(&mut self) -> HashMap<Vec<String>, Box<dyn Executable>> {
+        std::mem::take(&mut self.executables)
+    }
+
+    /// Hands in executables compiled for this session's module (by a session
+    /// of the same module and engine) and not compiled again.
+    pub fn give_executables(&mut self, executables: HashMap<Vec<String>, Box<dyn Executable>>) {
+        self.executables.extend(executables);
+    }
+
     /// The current value of a variable, writable in place (tests: keeps its
     /// buffer, unlike [`Session::feed`]).
     #[cfg(test)]

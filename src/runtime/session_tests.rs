@@ -235,7 +235,14 @@ mod needs_interp {
                 lines.push(line.to_string());
                 Ok(())
             },
-            &mut |_| steps += 1,
+            &mut |done| {
+                steps += 1;
+                assert_eq!((done.step, done.total, done.epoch), (steps, steps, None));
+                assert_eq!(done.printed, steps != 1);
+                // `train` is a group: no scalar; `w` is not a scalar.
+                assert_eq!(done.scalars().count(), 0);
+                Ok(())
+            },
         )
         .unwrap();
         assert_eq!(steps, 3);

@@ -153,6 +153,17 @@ impl NpzFile {
 }
 
 /// How messages name a member: `'d.npz', array 'x'`.
+impl NpzFile {
+    /// The type member `name` would be read as in `dtype`, with the memory
+    /// limit checked like [`NpzFile::read_as`], from its header alone.
+    pub fn type_as(&self, name: &str, dtype: DType, max_bytes: u64) -> Result<TensorType, String> {
+        let member = self.member(name)?;
+        let ty = TensorType::new(dtype, member.shape.clone());
+        limits::check(&member_what(&self.path, name), &ty, max_bytes)?;
+        Ok(ty)
+    }
+}
+
 fn member_what(path: &Path, name: &str) -> String {
     format!("'{}', array '{name}'", path.display())
 }
