@@ -19,6 +19,7 @@ mod arena;
 mod blocks;
 mod calls;
 mod codegen;
+mod collective;
 mod colout;
 mod columns;
 mod combine;
