@@ -5,8 +5,9 @@
 #   - the MLP 784-1024-1024-10, global batch 256, SGD, on synthetic data
 #     (2,048 rows made by tdsl itself: `randn` written with `--out`);
 #   - the digits convnet (programs/digits_convnet.td, global batch 32, Adam).
-# Each line also gives rank 0's time a step in `allreduce` (waiting for the
-# other ranks included) against the rest of its step (`--timings`).
+# Each line gives steps/s from the mean step time and from the median step,
+# and rank 0's mean time a step in `allreduce` (waiting for the other ranks
+# included) against the rest of its step (`--timings` of an MPI build).
 #
 #   cargo build --release --features mpi && bench/scaling.sh
 #   STEPS=100 BTL=self,tcp bench/scaling.sh     # loopback TCP instead of shared memory
@@ -71,22 +72,24 @@ measure() {
     median=$(sed -n 's/.*step median \([0-9.]*\) ms.*/\1/p' "$err")
     comm=$(sed -n 's/.* \([0-9.]*\) ms a step in allreduce.*/\1/p' "$err")
     compute=$(sed -n 's/.* \([0-9.]*\) ms a step computing.*/\1/p' "$err")
-    if [ -z "$median" ]; then
+    if [ -z "$median" ] || [ -z "$comm" ]; then
         echo "scaling.sh: $model on $ranks ranks failed:" >&2
         cat "$err" >&2
         exit 1
     fi
-    echo "$(echo "1000 / $median" | bc -l) ${comm:-0} ${compute:-$median}"
+    # Steps per second from the mean step (allreduce + compute), and from the median.
+    echo "$(echo "1000 / ($comm + $compute)" | bc -l) $(echo "1000 / $median" | bc -l) $comm $compute"
 }
 
 for model in mlp convnet; do
     base=""
     for threads in 1 2; do
         for ranks in 1 2 4; do
-            read -r rate comm compute < <(measure "$model" "$ranks" "$threads")
-            [ -z "$base" ] && base=$rate
-            printf '%-8s ranks %d x threads %d: %8.2f steps/s  (%.2fx 1x1)  allreduce %7.3f ms/step  compute %8.3f ms/step\n' \
-                "$model" "$ranks" "$threads" "$rate" "$(echo "$rate / $base" | bc -l)" "$comm" "$compute"
+            read -r rate typical comm compute < <(measure "$model" "$ranks" "$threads")
+            [ -z "$base" ] && base=$rate && base_typical=$typical
+            printf '%-8s ranks %d x threads %d: %8.2f steps/s (%.2fx 1x1), median step %8.2f steps/s (%.2fx)  allreduce %7.3f ms/step  compute %8.3f ms/step\n' \
+                "$model" "$ranks" "$threads" "$rate" "$(echo "$rate / $base" | bc -l)" \
+                "$typical" "$(echo "$typical / $base_typical" | bc -l)" "$comm" "$compute"
         done
     done
 done

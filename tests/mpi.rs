@@ -280,9 +280,14 @@ fn digits_program(name: &str, optimizer: &str, hidden: Option<&str>) -> String {
     text
 }
 
-/// Runs `program` for 50 training steps, alone (`ranks` = `None`) or under
-/// `mpirun -n K`, and reads back every saved variable.
-fn train_50(dir: &Path, program: &str, ranks: Option<usize>) -> BTreeMap<String, Vec<f64>> {
+/// Runs `program` for 50 training steps on `backend`, alone (`ranks` =
+/// `None`) or under `mpirun -n K`, and reads back every saved variable.
+fn train_50(
+    dir: &Path,
+    program: &str,
+    ranks: Option<usize>,
+    backend: &str,
+) -> BTreeMap<String, Vec<f64>> {
     std::fs::write(dir.join("p.td"), program).unwrap();
     let args = [
         TDSL,
@@ -294,6 +299,8 @@ fn train_50(dir: &Path, program: &str, ranks: Option<usize>) -> BTreeMap<String,
         "50",
         "--save",
         "vars",
+        "--backend",
+        backend,
     ];
     let out = match ranks {
         Some(k) => output(mpirun(dir, k, &args)),
@@ -362,10 +369,10 @@ fn the_digits_programs_on_1_2_and_4_ranks_match_one_process() {
     for (name, optimizer) in cases {
         let program = digits_program(name, optimizer, None);
         let tag = format!("{}-{}", &name[..name.len() - 3], &optimizer[..3]);
-        let alone = train_50(&temp_dir(&format!("{tag}-alone")), &program, None);
+        let alone = train_50(&temp_dir(&format!("{tag}-alone")), &program, None, "jit");
         for k in [1usize, 2, 4] {
             let dir = temp_dir(&format!("{tag}-{k}"));
-            let ranked = train_50(&dir, &program, Some(k));
+            let ranked = train_50(&dir, &program, Some(k), "jit");
             let worst = largest_relative_difference(&alone, &ranked);
             eprintln!("{name} {optimizer}, {k} ranks: largest relative difference {worst:.3e}");
             assert!(worst <= 1e-5, "{name} {optimizer}, {k} ranks: {worst:e}");
@@ -374,15 +381,28 @@ fn the_digits_programs_on_1_2_and_4_ranks_match_one_process() {
 }
 
 /// `dropout` on a rank's share of the batch draws what one process draws for
-/// those rows: training with it on 2 ranks matches one process.
+/// those rows: training with it on 2 ranks matches one process, on both
+/// backends (the interpreter reduces a copy, the JIT the gradient's buffer).
 #[test]
-fn dropout_is_keyed_by_the_global_row() {
-    let program = digits_program("digits_mlp.td", "sgd(0.1)", Some("dropout({}, 0.3)"));
-    let alone = train_50(&temp_dir("dropout-alone"), &program, None);
-    let ranked = train_50(&temp_dir("dropout-2"), &program, Some(2));
-    let worst = largest_relative_difference(&alone, &ranked);
-    eprintln!("digits MLP with dropout, 2 ranks: largest relative difference {worst:.3e}");
-    assert!(worst <= 1e-5, "{worst:e}");
+fn dropout_is_keyed_by_the_global_row_on_both_backends() {
+    let program = digits_program("digits_mlp.td", "adam(0.003)", Some("dropout({}, 0.3)"));
+    for backend in ["jit", "interp"] {
+        let alone = train_50(
+            &temp_dir(&format!("dropout-{backend}-alone")),
+            &program,
+            None,
+            backend,
+        );
+        let ranked = train_50(
+            &temp_dir(&format!("dropout-{backend}-2")),
+            &program,
+            Some(2),
+            backend,
+        );
+        let worst = largest_relative_difference(&alone, &ranked);
+        eprintln!("digits MLP with dropout and Adam, 2 ranks, {backend}: largest relative difference {worst:.3e}");
+        assert!(worst <= 1e-5, "{backend}: {worst:e}");
+    }
 }
 
 #[test]

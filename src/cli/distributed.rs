@@ -203,14 +203,15 @@ pub(crate) fn finish() {
     collective::current().finish();
 }
 
-/// `--timings` in a run of several processes: the time rank 0 spent in
+/// `--timings` in a run of several processes (or any run of a build with
+/// MPI, so that one process can be compared): the time rank 0 spent in
 /// gradient and program `allreduce`s (waiting for slower ranks included),
-/// against the rest of its steps.
+/// against the rest of its steps, as means over the steps.
 pub(crate) fn communication_line(
     place: Place,
     step_times: &[std::time::Duration],
 ) -> Option<String> {
-    if place.size < 2 {
+    if place.size < 2 && !cfg!(feature = "mpi") {
         return None;
     }
     let (calls, spent) = collective::communication();
