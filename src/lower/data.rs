@@ -8,9 +8,7 @@
 
 use super::{BResult, Builder, Failed};
 use crate::diag::{Diag, Span};
-use crate::ir::data::{
-    open_type_text, DataFeed, DatasetArray, DatasetDecl, OpenPlaceholder, Share,
-};
+use crate::ir::data::{open_type_text, DataFeed, DatasetArray, DatasetDecl, OpenPlaceholder};
 use crate::ir::data_files;
 use crate::ir::tensor::Tensor;
 use crate::ir::types::{DType, TensorType};
@@ -49,14 +47,6 @@ impl Default for DataOptions {
 
 // Arrays compare by value; options are compared only in tests.
 impl Eq for DataOptions {}
-
-/// The span of `batch=`'s value among `load(...)`'s named arguments.
-fn bspan_of(named: &[(Ident, Expr)]) -> Option<Span> {
-    named
-        .iter()
-        .find(|(k, _)| k.name == "batch")
-        .map(|(_, e)| e.span)
-}
 
 /// `load(...)`'s own arguments; every other named argument is an array.
 const DATASET_PARAMS: &[&str] = &["batch", "shuffle"];
@@ -152,7 +142,7 @@ impl Builder<'_> {
                 }
             },
         };
-        let share = self.share(batch, bspan_of(named))?;
+        let share = self.share(batch, super::split::batch_span(named))?;
         Ok(DatasetDecl {
             name: name.name.clone(),
             arrays,
@@ -162,29 +152,6 @@ impl Builder<'_> {
             share,
             span,
         })
-    }
-
-    /// This process's share of a dataset's batches: `batch=B` is the global
-    /// batch, so B must divide evenly among the processes.
-    fn share(&mut self, batch: Option<usize>, bspan: Option<Span>) -> BResult<Share> {
-        let ranks = self.options.ranks.max(1);
-        let share = Share {
-            rank: self.options.data.rank,
-            ranks,
-        };
-        match (batch, bspan) {
-            (Some(b), Some(span)) if b % ranks != 0 => Err(self.report(
-                Diag::error(
-                    format!("`batch={b}` cannot be split among {ranks} processes"),
-                    span,
-                )
-                .with_note(format!(
-                    "`batch` is the global batch: each process reads batch / {ranks} rows a step, \
-                     so it must be a multiple of {ranks}"
-                )),
-            )),
-            _ => Ok(share),
-        }
     }
 
     fn dataset_form(&mut self, span: Span) -> Failed {

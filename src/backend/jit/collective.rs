@@ -1,6 +1,7 @@
 //! `allreduce` in a step: a value that dies at its `allreduce` (a gradient in
-//! `minimize`) is combined over the processes in its own buffer, so the step
-//! neither copies nor allocates it (`docs/distributed.md`).
+//! `minimize`) is combined over the processes in its own buffer, and that
+//! buffer goes back to the pool when the result dies, so the step neither
+//! copies nor allocates it (`docs/distributed.md`).
 
 use super::exec::{at, pooled, Executable};
 use super::plan::Step;
@@ -59,6 +60,29 @@ impl Executable {
                 memo[i] = other;
                 Ok(None)
             }
+        }
+    }
+
+    /// A dead `allreduce` output: usually its input's kernel buffer, reduced
+    /// in place, so it goes back to the pool for the next step's kernel
+    /// (bounded as [`Executable::recycle`] bounds buffers, so a reduced copy
+    /// cannot grow the pool from step to step).
+    pub(super) fn release_reduced(
+        &self,
+        slot: &mut Option<Val>,
+        mem: Option<&mut super::memlog::Tracker>,
+    ) {
+        match slot.take() {
+            Some(Val::Shared(arc)) => match Arc::try_unwrap(arc) {
+                Ok(tensor) => {
+                    if let Some(m) = mem {
+                        m.freed(&tensor);
+                    }
+                    self.recycle(std::iter::once(tensor));
+                }
+                Err(arc) => *slot = Some(Val::Shared(arc)),
+            },
+            other => *slot = other,
         }
     }
 }
