@@ -4,8 +4,10 @@
 //! global batch split by rank), the start check, and a killed rank.
 #![cfg(feature = "mpi")]
 
-// The digits programs on 1, 2 and 4 ranks, dropout, an indivisible batch.
-mod digits;
+// The digits programs on 1, 2 and 4 ranks, dropout, an indivisible batch
+// (a crate root's `mod` would look in `tests/`, hence the path).
+#[path = "mpi/split_batch.rs"]
+mod split_batch;
 
 use ndarray::ArrayD;
 use std::path::{Path, PathBuf};
