@@ -167,3 +167,89 @@ fn several_processes_without_the_mpi_feature_is_an_error() {
         assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
     }
 }
+
+/// Builds `source` (in the data fixtures' folder) as rank `rank` of `ranks`.
+fn build_as(source: &str, rank: usize, ranks: usize) -> Result<tdsl::Module, String> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/data");
+    let mut options = tdsl::Options {
+        ranks,
+        ..Default::default()
+    };
+    options.data.rank = rank;
+    tdsl::compile_with(source, &dir, &options)
+        .map(|c| c.module)
+        .map_err(|diags| {
+            diags
+                .iter()
+                .map(|d| d.message.clone())
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+}
+
+fn session(module: tdsl::Module, backend: tdsl::backend::Backend) -> tdsl::Session {
+    tdsl::Session::new(module, tdsl::engines::engine(backend, Default::default()))
+}
+
+// `rows_x.npy` holds rows 0, 1, ..., 9 (one column).
+const SPLIT: &str = "\
+dataset d = load(x=\"rows_x.npy\", batch=4);
+placeholder x: f32[?, 1] = d.x;
+let y = dropout(x + 1.0, 0.5, seed=7);
+";
+
+#[test]
+fn each_rank_reads_its_share_of_the_global_batch() {
+    for (rank, first) in [(0, 0.0), (1, 2.0)] {
+        let module = build_as(SPLIT, rank, 2).expect("builds");
+        let mut s = session(module, tdsl::backend::Backend::Jit);
+        let step0 = s.run(&["x"]).expect("runs")[0].to_f64_vec();
+        let step1 = s.run(&["x"]).expect("runs")[0].to_f64_vec();
+        assert_eq!(step0, vec![first, first + 1.0], "rank {rank}");
+        assert_eq!(step1, vec![first + 4.0, first + 5.0], "rank {rank}");
+    }
+}
+
+#[test]
+fn dropout_on_a_share_draws_what_one_process_draws_for_those_rows() {
+    for backend in [tdsl::backend::Backend::Interp, tdsl::backend::Backend::Jit] {
+        let mut one = session(build_as(SPLIT, 0, 1).expect("builds"), backend);
+        let whole: Vec<Vec<f64>> = (0..2)
+            .map(|_| one.run(&["y"]).expect("runs")[0].to_f64_vec())
+            .collect();
+        assert!(
+            whole[0].contains(&0.0) || whole[1].contains(&0.0),
+            "{whole:?}"
+        );
+        for ranks in [2, 4] {
+            let rows = 4 / ranks;
+            for rank in 0..ranks {
+                let mut s = session(build_as(SPLIT, rank, ranks).expect("builds"), backend);
+                for expect in &whole {
+                    let got = s.run(&["y"]).expect("runs")[0].to_f64_vec();
+                    assert_eq!(
+                        got[..],
+                        expect[rank * rows..(rank + 1) * rows],
+                        "rank {rank} of {ranks}, {backend:?}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_global_batch_that_does_not_divide_among_the_ranks_is_an_error() {
+    let err = build_as(SPLIT, 0, 3).expect_err("4 rows cannot split 3 ways");
+    assert!(
+        err.contains("`batch=4` cannot be split among 3 processes"),
+        "{err}"
+    );
+    // A dataset without `batch` is read whole by every process.
+    let whole = "dataset d = load(x=\"rows_x.npy\");\nplaceholder x: f32[?, 1] = d.x;\n";
+    let mut s = session(
+        build_as(whole, 2, 3).expect("builds"),
+        tdsl::backend::Backend::Interp,
+    );
+    assert_eq!(s.run(&["x"]).expect("runs")[0].to_f64_vec().len(), 10);
+}

@@ -1,7 +1,13 @@
 //! Data-parallel runs under `mpirun` over loopback (`--features mpi`; needs
 //! Open MPI's `mpirun` on the PATH): `allreduce` values, training on 2 and 4
-//! ranks against one process, the start check, and a killed rank.
+//! ranks against one process (shards fed per rank, and the digits programs'
+//! global batch split by rank), the start check, and a killed rank.
 #![cfg(feature = "mpi")]
+
+// The digits programs on 1, 2 and 4 ranks, dropout, an indivisible batch
+// (a crate root's `mod` would look in `tests/`, hence the path).
+#[path = "mpi/split_batch.rs"]
+mod split_batch;
 
 use ndarray::ArrayD;
 use std::path::{Path, PathBuf};
@@ -225,7 +231,7 @@ fn a_killed_rank_ends_the_job_within_30_seconds() {
     .unwrap();
     // Rank 1 is killed with SIGKILL two seconds in; rank 0 waits in an allreduce.
     let script = format!(
-        "{TDSL} run p.td & pid=$!; \
+        "{TDSL} run p.td --save vars & pid=$!; \
          if [ \"$OMPI_COMM_WORLD_RANK\" = 1 ]; then sleep 2; kill -9 $pid; fi; wait $pid"
     );
     let mut command = mpirun(&dir, 2, &["sh", "-c", &script]);
@@ -250,6 +256,14 @@ fn a_killed_rank_ends_the_job_within_30_seconds() {
         panic!("the job still ran 30 s after a rank was killed");
     };
     assert!(!status.success(), "{status:?}");
+    // Measured from the kill (2 s after the start).
+    let after_kill = start.elapsed().saturating_sub(Duration::from_secs(2));
+    eprintln!("a killed rank: the job ended {after_kill:.1?} after the kill");
+    // Nothing half-written: `--save` writes only after the last step.
+    let saved: Vec<_> = std::fs::read_dir(dir.join("vars"))
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert!(saved.is_empty(), "{saved:?}");
 }
 
 /// The folder's `checkpoint.txt` records `step N`.

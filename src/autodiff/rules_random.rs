@@ -24,8 +24,15 @@ pub(crate) fn random(
         RandomKind::Dropout => {
             let (x, rate, step) = (input(e, node, 0)?, input(e, node, 1)?, input(e, node, 2)?);
             let ty = e.ty(x);
-            let dx = e.add(Op::Random { kind, seed }, vec![g, rate, step], ty);
-            Ok(vec![Some(dx), None, None])
+            let mut inputs = vec![g, rate, step];
+            // The global first row (a data-parallel share) keys the same mask.
+            if node.inputs.len() > 3 {
+                inputs.push(input(e, node, 3)?);
+            }
+            let dx = e.add(Op::Random { kind, seed }, inputs, ty);
+            let mut contributions = vec![Some(dx), None, None];
+            contributions.resize(node.inputs.len(), None);
+            Ok(contributions)
         }
     }
 }

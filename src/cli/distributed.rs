@@ -202,3 +202,27 @@ pub(crate) fn feed_path(path: &Path, place: Place) -> PathBuf {
 pub(crate) fn finish() {
     collective::current().finish();
 }
+
+/// `--timings` in a run of several processes (or any run of a build with
+/// MPI, so that one process can be compared): the time rank 0 spent in
+/// gradient and program `allreduce`s (waiting for slower ranks included),
+/// against the rest of its steps, as means over the steps.
+pub(crate) fn communication_line(
+    place: Place,
+    step_times: &[std::time::Duration],
+) -> Option<String> {
+    if place.size < 2 && !cfg!(feature = "mpi") {
+        return None;
+    }
+    let (calls, spent) = collective::communication();
+    let steps = step_times.len().max(1) as f64;
+    let total: f64 = step_times.iter().map(|t| t.as_secs_f64()).sum();
+    let comm = spent.as_secs_f64();
+    Some(format!(
+        "communication: {} ranks, {calls} allreduces, {:.3} ms a step in allreduce, \
+         {:.3} ms a step computing",
+        place.size,
+        comm * 1e3 / steps,
+        (total - comm).max(0.0) * 1e3 / steps
+    ))
+}

@@ -32,8 +32,9 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
     let max_bytes = args
         .max_memory
         .unwrap_or_else(crate::ir::limits::default_max_bytes);
-    let (data, rest_feeds) = runtime::bind::bind_feeds(&program, &args.feeds, max_bytes)
+    let (mut data, rest_feeds) = runtime::bind::bind_feeds(&program, &args.feeds, max_bytes)
         .map_err(|d| source.failure(d))?;
+    data.rank = place.rank;
     let options = crate::Options {
         optimize: !args.no_opt,
         max_memory: args.max_memory,
@@ -149,6 +150,9 @@ pub fn run(args: &RunArgs) -> Result<(), Failure> {
         let line = timings_line(&build_times, session.compile_time(), session.step_times());
         // A closed stderr loses the line; it is not an error of the run.
         let _ = writeln!(std::io::stderr(), "{line}");
+        if let Some(line) = super::distributed::communication_line(place, session.step_times()) {
+            let _ = writeln!(std::io::stderr(), "{line}");
+        }
     }
     if let Some(dir) = save {
         checkpoint::save(&session, dir)

@@ -34,13 +34,53 @@ pub struct DatasetDecl {
     pub batch: Option<usize>,
     /// `shuffle=SEED`.
     pub shuffle: Option<u64>,
+    /// This process's share of each batch in a data-parallel run.
+    pub share: Share,
     pub span: Span,
+}
+
+/// In a run of `ranks` processes, process `rank` reads rows
+/// `rank * B/ranks .. (rank + 1) * B/ranks` of each step's batch of `B` rows
+/// (`batch=B` is the global batch); a dataset without `batch` is read whole by
+/// every process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Share {
+    pub rank: usize,
+    pub ranks: usize,
+}
+
+impl Default for Share {
+    fn default() -> Share {
+        Share { rank: 0, ranks: 1 }
+    }
 }
 
 impl DatasetDecl {
     /// The rows one step feeds: B, or N without `batch`.
     pub fn batch_rows(&self) -> usize {
         self.batch.unwrap_or(self.rows)
+    }
+
+    /// Whether each process reads only its share of a step's batch.
+    pub fn is_split(&self) -> bool {
+        self.batch.is_some() && self.share.ranks > 1
+    }
+
+    /// The rows this process reads a step: B / ranks when split, else
+    /// [`DatasetDecl::batch_rows`].
+    pub fn local_rows(&self) -> usize {
+        match self.is_split() {
+            true => self.batch_rows() / self.share.ranks,
+            false => self.batch_rows(),
+        }
+    }
+
+    /// The index, within the step's batch, of this process's first row.
+    pub fn first_row(&self) -> usize {
+        match self.is_split() {
+            true => self.share.rank * self.local_rows(),
+            false => 0,
+        }
     }
 
     /// Steps in an epoch: floor(N / B) (the partial batch is dropped); 1
@@ -188,10 +228,30 @@ mod tests {
             rows: 10,
             batch: Some(3),
             shuffle: None,
+            share: Share::default(),
             span: Span::new(0, 0),
         };
         assert_eq!(d.steps_per_epoch(), 3);
         d.batch = None;
         assert_eq!((d.steps_per_epoch(), d.batch_rows()), (1, 10));
+    }
+
+    #[test]
+    fn a_split_batch_gives_each_rank_its_rows() {
+        let mut d = DatasetDecl {
+            name: "d".into(),
+            arrays: Vec::new(),
+            rows: 20,
+            batch: Some(8),
+            shuffle: None,
+            share: Share { rank: 3, ranks: 4 },
+            span: Span::new(0, 0),
+        };
+        assert!(d.is_split());
+        assert_eq!((d.local_rows(), d.first_row()), (2, 6));
+        assert_eq!(d.steps_per_epoch(), 2, "epochs count global batches");
+        d.batch = None;
+        assert!(!d.is_split(), "a dataset without `batch` is read whole");
+        assert_eq!((d.local_rows(), d.first_row()), (20, 0));
     }
 }

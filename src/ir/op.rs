@@ -254,7 +254,9 @@ pub enum Op {
     // ---- per-step randomness ----
     /// Values keyed by (seed, step, element) (`ir::philox`): `Normal` and
     /// `Uniform` take inputs `[step: i32[]]` and are typed by their node;
-    /// `Dropout` takes `[x, rate: x.dtype[], step: i32[]]` and has `x`'s type.
+    /// `Dropout` takes `[x, rate: x.dtype[], step: i32[]]` and has `x`'s type;
+    /// an optional fourth input `first_row: i32[]` keys row `k` of `x` as global
+    /// row `first_row + k` (one process's share of a batch).
     Random {
         kind: RandomKind,
         seed: u64,

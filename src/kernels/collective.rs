@@ -8,7 +8,9 @@
 //! fallback) call; constant folding never folds it.
 
 use crate::ir::{AllreduceOp, Tensor};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 #[cfg(feature = "mpi")]
 pub mod mpi;
@@ -71,12 +73,39 @@ pub fn current() -> &'static dyn Collective {
     }
 }
 
+/// The calls of [`allreduce_tensor`] on more than one process, and the
+/// nanoseconds spent in them (waiting for the other processes included).
+static CALLS: AtomicU64 = AtomicU64::new(0);
+static NANOS: AtomicU64 = AtomicU64::new(0);
+
+/// How many `allreduce`s of tensors ran on more than one process, and the
+/// time spent in them (`tdsl run --timings`: communication against compute).
+pub fn communication() -> (u64, Duration) {
+    (
+        CALLS.load(Ordering::Relaxed),
+        Duration::from_nanos(NANOS.load(Ordering::Relaxed)),
+    )
+}
+
 /// `allreduce` on a float tensor in standard layout, through [`current`].
 pub fn allreduce_tensor(tensor: &mut Tensor, op: AllreduceOp) -> Result<(), String> {
     let collective = current();
     if collective.size() == 1 {
         return Ok(());
     }
+    let start = Instant::now();
+    let result = reduce_on(collective, tensor, op);
+    let nanos = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    CALLS.fetch_add(1, Ordering::Relaxed);
+    NANOS.fetch_add(nanos, Ordering::Relaxed);
+    result
+}
+
+fn reduce_on(
+    collective: &dyn Collective,
+    tensor: &mut Tensor,
+    op: AllreduceOp,
+) -> Result<(), String> {
     match tensor {
         Tensor::F32(a) => match a.as_slice_mut() {
             Some(data) => collective.allreduce_f32_in_place(data, op),

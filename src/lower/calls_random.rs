@@ -123,11 +123,14 @@ impl Builder<'_> {
             kind: RandomKind::Dropout,
             seed,
         };
-        let id = self.add_node(
-            op,
-            &[(xv, x.span), (rid, rate.span), (step, call.span)],
-            call.span,
-        )?;
+        let mut inputs = vec![(xv, x.span), (rid, rate.span), (step, call.span)];
+        // A share of a split batch: keyed by global row (`split.rs`).
+        if let Some(row) = self.split_first_row(xv) {
+            let row = i32::try_from(row).map_err(|_| self.error("too many rows", x.span))?;
+            let first = crate::ir::tensor::Tensor::scalar(DType::I32, f64::from(row));
+            inputs.push((self.constant(first, call.span)?, call.span));
+        }
+        let id = self.add_node(op, &inputs, call.span)?;
         Ok(self.here(id))
     }
 

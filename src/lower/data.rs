@@ -28,6 +28,9 @@ pub struct DataOptions {
     pub whole: BTreeSet<String>,
     /// The size an unbound `?` builds with.
     pub stand_in: usize,
+    /// This process's index among `BuildOptions::ranks`: which share of each
+    /// batched dataset's steps it reads (`ir::data::Share`).
+    pub rank: usize,
 }
 
 impl Default for DataOptions {
@@ -37,6 +40,7 @@ impl Default for DataOptions {
             arrays: BTreeMap::new(),
             whole: BTreeSet::new(),
             stand_in: 1,
+            rank: 0,
         }
     }
 }
@@ -145,12 +149,14 @@ impl Builder<'_> {
                 }
             },
         };
+        let share = self.share(batch, super::split::batch_span(named))?;
         Ok(DatasetDecl {
             name: name.name.clone(),
             arrays,
             rows,
             batch,
             shuffle,
+            share,
             span,
         })
     }
@@ -387,7 +393,7 @@ impl Builder<'_> {
         if shape.is_empty() {
             return Err(self.error(format!("array `{}` has no rows", array.name), span));
         }
-        shape[0] = decl.batch_rows();
+        shape[0] = decl.local_rows();
         if got.dtype != dtype {
             // Converted once, here, for every step (the feed conversions' rules);
             // without values (`check`) only the type changes.

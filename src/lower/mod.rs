@@ -30,6 +30,7 @@ mod nodes;
 mod optimizer;
 mod scope;
 mod slicing;
+mod split;
 mod state;
 #[cfg(test)]
 mod tests;

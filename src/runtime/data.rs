@@ -2,7 +2,8 @@
 //!
 //! Each dataset has a position (epoch, step in the epoch). A step that reads
 //! any placeholder fed `= NAME.ARRAY` feeds rows `order[s*B .. s*B+B]` of every
-//! array of that dataset (`ir::data::epoch_order`), and the dataset advances
+//! array of that dataset (`ir::data::epoch_order`; in a data-parallel run only
+//! this process's share of them, `ir::data::Share`), and the dataset advances
 //! once after the step succeeds. A failed step leaves the position as it was.
 //! The position can be read and set (a checkpoint saves and restores it).
 
@@ -111,10 +112,14 @@ impl DataFeeder {
                     epoch_order(state.decl.rows, state.decl.shuffle, epoch),
                 ));
             }
+            // In a data-parallel run, this process's share of the step's batch.
             let b = state.decl.batch_rows();
-            let start = (step as usize).saturating_mul(b);
+            let start = (step as usize)
+                .saturating_mul(b)
+                .saturating_add(state.decl.first_row());
+            let end = start.saturating_add(state.decl.local_rows());
             let rows = match &state.order {
-                Some((_, order)) => order.get(start..start + b).unwrap_or(&[]),
+                Some((_, order)) => order.get(start..end).unwrap_or(&[]),
                 None => &[],
             };
             for f in self

@@ -19,6 +19,7 @@ pub(crate) mod arena;
 pub(crate) mod blocks;
 mod calls;
 mod codegen;
+mod collective;
 mod colout;
 mod columns;
 mod combine;

@@ -99,6 +99,10 @@ impl Executable {
             if *left > 0 || self.fetched.get(i) != Some(&false) {
                 continue;
             }
+            if matches!(self.graph.nodes[i].op, Op::Allreduce { .. }) {
+                self.release_reduced(&mut memo[i], mem.as_deref_mut());
+                continue;
+            }
             if !pooled(self.steps.get(i)) {
                 // An interpreter kernel's output (allocated each step) is
                 // dropped now rather than at the end of the step; a variable

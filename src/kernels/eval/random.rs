@@ -28,16 +28,19 @@ pub(crate) fn eval(
             })
         }
         RandomKind::Dropout => {
-            expect_inputs(node, inputs, 3)?;
+            if inputs.len() != 4 {
+                expect_inputs(node, inputs, 3)?;
+            }
             let stream = Stream::new(seed, step_of(node, inputs, 2)?);
+            let first = first_element(node, inputs)?;
             dispatch_float!(node, node.ty.dtype, T => {
                 let x = typed::<T>(node, inputs, 0)?;
                 let rate = scalar_of(node, typed::<T>(node, inputs, 1)?)?;
                 let values = match x.as_slice() {
-                    Some(xs) => dropout(node, xs, rate, &stream)?,
+                    Some(xs) => dropout(node, xs, rate, &stream, first)?,
                     None => {
                         let xs: Vec<T> = x.iter().copied().collect();
-                        dropout(node, &xs, rate, &stream)?
+                        dropout(node, &xs, rate, &stream, first)?
                     }
                 };
                 wrap::<T>(node, shape, values)
@@ -65,13 +68,30 @@ fn draw<T: Scalar>(stream: &Stream, normal: bool, n: usize) -> Vec<T> {
     out
 }
 
-/// Inverted dropout of `xs`: element `i` is kept when its uniform is at least
-/// `rate` (so `rate = 0` keeps everything, and scales by 1: the identity).
+/// The stream index of dropout's element 0: 0, or with a fourth input
+/// `first_row` (one process's share of a batch) `first_row` times the
+/// elements of a row, so element `i` draws what element `first + i` of the
+/// whole batch draws.
+fn first_element(node: &Node, inputs: &[&Tensor]) -> Result<u64, Diag> {
+    if inputs.len() < 4 {
+        return Ok(0);
+    }
+    let row = scalar_of(node, typed::<i32>(node, inputs, 3)?)?;
+    let row = u64::try_from(row).map_err(|_| internal(node, format!("first row {row}")))?;
+    let rows = node.ty.shape.dims().first().copied().unwrap_or(1).max(1);
+    let per_row = (node.ty.shape.numel() / rows) as u64;
+    Ok(row.saturating_mul(per_row))
+}
+
+/// Inverted dropout of `xs`: element `i` is kept when the uniform of stream
+/// element `first + i` is at least `rate` (so `rate = 0` keeps everything,
+/// and scales by 1: the identity).
 fn dropout<T: Scalar + std::ops::Mul<Output = T>>(
     node: &Node,
     xs: &[T],
     rate: T,
     stream: &Stream,
+    first: u64,
 ) -> Result<Vec<T>, Diag> {
     let r = rate.to_f64();
     if !(0.0..1.0).contains(&r) {
@@ -84,14 +104,21 @@ fn dropout<T: Scalar + std::ops::Mul<Output = T>>(
     let scale = T::binary(BinaryOp::Div, one, T::binary(BinaryOp::Sub, one, rate));
     let zero = T::from_f64(0.0);
     let mut out = Vec::with_capacity(xs.len());
-    for (b, chunk) in xs.chunks(4).enumerate() {
-        let w = stream.block(b as u64);
-        for (&x, &w) in chunk.iter().zip(&w) {
-            // Both sides computed: a select, not a branch the random mask
-            // would mispredict half of the time.
-            let kept = x * scale;
-            out.push(if unit(w) >= r { kept } else { zero });
+    let mut w = stream.block(first / 4);
+    for (i, &x) in xs.iter().enumerate() {
+        // Element `first + i` reads word `(first + i) % 4` of its block.
+        let g = first + i as u64;
+        if g.is_multiple_of(4) && i > 0 {
+            w = stream.block(g / 4);
         }
+        // Both sides computed: a select, not a branch the random mask would
+        // mispredict half of the time.
+        let kept = x * scale;
+        out.push(if unit(w[(g % 4) as usize]) >= r {
+            kept
+        } else {
+            zero
+        });
     }
     Ok(out)
 }
@@ -132,5 +159,39 @@ mod tests {
         assert_eq!(draw::<f64>(&stream, false, 7), uniforms);
         let as_f32: Vec<f32> = normals.iter().map(|&v| v as f32).collect();
         assert_eq!(draw::<f32>(&stream, true, 7), as_f32);
+    }
+
+    fn dropout_node(rows: usize, cols: usize) -> Node {
+        let ty = crate::ir::TensorType::new(crate::ir::DType::F64, vec![rows, cols]);
+        Node {
+            op: crate::ir::Op::Random {
+                kind: RandomKind::Dropout,
+                seed: 11,
+            },
+            inputs: Vec::new(),
+            ty,
+            span: crate::diag::Span::new(0, 0),
+        }
+    }
+
+    #[test]
+    fn a_share_of_the_rows_draws_what_the_whole_batch_draws() {
+        let stream = Stream::new(11, 4);
+        // 8 rows of 3: rows do not start on a block of 4.
+        let xs: Vec<f64> = (0..24).map(|i| f64::from(i) + 1.0).collect();
+        let whole = dropout(&dropout_node(8, 3), &xs, 0.5, &stream, 0).unwrap();
+        assert!(whole.contains(&0.0) && whole.iter().any(|&v| v != 0.0));
+        for (rows, ranks) in [(8, 2), (8, 4), (8, 8)] {
+            let local = rows / ranks;
+            for rank in 0..ranks {
+                let node = dropout_node(local, 3);
+                let part = &xs[rank * local * 3..(rank + 1) * local * 3];
+                let row = Tensor::scalar(crate::ir::DType::I32, (rank * local) as f64);
+                let x = Tensor::F64(ArrayD::from_shape_vec(vec![local, 3], part.to_vec()).unwrap());
+                let first = first_element(&node, &[&x, &x, &x, &row]).unwrap();
+                let got = dropout(&node, part, 0.5, &stream, first).unwrap();
+                assert_eq!(got[..], whole[rank * local * 3..(rank + 1) * local * 3]);
+            }
+        }
     }
 }

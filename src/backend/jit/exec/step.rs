@@ -120,7 +120,10 @@ impl Executable {
         };
         let value = match var {
             Some(t) => Val::Shared(Arc::new(t)),
-            None => self.compute(id, memo, updates, env, &mut side, reuse, place)?,
+            None => match self.allreduce_in_place(id, memo, remaining)? {
+                Some(v) => v,
+                None => self.compute(id, memo, updates, env, &mut side, reuse, place)?,
+            },
         };
         if let Some((side_id, side_value)) = side {
             if let Some(m) = mem.as_mut() {
