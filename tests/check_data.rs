@@ -2,27 +2,9 @@
 //! dtypes, row counts and file sizes are checked as `run` checks them, values
 //! are not (a value that does not convert is `run`'s error alone).
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn temp_dir(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("tdsl-check-data-{}-{test}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn tdsl(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tdsl"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("the tdsl binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+mod support;
+use std::path::Path;
+use support::{tdsl, temp_dir, text};
 
 /// A version 1.0 `.npy` header for `descr` and `shape`.
 fn header(descr: &str, shape: &[usize]) -> Vec<u8> {

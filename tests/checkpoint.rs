@@ -4,8 +4,9 @@
 //! dataset and `dropout`; another program's checkpoint is refused naming each
 //! variable; a save that cannot be written leaves nothing behind.
 
+mod support;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use support::tdsl;
 use tdsl::ir::npy::write_npy_atomic;
 use tdsl::ir::{DType, Tensor, TensorType};
 
@@ -40,14 +41,6 @@ fn workdir(name: &str) -> PathBuf {
     write_npy_atomic(&dir.join("x.npy"), &tensor(vec![10, 3], x)).expect("x.npy");
     write_npy_atomic(&dir.join("y.npy"), &tensor(vec![10, 1], y)).expect("y.npy");
     dir
-}
-
-fn tdsl(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tdsl"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("tdsl runs")
 }
 
 /// Runs `tdsl ARGS`, which must succeed; returns its stdout.

@@ -156,11 +156,10 @@ run total;
     assert!(e.contains("x_f64.npy' holds f64[2, 2]"), "{e}");
 }
 
-/// `--feed x=FILE.npz` to a placeholder with `?` sizes (a fuzz find, still
-/// open: `src/runtime/bind.rs` takes the sizes from the file as if it were a
-/// `.npy`, "'data.npz' is not a valid .npy file").
+/// `--feed x=FILE.npz` to a placeholder with `?` sizes binds them from the
+/// archive's array `x`, as a fixed-size placeholder reads it (a fuzz find:
+/// the sizes were read as if the archive were a `.npy`).
 #[test]
-#[ignore = "open fuzz find: a ? placeholder's --feed of an .npz is read as .npy (src/runtime/bind.rs)"]
 fn an_npz_feeds_a_question_mark_placeholder() {
     let file = program(
         "npz_open",

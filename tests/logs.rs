@@ -2,10 +2,10 @@
 //! backends: every log line parses, its fields match the printed steps, and
 //! the plot is a whole SVG naming its series and axes, or no file at all.
 
+mod support;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::path::Path;
+use support::{tdsl, temp_dir, text};
 
 const BACKENDS: [&str; 2] = ["jit", "interp"];
 
@@ -20,27 +20,6 @@ let ok = loss < 1.0;
 run train, loss, n, ok repeat 10 every 3;
 run loss;
 ";
-
-fn temp_dir(test: &str) -> PathBuf {
-    static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-    let dir = std::env::temp_dir().join(format!("tdsl-logs-{}-{n}-{test}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn tdsl(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tdsl"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("the tdsl binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 /// A JSON value of a flat record.
 #[derive(Clone, Debug, PartialEq)]

@@ -73,6 +73,17 @@ pub fn npy_type(path: &Path) -> Result<TensorType, String> {
     Ok(file.ty_as(natural(file.dtype())))
 }
 
+/// The type of what feeds `name` from `path`: the `.npy` file, or an `.npz`
+/// archive's array `name` (as `--feed NAME=FILE.npz` reads it).
+pub fn feed_type(path: &Path, name: &str) -> Result<TensorType, String> {
+    if path.extension().is_some_and(|x| x == "npz") {
+        let file = NpzFile::open(path)?;
+        let member = file.member(name)?;
+        return Ok(TensorType::new(natural(member.dtype), member.shape.clone()));
+    }
+    npy_type(path)
+}
+
 /// `value` converted to `dtype` when every element allows it: `i32` and `bool`
 /// to floats (exactly: integers up to 2^24 for `f32`), `bool` to `i32`, `f64` to
 /// `f32` by rounding (a finite value that overflows is an error), `f32` to

@@ -121,7 +121,7 @@ pub fn bind_feed(
         return Ok(true);
     }
     if (names.is_open)(name) {
-        let ty = data_files::npy_type(path).map_err(in_feed)?;
+        let ty = data_files::feed_type(path, name).map_err(in_feed)?;
         options
             .bindings
             .insert(name.to_string(), ty.shape.dims().to_vec());

@@ -4,7 +4,6 @@
 //! continues a dataset, or a restored one, goes on counting).
 
 use super::plan::Plan;
-use super::print::format_fetch;
 use super::session::Session;
 use super::step_done::StepDone;
 use crate::diag::{Diag, Span};
@@ -73,13 +72,7 @@ pub fn run_epochs(
             .and_then(|d| session.data().position(d))
             .map_or(done, |p| p.epoch);
         if printed {
-            for ((name, value), is_group) in
-                plan.fetch_names.iter().zip(&last).zip(&plan.fetch_is_group)
-            {
-                if !is_group {
-                    print(&format!("[epoch {epoch}] {}", format_fetch(name, value)))?;
-                }
-            }
+            super::print::print_fetches(&plan, &last, &format!("[epoch {epoch}] "), print)?;
         }
         on_step(&StepDone {
             step,

@@ -71,6 +71,26 @@ fn float_min_max(values: impl Iterator<Item = f64>) -> (Option<String>, Option<S
     (min.map(format_float), max.map(format_float))
 }
 
+/// Prints each fetched value of a step but `group`s, as `PREFIXNAME: ...`.
+pub(crate) fn print_fetches(
+    plan: &super::plan::Plan,
+    values: &[Tensor],
+    prefix: &str,
+    print: &mut dyn FnMut(&str) -> Result<(), crate::diag::Diag>,
+) -> Result<(), crate::diag::Diag> {
+    for ((name, value), is_group) in plan
+        .fetch_names
+        .iter()
+        .zip(values)
+        .zip(&plan.fetch_is_group)
+    {
+        if !is_group {
+            print(&format!("{prefix}{}", format_fetch(name, value)))?;
+        }
+    }
+    Ok(())
+}
+
 /// One fetch, as `tdsl run` prints it (without a trailing newline):
 /// `loss: f32[] = 0.693147`, or a summary for more than 64 elements.
 pub fn format_fetch(name: &str, tensor: &Tensor) -> String {

@@ -7,7 +7,6 @@
 //!
 //! A `group` fetch runs but is never printed.
 
-use super::print::format_fetch;
 use super::session::Session;
 use super::step_done::StepDone;
 use crate::diag::Diag;
@@ -66,13 +65,7 @@ pub fn run_schedule(
             } else {
                 String::new()
             };
-            for ((name, value), is_group) in
-                plan.fetch_names.iter().zip(&last).zip(&plan.fetch_is_group)
-            {
-                if !is_group {
-                    print(&format!("{prefix}{}", format_fetch(name, value)))?;
-                }
-            }
+            super::print::print_fetches(&plan, &last, &prefix, print)?;
         }
         on_step(&StepDone {
             step,

@@ -69,6 +69,10 @@ fn train_50(
     let mut vars = BTreeMap::new();
     for entry in std::fs::read_dir(dir.join("vars")).unwrap() {
         let path = entry.unwrap().path();
+        // A checkpoint folder also holds its manifest (`checkpoint.txt`).
+        if path.extension().is_none_or(|e| e != "npy") {
+            continue;
+        }
         let name = path.file_stem().unwrap().to_string_lossy().into_owned();
         vars.insert(name, values(&read_npy(&path).unwrap()));
     }

@@ -166,6 +166,35 @@ fn line_differs(want: &str, got: &str, tol: Tolerance) -> Option<String> {
         .then(|| format!("numbers differ beyond tolerance: {}", numbers.join(", ")))
 }
 
+/// A fresh, empty folder for one test of this test binary.
+pub fn temp_dir(test: &str) -> std::path::PathBuf {
+    static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let name = format!(
+        "tdsl-{}-{}-{n}-{test}",
+        env!("CARGO_CRATE_NAME"),
+        std::process::id()
+    );
+    let dir = std::env::temp_dir().join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Runs `tdsl ARGS` in `dir`.
+pub fn tdsl(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_tdsl"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("the tdsl binary runs")
+}
+
+/// Output bytes as text.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
