@@ -11,7 +11,9 @@
 //!   and their arguments; `values.rs`: value constructors (`zeros`, `randn`, ...);
 //! - `state.rs`: `fn` inlining, `assign` and `group`;
 //! - `control.rs`: `cond` and `fold` regions and their captures;
-//! - `items.rs`: declarations, initialisers, `run` statements.
+//! - `items.rs`: declarations, initialisers, `run` statements;
+//! - `data.rs`: `dataset` items; `fed.rs`: placeholders with `?` sizes or a
+//!   dataset feed.
 
 mod args;
 mod calls;
@@ -23,6 +25,7 @@ mod control;
 mod data;
 pub use data::DataOptions;
 mod expr;
+mod fed;
 mod grad;
 mod items;
 mod literals;

@@ -1,8 +1,9 @@
 //! The `:` commands.
 
+use super::expr::Target;
 use super::graph_view::optimized_node_text;
 use super::pieces::{Layout, Origin};
-use super::state::{Repl, Target};
+use super::state::Repl;
 use super::{print_err, print_out, Flow};
 use crate::backend::Backend;
 use crate::runtime::signature::type_text;

@@ -1,6 +1,7 @@
 //! `tdsl repl [FILE]`: try items, expressions and commands interactively.
 //!
-//! - `state.rs`: the accepted items and the session; items and bare expressions;
+//! - `state.rs`: the accepted items and the session;
+//! - `items.rs`: inputs of items; `expr.rs`: bare expressions;
 //! - `pieces.rs`: the assembled program text and diagnostics mapped back to inputs;
 //! - `run.rs`: `run` statements typed at the prompt;
 //! - `commands.rs`: the `:` commands; `graph_view.rs`: `:graph`;
@@ -14,9 +15,11 @@ mod build_cache;
 mod commands;
 mod data;
 mod editor;
+mod expr;
 mod graph_view;
 mod input;
 mod interrupt;
+mod items;
 mod pieces;
 mod run;
 mod state;

@@ -1,22 +1,15 @@
-//! The REPL's state: the accepted items, the running session, and how an input
-//! extends them. Every input is compiled together with the accepted items; on an
-//! error nothing changes.
+//! The REPL's state: the accepted items, the running session, and how a new
+//! module replaces it (variables and feeds carried over). Items are added in
+//! `items.rs`, bare expressions resolved in `expr.rs`.
 
-use super::pieces::{shift, Layout, Origin, Piece};
-use super::{print_err, print_out};
+use super::pieces::{Layout, Piece};
+use super::print_err;
 use crate::backend::Backend;
-use crate::diag::render_all;
 use crate::diag::Diag;
 use crate::ir::{Module, Tensor};
-use crate::runtime::signature::{is_group, type_text};
-use crate::runtime::{format_fetch, Schedule, Session};
-use crate::syntax::ast::{ExprKind, Item, Program};
-use crate::syntax::lexer::Lexer;
-use crate::syntax::parser::{parse, parse_expr};
-use crate::syntax::token::Token;
+use crate::runtime::Session;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::rc::Rc;
+use std::path::PathBuf;
 
 /// Hidden names of bare expressions start with this.
 pub const HIDDEN: &str = "__repl_";
@@ -31,7 +24,8 @@ pub struct Repl {
     pub(super) feeds: HashMap<String, Tensor>,
     /// `?` sizes bound by `:feed`, and dataset arrays read once (`data.rs`).
     pub(super) data: crate::lower::DataOptions,
-    counter: usize,
+    /// Numbers the hidden names of bare expressions (`expr.rs`).
+    pub(super) counter: usize,
     /// Where `load("...")` paths are relative to: the current directory.
     pub(super) base_dir: PathBuf,
     /// The backend sessions run on (`:backend`).
@@ -45,20 +39,6 @@ pub struct Repl {
     /// The most bytes one tensor may take (`--max-memory`); `None` is the
     /// memory available.
     pub max_memory: Option<u64>,
-}
-
-/// What an expression input refers to.
-// One value per input, moved once: boxing the module would gain nothing.
-#[allow(clippy::large_enum_variant)]
-pub(super) enum Target {
-    /// A name of the current session's module.
-    Existing(String),
-    /// A new module with the expression as the hidden `let` `name`.
-    Built {
-        module: Module,
-        pieces: Vec<Piece>,
-        name: String,
-    },
 }
 
 impl Default for Repl {
@@ -179,203 +159,6 @@ impl Repl {
         self.session_pieces.clear();
     }
 
-    /// An input of items (`let`, `fn`, `placeholder`, `variable`, `run`).
-    pub fn items(&mut self, input: &str) {
-        match parse_items(input) {
-            Ok((text, program)) => {
-                let origin = Origin::new("<repl>", text);
-                self.add_items(&origin, &program, true, None);
-            }
-            Err(diags) => self.fail(&render_all(&diags, "<repl>", input)),
-        }
-    }
-
-    /// Adds the items of `program` (written in `origin`); a later definition of a
-    /// name replaces the earlier one. Runs its `run` statements if `execute`, else
-    /// drops them. `load("...")` paths are made relative to `dir` if given.
-    /// Returns the number of definitions, or `None` on an error.
-    pub(super) fn add_items(
-        &mut self,
-        origin: &Rc<Origin>,
-        program: &Program,
-        execute: bool,
-        dir: Option<&Path>,
-    ) -> Option<usize> {
-        let mut defs = Vec::new();
-        let mut runs = Vec::new();
-        for item in &program.items {
-            let span = item.span();
-            match item {
-                Item::Run { .. } => runs.push(Piece::item(origin, span, None, false)),
-                Item::Fn { name, .. } => {
-                    defs.push(Piece::item(origin, span, Some(name.name.clone()), true))
-                }
-                Item::Placeholder { name, .. }
-                | Item::Variable { name, .. }
-                | Item::Let { name, .. }
-                | Item::Dataset { name, .. } => {
-                    defs.push(Piece::item(origin, span, Some(name.name.clone()), false))
-                }
-            }
-        }
-        if let Some(dir) = dir {
-            defs = defs.into_iter().map(|p| p.rebase_loads(dir)).collect();
-        }
-        super::data::forget_redefined(&mut self.data, program);
-        let defined: Vec<String> = defs.iter().filter_map(|p| p.name.clone()).collect();
-        let mut kept: Vec<Piece> = self
-            .pieces
-            .iter()
-            .filter(|p| !p.name.as_ref().is_some_and(|n| defined.contains(n)))
-            .cloned()
-            .collect();
-        kept.extend(defs);
-        let mut pieces = kept.clone();
-        if execute {
-            pieces.extend(runs);
-        }
-        let module = match self.build(&pieces) {
-            Ok(module) => module,
-            Err(text) => {
-                self.fail(&text);
-                return None;
-            }
-        };
-        if let Err(diag) = super::run::check_run_names(&module) {
-            self.fail(&Layout::new(&pieces).render(&[diag]));
-            return None;
-        }
-        let runs = module.runs.clone();
-        if execute {
-            let mut listing = String::new();
-            for name in &defined {
-                if let Some(id) = module.lookup(name) {
-                    listing.push_str(&format!("{name}: {}\n", type_text(&module, id)));
-                }
-            }
-            print_out(&listing);
-        }
-        self.adopt(module, pieces, &defined);
-        self.pieces = kept;
-        for run in runs {
-            let names: Vec<&str> = run.fetches.iter().map(|(n, _)| n.as_str()).collect();
-            let schedule = Schedule {
-                steps: run.steps.max(1),
-                every: run.every,
-            };
-            if let Err(diag) = self.run_steps(&names, schedule) {
-                self.fail_diag(diag);
-                break;
-            }
-        }
-        Some(defined.len())
-    }
-
-    /// Resolves the expression at `start..end` of `origin` (a bare name of the
-    /// graph, or a new module with it as a hidden `let`). Errors are reported.
-    pub(super) fn target(
-        &mut self,
-        origin: &Rc<Origin>,
-        start: usize,
-        end: usize,
-    ) -> Option<Target> {
-        let raw = origin.text.get(start..end).unwrap_or("");
-        // A final `;` (perhaps followed by a comment) is allowed.
-        let mut last = None;
-        for token in Lexer::new(raw) {
-            match token {
-                Ok((at, token, _)) => last = Some((at, token)),
-                Err(_) => {
-                    last = None;
-                    break;
-                }
-            }
-        }
-        let text = match last {
-            Some((at, Token::Semi)) => &raw[..at],
-            _ => raw,
-        }
-        .trim_end();
-        let lead = text.len() - text.trim_start().len();
-        let (start, text) = (start + lead, text.trim_start());
-        if text.is_empty() {
-            self.fail("error: expected an expression");
-            return None;
-        }
-        let expr = match parse_expr(text) {
-            Ok(expr) => expr,
-            Err(diags) => {
-                let diags: Vec<Diag> = diags.into_iter().map(|d| shift(d, start)).collect();
-                self.fail(&render_all(&diags, &origin.name, &origin.text));
-                return None;
-            }
-        };
-        if let ExprKind::Name(name) = &expr.kind {
-            if self.session.module().lookup(name).is_some() {
-                return Some(Target::Existing(name.clone()));
-            }
-        }
-        let name = format!("{HIDDEN}{}", self.counter);
-        self.counter += 1;
-        let mut pieces = self.pieces.clone();
-        pieces.push(Piece::hidden_let(origin, start, start + text.len(), &name));
-        match self.build(&pieces) {
-            Ok(module) => Some(Target::Built {
-                module,
-                pieces,
-                name,
-            }),
-            Err(rendered) => {
-                self.fail(&rendered);
-                None
-            }
-        }
-    }
-
-    /// A bare expression: built, run as one step, printed (as `_`, or under its
-    /// name when it is a name of the graph).
-    pub fn expr(&mut self, input: &str) {
-        let origin = Origin::new("<repl>", input);
-        let Some(target) = self.target(&origin, 0, input.len()) else {
-            return;
-        };
-        let (fetch, shown) = self.enter(target);
-        self.fetch_and_print(&fetch, &shown);
-    }
-
-    /// Makes `target` runnable on the session: the fetch name and the name to show.
-    pub(super) fn enter(&mut self, target: Target) -> (String, String) {
-        match target {
-            Target::Existing(name) => (name.clone(), name),
-            Target::Built {
-                module,
-                pieces,
-                name,
-            } => {
-                self.adopt(module, pieces, &[]);
-                (name, "_".to_string())
-            }
-        }
-    }
-
-    /// Runs one step fetching `fetch` and prints it as `shown`.
-    pub(super) fn fetch_and_print(&mut self, fetch: &str, shown: &str) -> bool {
-        match self.session.run(&[fetch]) {
-            Ok(values) => {
-                if is_group(self.session.module(), fetch) {
-                    print_out(&format!("{shown}: group (ran)\n"));
-                } else if let Some(value) = values.first() {
-                    print_out(&format!("{}\n", format_fetch(shown, value)));
-                }
-                true
-            }
-            Err(diag) => {
-                self.fail_diag(diag);
-                false
-            }
-        }
-    }
-
     /// Every name to complete: graph names and `fn`s (hidden names left out).
     pub fn completion_names(&self) -> Vec<String> {
         let mut names: Vec<String> = self
@@ -395,25 +178,5 @@ impl Repl {
         names.sort();
         names.dedup();
         names
-    }
-}
-
-/// Parses an input of items; a missing final `;` is added (the text parsed is
-/// returned with the program).
-fn parse_items(input: &str) -> Result<(String, Program), Vec<Diag>> {
-    match parse(input) {
-        Ok(program) => Ok((input.to_string(), program)),
-        Err(diags) => {
-            let at_end = diags
-                .iter()
-                .any(|d| d.message.starts_with("unexpected end of file"));
-            if at_end {
-                let text = format!("{input}\n;");
-                if let Ok(program) = parse(&text) {
-                    return Ok((text, program));
-                }
-            }
-            Err(diags)
-        }
     }
 }
