@@ -3,11 +3,11 @@
 //! scalar fetches on stderr, and nothing of it reaches stdout. (With stderr not
 //! a terminal there is no bar: `tests/logs.rs`.)
 
+mod support;
+
 #[cfg(target_os = "linux")]
 mod terminal {
-    use std::fs::File;
     use std::io::Read;
-    use std::os::fd::FromRawFd;
     use std::path::{Path, PathBuf};
     use std::process::{Command, Stdio};
     use std::sync::mpsc::channel;
@@ -22,32 +22,7 @@ mod terminal {
     /// `patterns` all appear there (then stops it): what stderr showed, and
     /// stdout. `None` where no pseudo-terminal can be had.
     fn watch(args: &[&str], patterns: &[&str]) -> Option<(String, String)> {
-        let (mut master, mut slave) = (-1, -1);
-        let size = libc::winsize {
-            ws_row: 40,
-            ws_col: 160,
-            ws_xpixel: 0,
-            ws_ypixel: 0,
-        };
-        // SAFETY: openpty writes two new descriptors into the given integers.
-        let rc = unsafe {
-            libc::openpty(
-                &mut master,
-                &mut slave,
-                std::ptr::null_mut(),
-                std::ptr::null(),
-                &size,
-            )
-        };
-        if rc != 0 {
-            eprintln!(
-                "skipped: no pseudo-terminal ({})",
-                std::io::Error::last_os_error()
-            );
-            return None;
-        }
-        // SAFETY: both descriptors are new and owned here alone.
-        let (master, slave) = unsafe { (File::from_raw_fd(master), File::from_raw_fd(slave)) };
+        let (master, slave) = super::support::open_pty(160)?;
         let mut child = Command::new(env!("CARGO_BIN_EXE_tdsl"))
             .args(args)
             .env("TERM", "xterm")

@@ -112,7 +112,6 @@ fn every_session_matches_its_golden_transcript() {
 mod terminal {
     use super::*;
     use std::io::{Read, Write};
-    use std::os::fd::FromRawFd;
     use std::os::unix::process::CommandExt;
     use std::sync::mpsc::{channel, Receiver};
     use std::time::{Duration, Instant};
@@ -156,32 +155,7 @@ mod terminal {
     /// (so that Ctrl-C outside the line editor is a SIGINT), with `home` as `$HOME`.
     /// `None` where no pseudo-terminal can be had (the test is then skipped).
     fn spawn(home: &Path) -> Option<(Pty, std::process::Child)> {
-        let (mut master, mut slave) = (-1, -1);
-        let size = libc::winsize {
-            ws_row: 40,
-            ws_col: 120,
-            ws_xpixel: 0,
-            ws_ypixel: 0,
-        };
-        // SAFETY: openpty writes two new descriptors into the given integers.
-        let rc = unsafe {
-            libc::openpty(
-                &mut master,
-                &mut slave,
-                std::ptr::null_mut(),
-                std::ptr::null(),
-                &size,
-            )
-        };
-        if rc != 0 {
-            eprintln!(
-                "skipped: no pseudo-terminal ({})",
-                std::io::Error::last_os_error()
-            );
-            return None;
-        }
-        // SAFETY: both descriptors are new and owned here alone.
-        let (master, slave) = unsafe { (File::from_raw_fd(master), File::from_raw_fd(slave)) };
+        let (master, slave) = super::support::open_pty(120)?;
         let mut command = Command::new(env!("CARGO_BIN_EXE_tdsl"));
         command
             .arg("repl")

@@ -114,19 +114,7 @@ impl GradOp {
                 size,
                 strides,
                 pads,
-            } => {
-                // VALID windows print without pads, as they always have.
-                let pads = if *pads == [0; 4] {
-                    String::new()
-                } else {
-                    format!(", pads={}", list(pads))
-                };
-                format!(
-                    "{name}[size={}, strides={}{pads}]",
-                    list(size),
-                    list(strides)
-                )
-            }
+            } => super::printer::window_label(name, size, strides, pads),
             GradOp::StridedScatter { starts, steps } => {
                 format!("{name}[starts={}, steps={steps:?}]", list(starts))
             }

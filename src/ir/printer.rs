@@ -198,19 +198,7 @@ pub fn op_with_attributes(op: &Op) -> String {
             size,
             strides,
             pads,
-        } => {
-            // VALID windows print as they always have: pads only when there are some.
-            let pads = if *pads == [0; 4] {
-                String::new()
-            } else {
-                format!(", pads={}", list(pads))
-            };
-            format!(
-                "{name}[size={}, strides={}{pads}]",
-                list(size),
-                list(strides)
-            )
-        }
+        } => window_label(&name, size, strides, pads),
         Op::Grad(grad_op) => grad_op.with_attributes(),
         Op::Random { seed, .. } => format!("{name}[seed={seed}]"),
         Op::Scan { reverse, carry, .. } => format!("{name}[carry={carry}, reverse={reverse}]"),
@@ -219,6 +207,26 @@ pub fn op_with_attributes(op: &Op) -> String {
 }
 
 /// `[1, 2, 3]`.
+/// A pooling window's label: `NAME[size=.., strides=..]`, with `pads=..` only
+/// when there are some (VALID windows print as they always have).
+pub(crate) fn window_label(
+    name: &str,
+    size: &[usize],
+    strides: &[usize],
+    pads: &[usize],
+) -> String {
+    let pads = if pads.iter().all(|&p| p == 0) {
+        String::new()
+    } else {
+        format!(", pads={}", list(pads))
+    };
+    format!(
+        "{name}[size={}, strides={}{pads}]",
+        list(size),
+        list(strides)
+    )
+}
+
 fn list(items: &[usize]) -> String {
     let items: Vec<String> = items.iter().map(|i| i.to_string()).collect();
     format!("[{}]", items.join(", "))

@@ -166,6 +166,44 @@ fn line_differs(want: &str, got: &str, tol: Tolerance) -> Option<String> {
         .then(|| format!("numbers differ beyond tolerance: {}", numbers.join(", ")))
 }
 
+/// A new pseudo-terminal of 40 rows and `cols` columns: (master, slave).
+/// `None` (with a note on stderr) where none can be had.
+#[cfg(target_os = "linux")]
+pub fn open_pty(cols: u16) -> Option<(std::fs::File, std::fs::File)> {
+    use std::os::fd::FromRawFd;
+    let (mut master, mut slave) = (-1, -1);
+    let size = libc::winsize {
+        ws_row: 40,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: openpty writes two new descriptors into the given integers.
+    let rc = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            &size,
+        )
+    };
+    if rc != 0 {
+        eprintln!(
+            "skipped: no pseudo-terminal ({})",
+            std::io::Error::last_os_error()
+        );
+        return None;
+    }
+    // SAFETY: both descriptors are new and owned here alone.
+    Some(unsafe {
+        (
+            std::fs::File::from_raw_fd(master),
+            std::fs::File::from_raw_fd(slave),
+        )
+    })
+}
+
 /// A fresh, empty folder for one test of this test binary.
 pub fn temp_dir(test: &str) -> std::path::PathBuf {
     static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
