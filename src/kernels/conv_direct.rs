@@ -268,6 +268,10 @@ fn plan(conv: &Conv) -> Option<Plan> {
 /// The forward convolution (lengths checked by the caller); `false` when it
 /// is not a stride-1 convolution.
 pub(super) fn conv2d(conv: &Conv, x: &[f32], w: &[f32], out: &mut [f32]) -> bool {
+    if let Some(lay) = channels::Layout::new(conv) {
+        channels::forward_by(isa::active(), &lay, x, w, out);
+        return true;
+    }
     let Some(plan) = plan(conv) else {
         return false;
     };
@@ -318,6 +322,9 @@ fn input_by(
 #[path = "conv_direct_layout.rs"]
 mod layout;
 use layout::Plan;
+
+#[path = "conv_channels.rs"]
+mod channels;
 
 #[path = "conv_direct_filter.rs"]
 mod filter;

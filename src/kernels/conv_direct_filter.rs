@@ -209,6 +209,10 @@ pub(in crate::kernels) fn backprop_filter(
     g: &[f32],
     dw: &mut [f32],
 ) -> bool {
+    if let Some(lay) = super::channels::Layout::new(conv) {
+        super::channels::filter_by(isa::active(), &lay, x, g, dw);
+        return true;
+    }
     let Some(plan) = plan(conv) else {
         return false;
     };
