@@ -13,7 +13,7 @@
 use super::init::Rng;
 use super::tensor::Tensor;
 use crate::diag::Span;
-use ndarray::Axis;
+use ndarray::{ArrayD, Axis, IxDyn};
 use std::sync::Arc;
 
 /// One array of a dataset: its name and all its rows.
@@ -163,17 +163,58 @@ pub fn epoch_order(rows: usize, shuffle: Option<u64>, epoch: u64) -> Vec<usize> 
 /// The rows `indices` of `t` along axis 0, in that order.
 pub fn select_rows(t: &Tensor, indices: &[usize]) -> Tensor {
     match t {
-        Tensor::F32(a) => Tensor::F32(a.select(Axis(0), indices)),
-        Tensor::F64(a) => Tensor::F64(a.select(Axis(0), indices)),
-        Tensor::I32(a) => Tensor::I32(a.select(Axis(0), indices)),
-        Tensor::Bool(a) => Tensor::Bool(a.select(Axis(0), indices)),
+        Tensor::F32(a) => Tensor::F32(rows_of(a, indices)),
+        Tensor::F64(a) => Tensor::F64(rows_of(a, indices)),
+        Tensor::I32(a) => Tensor::I32(rows_of(a, indices)),
+        Tensor::Bool(a) => Tensor::Bool(rows_of(a, indices)),
     }
+}
+
+/// [`select_rows`] of one array: a row-major array (every dataset array is)
+/// by one slice copy per row, since ndarray's `select` went element by element
+/// through its dynamic-rank iterator on every training step.
+fn rows_of<T: Clone>(a: &ArrayD<T>, indices: &[usize]) -> ArrayD<T> {
+    let (Some(values), Some(&rows)) = (a.as_slice(), a.shape().first()) else {
+        return a.select(Axis(0), indices);
+    };
+    if indices.iter().any(|&i| i >= rows) {
+        // Out of range: `select`'s own panic message.
+        return a.select(Axis(0), indices);
+    }
+    let width: usize = a.shape()[1..].iter().product();
+    let mut out = Vec::with_capacity(indices.len() * width);
+    for &i in indices {
+        out.extend_from_slice(&values[i * width..(i + 1) * width]);
+    }
+    let mut dims = a.shape().to_vec();
+    dims[0] = indices.len();
+    ArrayD::from_shape_vec(IxDyn(&dims), out).unwrap_or_else(|_| a.select(Axis(0), indices))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::ir::types::{DType, TensorType};
+
+    #[test]
+    fn selected_rows_are_copied_in_the_given_order() {
+        let a = ndarray::ArrayD::from_shape_vec(IxDyn(&[4, 2, 3]), (0..24).collect::<Vec<i32>>())
+            .unwrap();
+        let Tensor::I32(got) = select_rows(&Tensor::I32(a.clone()), &[3, 0, 3]) else {
+            panic!("the dtype changed");
+        };
+        assert_eq!(got, a.select(Axis(0), &[3, 0, 3]));
+        // A transposed (not row-major) array takes ndarray's path: same rows.
+        let t = a.clone().permuted_axes(IxDyn(&[0, 2, 1]));
+        let Tensor::I32(got) = select_rows(&Tensor::I32(t.clone()), &[1, 2]) else {
+            panic!("the dtype changed");
+        };
+        assert_eq!(got, t.select(Axis(0), &[1, 2]));
+        let Tensor::I32(none) = select_rows(&Tensor::I32(a), &[]) else {
+            panic!("the dtype changed");
+        };
+        assert_eq!(none.shape(), &[0, 2, 3]);
+    }
 
     #[test]
     fn without_shuffle_the_order_is_the_rows_in_turn() {

@@ -6,6 +6,7 @@ use crate::diag::Diag;
 use crate::ir::{Node, Tensor};
 use crate::kernels::pool::{self, Pool};
 use ndarray::{ArrayD, IxDyn};
+use std::borrow::Cow;
 
 /// Which pooling kernel to run.
 #[derive(Clone, Copy, Debug)]
@@ -45,9 +46,14 @@ pub(crate) fn eval(
         };
         let geometry =
             Pool::new(&input_dims, size, strides, pads).map_err(|m| internal(node, m))?;
-        let contiguous = |k: usize| -> Result<Vec<T>, Diag> {
+        // Row-major inputs are read in place: copying through ndarray's
+        // dynamic-rank iterator cost more than the pooling itself.
+        let contiguous = |k: usize| -> Result<Cow<'_, [T]>, Diag> {
             let a = typed::<T>(node, inputs, k)?;
-            Ok(a.as_standard_layout().iter().copied().collect())
+            Ok(match a.as_slice() {
+                Some(values) => Cow::Borrowed(values),
+                None => Cow::Owned(a.as_standard_layout().iter().copied().collect()),
+            })
         };
         let (values, dims) = match which {
             Which::Max => (
