@@ -125,11 +125,15 @@ impl Layout {
         }
     }
 
-    /// Checks that every read of a chunk's positions stays inside `xp`.
-    fn check(&self, bases: &[usize], xp: &[f32]) {
+    /// Checks that every read of a chunk's positions, and `extra` values past
+    /// each window's last one, stays inside `xp`.
+    fn check(&self, bases: &[usize], xp: &[f32], extra: usize) {
         let last = bases.iter().max().copied().unwrap_or(0);
         let reach = self.offs.iter().max().copied().unwrap_or(0);
-        assert!(last + reach < xp.len(), "a window leaves the padded copy");
+        assert!(
+            last + reach + extra < xp.len(),
+            "a window leaves the padded copy"
+        );
     }
 }
 
@@ -199,7 +203,7 @@ unsafe fn forward_chunk<L: Lanes, const P: usize, const V: usize>(
     out: &mut [f32],
 ) {
     let o = lay.o;
-    lay.check(bases, xp);
+    lay.check(bases, xp, 0);
     assert!(w.len() == lay.offs.len() * o && o0 + V * L16 <= o);
     assert!(out.len() == bases.len() * o && !bases.is_empty());
     for j0 in (0..bases.len()).step_by(P) {
@@ -256,18 +260,23 @@ unsafe fn forward_with<L: Lanes, const P1: usize, const P2: usize>(
     }
 }
 
+/// Values past a chunk's padded copy, so a tile of the filter gradient may
+/// read on past the end of a window row (at least the largest tile).
+const SPARE: usize = 32;
+
 /// One chain of the filter gradient: the sums over the chunk's positions of
-/// `x[base + offs[t]] * g[position, o0 + 16 v + l]`.
+/// `x[base + t] * g[position, o0 + 16 v + l]` for `T` consecutive values `t`
+/// of a window row (`x` points at the row's first value in the tile). The
+/// offsets are constants, so the addresses need one register.
 ///
 /// # Safety
-/// Every `xp + bases[j] + offs[t]` is readable, `g + j * o + 16 V` for every
+/// Every `x + bases[j] + t` (t < T) is readable, `g + j * o + 16 V` for every
 /// position `j`; the CPU has `L`'s instruction set.
 #[allow(clippy::needless_range_loop)]
 #[inline(always)]
 unsafe fn filter_tile<L: Lanes, const T: usize, const V: usize>(
-    xp: *const f32,
+    x: *const f32,
     bases: &[usize],
-    offs: &[usize; T],
     g: *const f32,
     o: usize,
 ) -> [[L; V]; T] {
@@ -276,8 +285,9 @@ unsafe fn filter_tile<L: Lanes, const T: usize, const V: usize>(
     for (j, &base) in bases.iter().enumerate() {
         unsafe {
             let gv: [L; V] = std::array::from_fn(|v| L::load(g.add(j * o + v * L16)));
+            let xj = x.add(base);
             for t in 0..T {
-                let xs = L::splat(xp.add(base + offs[t]));
+                let xs = L::splat(xj.add(t));
                 for v in 0..V {
                     acc[t][v] = xs.fma(gv[v], acc[t][v]);
                 }
@@ -287,8 +297,8 @@ unsafe fn filter_tile<L: Lanes, const T: usize, const V: usize>(
     acc
 }
 
-/// Adds one chunk's products for channels `o0..o0 + 16 V` to `dw`, `T` taps
-/// at a time.
+/// Adds one chunk's products for channels `o0..o0 + 16 V` to `dw`: per window
+/// row `ky`, its `kw * c` taps (contiguous in the padded copy) `T` at a time.
 ///
 /// # Safety
 /// The CPU has `L`'s instruction set.
@@ -302,41 +312,58 @@ unsafe fn filter_chunk<L: Lanes, const T: usize, const V: usize>(
     dw: &mut [f32],
 ) {
     let (o, taps) = (lay.o, lay.offs.len());
-    lay.check(bases, xp);
+    let run = taps / lay.kh;
+    lay.check(bases, xp, T - 1);
     assert!(g.len() == bases.len() * o && o0 + V * L16 <= o && dw.len() == taps * o);
-    for k0 in (0..taps).step_by(T) {
-        // Taps past the filter read the window's first value and are dropped.
-        let offs: [usize; T] = std::array::from_fn(|t| lay.offs.get(k0 + t).copied().unwrap_or(0));
-        // SAFETY: `check` bounds every read from `xp` (offsets are `offs`
-        // values or 0); `g` has `o` values per position and o0 + 16 V <= o.
-        let acc =
-            unsafe { filter_tile::<L, T, V>(xp.as_ptr(), bases, &offs, g.as_ptr().add(o0), o) };
-        for (t, row) in acc.iter().enumerate().take(taps - k0) {
-            for (v, sum) in row.iter().enumerate() {
-                let at = (k0 + t) * o + o0 + v * L16;
-                // SAFETY: k0 + t < taps and o0 + 16 (v + 1) <= o: inside dw.
-                unsafe {
-                    let d = dw.as_mut_ptr().add(at);
-                    L::load(d).add(*sum).store(d);
+    for ky in 0..lay.kh {
+        let row = lay.offs[ky * run];
+        for t0 in (0..run).step_by(T) {
+            // SAFETY: row + t0 + t <= (the row's last offset) + T - 1, which
+            // `check` bounds with `extra = T - 1` (the copy has SPARE >= T
+            // values past its end); `g` has `o` values per position.
+            let acc = unsafe {
+                filter_tile::<L, T, V>(xp.as_ptr().add(row + t0), bases, g.as_ptr().add(o0), o)
+            };
+            // Values read past the row are dropped.
+            for (t, sums) in acc.iter().enumerate().take(run - t0) {
+                for (v, sum) in sums.iter().enumerate() {
+                    let at = (ky * run + t0 + t) * o + o0 + v * L16;
+                    // SAFETY: ky * run + t0 + t < taps and o0 + 16 (v + 1)
+                    // <= o: inside dw.
+                    unsafe {
+                        let d = dw.as_mut_ptr().add(at);
+                        L::load(d).add(*sum).store(d);
+                    }
                 }
             }
         }
     }
 }
 
+/// Tiles of `T` taps (`S` when a window row has at most `S` taps) for one
+/// vector (`T1`, `S1`) or two (`T2`, `S2`) of channels.
+///
 /// # Safety
 /// The CPU has `L`'s instruction set.
 #[inline(always)]
-unsafe fn filter_with<L: Lanes, const T1: usize, const T2: usize>(
+unsafe fn filter_with<
+    L: Lanes,
+    const T1: usize,
+    const S1: usize,
+    const T2: usize,
+    const S2: usize,
+>(
     lay: &Layout,
     x: &[f32],
     g: &[f32],
     dw: &mut [f32],
 ) {
+    const { assert!(T1 <= SPARE && T2 <= SPARE && S1 <= T1 && S2 <= T2) };
     let images = lay.images_per(CHAIN_POSITIONS);
-    let mut xp = vec![0.0f32; lay.padded_len(images)];
+    let mut xp = vec![0.0f32; lay.padded_len(images) + SPARE];
     let all = lay.bases(images);
     let per_g = lay.per_image * lay.o;
+    let run = lay.offs.len() / lay.kh;
     dw.fill(0.0);
     for first in (0..lay.n).step_by(images) {
         let count = images.min(lay.n - first);
@@ -348,10 +375,18 @@ unsafe fn filter_with<L: Lanes, const T1: usize, const T2: usize>(
             // SAFETY: the caller's instruction set.
             unsafe {
                 if lay.o - o0 >= 2 * L16 {
-                    filter_chunk::<L, T2, 2>(lay, &xp, bases, g, o0, dw);
+                    if run <= S2 {
+                        filter_chunk::<L, S2, 2>(lay, &xp, bases, g, o0, dw);
+                    } else {
+                        filter_chunk::<L, T2, 2>(lay, &xp, bases, g, o0, dw);
+                    }
                     o0 += 2 * L16;
                 } else {
-                    filter_chunk::<L, T1, 1>(lay, &xp, bases, g, o0, dw);
+                    if run <= S1 {
+                        filter_chunk::<L, S1, 1>(lay, &xp, bases, g, o0, dw);
+                    } else {
+                        filter_chunk::<L, T1, 1>(lay, &xp, bases, g, o0, dw);
+                    }
                     o0 += L16;
                 }
             }
@@ -366,7 +401,7 @@ unsafe fn filter_with<L: Lanes, const T1: usize, const T2: usize>(
 #[target_feature(enable = "avx512f")]
 fn forward_avx512(lay: &Layout, x: &[f32], w: &[f32], out: &mut [f32]) {
     // SAFETY: this function has the AVX-512F target feature.
-    unsafe { forward_with::<Avx512, 12, 6>(lay, x, w, out) }
+    unsafe { forward_with::<Avx512, 8, 6>(lay, x, w, out) }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -380,14 +415,14 @@ fn forward_avx2(lay: &Layout, x: &[f32], w: &[f32], out: &mut [f32]) {
 #[target_feature(enable = "avx512f")]
 fn filter_avx512(lay: &Layout, x: &[f32], g: &[f32], dw: &mut [f32]) {
     // SAFETY: this function has the AVX-512F target feature.
-    unsafe { filter_with::<Avx512, 24, 12>(lay, x, g, dw) }
+    unsafe { filter_with::<Avx512, 24, 4, 12, 4>(lay, x, g, dw) }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 fn filter_avx2(lay: &Layout, x: &[f32], g: &[f32], dw: &mut [f32]) {
     // SAFETY: this function has the AVX2 and FMA target features.
-    unsafe { filter_with::<Avx2, 4, 2>(lay, x, g, dw) }
+    unsafe { filter_with::<Avx2, 4, 2, 2, 1>(lay, x, g, dw) }
 }
 
 /// The forward convolution by the lanes of `isa` (which must run here).
@@ -416,7 +451,7 @@ pub(super) fn filter_by(isa: Isa, lay: &Layout, x: &[f32], g: &[f32], dw: &mut [
         #[cfg(target_arch = "x86_64")]
         Isa::Avx2 => unsafe { filter_avx2(lay, x, g, dw) },
         // SAFETY: the portable lanes are plain Rust.
-        _ => unsafe { filter_with::<Portable, 4, 2>(lay, x, g, dw) },
+        _ => unsafe { filter_with::<Portable, 4, 2, 2, 1>(lay, x, g, dw) },
     }
 }
 
