@@ -1,6 +1,6 @@
-use super::super::{filter::filter_by as planar_filter_by, forward_by as planar_forward_by};
-use super::super::{input_by, plan};
 use super::*;
+use crate::kernels::conv::direct::filter::filter_by as planar_filter_by;
+use crate::kernels::conv::direct::{forward_by as planar_forward_by, input_by, plan};
 use crate::kernels::conv::tests::naive;
 
 fn values(n: usize, k: f64) -> Vec<f32> {
@@ -156,9 +156,11 @@ fn the_dispatch_runs_these_kernels_for_the_convnet_layers() {
     let g = values(4 * 4 * 4 * 32, 0.5);
     let want = channels(crate::kernels::isa::active(), &s, &x, &w, &g);
     let mut out = vec![0.0; g.len()];
-    assert!(super::super::conv2d(&s, &x, &w, &mut out));
+    assert!(crate::kernels::conv::direct::conv2d(&s, &x, &w, &mut out));
     assert_eq!(bits(&out), bits(&want[0]));
     let mut dw = vec![0.0; w.len()];
-    assert!(super::super::backprop_filter(&s, &x, &g, &mut dw));
+    assert!(crate::kernels::conv::direct::backprop_filter(
+        &s, &x, &g, &mut dw
+    ));
     assert_eq!(bits(&dw), bits(&want[2]));
 }
