@@ -8,7 +8,9 @@
 //! same bits, and resuming at step `s` reproduces step `s`'s values.
 //! - key = (seed bits 0..32, seed bits 32..64);
 //! - element `i` reads word `i % 4` of the block with counter
-//!   `(i / 4 bits 0..32, i / 4 bits 32..64, step, 0)`;
+//!   `(i / 4 bits 0..32, i / 4 bits 32..64, step, w)`, where `w` is 0 outside
+//!   every loop and the loop word ([`loop_word`]) inside a `fold` body, so each
+//!   iteration draws fresh values;
 //! - a word `w` becomes a float in [0, 1) as `(w >> 8) * 2^-24` (exact in `f32`
 //!   and `f64`, so both dtypes see the same values), and in (0, 1] as
 //!   `((w >> 8) + 1) * 2^-24`;
@@ -43,24 +45,42 @@ pub fn philox4x32_10(counter: [u32; 4], key: [u32; 2]) -> [u32; 4] {
     c
 }
 
-/// The random words of one (seed, step).
+/// The word of iteration `t` of a loop of `steps` iterations run where the
+/// word is `outer` (0 outside every loop): `outer * (steps + 1) + t + 1`
+/// (mod 2^32), so one loop's iterations get 1, 2, .., T and nested loops a
+/// mixed-radix number of their indices (distinct below 2^32 combinations).
+pub fn loop_word(outer: u32, steps: usize, t: usize) -> u32 {
+    outer
+        .wrapping_mul((steps as u32).wrapping_add(1))
+        .wrapping_add((t as u32).wrapping_add(1))
+}
+
+/// The random words of one (seed, step, loop word).
 #[derive(Clone, Copy, Debug)]
 pub struct Stream {
     key: [u32; 2],
     step: u32,
+    word: u32,
 }
 
 impl Stream {
     pub fn new(seed: u64, step: u32) -> Stream {
+        Stream::in_loop(seed, step, 0)
+    }
+
+    /// The stream of iteration word `word` (see [`loop_word`]); word 0 is
+    /// [`Stream::new`]'s.
+    pub fn in_loop(seed: u64, step: u32, word: u32) -> Stream {
         Stream {
             key: [seed as u32, (seed >> 32) as u32],
             step,
+            word,
         }
     }
 
     /// The four words of block `b` (elements `4b .. 4b + 4`).
     pub fn block(&self, b: u64) -> [u32; 4] {
-        philox4x32_10([b as u32, (b >> 32) as u32, self.step, 0], self.key)
+        philox4x32_10([b as u32, (b >> 32) as u32, self.step, self.word], self.key)
     }
 
     /// Uniforms in [0, 1), one per element, for `n` elements.

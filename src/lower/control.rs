@@ -83,6 +83,12 @@ impl Builder<'_> {
         inner
     }
 
+    /// Whether the current graph is a `fold` body or inside one (a `cond`
+    /// branch in a body too).
+    pub(crate) fn in_fold(&self) -> bool {
+        self.ctxs[1..].iter().any(|c| c.fixed == 2)
+    }
+
     /// Builds `body` in a new region; the region is popped even on errors. The
     /// value is made local to the region (a literal stays a literal).
     fn in_region(

@@ -1,7 +1,8 @@
 //! The per-step random ops (`random_normal`, `random_uniform`, `dropout`):
-//! values keyed by (seed, step, element) from [`crate::ir::philox`], so they
-//! depend on nothing else: not on the backend, the thread count or the order
-//! in which elements are computed. The JIT runs this same code.
+//! values keyed by (seed, step, loop word, element) from [`crate::ir::philox`]
+//! (the loop word is 0 outside a `fold` body), so they depend on nothing else:
+//! not on the backend, the thread count or the order in which elements are
+//! computed. The JIT runs this same code.
 
 use super::{dispatch_float, expect_inputs, internal, typed, Elem};
 use crate::diag::Diag;
@@ -19,8 +20,11 @@ pub(crate) fn eval(
     let shape = node.ty.shape.dims().to_vec();
     match kind {
         RandomKind::Normal | RandomKind::Uniform => {
-            expect_inputs(node, inputs, 1)?;
-            let stream = Stream::new(seed, step_of(node, inputs, 0)?);
+            if inputs.len() != 2 {
+                expect_inputs(node, inputs, 1)?;
+            }
+            let stream =
+                Stream::in_loop(seed, step_of(node, inputs, 0)?, word_of(node, inputs, 1)?);
             let n = node.ty.shape.numel();
             dispatch_float!(node, node.ty.dtype, T => {
                 let values: Vec<T> = draw(&stream, kind == RandomKind::Normal, n);
@@ -28,10 +32,11 @@ pub(crate) fn eval(
             })
         }
         RandomKind::Dropout => {
-            if inputs.len() != 4 {
+            if !(4..=5).contains(&inputs.len()) {
                 expect_inputs(node, inputs, 3)?;
             }
-            let stream = Stream::new(seed, step_of(node, inputs, 2)?);
+            let stream =
+                Stream::in_loop(seed, step_of(node, inputs, 2)?, word_of(node, inputs, 4)?);
             let first = first_element(node, inputs)?;
             dispatch_float!(node, node.ty.dtype, T => {
                 let x = typed::<T>(node, inputs, 0)?;
@@ -128,6 +133,14 @@ fn step_of(node: &Node, inputs: &[&Tensor], k: usize) -> Result<u32, Diag> {
     let step = scalar_of(node, typed::<i32>(node, inputs, k)?)?;
     // Steps count from 0; a negative step cannot come from a session.
     u32::try_from(step).map_err(|_| internal(node, format!("negative step {step}")))
+}
+
+/// The loop word, input `k` when present (its `i32` bits), else 0.
+fn word_of(node: &Node, inputs: &[&Tensor], k: usize) -> Result<u32, Diag> {
+    if inputs.len() <= k {
+        return Ok(0);
+    }
+    Ok(scalar_of(node, typed::<i32>(node, inputs, k)?)? as u32)
 }
 
 fn scalar_of<T: Copy>(node: &Node, a: &ArrayD<T>) -> Result<T, Diag> {
