@@ -26,6 +26,7 @@ const W0: u32 = 0x9E37_79B9;
 const W1: u32 = 0xBB67_AE85;
 
 /// One Philox-4x32 block of 10 rounds.
+#[inline]
 pub fn philox4x32_10(counter: [u32; 4], key: [u32; 2]) -> [u32; 4] {
     let mut c = counter;
     let mut k = key;
@@ -79,6 +80,7 @@ impl Stream {
     }
 
     /// The four words of block `b` (elements `4b .. 4b + 4`).
+    #[inline]
     pub fn block(&self, b: u64) -> [u32; 4] {
         philox4x32_10([b as u32, (b >> 32) as u32, self.step, self.word], self.key)
     }

@@ -108,22 +108,29 @@ fn dropout<T: Scalar + std::ops::Mul<Output = T>>(
     let one = T::from_f64(1.0);
     let scale = T::binary(BinaryOp::Div, one, T::binary(BinaryOp::Sub, one, rate));
     let zero = T::from_f64(0.0);
-    let mut out = Vec::with_capacity(xs.len());
-    let mut w = stream.block(first / 4);
-    for (i, &x) in xs.iter().enumerate() {
-        // Element `first + i` reads word `(first + i) % 4` of its block.
+    // `unit(w) >= r` with `unit(w) = (w >> 8) * 2^-24` exactly: an integer
+    // compare against `ceil(r * 2^24)` (exact: a power-of-two scaling).
+    let threshold = (r * 16_777_216.0).ceil() as u32;
+    let mut out = vec![zero; xs.len()];
+    // A block of 4 stream elements at a time: `first` need not be a
+    // multiple of 4 (a share's first row), so the first block may be partial.
+    let mut i = 0;
+    while i < xs.len() {
         let g = first + i as u64;
-        if g.is_multiple_of(4) && i > 0 {
-            w = stream.block(g / 4);
+        let w = stream.block(g / 4);
+        let lane = (g % 4) as usize;
+        let take = (4 - lane).min(xs.len() - i);
+        for k in 0..take {
+            // Both sides computed: a select, not a branch the random mask
+            // would mispredict half of the time.
+            let kept = xs[i + k] * scale;
+            out[i + k] = if w[lane + k] >> 8 >= threshold {
+                kept
+            } else {
+                zero
+            };
         }
-        // Both sides computed: a select, not a branch the random mask would
-        // mispredict half of the time.
-        let kept = x * scale;
-        out.push(if unit(w[(g % 4) as usize]) >= r {
-            kept
-        } else {
-            zero
-        });
+        i += take;
     }
     Ok(out)
 }
@@ -184,6 +191,31 @@ mod tests {
             inputs: Vec::new(),
             ty,
             span: crate::diag::Span::new(0, 0),
+        }
+    }
+
+    /// The block-wise loop with its integer threshold keeps exactly the
+    /// elements whose uniform is at least the rate (the documented rule).
+    #[test]
+    fn dropout_keeps_the_elements_whose_uniform_reaches_the_rate() {
+        let stream = Stream::in_loop(5, 3, 2);
+        let u: Vec<f64> = stream.uniforms(64).collect();
+        let xs: Vec<f32> = (0..41).map(|i| i as f32 + 0.5).collect();
+        // Rates on and next to the uniforms' grid, and offsets off a block.
+        for rate in [0.0, 0.25, 0.5, 0.5 + 1e-9, u[7], u[9] - 1e-12, 0.999] {
+            for first in [0u64, 1, 2, 3, 6, 21] {
+                let got = dropout(&dropout_node(41, 1), &xs, rate as f32, &stream, first).unwrap();
+                let scale = 1.0 / (1.0 - rate as f32);
+                for (i, &x) in xs.iter().enumerate() {
+                    let keep = u[first as usize + i] >= f64::from(rate as f32);
+                    let want = if keep { x * scale } else { 0.0 };
+                    assert_eq!(
+                        got[i].to_bits(),
+                        want.to_bits(),
+                        "rate {rate}, first {first}, {i}"
+                    );
+                }
+            }
         }
     }
 
