@@ -19,6 +19,9 @@
 //!   `t = 2 pi u2` with `u2` in [0, 1) from the second; the pair's first
 //!   element is `r cos t`, its second `r sin t`; then rounded to the dtype.
 
+/// Blocks computed together by [`Stream::blocks`].
+pub const LANES: usize = 16;
+
 /// The Philox-4x32 multipliers and Weyl key increments (Random123).
 const M0: u32 = 0xD251_1F53;
 const M1: u32 = 0xCD9E_8D57;
@@ -85,6 +88,39 @@ impl Stream {
         philox4x32_10([b as u32, (b >> 32) as u32, self.step, self.word], self.key)
     }
 
+    /// The words of blocks `b0 .. b0 + LANES`, word-major (`w[k][j]` is word
+    /// `k` of block `b0 + j`): [`Stream::block`]'s values, with the rounds run
+    /// across the blocks so that the compiler vectorises them.
+    #[inline]
+    pub fn blocks(&self, b0: u64) -> [[u32; LANES]; 4] {
+        let mut c = [
+            [0u32; LANES],
+            [0; LANES],
+            [self.step; LANES],
+            [self.word; LANES],
+        ];
+        for j in 0..LANES {
+            let b = b0.wrapping_add(j as u64);
+            c[0][j] = b as u32;
+            c[1][j] = (b >> 32) as u32;
+        }
+        let mut k = self.key;
+        for round in 0..10 {
+            if round > 0 {
+                k = [k[0].wrapping_add(W0), k[1].wrapping_add(W1)];
+            }
+            for j in 0..LANES {
+                let p0 = u64::from(M0) * u64::from(c[0][j]);
+                let p1 = u64::from(M1) * u64::from(c[2][j]);
+                c[0][j] = ((p1 >> 32) as u32) ^ c[1][j] ^ k[0];
+                c[1][j] = p1 as u32;
+                c[2][j] = ((p0 >> 32) as u32) ^ c[3][j] ^ k[1];
+                c[3][j] = p0 as u32;
+            }
+        }
+        c
+    }
+
     /// Uniforms in [0, 1), one per element, for `n` elements.
     pub fn uniforms(&self, n: usize) -> impl Iterator<Item = f64> + '_ {
         self.words(n).map(unit)
@@ -132,6 +168,23 @@ mod tests {
     use super::*;
 
     /// The three `philox4x32 10` lines of Random123's `tests/kat_vectors`.
+    #[test]
+    fn blocks_at_once_are_the_blocks_one_at_a_time() {
+        let stream = Stream::in_loop(0x1234_5678_9abc_def0, 7, 3);
+        for b0 in [0u64, 5, (1 << 32) - 3] {
+            let w = stream.blocks(b0);
+            for j in 0..LANES {
+                let one = stream.block(b0 + j as u64);
+                assert_eq!(
+                    [w[0][j], w[1][j], w[2][j], w[3][j]],
+                    one,
+                    "block {}",
+                    b0 + j as u64
+                );
+            }
+        }
+    }
+
     #[test]
     fn philox_matches_the_random123_known_answers() {
         let cases: [([u32; 4], [u32; 2], [u32; 4]); 3] = [

@@ -6,7 +6,7 @@
 
 use super::{dispatch_float, expect_inputs, internal, typed, Elem};
 use crate::diag::Diag;
-use crate::ir::philox::{box_muller, unit, Stream};
+use crate::ir::philox::{box_muller, unit, Stream, LANES};
 use crate::ir::scalar::Scalar;
 use crate::ir::{BinaryOp, Node, RandomKind, Tensor};
 use ndarray::{ArrayD, IxDyn};
@@ -112,25 +112,24 @@ fn dropout<T: Scalar + std::ops::Mul<Output = T>>(
     // compare against `ceil(r * 2^24)` (exact: a power-of-two scaling).
     let threshold = (r * 16_777_216.0).ceil() as u32;
     let mut out = vec![zero; xs.len()];
-    // A block of 4 stream elements at a time: `first` need not be a
-    // multiple of 4 (a share's first row), so the first block may be partial.
-    let mut i = 0;
-    while i < xs.len() {
-        let g = first + i as u64;
-        let w = stream.block(g / 4);
-        let lane = (g % 4) as usize;
-        let take = (4 - lane).min(xs.len() - i);
-        for k in 0..take {
+    // Element `i` is stream element `first + i`: `LANES` blocks of 4 stream
+    // elements at a time (`first` need not be a multiple of 4: a share's first
+    // row), each element reading word `g % 4` of block `g / 4`.
+    let end = first + xs.len() as u64;
+    let mut b0 = first / 4;
+    while 4 * b0 < end {
+        let w = stream.blocks(b0);
+        let lo = first.max(4 * b0);
+        let hi = end.min(4 * (b0 + LANES as u64));
+        for g in lo..hi {
+            let i = (g - first) as usize;
+            let word = w[(g % 4) as usize][(g / 4 - b0) as usize];
             // Both sides computed: a select, not a branch the random mask
             // would mispredict half of the time.
-            let kept = xs[i + k] * scale;
-            out[i + k] = if w[lane + k] >> 8 >= threshold {
-                kept
-            } else {
-                zero
-            };
+            let kept = xs[i] * scale;
+            out[i] = if word >> 8 >= threshold { kept } else { zero };
         }
-        i += take;
+        b0 += LANES as u64;
     }
     Ok(out)
 }
