@@ -93,32 +93,29 @@ impl Stream {
     /// across the blocks so that the compiler vectorises them.
     #[inline]
     pub fn blocks(&self, b0: u64) -> [[u32; LANES]; 4] {
-        let mut c = [
-            [0u32; LANES],
-            [0; LANES],
-            [self.step; LANES],
-            [self.word; LANES],
-        ];
-        for j in 0..LANES {
+        let (mut c0, mut c1) = ([0u32; LANES], [0u32; LANES]);
+        let (mut c2, mut c3) = ([self.step; LANES], [self.word; LANES]);
+        for (j, (lo, hi)) in c0.iter_mut().zip(&mut c1).enumerate() {
             let b = b0.wrapping_add(j as u64);
-            c[0][j] = b as u32;
-            c[1][j] = (b >> 32) as u32;
+            (*lo, *hi) = (b as u32, (b >> 32) as u32);
         }
         let mut k = self.key;
         for round in 0..10 {
             if round > 0 {
                 k = [k[0].wrapping_add(W0), k[1].wrapping_add(W1)];
             }
-            for j in 0..LANES {
-                let p0 = u64::from(M0) * u64::from(c[0][j]);
-                let p1 = u64::from(M1) * u64::from(c[2][j]);
-                c[0][j] = ((p1 >> 32) as u32) ^ c[1][j] ^ k[0];
-                c[1][j] = p1 as u32;
-                c[2][j] = ((p0 >> 32) as u32) ^ c[3][j] ^ k[1];
-                c[3][j] = p0 as u32;
+            let words = c0.iter_mut().zip(&mut c1).zip(&mut c2).zip(&mut c3);
+            for (((a, b), c), d) in words {
+                // `philox4x32_10`'s round on one block's words.
+                let p0 = u64::from(M0) * u64::from(*a);
+                let p1 = u64::from(M1) * u64::from(*c);
+                *a = ((p1 >> 32) as u32) ^ *b ^ k[0];
+                *b = p1 as u32;
+                *c = ((p0 >> 32) as u32) ^ *d ^ k[1];
+                *d = p0 as u32;
             }
         }
-        c
+        [c0, c1, c2, c3]
     }
 
     /// Uniforms in [0, 1), one per element, for `n` elements.
@@ -167,24 +164,20 @@ pub fn box_muller(w1: u32, w2: u32) -> (f64, f64) {
 mod tests {
     use super::*;
 
-    /// The three `philox4x32 10` lines of Random123's `tests/kat_vectors`.
     #[test]
     fn blocks_at_once_are_the_blocks_one_at_a_time() {
         let stream = Stream::in_loop(0x1234_5678_9abc_def0, 7, 3);
         for b0 in [0u64, 5, (1 << 32) - 3] {
             let w = stream.blocks(b0);
-            for j in 0..LANES {
-                let one = stream.block(b0 + j as u64);
-                assert_eq!(
-                    [w[0][j], w[1][j], w[2][j], w[3][j]],
-                    one,
-                    "block {}",
-                    b0 + j as u64
-                );
-            }
+            let got: Vec<[u32; 4]> = (0..LANES)
+                .map(|j| [w[0][j], w[1][j], w[2][j], w[3][j]])
+                .collect();
+            let want: Vec<[u32; 4]> = (0..LANES).map(|j| stream.block(b0 + j as u64)).collect();
+            assert_eq!(got, want, "blocks from {b0}");
         }
     }
 
+    /// The three `philox4x32 10` lines of Random123's `tests/kat_vectors`.
     #[test]
     fn philox_matches_the_random123_known_answers() {
         let cases: [([u32; 4], [u32; 2], [u32; 4]); 3] = [
