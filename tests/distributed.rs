@@ -238,6 +238,51 @@ fn dropout_on_a_share_draws_what_one_process_draws_for_those_rows() {
     }
 }
 
+// Dropout on a share inside a `cond` branch and a `fold` body (through a
+// capture, the accumulator's init, and per iteration).
+const SPLIT_REGIONS: &str = "\
+dataset d = load(x=\"rows_x.npy\", batch=4);
+placeholder x: f32[?, 1] = d.x;
+let h = x * ones([1, 8]) + 1.0;
+let yc = cond(sum(x) >= 0.0, dropout(h, 0.5, seed=7), h);
+let yf = fold(|acc, t| acc + dropout(h * t, 0.5, seed=8), h * 0.0, ones([3]));
+let ya = fold(|acc, t| dropout(acc, 0.5, seed=9) + t, h, ones([2]));
+";
+
+#[test]
+fn dropout_on_a_share_inside_regions_draws_what_one_process_draws() {
+    let fetches = ["yc", "yf", "ya"];
+    for backend in [tdsl::backend::Backend::Interp, tdsl::backend::Backend::Jit] {
+        let mut one = session(build_as(SPLIT_REGIONS, 0, 1).expect("builds"), backend);
+        let whole: Vec<Vec<Vec<f64>>> = (0..2)
+            .map(|_| {
+                let out = one.run(&fetches).expect("runs");
+                out.iter().map(|t| t.to_f64_vec()).collect()
+            })
+            .collect();
+        assert!(whole[0][0].contains(&0.0), "{whole:?}");
+        for ranks in [2, 4] {
+            let n = 8 * 4 / ranks;
+            for rank in 0..ranks {
+                let mut s = session(
+                    build_as(SPLIT_REGIONS, rank, ranks).expect("builds"),
+                    backend,
+                );
+                for expect in &whole {
+                    let got = s.run(&fetches).expect("runs");
+                    for (k, name) in fetches.iter().enumerate() {
+                        assert_eq!(
+                            got[k].to_f64_vec()[..],
+                            expect[k][rank * n..(rank + 1) * n],
+                            "`{name}`, rank {rank} of {ranks}, {backend:?}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn a_global_batch_that_does_not_divide_among_the_ranks_is_an_error() {
     let err = build_as(SPLIT, 0, 3).expect_err("4 rows cannot split 3 ways");

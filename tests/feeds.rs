@@ -174,10 +174,9 @@ fn an_npz_feeds_a_question_mark_placeholder() {
 }
 
 /// A dataset array of `u32` values beyond `i32` feeds an `f64` placeholder,
-/// as `--feed` does (a fuzz find, still open: a dataset holds every integer
-/// array as `i32` before converting, `src/ir/data_files.rs`'s `natural`).
+/// as `--feed` does (the dataset holds it as `f64`; more cases in
+/// `tests/wide_datasets.rs`).
 #[test]
-#[ignore = "open fuzz find: dataset integers beyond i32 are refused for f32/f64 placeholders (ir/data_files.rs)"]
 fn a_dataset_of_wide_integers_feeds_a_float_placeholder() {
     let mut header = "{'descr': '<u4', 'fortran_order': False, 'shape': (2,), }".to_string();
     while !(10 + header.len() + 1).is_multiple_of(64) {

@@ -151,6 +151,7 @@ fn rule(
         | Op::Const(_)
         | Op::Param(_)
         | Op::Step
+        | Op::Iteration
         | Op::StopGradient
         | Op::ArgMax { .. }
         | Op::OneHot { .. }

@@ -25,9 +25,10 @@ pub(crate) fn random(
             let (x, rate, step) = (input(e, node, 0)?, input(e, node, 1)?, input(e, node, 2)?);
             let ty = e.ty(x);
             let mut inputs = vec![g, rate, step];
-            // The global first row (a data-parallel share) keys the same mask.
-            if node.inputs.len() > 3 {
-                inputs.push(input(e, node, 3)?);
+            // The global first row (a data-parallel share) and the loop word
+            // (inside a `fold` body) key the same mask.
+            for k in 3..node.inputs.len() {
+                inputs.push(input(e, node, k)?);
             }
             let dx = e.add(Op::Random { kind, seed }, inputs, ty);
             let mut contributions = vec![Some(dx), None, None];

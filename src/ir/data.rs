@@ -21,6 +21,9 @@ use std::sync::Arc;
 pub struct DatasetArray {
     pub name: String,
     pub value: Arc<Tensor>,
+    /// `value` holds integers beyond `i32` as `f64` (`ir::data_files`): they
+    /// convert to a placeholder's dtype by the integer rules.
+    pub wide: bool,
 }
 
 /// `dataset NAME = load(...)`: arrays with a common row count.

@@ -4,7 +4,10 @@
 //!
 //! An array is read in the nearest tdsl dtype ([`natural`]: integers of any
 //! width as `i32`, `f16` as `f32`) and converted to the dtype of the placeholder
-//! it feeds by [`convert`], with the feed conversions' rules.
+//! it feeds by [`convert`], with the feed conversions' rules. An array of
+//! `u32`, `i64` or `u64` whose values do not all fit `i32` is held as `f64`
+//! instead (exactly: a value beyond 2^53 is an error), marked *wide*, and
+//! converts by the integer rules; arrays that fit keep `i32`'s memory.
 
 use super::npy::{FileDType, NpyFile, NpzFile};
 use super::tensor::Tensor;
@@ -35,19 +38,37 @@ pub fn npz_members(path: &Path) -> Result<Vec<(String, TensorType)>, String> {
 
 /// Reads array `name` of an `.npz` file within `max_bytes`. A missing name is
 /// an error listing the arrays the file has.
-pub fn read_npz_member(path: &Path, name: &str, max_bytes: u64) -> Result<Tensor, String> {
+/// The value is `(array, wide)`: `wide` when it holds integers beyond `i32`
+/// as `f64`.
+pub fn read_npz_member(path: &Path, name: &str, max_bytes: u64) -> Result<(Tensor, bool), String> {
     let mut file = NpzFile::open(path)?;
-    let dtype = natural(file.member(name)?.dtype);
-    file.read_as(name, dtype, max_bytes)
+    let stored = file.member(name)?.dtype;
+    let read = file.read_as(name, natural(stored), max_bytes);
+    match read {
+        Err(_) if is_wide(stored) => Ok((file.read_as(name, DType::F64, max_bytes)?, true)),
+        other => other.map(|t| (t, false)),
+    }
 }
 
-/// Reads one `.npy` array of a dataset within `max_bytes`.
-pub fn read_npy_array(path: &Path, max_bytes: u64) -> Result<Tensor, String> {
-    let file = NpyFile::open(path)?;
-    let dtype = natural(file.dtype());
-    let what = format!("'{}'", path.display());
-    super::limits::check(&what, &file.ty_as(dtype), max_bytes)?;
-    file.read_as(dtype)
+/// Reads one `.npy` array of a dataset within `max_bytes`: `(array, wide)` as
+/// [`read_npz_member`] gives it.
+pub fn read_npy_array(path: &Path, max_bytes: u64) -> Result<(Tensor, bool), String> {
+    let read = |dtype: DType| {
+        let file = NpyFile::open(path)?;
+        let what = format!("'{}'", path.display());
+        super::limits::check(&what, &file.ty_as(dtype), max_bytes)?;
+        file.read_as(dtype)
+    };
+    let stored = NpyFile::open(path)?.dtype();
+    match read(natural(stored)) {
+        Err(_) if is_wide(stored) => Ok((read(DType::F64)?, true)),
+        other => other.map(|t| (t, false)),
+    }
+}
+
+/// Integers `i32` cannot hold every value of: `u32`, `i64`, `u64`.
+fn is_wide(d: FileDType) -> bool {
+    matches!(d, FileDType::Int { signed, bytes } if bytes > 4 || (bytes == 4 && !signed))
 }
 
 /// [`read_npz_member`] from the headers alone (`tdsl check`): the member's
@@ -87,13 +108,22 @@ pub fn feed_type(path: &Path, name: &str) -> Result<TensorType, String> {
 /// `value` converted to `dtype` when every element allows it: `i32` and `bool`
 /// to floats (exactly: integers up to 2^24 for `f32`), `bool` to `i32`, `f64` to
 /// `f32` by rounding (a finite value that overflows is an error), `f32` to
-/// `f64`, whole floats in range to `i32`. An element that does not convert is
-/// an error naming `what`, its index and its value.
-pub fn convert(value: &Tensor, dtype: DType, what: &str) -> Result<Tensor, String> {
+/// `f64`, whole floats in range to `i32`. A `wide` value (integers held as
+/// `f64`) converts as integers: to `f32` exactly, to `bool` when 0 or 1. An
+/// element that does not convert is an error naming `what`, its index and its
+/// value.
+pub fn convert(value: &Tensor, dtype: DType, what: &str, wide: bool) -> Result<Tensor, String> {
     let from = value.dtype();
     if from == dtype {
         return Ok(value.clone());
     }
+    let integers = from == DType::I32 || wide;
+    let floats = from.is_float() && !wide;
+    let from = if wide {
+        "integers".to_string()
+    } else {
+        from.to_string()
+    };
     let shape = value.shape().to_vec();
     let values = value.to_f64_vec();
     let bad = |i: usize, v: f64, why: &str| {
@@ -111,7 +141,7 @@ pub fn convert(value: &Tensor, dtype: DType, what: &str) -> Result<Tensor, Strin
                 }
             }
             DType::F32 => {
-                if from == DType::I32 && v.abs() > f64::from(1u32 << 24) && (v as f32) as f64 != v {
+                if integers && v.abs() > f64::from(1u32 << 24) && (v as f32) as f64 != v {
                     return Err(bad(i, v, "which f32 cannot hold exactly"));
                 }
                 if v.is_finite() && (v as f32).is_infinite() {
@@ -119,7 +149,7 @@ pub fn convert(value: &Tensor, dtype: DType, what: &str) -> Result<Tensor, Strin
                 }
             }
             DType::Bool => {
-                if from == DType::F32 || from == DType::F64 || (v != 0.0 && v != 1.0) {
+                if floats || (v != 0.0 && v != 1.0) {
                     return Err(bad(i, v, "which is not a bool"));
                 }
             }

@@ -230,7 +230,7 @@ fn infer_unchecked(op: &Op, inputs: &[&TensorType]) -> Result<TensorType, String
             arity(&name, inputs, 0)?;
             Ok(t.ty())
         }
-        Op::Step => {
+        Op::Step | Op::Iteration => {
             arity(&name, inputs, 0)?;
             Ok(TensorType::new(DType::I32, vec![]))
         }
@@ -369,7 +369,7 @@ mod nn;
 pub use layout::same_pads;
 mod random;
 pub use nn::check_labels;
-pub use random::need_step;
+pub use random::{need_step, need_word};
 
 #[cfg(test)]
 mod tests;

@@ -121,6 +121,12 @@ pub enum Op {
     /// `step()`: the `i32[]` index of the current step, read from the step's
     /// inputs. Only at the top level (a region captures it).
     Step,
+    /// The `i32[]` loop word of the iteration running this node
+    /// ([`crate::ir::philox::loop_word`]'s bits): 0 outside every loop, else
+    /// derived from the enclosing word, the loop's length and the row index `t`
+    /// of every `fold` and `scan` around it (a `cond` branch keeps its
+    /// enclosing word). Random ops inside a `fold` body read it.
+    Iteration,
 
     // ---- elementwise (broadcasting) ----
     Unary(UnaryOp),
@@ -256,7 +262,9 @@ pub enum Op {
     /// `Uniform` take inputs `[step: i32[]]` and are typed by their node;
     /// `Dropout` takes `[x, rate: x.dtype[], step: i32[]]` and has `x`'s type;
     /// an optional fourth input `first_row: i32[]` keys row `k` of `x` as global
-    /// row `first_row + k` (one process's share of a batch).
+    /// row `first_row + k` (one process's share of a batch). Inside a `fold`
+    /// body each also takes a last input, the loop word ([`Op::Iteration`]):
+    /// `[step, word]`, or `[x, rate, step, first_row, word]`.
     Random {
         kind: RandomKind,
         seed: u64,
@@ -307,7 +315,8 @@ impl Op {
             | Op::Variable { .. }
             | Op::Const(_)
             | Op::Param(_)
-            | Op::Step => OpKind::Leaf,
+            | Op::Step
+            | Op::Iteration => OpKind::Leaf,
             Op::Random { kind, .. } => match kind {
                 RandomKind::Dropout => OpKind::Elementwise,
                 RandomKind::Normal | RandomKind::Uniform => OpKind::Leaf,
@@ -352,6 +361,7 @@ impl Op {
             Op::Const(_) => "const".into(),
             Op::Param(_) => "param".into(),
             Op::Step => "step".into(),
+            Op::Iteration => "iteration".into(),
             Op::Random { kind, .. } => kind.name().into(),
             Op::Unary(u) => format!("{u:?}").to_lowercase(),
             Op::Binary(b) => format!("{b:?}").to_lowercase(),

@@ -8,7 +8,9 @@
 //! same bits, and resuming at step `s` reproduces step `s`'s values.
 //! - key = (seed bits 0..32, seed bits 32..64);
 //! - element `i` reads word `i % 4` of the block with counter
-//!   `(i / 4 bits 0..32, i / 4 bits 32..64, step, 0)`;
+//!   `(i / 4 bits 0..32, i / 4 bits 32..64, step, w)`, where `w` is 0 outside
+//!   every loop and the loop word ([`loop_word`]) inside a `fold` body, so each
+//!   iteration draws fresh values;
 //! - a word `w` becomes a float in [0, 1) as `(w >> 8) * 2^-24` (exact in `f32`
 //!   and `f64`, so both dtypes see the same values), and in (0, 1] as
 //!   `((w >> 8) + 1) * 2^-24`;
@@ -17,6 +19,9 @@
 //!   `t = 2 pi u2` with `u2` in [0, 1) from the second; the pair's first
 //!   element is `r cos t`, its second `r sin t`; then rounded to the dtype.
 
+/// Blocks computed together by [`Stream::blocks`].
+pub const LANES: usize = 16;
+
 /// The Philox-4x32 multipliers and Weyl key increments (Random123).
 const M0: u32 = 0xD251_1F53;
 const M1: u32 = 0xCD9E_8D57;
@@ -24,6 +29,7 @@ const W0: u32 = 0x9E37_79B9;
 const W1: u32 = 0xBB67_AE85;
 
 /// One Philox-4x32 block of 10 rounds.
+#[inline]
 pub fn philox4x32_10(counter: [u32; 4], key: [u32; 2]) -> [u32; 4] {
     let mut c = counter;
     let mut k = key;
@@ -43,24 +49,73 @@ pub fn philox4x32_10(counter: [u32; 4], key: [u32; 2]) -> [u32; 4] {
     c
 }
 
-/// The random words of one (seed, step).
+/// The word of iteration `t` of a loop of `steps` iterations run where the
+/// word is `outer` (0 outside every loop): `outer * (steps + 1) + t + 1`
+/// (mod 2^32), so one loop's iterations get 1, 2, .., T and nested loops a
+/// mixed-radix number of their indices (distinct below 2^32 combinations).
+pub fn loop_word(outer: u32, steps: usize, t: usize) -> u32 {
+    outer
+        .wrapping_mul((steps as u32).wrapping_add(1))
+        .wrapping_add((t as u32).wrapping_add(1))
+}
+
+/// The random words of one (seed, step, loop word).
 #[derive(Clone, Copy, Debug)]
 pub struct Stream {
     key: [u32; 2],
     step: u32,
+    word: u32,
 }
 
 impl Stream {
     pub fn new(seed: u64, step: u32) -> Stream {
+        Stream::in_loop(seed, step, 0)
+    }
+
+    /// The stream of iteration word `word` (see [`loop_word`]); word 0 is
+    /// [`Stream::new`]'s.
+    pub fn in_loop(seed: u64, step: u32, word: u32) -> Stream {
         Stream {
             key: [seed as u32, (seed >> 32) as u32],
             step,
+            word,
         }
     }
 
     /// The four words of block `b` (elements `4b .. 4b + 4`).
+    #[inline]
     pub fn block(&self, b: u64) -> [u32; 4] {
-        philox4x32_10([b as u32, (b >> 32) as u32, self.step, 0], self.key)
+        philox4x32_10([b as u32, (b >> 32) as u32, self.step, self.word], self.key)
+    }
+
+    /// The words of blocks `b0 .. b0 + LANES`, word-major (`w[k][j]` is word
+    /// `k` of block `b0 + j`): [`Stream::block`]'s values, with the rounds run
+    /// across the blocks so that the compiler vectorises them.
+    #[inline]
+    pub fn blocks(&self, b0: u64) -> [[u32; LANES]; 4] {
+        let (mut c0, mut c1) = ([0u32; LANES], [0u32; LANES]);
+        let (mut c2, mut c3) = ([self.step; LANES], [self.word; LANES]);
+        for (j, (lo, hi)) in c0.iter_mut().zip(&mut c1).enumerate() {
+            let b = b0.wrapping_add(j as u64);
+            (*lo, *hi) = (b as u32, (b >> 32) as u32);
+        }
+        let mut k = self.key;
+        for round in 0..10 {
+            if round > 0 {
+                k = [k[0].wrapping_add(W0), k[1].wrapping_add(W1)];
+            }
+            let words = c0.iter_mut().zip(&mut c1).zip(&mut c2).zip(&mut c3);
+            for (((a, b), c), d) in words {
+                // `philox4x32_10`'s round on one block's words.
+                let p0 = u64::from(M0) * u64::from(*a);
+                let p1 = u64::from(M1) * u64::from(*c);
+                *a = ((p1 >> 32) as u32) ^ *b ^ k[0];
+                *b = p1 as u32;
+                *c = ((p0 >> 32) as u32) ^ *d ^ k[1];
+                *d = p0 as u32;
+            }
+        }
+        [c0, c1, c2, c3]
     }
 
     /// Uniforms in [0, 1), one per element, for `n` elements.
@@ -108,6 +163,19 @@ pub fn box_muller(w1: u32, w2: u32) -> (f64, f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn blocks_at_once_are_the_blocks_one_at_a_time() {
+        let stream = Stream::in_loop(0x1234_5678_9abc_def0, 7, 3);
+        for b0 in [0u64, 5, (1 << 32) - 3] {
+            let w = stream.blocks(b0);
+            let got: Vec<[u32; 4]> = (0..LANES)
+                .map(|j| [w[0][j], w[1][j], w[2][j], w[3][j]])
+                .collect();
+            let want: Vec<[u32; 4]> = (0..LANES).map(|j| stream.block(b0 + j as u64)).collect();
+            assert_eq!(got, want, "blocks from {b0}");
+        }
+    }
 
     /// The three `philox4x32 10` lines of Random123's `tests/kat_vectors`.
     #[test]

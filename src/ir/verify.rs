@@ -16,8 +16,8 @@
 //! and assign nodes agree with their declarations.
 
 use super::graph::{Graph, NodeId};
-use super::infer::need_step;
 use super::infer::{infer, infer_broadcast};
+use super::infer::{need_step, need_word};
 use super::module::Module;
 use super::op::{Op, RandomKind};
 
@@ -130,10 +130,15 @@ fn verify_graph(graph: &Graph, in_region: bool, path: &str) -> Result<(), String
                 kind: kind @ (RandomKind::Normal | RandomKind::Uniform),
                 ..
             } => {
-                let [step] = inputs.as_slice() else {
-                    return Err(at(format!("expects 1 input, got {}", inputs.len())));
+                let (step, word) = match inputs.as_slice() {
+                    [step] => (step, None),
+                    [step, word] => (step, Some(word)),
+                    _ => return Err(at(format!("expects 1 or 2 inputs, got {}", inputs.len()))),
                 };
                 need_step(kind.name(), step).map_err(at)?;
+                if let Some(word) = word {
+                    need_word(kind.name(), word).map_err(at)?;
+                }
                 if !node.ty.dtype.is_float() {
                     return Err(at(format!("draws floats, not {}", node.ty)));
                 }

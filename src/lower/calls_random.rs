@@ -2,7 +2,8 @@
 //! `dropout` (the generator: `ir::philox`; the values: `kernels::eval`).
 //!
 //! `step()` is always built at the top level, so a region captures it like
-//! any outer node. A call without `seed=` gets a seed from its position in
+//! any outer node. Inside a `fold` body a random op also reads the loop word
+//! (`Op::Iteration`), so each iteration draws fresh values. A call without `seed=` gets a seed from its position in
 //! the source and from how many times that call was built before (each
 //! inlined call of a `fn` gets its own), so unseeded calls differ.
 
@@ -124,12 +125,17 @@ impl Builder<'_> {
             seed,
         };
         let mut inputs = vec![(xv, x.span), (rid, rate.span), (step, call.span)];
-        // A share of a split batch: keyed by global row (`split.rs`).
-        if let Some(row) = self.split_first_row(xv) {
-            let row = i32::try_from(row).map_err(|_| self.error("too many rows", x.span))?;
+        // A share of a split batch: keyed by global row (`split.rs`); inside a
+        // `fold` body the loop word follows (the first row then always given).
+        let word = self.loop_word(call.span)?;
+        let row = self.split_first_row(xv);
+        if row.is_some() || word.is_some() {
+            let row =
+                i32::try_from(row.unwrap_or(0)).map_err(|_| self.error("too many rows", x.span))?;
             let first = crate::ir::tensor::Tensor::scalar(DType::I32, f64::from(row));
             inputs.push((self.constant(first, call.span)?, call.span));
         }
+        inputs.extend(word.map(|w| (w, call.span)));
         let id = self.add_node(op, &inputs, call.span)?;
         Ok(self.here(id))
     }
@@ -164,7 +170,9 @@ impl Builder<'_> {
         }
         let seed = self.seed(call, seed)?;
         let step = self.step_operand(call.span)?;
-        let id = self.add_typed(Op::Random { kind, seed }, vec![step], ty, call.span)?;
+        let mut inputs = vec![step];
+        inputs.extend(self.loop_word(call.span)?);
+        let id = self.add_typed(Op::Random { kind, seed }, inputs, ty, call.span)?;
         Ok(self.here(id))
     }
 
@@ -183,6 +191,18 @@ impl Builder<'_> {
     fn step_operand(&mut self, span: Span) -> BResult<NodeId> {
         let id = self.step_node(span)?;
         self.operand(&Value::Node(0, id), span)
+    }
+
+    /// Inside a `fold` body (at any depth, through `cond` branches too), an
+    /// `Op::Iteration` node of the current graph: random ops read it so each
+    /// iteration draws fresh values. `None` outside every `fold`.
+    fn loop_word(&mut self, span: Span) -> BResult<Option<NodeId>> {
+        if !self.in_fold() {
+            return Ok(None);
+        }
+        let ty = TensorType::new(DType::I32, vec![]);
+        self.add_typed(Op::Iteration, Vec::new(), ty, span)
+            .map(Some)
     }
 
     /// A `step` node at the top level.

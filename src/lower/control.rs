@@ -22,6 +22,8 @@ pub(crate) struct GraphCtx {
     captures: Vec<NodeId>,
     /// Outer node -> the node standing for it in this graph.
     capture_map: HashMap<NodeId, NodeId>,
+    /// The outer nodes the fixed parameters stand for (a fold's init and xs).
+    fixed_inputs: Vec<NodeId>,
 }
 
 impl GraphCtx {
@@ -31,6 +33,16 @@ impl GraphCtx {
             fixed,
             captures,
             capture_map: HashMap::new(),
+            fixed_inputs: Vec::new(),
+        }
+    }
+
+    /// The node of the enclosing graph that parameter `index` stands for: a
+    /// capture, or a fold's init (`acc`) or xs (`x` is one of its rows).
+    pub(crate) fn outer_of(&self, index: usize) -> Option<NodeId> {
+        match index.checked_sub(self.fixed) {
+            Some(k) => self.captures.get(k).copied(),
+            None => self.fixed_inputs.get(index).copied(),
         }
     }
 }
@@ -81,6 +93,12 @@ impl Builder<'_> {
         ctx.capture_map.insert(outer, inner);
         self.node_count += 1;
         inner
+    }
+
+    /// Whether the current graph is a `fold` body or inside one (a `cond`
+    /// branch in a body too).
+    pub(crate) fn in_fold(&self) -> bool {
+        self.ctxs[1..].iter().any(|c| c.fixed == 2)
     }
 
     /// Builds `body` in a new region; the region is popped even on errors. The
@@ -251,7 +269,8 @@ impl Builder<'_> {
         let acc = region.add(Op::Param(0), vec![], acc_ty.clone(), init.span);
         let x = region.add(Op::Param(1), vec![], x_ty.clone(), xs.span);
         self.node_count += 2;
-        let ctx = GraphCtx::new(region, 2, Vec::new());
+        let mut ctx = GraphCtx::new(region, 2, Vec::new());
+        ctx.fixed_inputs = vec![i_id, x_id];
         let (mut ctx, result) = self.in_region(ctx, f.span, |s| {
             let level = s.level();
             let args = [Value::Node(level, acc), Value::Node(level, x)];

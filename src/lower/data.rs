@@ -196,12 +196,14 @@ impl Builder<'_> {
                     true => crate::timing::timed(&mut self.times.values, || {
                         data_files::read_npz_member(&full, &member, max)
                     }),
-                    false => data_files::npz_member_type(&full, &member, max).map(|t| stand_in(&t)),
+                    false => data_files::npz_member_type(&full, &member, max)
+                        .map(|t| (stand_in(&t), false)),
                 }
                 .map_err(|m| self.error(m, pspan))?;
                 arrays.push(DatasetArray {
                     name: member,
-                    value: Arc::new(value),
+                    value: Arc::new(value.0),
+                    wide: value.1,
                 });
             }
         }
@@ -214,12 +216,13 @@ impl Builder<'_> {
                 true => crate::timing::timed(&mut self.times.values, || {
                     data_files::read_npy_array(&full, max)
                 }),
-                false => data_files::npy_array_type(&full, max).map(|t| stand_in(&t)),
+                false => data_files::npy_array_type(&full, max).map(|t| (stand_in(&t), false)),
             }
             .map_err(|m| self.error(m, *pspan))?;
             arrays.push(DatasetArray {
                 name: array.clone(),
-                value: Arc::new(value),
+                value: Arc::new(value.0),
+                wide: value.1,
             });
         }
         let _ = span;

@@ -191,7 +191,7 @@ impl Builder<'_> {
                     got.dtype
                 )),
                 false => Ok(stand_in(&TensorType::new(dtype, got.shape.dims().to_vec()))),
-                true => crate::ir::data_files::convert(&value, dtype, &what),
+                true => crate::ir::data_files::convert(&value, dtype, &what, a.wide),
             };
             let converted = match converted {
                 Ok(t) => t,

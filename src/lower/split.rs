@@ -5,7 +5,9 @@
 //! A value counts as split when its first dimension is the local row count of
 //! a split dataset and it depends on a placeholder that dataset feeds: the
 //! activations of a batch keep their rows first through elementwise ops,
-//! matmuls, convolutions, pooling and reshapes that keep the leading size.
+//! matmuls, convolutions, pooling and reshapes that keep the leading size,
+//! also from inside a `cond` branch or a `fold` body (through the captures,
+//! a fold's init and its xs).
 
 use super::{BResult, Builder};
 use crate::diag::{Diag, Span};
@@ -48,30 +50,37 @@ impl Builder<'_> {
     }
 
     /// The global index of row 0 of `x` when `x` holds this process's rows of
-    /// a split batch; `None` otherwise (and always on one process).
+    /// a split batch; `None` otherwise (and always on one process). Inside a
+    /// `cond` branch or a `fold` body the walk goes on through the region's
+    /// parameters to the outer values they stand for.
     pub(crate) fn split_first_row(&self, x: NodeId) -> Option<usize> {
         if self.options.ranks <= 1 {
             return None;
         }
-        let graph = self.graph();
-        let lead = *graph.ty(x).shape.dims().first()?;
+        let lead = *self.graph().ty(x).shape.dims().first()?;
         let data = &self.module.data;
         let mut seen = HashSet::new();
-        let mut stack = vec![x];
-        while let Some(id) = stack.pop() {
-            if !seen.insert(id) {
+        let mut stack = vec![(self.level(), x)];
+        while let Some((level, id)) = stack.pop() {
+            if !seen.insert((level, id)) {
                 continue;
             }
-            let node = graph.node(id);
-            if let Op::Placeholder { name } = &node.op {
-                let decl = data
-                    .feed_of(name)
-                    .and_then(|feed| data.dataset(&feed.dataset));
-                if let Some(decl) = decl.filter(|d| d.is_split() && d.local_rows() == lead) {
-                    return Some(decl.first_row());
+            let node = self.ctxs[level].graph.node(id);
+            match &node.op {
+                Op::Placeholder { name } => {
+                    let decl = data
+                        .feed_of(name)
+                        .and_then(|feed| data.dataset(&feed.dataset));
+                    if let Some(decl) = decl.filter(|d| d.is_split() && d.local_rows() == lead) {
+                        return Some(decl.first_row());
+                    }
                 }
+                Op::Param(i) if level > 0 => {
+                    stack.extend(self.ctxs[level].outer_of(*i).map(|o| (level - 1, o)));
+                }
+                _ => {}
             }
-            stack.extend(node.inputs.iter().copied());
+            stack.extend(node.inputs.iter().map(|&i| (level, i)));
         }
         None
     }

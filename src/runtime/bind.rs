@@ -97,12 +97,13 @@ pub fn bind_feed(
         .split_once('.')
         .filter(|(dataset, _)| (names.is_dataset)(dataset))
     {
-        let value = data_files::read_npy_array(path, max_bytes).map_err(in_feed)?;
+        let (value, wide) = data_files::read_npy_array(path, max_bytes).map_err(in_feed)?;
         let arrays = options.arrays.entry(dataset.to_string()).or_default();
         arrays.retain(|a| a.name != array);
         arrays.push(DatasetArray {
             name: array.to_string(),
             value: Arc::new(value),
+            wide,
         });
         return Ok(true);
     }
@@ -110,10 +111,12 @@ pub fn bind_feed(
         let members = data_files::npz_members(path).map_err(in_feed)?;
         let mut arrays = Vec::new();
         for (member, _) in members {
-            let value = data_files::read_npz_member(path, &member, max_bytes).map_err(in_feed)?;
+            let (value, wide) =
+                data_files::read_npz_member(path, &member, max_bytes).map_err(in_feed)?;
             arrays.push(DatasetArray {
                 name: member,
                 value: Arc::new(value),
+                wide,
             });
         }
         options.arrays.insert(name.to_string(), arrays);

@@ -156,6 +156,36 @@ fn dropout_is_keyed_by_the_global_row_on_both_backends() {
     }
 }
 
+/// The same inside a `cond` branch and a `fold` body (the accumulator starts
+/// at the hidden layer; each iteration draws its own mask): 2 ranks match
+/// one process, on both backends.
+#[test]
+fn dropout_inside_regions_is_keyed_by_the_global_row() {
+    let hidden =
+        "fold(|acc, t| dropout(acc, 0.3) * t, cond(step() >= 0, dropout({}, 0.2), {}), ones([2]))";
+    let program = digits_program("digits_mlp.td", "adam(0.003)", Some(hidden));
+    for backend in ["jit", "interp"] {
+        let alone = train_50(
+            &temp_dir(&format!("regions-{backend}-alone")),
+            &program,
+            None,
+            backend,
+        );
+        let ranked = train_50(
+            &temp_dir(&format!("regions-{backend}-2")),
+            &program,
+            Some(2),
+            backend,
+        );
+        let worst = largest_relative_difference(&alone, &ranked);
+        eprintln!("digits MLP with dropout in regions, 2 ranks, {backend}: largest relative difference {worst:.3e}");
+        // Three masks scale the hidden layer by up to 1 / (0.8 * 0.7^2), so
+        // the ranks' other summation order grows to about 2e-5 in 50 Adam
+        // steps; one wrong mask moves the weights by orders of magnitude more.
+        assert!(worst <= 1e-4, "{backend}: {worst:e}");
+    }
+}
+
 #[test]
 fn a_global_batch_that_does_not_divide_is_an_error_on_every_rank() {
     let dir = temp_dir("indivisible");

@@ -9,16 +9,19 @@ use crate::backend::regions::{predicate, used_params};
 use crate::kernels::eval::internal;
 
 use crate::diag::Diag;
+use crate::ir::philox::loop_word;
 use crate::ir::{Graph, Node, NodeId, Tensor, TensorType};
 use ndarray::Axis;
 use std::sync::Arc;
 
-/// Runs region `k` of node `id` (`region`) with `params`: its single result.
+/// Runs region `k` of node `id` (`region`) with `params` and loop word
+/// `word`: its single result.
 fn run_region(
     frame: &Frame,
     (id, k): (NodeId, usize),
     region: &Graph,
     params: Vec<Option<Arc<Tensor>>>,
+    word: u32,
 ) -> Result<Arc<Tensor>, Diag> {
     let node = frame.graph.node(id);
     if params.len() != region.params.len() {
@@ -41,7 +44,7 @@ fn run_region(
         }
     };
     let program = frame.program.region(frame.graph, id, k)?;
-    let mut inner = Frame::region(region, program, frame.inputs, params);
+    let mut inner = Frame::region(region, program, frame.inputs, params, word);
     inner.run()?;
     inner.fetched(result)
 }
@@ -82,7 +85,7 @@ pub(crate) fn cond(
         (1, else_body)
     };
     let params = bind_captures(frame, id, 1, &used_params(branch))?;
-    run_region(frame, (id, k), branch, params)
+    run_region(frame, (id, k), branch, params, frame.word)
 }
 
 /// A loop's initial state, `xs`, the captures its body uses (the others
@@ -115,7 +118,8 @@ pub(crate) fn fold(frame: &Frame, id: NodeId, body: &Graph) -> Result<Arc<Tensor
         params.push(Some(acc));
         params.push(Some(Arc::new(x)));
         params.extend(captures.iter().cloned());
-        acc = run_region(frame, (id, 0), body, params)?;
+        let word = loop_word(frame.word, steps, t);
+        acc = run_region(frame, (id, 0), body, params, word)?;
     }
     Ok(acc)
 }
@@ -143,7 +147,8 @@ pub(crate) fn scan(
         params.push(Some(state));
         params.push(Some(Arc::new(slice_axis0(&xs, t))));
         params.extend(captures.iter().cloned());
-        let result = run_region(frame, (id, 0), body, params)?;
+        let word = loop_word(frame.word, steps, t);
+        let result = run_region(frame, (id, 0), body, params, word)?;
         let mut values = result.to_f64_vec();
         if values.len() < carry || result.shape().len() != 1 {
             return Err(internal(node, format!("the body gave {}", result.ty())));

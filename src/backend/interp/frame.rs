@@ -24,6 +24,8 @@ pub(crate) struct Frame<'g, 's> {
     memo: Vec<Option<Arc<Tensor>>>,
     /// `Some` at the top level, where `assign`s are allowed.
     updates: Option<Vec<(NodeId, String, Tensor)>>,
+    /// The loop word (`Op::Iteration`): 0 outside every loop.
+    pub(crate) word: u32,
 }
 
 impl<'g, 's> Frame<'g, 's> {
@@ -39,6 +41,7 @@ impl<'g, 's> Frame<'g, 's> {
             params: Vec::new(),
             memo: vec![None; graph.len()],
             updates: Some(Vec::new()),
+            word: 0,
         }
     }
 
@@ -47,6 +50,7 @@ impl<'g, 's> Frame<'g, 's> {
         program: &'g Program,
         inputs: &'s StepInputs<'s>,
         params: Vec<Option<Arc<Tensor>>>,
+        word: u32,
     ) -> Frame<'g, 's> {
         Frame {
             graph,
@@ -55,6 +59,7 @@ impl<'g, 's> Frame<'g, 's> {
             params,
             memo: vec![None; graph.len()],
             updates: None,
+            word,
         }
     }
 
@@ -116,6 +121,11 @@ impl<'g, 's> Frame<'g, 's> {
                 Op::Step => Arc::new(Tensor::scalar(
                     crate::ir::DType::I32,
                     f64::from(self.inputs.step()),
+                )),
+                // The word's bits as `i32` (it counts past 2^31 when nested).
+                Op::Iteration => Arc::new(Tensor::scalar(
+                    crate::ir::DType::I32,
+                    f64::from(self.word as i32),
                 )),
                 Op::StopGradient => self.input(id, 0)?,
                 Op::Cond {

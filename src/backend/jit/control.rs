@@ -195,6 +195,7 @@ impl Executable {
                 let env = Env {
                     inputs: env.inputs,
                     params: &params,
+                    word: env.word,
                 };
                 code.exe.run_region(env, &mut scratch)
             }

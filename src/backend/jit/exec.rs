@@ -66,6 +66,9 @@ pub struct Executable {
 pub(crate) struct Env<'r, 's> {
     pub(crate) inputs: &'r StepInputs<'s>,
     pub(crate) params: &'r [Option<Val<'s>>],
+    /// The loop word (`Op::Iteration`, `ir::philox::loop_word`): 0 outside
+    /// every loop.
+    pub(crate) word: u32,
 }
 
 /// The memo of one run and the remaining uses of each value; a fold keeps
@@ -213,6 +216,11 @@ impl Executable {
             Op::Step => Val::Shared(Arc::new(Tensor::scalar(
                 crate::ir::DType::I32,
                 f64::from(env.inputs.step()),
+            ))),
+            // The word's bits as `i32` (it counts past 2^31 when nested).
+            Op::Iteration => Val::Shared(Arc::new(Tensor::scalar(
+                crate::ir::DType::I32,
+                f64::from(env.word as i32),
             ))),
             Op::Const(tensor) if is_standard(tensor) => Val::Shared(Arc::clone(tensor)),
             Op::Const(tensor) => Val::Shared(Val::of(tensor).to_arc()),

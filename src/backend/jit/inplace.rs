@@ -239,6 +239,7 @@ impl Executable {
         let env = Env {
             inputs,
             params: &[],
+            word: 0,
         };
         let outcome = self
             .run_schedule(&mut scratch, &mut updates, env)

@@ -215,3 +215,26 @@ fn fold_inside_a_cond_inside_a_fold() {
         check_program(source, "loss", &["w", "xs"], &[("flag", pred)]);
     }
 }
+
+/// Random ops inside a `fold` body draw per iteration (`Op::Iteration`); the
+/// reverse loop recomputes the same masks and noise, so the gradient through
+/// the fold (and through a `cond` and a nested `fold` in its body) matches
+/// finite differences, on both backends.
+#[test]
+fn dropout_and_noise_inside_fold() {
+    let source = "
+        placeholder xs: f64[4, 2, 3] = randn(seed=1);
+        placeholder h0: f64[2, 4] = randn(seed=6);
+        variable wx: f64[3, 4] = xavier(seed=2);
+        variable wh: f64[4, 4] = xavier(seed=3);
+        variable wo: f64[4, 1] = xavier(seed=4);
+        fn cell(h, x) {
+            let z = dropout(x @ wx + h @ wh, 0.5, seed=7) + 0.1 * random_normal([2, 4], seed=8, dtype=f64);
+            let z = cond(sum(z) > 0.0, z * dropout(z, 0.3), tanh(z));
+            tanh(fold(|a, r| a + dropout(r * a, 0.5, seed=9), z, xs[0:2, 0:2, 0:1] * 0.5 + 1.0) * 0.5)
+        }
+        let h_final = fold(cell, h0, xs);
+        let loss = sum(sin(h_final @ wo));
+    ";
+    check_program(source, "loss", &["wx", "wh", "wo", "h0", "xs"], &[]);
+}

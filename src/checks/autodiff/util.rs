@@ -269,7 +269,15 @@ pub(crate) fn verify(graph: &Graph) {
                 assert_eq!(inferred.as_ref(), Ok(&node.ty), "scan type");
                 verify(body);
             }
-            Op::Placeholder { .. } | Op::Variable { .. } | Op::Const(_) | Op::Grad(_) => {}
+            // Draws are typed by their node (the shape is an attribute).
+            Op::Placeholder { .. }
+            | Op::Variable { .. }
+            | Op::Const(_)
+            | Op::Grad(_)
+            | Op::Random {
+                kind: crate::ir::RandomKind::Normal | crate::ir::RandomKind::Uniform,
+                ..
+            } => {}
             Op::Reshape => assert_eq!(
                 input_types[0].shape.numel(),
                 node.ty.shape.numel(),

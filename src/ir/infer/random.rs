@@ -13,18 +13,22 @@ pub(super) fn infer_random(kind: RandomKind, inputs: &[&TensorType]) -> Result<T
         )),
         RandomKind::Dropout => {
             // A fourth input, `i32[]`, is the global index of `x`'s first row
-            // when `x` is one process's share of a batch (`docs/distributed.md`).
+            // when `x` is one process's share of a batch (`docs/distributed.md`);
+            // a fifth, the loop word inside a `fold` body (`Op::Iteration`).
             if let Some(first) = inputs.get(3) {
-                if first.dtype != DType::I32 || first.shape.rank() != 0 || x_rank0(inputs) {
+                if first.dtype != DType::I32 || first.shape.rank() != 0 {
                     return Err(format!(
-                        "{name}: the first-row input must be i32[] on a tensor with rows, got {first}"
+                        "{name}: the first-row input must be i32[], got {first}"
                     ));
                 }
             } else {
                 arity(name, inputs, 3)?;
             }
-            if inputs.len() > 4 {
-                arity(name, inputs, 4)?;
+            if let Some(word) = inputs.get(4) {
+                need_word(name, word)?;
+            }
+            if inputs.len() > 5 {
+                arity(name, inputs, 5)?;
             }
             let (x, rate, step) = (inputs[0], inputs[1], inputs[2]);
             need_float(name, x)?;
@@ -40,15 +44,20 @@ pub(super) fn infer_random(kind: RandomKind, inputs: &[&TensorType]) -> Result<T
     }
 }
 
-/// Whether dropout's `x` is a scalar (it has no rows to offset).
-fn x_rank0(inputs: &[&TensorType]) -> bool {
-    inputs.first().is_none_or(|x| x.shape.rank() == 0)
-}
-
 /// The step input of a random op is `i32[]`.
 pub fn need_step(name: &str, step: &TensorType) -> Result<(), String> {
     if step.dtype != DType::I32 || step.shape.rank() != 0 {
         return Err(format!("{name}: the step input must be i32[], got {step}"));
+    }
+    Ok(())
+}
+
+/// The loop-word input of a random op inside a `fold` body is `i32[]`.
+pub fn need_word(name: &str, word: &TensorType) -> Result<(), String> {
+    if word.dtype != DType::I32 || word.shape.rank() != 0 {
+        return Err(format!(
+            "{name}: the loop-word input must be i32[], got {word}"
+        ));
     }
     Ok(())
 }

@@ -87,6 +87,7 @@ pub fn eval_pure(node: &Node, inputs: &[&Tensor]) -> Result<Tensor, Diag> {
         | Op::Const(_)
         | Op::Param(_)
         | Op::Step
+        | Op::Iteration
         | Op::Cond { .. }
         | Op::Fold { .. }
         | Op::Scan { .. }

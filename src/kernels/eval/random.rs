@@ -1,11 +1,12 @@
 //! The per-step random ops (`random_normal`, `random_uniform`, `dropout`):
-//! values keyed by (seed, step, element) from [`crate::ir::philox`], so they
-//! depend on nothing else: not on the backend, the thread count or the order
-//! in which elements are computed. The JIT runs this same code.
+//! values keyed by (seed, step, loop word, element) from [`crate::ir::philox`]
+//! (the loop word is 0 outside a `fold` body), so they depend on nothing else:
+//! not on the backend, the thread count or the order in which elements are
+//! computed. The JIT runs this same code.
 
 use super::{dispatch_float, expect_inputs, internal, typed, Elem};
 use crate::diag::Diag;
-use crate::ir::philox::{box_muller, unit, Stream};
+use crate::ir::philox::{box_muller, unit, Stream, LANES};
 use crate::ir::scalar::Scalar;
 use crate::ir::{BinaryOp, Node, RandomKind, Tensor};
 use ndarray::{ArrayD, IxDyn};
@@ -19,8 +20,11 @@ pub(crate) fn eval(
     let shape = node.ty.shape.dims().to_vec();
     match kind {
         RandomKind::Normal | RandomKind::Uniform => {
-            expect_inputs(node, inputs, 1)?;
-            let stream = Stream::new(seed, step_of(node, inputs, 0)?);
+            if inputs.len() != 2 {
+                expect_inputs(node, inputs, 1)?;
+            }
+            let stream =
+                Stream::in_loop(seed, step_of(node, inputs, 0)?, word_of(node, inputs, 1)?);
             let n = node.ty.shape.numel();
             dispatch_float!(node, node.ty.dtype, T => {
                 let values: Vec<T> = draw(&stream, kind == RandomKind::Normal, n);
@@ -28,10 +32,11 @@ pub(crate) fn eval(
             })
         }
         RandomKind::Dropout => {
-            if inputs.len() != 4 {
+            if !(4..=5).contains(&inputs.len()) {
                 expect_inputs(node, inputs, 3)?;
             }
-            let stream = Stream::new(seed, step_of(node, inputs, 2)?);
+            let stream =
+                Stream::in_loop(seed, step_of(node, inputs, 2)?, word_of(node, inputs, 4)?);
             let first = first_element(node, inputs)?;
             dispatch_float!(node, node.ty.dtype, T => {
                 let x = typed::<T>(node, inputs, 0)?;
@@ -103,22 +108,28 @@ fn dropout<T: Scalar + std::ops::Mul<Output = T>>(
     let one = T::from_f64(1.0);
     let scale = T::binary(BinaryOp::Div, one, T::binary(BinaryOp::Sub, one, rate));
     let zero = T::from_f64(0.0);
-    let mut out = Vec::with_capacity(xs.len());
-    let mut w = stream.block(first / 4);
-    for (i, &x) in xs.iter().enumerate() {
-        // Element `first + i` reads word `(first + i) % 4` of its block.
-        let g = first + i as u64;
-        if g.is_multiple_of(4) && i > 0 {
-            w = stream.block(g / 4);
+    // `unit(w) >= r` with `unit(w) = (w >> 8) * 2^-24` exactly: an integer
+    // compare against `ceil(r * 2^24)` (exact: a power-of-two scaling).
+    let threshold = (r * 16_777_216.0).ceil() as u32;
+    let mut out = vec![zero; xs.len()];
+    // Element `i` is stream element `first + i`: `LANES` blocks of 4 stream
+    // elements at a time (`first` need not be a multiple of 4: a share's first
+    // row), each element reading word `g % 4` of block `g / 4`.
+    let end = first + xs.len() as u64;
+    let mut b0 = first / 4;
+    while 4 * b0 < end {
+        let w = stream.blocks(b0);
+        let lo = first.max(4 * b0);
+        let hi = end.min(4 * (b0 + LANES as u64));
+        for g in lo..hi {
+            let i = (g - first) as usize;
+            let word = w[(g % 4) as usize][(g / 4 - b0) as usize];
+            // Both sides computed: a select, not a branch the random mask
+            // would mispredict half of the time.
+            let kept = xs[i] * scale;
+            out[i] = if word >> 8 >= threshold { kept } else { zero };
         }
-        // Both sides computed: a select, not a branch the random mask would
-        // mispredict half of the time.
-        let kept = x * scale;
-        out.push(if unit(w[(g % 4) as usize]) >= r {
-            kept
-        } else {
-            zero
-        });
+        b0 += LANES as u64;
     }
     Ok(out)
 }
@@ -128,6 +139,14 @@ fn step_of(node: &Node, inputs: &[&Tensor], k: usize) -> Result<u32, Diag> {
     let step = scalar_of(node, typed::<i32>(node, inputs, k)?)?;
     // Steps count from 0; a negative step cannot come from a session.
     u32::try_from(step).map_err(|_| internal(node, format!("negative step {step}")))
+}
+
+/// The loop word, input `k` when present (its `i32` bits), else 0.
+fn word_of(node: &Node, inputs: &[&Tensor], k: usize) -> Result<u32, Diag> {
+    if inputs.len() <= k {
+        return Ok(0);
+    }
+    Ok(scalar_of(node, typed::<i32>(node, inputs, k)?)? as u32)
 }
 
 fn scalar_of<T: Copy>(node: &Node, a: &ArrayD<T>) -> Result<T, Diag> {
@@ -171,6 +190,31 @@ mod tests {
             inputs: Vec::new(),
             ty,
             span: crate::diag::Span::new(0, 0),
+        }
+    }
+
+    /// The block-wise loop with its integer threshold keeps exactly the
+    /// elements whose uniform is at least the rate (the documented rule).
+    #[test]
+    fn dropout_keeps_the_elements_whose_uniform_reaches_the_rate() {
+        let stream = Stream::in_loop(5, 3, 2);
+        let u: Vec<f64> = stream.uniforms(64).collect();
+        let xs: Vec<f32> = (0..41).map(|i| i as f32 + 0.5).collect();
+        // Rates on and next to the uniforms' grid, and offsets off a block.
+        for rate in [0.0, 0.25, 0.5, 0.5 + 1e-9, u[7], u[9] - 1e-12, 0.999] {
+            for first in [0u64, 1, 2, 3, 6, 21] {
+                let got = dropout(&dropout_node(41, 1), &xs, rate as f32, &stream, first).unwrap();
+                let scale = 1.0 / (1.0 - rate as f32);
+                for (i, &x) in xs.iter().enumerate() {
+                    let keep = u[first as usize + i] >= f64::from(rate as f32);
+                    let want = if keep { x * scale } else { 0.0 };
+                    assert_eq!(
+                        got[i].to_bits(),
+                        want.to_bits(),
+                        "rate {rate}, first {first}, {i}"
+                    );
+                }
+            }
         }
     }
 

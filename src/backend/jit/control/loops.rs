@@ -45,6 +45,7 @@ impl<'s> Loop<'_, 's> {
             Env {
                 inputs: env.inputs,
                 params: &self.params,
+                word: crate::ir::philox::loop_word(env.word, self.steps, t),
             },
             &mut self.scratch,
         );
