@@ -133,15 +133,11 @@ impl Walk {
                     }
                     self.assigns.insert(var.clone(), node.span);
                 }
-                Op::Cond {
-                    then_body,
-                    else_body,
-                } => {
-                    self.graph(then_body, &then_body.results)?;
-                    self.graph(else_body, &else_body.results)?;
+                op => {
+                    for (_, region) in op.regions() {
+                        self.graph(region, &region.results)?;
+                    }
                 }
-                Op::Fold { body } | Op::Scan { body, .. } => self.graph(body, &body.results)?,
-                _ => {}
             }
         }
         Ok(())
