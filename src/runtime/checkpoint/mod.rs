@@ -1,13 +1,7 @@
 //! Checkpoints: the whole state of a [`Session`] in a folder, written
-//! atomically (`atomic.rs`) and restored with checks (`restore.rs`).
-//!
-//! A checkpoint folder holds one `NAME.npy` per variable (optimiser slots
-//! included; NumPy reads them) and `checkpoint.txt` (`manifest.rs`): the
-//! program's fingerprint, the step counter and each dataset's position. The
-//! shuffle order is drawn from the dataset's seed and epoch number, so the
-//! position (epoch, step in the epoch) reproduces it; random ops are keyed by
-//! `step()`. Restoring therefore continues a run bitwise as if it had never
-//! stopped (same binary, backend and thread count).
+//! atomically (`atomic.rs`) and restored with checks (`restore.rs`): a run
+//! restored continues bitwise as if it had never stopped (`docs/cli.md`,
+//! "Checkpoints").
 
 mod atomic;
 mod manifest;
