@@ -10,33 +10,11 @@ use ndarray::{ArrayD, ArrayViewD, IxDyn, Zip};
 /// The NumPy broadcast of several shapes (aligned from the right; each axis is
 /// equal or 1), or an internal error.
 pub(crate) fn broadcast_shapes(node: &Node, shapes: &[&[usize]]) -> Result<Vec<usize>, Diag> {
-    let rank = shapes.iter().map(|s| s.len()).max().unwrap_or(0);
-    let mut out = vec![1usize; rank];
-    for (axis, slot) in out.iter_mut().enumerate() {
-        let mut dim: Option<usize> = None;
-        for shape in shapes {
-            // Axis `axis` of the result is axis `axis - (rank - len)` of `shape`.
-            let Some(k) = (axis + shape.len()).checked_sub(rank) else {
-                continue;
-            };
-            let d = shape[k];
-            if d == 1 {
-                continue;
-            }
-            match dim {
-                None => dim = Some(d),
-                Some(prev) if prev == d => {}
-                Some(_) => {
-                    return Err(internal(
-                        node,
-                        format!("shapes {shapes:?} do not broadcast together"),
-                    ))
-                }
-            }
-        }
-        *slot = dim.unwrap_or(1);
-    }
-    Ok(out)
+    let both = |out: Vec<usize>, s: &&[usize]| crate::ir::infer::broadcast_dims(&out, s);
+    shapes
+        .iter()
+        .try_fold(Vec::new(), both)
+        .ok_or_else(|| internal(node, format!("shapes {shapes:?} do not broadcast together")))
 }
 
 /// A view of `a` broadcast to `shape`, or an internal error.
