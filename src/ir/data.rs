@@ -156,12 +156,7 @@ pub fn epoch_order(rows: usize, shuffle: Option<u64>, epoch: u64) -> Vec<usize> 
 
 /// The rows `indices` of `t` along axis 0, in that order.
 pub fn select_rows(t: &Tensor, indices: &[usize]) -> Tensor {
-    match t {
-        Tensor::F32(a) => Tensor::F32(a.select(Axis(0), indices)),
-        Tensor::F64(a) => Tensor::F64(a.select(Axis(0), indices)),
-        Tensor::I32(a) => Tensor::I32(a.select(Axis(0), indices)),
-        Tensor::Bool(a) => Tensor::Bool(a.select(Axis(0), indices)),
-    }
+    super::tensor::each_dtype!(t, a => a.select(Axis(0), indices))
 }
 
 #[cfg(test)]

@@ -312,10 +312,5 @@ fn keep_ranges(t: &Tensor, ranges: &[(usize, usize)]) -> Option<Tensor> {
     if t.shape().len() != 1 {
         return None;
     }
-    Some(match t {
-        Tensor::F32(a) => Tensor::F32(cut(a, ranges)?),
-        Tensor::F64(a) => Tensor::F64(cut(a, ranges)?),
-        Tensor::I32(a) => Tensor::I32(cut(a, ranges)?),
-        Tensor::Bool(a) => Tensor::Bool(cut(a, ranges)?),
-    })
+    Some(crate::ir::tensor::each_dtype!(t, a => cut(a, ranges)?))
 }

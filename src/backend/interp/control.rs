@@ -165,10 +165,5 @@ fn from_f64(node: &Node, ty: &TensorType, values: Vec<f64>) -> Result<Tensor, Di
 
 /// `xs[t]` along axis 0, in standard layout (`t` is in range).
 fn slice_axis0(xs: &Tensor, t: usize) -> Tensor {
-    match xs {
-        Tensor::F32(a) => Tensor::F32(a.index_axis(Axis(0), t).to_owned()),
-        Tensor::F64(a) => Tensor::F64(a.index_axis(Axis(0), t).to_owned()),
-        Tensor::I32(a) => Tensor::I32(a.index_axis(Axis(0), t).to_owned()),
-        Tensor::Bool(a) => Tensor::Bool(a.index_axis(Axis(0), t).to_owned()),
-    }
+    crate::ir::tensor::each_dtype!(xs, a => a.index_axis(Axis(0), t).to_owned())
 }

@@ -7,6 +7,7 @@
 use super::conv::{self, Which};
 use super::{dispatch, loss, pool, Elem};
 use crate::diag::Diag;
+use crate::ir::tensor::each_dtype;
 use crate::ir::{GradOp, Node, Op, Tensor};
 use crate::kernels::blocks::copy_block;
 use crate::kernels::movement::resolve_index;
@@ -67,18 +68,6 @@ fn tensor<'t>(node: &Node, inputs: &[&'t Tensor], k: usize) -> Result<&'t Tensor
         .get(k)
         .copied()
         .ok_or_else(|| fail(node, format!("missing input {k}")))
-}
-
-/// Applies `$body` to the array inside `$tensor`, whatever its dtype, giving a tensor.
-macro_rules! each_dtype {
-    ($tensor:expr, $a:ident => $body:expr) => {
-        match $tensor {
-            Tensor::F32($a) => Tensor::F32($body),
-            Tensor::F64($a) => Tensor::F64($body),
-            Tensor::I32($a) => Tensor::I32($body),
-            Tensor::Bool($a) => Tensor::Bool($body),
-        }
-    };
 }
 
 fn slice(node: &Node, starts: &[usize], inputs: &[&Tensor]) -> Result<Tensor, Diag> {
