@@ -41,7 +41,7 @@ fn run_region(
         }
     };
     let program = frame.program.region(frame.graph, id, k)?;
-    let mut inner = Frame::region(region, program, frame.inputs, params);
+    let mut inner = Frame::new((region, program), frame.inputs, Some(params));
     inner.run()?;
     inner.fetched(result)
 }

@@ -70,7 +70,7 @@ fn run_program(
     fetches: &[NodeId],
     inputs: &StepInputs,
 ) -> Result<StepResult, Diag> {
-    let mut frame = frame::Frame::top_level(graph, program, inputs);
+    let mut frame = frame::Frame::new((graph, program), inputs, None);
     frame.run()?;
     let fetched = fetches
         .iter()
