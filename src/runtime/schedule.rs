@@ -1,11 +1,5 @@
-//! Running a `run` statement: its steps, and when its fetches are printed.
-//!
-//! - `run a, b;` (one step, no `every`): printed once, without a prefix.
-//! - `run a repeat N;`: printed after the last step, as `[step N] a: ...`.
-//! - `run a repeat N every K;`: printed after every step `s` with `s % K == 0`,
-//!   as `[step s] a: ...`, and after the last step unless already printed there.
-//!
-//! A `group` fetch runs but is never printed.
+//! Running a `run` statement: its steps, and after which of them its fetches are
+//! printed (`docs/cli.md`, "When a run prints"); a `group` fetch is never printed.
 
 use super::session::Session;
 use super::step_done::StepDone;
