@@ -39,11 +39,10 @@ fn reduce_typed<T: Elem + Reducible>(
 
 pub(crate) fn argmax(node: &Node, axis: usize, inputs: &[&Tensor]) -> Result<Tensor, Diag> {
     expect_inputs(node, inputs, 1)?;
-    fn kernel<T: Elem>(node: &Node, axis: usize, inputs: &[&Tensor]) -> Result<Tensor, Diag> {
+    dispatch!(first_dtype(node, inputs)?, T => {
         let a = typed::<T>(node, inputs, 0)?;
         kernels::reduce::argmax(a.view(), axis)
             .map(Tensor::I32)
             .map_err(|m| internal(node, m))
-    }
-    dispatch!(first_dtype(node, inputs)?, T => kernel::<T>(node, axis, inputs))
+    })
 }

@@ -72,7 +72,7 @@ fn tensor<'t>(node: &Node, inputs: &[&'t Tensor], k: usize) -> Result<&'t Tensor
 
 fn slice(node: &Node, starts: &[usize], inputs: &[&Tensor]) -> Result<Tensor, Diag> {
     let x = tensor(node, inputs, 0)?;
-    fn kernel<T: Elem>(node: &Node, starts: &[usize], x: &Tensor) -> Result<Tensor, Diag> {
+    dispatch!(x.dtype(), T => {
         let a = T::array(x).ok_or_else(|| fail(node, format!("input is {}", x.ty())))?;
         let out_dims = node.ty.shape.dims();
         let mut out = vec![T::default(); out_dims.iter().product()];
@@ -93,8 +93,7 @@ fn slice(node: &Node, starts: &[usize], inputs: &[&Tensor]) -> Result<Tensor, Di
         ArrayD::from_shape_vec(IxDyn(out_dims), out)
             .map(T::wrap)
             .map_err(|e| fail(node, e))
-    }
-    dispatch!(x.dtype(), T => kernel::<T>(node, starts, x))
+    })
 }
 
 fn scatter_index(node: &Node, inputs: &[&Tensor]) -> Result<Tensor, Diag> {
