@@ -55,6 +55,12 @@ pub fn save(session: &Session, dir: &Path) -> Result<(), String> {
                 f.write_all(manifest.to_text().as_bytes())?;
                 f.sync_all()
             })
-            .map_err(|e| format!("cannot write '{}': {}", path.display(), atomic::io_text(&e)))
+            .map_err(|e| {
+                format!(
+                    "cannot write '{}': {}",
+                    path.display(),
+                    crate::diag::io_error_text(&e)
+                )
+            })
     })
 }
