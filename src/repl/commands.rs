@@ -242,15 +242,7 @@ fn save(repl: &mut Repl, arg: &str) {
     let dir = PathBuf::from(arg);
     match checkpoint::save(&repl.session, &dir) {
         Err(message) => repl.fail(&format!("error: :save: {message}")),
-        Ok(()) => {
-            let count = repl.session.variables().count();
-            let s = if count == 1 { "" } else { "s" };
-            print_out(&format!(
-                "saved {count} variable{s} and step {} to {}\n",
-                repl.session.step(),
-                dir.display()
-            ))
-        }
+        Ok(()) => print_state(repl, "saved", "to", &dir),
     }
 }
 
@@ -275,11 +267,16 @@ fn restore(repl: &mut Repl, dir: &Path) {
         repl.fail_diag(diag);
         return;
     }
+    print_state(repl, "restored", "from", dir);
+}
+
+/// `saved 2 variables and step 3 to DIR` (or `restored ... from DIR`).
+fn print_state(repl: &Repl, done: &str, to: &str, dir: &Path) {
     let count = repl.session.variables().count();
     let s = if count == 1 { "" } else { "s" };
+    let step = repl.session.step();
     print_out(&format!(
-        "restored {count} variable{s} and step {} from {}\n",
-        repl.session.step(),
+        "{done} {count} variable{s} and step {step} {to} {}\n",
         dir.display()
     ));
 }
