@@ -75,19 +75,11 @@ impl Default for BuildOptions {
 
 /// Builds the module; `base_dir` is where `load("...")` paths are relative to.
 pub fn build(program: &Program, base_dir: &Path) -> Result<Module, Vec<Diag>> {
-    build_with(program, base_dir, &BuildOptions::default())
+    build_timed(program, base_dir, &BuildOptions::default()).map(|(module, _)| module)
 }
 
-/// [`build`] with explicit options.
-pub fn build_with(
-    program: &Program,
-    base_dir: &Path,
-    options: &BuildOptions,
-) -> Result<Module, Vec<Diag>> {
-    build_timed(program, base_dir, options).map(|(module, _)| module)
-}
-
-/// [`build_with`], also returning the time spent in autodiff and initial values.
+/// [`build`] with explicit options, also returning the time spent in autodiff
+/// and initial values.
 pub fn build_timed(
     program: &Program,
     base_dir: &Path,

@@ -286,7 +286,9 @@ fn builds_without_values_compute_no_large_constructor() {
             data: Default::default(),
             ranks: 1,
         };
-        super::build_with(&program, Path::new("."), &options).expect("builds")
+        super::build_timed(&program, Path::new("."), &options)
+            .expect("builds")
+            .0
     };
     let default = |m: &Module| {
         m.placeholder("x")
