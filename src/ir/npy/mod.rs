@@ -119,17 +119,6 @@ pub fn read_npy_within(path: &Path, max_bytes: u64) -> Result<Tensor, String> {
     file.read()
 }
 
-/// Reads a `.npy` file converted to `dtype`, of at most `max_bytes` once converted.
-pub fn read_npy_as(path: &Path, dtype: DType, max_bytes: u64) -> Result<Tensor, String> {
-    let file = NpyFile::open(path)?;
-    super::limits::check(
-        &format!("'{}'", path.display()),
-        &file.ty_as(dtype),
-        max_bytes,
-    )?;
-    file.read_as(dtype)
-}
-
 /// Writes `tensor` to `path` whole or not at all: a temporary file in the same
 /// folder, then a rename.
 pub fn write_npy_atomic(path: &Path, tensor: &Tensor) -> Result<(), String> {
