@@ -1,13 +1,8 @@
-//! Type and shape inference, one rule per op.
-//!
-//! `infer` takes an op (with its normalised attributes) and the types of its
-//! inputs and returns the type of its output, or a message naming the op, the
-//! dtypes and the shapes involved (`+: cannot broadcast f32[64, 10] and f32[3, 10]`).
-//! The builder attaches the span; a verifier can call the same function.
-//!
-//! Two ops need more than their inputs: `Reshape` (see `infer_reshape`) and
-//! `Broadcast` (see `infer_broadcast`) take their output shape from the node.
-//! Leaves (`Placeholder`, `Variable`, `Param`) are typed by their declaration.
+//! Type and shape inference, one rule per op: [`infer`] gives an op's output
+//! type from its inputs' types, or a message naming the op, the dtypes and the
+//! shapes (the builder attaches the span). `Reshape` and `Broadcast` take their
+//! output shape from the node (`infer_reshape`, `infer_broadcast`); leaves are
+//! typed by their declaration.
 
 use super::op::{BinaryOp, Op, ReduceOp, UnaryOp};
 use super::types::{DType, Shape, TensorType, MAX_TENSOR_BYTES};
