@@ -1,10 +1,7 @@
-//! `.npy` and `.npz` reading and `.npy` writing, with errors as plain
-//! messages (the caller attaches the span or file name).
-//!
-//! Reading never trusts the file: the header is parsed and checked first
-//! (`header.rs`), the caller compares its type with a declaration and the
-//! memory limit, and only then is the data read, exactly as many bytes as the
-//! header promises, converted to the dtype asked for (`convert.rs`).
+//! `.npy` and `.npz` reading and `.npy` writing, errors as plain messages.
+//! Reading never trusts the file: the header is checked first (`header.rs`), then
+//! the caller checks the type and the memory limit, and only then is exactly the
+//! promised data read and converted (`convert.rs`).
 
 mod convert;
 mod dtype;

@@ -1,9 +1,6 @@
-//! Loss kernels on tensors: `sparse_softmax_cross_entropy`,
-//! `sigmoid_cross_entropy` and the backward op `sparse_softmax_grad`, through
-//! the shared `kernels::loss`.
-//!
-//! A label out of range is the user's run-time error, reported at the node
-//! (the forward op's span also marks the backward op), naming the row.
+//! Loss kernels on tensors (`sparse_softmax_cross_entropy`,
+//! `sigmoid_cross_entropy`, `sparse_softmax_grad`) through `kernels::loss`; a
+//! label out of range is the user's run-time error at the node, naming the row.
 
 use super::{dispatch_float, expect_inputs, first_dtype, internal, typed, Elem};
 use crate::diag::Diag;
