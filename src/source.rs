@@ -2,6 +2,7 @@
 //! from disk, a failure with the diagnostics and the file they point into, and
 //! I/O error text without Rust's suffix.
 
+pub use crate::diag::io_error_text;
 use crate::diag::Diag;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -76,15 +77,6 @@ impl SourceFile {
             diags,
             file: Some((self.display_name.clone(), self.text.clone())),
         }
-    }
-}
-
-/// `No such file or directory`, without Rust's ` (os error 2)` suffix.
-pub fn io_error_text(error: &std::io::Error) -> String {
-    let text = error.to_string();
-    match text.find(" (os error ") {
-        Some(at) => text[..at].to_string(),
-        None => text,
     }
 }
 

@@ -1,10 +1,6 @@
-//! Wall-clock time of the compiler's phases, for `tdsl run --timings`.
-//!
-//! Autodiff and initial values run inside the builder (each `grad`/`minimize`
-//! differentiates when it is built; each `randn`/`load` is drawn or read when
-//! it is built), so the builder adds their time to its own [`Inner`], which it
-//! returns with the module; [`crate::compile_with`] subtracts them from the
-//! build time.
+//! Wall-clock time of the compiler's phases (`tdsl run --timings`). Autodiff and
+//! initial values run inside the builder, which returns their time ([`Inner`])
+//! so that [`crate::compile_with`] takes it out of the build time.
 
 use std::time::{Duration, Instant};
 

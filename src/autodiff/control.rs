@@ -1,15 +1,6 @@
-//! Backward rule of `cond`, and the region helpers the loop rules share.
-//!
-//! A region has one result, so a backward region that must yield several
-//! adjoints *packs* them: each is flattened (and cast to one float dtype) and
-//! the pieces are concatenated into one vector; the outer graph slices them
-//! back out. See `docs/autodiff.md` for the design.
-//!
-//! - `cond(p, then, else)`: one backward `Cond` on the same predicate; each
-//!   branch re-runs the forward branch (inlined), sweeps it from the cotangent
-//!   and yields the packed adjoints of the float captures. Only the taken branch
-//!   runs, so gradient flows only through it.
-//! - `fold` and `scan`: in `loops.rs`, with the helpers here.
+//! Backward rule of `cond`, and the region helpers the loop rules share: a
+//! backward region that yields several adjoints packs them into one flat vector
+//! the outer graph slices apart (`docs/autodiff.md`).
 
 use super::emit::Emit;
 use super::sweep;

@@ -5,6 +5,7 @@
 //! A shape mismatch here is a bug in a rule, reported as an internal error.
 
 use crate::diag::{Diag, Span};
+use crate::ir::infer::broadcast_dims as broadcast_shapes;
 use crate::ir::{
     BinaryOp, DType, GradOp, Graph, NodeId, Op, ReduceOp, Shape, Tensor, TensorType, UnaryOp,
 };
@@ -13,26 +14,6 @@ use std::sync::Arc;
 pub(crate) struct Emit<'g> {
     pub(crate) graph: &'g mut Graph,
     pub(crate) span: Span,
-}
-
-/// NumPy broadcasting of two shapes.
-pub(crate) fn broadcast_shapes(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
-    let rank = a.len().max(b.len());
-    let dim = |s: &[usize], k: usize| {
-        if k < rank - s.len() {
-            1
-        } else {
-            s[k - (rank - s.len())]
-        }
-    };
-    (0..rank)
-        .map(|k| match (dim(a, k), dim(b, k)) {
-            (x, y) if x == y => Some(x),
-            (1, y) => Some(y),
-            (x, 1) => Some(x),
-            _ => None,
-        })
-        .collect()
 }
 
 impl<'g> Emit<'g> {

@@ -1,20 +1,7 @@
-//! Backward rules of `fold` and of autodiff's own `scan`, both in `O(T)`.
-//!
-//! A loop of `T` steps over `xs` with captures `caps` is differentiated by two
-//! `Scan`s (see `docs/autodiff.md`):
-//! - a *history* scan re-runs the forward loop (same direction) and emits, as
-//!   row `t` of its output, the flat state *before* step `t`;
-//! - a *reverse* scan runs the other way over the constant `ts = [0, .., T-1]`
-//!   (`i32`), capturing `xs`, the history and (for a scan) the cotangent of its
-//!   outputs. It carries the packed `[d state | d cap_k for each float capture]`
-//!   and emits `d x_t` (when `xs` is float) as row `t` of its output. Step `t`
-//!   rebuilds the state `hist[t]` and `xs[t]` (`Index`), inlines the body,
-//!   sweeps it from the carried `d state` (and the output's cotangent), and
-//!   yields the next carried state and `d x_t`.
-//!
-//! Every step moves `O(state + captures + x)` values, so time is linear in `T`.
-//! Both scans are ordinary regions, so a gradient of a gradient sweeps them
-//! again with the `scan` rule below.
+//! Backward rules of `fold` and of autodiff's own `scan`, both in `O(T)`: a
+//! *history* scan re-runs the forward loop and emits the state before each step,
+//! a *reverse* scan sweeps the body back from the carried adjoints
+//! (`docs/autodiff.md`, "fold").
 
 use super::control::{adjoint_or_zeros, inline, pack, params, unpack};
 use super::emit::Emit;

@@ -1,18 +1,7 @@
-//! Reverse-mode automatic differentiation as a graph-to-graph transform.
-//!
-//! [`backward`] appends the backward nodes of a float scalar `y` to the same
-//! graph, so the optimiser and every backend treat them like any other node.
-//! The reverse sweep walks the nodes from `y` down in reverse topological order:
-//! each node's adjoint is the sum of the contributions of its users, and one
-//! `match` arm per op (in the `rules_*` files, each with its derivative in a
-//! comment) turns a node's adjoint into contributions to its inputs. Backward
-//! nodes keep the span of the forward node they differentiate.
-//!
-//! The same sweep differentiates regions: `control.rs` inlines a `cond` branch or
-//! the body of a `fold` or `scan` into a new region and sweeps it there (`loops.rs`) (see `docs/autodiff.md`).
-//!
-//! Gradients flow only through float nodes; integer and bool nodes, comparisons,
-//! `argmax`, `one_hot`, casts to non-float types and `stop_gradient` pass none.
+//! Reverse-mode automatic differentiation as a graph-to-graph transform
+//! (`docs/autodiff.md`): [`backward`] appends the backward nodes of a float scalar
+//! to the same graph, one `match` arm per op (the `rules_*` files); `control.rs`
+//! and `loops.rs` differentiate regions.
 
 mod control;
 pub(crate) mod emit;

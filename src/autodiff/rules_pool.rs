@@ -89,7 +89,7 @@ pub(crate) fn sparse_softmax_grad(e: &mut Emit, node: &Node, dy: NodeId) -> Cont
 pub(crate) fn sigmoid_cross_entropy(e: &mut Emit, node: &Node, g: NodeId) -> Contributions {
     let (x, z) = (input(e, node, 0)?, input(e, node, 1)?);
     let (dims_x, dims_z) = (e.dims(x), e.dims(z));
-    let full = super::emit::broadcast_shapes(&dims_x, &dims_z)
+    let full = crate::ir::infer::broadcast_dims(&dims_x, &dims_z)
         .ok_or_else(|| e.bug("sigmoid_cross_entropy: the inputs do not broadcast"))?;
     let count = full.iter().product::<usize>().max(1);
     let g_mean = e.scale(g, 1.0 / count as f64)?;

@@ -1,25 +1,8 @@
-//! What a step computes and in what order: one [`Schedule`] per executable
-//! (a graph and its fetches, or a region and its result), built once and run
-//! every step by both backends.
-//!
-//! The order is that of a demand-driven walk from the fetches in turn (an
-//! explicit stack, so deep graphs cannot overflow the native stack; the last
-//! input first), replayed once at build time. Each backend describes its unit
-//! of work through [`Deps`]: the interpreter's is a node and its inputs, the
-//! JIT's a kernel (a fused group's root and its leaves, a matmul and its
-//! operands, ...), with its extras (in-place deferrals, sibling pairs, side
-//! outputs) as hooks.
-//!
-//! A `cond` computes its predicate first and then only the captures its taken
-//! branch uses, so an untaken branch's error never fires. Its
-//! [`Item::Cond`] names one fragment per branch: the walk of that branch's
-//! captures, replayed from the state where only the predicate (and what it
-//! needs) is known. At run time an item whose node is already computed is
-//! skipped. The run then computes exactly what the demand-driven walk did, in
-//! its order: what a fragment or earlier branch already computed is a set
-//! closed under inputs, and dropping such nodes from a walk leaves the order
-//! of the others unchanged. A fragment built once serves every place its
-//! `cond` is listed, so nested `cond`s never multiply the schedule.
+//! What a step computes and in what order: one [`Schedule`] per executable (a
+//! graph and its fetches, or a region and its result), built once by replaying a
+//! demand-driven walk from the fetches and run every step by both backends, each
+//! describing its unit of work through [`Deps`]. A `cond`'s [`Item::Cond`] names
+//! one fragment per branch, so only the taken branch runs (`docs/design.md`).
 
 use crate::diag::Diag;
 use crate::ir::NodeId;

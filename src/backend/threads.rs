@@ -1,12 +1,8 @@
-//! How many threads the JIT may use (`tdsl run --threads N`).
-//!
-//! No process-wide setting: the count is `jit::Options::threads`, and a JIT
-//! executable runs each step inside [`with_threads`] with it (when set), so
-//! two sessions in one process may use different counts. The kernels, and the
-//! GEMM helpers generated code calls, read [`threads`] on the thread that runs
-//! them. Work is split by output ranges whose boundaries depend only on the
-//! shapes and this count, never on timing, so a given thread count gives
-//! bitwise-identical results from run to run.
+//! How many threads the JIT may use (`tdsl run --threads N`): no process-wide
+//! setting, a JIT executable runs each step inside [`with_threads`] with
+//! `jit::Options::threads`, and kernels read [`threads`]. Work is split by
+//! ranges that depend only on the shapes and the count, so results are bitwise
+//! the same from run to run.
 
 use std::cell::Cell;
 

@@ -1,10 +1,6 @@
-//! `tdsl check FILE`: build the program and print its signature, one line per
-//! dataset, placeholder, variable, `let` and `run` statement. It needs types,
-//! not values: large constructor values are never computed.
-//!
-//! A `?` size that nothing binds is built with a stand-in size, twice (1 and
-//! 2): every size of the signature that differs between the two builds
-//! depends on it and prints as `?`. Errors are those of the first build.
+//! `tdsl check FILE`: build the program (types, not values) and print its
+//! signature; an unbound `?` size is built twice with stand-ins to find the sizes
+//! that depend on it (`docs/cli.md`).
 
 use super::args::CheckArgs;
 use super::{print_stdout, Failure, SourceFile};

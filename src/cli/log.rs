@@ -1,20 +1,6 @@
 //! `run --log FILE.jsonl`: one JSON object a line for every printed step,
-//! appended to the file (created if missing).
-//!
-//! A record: `{"run": 1, "step": 10, "global_step": 10, "epoch": 2,
-//! "seconds": 0.0123, "loss": 0.6931}`: the `run` statement (from 1), the step in
-//! that run (as printed, `[step 10]`), the session's steps so far, the finished
-//! epochs of the dataset the fetches read (only when they read one), wall
-//! seconds since the first step, then every scalar fetch by name. A fetch whose
-//! name is one of those keys is written as `"fetch:NAME"`.
-//!
-//! Numbers: `f32` with the fewest digits that read back to the same `f32`,
-//! `f64` likewise, `i32` as an integer, `bool` as `true`/`false`. NaN and
-//! infinities are not JSON: they are written as `null`.
-//!
-//! Each line is written with one `write` of the whole line and no buffering,
-//! so a reader (`tail -f`) never sees half of one; if the write fails (a full
-//! disk), the file is cut back to its length before the line.
+//! appended to the file in one unbuffered write (the record, its numbers and what
+//! a failed write leaves: `docs/cli.md`).
 
 use crate::ir::DType;
 use crate::runtime::StepDone;

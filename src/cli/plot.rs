@@ -1,12 +1,6 @@
-//! `run --plot FILE.svg`: every scalar fetch against the step, one panel per
-//! fetch (so a loss near 2 and an accuracy near 1 each get their own scale),
-//! drawn with `plotters`' SVG backend and written atomically.
-//!
-//! The x axis is the session's step count (`global_step` in `--log`), so the
-//! `run` statements of a program follow one another. Every step is plotted,
-//! not only the printed ones; a series of more than [`MAX_POINTS`] steps is
-//! drawn as the means of consecutive, equal runs of steps. NaN and infinite
-//! values are left out (they break the line).
+//! `run --plot FILE.svg`: every scalar fetch against the session's step count,
+//! one panel per fetch, drawn with `plotters`' SVG backend and written atomically
+//! (what is drawn: `docs/cli.md`).
 
 use crate::runtime::{format_float, StepDone};
 use plotters::coord::Shift;

@@ -119,3 +119,12 @@ impl Diag {
 pub fn render_all(diags: &[Diag], file_name: &str, source: &str) -> String {
     diags.iter().map(|d| d.render(file_name, source)).collect()
 }
+
+/// `No such file or directory`, without Rust's ` (os error 2)` suffix.
+pub fn io_error_text(error: &std::io::Error) -> String {
+    let text = error.to_string();
+    match text.find(" (os error ") {
+        Some(at) => text[..at].to_string(),
+        None => text,
+    }
+}

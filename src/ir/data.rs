@@ -1,14 +1,8 @@
 //! Datasets and `?` sizes as the build leaves them: each dataset's arrays
 //! (loaded once, shared between builds), which placeholders they feed, which
 //! placeholders were declared with `?`, and the pure functions of a step's
-//! batch: the row order of an epoch and the rows it selects.
-//!
-//! The order of an epoch is `0..N`, or with `shuffle=SEED` a Fisher–Yates
-//! permutation drawn from our own generator (`init::Rng`, splitmix64) keyed by
-//! (SEED, epoch): it never changes with a crate version, a backend or a
-//! thread count. For `i` from `N-1` down to 1, `j = (u * (i + 1)) >> 64` with `u`
-//! the generator's next output, and rows `i` and `j` swap. The generator starts
-//! at `splitmix64(SEED) ^ (epoch * 0x9E3779B97F4A7C15)`.
+//! batch: the row order of an epoch (a Fisher–Yates permutation from our own
+//! generator, `docs/language-notes.md`) and the rows it selects.
 
 use super::init::Rng;
 use super::tensor::Tensor;
@@ -165,12 +159,7 @@ pub fn epoch_order(rows: usize, shuffle: Option<u64>, epoch: u64) -> Vec<usize> 
 
 /// The rows `indices` of `t` along axis 0, in that order.
 pub fn select_rows(t: &Tensor, indices: &[usize]) -> Tensor {
-    match t {
-        Tensor::F32(a) => Tensor::F32(rows_of(a, indices)),
-        Tensor::F64(a) => Tensor::F64(rows_of(a, indices)),
-        Tensor::I32(a) => Tensor::I32(rows_of(a, indices)),
-        Tensor::Bool(a) => Tensor::Bool(rows_of(a, indices)),
-    }
+    super::tensor::each_dtype!(t, a => rows_of(a, indices))
 }
 
 /// [`select_rows`] of one array: a row-major array (every dataset array is)

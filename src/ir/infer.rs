@@ -1,13 +1,8 @@
-//! Type and shape inference, one rule per op.
-//!
-//! `infer` takes an op (with its normalised attributes) and the types of its
-//! inputs and returns the type of its output, or a message naming the op, the
-//! dtypes and the shapes involved (`+: cannot broadcast f32[64, 10] and f32[3, 10]`).
-//! The builder attaches the span; a verifier can call the same function.
-//!
-//! Two ops need more than their inputs: `Reshape` (see `infer_reshape`) and
-//! `Broadcast` (see `infer_broadcast`) take their output shape from the node.
-//! Leaves (`Placeholder`, `Variable`, `Param`) are typed by their declaration.
+//! Type and shape inference, one rule per op: [`infer`] gives an op's output
+//! type from its inputs' types, or a message naming the op, the dtypes and the
+//! shapes (the builder attaches the span). `Reshape` and `Broadcast` take their
+//! output shape from the node (`infer_reshape`, `infer_broadcast`); leaves are
+//! typed by their declaration.
 
 use super::op::{BinaryOp, Op, ReduceOp, UnaryOp};
 use super::types::{DType, Shape, TensorType, MAX_TENSOR_BYTES};
@@ -103,28 +98,22 @@ fn list<T: std::fmt::Display>(items: &[T]) -> String {
 
 /// NumPy broadcasting of two shapes, `None` when they do not broadcast.
 pub fn broadcast_shapes(a: &Shape, b: &Shape) -> Option<Shape> {
-    let rank = a.rank().max(b.rank());
-    let mut out = vec![0; rank];
-    for (i, slot) in out.iter_mut().enumerate() {
-        let da = dim_from_right(a, rank - 1 - i);
-        let db = dim_from_right(b, rank - 1 - i);
-        *slot = match (da, db) {
-            (x, y) if x == y => x,
-            (1, y) => y,
-            (x, 1) => x,
-            _ => return None,
-        };
-    }
-    Some(Shape(out))
+    broadcast_dims(&a.0, &b.0).map(Shape)
 }
 
-/// Dimension `k` counted from the right (0 = last), 1 beyond the rank.
-fn dim_from_right(s: &Shape, k: usize) -> usize {
-    if k < s.rank() {
-        s.0[s.rank() - 1 - k]
-    } else {
-        1
-    }
+/// [`broadcast_shapes`] of dimension lists.
+pub fn broadcast_dims(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
+    let rank = a.len().max(b.len());
+    // Axis `k` of the result is axis `k - (rank - len)` of a shape, 1 before it.
+    let dim = |s: &[usize], k: usize| (k + s.len()).checked_sub(rank).map_or(1, |i| s[i]);
+    (0..rank)
+        .map(|k| match (dim(a, k), dim(b, k)) {
+            (x, y) if x == y => Some(x),
+            (1, y) => Some(y),
+            (x, 1) => Some(x),
+            _ => None,
+        })
+        .collect()
 }
 
 pub fn unary_name(op: UnaryOp) -> &'static str {

@@ -1,20 +1,7 @@
 //! Value constructors, evaluated at build time into `Tensor`s: `zeros ones fill
 //! randn uniform xavier he truncated_normal`, and opening the `.npy` file of
-//! `load`.
-//!
-//! Random values come from our own generator so that they never change with a
-//! crate version or a platform:
-//! - **splitmix64** (Steele, Lea, Flood 2014) with the state starting at `seed`
-//!   (the default seed is 0): `state += 0x9E3779B97F4A7C15`, then the output is
-//!   `z = state; z = (z ^ z>>30) * 0xBF58476D1CE4E5B9; z = (z ^ z>>27) * 0x94D049BB133111EB;
-//!   z ^ z>>31`.
-//! - a uniform f64 in `[0, 1)` is the top 53 bits of one output times 2^-53;
-//! - normals use Box–Muller on two uniforms `u1, u2`: with `r = sqrt(-2 ln(1 - u1))`
-//!   the pair is `r cos(2 pi u2)`, `r sin(2 pi u2)`, used in that order;
-//! - `truncated_normal` takes normals from that stream in order and skips any
-//!   beyond two standard deviations (the next one takes its place);
-//! - values fill the tensor in row-major order, computed in f64 and rounded once
-//!   to the tensor's dtype.
+//! `load`. Random values come from our own generator (splitmix64 and Box–Muller,
+//! `docs/language-notes.md`), so they never change with a crate or a platform.
 
 use super::infer::check_size;
 use super::npy::NpyFile;

@@ -1,13 +1,7 @@
 //! Resource limits: how many bytes a tensor whose size comes from input (a
-//! declared shape, a value constructor, a `.npy` header) may take. Every stage
-//! asks here before it allocates such a tensor, so one limit governs them all.
-//!
-//! The limit defaults to the memory the system says is available
-//! (`MemAvailable` in `/proc/meminfo`), and to half the process's address-space
-//! or data-size limit (`ulimit -v`, `ulimit -d`) when that is lower: under such a
-//! limit even an untouched zeroed allocation counts, and the rest of the process
-//! (code, thread stacks, allocator arenas) needs room too. `--max-memory BYTES`
-//! overrides it.
+//! declared shape, a value constructor, a `.npy` header) may take; every stage
+//! asks here before it allocates one. The default (the memory available, or half
+//! a lower `ulimit`) is described in `docs/cli.md`, "Resource limits".
 
 use super::graph::Graph;
 use super::op::Op;

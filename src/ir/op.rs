@@ -353,6 +353,30 @@ impl Op {
         }
     }
 
+    /// The regions of a `cond` (`then`, `else`) or a loop (`body`), labelled.
+    pub fn regions(&self) -> Vec<(&'static str, &Graph)> {
+        match self {
+            Op::Cond {
+                then_body,
+                else_body,
+            } => vec![("then", then_body), ("else", else_body)],
+            Op::Fold { body } | Op::Scan { body, .. } => vec![("body", body)],
+            _ => vec![],
+        }
+    }
+
+    /// [`Op::regions`], mutable and unlabelled.
+    pub fn regions_mut(&mut self) -> Vec<&mut Graph> {
+        match self {
+            Op::Cond {
+                then_body,
+                else_body,
+            } => vec![then_body, else_body],
+            Op::Fold { body } | Op::Scan { body, .. } => vec![body],
+            _ => vec![],
+        }
+    }
+
     /// A short name for printing: `add`, `matmul`, `reduce_sum`, ...
     pub fn name(&self) -> String {
         match self {

@@ -1,21 +1,6 @@
-//! The IR as text (`tdsl graph`, the REPL's `:graph`, the optimiser's dumps) and
-//! as a Graphviz dot graph (`--format dot`, in [`dot`]).
-//!
-//! Text form, one node per line, regions nested and indented:
-//! ```text
-//! %0 = placeholder x : f32[64, 3072]  // x
-//! %1 = const f32[] 0.01
-//! %2 = reduce_sum[axes=[1], keepdims=false] %0 : f32[64]
-//! %3 = cond %4, %0 : f32[64, 3072]
-//!   then(%p0: f32[64, 3072]) {
-//!     %0 = param %p0 : f32[64, 3072]
-//!     yield %0
-//!   }
-//!   else(%p0: f32[64, 3072]) {
-//!     ...
-//!   }
-//! ```
-//! Node numbers inside a region are the region's own (`%p0` is its parameter 0).
+//! The IR as text (`tdsl graph`, the REPL's `:graph`, the optimiser's dumps: one
+//! node per line, regions nested and indented, `docs/cli.md`) and as a Graphviz
+//! dot graph (`--format dot`, in [`dot`]).
 
 mod dot;
 mod values;
@@ -66,18 +51,6 @@ fn names_by_node(names: &[(String, NodeId)]) -> HashMap<NodeId, Vec<&str>> {
     map
 }
 
-/// The regions of a `cond` (then, else) or a `fold` (body), with their labels.
-fn regions(op: &Op) -> Vec<(&'static str, &Graph)> {
-    match op {
-        Op::Cond {
-            then_body,
-            else_body,
-        } => vec![("then", then_body), ("else", else_body)],
-        Op::Fold { body } | Op::Scan { body, .. } => vec![("body", body)],
-        _ => vec![],
-    }
-}
-
 fn write_graph(
     out: &mut String,
     graph: &Graph,
@@ -110,7 +83,7 @@ fn write_graph(
             let _ = write!(out, "  // {}", node_names.join(", "));
         }
         out.push('\n');
-        for (label, region) in regions(&node.op) {
+        for (label, region) in node.op.regions() {
             write_region(out, label, region, style, depth + 1);
         }
     }

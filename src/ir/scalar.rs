@@ -1,41 +1,8 @@
-//! Scalar semantics of every elementwise op, defined once.
-//!
-//! The interpreter's elementwise kernels, constant folding and the JIT's constants
-//! all use these functions, so a number means the same thing everywhere. Each op is
-//! defined per element type through the [`Scalar`] trait (`f32`, `f64`, `i32`,
-//! `bool`); the free functions (`unary_f64`, `binary_f32`, `compare_i32`, ...) are
-//! thin, monomorphic entry points for callers that do not want generics.
-//!
-//! Its tests live with the interpreter's (`backend/interp/tests/scalar.rs`).
-//!
-//! Choices (also the contract the JIT must follow):
-//! - Floats follow IEEE 754 in their own width: `f32` ops compute in `f32`.
-//! - `relu(NaN) = NaN`, like TensorFlow's `relu` and `np.maximum(x, 0)`; `relu(-0.0) = 0.0`.
-//! - `maximum`/`minimum` propagate NaN like `np.maximum`/`np.minimum`: if either side
-//!   is NaN the result is NaN (unlike Rust's `f64::max`, which ignores NaN).
-//! - `sigmoid` is evaluated in the overflow-free form: `1 / (1 + exp(-x))` for
-//!   `x >= 0`, `exp(x) / (1 + exp(x))` otherwise.
-//! - `i32` arithmetic wraps on overflow (two's complement), never panics.
-//! - `i32` division truncates toward zero, like C, Rust, TensorFlow's `truncatediv`
-//!   and `jax.lax.div` (not NumPy's floor division): `-7 / 2 = -3`. Division by
-//!   zero gives `0`, and `i32::MIN / -1` wraps to `i32::MIN`.
-//! - `i32` power: `a ** b` with `b >= 0` is repeated multiplication (wrapping); with
-//!   `b < 0` it is the truncated value of `1 / a^|b|`: `1` for `a = 1`, `±1` for
-//!   `a = -1`, and `0` otherwise (including `a = 0`, like division by zero).
-//! - Comparisons are IEEE for floats (`NaN == NaN` is false, `NaN != NaN` true);
-//!   on `bool`, `false < true`.
-//! - Casts go through `f64`, which is exact for every source dtype: float → `i32`
-//!   truncates toward zero and saturates (`NaN → 0`); a number → `bool` is
-//!   `x != 0` (so `NaN → true`); `bool` → a number is `0`/`1`; `f64 → f32` rounds
-//!   to nearest.
-//!
-//! Ops the type checker never lets through for a dtype (`exp` on `i32`, `+` on
-//! `bool`, `!` on floats) still have a defined value here so every function is
-//! total, but [`unary_supported`]/[`binary_supported`] say they are not part of
-//! the language and the interpreter rejects them as internal errors:
-//! - `i32` unary float functions compute in `f64` and cast back (saturating);
-//! - `!x` on a number is `x == 0` as 0/1;
-//! - `bool` arithmetic computes on 0/1 as `i32` and gives `result != 0`.
+//! Scalar semantics of every elementwise op, defined once through the [`Scalar`]
+//! trait (`f32`, `f64`, `i32`, `bool`), with monomorphic entry points
+//! (`unary_f64`, `binary_f32`, ...): the evaluator, constant folding and the JIT's
+//! constants all use it. The choices (which the JIT follows too) are listed in
+//! `docs/language-notes.md`, "Scalar semantics"; tests: `backend/interp/tests/scalar.rs`.
 
 use super::op::{BinaryOp, UnaryOp};
 use super::types::DType;

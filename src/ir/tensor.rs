@@ -3,6 +3,19 @@
 use super::types::{DType, Shape, TensorType};
 use ndarray::ArrayD;
 
+/// Applies `$body` to the array inside `$tensor`, whatever its dtype, giving a tensor.
+macro_rules! each_dtype {
+    ($tensor:expr, $a:ident => $body:expr) => {
+        match $tensor {
+            $crate::ir::Tensor::F32($a) => $crate::ir::Tensor::F32($body),
+            $crate::ir::Tensor::F64($a) => $crate::ir::Tensor::F64($body),
+            $crate::ir::Tensor::I32($a) => $crate::ir::Tensor::I32($body),
+            $crate::ir::Tensor::Bool($a) => $crate::ir::Tensor::Bool($body),
+        }
+    };
+}
+pub(crate) use each_dtype;
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Tensor {
     F32(ArrayD<f32>),
@@ -21,12 +34,7 @@ impl Tensor {
                 a.as_standard_layout().into_owned()
             }
         }
-        match self {
-            Tensor::F32(a) => Tensor::F32(fix(a)),
-            Tensor::F64(a) => Tensor::F64(fix(a)),
-            Tensor::I32(a) => Tensor::I32(fix(a)),
-            Tensor::Bool(a) => Tensor::Bool(fix(a)),
-        }
+        each_dtype!(self, a => fix(a))
     }
 
     pub fn dtype(&self) -> DType {

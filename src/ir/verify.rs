@@ -1,19 +1,7 @@
-//! The IR verifier: structural and type invariants every graph must keep.
-//!
-//! The optimiser's `PassManager` runs it after every pass in tests and debug
-//! builds; a failure there is an internal compiler error naming the pass. It
-//! checks, recursively into regions:
-//! - ids: every input and result is in range, and inputs precede their users;
-//! - types: each node's `ty` is what [`crate::ir::infer`] computes from its
-//!   inputs (`Reshape` keeps the dtype and element count, `Broadcast` follows
-//!   `infer_broadcast`; leaves are typed by their declaration; autodiff's
-//!   backward `Grad` ops, typed by their node, are checked for ids only);
-//! - regions: `Param(i)` only inside a region, `i` in range, with the declared
-//!   parameter type; a `Cond`/`Fold` node's captures match its regions' params
-//!   (this is part of inference for those ops) and each region has one result.
-//!
-//! [`verify_module`] also checks `Module::names` and that placeholder, variable
-//! and assign nodes agree with their declarations.
+//! The IR verifier: the structural and type invariants every graph keeps (ids,
+//! types re-inferred, region params and results; what each means:
+//! `docs/optimiser.md`, "Verifier"). [`verify_module`] also checks the names and
+//! that placeholder, variable and assign nodes agree with their declarations.
 
 use super::graph::{Graph, NodeId};
 use super::infer::{infer, infer_broadcast};
@@ -153,18 +141,8 @@ fn verify_graph(graph: &Graph, in_region: bool, path: &str) -> Result<(), String
                 }
             }
         }
-        match &node.op {
-            Op::Cond {
-                then_body,
-                else_body,
-            } => {
-                verify_region(then_body, &format!("{path}{id}.then: "))?;
-                verify_region(else_body, &format!("{path}{id}.else: "))?;
-            }
-            Op::Fold { body } | Op::Scan { body, .. } => {
-                verify_region(body, &format!("{path}{id}.body: "))?
-            }
-            _ => {}
+        for (label, region) in node.op.regions() {
+            verify_region(region, &format!("{path}{id}.{label}: "))?;
         }
     }
     for result in &graph.results {

@@ -1,15 +1,8 @@
 //! The one place that chooses the instruction set of the hand-written kernels
-//! (direct convolutions, the transposed-GEMM tile) and of the JIT's code.
-//!
-//! The choice is process-wide: the best set this CPU has, unless `TDSL_ISA`
-//! (`avx512`, `avx2` or `portable`) or `tdsl run --isa` asks for a lower one.
-//! The front ends read both and validate the request before they compile
-//! anything ([`select`]), so asking for a set this CPU lacks is an error,
-//! never an illegal instruction. This module reads no environment variable:
-//! library users who never call [`select`] get the detected best.
-//!
-//! The `gemm` crate picks its own kernels (its run-time detection, AVX-512 with
-//! the `x86-v4` feature); it cannot be restricted from here.
+//! and of the JIT's code (`docs/kernels.md`): process-wide, the best set this CPU
+//! has unless the front end asks [`select`] for a lower one (`TDSL_ISA`,
+//! `--isa`). This module reads no environment variable. The `gemm` crate picks
+//! its own kernels.
 
 use std::sync::atomic::{AtomicU8, Ordering};
 

@@ -1,11 +1,6 @@
 //! The losses with integer or binary targets: `sparse_softmax_cross_entropy`
-//! (and its gradient's core, `softmax - one_hot`) and `sigmoid_cross_entropy`.
-//!
-//! Like the other losses (`nn.rs`), each computes in `f64`, sums with the
-//! pairwise sum of `rows.rs` and rounds once to the dtype. Both are numerically
-//! stable: the softmax subtracts each row's maximum before `exp`, and the
-//! sigmoid loss is `max(x, 0) - x z + log1p(exp(-|x|))`, which never
-//! overflows (TensorFlow's `sigmoid_cross_entropy_with_logits`).
+//! (and its gradient's core, `softmax - one_hot`) and `sigmoid_cross_entropy`,
+//! each row in `f64` with the pairwise sum, rounded once (`docs/kernels.md`).
 
 use super::rows::{log_softmax_row, pairwise_sum, softmax_row};
 use crate::ir::infer::broadcast_shapes;

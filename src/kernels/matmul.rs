@@ -1,10 +1,6 @@
-//! `matmul` on tensors: 2-D and batched, with broadcast leading axes. The one
-//! driver both the interpreter and the optimiser's constant folding call, so a
-//! folded product is bit-identical to the one computed at run time.
-//!
-//! Float matrices go through the shared GEMM ([`super::gemm`]), whose blocking
-//! decides the summation order; `i32` uses a plain row-by-column loop with
-//! wrapping arithmetic (gemm has no integer kernel).
+//! `matmul` on tensors (2-D and batched, broadcast leading axes): the one driver
+//! the interpreter and constant folding call, floats on the shared GEMM
+//! ([`super::gemm`]), `i32` a wrapping row-by-column loop.
 
 use super::gemm::matmul_into;
 use crate::ir::infer::broadcast_shapes;

@@ -1,10 +1,6 @@
-//! Network kernels shared by the interpreter and constant folding:
-//! `softmax`/`log_softmax`, `softmax_cross_entropy` and `mean_squared_error`
-//! (pooling is in `pool.rs`, the other losses in `loss.rs`).
-//!
-//! The softmax family and the losses compute each row in `f64` and round once
-//! to the dtype; they subtract each row's maximum before `exp`. A row whose
-//! maximum is infinite (all `-inf`, say) gives NaN, as in NumPy.
+//! Network kernels shared by the interpreter and constant folding: the softmax
+//! family, `softmax_cross_entropy` and `mean_squared_error`, each row in `f64`
+//! with its maximum subtracted before `exp`, rounded once (`docs/kernels.md`).
 
 use super::rows::{log_softmax_row, pairwise_sum, pairwise_sum_by, softmax_row};
 use crate::ir::scalar::Scalar;

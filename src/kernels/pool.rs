@@ -1,11 +1,6 @@
 //! 2-D pooling over NHWC tensors: `max_pool2d`, `avg_pool2d` and their
-//! adjoints, with explicit pads (`[top, bottom, left, right]`; SAME is resolved
-//! to pads when lowering).
-//!
-//! Padded cells are never read: a window is clipped to the input, so a padded
-//! cell never wins a maximum and an average divides by the number of cells
-//! inside the input (TensorFlow's SAME pooling). The constant folder, the
-//! interpreter and the JIT's fallback all run these kernels.
+//! adjoints, with explicit pads; a window is clipped to the input, so padded
+//! cells are never read (TF's SAME; `docs/kernels.md`).
 
 use super::conv::window_count;
 use crate::ir::scalar::Scalar;

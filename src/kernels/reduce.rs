@@ -1,16 +1,6 @@
 //! `sum`, `mean`, `max`, `min` over sorted axes (with `keepdims`): the one
-//! implementation the interpreter and constant folding share.
-//!
-//! Choices:
-//! - The reduced axes are moved last, so each output element reduces one
-//!   contiguous group in row-major order.
-//! - Float sums (and means) accumulate in `f64` with pairwise summation, then
-//!   round once to the dtype: a sum of millions of `f32` values stays accurate.
-//! - `i32` sums wrap; an `i32` mean is the exact sum divided by the count,
-//!   truncated toward zero (`0` for no elements).
-//! - An empty reduction gives `sum = 0`, `mean = NaN` (floats), `max = -inf` and
-//!   `min = +inf` for floats (`i32::MIN`/`i32::MAX` on `i32`, `false`/`true` on `bool`).
-//! - `max`/`min` propagate NaN (as `np.max` does), through `scalar`'s `maximum`/`minimum`.
+//! implementation the interpreter and constant folding share (its choices:
+//! `docs/kernels.md`, "Reductions").
 
 use super::rows::pairwise_sum_by;
 use crate::ir::scalar::Scalar;

@@ -4,7 +4,7 @@
 
 use super::args::Call;
 use super::literals::fold_select;
-use super::scope::suggest;
+use super::scope::with_suggestion;
 use super::{BResult, Builder, Value};
 use crate::diag::{Diag, Span};
 use crate::ir::graph::NodeId;
@@ -284,11 +284,8 @@ impl Builder<'_> {
             .iter()
             .copied()
             .chain(fns.iter().map(String::as_str));
-        let mut diag = Diag::error(format!("unknown function `{}`", callee.name), callee.span);
-        if let Some(s) = suggest(&callee.name, candidates) {
-            diag = diag.with_note(format!("did you mean `{s}`?"));
-        }
-        self.report(diag)
+        let diag = Diag::error(format!("unknown function `{}`", callee.name), callee.span);
+        self.report(with_suggestion(diag, &callee.name, candidates))
     }
 
     /// The bound argument `k` (required ones are checked by `bind`).

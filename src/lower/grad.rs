@@ -1,13 +1,6 @@
 //! `grad(y, x)` and `minimize(loss, optimizer, vars=[...])`: the builder's side
-//! of autodiff (`crate::autodiff`, see `docs/autodiff.md`).
-//!
-//! Both are top-level only. The backward pass of each differentiated node is
-//! built once and cached in `Builder::adjoints`, so all `grad`s (and `minimize`s)
-//! of one `y` share it. `minimize` gives a `group` of the assigns of one step;
-//! the optimisers and their slot variables are in `optimizer.rs`.
-//!
-//! Every read of a variable sees its value at the start of the step, so the new
-//! slot values are computed from the old ones and all assigns land together.
+//! of autodiff (`docs/autodiff.md`). The backward pass of each `y` is built once
+//! and cached in `Builder::adjoints`; the optimisers are in `optimizer.rs`.
 
 use super::args::Call;
 use super::{BResult, Builder, Value, MAX_NODES};

@@ -4,7 +4,7 @@
 
 use super::args::Call;
 use super::control::GraphCtx;
-use super::scope::{suggest, Frame, GlobalState};
+use super::scope::{with_suggestion, Frame, GlobalState};
 use super::values::CONSTRUCTORS;
 use super::{BResult, Builder, Failed, Value};
 use crate::diag::{Diag, Span};
@@ -155,17 +155,15 @@ impl Builder<'_> {
     /// The dtype of a declared type.
     pub(crate) fn decl_dtype(&mut self, ty: &TypeExpr) -> BResult<DType> {
         let Some(dtype) = DType::from_name(&ty.dtype.name) else {
-            let mut diag = Diag::error(
+            let diag = Diag::error(
                 format!(
                     "unknown dtype `{}`; the dtypes are f32, f64, i32 and bool",
                     ty.dtype.name
                 ),
                 ty.dtype.span,
             );
-            if let Some(s) = suggest(&ty.dtype.name, ["f32", "f64", "i32", "bool"]) {
-                diag = diag.with_note(format!("did you mean `{s}`?"));
-            }
-            return Err(self.report(diag));
+            let dtypes = ["f32", "f64", "i32", "bool"];
+            return Err(self.report(with_suggestion(diag, &ty.dtype.name, dtypes)));
         };
         Ok(dtype)
     }
@@ -318,12 +316,9 @@ impl Builder<'_> {
                     return Err(Failed);
                 }
                 (None, None) => {
-                    let mut diag =
-                        Diag::error(format!("unknown name `{}` in `run`", f.name), f.span);
-                    if let Some(s) = suggest(&f.name, names.keys().map(String::as_str)) {
-                        diag = diag.with_note(format!("did you mean `{s}`?"));
-                    }
-                    return Err(self.report(diag));
+                    let diag = Diag::error(format!("unknown name `{}` in `run`", f.name), f.span);
+                    let candidates = names.keys().map(String::as_str);
+                    return Err(self.report(with_suggestion(diag, &f.name, candidates)));
                 }
             }
         }

@@ -1,19 +1,7 @@
 //! Building the graph IR from the AST: name resolution, `fn` inlining, lambdas,
-//! weak literals, dtype and shape inference.
-//!
-//! The builder walks the items, building top-level names on demand (so items may
-//! come in any order) and reporting every independent error. Files:
-//! - `scope.rs`: globals, local scopes, name lookup, did-you-mean;
-//! - `literals.rs`: weakly typed literals (scalars and arrays) and their folding;
-//! - `expr.rs`: expressions, operators, indexing, blocks, array literals;
-//! - `nodes.rs`: creating typed nodes; operands (captures, literals given a dtype);
-//! - `calls.rs`, `calls_net.rs`, `calls_pool.rs`, `args.rs`: built-in functions
-//!   and their arguments; `values.rs`: value constructors (`zeros`, `randn`, ...);
-//! - `state.rs`: `fn` inlining, `assign` and `group`;
-//! - `control.rs`: `cond` and `fold` regions and their captures;
-//! - `items.rs`: declarations, initialisers, `run` statements;
-//! - `data.rs`: `dataset` items; `fed.rs`: placeholders with `?` sizes or a
-//!   dataset feed.
+//! weak literals, dtype and shape inference. Top-level names are built on demand
+//! (items may come in any order) and every independent error is reported; the
+//! files are listed in `docs/design.md`, "lower/".
 
 mod args;
 mod calls;
@@ -87,19 +75,11 @@ impl Default for BuildOptions {
 
 /// Builds the module; `base_dir` is where `load("...")` paths are relative to.
 pub fn build(program: &Program, base_dir: &Path) -> Result<Module, Vec<Diag>> {
-    build_with(program, base_dir, &BuildOptions::default())
+    build_timed(program, base_dir, &BuildOptions::default()).map(|(module, _)| module)
 }
 
-/// [`build`] with explicit options.
-pub fn build_with(
-    program: &Program,
-    base_dir: &Path,
-    options: &BuildOptions,
-) -> Result<Module, Vec<Diag>> {
-    build_timed(program, base_dir, options).map(|(module, _)| module)
-}
-
-/// [`build_with`], also returning the time spent in autodiff and initial values.
+/// [`build`] with explicit options, also returning the time spent in autodiff
+/// and initial values.
 pub fn build_timed(
     program: &Program,
     base_dir: &Path,

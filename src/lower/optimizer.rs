@@ -1,18 +1,7 @@
-//! The optimisers of `minimize`: their hyper-parameters and the assigns of one
-//! step. Slot variables are named `VAR.momentum`, `VAR.adam_m`, `VAR.adam_v`,
-//! `VAR.adam_t` (a `.` cannot appear in a user's name, and the names work with
-//! `--feed NAME=FILE.npy`):
-//! - `sgd(lr)`: `v -= lr * g`;
-//! - `momentum(lr, beta=0.9)` (TF's): `m = beta * m + g; v -= lr * m`;
-//! - `adam(lr, beta1=0.9, beta2=0.999, eps=1e-8)` (the paper's, as optax):
-//!   `t += 1; m = b1 m + (1 - b1) g; s = b2 s + (1 - b2) g^2;
-//!   v -= lr * (m / (1 - b1^t)) / (sqrt(s / (1 - b2^t)) + eps)`.
-//!
-//! A hyper-parameter is any `f32[]` expression. A number literal stays a
-//! constant folded at build time (`1 - b1` is computed in f64 and rounded
-//! once), so programs with literal hyper-parameters give the same bits as
-//! before expressions were allowed; any other expression is a node read every
-//! step (cast to the variable's dtype when that is f64).
+//! The optimisers of `minimize` (`sgd`, `momentum`, `adam`): their
+//! hyper-parameters (any `f32[]` expression; a literal folds at build time) and
+//! the assigns of one step, with slot variables named `VAR.momentum`, ...
+//! (`docs/autodiff.md`, `docs/language-notes.md`).
 
 use super::args::Call;
 use super::literals::WeakKind;

@@ -100,6 +100,18 @@ pub(crate) fn suggest<'c>(
     best.map(|(_, c)| c.to_string())
 }
 
+/// `diag` with a "did you mean" note when a candidate is close to `name`.
+pub(crate) fn with_suggestion<'c>(
+    diag: Diag,
+    name: &str,
+    candidates: impl IntoIterator<Item = &'c str>,
+) -> Diag {
+    match suggest(name, candidates) {
+        Some(s) => diag.with_note(format!("did you mean `{s}`?")),
+        None => diag,
+    }
+}
+
 impl Builder<'_> {
     /// Collects the top-level names; a duplicate is an error naming both places.
     pub(crate) fn collect_globals(&mut self) {
@@ -175,11 +187,8 @@ impl Builder<'_> {
             .iter()
             .map(String::as_str)
             .chain(self.globals.keys().map(String::as_str));
-        let mut diag = Diag::error(format!("unknown name `{name}`"), span);
-        if let Some(s) = suggest(name, candidates) {
-            diag = diag.with_note(format!("did you mean `{s}`?"));
-        }
-        self.report(diag)
+        let diag = Diag::error(format!("unknown name `{name}`"), span);
+        self.report(with_suggestion(diag, name, candidates))
     }
 }
 

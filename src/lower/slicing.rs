@@ -1,10 +1,6 @@
-//! NumPy basic indexing `x[i, a:b, :, a:b:s, -1]` and `take(x, indices, axis)`.
-//!
-//! A subscript list becomes at most three nodes: an `Index` for a run-time
-//! index on axis 0, one `StridedSlice` keeping every axis (an integer is a
-//! slice of one element), and a `Reshape` dropping the integer-indexed axes.
-//! Slice bounds and every other index are constant integers, resolved and
-//! checked here, so a bad one is a build error at its own span.
+//! NumPy basic indexing `x[i, a:b, :, a:b:s, -1]` (at most an `Index`, one
+//! `StridedSlice` and a `Reshape`; constant bounds checked here, at their own
+//! spans) and `take(x, indices, axis)`.
 
 use super::args::Call;
 use super::literals::WeakKind;

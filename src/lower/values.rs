@@ -1,16 +1,9 @@
 //! Value constructors at build time: `zeros ones fill randn uniform xavier he
-//! truncated_normal load`.
-//!
-//! As a `variable`/`placeholder` initialiser the shape (and dtype) come from the
-//! declaration and the shape may be left out; in an expression the shape is
-//! required and the dtype is `f32` unless `dtype=` says otherwise.
-//!
-//! Every value's size is checked against the memory limit (`ir::limits`)
-//! before it is made. When the build does not want values (`tdsl check`, and
-//! `tdsl graph` without `--opt`: they need types, not data), a constructor
-//! whose value the printer would not show (more than `MAX_CONST_ELEMENTS`
-//! elements) is not computed: a zero tensor stands in. Its zeroed allocation is
-//! only address space until written or read, and neither command touches it.
+//! truncated_normal load` (shape and dtype from a declaration they initialise,
+//! else the shape required and `f32` unless `dtype=`). Each size is checked
+//! against the memory limit first. A build without values (`check`, `graph`
+//! without `--opt`) computes no constructor larger than `MAX_CONST_ELEMENTS`: a
+//! zero tensor stands in (its zeroed pages are never touched).
 
 use super::args::Call;
 use super::{BResult, Builder};

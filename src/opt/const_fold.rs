@@ -1,27 +1,7 @@
-//! Constant folding: a node whose inputs are all constants becomes a constant,
-//! and a `cond` with a constant predicate becomes its taken branch.
-//! ```text
-//! before:                                  after:
-//! %0 = const f32[] 2                       %0 = const f32[] 2
-//! %1 = const f32[] 3                       %1 = const f32[] 3
-//! %2 = mul %0, %1 : f32[]                  %2 = const f32[] 6
-//! %3 = const bool[] true                   %3 = const bool[] true
-//! %4 = cond %3, %2 : f32[]                 %4 = neg %2 : f32[]
-//!   then(%p0) { %0 = param 0; %1 = neg %0; yield %1 }
-//!   else(%p0) { %0 = param 0; yield %0 }
-//! ```
-//! (The old inputs of a folded node become dead; DCE removes them.) Regions are
-//! folded too, inside out, before their `cond` is inlined: the branch's nodes
-//! are copied into the enclosing graph with params mapped to the captures.
-//!
-//! Values are computed by the one evaluator the backends use,
-//! [`crate::kernels::eval::eval_pure`], so folding never changes a result. Limits:
-//! - results with more than [`MAX_FOLD_ELEMENTS`] elements are not folded (the
-//!   constant would be stored in the graph; computing it at run time is cheaper);
-//! - autodiff's internal gradient ops are not folded, nor an op the evaluator
-//!   rejects, such as an `x[i]` whose `i` is out of range (that is a run-time
-//!   error, reported when the node runs);
-//! - a `fold` over constants is not evaluated (a loop is never unrolled).
+//! Constant folding (`const-fold`): a node whose inputs are all constants
+//! becomes a constant, and a `cond` with a constant predicate becomes its taken
+//! branch. Values come from [`crate::kernels::eval::eval_pure`], the evaluator
+//! the backends run, so folding never changes a result (limits: `docs/optimiser.md`).
 
 use super::rewrite::{const_of, for_each_region_in};
 use super::Pass;

@@ -1,38 +1,7 @@
-//! Common-subexpression elimination: identical (op, inputs) pairs are merged.
-//! ```text
-//! before:                                  after:
-//! %0 = placeholder x : f32[4]              %0 = placeholder x : f32[4]
-//! %1 = exp %0 : f32[4]                     %1 = exp %0 : f32[4]
-//! %2 = exp %0 : f32[4]                     %2 = exp %0 : f32[4]   (dead, DCE removes it)
-//! %3 = add %1, %2 : f32[4]                 %3 = add %1, %1 : f32[4]
-//! ```
-//! Hash-consing in one walk in topological order: each node's inputs are first
-//! rewritten to their representatives, then the node is looked up by (op,
-//! attributes, inputs, type); a match becomes its representative. This merges
-//! the forward and backward passes' shared subexpressions too, and runs inside
-//! every region (each region on its own; whole `cond`/`fold` nodes merge when
-//! their regions are structurally identical).
-//!
-//! Across a region boundary, a region node that recomputes a value the enclosing
-//! graph already has becomes a capture of it:
-//! ```text
-//! %1 = reduce_max %0 : f32[]               %1 = reduce_max %0 : f32[]
-//! %4 = cond %3, %0 : f32[]                 %4 = cond %3, %0, %1 : f32[]
-//!   then(f32[4]) {                           then(f32[4], f32[]) {
-//!     %0 = param 0; %1 = reduce_max %0         %0 = param 1
-//!     yield %1                                 yield %0
-//! ```
-//! (only infallible ops move, and only out of `cond` captures and the loop-
-//! invariant captures of a `fold`, never its `acc` or `x`).
-//!
-//! Limits and rules:
-//! - constants are compared by value, bit for bit (`-0.0` ≠ `0.0`), only up to
-//!   [`MAX_COMPARED_CONST`] elements; larger ones merge only when they share storage;
-//! - `assign` and `group` never merge (they are effects, not values); placeholders
-//!   and variables merge only with the same name (the same value in a step);
-//! - no commutativity: `a + b` and `b + a` stay apart (NaN payloads may depend
-//!   on the operand order); a value two sibling regions both compute is not
-//!   moved out (it would then run even when neither runs).
+//! Common-subexpression elimination (`cse`): hash-consing of (op, attributes,
+//! inputs, type) in one walk in topological order, inside every region; a region
+//! node that recomputes an outer value captures it instead (rules and limits:
+//! `docs/optimiser.md`).
 
 use super::rewrite::{apply_alias, for_each_region_in};
 use super::values::{leading_values, same_bits};
@@ -109,14 +78,11 @@ fn hoist_into_captures(
     let Some(node) = rest.first_mut() else {
         return Ok(false);
     };
-    let (regions, fixed): (Vec<&mut Graph>, usize) = match &mut node.op {
-        Op::Cond {
-            then_body,
-            else_body,
-        } => (vec![then_body, else_body], 1),
-        Op::Fold { body } | Op::Scan { body, .. } => (vec![body], 0),
-        _ => return Ok(false),
-    };
+    let fixed = usize::from(matches!(node.op, Op::Cond { .. }));
+    let regions = node.op.regions_mut();
+    if regions.is_empty() {
+        return Ok(false);
+    }
     // A param's outer value: `cond` param k is input 1 + k; `fold` params 0 and 1
     // (acc, x) change per iteration, param k >= 2 is input k.
     let capture_of = |k: usize| -> Option<NodeId> {

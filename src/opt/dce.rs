@@ -1,23 +1,6 @@
-//! Dead-node elimination: removes every node no root needs.
-//!
-//! Roots are the graph's results: the fetchable names at the top level (an
-//! `assign` or `group` nobody names can never run, so it goes too), a region's
-//! single result inside a region. Regions are cleaned recursively, and captures
-//! a region no longer uses are dropped from the `cond`/`fold` node, its params
-//! renumbered (for `fold`, `acc` and `x` always stay):
-//! ```text
-//! before:                                  after:
-//! %0 = placeholder x : f32[4]              %0 = placeholder x : f32[4]
-//! %1 = placeholder p : bool[]              %1 = placeholder p : bool[]
-//! %2 = exp %0 : f32[4]          (unused)   %2 = cond %1, %0 : f32[4]
-//! %3 = cond %1, %0, %2 : f32[4]              then(%p0) { %0 = param 0; yield %0 }
-//!   then(%p0, %p1) { %0 = param 0; yield %0 }  else(%p0) { %0 = param 0; %1 = neg %0; yield %1 }
-//!   else(%p0, %p1) { %0 = param 0; %1 = neg %0; yield %1 }
-//! ```
-//! Then the dead pieces of packed `fold` states (autodiff's backward loops) are
-//! cut out ([`super::fold_state`]) and DCE runs again to remove their work.
-//! Limits: a `cond` is kept whole when it is live (no branch is removed here;
-//! constant folding does that for a constant predicate).
+//! Dead-node elimination (`dce`): removes every node no root needs, in regions
+//! too, drops the captures a region no longer uses (renumbering its params), then
+//! cuts the unread pieces of packed results ([`super::fold_state`]).
 
 use super::rewrite::compact;
 use super::Pass;

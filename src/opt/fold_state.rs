@@ -1,31 +1,5 @@
 //! Dead pieces of packed `fold` states and `cond` results, removed (part of
-//! the `dce` pass).
-//!
-//! Autodiff's backward `fold` carries several adjoints packed into one flat
-//! vector (`concat` of flattened pieces; the body reads them back with
-//! `slice`s of its state param, the outer graph with `slice`s of the fold). A
-//! piece no outer `slice` reads, and no live piece's next value reads, is
-//! dropped from the initial value, from the body's result and from the state's
-//! type; the remaining slices move to the new offsets. Ordinary DCE then
-//! removes the dropped pieces' computation. Dropping a piece changes no
-//! arithmetic of the others, so results stay bit-identical.
-//! ```text
-//! before:                                  after:
-//! %2 = concat %0, %1 : f32[6]              %3 = fold %0, %xs : f32[2]
-//! %3 = fold %2, %xs : f32[6]                 { %0 = param 0 : f32[2]
-//!   { %0 = param 0 : f32[6]                    %1 = slice[0] %0 : f32[2]
-//!     %1 = slice[0] %0 : f32[2]                %2 = tanh %1
-//!     %2 = slice[2] %0 : f32[4]                yield %2 }
-//!     %3 = tanh %1; %4 = exp %2            %4 = slice[0] %3 : f32[2]
-//!     %5 = concat %3, %4; yield %5 }
-//! %4 = slice[0] %3 : f32[2]
-//! ```
-//! Applies only when every user of the fold is a rank-1 `slice`, the fold is
-//! no root, the body's result is a `concat` on axis 0 of rank-1 pieces (the
-//! cuts), and the body reads its state only through rank-1 `slice`s. Anything
-//! else keeps the fold whole. A backward `cond` packs its branch results the
-//! same way; with no carried state it needs only the first two conditions and
-//! both branches cut at the same offsets.
+//! the `dce` pass; when it applies: `docs/optimiser.md`, "Packed results").
 
 use super::packed::{
     cond_plan, cut_result, move_slices, overlaps, packed_reads, result_pieces, rewrite_cond,
@@ -338,10 +312,5 @@ fn keep_ranges(t: &Tensor, ranges: &[(usize, usize)]) -> Option<Tensor> {
     if t.shape().len() != 1 {
         return None;
     }
-    Some(match t {
-        Tensor::F32(a) => Tensor::F32(cut(a, ranges)?),
-        Tensor::F64(a) => Tensor::F64(cut(a, ranges)?),
-        Tensor::I32(a) => Tensor::I32(cut(a, ranges)?),
-        Tensor::Bool(a) => Tensor::Bool(cut(a, ranges)?),
-    })
+    Some(crate::ir::tensor::each_dtype!(t, a => cut(a, ranges)?))
 }

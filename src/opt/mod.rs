@@ -1,18 +1,7 @@
-//! The graph optimiser: a pipeline of small passes over the IR, run to a fixed point.
-//!
-//! Stage order: lower → kernels → **opt** → backend. The optimiser uses `ir`
-//! and, for constant folding, the one evaluator in `kernels` (never a backend).
-//!
-//! Every pass sees one [`Graph`] whose `results` are its roots: a region's results,
-//! or — for the top level — the nodes of every fetchable name in `Module::names`
-//! (the [`PassManager`] installs them as results before a pass and writes them
-//! back after it). A pass may therefore renumber nodes freely: names are
-//! remapped, and runs refer to names, so they stay valid. Each pass recurses into
-//! regions (`cond` branches and `fold` bodies) itself.
-//!
-//! The default pipeline is the fixed point of (const-fold, simplify, cse, dce).
-//! After every pass, in tests and debug builds, the verifier ([`crate::ir::verify`])
-//! checks the module; a failure is an internal compiler error naming the pass.
+//! The graph optimiser: small passes over the IR run to a fixed point
+//! (`docs/optimiser.md`). A pass sees one [`Graph`] whose `results` are its roots
+//! (at the top level the fetchable names, which the [`PassManager`] installs and
+//! writes back), so it may renumber nodes; each pass recurses into regions itself.
 
 pub mod const_fold;
 pub mod cse;
@@ -28,7 +17,7 @@ pub mod values;
 pub(crate) mod tests;
 
 use crate::diag::Diag;
-use crate::ir::{Graph, Module, Op};
+use crate::ir::{Graph, Module};
 
 /// One rewrite of a graph. `run` returns whether anything changed; an `Err` is a
 /// bug in the pass (the manager turns it into an internal-compiler-error `Diag`).
@@ -202,14 +191,12 @@ pub fn count_nodes(graph: &Graph) -> usize {
         .nodes
         .iter()
         .map(|node| {
-            1 + match &node.op {
-                Op::Cond {
-                    then_body,
-                    else_body,
-                } => count_nodes(then_body) + count_nodes(else_body),
-                Op::Fold { body } | Op::Scan { body, .. } => count_nodes(body),
-                _ => 0,
-            }
+            1 + node
+                .op
+                .regions()
+                .iter()
+                .map(|(_, r)| count_nodes(r))
+                .sum::<usize>()
         })
         .sum()
 }

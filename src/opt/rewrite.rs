@@ -9,18 +9,11 @@ pub fn for_each_region(
     op: &mut Op,
     mut f: impl FnMut(&mut Graph) -> Result<bool, String>,
 ) -> Result<bool, String> {
-    match op {
-        Op::Cond {
-            then_body,
-            else_body,
-        } => {
-            let a = f(then_body)?;
-            let b = f(else_body)?;
-            Ok(a || b)
-        }
-        Op::Fold { body } | Op::Scan { body, .. } => f(body),
-        _ => Ok(false),
+    let mut changed = false;
+    for region in op.regions_mut() {
+        changed |= f(region)?;
     }
+    Ok(changed)
 }
 
 /// Runs `f` on every region of every node of `graph`.

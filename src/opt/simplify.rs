@@ -1,38 +1,7 @@
-//! Algebraic simplification with exact semantics: every rule gives bit-identical
-//! results for every input, NaN, infinities and signed zeros included.
-//! ```text
-//! before:                                  after:
-//! %0 = placeholder x : f32[4]              %0 = placeholder x : f32[4]
-//! %1 = const f32[] 1                       %1 = const f32[] 1
-//! %2 = mul %0, %1 : f32[4]                 %2 = mul %0, %1 : f32[4]        (dead)
-//! %3 = neg %2 : f32[4]                     %3 = neg %0 : f32[4]
-//! %4 = neg %3 : f32[4]                     %4 = neg %3 : f32[4]            (dead)
-//! %5 = transpose[0] %4 : f32[4]            %5 = ...; uses of %5 are now %0
-//! ```
-//! A rule either replaces a node by one of its inputs (only when that input has
-//! exactly the node's type, so no broadcast is lost) or rewrites the node in
-//! place; the replaced nodes become dead and DCE removes them. Rules ("1", "0"
-//! mean a constant, or a broadcast of one, whose every element is that value):
-//! - `x * 1`, `1 * x`, `x / 1` → `x` (exact in IEEE and for wrapping `i32`);
-//! - `x - 0` → `x` (`-0.0 - 0.0 = -0.0`, so exact for signed zero);
-//! - `x + (-0.0)`, `(-0.0) + x` → `x` on floats (`+0.0 + -0.0 = +0.0`); `x + 0`,
-//!   `0 + x` → `x` on `i32` only;
-//! - `-(-x)` → `x`; `!!x` → `x`;
-//! - `transpose(transpose(x, p), q)` → `transpose(x, p∘q)`, and a transpose by
-//!   the identity permutation → `x`;
-//! - `reshape(reshape(x))` → `reshape(x)`; a reshape to `x`'s own shape → `x`;
-//! - `cast(x, d)` with `x` already `d` → `x`; `broadcast(x)` to `x`'s own shape → `x`;
-//!   autodiff's `slice(x)` of all of `x` → `x`;
-//! - `where(c, a, b)` with `c` all true (false) → `a` (`b`);
-//! - `fold(f, init, xs)` with `len(xs) = 0` → `init`.
-//!
-//! Left out because they are not exact: `x + 0.0 → x` on floats (wrong for
-//! `x = -0.0`: the sum is `+0.0`), `x * 0 → 0` (wrong for NaN, infinities and
-//! negative `x`, which give NaN or `-0.0`), `x - x → 0` and `x / x → 1` (NaN,
-//! infinities, zero), `x * 2 → x + x` style strength reductions (no gain here),
-//! `max(x, x) → x`-style idempotence (fine, but rare). `stop_gradient(x) → x` is
-//! left for the backends: the REPL may still differentiate through the graph.
-//! The broadcast of a (small) constant is handled by constant folding.
+//! Algebraic simplification (`simplify`): each rule gives bit-identical results
+//! for every input, NaN, infinities and signed zeros included. A rule replaces a
+//! node by an input of exactly its type, or rewrites it in place; the rules and
+//! those left out on purpose are listed in `docs/optimiser.md`.
 
 use super::rewrite::{apply_alias, const_of, for_each_region_in};
 use super::values::splat_value;

@@ -1,12 +1,7 @@
-//! The REPL's builds per `?` size: `:feed q=a.npy` of a new size rebuilds the
-//! program for it; switching back to a size seen before takes that build (its
-//! module and the executables its session compiled) from here instead.
-//!
-//! A build is keyed by everything it was made from: the program text, the
-//! sizes bound to `?` placeholders, the dataset arrays (by identity: they are
-//! read once and shared), the backend and the memory limit. The last
-//! [`CAPACITY`] builds are kept, the least recently used dropped first; a
-//! `:reset` empties the cache.
+//! The REPL's builds per `?` size: switching back to a size seen before takes
+//! that build (its module and compiled executables) from here. A build is keyed
+//! by everything it was made from; the last [`CAPACITY`] are kept, least
+//! recently used dropped first (`docs/language-notes.md`).
 
 use super::pieces::{Layout, Piece};
 use crate::backend::{Backend, Executable};

@@ -13,46 +13,19 @@ use crate::syntax::parser::parse;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-/// Every command with its one-line help (also the completion list).
-pub const COMMANDS: &[(&str, &str)] = &[
-    (
-        ":type",
-        ":type EXPR        dtype and shape of EXPR, without running it",
-    ),
-    (
-        ":graph",
-        ":graph NAME       the optimised IR of NAME and every node it depends on",
-    ),
-    (
-        ":feed",
-        ":feed NAME=FILE   feed a placeholder (or set a variable) from a .npy file",
-    ),
-    (
-        ":vars",
-        ":vars             every variable: dtype, shape and value (or a summary)",
-    ),
-    (
-        ":load",
-        ":load FILE|DIR    add a .td file's items (not running its `run`s), or restore a checkpoint",
-    ),
-    (
-        ":save",
-        ":save DIR         write a checkpoint: variables, step counter, dataset positions",
-    ),
-    (
-        ":reset",
-        ":reset            empty graph: no items, variables or feeds",
-    ),
-    (
-        ":backend",
-        ":backend jit|interp  the backend of the following steps (default jit)",
-    ),
-    (
-        ":time",
-        ":time EXPR        evaluate EXPR, with build, compile and run times",
-    ),
-    (":help", ":help             this list"),
-    (":quit", ":quit             leave (so does Ctrl-D)"),
+/// Every command's one-line help, the command first (also the completion list).
+pub const COMMANDS: &[&str] = &[
+    ":type EXPR        dtype and shape of EXPR, without running it",
+    ":graph NAME       the optimised IR of NAME and every node it depends on",
+    ":feed NAME=FILE   feed a placeholder (or set a variable) from a .npy file",
+    ":vars             every variable: dtype, shape and value (or a summary)",
+    ":load FILE|DIR    add a .td file's items (not running its `run`s), or restore a checkpoint",
+    ":save DIR         write a checkpoint: variables, step counter, dataset positions",
+    ":reset            empty graph: no items, variables or feeds",
+    ":backend jit|interp  the backend of the following steps (default jit)",
+    ":time EXPR        evaluate EXPR, with build, compile and run times",
+    ":help             this list",
+    ":quit             leave (so does Ctrl-D)",
 ];
 
 const INTRO: &str = "\
@@ -80,7 +53,7 @@ pub fn command(repl: &mut Repl, input: &str) -> Flow {
         };
         let full = COMMANDS
             .iter()
-            .map(|(c, _)| *c)
+            .filter_map(|line| line.split(' ').next())
             .find(|c| c[1..].starts_with(word))
             .unwrap_or(":type");
         repl.fail(&format!("error: usage: {full} {usage}"));
@@ -115,7 +88,7 @@ pub fn command(repl: &mut Repl, input: &str) -> Flow {
 fn help() {
     let mut text = String::from(INTRO);
     text.push_str("Commands:\n");
-    for (_, line) in COMMANDS {
+    for line in COMMANDS {
         text.push_str(&format!("  {line}\n"));
     }
     print_out(&text);
@@ -269,15 +242,7 @@ fn save(repl: &mut Repl, arg: &str) {
     let dir = PathBuf::from(arg);
     match checkpoint::save(&repl.session, &dir) {
         Err(message) => repl.fail(&format!("error: :save: {message}")),
-        Ok(()) => {
-            let count = repl.session.variables().count();
-            let s = if count == 1 { "" } else { "s" };
-            print_out(&format!(
-                "saved {count} variable{s} and step {} to {}\n",
-                repl.session.step(),
-                dir.display()
-            ))
-        }
+        Ok(()) => print_state(repl, "saved", "to", &dir),
     }
 }
 
@@ -302,11 +267,16 @@ fn restore(repl: &mut Repl, dir: &Path) {
         repl.fail_diag(diag);
         return;
     }
+    print_state(repl, "restored", "from", dir);
+}
+
+/// `saved 2 variables and step 3 to DIR` (or `restored ... from DIR`).
+fn print_state(repl: &Repl, done: &str, to: &str, dir: &Path) {
     let count = repl.session.variables().count();
     let s = if count == 1 { "" } else { "s" };
+    let step = repl.session.step();
     print_out(&format!(
-        "restored {count} variable{s} and step {} from {}\n",
-        repl.session.step(),
+        "{done} {count} variable{s} and step {step} {to} {}\n",
         dir.display()
     ));
 }

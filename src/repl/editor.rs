@@ -65,8 +65,9 @@ impl TdHelper {
             }
             COMMANDS
                 .iter()
-                .map(|(c, _)| c.to_string())
+                .filter_map(|line| line.split(' ').next())
                 .filter(|c| c.starts_with(word))
+                .map(str::to_string)
                 .collect()
         } else {
             if word.is_empty() {

@@ -1,15 +1,6 @@
-//! `tdsl repl [FILE]`: try items, expressions and commands interactively.
-//!
-//! - `state.rs`: the accepted items and the session;
-//! - `items.rs`: inputs of items; `expr.rs`: bare expressions;
-//! - `pieces.rs`: the assembled program text and diagnostics mapped back to inputs;
-//! - `run.rs`: `run` statements typed at the prompt;
-//! - `commands.rs`: the `:` commands; `graph_view.rs`: `:graph`;
-//! - `input.rs`: complete inputs (brackets), kinds of input;
-//! - `editor.rs`: the terminal line editor (rustyline): history, completion;
-//! - `interrupt.rs`: Ctrl-C between the steps of a run.
-//!
-//! Results go to stdout, diagnostics to stderr. See `docs/repl.md`.
+//! `tdsl repl [FILE]`: try items, expressions and commands interactively
+//! (`docs/repl.md`, which lists the files). Results go to stdout, diagnostics to
+//! stderr.
 
 mod build_cache;
 mod commands;

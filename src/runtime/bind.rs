@@ -1,10 +1,6 @@
-//! What feeds decide before a build: the sizes of `?` placeholders and the
-//! data of datasets (`--feed DATASET=FILE.npz`, `--feed DATASET.ARRAY=FILE.npy`).
-//!
-//! The program is parsed (not built) to learn which names are datasets and
-//! which placeholders have `?` sizes; a `?` placeholder's feed gives its shape
-//! from the file's header, and a dataset's feed is read whole (within the
-//! memory limit). The program is then built once, for those sizes.
+//! What feeds decide before a build: the sizes of `?` placeholders (from a
+//! file's header) and the data of datasets (read whole, within the memory
+//! limit); the program is parsed, not built, to learn which names they are.
 
 use crate::diag::Diag;
 use crate::ir::data::DatasetArray;

@@ -1,11 +1,7 @@
-//! Feeding placeholders from datasets, step by step.
-//!
-//! Each dataset has a position (epoch, step in the epoch). A step that reads
-//! any placeholder fed `= NAME.ARRAY` feeds rows `order[s*B .. s*B+B]` of every
-//! array of that dataset (`ir::data::epoch_order`; in a data-parallel run only
-//! this process's share of them, `ir::data::Share`), and the dataset advances
-//! once after the step succeeds. A failed step leaves the position as it was.
-//! The position can be read and set (a checkpoint saves and restores it).
+//! Feeding placeholders from datasets, step by step: a step that reads a
+//! dataset's placeholder feeds the next batch of its rows (this process's share
+//! in a data-parallel run), and the dataset advances once the step succeeds
+//! (`docs/language-notes.md`). A checkpoint saves and restores the position.
 
 use crate::diag::Diag;
 use crate::ir::data::{epoch_order, select_rows, DataDecls, DataFeed, DatasetDecl};

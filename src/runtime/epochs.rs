@@ -3,7 +3,6 @@
 //! after the last one. `e` counts the dataset's finished epochs (so a run that
 //! continues a dataset, or a restored one, goes on counting).
 
-use super::plan::Plan;
 use super::session::Session;
 use super::step_done::StepDone;
 use crate::diag::{Diag, Span};
@@ -57,41 +56,14 @@ pub fn run_epochs(
     print: &mut dyn FnMut(&str) -> Result<(), Diag>,
     on_step: &mut dyn FnMut(&StepDone<'_>) -> Result<(), Diag>,
 ) -> Result<Vec<Tensor>, Diag> {
-    let plan = session.plan(fetches)?;
-    let dataset = dataset_read(session, &plan);
-    let total = epochs.max(1).saturating_mul(steps_per_epoch.max(1));
-    let mut last = Vec::new();
-    for step in 1..=total {
-        session.recycle(fetches, std::mem::take(&mut last));
-        last = session.run(fetches)?;
-        let done = step / steps_per_epoch.max(1);
-        let printed = step.is_multiple_of(steps_per_epoch.max(1))
+    let per_epoch = steps_per_epoch.max(1);
+    let total = epochs.max(1).saturating_mul(per_epoch);
+    let label = |step: u64, epoch: Option<u64>| {
+        let done = step / per_epoch;
+        let printed = step.is_multiple_of(per_epoch)
             && (done == epochs || every.is_some_and(|k| k > 0 && done.is_multiple_of(k)));
-        let epoch = dataset
-            .as_deref()
-            .and_then(|d| session.data().position(d))
-            .map_or(done, |p| p.epoch);
-        if printed {
-            super::print::print_fetches(&plan, &last, &format!("[epoch {epoch}] "), print)?;
-        }
-        on_step(&StepDone {
-            step,
-            total: u64::try_from(session.step()).unwrap_or(0),
-            epoch: Some(epoch),
-            printed,
-            names: &plan.fetch_names,
-            values: &last,
-            is_group: &plan.fetch_is_group,
-        })?;
-    }
-    Ok(last)
-}
-
-/// The name of the (first) dataset a step of `plan` reads, if any.
-pub fn dataset_read(session: &Session, plan: &Plan) -> Option<String> {
-    session
-        .data()
-        .read_by(&plan.placeholders)
-        .first()
-        .map(|d| d.name.clone())
+        let epoch = epoch.unwrap_or(done);
+        (Some(epoch), printed.then(|| format!("[epoch {epoch}] ")))
+    };
+    super::schedule::run_steps(session, fetches, total, label, print, on_step)
 }

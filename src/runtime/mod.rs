@@ -1,8 +1,6 @@
 //! The runtime: sessions that run steps of a built module, feeds, step plans and
-//! the printed form of fetched tensors.
-//!
-//! Front ends (the CLI, the REPL, `examples/`) use [`Session`] and the printing
-//! functions; they never reach into the interpreter directly.
+//! the printed form of fetched tensors; front ends use [`Session`] and the
+//! printing functions, never a backend directly.
 
 pub mod bind;
 pub mod checkpoint;

@@ -133,15 +133,11 @@ impl Walk {
                     }
                     self.assigns.insert(var.clone(), node.span);
                 }
-                Op::Cond {
-                    then_body,
-                    else_body,
-                } => {
-                    self.graph(then_body, &then_body.results)?;
-                    self.graph(else_body, &else_body.results)?;
+                op => {
+                    for (_, region) in op.regions() {
+                        self.graph(region, &region.results)?;
+                    }
                 }
-                Op::Fold { body } | Op::Scan { body, .. } => self.graph(body, &body.results)?,
-                _ => {}
             }
         }
         Ok(())
@@ -151,83 +147,25 @@ impl Walk {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ir::{BinaryOp, DType, PlaceholderDecl, Tensor, TensorType, VariableDecl};
 
-    fn sp(start: usize, end: usize) -> Span {
-        Span::new(start, end)
+    fn module(source: &str) -> Module {
+        crate::compile(source, std::path::Path::new(".")).unwrap()
     }
 
-    /// `placeholder x: f32[2]; variable w: f32[2] = 0;`
-    /// `let a = assign(w, w + x); let b = assign(w, w * x); let g = group(a, b);`
+    /// `g` groups both assigns of `w` (the builder refuses that; plans must too).
     fn double_assign_module() -> Module {
-        let ty = TensorType::new(DType::F32, vec![2]);
-        let mut g = Graph::new();
-        let x = g.add(
-            Op::Placeholder { name: "x".into() },
-            vec![],
-            ty.clone(),
-            sp(0, 10),
+        let mut m = module(
+            "placeholder x: f32[2]; variable w: f32[2] = 0;
+             let a = assign(w, w + x); let b = assign(w, w * x); let g = group(a);",
         );
-        let w = g.add(
-            Op::Variable { name: "w".into() },
-            vec![],
-            ty.clone(),
-            sp(20, 30),
-        );
-        let sum = g.add(
-            Op::Binary(BinaryOp::Add),
-            vec![w, x],
-            ty.clone(),
-            sp(40, 45),
-        );
-        let a = g.add(
-            Op::Assign { var: "w".into() },
-            vec![sum],
-            ty.clone(),
-            sp(40, 50),
-        );
-        let prod = g.add(
-            Op::Binary(BinaryOp::Mul),
-            vec![w, x],
-            ty.clone(),
-            sp(60, 65),
-        );
-        let b = g.add(
-            Op::Assign { var: "w".into() },
-            vec![prod],
-            ty.clone(),
-            sp(60, 70),
-        );
-        let grp = g.add(
-            Op::Group,
-            vec![a, b],
-            TensorType::scalar(DType::Bool),
-            sp(80, 90),
-        );
-        Module {
-            graph: g,
-            placeholders: vec![PlaceholderDecl {
-                name: "x".into(),
-                ty: ty.clone(),
-                default: None,
-                span: sp(0, 10),
-            }],
-            variables: vec![VariableDecl {
-                name: "w".into(),
-                ty: ty.clone(),
-                init: Tensor::full(&ty, 0.0),
-                span: sp(20, 30),
-            }],
-            names: vec![
-                ("x".into(), x),
-                ("w".into(), w),
-                ("a".into(), a),
-                ("b".into(), b),
-                ("g".into(), grp),
-            ],
-            runs: vec![],
-            data: Default::default(),
-        }
+        let (b, g) = (m.lookup("b").unwrap(), m.lookup("g").unwrap());
+        m.graph.nodes[g.index()].inputs.push(b);
+        m
+    }
+
+    /// The span of the node named `name`.
+    fn span(m: &Module, name: &str) -> Span {
+        m.graph.node(m.lookup(name).unwrap()).span
     }
 
     #[test]
@@ -247,8 +185,8 @@ mod tests {
         let m = double_assign_module();
         let err = Plan::new(&m, &["g"]).unwrap_err();
         assert_eq!(err.message, "`w` is assigned twice in one step");
-        assert_eq!(err.span, Some(sp(60, 70)));
-        assert_eq!(err.labels[0].span, sp(40, 50));
+        assert_eq!(err.span, Some(span(&m, "b")));
+        assert_eq!(err.labels[0].span, span(&m, "a"));
     }
 
     #[test]
@@ -273,55 +211,8 @@ mod tests {
 
     #[test]
     fn placeholders_inside_regions_and_captures() {
-        // cond(p, x captured, ...) : the placeholder `x` reaches the cond as a capture.
-        let ty = TensorType::scalar(DType::F32);
-        let mut g = Graph::new();
-        let p = g.add(
-            Op::Placeholder { name: "p".into() },
-            vec![],
-            TensorType::scalar(DType::Bool),
-            sp(0, 1),
-        );
-        let x = g.add(
-            Op::Placeholder { name: "x".into() },
-            vec![],
-            ty.clone(),
-            sp(1, 2),
-        );
-        let mut then_body = Graph::region(vec![ty.clone()]);
-        let param = then_body.add(Op::Param(0), vec![], ty.clone(), sp(2, 3));
-        then_body.results = vec![param];
-        let mut else_body = Graph::region(vec![ty.clone()]);
-        let c = else_body.add(
-            Op::Const(std::sync::Arc::new(Tensor::scalar(DType::F32, 0.0))),
-            vec![],
-            ty.clone(),
-            sp(3, 4),
-        );
-        else_body.results = vec![c];
-        let cond = g.add(
-            Op::Cond {
-                then_body: Box::new(then_body),
-                else_body: Box::new(else_body),
-            },
-            vec![p, x],
-            ty.clone(),
-            sp(0, 5),
-        );
-        let decl = |name: &str, ty: TensorType| PlaceholderDecl {
-            name: name.into(),
-            ty,
-            default: None,
-            span: sp(0, 1),
-        };
-        let m = Module {
-            graph: g,
-            placeholders: vec![decl("p", TensorType::scalar(DType::Bool)), decl("x", ty)],
-            variables: vec![],
-            names: vec![("c".into(), cond)],
-            runs: vec![],
-            data: Default::default(),
-        };
+        // The placeholder `x` reaches the cond as a capture of its then branch.
+        let m = module("placeholder p: bool[]; placeholder x: f32[]; let c = cond(p, x, 0.0);");
         let plan = Plan::new(&m, &["c"]).unwrap();
         assert_eq!(plan.placeholders, vec!["p".to_string(), "x".to_string()]);
     }

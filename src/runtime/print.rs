@@ -1,13 +1,6 @@
-//! Printing fetched tensors: the one text format of `tdsl run` (golden tests pin it).
-//!
-//! - Floats have 6 significant digits, like C's `%.6g` (but written here, not by
-//!   libc): `0.0123457`, `1.5`, `-3`, `1e-07`, `1.23457e+08`, `nan`, `inf`, `-inf`,
-//!   `-0`. Integers print plainly, booleans as `true`/`false`.
-//! - A tensor of at most [`MAX_FULL_ELEMENTS`] elements prints whole, nested like
-//!   NumPy on one line: `w: f32[2, 3] = [[1, 2, 3], [4, 5, 6]]`.
-//! - A larger one prints a summary:
-//!   `w: f32[64, 10] min=-2.6 max=3.1 mean=0.0412 first=[0.1, 0.2, ..., 0.8, ...]`
-//!   with the first [`SUMMARY_FIRST`] values in row-major order.
+//! Printing fetched tensors: the one text format of `tdsl run` (golden tests pin
+//! it; `docs/cli.md`): floats with 6 significant digits, a tensor of at most
+//! [`MAX_FULL_ELEMENTS`] elements whole, a larger one as a summary.
 
 use crate::ir::printer::element_strings;
 pub use crate::ir::printer::{format_float, format_values};

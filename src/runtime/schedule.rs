@@ -1,11 +1,5 @@
-//! Running a `run` statement: its steps, and when its fetches are printed.
-//!
-//! - `run a, b;` (one step, no `every`): printed once, without a prefix.
-//! - `run a repeat N;`: printed after the last step, as `[step N] a: ...`.
-//! - `run a repeat N every K;`: printed after every step `s` with `s % K == 0`,
-//!   as `[step s] a: ...`, and after the last step unless already printed there.
-//!
-//! A `group` fetch runs but is never printed.
+//! Running a `run` statement: its steps, and after which of them its fetches are
+//! printed (`docs/cli.md`, "When a run prints"); a `group` fetch is never printed.
 
 use super::session::Session;
 use super::step_done::StepDone;
@@ -51,30 +45,46 @@ pub fn run_schedule(
     print: &mut dyn FnMut(&str) -> Result<(), Diag>,
     on_step: &mut dyn FnMut(&StepDone<'_>) -> Result<(), Diag>,
 ) -> Result<Vec<Tensor>, Diag> {
+    let steps = schedule.steps.max(1);
+    let label = |step: u64, epoch| {
+        let prefix = match schedule.prefixed() {
+            true => format!("[step {step}] "),
+            false => String::new(),
+        };
+        (epoch, schedule.prints_after(step).then_some(prefix))
+    };
+    run_steps(session, fetches, steps, label, print, on_step)
+}
+
+/// Runs `fetches` for `steps` steps. `label(step, epoch)`, given the finished
+/// epochs of the dataset the fetches read, gives the step's epoch and the
+/// prefix of its printed lines (`None`: not printed).
+pub(super) fn run_steps(
+    session: &mut Session,
+    fetches: &[&str],
+    steps: u64,
+    label: impl Fn(u64, Option<u64>) -> (Option<u64>, Option<String>),
+    print: &mut dyn FnMut(&str) -> Result<(), Diag>,
+    on_step: &mut dyn FnMut(&StepDone<'_>) -> Result<(), Diag>,
+) -> Result<Vec<Tensor>, Diag> {
     let plan = session.plan(fetches)?;
-    let dataset = super::epochs::dataset_read(session, &plan);
+    let read = session.data().read_by(&plan.placeholders);
+    let dataset = read.first().map(|d| d.name.clone());
     let mut last = Vec::new();
-    for step in 1..=schedule.steps.max(1) {
+    for step in 1..=steps {
         // The previous step's values are printed: their buffers serve this step.
         session.recycle(fetches, std::mem::take(&mut last));
         last = session.run(fetches)?;
-        let printed = schedule.prints_after(step);
-        if printed {
-            let prefix = if schedule.prefixed() {
-                format!("[step {step}] ")
-            } else {
-                String::new()
-            };
-            super::print::print_fetches(&plan, &last, &prefix, print)?;
+        let position = dataset.as_deref().and_then(|d| session.data().position(d));
+        let (epoch, prefix) = label(step, position.map(|p| p.epoch));
+        if let Some(prefix) = &prefix {
+            super::print::print_fetches(&plan, &last, prefix, print)?;
         }
         on_step(&StepDone {
             step,
             total: u64::try_from(session.step()).unwrap_or(0),
-            epoch: dataset
-                .as_deref()
-                .and_then(|d| session.data().position(d))
-                .map(|p| p.epoch),
-            printed,
+            epoch,
+            printed: prefix.is_some(),
             names: &plan.fetch_names,
             values: &last,
             is_group: &plan.fetch_is_group,

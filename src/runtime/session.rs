@@ -114,13 +114,6 @@ impl Session {
         session
     }
 
-    /// Replaces the engine (another backend, or other options); executables
-    /// compiled before are dropped and compiled again when next needed.
-    pub fn set_engine(&mut self, engine: Box<dyn Engine>) {
-        self.engine = engine;
-        self.executables.clear();
-    }
-
     /// Records the time of every following step (compiling excluded).
     pub fn record_step_times(&mut self) {
         self.step_times.get_or_insert_with(Vec::new);

@@ -1,13 +1,10 @@
-//! Session tests on hand-built modules.
+//! Session tests on small compiled modules.
 //!
-//! `checks` need no interpreter (they fail before a step is computed);
-//! `needs_interp` compute steps and pass once the real interpreter has landed.
+//! `checks` fail before a step is computed; `needs_interp` compute steps.
 
 use super::*;
 use crate::diag::Span;
-use crate::ir::{
-    BinaryOp, DType, Graph, Module, Op, PlaceholderDecl, Tensor, TensorType, VariableDecl,
-};
+use crate::ir::{DType, Module, Tensor, TensorType};
 use ndarray::{ArrayD, IxDyn};
 
 fn interp() -> Box<dyn crate::backend::Engine> {
@@ -22,109 +19,23 @@ fn vec_f32(values: &[f32]) -> Tensor {
     Tensor::F32(ArrayD::from_shape_vec(IxDyn(&[values.len()]), values.to_vec()).unwrap())
 }
 
-/// ```text
-/// placeholder x: f32[2];                 // span 0..10, no default
-/// placeholder s: f32[2] = [10, 20];      // span 10..20
-/// variable w: f32[2] = [1, 2];           // span 20..30
-/// let y = w + x;
-/// let t = w + s;
-/// let step = assign(w, w + s);
-/// let again = assign(w, w * s);
-/// let train = group(step);
-/// ```
 fn module() -> Module {
-    let ty = TensorType::new(DType::F32, vec![2]);
-    let span = |a, b| Span::new(a, b);
-    let mut g = Graph::new();
-    let x = g.add(
-        Op::Placeholder { name: "x".into() },
-        vec![],
-        ty.clone(),
-        span(0, 10),
-    );
-    let s = g.add(
-        Op::Placeholder { name: "s".into() },
-        vec![],
-        ty.clone(),
-        span(10, 20),
-    );
-    let w = g.add(
-        Op::Variable { name: "w".into() },
-        vec![],
-        ty.clone(),
-        span(20, 30),
-    );
-    let y = g.add(
-        Op::Binary(BinaryOp::Add),
-        vec![w, x],
-        ty.clone(),
-        span(30, 35),
-    );
-    let t = g.add(
-        Op::Binary(BinaryOp::Add),
-        vec![w, s],
-        ty.clone(),
-        span(35, 40),
-    );
-    let step = g.add(
-        Op::Assign { var: "w".into() },
-        vec![t],
-        ty.clone(),
-        span(40, 50),
-    );
-    let prod = g.add(
-        Op::Binary(BinaryOp::Mul),
-        vec![w, s],
-        ty.clone(),
-        span(50, 55),
-    );
-    let again = g.add(
-        Op::Assign { var: "w".into() },
-        vec![prod],
-        ty.clone(),
-        span(50, 60),
-    );
-    let train = g.add(
-        Op::Group,
-        vec![step],
-        TensorType::scalar(DType::Bool),
-        span(60, 70),
-    );
-    Module {
-        graph: g,
-        placeholders: vec![
-            PlaceholderDecl {
-                name: "x".into(),
-                ty: ty.clone(),
-                default: None,
-                span: span(0, 10),
-            },
-            PlaceholderDecl {
-                name: "s".into(),
-                ty: ty.clone(),
-                default: Some(vec_f32(&[10.0, 20.0])),
-                span: span(10, 20),
-            },
-        ],
-        variables: vec![VariableDecl {
-            name: "w".into(),
-            ty: ty.clone(),
-            init: vec_f32(&[1.0, 2.0]),
-            span: span(20, 30),
-        }],
-        names: vec![
-            ("x".into(), x),
-            ("s".into(), s),
-            ("w".into(), w),
-            ("y".into(), y),
-            ("t".into(), t),
-            ("step".into(), step),
-            ("again".into(), again),
-            ("train".into(), train),
-        ],
-        runs: vec![],
-        data: Default::default(),
-    }
+    let source = "
+        placeholder x: f32[2];
+        placeholder s: f32[2] = [10, 20];
+        variable w: f32[2] = [1, 2];
+        let y = w + x;
+        let t = w + s;
+        let step = assign(w, w + s);
+        let again = assign(w, w * s);
+        let train = group(step);
+    ";
+    crate::compile(source, std::path::Path::new(".")).unwrap()
+}
+
+/// The span of placeholder `x`'s declaration.
+fn x_span(session: &Session) -> Option<Span> {
+    session.module().placeholder("x").map(|p| p.span)
 }
 
 mod checks {
@@ -143,7 +54,7 @@ mod checks {
         let mut session = Session::new(module(), interp());
         let err = session.run(&["y"]).unwrap_err();
         assert_eq!(err.message, "placeholder `x` needs a feed");
-        assert_eq!(err.span, Some(Span::new(0, 10)));
+        assert_eq!(err.span, x_span(&session));
         let err = session.check(&["t", "y"]).unwrap_err();
         assert_eq!(err.message, "placeholder `x` needs a feed");
         assert!(session.check(&["t"]).is_ok(), "`s` has a default");
@@ -178,7 +89,7 @@ mod checks {
             )
             .unwrap_err();
         assert_eq!(err.message, "feed `x`: expected f32[2], got f64[2]");
-        assert_eq!(err.span, Some(Span::new(0, 10)));
+        assert_eq!(err.span, x_span(&session));
         session.feed("w", vec_f32(&[5.0, 6.0])).unwrap();
         assert_eq!(session.variable("w"), Some(&vec_f32(&[5.0, 6.0])));
     }
@@ -194,7 +105,6 @@ mod checks {
     }
 }
 
-/// These compute steps: they pass once the interpreter has landed.
 mod needs_interp {
     use super::*;
 

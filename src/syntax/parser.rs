@@ -1,9 +1,6 @@
-//! Parser glue: the logos lexer feeding the lalrpop grammar, and the
-//! conversion of every lalrpop error into a `Diag`.
-//!
-//! The grammar is `grammar/tdsl.lalrpop`, compiled by `build.rs`. Errors are
-//! reported one at a time: the first syntax error stops the parse (no error
-//! recovery yet), which keeps messages free of follow-on noise.
+//! Parser glue: the logos lexer feeding the lalrpop grammar
+//! (`grammar/tdsl.lalrpop`, built by `build.rs`), and every lalrpop error as a
+//! `Diag`; the first syntax error stops the parse (no follow-on noise).
 
 use super::actions::SyntaxError;
 use super::ast::{Expr, Program};

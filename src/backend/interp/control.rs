@@ -44,7 +44,8 @@ fn run_region(
         }
     };
     let program = frame.program.region(frame.graph, id, k)?;
-    let mut inner = Frame::region(region, program, frame.inputs, params, word);
+    let mut inner = Frame::new((region, program), frame.inputs, Some(params));
+    inner.word = word;
     inner.run()?;
     inner.fetched(result)
 }
@@ -170,10 +171,5 @@ fn from_f64(node: &Node, ty: &TensorType, values: Vec<f64>) -> Result<Tensor, Di
 
 /// `xs[t]` along axis 0, in standard layout (`t` is in range).
 fn slice_axis0(xs: &Tensor, t: usize) -> Tensor {
-    match xs {
-        Tensor::F32(a) => Tensor::F32(a.index_axis(Axis(0), t).to_owned()),
-        Tensor::F64(a) => Tensor::F64(a.index_axis(Axis(0), t).to_owned()),
-        Tensor::I32(a) => Tensor::I32(a.index_axis(Axis(0), t).to_owned()),
-        Tensor::Bool(a) => Tensor::Bool(a.index_axis(Axis(0), t).to_owned()),
-    }
+    crate::ir::tensor::each_dtype!(xs, a => a.index_axis(Axis(0), t).to_owned())
 }

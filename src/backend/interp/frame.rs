@@ -29,37 +29,21 @@ pub(crate) struct Frame<'g, 's> {
 }
 
 impl<'g, 's> Frame<'g, 's> {
-    pub(crate) fn top_level(
-        graph: &'g Graph,
-        program: &'g Program,
+    /// The frame of the top level (`params: None`, where `assign`s are
+    /// allowed) or of one run of a region with these arguments.
+    pub(crate) fn new(
+        (graph, program): (&'g Graph, &'g Program),
         inputs: &'s StepInputs<'s>,
+        params: Option<Vec<Option<Arc<Tensor>>>>,
     ) -> Frame<'g, 's> {
         Frame {
             graph,
             program,
             inputs,
-            params: Vec::new(),
+            updates: params.is_none().then(Vec::new),
+            params: params.unwrap_or_default(),
             memo: vec![None; graph.len()],
-            updates: Some(Vec::new()),
             word: 0,
-        }
-    }
-
-    pub(crate) fn region(
-        graph: &'g Graph,
-        program: &'g Program,
-        inputs: &'s StepInputs<'s>,
-        params: Vec<Option<Arc<Tensor>>>,
-        word: u32,
-    ) -> Frame<'g, 's> {
-        Frame {
-            graph,
-            program,
-            inputs,
-            params,
-            memo: vec![None; graph.len()],
-            updates: None,
-            word,
         }
     }
 

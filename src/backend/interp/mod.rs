@@ -1,22 +1,8 @@
 //! The ndarray reference interpreter: the oracle every other backend must agree with.
-//!
-//! A step evaluates only what its fetches need: [`frame`] runs the
-//! [`program`]'s schedule (`backend::schedule`, which the JIT runs too), with
-//! one memo per step and per region invocation. Every pure op is computed by the one
-//! evaluator, [`crate::kernels::eval::eval_pure`], shared with constant
-//! folding and the JIT's fallback; this module adds the schedule run, the
-//! state (`assign`) and control flow (`cond`, `fold`, `scan`).
-//!
-//! Choices other backends must match (details in each module's header):
-//! - scalar ops: `ir::scalar` (i32 division truncates, `x / 0 = 0`; NaN propagates
-//!   through `maximum`/`minimum`/`relu`; casts truncate and saturate);
-//! - reductions and losses accumulate floats in `f64` (pairwise); empty `mean` is
-//!   NaN, empty `max`/`min` are `-inf`/`+inf`; `argmax` takes the first maximum;
-//! - `x[i]` out of range is a user error at the node's span;
-//! - `one_hot` gives a zero row for a label outside `0..depth`;
-//! - `cond` computes only its taken branch and the captures that branch uses;
-//! - `assign` records `(variable, value)` and changes nothing during the step;
-//!   `assign` inside a region is reported as not supported.
+//! A step evaluates only what its fetches need: [`frame`] runs the [`program`]'s
+//! schedule with one memo per step and per region invocation; every pure op is
+//! computed by [`crate::kernels::eval::eval_pure`]. The choices other backends
+//! must match: `docs/design.md`, "backend/interp/".
 
 mod control;
 mod frame;
@@ -84,7 +70,7 @@ fn run_program(
     fetches: &[NodeId],
     inputs: &StepInputs,
 ) -> Result<StepResult, Diag> {
-    let mut frame = frame::Frame::top_level(graph, program, inputs);
+    let mut frame = frame::Frame::new((graph, program), inputs, None);
     frame.run()?;
     let fetched = fetches
         .iter()

@@ -22,16 +22,12 @@ impl Program {
         let schedule = Schedule::new(&Nodes(graph), fetches)?;
         let mut regions = HashMap::new();
         for id in schedule.nodes() {
-            let bodies = match &graph.node(id).op {
-                Op::Cond {
-                    then_body,
-                    else_body,
-                } => vec![then_body, else_body],
-                Op::Fold { body } | Op::Scan { body, .. } => vec![body],
-                _ => continue,
-            };
+            let bodies = graph.node(id).op.regions();
+            if bodies.is_empty() {
+                continue;
+            }
             if let std::collections::hash_map::Entry::Vacant(slot) = regions.entry(id) {
-                let programs = bodies.into_iter().map(|r| Program::new(r, &r.results));
+                let programs = bodies.into_iter().map(|(_, r)| Program::new(r, &r.results));
                 slot.insert(programs.collect::<Result<_, _>>()?);
             }
         }

@@ -229,71 +229,11 @@ pub(crate) fn check_gradients(
     }
 }
 
-/// Structural checks of a graph and its regions, as the builder's inference
-/// would make them: inputs precede users, params match the region's declared
-/// types, and `cond`/`fold` regions fit their node's inputs and type.
+/// The IR verifier's checks of `graph` and its regions.
+#[track_caller]
 pub(crate) fn verify(graph: &Graph) {
-    for (index, node) in graph.nodes.iter().enumerate() {
-        assert!(
-            node.inputs.iter().all(|i| i.index() < index),
-            "%{index} uses a later node"
-        );
-        let input_types: Vec<&TensorType> = node.inputs.iter().map(|&i| graph.ty(i)).collect();
-        match &node.op {
-            Op::Param(i) => assert_eq!(Some(&node.ty), graph.params.get(*i), "param {i}"),
-            Op::Cond {
-                then_body,
-                else_body,
-            } => {
-                for body in [then_body, else_body] {
-                    let params: Vec<&TensorType> = body.params.iter().collect();
-                    assert_eq!(params, input_types[1..].to_vec(), "cond params");
-                    assert_eq!(body.results.len(), 1);
-                    assert_eq!(body.ty(body.results[0]), &node.ty, "cond result");
-                    verify(body);
-                }
-            }
-            Op::Fold { body } => {
-                let xs = input_types[1];
-                let x = TensorType::new(xs.dtype, xs.shape.0[1..].to_vec());
-                assert_eq!(&body.params[0], input_types[0], "fold acc");
-                assert_eq!(body.params[1], x, "fold x");
-                let caps: Vec<&TensorType> = body.params[2..].iter().collect();
-                assert_eq!(caps, input_types[2..].to_vec(), "fold captures");
-                assert_eq!(body.ty(body.results[0]), &node.ty, "fold result");
-                assert_eq!(&node.ty, input_types[0], "fold type");
-                verify(body);
-            }
-            Op::Scan { body, .. } => {
-                let inferred = crate::ir::infer::infer(&node.op, &input_types);
-                assert_eq!(inferred.as_ref(), Ok(&node.ty), "scan type");
-                verify(body);
-            }
-            // Draws are typed by their node (the shape is an attribute).
-            Op::Placeholder { .. }
-            | Op::Variable { .. }
-            | Op::Const(_)
-            | Op::Grad(_)
-            | Op::Random {
-                kind: crate::ir::RandomKind::Normal | crate::ir::RandomKind::Uniform,
-                ..
-            } => {}
-            Op::Reshape => assert_eq!(
-                input_types[0].shape.numel(),
-                node.ty.shape.numel(),
-                "reshape"
-            ),
-            Op::Broadcast => assert_eq!(
-                crate::ir::infer::infer_broadcast(input_types[0], &node.ty.shape).as_ref(),
-                Ok(&node.ty)
-            ),
-            op => assert_eq!(
-                crate::ir::infer::infer(op, &input_types).as_ref(),
-                Ok(&node.ty),
-                "%{index} = {}",
-                op.name()
-            ),
-        }
+    if let Err(e) = crate::ir::verify::verify(graph) {
+        panic!("{e}");
     }
 }
 

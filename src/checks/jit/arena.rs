@@ -3,22 +3,18 @@
 //! results as the interpreter's.
 
 use super::assert_results;
+use super::no_inputs;
+use crate::backend::interp;
 use crate::backend::jit::arena::tests::network;
 use crate::backend::jit::arena::{disjoint, ALIGN};
 use crate::backend::jit::{compile, Options};
-use crate::backend::{interp, StepInputs};
 use crate::ir::Graph;
-use std::collections::HashMap;
 
 #[test]
 fn an_executable_keeps_one_arena_whose_live_slots_are_disjoint() {
     let mut g = Graph::new();
     let fetches = network(&mut g);
-    let empty = HashMap::new();
-    let inputs = StepInputs {
-        placeholders: &empty,
-        variables: &empty,
-    };
+    let inputs = no_inputs();
     let expected = interp::run_step(&g, &fetches, &inputs).expect("interp");
     let exe = compile(&g, &fetches, Options::checked()).expect("compile");
     let plan = exe.arena_plan().expect("a plan: no cond or fold");

@@ -3,21 +3,16 @@
 //! are bitwise those of the inline kernels on this CPU, and bitwise the same
 //! for 1 and 2 threads.
 
+use super::no_inputs;
 use super::{add, agree, bits, konst, values};
 use crate::backend::jit::blocks::without_blocks;
 use crate::backend::jit::{compile, Options};
 use crate::backend::threads::with_threads;
-use crate::backend::StepInputs;
 use crate::ir::{BinaryOp, DType, Graph, NodeId, Op, ReduceOp, UnaryOp};
-use std::collections::HashMap;
 
 /// The fetched values' bits of `g`, compiled with `check_bounds`.
 fn run_bits(g: &Graph, fetches: &[NodeId]) -> Vec<Vec<u64>> {
-    let empty = HashMap::new();
-    let inputs = StepInputs {
-        placeholders: &empty,
-        variables: &empty,
-    };
+    let inputs = no_inputs();
     let exe = compile(g, fetches, Options::checked()).unwrap();
     let out = exe.run(&inputs).unwrap();
     out.fetched.iter().map(bits).collect()

@@ -3,11 +3,10 @@
 //! the block of 32, 0-sized axes, outer kept axes, fused chains with a
 //! broadcast leaf, every op; bitwise reproducibility across thread counts.
 
+use super::no_inputs;
 use super::{add, agree, konst, values};
 use crate::backend::jit::{compile, Options};
-use crate::backend::StepInputs;
 use crate::ir::{BinaryOp, DType, Graph, NodeId, Op, ReduceOp, UnaryOp};
-use std::collections::HashMap;
 
 const OPS: [ReduceOp; 4] = [ReduceOp::Sum, ReduceOp::Mean, ReduceOp::Max, ReduceOp::Min];
 
@@ -86,11 +85,7 @@ fn leading_axis_reductions_agree() {
 
 #[test]
 fn column_reductions_are_bitwise_reproducible_across_thread_counts() {
-    let empty = HashMap::new();
-    let inputs = StepInputs {
-        placeholders: &empty,
-        variables: &empty,
-    };
+    let inputs = no_inputs();
     let cases: [(&[usize], &[usize]); 3] = [
         (&[256, 1023], &[0]),
         (&[16, 32, 32, 17], &[0, 1, 2]),

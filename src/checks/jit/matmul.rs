@@ -1,6 +1,7 @@
 //! MatMul through GEMM vs the interpreter: 2-D, batched, broadcast batches,
 //! sizes that are not multiples of any block size, and empty dimensions.
 
+use super::no_inputs;
 use super::{add, agree, konst, values};
 use crate::ir::{DType, Graph, Op};
 
@@ -41,9 +42,8 @@ fn i32_matmul_falls_back_to_the_interpreter() {
 /// transposed-operand copy path) must overwrite it, step after step.
 #[test]
 fn reused_buffers_never_leak_an_earlier_product() {
+    use crate::backend::interp;
     use crate::backend::jit::{compile, Options};
-    use crate::backend::{interp, StepInputs};
-    use std::collections::HashMap;
     for (m, k, n) in [(2, 3, 4), (130, 140, 150)] {
         let mut g = Graph::new();
         let a = konst(&mut g, values(DType::F32, &[m, k], 1, false));
@@ -69,11 +69,7 @@ fn reused_buffers_never_leak_an_earlier_product() {
         );
         let p3 = add(&mut g, Op::MatMul, &[a, t], DType::F32, &[m, n]);
         let fetches = [y, p2, p3];
-        let empty = HashMap::new();
-        let inputs = StepInputs {
-            placeholders: &empty,
-            variables: &empty,
-        };
+        let inputs = no_inputs();
         let expected = interp::run_step(&g, &fetches, &inputs).expect("interp");
         assert!(expected.fetched[1].to_f64_vec().iter().all(|&v| v == 0.0));
         let exe = compile(&g, &fetches, Options::checked()).expect("compile");

@@ -24,17 +24,24 @@ use crate::backend::jit::{compile, Options};
 use crate::backend::{interp, StepInputs, StepResult};
 use crate::ir::{DType, Graph, NodeId, Op, Tensor};
 use std::collections::HashMap;
+use std::sync::OnceLock;
+
+/// A step's inputs with no feeds and no variables.
+pub(crate) fn no_inputs() -> StepInputs<'static> {
+    static EMPTY: OnceLock<HashMap<String, Tensor>> = OnceLock::new();
+    let empty = EMPTY.get_or_init(HashMap::new);
+    StepInputs {
+        placeholders: empty,
+        variables: empty,
+    }
+}
 
 /// Runs both backends on `g` (no feeds) and asserts the fetched values agree:
 /// exactly for integers and bools, within 1e-5 relative for floats (NaN equal
 /// to NaN). Returns the JIT's (fused, matmul) kernel counts.
 #[track_caller]
 pub(crate) fn agree(g: &Graph, fetches: &[NodeId]) -> (usize, usize) {
-    let empty = HashMap::new();
-    let inputs = StepInputs {
-        placeholders: &empty,
-        variables: &empty,
-    };
+    let inputs = no_inputs();
     let expected = interp::run_step(g, fetches, &inputs);
     let exe = match compile(g, fetches, Options::checked()) {
         Ok(exe) => exe,
@@ -89,11 +96,7 @@ pub(crate) fn assert_transposed_product_bitwise(
     x_left: bool,
     seed: u64,
 ) {
-    let empty = HashMap::new();
-    let inputs = StepInputs {
-        placeholders: &empty,
-        variables: &empty,
-    };
+    let inputs = no_inputs();
     let mut g = Graph::new();
     let y = konst(&mut g, values(dtype, y_dims, seed, false));
     let x = konst(&mut g, values(dtype, x_dims, seed + 1, false));

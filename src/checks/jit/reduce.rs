@@ -3,11 +3,10 @@
 //! special values (NaN, ±inf), with and without a fused producer; the accuracy
 //! of a 4M-term sum; bitwise reproducibility across runs and thread counts.
 
+use super::no_inputs;
 use super::{add, agree, konst, values};
 use crate::backend::jit::{compile, Options};
-use crate::backend::StepInputs;
 use crate::ir::{BinaryOp, DType, Graph, NodeId, Op, ReduceOp, Tensor, UnaryOp};
-use std::collections::HashMap;
 
 const OPS: [ReduceOp; 4] = [ReduceOp::Sum, ReduceOp::Mean, ReduceOp::Max, ReduceOp::Min];
 
@@ -109,11 +108,7 @@ fn run(g: &Graph, y: NodeId) -> Tensor {
 
 /// [`run`] with `threads` (`Options::threads`; 0: every core).
 fn run_on(g: &Graph, y: NodeId, threads: usize) -> Tensor {
-    let empty = HashMap::new();
-    let inputs = StepInputs {
-        placeholders: &empty,
-        variables: &empty,
-    };
+    let inputs = no_inputs();
     let options = Options {
         threads,
         ..Options::checked()
@@ -322,11 +317,7 @@ fn buffers_reused_within_and_across_steps_keep_results_right() {
     let t2 = add(&mut g, Op::Unary(UnaryOp::Relu), &[m1], f, &dims);
     let m2 = add(&mut g, Op::MatMul, &[t2, w], f, &dims);
     let t3 = add(&mut g, Op::Unary(UnaryOp::Neg), &[m2], f, &dims);
-    let empty = HashMap::new();
-    let inputs = StepInputs {
-        placeholders: &empty,
-        variables: &empty,
-    };
+    let inputs = no_inputs();
     let expected = crate::backend::interp::run_step(&g, &[t3, m1], &inputs);
     let exe = compile(&g, &[t3, m1], Options::checked());
     let (Ok(expected), Ok(exe)) = (expected, exe) else {

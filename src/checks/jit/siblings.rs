@@ -2,22 +2,18 @@
 //! within 1e-5 of the interpreter (the pairing itself is tested in
 //! `backend::jit::siblings`).
 
+use super::no_inputs;
 use super::{add, assert_results, bits, konst, values};
+use crate::backend::interp;
 use crate::backend::jit::siblings::tests::{backward, build, partner_at_start, transpose, F};
 use crate::backend::threads::with_threads;
-use crate::backend::{interp, StepInputs};
 use crate::ir::{Graph, Op, UnaryOp};
-use std::collections::HashMap;
 
 #[test]
 fn paired_products_give_the_same_bits_on_one_and_two_threads() {
     let mut g = Graph::new();
     let (fetches, _) = backward(&mut g);
-    let empty = HashMap::new();
-    let inputs = StepInputs {
-        placeholders: &empty,
-        variables: &empty,
-    };
+    let inputs = no_inputs();
     let expected = interp::run_step(&g, &fetches, &inputs).expect("interp");
     let exe = build(&g, &fetches);
     let mut first: Option<Vec<Vec<u64>>> = None;
@@ -55,11 +51,7 @@ fn a_paired_product_on_one_thread_has_the_bits_of_gemms_two_thread_split() {
     let wt = transpose(&mut g, w, &[512, 256]);
     let dh = add(&mut g, Op::MatMul, &[grad, wt], F, &[256, 512]);
     let tw = add(&mut g, Op::Unary(UnaryOp::Tanh), &[w], F, &[512, 256]);
-    let empty = HashMap::new();
-    let inputs = StepInputs {
-        placeholders: &empty,
-        variables: &empty,
-    };
+    let inputs = no_inputs();
     let paired = build(&g, &[tw, dw, dh]);
     assert_eq!(partner_at_start(&paired, &g, dw), Some(dh));
     let together = with_threads(2, || paired.run(&inputs)).expect("jit");

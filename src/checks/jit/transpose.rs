@@ -3,15 +3,15 @@
 //! the JIT's product is bitwise the interpreter's, and the transpose is not
 //! stored unless something else needs it.
 
+use super::no_inputs;
 use super::{add, agree, konst, values};
+use crate::backend::interp;
 use crate::backend::jit::gemm::strides_keep_order;
 use crate::backend::jit::plan::Step;
 use crate::backend::jit::{compile, Options};
-use crate::backend::{interp, StepInputs};
 use crate::ir::{DType, Graph, NodeId, Op, Tensor};
 use crate::kernels::gemm::matmul_into;
 use ndarray::Array2;
-use std::collections::HashMap;
 
 fn matrix(r: usize, c: usize, seed: u64) -> Array2<f32> {
     let v = values(DType::F32, &[r, c], seed, false).to_f64_vec();
@@ -236,11 +236,7 @@ fn transposed_reshapes_are_read_in_place_bitwise() {
 /// interpreter's) and says whether `node` was stored (not read in place).
 #[track_caller]
 fn stored_and_bitwise(g: &Graph, fetches: &[NodeId], node: NodeId) -> bool {
-    let empty = HashMap::new();
-    let inputs = StepInputs {
-        placeholders: &empty,
-        variables: &empty,
-    };
+    let inputs = no_inputs();
     let exe = compile(g, fetches, Options::checked())
         .unwrap_or_else(|e| panic!("compile: {}", e.message));
     let jit = exe.run(&inputs).unwrap_or_else(|e| panic!("{}", e.message));

@@ -2,6 +2,7 @@
 //! program before and after, nested regions end to end.
 
 use crate::backend::{interp::run_step, StepInputs};
+use crate::checks::jit::no_inputs;
 use crate::ir::{
     BinaryOp, DType, Graph, Module, NodeId, Op, ReduceOp, Tensor, TensorType, UnaryOp,
 };
@@ -202,11 +203,7 @@ fn integer_matmul_folds_like_the_interpreter() {
 }
 
 fn evaluate(graph: &Graph, fetches: &[NodeId]) -> Vec<Tensor> {
-    let empty = HashMap::new();
-    let inputs = StepInputs {
-        placeholders: &empty,
-        variables: &empty,
-    };
+    let inputs = no_inputs();
     run_step(graph, fetches, &inputs)
         .expect("the interpreter runs the graph")
         .fetched

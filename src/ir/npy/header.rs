@@ -1,10 +1,6 @@
-//! The header of a `.npy` file, parsed and checked before any data is read.
-//!
-//! The format (numpy.lib.format): the magic `\x93NUMPY`, a major and a minor
-//! version byte, the header length (u16 little-endian in version 1, u32 in 2
-//! and 3), then a Python dict literal such as
-//! `{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }` padded with
-//! spaces and a newline. The data follows: `prod(shape) * itemsize` bytes.
+//! The header of a `.npy` file (numpy.lib.format: magic, version, header length,
+//! a Python dict literal padded to a multiple of 64), parsed and checked before
+//! any data is read.
 
 use super::dtype::FileDType;
 use crate::ir::types::Shape;

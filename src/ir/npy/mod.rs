@@ -1,10 +1,7 @@
-//! `.npy` and `.npz` reading and `.npy` writing, with errors as plain
-//! messages (the caller attaches the span or file name).
-//!
-//! Reading never trusts the file: the header is parsed and checked first
-//! (`header.rs`), the caller compares its type with a declaration and the
-//! memory limit, and only then is the data read, exactly as many bytes as the
-//! header promises, converted to the dtype asked for (`convert.rs`).
+//! `.npy` and `.npz` reading and `.npy` writing, errors as plain messages.
+//! Reading never trusts the file: the header is checked first (`header.rs`), then
+//! the caller checks the type and the memory limit, and only then is exactly the
+//! promised data read and converted (`convert.rs`).
 
 mod convert;
 mod dtype;
@@ -117,17 +114,6 @@ pub fn read_npy_within(path: &Path, max_bytes: u64) -> Result<Tensor, String> {
     })?;
     super::limits::check(&format!("'{}'", path.display()), &ty, max_bytes)?;
     file.read()
-}
-
-/// Reads a `.npy` file converted to `dtype`, of at most `max_bytes` once converted.
-pub fn read_npy_as(path: &Path, dtype: DType, max_bytes: u64) -> Result<Tensor, String> {
-    let file = NpyFile::open(path)?;
-    super::limits::check(
-        &format!("'{}'", path.display()),
-        &file.ty_as(dtype),
-        max_bytes,
-    )?;
-    file.read_as(dtype)
 }
 
 /// Writes `tensor` to `path` whole or not at all: a temporary file in the same

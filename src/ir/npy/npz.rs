@@ -1,10 +1,6 @@
-//! `.npz` archives (NumPy's `savez` and `savez_compressed`): a zip of `.npy`
-//! members, `NAME.npy` holding array `NAME`.
-//!
-//! Opening reads the zip directory and each member's `.npy` header (checked
-//! as for a `.npy` file, against the member's size); no data is read until
-//! [`NpzFile::read_as`], which checks the memory limit first and then reads
-//! exactly the bytes the member's header declares.
+//! `.npz` archives (NumPy's `savez`, `savez_compressed`): opening reads the zip
+//! directory and each member's header; no data is read until
+//! [`NpzFile::read_as`], which checks the memory limit first.
 
 use super::convert;
 use super::dtype::FileDType;

@@ -1,22 +1,10 @@
 //! `.npz` archives written here with the zip crate, stored and deflated.
 
 use super::*;
+use crate::ir::npy::tests::npy_bytes;
 use std::io::Write;
 use zip::write::SimpleFileOptions;
 use zip::CompressionMethod;
-
-fn npy_bytes(descr: &str, shape: &str, data: &[u8]) -> Vec<u8> {
-    let mut dict = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
-    while (10 + dict.len() + 1) % 64 != 0 {
-        dict.push(' ');
-    }
-    dict.push('\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend_from_slice(&(dict.len() as u16).to_le_bytes());
-    out.extend_from_slice(dict.as_bytes());
-    out.extend_from_slice(data);
-    out
-}
 
 fn write_npz(name: &str, method: CompressionMethod, members: &[(&str, Vec<u8>)]) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("tdsl-npz-{}", std::process::id()));
@@ -42,8 +30,8 @@ fn sample(name: &str, method: CompressionMethod) -> PathBuf {
         name,
         method,
         &[
-            ("x.npy", npy_bytes("<f8", "(3, 2)", &x)),
-            ("y.npy", npy_bytes("|u1", "(3,)", &y)),
+            ("x.npy", npy_bytes("<f8", false, "(3, 2)", &x)),
+            ("y.npy", npy_bytes("|u1", false, "(3,)", &y)),
         ],
     )
 }
@@ -107,7 +95,7 @@ fn missing_members_and_limits() {
 #[test]
 fn hostile_archives_are_errors() {
     // A member whose header promises more data than it has.
-    let short = npy_bytes("<f4", "(1000000000,)", &[0; 8]);
+    let short = npy_bytes("<f4", false, "(1000000000,)", &[0; 8]);
     let path = write_npz(
         "short.npz",
         CompressionMethod::Deflated,
@@ -124,7 +112,7 @@ fn hostile_archives_are_errors() {
     assert!(NpzFile::open(&path)
         .unwrap_err()
         .contains("not a valid .npy file"));
-    let c = npy_bytes("<c8", "(1,)", &[0; 8]);
+    let c = npy_bytes("<c8", false, "(1,)", &[0; 8]);
     let path = write_npz("complex.npz", CompressionMethod::Stored, &[("c.npy", c)]);
     let e = NpzFile::open(&path).unwrap_err();
     assert!(

@@ -1,6 +1,6 @@
 //! The IR as a Graphviz dot graph (`tdsl graph --format dot`).
 
-use super::{names_by_node, op_with_attributes, regions};
+use super::{names_by_node, op_with_attributes};
 use crate::ir::graph::{Graph, NodeId};
 use crate::ir::op::Op;
 use std::collections::HashMap;
@@ -41,7 +41,7 @@ fn write_dot_graph(
         for input in &node.inputs {
             let _ = writeln!(out, "{indent}{prefix}{} -> {node_key};", input.0);
         }
-        for (label, region) in regions(&node.op) {
+        for (label, region) in node.op.regions() {
             let region_prefix = format!("{node_key}_{label}_");
             let _ = writeln!(out, "{indent}subgraph cluster_{node_key}_{label} {{");
             let _ = writeln!(

@@ -3,40 +3,18 @@
 
 use super::{arg, dispatch, expect_inputs, first_dtype, internal, typed, Elem};
 use crate::diag::Diag;
-use crate::ir::scalar;
+use crate::ir::scalar::{self, Scalar};
 use crate::ir::{BinaryOp, DType, Node, Tensor, UnaryOp};
 use ndarray::{ArrayD, ArrayViewD, IxDyn, Zip};
 
 /// The NumPy broadcast of several shapes (aligned from the right; each axis is
 /// equal or 1), or an internal error.
 pub(crate) fn broadcast_shapes(node: &Node, shapes: &[&[usize]]) -> Result<Vec<usize>, Diag> {
-    let rank = shapes.iter().map(|s| s.len()).max().unwrap_or(0);
-    let mut out = vec![1usize; rank];
-    for (axis, slot) in out.iter_mut().enumerate() {
-        let mut dim: Option<usize> = None;
-        for shape in shapes {
-            // Axis `axis` of the result is axis `axis - (rank - len)` of `shape`.
-            let Some(k) = (axis + shape.len()).checked_sub(rank) else {
-                continue;
-            };
-            let d = shape[k];
-            if d == 1 {
-                continue;
-            }
-            match dim {
-                None => dim = Some(d),
-                Some(prev) if prev == d => {}
-                Some(_) => {
-                    return Err(internal(
-                        node,
-                        format!("shapes {shapes:?} do not broadcast together"),
-                    ))
-                }
-            }
-        }
-        *slot = dim.unwrap_or(1);
-    }
-    Ok(out)
+    let both = |out: Vec<usize>, s: &&[usize]| crate::ir::infer::broadcast_dims(&out, s);
+    shapes
+        .iter()
+        .try_fold(Vec::new(), both)
+        .ok_or_else(|| internal(node, format!("shapes {shapes:?} do not broadcast together")))
 }
 
 /// A view of `a` broadcast to `shape`, or an internal error.
@@ -59,11 +37,10 @@ pub(crate) fn unary(node: &Node, op: UnaryOp, inputs: &[&Tensor]) -> Result<Tens
     if !scalar::unary_supported(op, dtype) {
         return Err(internal(node, format!("not defined on {dtype}")));
     }
-    fn kernel<T: Elem>(node: &Node, op: UnaryOp, inputs: &[&Tensor]) -> Result<Tensor, Diag> {
+    dispatch!(dtype, T => {
         let a = typed::<T>(node, inputs, 0)?;
         Ok(T::wrap(a.mapv(|x| T::unary(op, x))))
-    }
-    dispatch!(dtype, T => kernel::<T>(node, op, inputs))
+    })
 }
 
 pub(crate) fn binary(node: &Node, op: BinaryOp, inputs: &[&Tensor]) -> Result<Tensor, Diag> {
@@ -72,7 +49,7 @@ pub(crate) fn binary(node: &Node, op: BinaryOp, inputs: &[&Tensor]) -> Result<Te
     if !scalar::binary_supported(op, dtype) {
         return Err(internal(node, format!("not defined on {dtype}")));
     }
-    fn kernel<T: Elem>(node: &Node, op: BinaryOp, inputs: &[&Tensor]) -> Result<Tensor, Diag> {
+    dispatch!(dtype, T => {
         let a = typed::<T>(node, inputs, 0)?;
         let b = typed::<T>(node, inputs, 1)?;
         let shape = broadcast_shapes(node, &[a.shape(), b.shape()])?;
@@ -84,15 +61,14 @@ pub(crate) fn binary(node: &Node, op: BinaryOp, inputs: &[&Tensor]) -> Result<Te
         } else {
             T::wrap(zip.map_collect(|&x, &y| T::binary(op, x, y)))
         })
-    }
-    dispatch!(dtype, T => kernel::<T>(node, op, inputs))
+    })
 }
 
 /// `where(c, a, b)`: inputs `[c: bool, a, b]`, broadcast together.
 pub(crate) fn select(node: &Node, inputs: &[&Tensor]) -> Result<Tensor, Diag> {
     expect_inputs(node, inputs, 3)?;
     let dtype = arg(node, inputs, 1)?.dtype();
-    fn kernel<T: Elem>(node: &Node, inputs: &[&Tensor]) -> Result<Tensor, Diag> {
+    dispatch!(dtype, T => {
         let c = typed::<bool>(node, inputs, 0)?;
         let a = typed::<T>(node, inputs, 1)?;
         let b = typed::<T>(node, inputs, 2)?;
@@ -106,8 +82,7 @@ pub(crate) fn select(node: &Node, inputs: &[&Tensor]) -> Result<Tensor, Diag> {
                 .and(&b)
                 .map_collect(|&c, &x, &y| if c { x } else { y }),
         ))
-    }
-    dispatch!(dtype, T => kernel::<T>(node, inputs))
+    })
 }
 
 /// `cast(x, dtype)`, with [`scalar::cast`]'s semantics.
@@ -128,11 +103,10 @@ pub(crate) fn cast(node: &Node, dtype: DType, inputs: &[&Tensor]) -> Result<Tens
 /// Broadcasts input 0 to the node's shape.
 pub(crate) fn broadcast(node: &Node, inputs: &[&Tensor]) -> Result<Tensor, Diag> {
     expect_inputs(node, inputs, 1)?;
-    fn kernel<T: Elem>(node: &Node, inputs: &[&Tensor]) -> Result<Tensor, Diag> {
+    dispatch!(first_dtype(node, inputs)?, T => {
         let a = typed::<T>(node, inputs, 0)?;
         Ok(T::wrap(
             broadcast_view(node, a, node.ty.shape.dims())?.to_owned(),
         ))
-    }
-    dispatch!(first_dtype(node, inputs)?, T => kernel::<T>(node, inputs))
+    })
 }

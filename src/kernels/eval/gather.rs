@@ -6,6 +6,7 @@
 
 use super::{dispatch, expect_inputs, first_dtype, internal, typed, Elem};
 use crate::diag::Diag;
+use crate::ir::scalar::Scalar;
 use crate::ir::{BinaryOp, Node, Tensor};
 use ndarray::{ArrayD, IxDyn};
 
@@ -61,11 +62,7 @@ fn check_maps(
 
 /// Gathers input 0 along `maps` into the node's shape.
 fn gather(node: &Node, maps: &[Vec<usize>], inputs: &[&Tensor]) -> Result<Tensor, Diag> {
-    fn kernel<T: Elem>(
-        node: &Node,
-        maps: &[Vec<usize>],
-        inputs: &[&Tensor],
-    ) -> Result<Tensor, Diag> {
+    dispatch!(first_dtype(node, inputs)?, T => {
         let a = typed::<T>(node, inputs, 0)?;
         check_maps(node, a.shape(), maps, node.ty.shape.dims().iter().product())?;
         let src = a.as_standard_layout();
@@ -89,17 +86,12 @@ fn gather(node: &Node, maps: &[Vec<usize>], inputs: &[&Tensor]) -> Result<Tensor
         ArrayD::from_shape_vec(IxDyn(node.ty.shape.dims()), out)
             .map(T::wrap)
             .map_err(|e| internal(node, e))
-    }
-    dispatch!(first_dtype(node, inputs)?, T => kernel::<T>(node, maps, inputs))
+    })
 }
 
 /// Adds input 0 (the gradient) into zeros of the node's type along `maps`.
 fn scatter_add(node: &Node, maps: &[Vec<usize>], inputs: &[&Tensor]) -> Result<Tensor, Diag> {
-    fn kernel<T: Elem>(
-        node: &Node,
-        maps: &[Vec<usize>],
-        inputs: &[&Tensor],
-    ) -> Result<Tensor, Diag> {
+    dispatch!(node.ty.dtype, T => {
         let g = typed::<T>(node, inputs, 0)?;
         let dims = node.ty.shape.dims();
         check_maps(node, dims, maps, g.len())?;
@@ -119,8 +111,7 @@ fn scatter_add(node: &Node, maps: &[Vec<usize>], inputs: &[&Tensor]) -> Result<T
         ArrayD::from_shape_vec(IxDyn(dims), out)
             .map(T::wrap)
             .map_err(|e| internal(node, e))
-    }
-    dispatch!(node.ty.dtype, T => kernel::<T>(node, maps, inputs))
+    })
 }
 
 /// The coordinate maps of a strided slice: `starts[k] + j * steps[k]`.

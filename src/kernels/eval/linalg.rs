@@ -1,11 +1,6 @@
-//! `matmul` (2-D and batched, with broadcast leading axes); `conv2d` is in
-//! `conv.rs`.
-//!
-//! `matmul` is `kernels::matmul` (shared with constant folding). Float
-//! products use the GEMM shared with the JIT (`kernels::gemm`), so both
-//! backends sum in the same order; results may differ from a naive loop in the
-//! last bits, as any blocked GEMM does. `i32` products use a plain loop with
-//! wrapping arithmetic.
+//! `matmul` (2-D and batched, with broadcast leading axes) through
+//! `kernels::matmul`, shared with constant folding: float products on the GEMM the
+//! JIT uses too (`docs/kernels.md`), `i32` ones a wrapping loop. `conv2d` is in `conv.rs`.
 
 use super::{expect_inputs, first_dtype, internal, typed, Elem};
 use crate::diag::Diag;

@@ -1,9 +1,6 @@
-//! Loss kernels on tensors: `sparse_softmax_cross_entropy`,
-//! `sigmoid_cross_entropy` and the backward op `sparse_softmax_grad`, through
-//! the shared `kernels::loss`.
-//!
-//! A label out of range is the user's run-time error, reported at the node
-//! (the forward op's span also marks the backward op), naming the row.
+//! Loss kernels on tensors (`sparse_softmax_cross_entropy`,
+//! `sigmoid_cross_entropy`, `sparse_softmax_grad`) through `kernels::loss`; a
+//! label out of range is the user's run-time error at the node, naming the row.
 
 use super::{dispatch_float, expect_inputs, first_dtype, internal, typed, Elem};
 use crate::diag::Diag;
@@ -43,36 +40,33 @@ pub(crate) fn sparse_softmax_cross_entropy(
     node: &Node,
     inputs: &[&Tensor],
 ) -> Result<Tensor, Diag> {
-    fn kernel<T: Elem>(node: &Node, inputs: &[&Tensor]) -> Result<Tensor, Diag> {
+    dispatch_float!(node, first_dtype(node, inputs)?, T => {
         let (logits, labels, classes) = logits_and_labels::<T>(node, inputs)?;
         let value = loss::sparse_softmax_cross_entropy(&logits, &labels, classes)
             .map_err(|m| internal(node, m))?;
         Ok(T::wrap(ArrayD::from_elem(IxDyn(&[]), value)))
-    }
-    dispatch_float!(node, first_dtype(node, inputs)?, T => kernel::<T>(node, inputs))
+    })
 }
 
 /// Inputs `[logits f[N, C], labels i32[N]]`; `softmax(logits) - one_hot(labels)`.
 pub(crate) fn sparse_softmax_grad(node: &Node, inputs: &[&Tensor]) -> Result<Tensor, Diag> {
-    fn kernel<T: Elem>(node: &Node, inputs: &[&Tensor]) -> Result<Tensor, Diag> {
+    dispatch_float!(node, first_dtype(node, inputs)?, T => {
         let (logits, labels, classes) = logits_and_labels::<T>(node, inputs)?;
         let values =
             loss::sparse_softmax_grad(&logits, &labels, classes).map_err(|m| internal(node, m))?;
         ArrayD::from_shape_vec(IxDyn(&[labels.len(), classes]), values)
             .map(T::wrap)
             .map_err(|e| internal(node, e))
-    }
-    dispatch_float!(node, first_dtype(node, inputs)?, T => kernel::<T>(node, inputs))
+    })
 }
 
 /// Inputs `[logits, targets]` (broadcast together); the mean loss as a scalar.
 pub(crate) fn sigmoid_cross_entropy(node: &Node, inputs: &[&Tensor]) -> Result<Tensor, Diag> {
     expect_inputs(node, inputs, 2)?;
-    fn kernel<T: Elem>(node: &Node, inputs: &[&Tensor]) -> Result<Tensor, Diag> {
+    dispatch_float!(node, first_dtype(node, inputs)?, T => {
         let (x, z) = (typed::<T>(node, inputs, 0)?, typed::<T>(node, inputs, 1)?);
         let value =
             loss::sigmoid_cross_entropy(x.view(), z.view()).map_err(|m| internal(node, m))?;
         Ok(T::wrap(ArrayD::from_elem(IxDyn(&[]), value)))
-    }
-    dispatch_float!(node, first_dtype(node, inputs)?, T => kernel::<T>(node, inputs))
+    })
 }

@@ -1,14 +1,8 @@
-//! One evaluator of every pure op on concrete tensors (everything but leaves,
-//! `cond`, `fold`, `scan`, `assign` and `group`): constant folding, the
-//! interpreter and the JIT's fallback all call [`eval_pure`], so a folded
-//! constant has the bits a backend would compute at run time.
-//!
-//! Each op family has its module; the scalar meaning of elementwise ops comes
-//! from [`crate::ir::scalar`]. The node's `ty` is the truth for every output:
-//! after each op the value is checked against the node's dtype and shape, and a
-//! kernel that finds inputs of a shape it cannot handle returns an internal
-//! error rather than panicking. Values are returned in standard (row-major,
-//! contiguous) layout.
+//! One evaluator of every pure op on concrete tensors, [`eval_pure`]: constant
+//! folding, the interpreter and the JIT's fallback all call it, so a folded
+//! constant has the bits a backend computes. Every result is checked against the
+//! node's type, and an input shape a kernel cannot handle is an internal error,
+//! never a panic.
 
 mod conv;
 mod elementwise;

@@ -10,38 +10,35 @@ use ndarray::Axis;
 /// Reshapes to the node's shape (row-major order, like NumPy's default).
 pub(crate) fn reshape(node: &Node, inputs: &[&Tensor]) -> Result<Tensor, Diag> {
     expect_inputs(node, inputs, 1)?;
-    fn kernel<T: Elem>(node: &Node, inputs: &[&Tensor]) -> Result<Tensor, Diag> {
+    dispatch!(first_dtype(node, inputs)?, T => {
         let a = typed::<T>(node, inputs, 0)?;
         movement::reshape(a, node.ty.shape.dims())
             .map(T::wrap)
             .map_err(|m| internal(node, m))
-    }
-    dispatch!(first_dtype(node, inputs)?, T => kernel::<T>(node, inputs))
+    })
 }
 
 /// Output axis `i` is input axis `perm[i]`.
 pub(crate) fn transpose(node: &Node, perm: &[usize], inputs: &[&Tensor]) -> Result<Tensor, Diag> {
     expect_inputs(node, inputs, 1)?;
-    fn kernel<T: Elem>(node: &Node, perm: &[usize], inputs: &[&Tensor]) -> Result<Tensor, Diag> {
+    dispatch!(first_dtype(node, inputs)?, T => {
         let a = typed::<T>(node, inputs, 0)?;
         movement::transpose(a, perm)
             .map(T::wrap)
             .map_err(|m| internal(node, m))
-    }
-    dispatch!(first_dtype(node, inputs)?, T => kernel::<T>(node, perm, inputs))
+    })
 }
 
 /// Joins the inputs along `axis`; every other axis must agree.
 pub(crate) fn concat(node: &Node, axis: usize, inputs: &[&Tensor]) -> Result<Tensor, Diag> {
-    fn kernel<T: Elem>(node: &Node, axis: usize, inputs: &[&Tensor]) -> Result<Tensor, Diag> {
+    dispatch!(first_dtype(node, inputs)?, T => {
         let arrays = (0..inputs.len())
             .map(|k| typed::<T>(node, inputs, k))
             .collect::<Result<Vec<_>, _>>()?;
         movement::concat(&arrays, axis)
             .map(T::wrap)
             .map_err(|m| internal(node, m))
-    }
-    dispatch!(first_dtype(node, inputs)?, T => kernel::<T>(node, axis, inputs))
+    })
 }
 
 /// `x[i]` along axis 0: inputs `[x, i: i32[]]`; a negative `i` counts from the end.
@@ -60,7 +57,7 @@ pub(crate) fn index(node: &Node, inputs: &[&Tensor]) -> Result<Tensor, Diag> {
         .next()
         .copied()
         .ok_or_else(|| internal(node, "empty index"))?;
-    fn kernel<T: Elem>(node: &Node, inputs: &[&Tensor], i: i32) -> Result<Tensor, Diag> {
+    dispatch!(first_dtype(node, inputs)?, T => {
         let a = typed::<T>(node, inputs, 0)?;
         let size = *a
             .shape()
@@ -68,8 +65,7 @@ pub(crate) fn index(node: &Node, inputs: &[&Tensor]) -> Result<Tensor, Diag> {
             .ok_or_else(|| internal(node, "cannot index a scalar"))?;
         let row = movement::resolve_index(i, size).map_err(|m| Diag::error(m, node.span))?;
         Ok(T::wrap(a.index_axis(Axis(0), row).to_owned()))
-    }
-    dispatch!(first_dtype(node, inputs)?, T => kernel::<T>(node, inputs, i))
+    })
 }
 
 /// Pads each axis with `[before, after]` copies of `value` (converted to the dtype
@@ -81,18 +77,12 @@ pub(crate) fn pad(
     inputs: &[&Tensor],
 ) -> Result<Tensor, Diag> {
     expect_inputs(node, inputs, 1)?;
-    fn kernel<T: Elem>(
-        node: &Node,
-        pads: &[[usize; 2]],
-        value: f64,
-        inputs: &[&Tensor],
-    ) -> Result<Tensor, Diag> {
+    dispatch!(first_dtype(node, inputs)?, T => {
         let a = typed::<T>(node, inputs, 0)?;
         movement::pad(a, pads, value)
             .map(T::wrap)
             .map_err(|m| internal(node, m))
-    }
-    dispatch!(first_dtype(node, inputs)?, T => kernel::<T>(node, pads, value, inputs))
+    })
 }
 
 /// `one_hot(labels, depth)`: the node's dtype, shape `labels.shape + [depth]`; a
@@ -100,14 +90,9 @@ pub(crate) fn pad(
 pub(crate) fn one_hot(node: &Node, depth: usize, inputs: &[&Tensor]) -> Result<Tensor, Diag> {
     expect_inputs(node, inputs, 1)?;
     let labels = typed::<i32>(node, inputs, 0)?;
-    fn kernel<T: Elem>(
-        node: &Node,
-        labels: &ndarray::ArrayD<i32>,
-        depth: usize,
-    ) -> Result<Tensor, Diag> {
+    dispatch!(node.ty.dtype, T => {
         movement::one_hot::<T>(labels, depth)
             .map(T::wrap)
             .map_err(|m| internal(node, m))
-    }
-    dispatch!(node.ty.dtype, T => kernel::<T>(node, labels, depth))
+    })
 }

@@ -20,18 +20,12 @@ pub(crate) fn softmax(
     inputs: &[&Tensor],
 ) -> Result<Tensor, Diag> {
     expect_inputs(node, inputs, 1)?;
-    fn kernel<T: Elem>(
-        node: &Node,
-        axis: usize,
-        log: bool,
-        inputs: &[&Tensor],
-    ) -> Result<Tensor, Diag> {
+    dispatch_float!(node, first_dtype(node, inputs)?, T => {
         let x = typed::<T>(node, inputs, 0)?;
         nn::softmax(x.view(), axis, log)
             .map(T::wrap)
             .map_err(|m| internal(node, m))
-    }
-    dispatch_float!(node, first_dtype(node, inputs)?, T => kernel::<T>(node, axis, log, inputs))
+    })
 }
 
 /// A loss over two same-typed inputs, as a scalar tensor.
@@ -49,18 +43,12 @@ fn loss<T: Elem>(
 /// `[logits [N, C], labels [N, C]]`; NaN for `N = 0`.
 pub(crate) fn softmax_cross_entropy(node: &Node, inputs: &[&Tensor]) -> Result<Tensor, Diag> {
     expect_inputs(node, inputs, 2)?;
-    fn kernel<T: Elem>(node: &Node, inputs: &[&Tensor]) -> Result<Tensor, Diag> {
-        loss(node, inputs, nn::softmax_cross_entropy::<T>)
-    }
-    dispatch_float!(node, first_dtype(node, inputs)?, T => kernel::<T>(node, inputs))
+    dispatch_float!(node, first_dtype(node, inputs)?, T => loss(node, inputs, nn::softmax_cross_entropy::<T>))
 }
 
 /// `mean((pred - target)^2)` over all elements: inputs `[pred, target]` of one
 /// shape; NaN when there are no elements.
 pub(crate) fn mean_squared_error(node: &Node, inputs: &[&Tensor]) -> Result<Tensor, Diag> {
     expect_inputs(node, inputs, 2)?;
-    fn kernel<T: Elem>(node: &Node, inputs: &[&Tensor]) -> Result<Tensor, Diag> {
-        loss(node, inputs, nn::mean_squared_error::<T>)
-    }
-    dispatch_float!(node, first_dtype(node, inputs)?, T => kernel::<T>(node, inputs))
+    dispatch_float!(node, first_dtype(node, inputs)?, T => loss(node, inputs, nn::mean_squared_error::<T>))
 }

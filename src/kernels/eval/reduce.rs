@@ -1,16 +1,7 @@
-//! Reductions: `sum`, `mean`, `max`, `min` over sorted axes (with `keepdims`;
-//! the shared kernel `kernels::reduce`), and `argmax`.
-//!
-//! Choices:
-//! - Float sums (and means) accumulate in `f64` with pairwise summation, then
-//!   round once to the dtype: a sum of millions of `f32` values stays accurate.
-//! - `i32` sums wrap; an `i32` mean is the exact sum divided by the count,
-//!   truncated toward zero (`0` for no elements).
-//! - An empty reduction gives `sum = 0`, `mean = NaN` (floats), `max = -inf` and
-//!   `min = +inf` for floats (`i32::MIN`/`i32::MAX` on `i32`, `false`/`true` on `bool`).
-//! - `max`/`min` propagate NaN (as `np.max` does), through `scalar`'s `maximum`/`minimum`.
-//! - `argmax` gives the first index of the maximum; a NaN counts as the maximum
-//!   (first NaN wins, like `np.argmax`); an empty axis gives index 0.
+//! Reductions: `sum`, `mean`, `max`, `min` over sorted axes (the shared kernel
+//! `kernels::reduce`, whose header lists the choices), and `argmax`: the first
+//! index of the maximum; a NaN counts as the maximum (first NaN wins, like
+//! `np.argmax`); an empty axis gives index 0.
 
 use super::{dispatch, expect_inputs, first_dtype, internal, typed, Elem};
 use crate::diag::Diag;
@@ -48,11 +39,10 @@ fn reduce_typed<T: Elem + Reducible>(
 
 pub(crate) fn argmax(node: &Node, axis: usize, inputs: &[&Tensor]) -> Result<Tensor, Diag> {
     expect_inputs(node, inputs, 1)?;
-    fn kernel<T: Elem>(node: &Node, axis: usize, inputs: &[&Tensor]) -> Result<Tensor, Diag> {
+    dispatch!(first_dtype(node, inputs)?, T => {
         let a = typed::<T>(node, inputs, 0)?;
         kernels::reduce::argmax(a.view(), axis)
             .map(Tensor::I32)
             .map_err(|m| internal(node, m))
-    }
-    dispatch!(first_dtype(node, inputs)?, T => kernel::<T>(node, axis, inputs))
+    })
 }

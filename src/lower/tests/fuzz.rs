@@ -118,7 +118,7 @@ fn mutated_programs_never_panic() {
             match super::super::build(&prog, Path::new(env!("CARGO_MANIFEST_DIR"))) {
                 Ok(m) => {
                     built += 1;
-                    verify(&m.graph, None);
+                    verify(&m);
                 }
                 Err(ds) => {
                     for d in &ds {

@@ -15,7 +15,7 @@ pub(super) fn build_src(src: &str) -> Result<Module, Vec<Diag>> {
 pub(super) fn module(src: &str) -> Module {
     match build_src(src) {
         Ok(m) => {
-            verify(&m.graph, None);
+            verify(&m);
             m
         }
         Err(diags) => panic!(
@@ -44,59 +44,10 @@ pub(super) fn values(m: &Module, name: &str) -> Vec<f64> {
     }
 }
 
-/// Structural checks every graph must pass: inputs precede users, a region only
-/// uses its own nodes, params are in range with the declared types, and every
-/// node's type is what inference says.
-pub(super) fn verify(g: &Graph, region_params: Option<usize>) {
-    for (i, n) in g.nodes.iter().enumerate() {
-        assert!(
-            n.inputs.iter().all(|x| x.index() < i),
-            "node {i} uses a later node"
-        );
-        if let Op::Param(p) = n.op {
-            let count = region_params.expect("Param only inside a region");
-            assert!(p < count, "param {p} out of range");
-            assert_eq!(g.params[p], n.ty, "param {p} type");
-        }
-        let inputs: Vec<_> = n.inputs.iter().map(|x| g.ty(*x)).collect();
-        match &n.op {
-            // Their output shape is the node's type (backward ops carry no target
-            // shape in their attributes); autodiff's own tests check their types.
-            Op::Placeholder { .. }
-            | Op::Variable { .. }
-            | Op::Param(_)
-            | Op::Reshape
-            | Op::Grad(_)
-            | Op::Random {
-                kind: crate::ir::RandomKind::Normal | crate::ir::RandomKind::Uniform,
-                ..
-            } => {}
-            Op::Broadcast => {
-                assert_eq!(
-                    crate::ir::infer::infer_broadcast(inputs[0], &n.ty.shape),
-                    Ok(n.ty.clone())
-                )
-            }
-            op => assert_eq!(
-                crate::ir::infer::infer(op, &inputs),
-                Ok(n.ty.clone()),
-                "{op:?}"
-            ),
-        }
-        match &n.op {
-            Op::Cond {
-                then_body,
-                else_body,
-            } => {
-                verify(then_body, Some(then_body.params.len()));
-                verify(else_body, Some(else_body.params.len()));
-            }
-            Op::Fold { body } => verify(body, Some(body.params.len())),
-            _ => {}
-        }
-    }
-    for r in &g.results {
-        assert!(r.index() < g.len());
+/// The IR verifier's checks of the module: graph, regions, declarations.
+pub(super) fn verify(m: &Module) {
+    if let Err(e) = crate::ir::verify::verify_module(m) {
+        panic!("{e}");
     }
 }
 
@@ -158,7 +109,7 @@ fn every_example_program_builds() {
             let program = crate::syntax::parser::parse(&src).expect("parses");
             let m = super::build(&program, &dir)
                 .unwrap_or_else(|d| panic!("{}: {:?}", path.display(), d[0].message));
-            verify(&m.graph, None);
+            verify(&m);
             count += 1;
         }
     }
@@ -319,21 +270,6 @@ fn lambdas_see_enclosing_locals() {
     assert_eq!(ty(&m, "r"), "f32[2]");
 }
 
-/// Every built program passes the IR verifier.
-#[test]
-fn built_programs_verify() {
-    for src in [
-        TWO_LAYER,
-        CONVNET,
-        include_str!("../../../programs/cond.td"),
-    ] {
-        let program = crate::syntax::parser::parse(src).expect("parses");
-        let base = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("programs");
-        let module = super::build(&program, &base).expect("builds");
-        assert_eq!(crate::ir::verify::verify_module(&module), Ok(()));
-    }
-}
-
 mod errors;
 mod fuzz;
 mod ops;
@@ -350,7 +286,9 @@ fn builds_without_values_compute_no_large_constructor() {
             data: Default::default(),
             ranks: 1,
         };
-        super::build_with(&program, Path::new("."), &options).expect("builds")
+        super::build_timed(&program, Path::new("."), &options)
+            .expect("builds")
+            .0
     };
     let default = |m: &Module| {
         m.placeholder("x")

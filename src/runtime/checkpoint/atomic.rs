@@ -146,14 +146,9 @@ fn sync(dir: &Path) -> Result<(), String> {
 }
 
 fn cannot(what: &str, path: &Path, e: &std::io::Error) -> String {
-    format!("cannot {what} '{}': {}", path.display(), io_text(e))
-}
-
-/// `No such file or directory`, without Rust's ` (os error 2)` suffix.
-pub(super) fn io_text(error: &std::io::Error) -> String {
-    let text = error.to_string();
-    match text.find(" (os error ") {
-        Some(at) => text[..at].to_string(),
-        None => text,
-    }
+    format!(
+        "cannot {what} '{}': {}",
+        path.display(),
+        crate::diag::io_error_text(e)
+    )
 }

@@ -1,16 +1,6 @@
 //! `checkpoint.txt`, the checkpoint's table of contents: the program's
 //! fingerprint, the step counter, each dataset's position and each variable's
-//! type and file. Plain text, one record a line, so a person (or a script)
-//! can read it:
-//!
-//! ```text
-//! tdsl checkpoint 1
-//! fingerprint 5f1c0e9a2b7d4c13
-//! step 12
-//! dataset train rows 24 batch 8 shuffle 1 epoch 4 step 0
-//! variable w f32 [4,3] w.npy
-//! variable w.adam_t f32 [] w.adam_t.npy
-//! ```
+//! type and file, one record a line (`docs/cli.md`, "Checkpoints").
 
 use crate::ir::data::DatasetDecl;
 use crate::ir::{DType, Module, TensorType};

@@ -1,13 +1,7 @@
 //! Checkpoints: the whole state of a [`Session`] in a folder, written
-//! atomically (`atomic.rs`) and restored with checks (`restore.rs`).
-//!
-//! A checkpoint folder holds one `NAME.npy` per variable (optimiser slots
-//! included; NumPy reads them) and `checkpoint.txt` (`manifest.rs`): the
-//! program's fingerprint, the step counter and each dataset's position. The
-//! shuffle order is drawn from the dataset's seed and epoch number, so the
-//! position (epoch, step in the epoch) reproduces it; random ops are keyed by
-//! `step()`. Restoring therefore continues a run bitwise as if it had never
-//! stopped (same binary, backend and thread count).
+//! atomically (`atomic.rs`) and restored with checks (`restore.rs`): a run
+//! restored continues bitwise as if it had never stopped (`docs/cli.md`,
+//! "Checkpoints").
 
 mod atomic;
 mod manifest;
@@ -61,6 +55,12 @@ pub fn save(session: &Session, dir: &Path) -> Result<(), String> {
                 f.write_all(manifest.to_text().as_bytes())?;
                 f.sync_all()
             })
-            .map_err(|e| format!("cannot write '{}': {}", path.display(), atomic::io_text(&e)))
+            .map_err(|e| {
+                format!(
+                    "cannot write '{}': {}",
+                    path.display(),
+                    crate::diag::io_error_text(&e)
+                )
+            })
     })
 }

@@ -54,7 +54,7 @@ pub fn read(dir: &Path, module: &Module, max_bytes: u64) -> Result<Restored, Vec
         vec![Diag::plain(format!(
             "cannot restore '{shown}': it is not a checkpoint ('{}': {})",
             path.display(),
-            super::atomic::io_text(&e)
+            crate::diag::io_error_text(&e)
         ))]
     })?;
     let manifest = Manifest::parse(&text).map_err(|m| {

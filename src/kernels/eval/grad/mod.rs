@@ -7,6 +7,7 @@
 use super::conv::{self, Which};
 use super::{dispatch, loss, pool, Elem};
 use crate::diag::Diag;
+use crate::ir::tensor::each_dtype;
 use crate::ir::{GradOp, Node, Op, Tensor};
 use crate::kernels::blocks::copy_block;
 use crate::kernels::movement::resolve_index;
@@ -69,21 +70,9 @@ fn tensor<'t>(node: &Node, inputs: &[&'t Tensor], k: usize) -> Result<&'t Tensor
         .ok_or_else(|| fail(node, format!("missing input {k}")))
 }
 
-/// Applies `$body` to the array inside `$tensor`, whatever its dtype, giving a tensor.
-macro_rules! each_dtype {
-    ($tensor:expr, $a:ident => $body:expr) => {
-        match $tensor {
-            Tensor::F32($a) => Tensor::F32($body),
-            Tensor::F64($a) => Tensor::F64($body),
-            Tensor::I32($a) => Tensor::I32($body),
-            Tensor::Bool($a) => Tensor::Bool($body),
-        }
-    };
-}
-
 fn slice(node: &Node, starts: &[usize], inputs: &[&Tensor]) -> Result<Tensor, Diag> {
     let x = tensor(node, inputs, 0)?;
-    fn kernel<T: Elem>(node: &Node, starts: &[usize], x: &Tensor) -> Result<Tensor, Diag> {
+    dispatch!(x.dtype(), T => {
         let a = T::array(x).ok_or_else(|| fail(node, format!("input is {}", x.ty())))?;
         let out_dims = node.ty.shape.dims();
         let mut out = vec![T::default(); out_dims.iter().product()];
@@ -104,8 +93,7 @@ fn slice(node: &Node, starts: &[usize], inputs: &[&Tensor]) -> Result<Tensor, Di
         ArrayD::from_shape_vec(IxDyn(out_dims), out)
             .map(T::wrap)
             .map_err(|e| fail(node, e))
-    }
-    dispatch!(x.dtype(), T => kernel::<T>(node, starts, x))
+    })
 }
 
 fn scatter_index(node: &Node, inputs: &[&Tensor]) -> Result<Tensor, Diag> {
