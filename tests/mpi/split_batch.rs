@@ -12,7 +12,7 @@ use tdsl::ir::npy::read_npy;
 /// A digits program of `programs/` with its optimiser replaced by
 /// `optimizer` and its data paths made absolute (it runs in a temporary
 /// folder); `hidden` wraps the MLP's hidden layer (e.g. in a `dropout`).
-fn digits_program(name: &str, optimizer: &str, hidden: Option<&str>) -> String {
+pub(super) fn digits_program(name: &str, optimizer: &str, hidden: Option<&str>) -> String {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(root.join("programs").join(name)).unwrap();
     let data = format!("{}/", root.join("data").display());
@@ -29,7 +29,7 @@ fn digits_program(name: &str, optimizer: &str, hidden: Option<&str>) -> String {
 
 /// Runs `program` for 50 training steps on `backend`, alone (`ranks` =
 /// `None`) or under `mpirun -n K`, and reads back every saved variable.
-fn train_50(
+pub(super) fn train_50(
     dir: &Path,
     program: &str,
     ranks: Option<usize>,
@@ -83,7 +83,7 @@ fn train_50(
 /// variable, the largest elementwise difference over the variable's largest
 /// magnitude (elements near 0 differ by the order of float sums, so an
 /// elementwise ratio there says nothing).
-fn largest_relative_difference(
+pub(super) fn largest_relative_difference(
     a: &BTreeMap<String, Vec<f64>>,
     b: &BTreeMap<String, Vec<f64>>,
 ) -> f64 {
