@@ -181,7 +181,7 @@ impl Executable {
                     let value = scratch.memo[grad.index()]
                         .as_ref()
                         .ok_or_else(|| at(self.graph.node(id), "its gradient was not computed"))?;
-                    copy_into(packed, offset, &**value).map_err(|m| at(node, m))?;
+                    copy_into(packed, offset, value).map_err(|m| at(node, m))?;
                     offset += len;
                 }
                 packed
