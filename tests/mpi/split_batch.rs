@@ -133,7 +133,7 @@ fn the_digits_programs_on_1_2_and_4_ranks_match_one_process() {
 
 /// `dropout` on a rank's share of the batch draws what one process draws for
 /// those rows: training with it on 2 ranks matches one process, on both
-/// backends (the interpreter reduces a copy, the JIT the gradient's buffer).
+/// backends (each reduces the gradient in its own buffer).
 #[test]
 fn dropout_is_keyed_by_the_global_row_on_both_backends() {
     let program = digits_program("digits_mlp.td", "adam(0.003)", Some("dropout({}, 0.3)"));
