@@ -8,6 +8,10 @@
 // (a crate root's `mod` would look in `tests/`, hence the path).
 #[path = "mpi/split_batch.rs"]
 mod split_batch;
+// Gradient buckets: their size, and that they start before the backward
+// pass ends.
+#[path = "mpi/buckets.rs"]
+mod buckets;
 
 use ndarray::ArrayD;
 use std::path::{Path, PathBuf};

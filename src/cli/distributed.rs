@@ -26,6 +26,7 @@ impl Place {
 /// Joins the run's processes (a launcher's environment variables say whether
 /// there are any) and checks that all of them run `text` with the same flags.
 pub(crate) fn start(file: &Path, text: &str) -> Result<Place, Failure> {
+    bucket_setting()?;
     if let Some((size, var)) = collective::launcher_size() {
         if size > 1 {
             join(size, var)?;
@@ -61,11 +62,35 @@ fn join(size: usize, var: &str) -> Result<(), Failure> {
     )))
 }
 
-/// What must agree on every rank: a hash of the program text and the flags.
+/// The environment variable that sets the gradient bucket size in bytes.
+const BUCKET_VAR: &str = "TDSL_BUCKET_BYTES";
+
+/// Reads `TDSL_BUCKET_BYTES` (a positive whole number of bytes) when set.
+fn bucket_setting() -> Result<(), Failure> {
+    let Ok(text) = std::env::var(BUCKET_VAR) else {
+        return Ok(());
+    };
+    match text.trim().parse::<usize>() {
+        Ok(bytes) if bytes > 0 => {
+            collective::set_bucket_bytes(bytes);
+            Ok(())
+        }
+        _ => Err(Failure::plain(format!(
+            "{BUCKET_VAR}={text}: the gradient bucket size must be a positive number of bytes"
+        ))),
+    }
+}
+
+/// What must agree on every rank: a hash of the program text and the flags
+/// (the bucket size too: every rank must reduce the same buckets).
 fn start_record(text: &str) -> (u64, Vec<String>) {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     text.hash(&mut hasher);
-    (hasher.finish(), std::env::args().skip(1).collect())
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    if let Ok(bytes) = std::env::var(BUCKET_VAR) {
+        args.push(format!("{BUCKET_VAR}={bytes}"));
+    }
+    (hasher.finish(), args)
 }
 
 /// Compares this rank's program and flags with rank 0's; on a difference
@@ -215,12 +240,13 @@ pub(crate) fn communication_line(
         return None;
     }
     let (calls, spent) = collective::communication();
+    let (buckets, early) = collective::buckets();
     let steps = step_times.len().max(1) as f64;
     let total: f64 = step_times.iter().map(|t| t.as_secs_f64()).sum();
     let comm = spent.as_secs_f64();
     Some(format!(
-        "communication: {} ranks, {calls} allreduces, {:.3} ms a step in allreduce, \
-         {:.3} ms a step computing",
+        "communication: {} ranks, {calls} allreduces in {buckets} buckets ({early} started \
+         before the last gradient), {:.3} ms a step in allreduce, {:.3} ms a step computing",
         place.size,
         comm * 1e3 / steps,
         (total - comm).max(0.0) * 1e3 / steps

@@ -14,6 +14,10 @@ use std::time::{Duration, Instant};
 
 #[cfg(feature = "mpi")]
 pub mod mpi;
+mod nonblocking;
+pub use nonblocking::{bucket_bytes, buckets, count_allreduces, record_bucket};
+pub use nonblocking::{set_bucket_bytes, timed};
+pub use nonblocking::{Floats, Pending, DEFAULT_BUCKET_BYTES};
 
 /// Operations every process of the run calls together, in the same order.
 /// Implementations serialise their own calls, so any thread may call them.
@@ -36,6 +40,23 @@ pub trait Collective: Send + Sync {
     fn barrier(&self);
     /// Ends the collective (MPI: `MPI_Finalize`); later calls are not allowed.
     fn finish(&self) {}
+    /// Starts combining `data` (a sum for `Mean` too: the caller divides)
+    /// over every process in place, without waiting; `None` when this
+    /// collective cannot (the caller then uses the blocking calls).
+    ///
+    /// # Safety
+    /// `data` must stay valid for reads and writes, and nothing else may read
+    /// or write it, until [`Collective::wait`] on the result has returned.
+    unsafe fn start_allreduce(&self, _data: Floats, _op: AllreduceOp) -> Option<Pending> {
+        None
+    }
+    /// Lets a started allreduce progress (MPI has no progress thread by
+    /// default); whether it is complete.
+    fn test(&self, _pending: &Pending) -> bool {
+        true
+    }
+    /// Waits until a started allreduce is complete.
+    fn wait(&self, _pending: Pending) {}
 }
 
 /// One process: every collective is the identity.

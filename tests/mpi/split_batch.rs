@@ -12,7 +12,7 @@ use tdsl::ir::npy::read_npy;
 /// A digits program of `programs/` with its optimiser replaced by
 /// `optimizer` and its data paths made absolute (it runs in a temporary
 /// folder); `hidden` wraps the MLP's hidden layer (e.g. in a `dropout`).
-fn digits_program(name: &str, optimizer: &str, hidden: Option<&str>) -> String {
+pub(super) fn digits_program(name: &str, optimizer: &str, hidden: Option<&str>) -> String {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(root.join("programs").join(name)).unwrap();
     let data = format!("{}/", root.join("data").display());
@@ -29,7 +29,7 @@ fn digits_program(name: &str, optimizer: &str, hidden: Option<&str>) -> String {
 
 /// Runs `program` for 50 training steps on `backend`, alone (`ranks` =
 /// `None`) or under `mpirun -n K`, and reads back every saved variable.
-fn train_50(
+pub(super) fn train_50(
     dir: &Path,
     program: &str,
     ranks: Option<usize>,
@@ -83,7 +83,7 @@ fn train_50(
 /// variable, the largest elementwise difference over the variable's largest
 /// magnitude (elements near 0 differ by the order of float sums, so an
 /// elementwise ratio there says nothing).
-fn largest_relative_difference(
+pub(super) fn largest_relative_difference(
     a: &BTreeMap<String, Vec<f64>>,
     b: &BTreeMap<String, Vec<f64>>,
 ) -> f64 {
@@ -133,7 +133,7 @@ fn the_digits_programs_on_1_2_and_4_ranks_match_one_process() {
 
 /// `dropout` on a rank's share of the batch draws what one process draws for
 /// those rows: training with it on 2 ranks matches one process, on both
-/// backends (the interpreter reduces a copy, the JIT the gradient's buffer).
+/// backends (each reduces the gradient in its own buffer).
 #[test]
 fn dropout_is_keyed_by_the_global_row_on_both_backends() {
     let program = digits_program("digits_mlp.td", "adam(0.003)", Some("dropout({}, 0.3)"));

@@ -5,6 +5,8 @@
 //! only when a fetch needs it, and a `cond` computes only its taken branch's
 //! captures (`backend::schedule`).
 
+mod collective;
+
 use super::control;
 use super::program::Program;
 use crate::backend::regions::predicate;
@@ -136,6 +138,9 @@ impl<'g, 's> Frame<'g, 's> {
                     value
                 }
                 Op::Group => Arc::new(Tensor::scalar(crate::ir::DType::Bool, 0.0)),
+                Op::Allreduce { op } if self.program.owns_input[id.index()] => {
+                    self.allreduce_owned(id, *op)?
+                }
                 _ => {
                     let inputs = (0..node.inputs.len())
                         .map(|k| self.input(id, k))

@@ -13,6 +13,9 @@ pub(crate) struct Program {
     pub(crate) schedule: Schedule,
     /// Per region node: its regions' programs (then and else, or the body).
     regions: HashMap<NodeId, Vec<Program>>,
+    /// Per node: an `allreduce` that may reduce its input's buffer in place
+    /// (no other node reads the input and it is not fetched).
+    pub(crate) owns_input: Vec<bool>,
 }
 
 impl Program {
@@ -31,7 +34,12 @@ impl Program {
                 slot.insert(programs.collect::<Result<_, _>>()?);
             }
         }
-        Ok(Program { schedule, regions })
+        let owns_input = sole_readers(graph, fetches);
+        Ok(Program {
+            schedule,
+            regions,
+            owns_input,
+        })
     }
 
     /// The program of region `k` of node `id` (0 a `cond`'s then branch or
@@ -42,6 +50,26 @@ impl Program {
             .and_then(|r| r.get(k))
             .ok_or_else(|| internal(graph.node(id), "has no region program"))
     }
+}
+
+/// Per node: whether it is an `allreduce` whose input nothing else reads
+/// (no other node, no fetch).
+fn sole_readers(graph: &Graph, fetches: &[NodeId]) -> Vec<bool> {
+    let mut readers = vec![0usize; graph.len()];
+    for node in &graph.nodes {
+        for input in &node.inputs {
+            readers[input.index()] += 1;
+        }
+    }
+    for fetch in fetches {
+        readers[fetch.index()] += 1;
+    }
+    (graph.nodes.iter())
+        .map(|node| match (&node.op, &node.inputs[..]) {
+            (Op::Allreduce { .. }, [input]) => readers[input.index()] == 1,
+            _ => false,
+        })
+        .collect()
 }
 
 /// The interpreter's unit of work: a node and its inputs (a loop only the

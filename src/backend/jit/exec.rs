@@ -55,6 +55,8 @@ pub struct Executable {
     pub(crate) in_region: bool,
     /// The options it was compiled with (the logs and the arena read them).
     pub(crate) options: super::Options,
+    /// The gradient buckets of a run on several processes (`buckets.rs`).
+    pub(crate) buckets: super::buckets::Buckets,
     /// Owns the code of every kernel, the regions' too (`None` in a region,
     /// whose code its top-level executable owns); dropped last.
     pub(crate) _jit: Option<Jit>,

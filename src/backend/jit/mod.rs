@@ -17,6 +17,7 @@
 
 pub(crate) mod arena;
 pub(crate) mod blocks;
+mod buckets;
 mod calls;
 mod codegen;
 mod collective;
@@ -217,6 +218,7 @@ fn compile_graph(
         in_place: Default::default(),
         in_region,
         options,
+        buckets: Default::default(),
         _jit: None,
         uses: Vec::new(),
         fetched,
@@ -224,6 +226,7 @@ fn compile_graph(
     exe.uses = exe.count_uses();
     exe.in_place = exe.plan_in_place();
     exe.schedule = crate::backend::schedule::Schedule::new(&exe, fetches)?;
+    exe.plan_buckets();
     Ok(exe)
 }
 

@@ -1,8 +1,13 @@
 //! The MPI [`Collective`] (rsmpi over the system's MPI), compiled only with the
 //! cargo feature `mpi`. Calls are serialised by one lock, so MPI is initialised
 //! with `Threading::Serialized` and any thread may call in.
+//!
+//! rsmpi 0.8 has no `MPI_IN_PLACE` and no non-blocking allreduce, so those go
+//! through its raw bindings (`ffi.rs`).
 
-use super::Collective;
+mod ffi;
+
+use super::{Collective, Floats, Pending};
 use crate::ir::AllreduceOp;
 use ::mpi::collective::SystemOperation;
 use ::mpi::topology::SimpleCommunicator;
@@ -16,6 +21,8 @@ struct World {
     comm: SimpleCommunicator,
     f32_scratch: Vec<f32>,
     f64_scratch: Vec<f64>,
+    /// The non-blocking allreduces: a request per slot, `None` when free.
+    requests: Vec<Option<ffi::Request>>,
     _universe: ::mpi::environment::Universe,
 }
 
@@ -23,6 +30,8 @@ struct World {
 pub struct MpiWorld {
     rank: usize,
     size: usize,
+    /// The library's `MPI_IN_PLACE`, when it is known (`ffi.rs`).
+    in_place: Option<ffi::InPlace>,
     world: Mutex<Option<World>>,
 }
 
@@ -50,10 +59,12 @@ impl MpiWorld {
         Ok(MpiWorld {
             rank,
             size,
+            in_place: ffi::in_place(),
             world: Mutex::new(Some(World {
                 comm,
                 f32_scratch: Vec::new(),
                 f64_scratch: Vec::new(),
+                requests: Vec::new(),
                 _universe: universe,
             })),
         })
@@ -95,24 +106,36 @@ impl Collective for MpiWorld {
     }
     fn allreduce_f32_in_place(&self, data: &mut [f32], op: AllreduceOp) {
         let size = self.size as f32;
-        self.with(|w| {
-            w.f32_scratch.clear();
-            w.f32_scratch.extend_from_slice(data);
-            w.comm
-                .all_reduce_into(&w.f32_scratch[..], data, operation(op));
-        });
+        let floats = Floats::F32(data.as_mut_ptr(), data.len());
+        if let Some(in_place) = self.in_place {
+            // SAFETY: `data` is borrowed mutably for the whole blocking call.
+            self.with(|w| unsafe { ffi::allreduce(in_place, floats, op, &w.comm) });
+        } else {
+            self.with(|w| {
+                w.f32_scratch.clear();
+                w.f32_scratch.extend_from_slice(data);
+                w.comm
+                    .all_reduce_into(&w.f32_scratch[..], data, operation(op));
+            });
+        }
         if op == AllreduceOp::Mean {
             data.iter_mut().for_each(|x| *x /= size);
         }
     }
     fn allreduce_f64_in_place(&self, data: &mut [f64], op: AllreduceOp) {
         let size = self.size as f64;
-        self.with(|w| {
-            w.f64_scratch.clear();
-            w.f64_scratch.extend_from_slice(data);
-            w.comm
-                .all_reduce_into(&w.f64_scratch[..], data, operation(op));
-        });
+        let floats = Floats::F64(data.as_mut_ptr(), data.len());
+        if let Some(in_place) = self.in_place {
+            // SAFETY: `data` is borrowed mutably for the whole blocking call.
+            self.with(|w| unsafe { ffi::allreduce(in_place, floats, op, &w.comm) });
+        } else {
+            self.with(|w| {
+                w.f64_scratch.clear();
+                w.f64_scratch.extend_from_slice(data);
+                w.comm
+                    .all_reduce_into(&w.f64_scratch[..], data, operation(op));
+            });
+        }
         if op == AllreduceOp::Mean {
             data.iter_mut().for_each(|x| *x /= size);
         }
@@ -134,6 +157,37 @@ impl Collective for MpiWorld {
     }
     fn barrier(&self) {
         self.with(|w| w.comm.barrier());
+    }
+    unsafe fn start_allreduce(&self, data: Floats, op: AllreduceOp) -> Option<Pending> {
+        let in_place = self.in_place?;
+        self.with(|w| {
+            // SAFETY: the caller keeps `data` alive and untouched until `wait`.
+            let request = unsafe { ffi::start(in_place, data, op, &w.comm) }?;
+            let slot = match w.requests.iter().position(Option::is_none) {
+                Some(free) => free,
+                None => {
+                    w.requests.push(None);
+                    w.requests.len() - 1
+                }
+            };
+            w.requests[slot] = Some(request);
+            Some(Pending(slot))
+        })
+    }
+    fn test(&self, pending: &Pending) -> bool {
+        self.with(|w| match w.requests.get_mut(pending.0) {
+            Some(Some(request)) => ffi::test(request),
+            _ => true,
+        })
+    }
+    fn wait(&self, pending: Pending) {
+        self.with(|w| {
+            if let Some(slot) = w.requests.get_mut(pending.0) {
+                if let Some(mut request) = slot.take() {
+                    ffi::wait(&mut request);
+                }
+            }
+        });
     }
     fn finish(&self) {
         // Dropping the universe calls `MPI_Finalize`.

@@ -25,14 +25,19 @@ impl Runner for Stepper<'_, '_, '_> {
     }
 
     fn node(&mut self, id: NodeId) -> Result<(), Diag> {
-        self.exe.step(id, self.scratch, self.updates, self.env)
+        if self.exe.bucketed(id) {
+            return self.exe.reduce_bucketed(id, self.scratch);
+        }
+        self.exe.step(id, self.scratch, self.updates, self.env)?;
+        self.exe.after_item(id, self.scratch)
     }
 
     fn pair(&mut self, ids: [NodeId; 2]) -> Result<(), Diag> {
         let s = &mut *self.scratch;
         let (memo, remaining, done) = (&mut s.memo, &mut s.remaining, &mut s.done);
         self.exe
-            .pair(ids, memo, remaining, done, &mut s.mem, &mut s.arena)
+            .pair(ids, memo, remaining, done, &mut s.mem, &mut s.arena)?;
+        self.exe.after_item(ids[0], self.scratch)
     }
 
     fn branch(&self, id: NodeId) -> Result<usize, Diag> {
@@ -54,12 +59,14 @@ impl Executable {
         updates: &mut Vec<(NodeId, String, Val<'s>)>,
         env: Env<'_, 's>,
     ) -> Result<(), Diag> {
-        self.schedule.run(&mut Stepper {
+        let outcome = self.schedule.run(&mut Stepper {
             exe: self,
             scratch,
             updates,
             env,
-        })
+        });
+        self.settle_buckets();
+        outcome
     }
 
     /// Computes node `id`, whose inputs are computed: its value into the
