@@ -98,19 +98,25 @@ fn unravel(mut r: usize, maps: &[Vec<usize>]) -> Vec<usize> {
     coords
 }
 
-/// `out[j] = x[maps(j)]`, or `fill` where a map says [`FILL`].
+/// `out[j] = x[maps(j)]`, or `fill` where a map says [`FILL`]; with
+/// `plus_zero`, `0 + x[maps(j)]` (a scatter into zeros: `-0` becomes `0`).
 fn gather<T: Elem>(
     call: &Call,
     (x, dims): (&[T], &[usize]),
     maps: &[Vec<usize>],
     fill: T,
+    plus_zero: bool,
     out: &mut [T],
 ) -> Result<(), Diag> {
     check(call, dims, maps, out.len(), true)?;
     let Some((inner, outer)) = maps.split_last() else {
         // A scalar: one element.
         if let (Some(o), Some(&v)) = (out.first_mut(), x.first()) {
-            *o = v;
+            *o = if plus_zero {
+                T::binary(BinaryOp::Add, T::default(), v)
+            } else {
+                v
+            };
         }
         return Ok(());
     };
@@ -127,12 +133,23 @@ fn gather<T: Elem>(
                     let (head, rest) = row.split_at_mut(before);
                     let (mid, tail) = rest.split_at_mut(n);
                     head.fill(fill);
-                    mid.copy_from_slice(&x[base + start..base + start + n]);
+                    let src = &x[base + start..base + start + n];
+                    if plus_zero {
+                        for (o, &v) in mid.iter_mut().zip(src) {
+                            *o = T::binary(BinaryOp::Add, T::default(), v);
+                        }
+                    } else {
+                        mid.copy_from_slice(src);
+                    }
                     tail.fill(fill);
                 }
                 (Some(base), None) => {
                     for (o, &c) in row.iter_mut().zip(inner) {
-                        *o = if c == FILL { fill } else { x[base + c] };
+                        *o = match (c == FILL, plus_zero) {
+                            (true, _) => fill,
+                            (false, false) => x[base + c],
+                            (false, true) => T::binary(BinaryOp::Add, T::default(), x[base + c]),
+                        };
                     }
                 }
             }
@@ -209,19 +226,36 @@ pub(super) fn strided_slice<T: Elem>(
 ) -> Result<(), Diag> {
     let x = call.input::<T>(0)?;
     let maps = strided_maps(call, starts, sizes, steps)?;
-    gather(call, x, &maps, T::default(), out)
+    gather(call, x, &maps, T::default(), false, out)
 }
 
-/// The adjoint of a strided slice: `g` written into zeros.
+/// The adjoint of a strided slice: `g` written into zeros. A slice's map is
+/// one-to-one, so this is a gather along the inverse maps (each output
+/// coordinate: the slice position that reads it, or none), split among
+/// threads like the forward slice, with the scatter's `0 + g`.
 pub(super) fn strided_scatter<T: Elem>(
     call: &Call,
     starts: &[usize],
     steps: &[i64],
     out: &mut [T],
 ) -> Result<(), Diag> {
-    let (g, sizes) = call.input::<T>(0)?;
+    let g = call.input::<T>(0)?;
+    let sizes = g.1;
+    let dims = call.node.ty.shape.dims();
     let maps = strided_maps(call, starts, sizes, steps)?;
-    scatter(call, g, call.node.ty.shape.dims(), &maps, out)
+    if maps.len() != dims.len() {
+        return Err(call.fail(format!("{} maps for {dims:?}", maps.len())));
+    }
+    let mut inverse: Vec<Vec<usize>> = dims.iter().map(|&n| vec![FILL; n]).collect();
+    for (inv, map) in inverse.iter_mut().zip(&maps) {
+        for (j, &c) in map.iter().enumerate() {
+            match inv.get_mut(c) {
+                Some(slot) if *slot == FILL => *slot = j,
+                _ => return Err(call.fail("a slice that is not one-to-one")),
+            }
+        }
+    }
+    gather(call, g, &inverse, T::default(), true, out)
 }
 
 /// A static slice at `starts` of the node's extents (the adjoint of `pad`).
@@ -236,7 +270,7 @@ pub(super) fn slice<T: Elem>(call: &Call, starts: &[usize], out: &mut [T]) -> Re
         .zip(dims)
         .map(|(&s, &d)| (s..s + d).collect())
         .collect();
-    gather(call, x, &maps, T::default(), out)
+    gather(call, x, &maps, T::default(), false, out)
 }
 
 /// `pad(x, pads, value)`: `value` converted like a cast.
@@ -260,7 +294,7 @@ pub(super) fn pad<T: Elem>(
                     .collect()
             })
             .collect();
-    gather(call, x, &maps, T::from_f64(value), out)
+    gather(call, x, &maps, T::from_f64(value), false, out)
 }
 
 /// The maps of a mirror pad of an input of `dims`.
@@ -291,7 +325,7 @@ pub(super) fn mirror_pad<T: Elem>(
 ) -> Result<(), Diag> {
     let x = call.input::<T>(0)?;
     let maps = mirror_maps(call, x.1, pads, symmetric)?;
-    gather(call, x, &maps, T::default(), out)
+    gather(call, x, &maps, T::default(), false, out)
 }
 
 /// The adjoint of a mirror pad: the gradient folded back onto x.
@@ -356,7 +390,7 @@ fn take_maps(call: &Call, dims: &[usize], axis: usize) -> Result<Vec<Vec<usize>>
 pub(super) fn take<T: Elem>(call: &Call, axis: usize, out: &mut [T]) -> Result<(), Diag> {
     let x = call.input::<T>(0)?;
     let maps = take_maps(call, x.1, axis)?;
-    gather(call, x, &maps, T::default(), out)
+    gather(call, x, &maps, T::default(), false, out)
 }
 
 /// The adjoint of `take` for `x`: each slice of `g` added at its index.
