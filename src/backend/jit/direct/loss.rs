@@ -11,7 +11,7 @@ use crate::diag::Diag;
 use crate::ir::scalar::Scalar;
 use crate::ir::BinaryOp;
 use crate::kernels::loss::{check_labels, sigmoid_cross_entropy_term};
-use crate::kernels::rows::pairwise_sum_by;
+use crate::kernels::rows::{pairwise_sum, pairwise_sum_by};
 
 /// The logits `[N, C]`, the labels (checked) and `C`.
 fn logits_and_labels<'a, T: Elem>(call: &Call<'a>) -> Result<(&'a [T], &'a [i32], usize), Diag> {
@@ -63,13 +63,18 @@ pub(super) fn sparse_softmax_grad<T: Elem>(call: &Call, out: &mut [T]) -> Result
         return Err(call.fail("output of the wrong size"));
     }
     for_rows(out, classes, out.len(), |first, rows| {
+        // One row's `exp(x - max)`, reused for every row of this part.
+        let mut exps = vec![0.0f64; classes];
         for (r, dst) in rows.chunks_exact_mut(classes).enumerate() {
             let n = first + r;
             let row = &logits[n * classes..(n + 1) * classes];
             let max = row_max(row);
-            let sum = pairwise_sum_by(classes, &|c| (row[c].to_f64() - max).exp());
+            for (e, &v) in exps.iter_mut().zip(row) {
+                *e = (v.to_f64() - max).exp();
+            }
+            let sum = pairwise_sum(&exps);
             for (c, d) in dst.iter_mut().enumerate() {
-                let mut v = (row[c].to_f64() - max).exp() / sum;
+                let mut v = exps[c] / sum;
                 if c == labels[n] as usize {
                     v -= 1.0;
                 }
