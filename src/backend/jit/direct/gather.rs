@@ -4,8 +4,9 @@
 //! the output and adds the gradient along the same maps, rows in row-major
 //! order (so repeated sources add up in the interpreter's order).
 //!
-//! Gathers split among threads by output rows; a row whose last-axis map is
-//! one contiguous run (with fill on either side) is a `copy_from_slice`.
+//! Gathers split among threads by output rows; the longest contiguous run
+//! of a row's last-axis map is a `copy_from_slice`, the rest (pad values,
+//! mirrored edges, a stepped slice) is mapped element by element.
 //! Scatters run on one thread (their maps may repeat a target).
 
 use super::rows::for_rows;
@@ -46,20 +47,25 @@ fn check(
     Ok(())
 }
 
-/// A last-axis map `[FILL; before] ++ [start, start + 1, ..] ++ [FILL; ..]`:
-/// `(before, start, run)`.
-fn run_of(map: &[usize]) -> Option<(usize, usize, usize)> {
-    let before = map.iter().take_while(|&&c| c == FILL).count();
-    let start = *map.get(before)?;
-    let run = map[before..]
-        .iter()
-        .enumerate()
-        .take_while(|&(j, &c)| c == start + j)
-        .count();
-    map[before + run..]
-        .iter()
-        .all(|&c| c == FILL)
-        .then_some((before, start, run))
+/// The longest stretch `[start, start + 1, ..]` of a last-axis map (the
+/// input row copied there; the pad or mirrored edges around it are mapped
+/// one by one): `(at, start, len)`, `len` 0 when there is none.
+fn run_of(map: &[usize]) -> (usize, usize, usize) {
+    let mut best = (0, 0, 0);
+    let mut j = 0;
+    while j < map.len() {
+        let start = map[j];
+        let len = map[j..]
+            .iter()
+            .enumerate()
+            .take_while(|&(k, &c)| c != FILL && c == start + k)
+            .count();
+        if len > best.2 {
+            best = (j, start, len);
+        }
+        j += len.max(1);
+    }
+    best
 }
 
 /// The flat input offset of an output row at outer coordinates `coords`
@@ -123,35 +129,35 @@ fn gather<T: Elem>(
     let in_strides = strides(dims);
     let strides = &in_strides[..outer.len()];
     let len = inner.len();
-    let run = run_of(inner);
+    let (at, start, n) = run_of(inner);
+    let one = |c: usize, base: usize| match (c == FILL, plus_zero) {
+        (true, _) => fill,
+        (false, false) => x[base + c],
+        (false, true) => T::binary(BinaryOp::Add, T::default(), x[base + c]),
+    };
     for_rows(out, len, out.len(), |first, rows| {
         let mut coords = unravel(first, outer);
         for row in rows.chunks_exact_mut(len) {
-            match (row_base(outer, &coords, strides), run) {
-                (None, _) => row.fill(fill),
-                (Some(base), Some((before, start, n))) => {
-                    let (head, rest) = row.split_at_mut(before);
-                    let (mid, tail) = rest.split_at_mut(n);
-                    head.fill(fill);
-                    let src = &x[base + start..base + start + n];
-                    if plus_zero {
-                        for (o, &v) in mid.iter_mut().zip(src) {
-                            *o = T::binary(BinaryOp::Add, T::default(), v);
-                        }
-                    } else {
-                        mid.copy_from_slice(src);
-                    }
-                    tail.fill(fill);
+            let Some(base) = row_base(outer, &coords, strides) else {
+                row.fill(fill);
+                next(&mut coords, outer);
+                continue;
+            };
+            let (head, rest) = row.split_at_mut(at);
+            let (mid, tail) = rest.split_at_mut(n);
+            for (o, &c) in head.iter_mut().zip(&inner[..at]) {
+                *o = one(c, base);
+            }
+            let src = &x[base + start..base + start + n];
+            if plus_zero {
+                for (o, &v) in mid.iter_mut().zip(src) {
+                    *o = T::binary(BinaryOp::Add, T::default(), v);
                 }
-                (Some(base), None) => {
-                    for (o, &c) in row.iter_mut().zip(inner) {
-                        *o = match (c == FILL, plus_zero) {
-                            (true, _) => fill,
-                            (false, false) => x[base + c],
-                            (false, true) => T::binary(BinaryOp::Add, T::default(), x[base + c]),
-                        };
-                    }
-                }
+            } else {
+                mid.copy_from_slice(src);
+            }
+            for (o, &c) in tail.iter_mut().zip(&inner[at + n..]) {
+                *o = one(c, base);
             }
             next(&mut coords, outer);
         }
