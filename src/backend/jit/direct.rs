@@ -54,15 +54,12 @@ pub(crate) fn handled(graph: &Graph, node: &Node) -> bool {
     }
 }
 
-/// Whether `node` (one of these kernels) can fail on valid input: an index
-/// or label out of range.
+/// Whether `node` (one of these kernels) makes its step one that may fail
+/// (`inplace.rs`): `take` and its adjoint (an index out of range), as when
+/// they ran the interpreter's kernels. The sparse loss's label check is
+/// upstream of every gradient of the logits, as before.
 pub(crate) fn may_fail(node: &Node) -> bool {
-    matches!(
-        node.op,
-        Op::Take { .. }
-            | Op::SparseSoftmaxCrossEntropy
-            | Op::Grad(GradOp::TakeGrad { .. } | GradOp::SparseSoftmaxGrad)
-    )
+    matches!(node.op, Op::Take { .. } | Op::Grad(GradOp::TakeGrad { .. }))
 }
 
 /// An input's elements, read in place.
