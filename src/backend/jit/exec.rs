@@ -108,7 +108,7 @@ impl<'s> Scratch<'s> {
 pub(super) fn pooled(step: Option<&Step>) -> bool {
     matches!(
         step,
-        Some(Step::Fused(_) | Step::MatMul(_) | Step::Reduce(_) | Step::Side(_))
+        Some(Step::Fused(_) | Step::MatMul(_) | Step::Reduce(_) | Step::Side(_) | Step::Direct)
     )
 }
 
@@ -196,6 +196,7 @@ impl Executable {
             }
             Step::Side(_) => return Err(at(node, "was not stored by its reduction")),
             Step::MatMul(m) => return self.matmul(*m, id, memo, place),
+            Step::Direct => return self.direct(id, memo, place),
             Step::Region(r) => return self.run_region_op(*r, node, memo, env),
             Step::Unused | Step::Inlined => return Err(at(node, "is not computed on its own")),
             Step::Fallback => {}

@@ -129,6 +129,7 @@ impl Executable {
     fn may_fail(&self) -> bool {
         self.steps.iter().enumerate().any(|(i, step)| match step {
             Step::Region(_) => true,
+            Step::Direct => super::direct::may_fail(&self.graph.nodes[i]),
             Step::Fallback => matches!(
                 self.graph.nodes[i].op,
                 Op::Index

@@ -25,6 +25,7 @@ mod colout;
 mod columns;
 mod combine;
 mod control;
+mod direct;
 mod engine;
 mod exec;
 mod exp;

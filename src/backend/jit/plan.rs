@@ -43,6 +43,9 @@ pub(crate) enum Step {
     /// An elementwise root stored by a reduction kernel as a second output
     /// (it iterates the same elements).
     Side(ReduceId),
+    /// A Rust kernel writing into the node's arena slot or a pooled buffer
+    /// (slices, pads, `take`, pooling, losses: [`super::direct`]).
+    Direct,
     /// A `cond` or `fold` whose regions are compiled executables, a region
     /// entry of the executable ([`super::control`]).
     Region(RegionId),
@@ -216,6 +219,8 @@ pub(crate) fn plan(graph: &Graph, fetches: &[NodeId], in_region: bool) -> Result
             Step::MatMul(matmuls.push(matmul_plan(graph, id, &fetched)))
         } else if matches!(node.op, Op::Cond { .. } | Op::Fold { .. } | Op::Scan { .. }) {
             Step::Region(regions.push(id))
+        } else if super::direct::handled(graph, node) {
+            Step::Direct
         } else {
             Step::Fallback
         };

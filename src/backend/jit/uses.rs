@@ -73,7 +73,7 @@ impl Executable {
             Step::Reduce(r) => &self.reductions[*r].reduction.group.leaves,
             Step::Side(r) => std::slice::from_ref(&self.reductions[*r].reduction.node),
             Step::MatMul(m) => &self.matmuls[*m].plan.operands,
-            Step::Region(_) | Step::Fallback => &self.graph.nodes[i].inputs,
+            Step::Region(_) | Step::Fallback | Step::Direct => &self.graph.nodes[i].inputs,
         }
     }
 

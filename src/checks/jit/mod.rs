@@ -7,6 +7,8 @@ mod blocks;
 mod columns;
 mod control;
 mod control_bits;
+mod direct;
+mod direct_nn;
 mod elementwise;
 mod matmul;
 mod products;
