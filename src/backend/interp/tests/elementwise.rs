@@ -191,26 +191,17 @@ fn comparisons_and_logic_give_bool() {
     let a = f32t(&[4], &[1.0, 2.0, 3.0, f32::NAN]);
     let b = f32t(&[], &[2.0]);
     let cmp = |op| binary(a.clone(), b.clone(), op, ty(DType::Bool, &[4])).unwrap();
-    assert_exact(
-        &cmp(BinaryOp::Lt),
-        &boolt(&[4], &[true, false, false, false]),
-    );
-    assert_exact(
-        &cmp(BinaryOp::Le),
-        &boolt(&[4], &[true, true, false, false]),
-    );
-    assert_exact(
-        &cmp(BinaryOp::Gt),
-        &boolt(&[4], &[false, false, true, false]),
-    );
-    assert_exact(
-        &cmp(BinaryOp::Ge),
-        &boolt(&[4], &[false, true, true, false]),
-    );
-    assert_exact(
-        &cmp(BinaryOp::Eq),
-        &boolt(&[4], &[false, true, false, false]),
-    );
+    let t = true;
+    let f = false;
+    for (op, expected) in [
+        (BinaryOp::Lt, [t, f, f, f]),
+        (BinaryOp::Le, [t, t, f, f]),
+        (BinaryOp::Gt, [f, f, t, f]),
+        (BinaryOp::Ge, [f, t, t, f]),
+        (BinaryOp::Eq, [f, t, f, f]),
+    ] {
+        assert_exact(&cmp(op), &boolt(&[4], &expected));
+    }
     assert_exact(&cmp(BinaryOp::Ne), &boolt(&[4], &[true, false, true, true]));
     let i = binary(
         i32t(&[2], &[1, 5]),

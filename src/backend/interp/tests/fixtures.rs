@@ -65,32 +65,13 @@ fn max_pool2d_matches_numpy() {
 
 #[test]
 fn softmax_and_log_softmax_match_numpy() {
-    let x = fixture("softmax_a_x");
-    check(
-        Op::Softmax { axis: 1 },
-        vec![x.clone()],
-        &fixture("softmax_a_y"),
-        1e-6,
-    );
-    check(
-        Op::LogSoftmax { axis: 1 },
-        vec![x],
-        &fixture("log_softmax_a_y"),
-        1e-6,
-    );
-    let x = fixture("softmax_b_x");
-    check(
-        Op::Softmax { axis: 1 },
-        vec![x.clone()],
-        &fixture("softmax_b_y"),
-        1e-14,
-    );
-    check(
-        Op::LogSoftmax { axis: 1 },
-        vec![x],
-        &fixture("log_softmax_b_y"),
-        1e-14,
-    );
+    for (case, tol) in [("a", 1e-6), ("b", 1e-14)] {
+        let x = fixture(&format!("softmax_{case}_x"));
+        let y = fixture(&format!("softmax_{case}_y"));
+        check(Op::Softmax { axis: 1 }, vec![x.clone()], &y, tol);
+        let y = fixture(&format!("log_softmax_{case}_y"));
+        check(Op::LogSoftmax { axis: 1 }, vec![x], &y, tol);
+    }
 }
 
 #[test]
