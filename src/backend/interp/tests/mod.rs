@@ -118,6 +118,14 @@ pub(super) fn run_source(
     run_with(&module.graph, &ids, &feeds, &vars)
 }
 
+/// Runs `op` on constant inputs with an explicit result type.
+pub(super) fn eval_op(op: Op, inputs: Vec<Tensor>, out: TensorType) -> Result<Tensor, Diag> {
+    let mut g = Graph::new();
+    let ids: Vec<NodeId> = inputs.into_iter().map(|t| konst(&mut g, t)).collect();
+    let y = add(&mut g, op, &ids, out);
+    run_with(&g, &[y], &[], &[]).map(|mut r| r.fetched.remove(0))
+}
+
 /// Runs one step without inputs and returns the one fetch.
 pub(super) fn run1(g: &Graph, fetch: NodeId) -> Tensor {
     match run_with(g, &[fetch], &[], &[]) {

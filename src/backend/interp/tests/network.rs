@@ -4,18 +4,11 @@ use super::*;
 use crate::diag::DiagKind;
 
 fn op2(op: Op, a: Tensor, b: Tensor, out: TensorType) -> Result<Tensor, Diag> {
-    let mut g = Graph::new();
-    let a = konst(&mut g, a);
-    let b = konst(&mut g, b);
-    let y = add(&mut g, op, &[a, b], out);
-    run_with(&g, &[y], &[], &[]).map(|mut r| r.fetched.remove(0))
+    eval_op(op, vec![a, b], out)
 }
 
 fn op1(op: Op, a: Tensor, out: TensorType) -> Result<Tensor, Diag> {
-    let mut g = Graph::new();
-    let a = konst(&mut g, a);
-    let y = add(&mut g, op, &[a], out);
-    run_with(&g, &[y], &[], &[]).map(|mut r| r.fetched.remove(0))
+    eval_op(op, vec![a], out)
 }
 
 #[test]
