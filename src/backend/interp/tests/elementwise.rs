@@ -16,21 +16,13 @@ fn binary(x: Tensor, y: Tensor, op: BinaryOp, out: TensorType) -> Result<Tensor,
 #[test]
 fn unary_float_ops() {
     let x = f32t(&[4], &[-2.0, 0.0, 1.5, f32::NAN]);
-    assert_close(
-        &unary(x.clone(), UnaryOp::Neg),
-        &f32t(&[4], &[2.0, -0.0, -1.5, f32::NAN]),
-        0.0,
-    );
-    assert_close(
-        &unary(x.clone(), UnaryOp::Relu),
-        &f32t(&[4], &[0.0, 0.0, 1.5, f32::NAN]),
-        0.0,
-    );
-    assert_close(
-        &unary(x.clone(), UnaryOp::Abs),
-        &f32t(&[4], &[2.0, 0.0, 1.5, f32::NAN]),
-        0.0,
-    );
+    for (op, y) in [
+        (UnaryOp::Neg, [2.0, -0.0, -1.5, f32::NAN]),
+        (UnaryOp::Relu, [0.0, 0.0, 1.5, f32::NAN]),
+        (UnaryOp::Abs, [2.0, 0.0, 1.5, f32::NAN]),
+    ] {
+        assert_close(&unary(x.clone(), op), &f32t(&[4], &y), 0.0);
+    }
     let e = [(-2f32).exp(), 1.0, 1.5f32.exp(), f32::NAN];
     assert_close(&unary(x.clone(), UnaryOp::Exp), &f32t(&[4], &e), 1e-7);
     let s: Vec<f64> = [-2.0f64, 0.0, 1.5]
@@ -63,14 +55,9 @@ fn unary_float_ops() {
 #[test]
 fn unary_integer_and_bool_ops() {
     let x = i32t(&[3], &[-5, 0, i32::MIN]);
-    assert_exact(
-        &unary(x.clone(), UnaryOp::Neg),
-        &i32t(&[3], &[5, 0, i32::MIN]),
-    );
-    assert_exact(
-        &unary(x.clone(), UnaryOp::Abs),
-        &i32t(&[3], &[5, 0, i32::MIN]),
-    );
+    for op in [UnaryOp::Neg, UnaryOp::Abs] {
+        assert_exact(&unary(x.clone(), op), &i32t(&[3], &[5, 0, i32::MIN]));
+    }
     assert_exact(&unary(x, UnaryOp::Relu), &i32t(&[3], &[0, 0, 0]));
     let b = boolt(&[2], &[true, false]);
     assert_exact(&unary(b, UnaryOp::Not), &boolt(&[2], &[false, true]));
