@@ -165,33 +165,16 @@ fn hoist_into_captures(
 /// Ops that cannot fail at run time and have no effect (`x[i]` can fail; leaves,
 /// regions and effects are not values to move).
 fn infallible(op: &Op) -> bool {
-    matches!(
+    use crate::ir::OpKind::*;
+    let fallible = matches!(
         op,
-        Op::Unary(_)
-            | Op::Binary(_)
-            | Op::Select
-            | Op::Cast(_)
-            | Op::StopGradient
-            | Op::Broadcast
-            | Op::Reduce { .. }
-            | Op::ArgMax { .. }
-            | Op::Reshape
-            | Op::Transpose { .. }
-            | Op::Concat { .. }
-            | Op::Pad { .. }
-            | Op::OneHot { .. }
-            | Op::StridedSlice { .. }
-            | Op::MirrorPad { .. }
-            | Op::MatMul
-            | Op::Conv2d { .. }
-            | Op::MaxPool2d { .. }
-            | Op::AvgPool2d { .. }
-            | Op::Softmax { .. }
-            | Op::LogSoftmax { .. }
-            | Op::SoftmaxCrossEntropy
-            | Op::MeanSquaredError
-            | Op::SigmoidCrossEntropy
-    )
+        Op::Random { .. }
+            | Op::Grad(_)
+            | Op::Index
+            | Op::Take { .. }
+            | Op::SparseSoftmaxCrossEntropy
+    );
+    !fallible && matches!(op.kind(), Elementwise | Reduction | Movement | Network)
 }
 
 fn hash_node(node: &Node) -> u64 {

@@ -4,7 +4,7 @@
 
 use super::{add, agree, konst, values};
 use crate::ir::scalar::{binary_supported, unary_supported};
-use crate::ir::{BinaryOp, DType, Graph, Op, UnaryOp};
+use crate::ir::{BinaryOp, DType, Graph, Op, Tensor, UnaryOp};
 
 const DTYPES: [DType; 4] = [DType::F32, DType::F64, DType::I32, DType::Bool];
 const SIZES: [&[usize]; 7] = [&[], &[1], &[3], &[17], &[1023], &[0], &[3, 0, 2]];
@@ -33,20 +33,25 @@ fn every_unary_op_on_every_dtype_and_size() {
 fn every_binary_op_on_every_dtype_and_size() {
     for op in binary_ops() {
         for dtype in DTYPES.into_iter().filter(|&d| binary_supported(op, d)) {
-            let out = if op.is_comparison() {
-                DType::Bool
-            } else {
-                dtype
-            };
             for dims in SIZES {
-                let mut g = Graph::new();
-                let a = konst(&mut g, values(dtype, dims, 2, true));
-                let b = konst(&mut g, values(dtype, dims, 3, false));
-                let y = add(&mut g, Op::Binary(op), &[a, b], out, dims);
-                agree(&g, &[y]);
+                let (a, b) = (values(dtype, dims, 2, true), values(dtype, dims, 3, false));
+                binary_agrees(op, a, b, dims);
             }
         }
     }
+}
+
+/// `a op b` of result shape `dims` agrees between the backends.
+fn binary_agrees(op: BinaryOp, a: Tensor, b: Tensor, dims: &[usize]) {
+    let out = if op.is_comparison() {
+        DType::Bool
+    } else {
+        a.dtype()
+    };
+    let mut g = Graph::new();
+    let (a, b) = (konst(&mut g, a), konst(&mut g, b));
+    let y = add(&mut g, Op::Binary(op), &[a, b], out, dims);
+    agree(&g, &[y]);
 }
 
 #[test]
@@ -64,16 +69,12 @@ fn binary_ops_broadcast_by_static_strides() {
     for (sa, sb, so) in cases {
         for dtype in [DType::F32, DType::F64, DType::I32] {
             for op in [BinaryOp::Add, BinaryOp::Maximum, BinaryOp::Lt] {
-                let out = if op.is_comparison() {
-                    DType::Bool
-                } else {
-                    dtype
-                };
-                let mut g = Graph::new();
-                let a = konst(&mut g, values(dtype, sa, 4, true));
-                let b = konst(&mut g, values(dtype, sb, 5, true));
-                let y = add(&mut g, Op::Binary(op), &[a, b], out, so);
-                agree(&g, &[y]);
+                binary_agrees(
+                    op,
+                    values(dtype, sa, 4, true),
+                    values(dtype, sb, 5, true),
+                    so,
+                );
             }
         }
     }

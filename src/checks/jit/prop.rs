@@ -280,6 +280,18 @@ fn gradient_module(seed: u64, steps: usize) -> Option<(Module, HashMap<String, T
     Some((module, feeds))
 }
 
+/// Every named value of `module`, before and after the optimiser, agrees
+/// between the backends.
+fn module_and_optimised_agree(mut module: Module, feeds: &HashMap<String, Tensor>) {
+    for optimise in [false, true] {
+        if optimise {
+            crate::opt::optimize(&mut module).expect("optimises");
+        }
+        let fetches: Vec<NodeId> = module.names.iter().map(|(_, id)| *id).collect();
+        let _ = agree_scaled(&module.graph, &labelled(&module.graph, &fetches), feeds);
+    }
+}
+
 proptest! {
     // A fixed seed: CI runs the same 96 cases every time. An inline
     // transcendental is a few ulp from libm, so a random graph that compares
@@ -293,23 +305,13 @@ proptest! {
     #[test]
     fn optimiser_generator_graphs_agree(seed in any::<u64>(), steps in 4usize..24) {
         let (module, feeds) = crate::opt::tests::gen::random_module(seed, steps);
-        let fetches: Vec<NodeId> = module.names.iter().map(|(_, id)| *id).collect();
-        let _ = agree_scaled(&module.graph, &labelled(&module.graph, &fetches), &feeds);
-        let mut optimised = module.clone();
-        crate::opt::optimize(&mut optimised).expect("optimises");
-        let fetches: Vec<NodeId> = optimised.names.iter().map(|(_, id)| *id).collect();
-        let _ = agree_scaled(&optimised.graph, &labelled(&optimised.graph, &fetches), &feeds);
+        module_and_optimised_agree(module, &feeds);
     }
 
     #[test]
     fn gradients_of_random_graphs_agree(seed in any::<u64>(), steps in 4usize..16) {
         if let Some((module, feeds)) = gradient_module(seed, steps) {
-            let fetches: Vec<NodeId> = module.names.iter().map(|(_, id)| *id).collect();
-            let _ = agree_scaled(&module.graph, &labelled(&module.graph, &fetches), &feeds);
-            let mut optimised = module.clone();
-            crate::opt::optimize(&mut optimised).expect("optimises");
-            let fetches: Vec<NodeId> = optimised.names.iter().map(|(_, id)| *id).collect();
-            let _ = agree_scaled(&optimised.graph, &labelled(&optimised.graph, &fetches), &feeds);
+            module_and_optimised_agree(module, &feeds);
         }
     }
 

@@ -7,17 +7,6 @@ use crate::ir::{BinaryOp, DType, Graph, NodeId, Op, UnaryOp};
 
 const SHAPES: [&[usize]; 5] = [&[4, 17], &[17], &[4, 1], &[1, 17], &[]];
 
-/// The NumPy broadcast of two shapes of rank ≤ 2 taken from `SHAPES`.
-fn broadcast(a: &[usize], b: &[usize]) -> Vec<usize> {
-    let rank = a.len().max(b.len());
-    (0..rank)
-        .map(|axis| {
-            let get = |s: &[usize]| (axis + s.len()).checked_sub(rank).map_or(1, |k| s[k]);
-            get(a).max(get(b))
-        })
-        .collect()
-}
-
 struct Rng(u64);
 
 impl Rng {
@@ -62,7 +51,7 @@ fn random_graph(seed: u64) -> (Graph, Vec<NodeId>) {
         let y = pool[rng.below(pool.len())];
         let sx = g.ty(x).shape.dims().to_vec();
         let sy = g.ty(y).shape.dims().to_vec();
-        let both = broadcast(&sx, &sy);
+        let both = crate::ir::infer::broadcast_dims(&sx, &sy).expect("broadcastable");
         let node = match rng.below(4) {
             0 => add(
                 &mut g,

@@ -29,16 +29,7 @@ impl Emit<'_> {
     pub(super) fn binary(&mut self, op: BinaryOp, a: NodeId, b: NodeId) -> NodeId {
         let (ta, tb) = (self.0.ty(a).clone(), self.0.ty(b).clone());
         let (da, db) = (ta.shape.dims(), tb.shape.dims());
-        let rank = da.len().max(db.len());
-        let dim = |d: &[usize], k: usize| {
-            let pad = rank - d.len();
-            if k < pad {
-                1
-            } else {
-                d[k - pad]
-            }
-        };
-        let dims = (0..rank).map(|k| dim(da, k).max(dim(db, k))).collect();
+        let dims = crate::ir::infer::broadcast_dims(da, db).expect("broadcastable");
         self.add(Op::Binary(op), vec![a, b], TensorType::new(ta.dtype, dims))
     }
 

@@ -25,6 +25,11 @@ fn folding_agrees_with_the_interpreter_bit_for_bit() {
         Tensor::from_f64_vec(&TensorType::new(DType::F64, vec![3, 100]), data).expect("shape"),
     );
     let mut outs = Vec::new();
+    let max_pool = |size, strides| Op::MaxPool2d {
+        size,
+        strides,
+        pads: [0; 4],
+    };
     let labels = b.constant(
         Tensor::from_f64_vec(
             &TensorType::new(DType::I32, vec![4]),
@@ -115,38 +120,17 @@ fn folding_agrees_with_the_interpreter_bit_for_bit() {
         let shifted = b.op(Op::Binary(BinaryOp::Sub), &[src, row]);
         outs.push(b.op(Op::MeanSquaredError, &[src, shifted]));
         let nhwc = b.shaped(Op::Reshape, src, &[2, 5, 10, 3]);
-        outs.push(b.op(
-            Op::MaxPool2d {
-                size: [2, 3],
-                strides: [2, 2],
-                pads: [0; 4],
-            },
-            &[nhwc],
-        ));
+        outs.push(b.op(max_pool([2, 3], [2, 2]), &[nhwc]));
     }
     // A NaN propagates through pooling and softmax as in the interpreter.
     let nan = b.constant(
         Tensor::from_f64_vec(&f32s(&[1, 2, 2, 1]), vec![1.0, f64::NAN, -2.0, 0.5]).expect("shape"),
     );
-    outs.push(b.op(
-        Op::MaxPool2d {
-            size: [2, 2],
-            strides: [1, 1],
-            pads: [0; 4],
-        },
-        &[nan],
-    ));
+    outs.push(b.op(max_pool([2, 2], [1, 1]), &[nan]));
     outs.push(b.op(Op::Softmax { axis: 3 }, &[nan]));
     let ints = b.op(Op::Cast(DType::I32), &[x]);
     let ints = b.shaped(Op::Reshape, ints, &[1, 10, 10, 3]);
-    outs.push(b.op(
-        Op::MaxPool2d {
-            size: [3, 3],
-            strides: [3, 3],
-            pads: [0; 4],
-        },
-        &[ints],
-    ));
+    outs.push(b.op(max_pool([3, 3], [3, 3]), &[ints]));
     let names: Vec<(String, NodeId)> = outs
         .iter()
         .enumerate()

@@ -31,18 +31,14 @@ fn err(op: Op, inputs: &[TensorType]) -> String {
 #[test]
 fn binary_broadcasts_like_numpy() {
     let add = Op::Binary(BinaryOp::Add);
-    assert_eq!(
-        ok(add.clone(), &[f32t(&[64, 10]), f32t(&[10])]),
-        f32t(&[64, 10])
-    );
-    assert_eq!(
-        ok(add.clone(), &[f32t(&[4, 1, 3]), f32t(&[5, 1])]),
-        f32t(&[4, 5, 3])
-    );
-    assert_eq!(
-        ok(add.clone(), &[f32t(&[0, 3]), f32t(&[1, 3])]),
-        f32t(&[0, 3])
-    );
+    let cases: [(&[usize], &[usize], &[usize]); 3] = [
+        (&[64, 10], &[10], &[64, 10]),
+        (&[4, 1, 3], &[5, 1], &[4, 5, 3]),
+        (&[0, 3], &[1, 3], &[0, 3]),
+    ];
+    for (a, b, out) in cases {
+        assert_eq!(ok(add.clone(), &[f32t(a), f32t(b)]), f32t(out));
+    }
     assert_eq!(
         err(add, &[f32t(&[64, 10]), f32t(&[3, 10])]),
         "+: cannot broadcast f32[64, 10] and f32[3, 10]"
@@ -119,18 +115,14 @@ fn reductions_and_argmax() {
         axes: axes.to_vec(),
         keepdims,
     };
-    assert_eq!(
-        ok(r(ReduceOp::Sum, &[1], false), &[x.clone()]),
-        f32t(&[2, 4])
-    );
-    assert_eq!(
-        ok(r(ReduceOp::Max, &[0, 2], true), &[x.clone()]),
-        f32t(&[1, 3, 1])
-    );
-    assert_eq!(
-        ok(r(ReduceOp::Mean, &[0, 1, 2], false), &[x.clone()]),
-        f32t(&[])
-    );
+    let cases: [(ReduceOp, &[usize], bool, &[usize]); 3] = [
+        (ReduceOp::Sum, &[1], false, &[2, 4]),
+        (ReduceOp::Max, &[0, 2], true, &[1, 3, 1]),
+        (ReduceOp::Mean, &[0, 1, 2], false, &[]),
+    ];
+    for (op, axes, keepdims, out) in cases {
+        assert_eq!(ok(r(op, axes, keepdims), &[x.clone()]), f32t(out));
+    }
     assert!(err(r(ReduceOp::Sum, &[3], false), &[x.clone()]).contains("axis 3 is out of range"));
     assert!(err(r(ReduceOp::Sum, &[1, 1], false), &[x.clone()]).contains("distinct"));
     assert!(err(r(ReduceOp::Mean, &[0], false), &[t(DType::I32, &[3])]).contains("float"));

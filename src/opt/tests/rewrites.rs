@@ -98,30 +98,11 @@ fn simplify_keeps_broadcasting_rules_and_composes_transposes() {
     // x * ones broadcasts to [2, 3]: replacing it by x would change the type.
     let y = b.op(Op::Binary(BinaryOp::Mul), &[x, ones]);
     let z = b.placeholder("z", f32s(&[2, 3, 4]));
-    let t1 = b.op(
-        Op::Transpose {
-            perm: vec![1, 2, 0],
-        },
-        &[z],
-    );
-    let t2 = b.op(
-        Op::Transpose {
-            perm: vec![2, 0, 1],
-        },
-        &[t1],
-    );
-    let t3 = b.op(
-        Op::Transpose {
-            perm: vec![1, 0, 2],
-        },
-        &[t2],
-    );
-    let t4 = b.op(
-        Op::Transpose {
-            perm: vec![0, 2, 1],
-        },
-        &[t3],
-    );
+    let transpose = |b: &mut Builder, perm: Vec<usize>, x| b.op(Op::Transpose { perm }, &[x]);
+    let t1 = transpose(&mut b, vec![1, 2, 0], z);
+    let t2 = transpose(&mut b, vec![2, 0, 1], t1);
+    let t3 = transpose(&mut b, vec![1, 0, 2], t2);
+    let t4 = transpose(&mut b, vec![0, 2, 1], t3);
     let mz = b.scalar(DType::F32, -0.0);
     let w = b.op(Op::Binary(BinaryOp::Add), &[mz, x]);
     let names = [("y", y), ("t2", t2), ("t4", t4), ("w", w)];

@@ -5,39 +5,24 @@ use crate::diag::DiagKind;
 use crate::ir::{BinaryOp, UnaryOp};
 
 fn unary(x: Tensor, op: UnaryOp) -> Tensor {
-    let mut g = Graph::new();
     let out = x.ty();
-    let a = konst(&mut g, x);
-    let y = add(&mut g, Op::Unary(op), &[a], out);
-    run1(&g, y)
+    eval_op(Op::Unary(op), vec![x], out).unwrap()
 }
 
 fn binary(x: Tensor, y: Tensor, op: BinaryOp, out: TensorType) -> Result<Tensor, Diag> {
-    let mut g = Graph::new();
-    let a = konst(&mut g, x);
-    let b = konst(&mut g, y);
-    let z = add(&mut g, Op::Binary(op), &[a, b], out);
-    run_with(&g, &[z], &[], &[]).map(|mut r| r.fetched.remove(0))
+    eval_op(Op::Binary(op), vec![x, y], out)
 }
 
 #[test]
 fn unary_float_ops() {
     let x = f32t(&[4], &[-2.0, 0.0, 1.5, f32::NAN]);
-    assert_close(
-        &unary(x.clone(), UnaryOp::Neg),
-        &f32t(&[4], &[2.0, -0.0, -1.5, f32::NAN]),
-        0.0,
-    );
-    assert_close(
-        &unary(x.clone(), UnaryOp::Relu),
-        &f32t(&[4], &[0.0, 0.0, 1.5, f32::NAN]),
-        0.0,
-    );
-    assert_close(
-        &unary(x.clone(), UnaryOp::Abs),
-        &f32t(&[4], &[2.0, 0.0, 1.5, f32::NAN]),
-        0.0,
-    );
+    for (op, y) in [
+        (UnaryOp::Neg, [2.0, -0.0, -1.5, f32::NAN]),
+        (UnaryOp::Relu, [0.0, 0.0, 1.5, f32::NAN]),
+        (UnaryOp::Abs, [2.0, 0.0, 1.5, f32::NAN]),
+    ] {
+        assert_close(&unary(x.clone(), op), &f32t(&[4], &y), 0.0);
+    }
     let e = [(-2f32).exp(), 1.0, 1.5f32.exp(), f32::NAN];
     assert_close(&unary(x.clone(), UnaryOp::Exp), &f32t(&[4], &e), 1e-7);
     let s: Vec<f64> = [-2.0f64, 0.0, 1.5]
@@ -70,14 +55,9 @@ fn unary_float_ops() {
 #[test]
 fn unary_integer_and_bool_ops() {
     let x = i32t(&[3], &[-5, 0, i32::MIN]);
-    assert_exact(
-        &unary(x.clone(), UnaryOp::Neg),
-        &i32t(&[3], &[5, 0, i32::MIN]),
-    );
-    assert_exact(
-        &unary(x.clone(), UnaryOp::Abs),
-        &i32t(&[3], &[5, 0, i32::MIN]),
-    );
+    for op in [UnaryOp::Neg, UnaryOp::Abs] {
+        assert_exact(&unary(x.clone(), op), &i32t(&[3], &[5, 0, i32::MIN]));
+    }
     assert_exact(&unary(x, UnaryOp::Relu), &i32t(&[3], &[0, 0, 0]));
     let b = boolt(&[2], &[true, false]);
     assert_exact(&unary(b, UnaryOp::Not), &boolt(&[2], &[false, true]));
@@ -191,26 +171,17 @@ fn comparisons_and_logic_give_bool() {
     let a = f32t(&[4], &[1.0, 2.0, 3.0, f32::NAN]);
     let b = f32t(&[], &[2.0]);
     let cmp = |op| binary(a.clone(), b.clone(), op, ty(DType::Bool, &[4])).unwrap();
-    assert_exact(
-        &cmp(BinaryOp::Lt),
-        &boolt(&[4], &[true, false, false, false]),
-    );
-    assert_exact(
-        &cmp(BinaryOp::Le),
-        &boolt(&[4], &[true, true, false, false]),
-    );
-    assert_exact(
-        &cmp(BinaryOp::Gt),
-        &boolt(&[4], &[false, false, true, false]),
-    );
-    assert_exact(
-        &cmp(BinaryOp::Ge),
-        &boolt(&[4], &[false, true, true, false]),
-    );
-    assert_exact(
-        &cmp(BinaryOp::Eq),
-        &boolt(&[4], &[false, true, false, false]),
-    );
+    let t = true;
+    let f = false;
+    for (op, expected) in [
+        (BinaryOp::Lt, [t, f, f, f]),
+        (BinaryOp::Le, [t, t, f, f]),
+        (BinaryOp::Gt, [f, f, t, f]),
+        (BinaryOp::Ge, [f, t, t, f]),
+        (BinaryOp::Eq, [f, t, f, f]),
+    ] {
+        assert_exact(&cmp(op), &boolt(&[4], &expected));
+    }
     assert_exact(&cmp(BinaryOp::Ne), &boolt(&[4], &[true, false, true, true]));
     let i = binary(
         i32t(&[2], &[1, 5]),

@@ -1,4 +1,5 @@
-//! Tests of the interpreter: graphs built directly with `Graph::add`, checked
+//! Tests of the interpreter: graphs built directly with `Graph::add` or from
+//! `.td` source (`run_source`), checked
 //! against values worked out by hand or NumPy fixtures
 //! (`scripts/gen_interp_fixtures.py` writes `tests/fixtures/interp/`).
 
@@ -91,6 +92,38 @@ pub(super) fn run_with(
         variables: &variables,
     };
     run_step(g, fetches, &inputs)
+}
+
+/// Builds `source` (not optimised) and runs one step fetching these names;
+/// placeholders not fed take their defaults, variables their initial values.
+pub(super) fn run_source(
+    source: &str,
+    fetches: &[&str],
+    feeds: &[(&str, Tensor)],
+) -> Result<StepResult, Diag> {
+    let module = crate::compile(source, std::path::Path::new(".")).expect("test source builds");
+    let ids: Vec<NodeId> = fetches
+        .iter()
+        .map(|n| module.lookup(n).expect("name"))
+        .collect();
+    let mut feeds = feeds.to_vec();
+    for p in &module.placeholders {
+        if let (Some(t), false) = (&p.default, feeds.iter().any(|(n, _)| *n == p.name)) {
+            feeds.push((p.name.as_str(), t.clone()));
+        }
+    }
+    let vars: Vec<(&str, Tensor)> = (module.variables.iter())
+        .map(|v| (v.name.as_str(), v.init.clone()))
+        .collect();
+    run_with(&module.graph, &ids, &feeds, &vars)
+}
+
+/// Runs `op` on constant inputs with an explicit result type.
+pub(super) fn eval_op(op: Op, inputs: Vec<Tensor>, out: TensorType) -> Result<Tensor, Diag> {
+    let mut g = Graph::new();
+    let ids: Vec<NodeId> = inputs.into_iter().map(|t| konst(&mut g, t)).collect();
+    let y = add(&mut g, op, &ids, out);
+    run_with(&g, &[y], &[], &[]).map(|mut r| r.fetched.remove(0))
 }
 
 /// Runs one step without inputs and returns the one fetch.

@@ -4,10 +4,7 @@ use super::*;
 use crate::diag::DiagKind;
 
 fn unary_op(x: Tensor, op: Op, out: TensorType) -> Result<Tensor, Diag> {
-    let mut g = Graph::new();
-    let a = konst(&mut g, x);
-    let y = add(&mut g, op, &[a], out);
-    run_with(&g, &[y], &[], &[]).map(|mut r| r.fetched.remove(0))
+    eval_op(op, vec![x], out)
 }
 
 fn index(x: Tensor, i: i32, out: &[usize]) -> Result<Tensor, Diag> {
@@ -91,22 +88,14 @@ fn concat_by_hand_and_with_empty_parts() {
 #[test]
 fn index_positive_and_negative() {
     let x = f32t(&[5, 2], &[0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]);
-    assert_exact(
-        &index(x.clone(), 0, &[2]).unwrap(),
-        &f32t(&[2], &[0.0, 1.0]),
-    );
-    assert_exact(
-        &index(x.clone(), 4, &[2]).unwrap(),
-        &f32t(&[2], &[8.0, 9.0]),
-    );
-    assert_exact(
-        &index(x.clone(), -1, &[2]).unwrap(),
-        &f32t(&[2], &[8.0, 9.0]),
-    );
-    assert_exact(
-        &index(x.clone(), -5, &[2]).unwrap(),
-        &f32t(&[2], &[0.0, 1.0]),
-    );
+    for (i, row) in [
+        (0, [0.0, 1.0]),
+        (4, [8.0, 9.0]),
+        (-1, [8.0, 9.0]),
+        (-5, [0.0, 1.0]),
+    ] {
+        assert_exact(&index(x.clone(), i, &[2]).unwrap(), &f32t(&[2], &row));
+    }
     let v = i32t(&[3], &[7, 8, 9]);
     assert_exact(&index(v, 1, &[]).unwrap(), &i32t(&[], &[8]));
 }
@@ -128,30 +117,30 @@ fn index_out_of_range_is_a_spanned_error() {
 
 #[test]
 fn pad_by_hand() {
+    let pad = |pads, value| Op::Pad { pads, value };
     let x = i32t(&[1, 2], &[1, 2]);
-    let op = Op::Pad {
-        pads: vec![[1, 0], [2, 1]],
-        value: 9.0,
-    };
-    let y = unary_op(x, op, ty(DType::I32, &[2, 5])).unwrap();
+    let y = unary_op(x, pad(vec![[1, 0], [2, 1]], 9.0), ty(DType::I32, &[2, 5])).unwrap();
     assert_exact(&y, &i32t(&[2, 5], &[9, 9, 9, 9, 9, 9, 9, 1, 2, 9]));
-    let op = Op::Pad {
-        pads: vec![[1, 1]],
-        value: 1.0,
-    };
-    let b = unary_op(boolt(&[1], &[false]), op, ty(DType::Bool, &[3])).unwrap();
+    let b = unary_op(
+        boolt(&[1], &[false]),
+        pad(vec![[1, 1]], 1.0),
+        ty(DType::Bool, &[3]),
+    )
+    .unwrap();
     assert_exact(&b, &boolt(&[3], &[true, false, true]));
-    let op = Op::Pad {
-        pads: vec![[0, 0], [1, 2]],
-        value: 0.5,
-    };
-    let e = unary_op(f32t(&[0, 1], &[]), op, ty(DType::F32, &[0, 4])).unwrap();
+    let e = unary_op(
+        f32t(&[0, 1], &[]),
+        pad(vec![[0, 0], [1, 2]], 0.5),
+        ty(DType::F32, &[0, 4]),
+    )
+    .unwrap();
     assert_exact(&e, &f32t(&[0, 4], &[]));
-    let op = Op::Pad {
-        pads: vec![[2, 1]],
-        value: -1.0,
-    };
-    let e = unary_op(f64t(&[0], &[]), op, ty(DType::F64, &[3])).unwrap();
+    let e = unary_op(
+        f64t(&[0], &[]),
+        pad(vec![[2, 1]], -1.0),
+        ty(DType::F64, &[3]),
+    )
+    .unwrap();
     assert_exact(&e, &f64t(&[3], &[-1.0; 3]));
 }
 

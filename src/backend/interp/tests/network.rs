@@ -4,18 +4,11 @@ use super::*;
 use crate::diag::DiagKind;
 
 fn op2(op: Op, a: Tensor, b: Tensor, out: TensorType) -> Result<Tensor, Diag> {
-    let mut g = Graph::new();
-    let a = konst(&mut g, a);
-    let b = konst(&mut g, b);
-    let y = add(&mut g, op, &[a, b], out);
-    run_with(&g, &[y], &[], &[]).map(|mut r| r.fetched.remove(0))
+    eval_op(op, vec![a, b], out)
 }
 
 fn op1(op: Op, a: Tensor, out: TensorType) -> Result<Tensor, Diag> {
-    let mut g = Graph::new();
-    let a = konst(&mut g, a);
-    let y = add(&mut g, op, &[a], out);
-    run_with(&g, &[y], &[], &[]).map(|mut r| r.fetched.remove(0))
+    eval_op(op, vec![a], out)
 }
 
 #[test]
@@ -43,63 +36,42 @@ fn matmul_zero_sized() {
         ty(DType::F64, &[2, 3]),
     );
     assert_exact(&y.unwrap(), &f64t(&[2, 3], &[0.0; 6]));
-    let y = op2(
-        Op::MatMul,
-        f32t(&[0, 4], &[]),
-        f32t(&[4, 3], &[0.0; 12]),
-        ty(DType::F32, &[0, 3]),
-    );
-    assert_exact(&y.unwrap(), &f32t(&[0, 3], &[]));
-    let y = op2(
-        Op::MatMul,
-        f32t(&[0, 1, 2], &[]),
-        f32t(&[2, 3], &[0.0; 6]),
-        ty(DType::F32, &[0, 1, 3]),
-    );
-    assert_exact(&y.unwrap(), &f32t(&[0, 1, 3], &[]));
-    let err = op2(
-        Op::MatMul,
-        f32t(&[2, 3], &[0.0; 6]),
-        f32t(&[2, 3], &[0.0; 6]),
-        ty(DType::F32, &[2, 3]),
-    );
-    assert_eq!(err.unwrap_err().kind, DiagKind::Internal);
-    let err = op2(
-        Op::MatMul,
-        f32t(&[3], &[0.0; 3]),
-        f32t(&[3, 1], &[0.0; 3]),
-        ty(DType::F32, &[1]),
-    );
-    assert_eq!(err.unwrap_err().kind, DiagKind::Internal);
+    let zeros = |d: &[usize]| f32t(d, &vec![0.0; d.iter().product()]);
+    let empty: [(&[usize], &[usize], &[usize]); 2] = [
+        (&[0, 4], &[4, 3], &[0, 3]),
+        (&[0, 1, 2], &[2, 3], &[0, 1, 3]),
+    ];
+    for (a, b, out) in empty {
+        let y = op2(Op::MatMul, zeros(a), zeros(b), ty(DType::F32, out));
+        assert_exact(&y.unwrap(), &f32t(out, &[]));
+    }
+    let bad: [(&[usize], &[usize], &[usize]); 2] =
+        [(&[2, 3], &[2, 3], &[2, 3]), (&[3], &[3, 1], &[1])];
+    for (a, b, out) in bad {
+        let err = op2(Op::MatMul, zeros(a), zeros(b), ty(DType::F32, out));
+        assert_eq!(err.unwrap_err().kind, DiagKind::Internal);
+    }
 }
 
 #[test]
 fn conv2d_by_hand() {
+    let conv = |strides, pads| Op::Conv2d { strides, pads };
     // x = 1..9 as a 3x3 image, w = 2x2 ones: VALID sums of 2x2 windows.
     let x = f32t(
         &[1, 3, 3, 1],
         &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0],
     );
     let w = f32t(&[2, 2, 1, 1], &[1.0; 4]);
-    let valid = Op::Conv2d {
-        strides: [1, 1],
-        pads: [0, 0, 0, 0],
-    };
+    let valid = conv([1, 1], [0, 0, 0, 0]);
     let y = op2(valid, x.clone(), w.clone(), ty(DType::F32, &[1, 2, 2, 1])).unwrap();
     assert_exact(&y, &f32t(&[1, 2, 2, 1], &[12.0, 16.0, 24.0, 28.0]));
     // Pad one zero on every side, stride 2: windows at (-1,-1), (-1,1), (1,-1), (1,1).
-    let padded = Op::Conv2d {
-        strides: [2, 2],
-        pads: [1, 1, 1, 1],
-    };
+    let padded = conv([2, 2], [1, 1, 1, 1]);
     let y = op2(padded, x.clone(), w.clone(), ty(DType::F32, &[1, 2, 2, 1])).unwrap();
     assert_exact(&y, &f32t(&[1, 2, 2, 1], &[1.0, 5.0, 11.0, 28.0]));
     // Window larger than the image: no output rows.
     let big = f32t(&[4, 4, 1, 2], &[1.0; 32]);
-    let op = Op::Conv2d {
-        strides: [1, 1],
-        pads: [0, 0, 0, 0],
-    };
+    let op = conv([1, 1], [0, 0, 0, 0]);
     let y = op2(op.clone(), x.clone(), big, ty(DType::F32, &[1, 0, 0, 2])).unwrap();
     assert_exact(&y, &f32t(&[1, 0, 0, 2], &[]));
     // Batch of 0, and the wrong channel count.
@@ -117,22 +89,19 @@ fn conv2d_by_hand() {
 
 #[test]
 fn max_pool_by_hand() {
+    let pool = |strides| Op::MaxPool2d {
+        size: [2, 2],
+        strides,
+        pads: [0; 4],
+    };
     let x = f32t(
         &[1, 3, 3, 1],
         &[1.0, 9.0, 3.0, 4.0, 5.0, 6.0, f32::NAN, 8.0, 2.0],
     );
-    let op = Op::MaxPool2d {
-        size: [2, 2],
-        strides: [1, 1],
-        pads: [0; 4],
-    };
+    let op = pool([1, 1]);
     let y = op1(op, x, ty(DType::F32, &[1, 2, 2, 1])).unwrap();
     assert_close(&y, &f32t(&[1, 2, 2, 1], &[9.0, 9.0, f32::NAN, 8.0]), 0.0);
-    let op = Op::MaxPool2d {
-        size: [2, 2],
-        strides: [2, 2],
-        pads: [0; 4],
-    };
+    let op = pool([2, 2]);
     let y = op1(
         op,
         f32t(&[2, 1, 5, 3], &[0.0; 30]),

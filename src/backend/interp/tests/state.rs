@@ -17,30 +17,16 @@ fn scaled(g: &mut Graph, x: NodeId, k: f32, op: BinaryOp) -> NodeId {
 
 #[test]
 fn assigns_read_the_start_of_step_value() {
-    let mut g = Graph::new();
-    let v = variable(&mut g, "v", &[2]);
-    let u = variable(&mut g, "u", &[2]);
-    let v1 = scaled(&mut g, v, 1.0, BinaryOp::Add);
-    let set_v = add(
-        &mut g,
-        Op::Assign { var: "v".into() },
-        &[v1],
-        ty(DType::F32, &[2]),
-    );
-    let v10 = scaled(&mut g, v, 10.0, BinaryOp::Mul);
-    let set_u = add(
-        &mut g,
-        Op::Assign { var: "u".into() },
-        &[v10],
-        ty(DType::F32, &[2]),
-    );
-    // Listed out of graph order on purpose: updates come back in graph order.
-    let train = add(&mut g, Op::Group, &[set_u, set_v], ty(DType::Bool, &[]));
-    let vars = [
-        ("v", f32t(&[2], &[1.0, 2.0])),
-        ("u", f32t(&[2], &[0.0, 0.0])),
-    ];
-    let result = run_with(&g, &[train, v, u, set_v], &[], &vars).unwrap();
+    // `train` lists its assigns out of graph order on purpose: updates come
+    // back in graph order.
+    let source = "
+        variable v: f32[2] = [1.0, 2.0];
+        variable u: f32[2] = 0.0;
+        let set_v = assign(v, v + 1.0);
+        let set_u = assign(u, v * 10.0);
+        let train = group(set_u, set_v);
+    ";
+    let result = run_source(source, &["train", "v", "u", "set_v"], &[]).unwrap();
     assert_exact(&result.fetched[0], &boolt(&[], &[false]));
     assert_exact(&result.fetched[1], &f32t(&[2], &[1.0, 2.0]));
     assert_exact(&result.fetched[2], &f32t(&[2], &[0.0, 0.0]));
@@ -53,34 +39,24 @@ fn assigns_read_the_start_of_step_value() {
 
 #[test]
 fn only_fetched_assigns_run() {
-    let mut g = Graph::new();
-    let v = variable(&mut g, "v", &[]);
-    let v2 = scaled(&mut g, v, 2.0, BinaryOp::Mul);
-    let _unfetched = add(
-        &mut g,
-        Op::Assign { var: "v".into() },
-        &[v2],
-        ty(DType::F32, &[]),
-    );
-    let vars = [("v", f32t(&[], &[3.0]))];
-    let result = run_with(&g, &[v2], &[], &vars).unwrap();
+    let source = "
+        variable v: f32[] = 3.0;
+        let v2 = v * 2.0;
+        let unfetched = assign(v, v2);
+    ";
+    let result = run_source(source, &["v2"], &[]).unwrap();
     assert_exact(&result.fetched[0], &f32t(&[], &[6.0]));
     assert!(result.updates.is_empty());
 }
 
 #[test]
 fn repeated_fetches_compute_once() {
-    let mut g = Graph::new();
-    let v = variable(&mut g, "v", &[]);
-    let set = add(
-        &mut g,
-        Op::Assign { var: "v".into() },
-        &[v],
-        ty(DType::F32, &[]),
-    );
-    let group = add(&mut g, Op::Group, &[set, set], ty(DType::Bool, &[]));
-    let vars = [("v", f32t(&[], &[1.0]))];
-    let result = run_with(&g, &[set, group, set], &[], &vars).unwrap();
+    let source = "
+        variable v: f32[] = 1.0;
+        let set = assign(v, v);
+        let both = group(set, set);
+    ";
+    let result = run_source(source, &["set", "both", "set"], &[]).unwrap();
     assert_eq!(result.fetched.len(), 3);
     assert_eq!(result.updates.len(), 1);
 }
