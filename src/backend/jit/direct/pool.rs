@@ -171,26 +171,30 @@ pub(super) fn max_pool_grad<T: Elem>(
     for_rows(out, image_len, work, |first, images| {
         images.fill(T::default());
         let mut cells = Vec::with_capacity(p.size[0] * p.size[1]);
+        // Per channel: the best value so far and its cell, cells outer and
+        // channels inner (contiguous), in the same cell order per channel.
+        let mut best = vec![T::default(); c];
+        let mut best_at = vec![0usize; c];
         for (k, dx) in images.chunks_exact_mut(image_len).enumerate() {
             let image = first + k;
             let origin = image * image_len;
             windows(&p, image, &mut cells, |o, cells| {
-                for ch in 0..c {
-                    let mut best: Option<(usize, T)> = None;
-                    for &at in cells {
-                        let v = x[at + ch];
-                        let better = match best {
-                            None => true,
-                            Some((_, m)) => !m.is_nan() && (v.is_nan() || v > m),
-                        };
-                        if better {
-                            best = Some((at + ch, v));
-                        }
+                let Some((&head, rest)) = cells.split_first() else {
+                    return;
+                };
+                best.copy_from_slice(&x[head..head + c]);
+                best_at.fill(head);
+                for &at in rest {
+                    for ((m, m_at), &v) in best.iter_mut().zip(&mut best_at).zip(&x[at..at + c]) {
+                        // Without branches: random data mispredicts them.
+                        let take = !m.is_nan() & (v.is_nan() | (v > *m));
+                        *m = if take { v } else { *m };
+                        *m_at = if take { at } else { *m_at };
                     }
-                    if let Some((at, _)) = best {
-                        let d = &mut dx[at - origin];
-                        *d = T::binary(BinaryOp::Add, *d, g[o + ch]);
-                    }
+                }
+                for (ch, &at) in best_at.iter().enumerate() {
+                    let d = &mut dx[at + ch - origin];
+                    *d = T::binary(BinaryOp::Add, *d, g[o + ch]);
                 }
             });
         }
