@@ -3,7 +3,7 @@
 //! and out of range, broadcast targets, and large inputs split among threads.
 
 use super::direct::{ints, Case};
-use crate::ir::{DType, GradOp, Op, TensorType};
+use crate::ir::{DType, GradOp, Op, Tensor, TensorType};
 
 /// SAME pads `[top, bottom, left, right]` of a window over `h` x `w`, as TF.
 fn same(h: usize, w: usize, size: [usize; 2], strides: [usize; 2]) -> [usize; 4] {
@@ -192,5 +192,33 @@ fn large_pools_and_losses_split_among_threads_give_the_same_bits() {
     c.op(Op::SparseSoftmaxCrossEntropy, &[z, l], None);
     let t = c.input(DType::F32, &[600, 301], false);
     c.op(Op::SigmoidCrossEntropy, &[z, t], None);
+    assert_eq!(c.check(), None);
+}
+
+#[test]
+fn max_pooling_gradient_picks_the_first_maximum_and_a_nan_wins() {
+    // One 2x2 window over 4 channels: a tie, a NaN after a smaller value, a
+    // NaN first, and a maximum in the last cell.
+    let nan = f32::NAN;
+    #[rustfmt::skip]
+    let x = vec![
+        1.0, 0.5, nan, -1.0,
+        1.0, nan, 9.0, -2.0,
+        1.0, 7.0, nan, -3.0,
+        0.0, 8.0, 9.0, 4.0,
+    ];
+    let mut c = Case::new();
+    let x = c.feed(Tensor::F32(
+        ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&[1, 2, 2, 4]), x).expect("shape"),
+    ));
+    let g = c.input(DType::F32, &[1, 1, 1, 4], false);
+    let window = ([2, 2], [2, 2], [0; 4]);
+    let max = GradOp::MaxPool2dGrad {
+        size: window.0,
+        strides: window.1,
+        pads: window.2,
+    };
+    let ty = TensorType::new(DType::F32, vec![1, 2, 2, 4]);
+    c.op(Op::Grad(max), &[x, g], Some(ty));
     assert_eq!(c.check(), None);
 }

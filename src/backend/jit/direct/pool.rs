@@ -174,7 +174,8 @@ pub(super) fn max_pool_grad<T: Elem>(
         // Per channel: the best value so far and its cell, cells outer and
         // channels inner (contiguous), in the same cell order per channel.
         let mut best = vec![T::default(); c];
-        let mut best_at = vec![0usize; c];
+        // The cell as its place in the window (u32: four lanes per compare).
+        let mut best_at = vec![0u32; c];
         for (k, dx) in images.chunks_exact_mut(image_len).enumerate() {
             let image = first + k;
             let origin = image * image_len;
@@ -183,17 +184,17 @@ pub(super) fn max_pool_grad<T: Elem>(
                     return;
                 };
                 best.copy_from_slice(&x[head..head + c]);
-                best_at.fill(head);
-                for &at in rest {
+                best_at.fill(0);
+                for (k, &at) in (1u32..).zip(rest) {
                     for ((m, m_at), &v) in best.iter_mut().zip(&mut best_at).zip(&x[at..at + c]) {
                         // Without branches: random data mispredicts them.
                         let take = !m.is_nan() & (v.is_nan() | (v > *m));
                         *m = if take { v } else { *m };
-                        *m_at = if take { at } else { *m_at };
+                        *m_at = if take { k } else { *m_at };
                     }
                 }
-                for (ch, &at) in best_at.iter().enumerate() {
-                    let d = &mut dx[at + ch - origin];
+                for (ch, &k) in best_at.iter().enumerate() {
+                    let d = &mut dx[cells[k as usize] + ch - origin];
                     *d = T::binary(BinaryOp::Add, *d, g[o + ch]);
                 }
             });
