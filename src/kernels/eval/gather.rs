@@ -9,6 +9,7 @@ use crate::diag::Diag;
 use crate::ir::scalar::Scalar;
 use crate::ir::{BinaryOp, Node, Tensor};
 use ndarray::{ArrayD, IxDyn};
+use std::borrow::Cow;
 
 /// The output in rows: the flat input offset of each output row (every axis
 /// but the last, in row-major order) and the map of the last axis (a scalar
@@ -115,7 +116,7 @@ fn scatter_add(node: &Node, maps: &[Vec<usize>], inputs: &[&Tensor]) -> Result<T
 }
 
 /// The coordinate maps of a strided slice: `starts[k] + j * steps[k]`.
-fn strided_maps(
+pub(crate) fn strided_maps(
     node: &Node,
     starts: &[usize],
     sizes: &[usize],
@@ -160,36 +161,36 @@ pub(crate) fn strided_scatter(
     scatter_add(node, &strided_maps(node, starts, &sizes, steps)?, inputs)
 }
 
-/// The maps of `take` along `axis` of `dims`: every other axis is whole; the
-/// indices (flattened) resolve from the end when negative. An index out of
-/// range is the user's run-time error, naming its value and position.
-fn take_maps(
+/// The maps of `take` along `axis` of `dims`: every other axis whole;
+/// `indices` (of dims `index_dims`, negative ones count from the end) along
+/// `axis`. An index out of range is the user's run-time error, naming its
+/// value and position.
+pub(crate) fn take_maps(
     node: &Node,
     dims: &[usize],
     axis: usize,
-    indices: &Tensor,
+    (indices, index_dims): (&[i32], &[usize]),
 ) -> Result<Vec<Vec<usize>>, Diag> {
-    let Tensor::I32(idx) = indices else {
-        return Err(internal(
-            node,
-            format!("the indices are {}, not i32", indices.ty()),
-        ));
-    };
     let Some(&size) = dims.get(axis) else {
         return Err(internal(node, format!("axis {axis} of {dims:?}")));
     };
-    let mut map = Vec::with_capacity(idx.len());
-    for (position, &i) in idx.indexed_iter() {
+    let mut map = Vec::with_capacity(indices.len());
+    for (flat, &i) in indices.iter().enumerate() {
         let resolved = if i < 0 {
             size as i64 + i64::from(i)
         } else {
             i64::from(i)
         };
         if resolved < 0 || resolved >= size as i64 {
+            let mut position = vec![0usize; index_dims.len()];
+            let mut rest = flat;
+            for k in (0..index_dims.len()).rev() {
+                position[k] = rest % index_dims[k].max(1);
+                rest /= index_dims[k].max(1);
+            }
             return Err(Diag::error(
                 format!(
-                    "take: index {i} at position {:?} is out of range for axis {axis} of size {size}",
-                    ndarray::Dimension::slice(&position)
+                    "take: index {i} at position {position:?} is out of range for axis {axis} of size {size}"
                 ),
                 node.span,
             ));
@@ -209,23 +210,36 @@ fn take_maps(
         .collect())
 }
 
+/// The indices of `take` (input 1) in row-major order, and their dims.
+fn indices<'a>(node: &Node, inputs: &[&'a Tensor]) -> Result<(Cow<'a, [i32]>, &'a [usize]), Diag> {
+    let indices = super::arg(node, inputs, 1)?;
+    let Tensor::I32(idx) = indices else {
+        return Err(internal(
+            node,
+            format!("the indices are {}, not i32", indices.ty()),
+        ));
+    };
+    let values = match idx.as_slice() {
+        Some(values) => Cow::Borrowed(values),
+        None => Cow::Owned(idx.iter().copied().collect()),
+    };
+    Ok((values, idx.shape()))
+}
+
 /// `take(x, indices, axis)`: inputs `[x, indices: i32]`.
 pub(crate) fn take(node: &Node, axis: usize, inputs: &[&Tensor]) -> Result<Tensor, Diag> {
     expect_inputs(node, inputs, 2)?;
     let x = super::arg(node, inputs, 0)?;
-    let maps = take_maps(node, x.shape(), axis, super::arg(node, inputs, 1)?)?;
+    let (idx, idx_dims) = indices(node, inputs)?;
+    let maps = take_maps(node, x.shape(), axis, (&idx, idx_dims))?;
     gather(node, &maps, inputs)
 }
 
 /// The adjoint of `take` for `x`: inputs `[g, indices]`; the node's type is x's.
 pub(crate) fn take_grad(node: &Node, axis: usize, inputs: &[&Tensor]) -> Result<Tensor, Diag> {
     expect_inputs(node, inputs, 2)?;
-    let maps = take_maps(
-        node,
-        node.ty.shape.dims(),
-        axis,
-        super::arg(node, inputs, 1)?,
-    )?;
+    let (idx, idx_dims) = indices(node, inputs)?;
+    let maps = take_maps(node, node.ty.shape.dims(), axis, (&idx, idx_dims))?;
     scatter_add(node, &maps, inputs)
 }
 
@@ -261,7 +275,8 @@ pub(crate) fn mirror_map(
     Some(map)
 }
 
-fn mirror_maps(
+/// The maps of a mirror pad of an input of `dims`.
+pub(crate) fn mirror_maps(
     node: &Node,
     dims: &[usize],
     pads: &[[usize; 2]],

@@ -13,7 +13,7 @@ use super::rows::for_rows;
 use super::{Call, Elem};
 use crate::diag::Diag;
 use crate::ir::BinaryOp;
-use crate::kernels::eval::gather::mirror_map;
+use crate::kernels::eval::gather::{mirror_maps, strided_maps, take_maps};
 
 /// A map entry for an output coordinate that takes the pad value.
 const FILL: usize = usize::MAX;
@@ -201,27 +201,6 @@ fn scatter<T: Elem>(
     Ok(())
 }
 
-/// The maps of a strided slice: `starts[k] + j * steps[k]` for `j < sizes[k]`.
-fn strided_maps(
-    call: &Call,
-    starts: &[usize],
-    sizes: &[usize],
-    steps: &[i64],
-) -> Result<Vec<Vec<usize>>, Diag> {
-    if starts.len() != sizes.len() || steps.len() != sizes.len() {
-        return Err(call.fail("starts, sizes and steps differ in length"));
-    }
-    let mut maps = Vec::with_capacity(sizes.len());
-    for k in 0..sizes.len() {
-        let map = (0..sizes[k])
-            .map(|j| usize::try_from(starts[k] as i64 + j as i64 * steps[k]))
-            .collect::<Result<Vec<usize>, _>>()
-            .map_err(|_| call.fail("slice before 0"))?;
-        maps.push(map);
-    }
-    Ok(maps)
-}
-
 /// `x[starts : .. : steps]` with every axis kept.
 pub(super) fn strided_slice<T: Elem>(
     call: &Call,
@@ -231,7 +210,7 @@ pub(super) fn strided_slice<T: Elem>(
     out: &mut [T],
 ) -> Result<(), Diag> {
     let x = call.input::<T>(0)?;
-    let maps = strided_maps(call, starts, sizes, steps)?;
+    let maps = strided_maps(call.node, starts, sizes, steps)?;
     gather(call, x, &maps, T::default(), false, out)
 }
 
@@ -248,7 +227,7 @@ pub(super) fn strided_scatter<T: Elem>(
     let g = call.input::<T>(0)?;
     let sizes = g.1;
     let dims = call.node.ty.shape.dims();
-    let maps = strided_maps(call, starts, sizes, steps)?;
+    let maps = strided_maps(call.node, starts, sizes, steps)?;
     if maps.len() != dims.len() {
         return Err(call.fail(format!("{} maps for {dims:?}", maps.len())));
     }
@@ -303,25 +282,6 @@ pub(super) fn pad<T: Elem>(
     gather(call, x, &maps, T::from_f64(value), false, out)
 }
 
-/// The maps of a mirror pad of an input of `dims`.
-fn mirror_maps(
-    call: &Call,
-    dims: &[usize],
-    pads: &[[usize; 2]],
-    symmetric: bool,
-) -> Result<Vec<Vec<usize>>, Diag> {
-    if pads.len() != dims.len() {
-        return Err(call.fail(format!("{} pads for rank {}", pads.len(), dims.len())));
-    }
-    dims.iter()
-        .zip(pads)
-        .map(|(&n, &p)| {
-            mirror_map(n, p, symmetric)
-                .ok_or_else(|| call.fail(format!("pad {p:?} is too wide for size {n}")))
-        })
-        .collect()
-}
-
 /// `pad(x, pads, mode="REFLECT" | "SYMMETRIC")`.
 pub(super) fn mirror_pad<T: Elem>(
     call: &Call,
@@ -330,7 +290,7 @@ pub(super) fn mirror_pad<T: Elem>(
     out: &mut [T],
 ) -> Result<(), Diag> {
     let x = call.input::<T>(0)?;
-    let maps = mirror_maps(call, x.1, pads, symmetric)?;
+    let maps = mirror_maps(call.node, x.1, pads, symmetric)?;
     gather(call, x, &maps, T::default(), false, out)
 }
 
@@ -343,59 +303,14 @@ pub(super) fn mirror_pad_grad<T: Elem>(
 ) -> Result<(), Diag> {
     let (g, _) = call.input::<T>(0)?;
     let dims = call.node.ty.shape.dims();
-    let maps = mirror_maps(call, dims, pads, symmetric)?;
+    let maps = mirror_maps(call.node, dims, pads, symmetric)?;
     scatter(call, g, dims, &maps, out)
-}
-
-/// The maps of `take` along `axis` of `dims`: every other axis whole; input 1
-/// holds the indices (negative ones count from the end). An index out of
-/// range is the user's run-time error naming its value and position, as in
-/// the interpreter.
-fn take_maps(call: &Call, dims: &[usize], axis: usize) -> Result<Vec<Vec<usize>>, Diag> {
-    let (indices, index_dims) = call.input::<i32>(1)?;
-    let Some(&size) = dims.get(axis) else {
-        return Err(call.fail(format!("axis {axis} of {dims:?}")));
-    };
-    let mut map = Vec::with_capacity(indices.len());
-    for (flat, &i) in indices.iter().enumerate() {
-        let resolved = if i < 0 {
-            size as i64 + i64::from(i)
-        } else {
-            i64::from(i)
-        };
-        if resolved < 0 || resolved >= size as i64 {
-            let mut position = vec![0usize; index_dims.len()];
-            let mut rest = flat;
-            for k in (0..index_dims.len()).rev() {
-                position[k] = rest % index_dims[k].max(1);
-                rest /= index_dims[k].max(1);
-            }
-            return Err(Diag::error(
-                format!(
-                    "take: index {i} at position {position:?} is out of range for axis {axis} of size {size}"
-                ),
-                call.node.span,
-            ));
-        }
-        map.push(resolved as usize);
-    }
-    Ok(dims
-        .iter()
-        .enumerate()
-        .map(|(k, &n)| {
-            if k == axis {
-                map.clone()
-            } else {
-                (0..n).collect()
-            }
-        })
-        .collect())
 }
 
 /// `take(x, indices, axis)`.
 pub(super) fn take<T: Elem>(call: &Call, axis: usize, out: &mut [T]) -> Result<(), Diag> {
     let x = call.input::<T>(0)?;
-    let maps = take_maps(call, x.1, axis)?;
+    let maps = take_maps(call.node, x.1, axis, call.input::<i32>(1)?)?;
     gather(call, x, &maps, T::default(), false, out)
 }
 
@@ -403,6 +318,6 @@ pub(super) fn take<T: Elem>(call: &Call, axis: usize, out: &mut [T]) -> Result<(
 pub(super) fn take_grad<T: Elem>(call: &Call, axis: usize, out: &mut [T]) -> Result<(), Diag> {
     let (g, _) = call.input::<T>(0)?;
     let dims = call.node.ty.shape.dims();
-    let maps = take_maps(call, dims, axis)?;
+    let maps = take_maps(call.node, dims, axis, call.input::<i32>(1)?)?;
     scatter(call, g, dims, &maps, out)
 }
