@@ -10,6 +10,7 @@ pub mod limits;
 pub mod module;
 pub mod npy;
 pub mod op;
+mod op_kind;
 pub mod philox;
 pub mod printer;
 pub mod scalar;
