@@ -1,27 +1,8 @@
 use super::*;
-use crate::kernels::conv::direct::filter::filter_by as planar_filter_by;
+use crate::kernels::conv::direct::tests::{
+    assert_close, bits, check_against_definition, run_by as planar, runnable, values, wide64,
+};
 use crate::kernels::conv::direct::{forward_by as planar_forward_by, input_by, plan};
-use crate::kernels::conv::tests::naive;
-
-fn values(n: usize, k: f64) -> Vec<f32> {
-    (0..n).map(|i| (i as f64 * k).sin() as f32).collect()
-}
-
-fn bits(v: &[f32]) -> Vec<u32> {
-    v.iter().map(|a| a.to_bits()).collect()
-}
-
-fn wide64(v: &[f32]) -> Vec<f64> {
-    v.iter().map(|&a| a as f64).collect()
-}
-
-/// The instruction sets this CPU can run (portable everywhere).
-fn runnable() -> Vec<Isa> {
-    Isa::ALL
-        .into_iter()
-        .filter(|isa| isa.missing().is_empty())
-        .collect()
-}
 
 /// (forward, input gradient, filter gradient) by these kernels and `isa`.
 fn channels(isa: Isa, s: &Conv, x: &[f32], w: &[f32], g: &[f32]) -> [Vec<f32>; 3] {
@@ -48,31 +29,6 @@ fn channels(isa: Isa, s: &Conv, x: &[f32], w: &[f32], g: &[f32]) -> [Vec<f32>; 3
     r
 }
 
-/// The same three by the planar kernels.
-fn planar(isa: Isa, s: &Conv, x: &[f32], w: &[f32], g: &[f32]) -> [Vec<f32>; 3] {
-    let mut r = [vec![0.0; g.len()], vec![0.0; x.len()], vec![0.0; w.len()]];
-    let p = plan(s).expect("a stride-1 convolution");
-    planar_forward_by(isa, &p, x, w, &mut r[0]);
-    let forward = |c: &Conv, a: &[f32], b: &[f32], out: &mut [f32]| {
-        plan(c)
-            .map(|p| planar_forward_by(isa, &p, a, b, out))
-            .is_some()
-    };
-    assert!(input_by(s, g, w, &mut r[1], forward));
-    planar_filter_by(isa, &p, x, g, &mut r[2]);
-    r
-}
-
-fn assert_close(got: &[f32], want: &[f64], what: &str) {
-    assert_eq!(got.len(), want.len(), "{what}");
-    for (i, (a, b)) in got.iter().zip(want).enumerate() {
-        assert!(
-            ((*a as f64) - b).abs() < 1e-4 * (1.0 + b.abs()),
-            "{what} [{i}]: {a} {b}"
-        );
-    }
-}
-
 /// The digits convnet's layers (SAME, 8x8 and 4x4 images), 48 channels (a
 /// two-vector group and a one-vector group), VALID with uneven pads, batches
 /// that end in a partial chunk and partial position blocks.
@@ -86,32 +42,7 @@ const CASES: [([usize; 4], [usize; 4], [usize; 4]); 5] = [
 
 #[test]
 fn every_runnable_lanes_type_matches_the_definition_and_vectors_agree_bitwise() {
-    let isas = runnable();
-    assert!(isas.contains(&Isa::Portable));
-    for (xd, wd, pads) in CASES {
-        let s = Conv::new(xd, wd, [1, 1], pads).unwrap();
-        let x = values(xd.iter().product(), 0.7);
-        let w = values(wd.iter().product(), 1.3);
-        let g = values(s.out().iter().product(), 0.9);
-        let exact = naive(&s, &wide64(&x), &wide64(&w), &wide64(&g));
-        let want = [exact.0, exact.1, exact.2];
-        let mut vector: Option<[Vec<f32>; 3]> = None;
-        for &isa in &isas {
-            let got = channels(isa, &s, &x, &w, &g);
-            for (k, (a, b)) in got.iter().zip(&want).enumerate() {
-                assert_close(a, b, &format!("{isa:?} {xd:?} {wd:?} output {k}"));
-            }
-            if isa.has_fma() {
-                // AVX-512 and AVX2 do the same operations in each lane.
-                if let Some(first) = &vector {
-                    for (a, b) in got.iter().zip(first) {
-                        assert_eq!(bits(a), bits(b), "{isa:?} {xd:?} {wd:?}");
-                    }
-                }
-                vector = Some(got);
-            }
-        }
-    }
+    check_against_definition(&CASES, channels);
 }
 
 #[test]

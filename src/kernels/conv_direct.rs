@@ -332,4 +332,4 @@ pub(super) use filter::backprop_filter;
 
 #[cfg(test)]
 #[path = "conv_direct_tests.rs"]
-mod tests;
+pub(crate) mod tests;

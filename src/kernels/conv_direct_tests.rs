@@ -2,16 +2,16 @@ use super::filter::filter_by;
 use super::*;
 use crate::kernels::conv::{tests::naive, wide};
 
-fn values(n: usize, k: f64) -> Vec<f32> {
+pub(crate) fn values(n: usize, k: f64) -> Vec<f32> {
     (0..n).map(|i| (i as f64 * k).sin() as f32).collect()
 }
 
-fn bits(v: &[f32]) -> Vec<u32> {
+pub(crate) fn bits(v: &[f32]) -> Vec<u32> {
     v.iter().map(|a| a.to_bits()).collect()
 }
 
 /// The instruction sets this CPU can run (portable everywhere).
-fn runnable() -> Vec<Isa> {
+pub(crate) fn runnable() -> Vec<Isa> {
     Isa::ALL
         .into_iter()
         .filter(|isa| isa.missing().is_empty())
@@ -19,7 +19,7 @@ fn runnable() -> Vec<Isa> {
 }
 
 /// (forward, input gradient, filter gradient) by the lanes of `isa`.
-fn run_by(isa: Isa, s: &Conv, x: &[f32], w: &[f32], g: &[f32]) -> [Vec<f32>; 3] {
+pub(crate) fn run_by(isa: Isa, s: &Conv, x: &[f32], w: &[f32], g: &[f32]) -> [Vec<f32>; 3] {
     let mut r = [vec![0.0; g.len()], vec![0.0; x.len()], vec![0.0; w.len()]];
     let p = plan(s).expect("a stride-1 convolution");
     forward_by(isa, &p, x, w, &mut r[0]);
@@ -31,7 +31,7 @@ fn run_by(isa: Isa, s: &Conv, x: &[f32], w: &[f32], g: &[f32]) -> [Vec<f32>; 3] 
     r
 }
 
-fn assert_close(got: &[f32], want: &[f64], what: &str) {
+pub(crate) fn assert_close(got: &[f32], want: &[f64], what: &str) {
     assert_eq!(got.len(), want.len(), "{what}");
     for (i, (a, b)) in got.iter().zip(want).enumerate() {
         assert!(
@@ -41,7 +41,7 @@ fn assert_close(got: &[f32], want: &[f64], what: &str) {
     }
 }
 
-fn wide64(v: &[f32]) -> Vec<f64> {
+pub(crate) fn wide64(v: &[f32]) -> Vec<f64> {
     v.iter().map(|&a| a as f64).collect()
 }
 
@@ -85,32 +85,7 @@ fn every_runnable_lanes_type_matches_the_definition_and_vectors_agree_bitwise() 
         ([2, 6, 17, 5], [3, 3, 5, 9], [1, 1, 1, 1]),
         ([1, 3, 33, 7], [2, 5, 7, 25], [0, 1, 2, 2]),
     ];
-    let isas = runnable();
-    assert!(isas.contains(&Isa::Portable));
-    for (xd, wd, pads) in cases {
-        let s = Conv::new(xd, wd, [1, 1], pads).unwrap();
-        let x = values(xd.iter().product(), 0.7);
-        let w = values(wd.iter().product(), 1.3);
-        let g = values(s.out().iter().product(), 0.9);
-        let exact = naive(&s, &wide64(&x), &wide64(&w), &wide64(&g));
-        let want = [exact.0, exact.1, exact.2];
-        let mut vector: Option<[Vec<f32>; 3]> = None;
-        for &isa in &isas {
-            let got = run_by(isa, &s, &x, &w, &g);
-            for (k, (a, b)) in got.iter().zip(&want).enumerate() {
-                assert_close(a, b, &format!("{isa:?} {xd:?} {wd:?} output {k}"));
-            }
-            if isa.has_fma() {
-                // AVX-512 and AVX2 do the same operations in each lane.
-                if let Some(first) = &vector {
-                    for (a, b) in got.iter().zip(first) {
-                        assert_eq!(bits(a), bits(b), "{isa:?} {xd:?} {wd:?}");
-                    }
-                }
-                vector = Some(got);
-            }
-        }
-    }
+    check_against_definition(&cases, run_by);
 }
 
 #[test]
@@ -133,4 +108,39 @@ fn filter_gradient_skips_values_past_the_last_window() {
     let mut dw = vec![0.0f32; 3];
     assert!(backprop_filter(&s, &x, &g, &mut dw));
     assert_eq!(&dw[..2], &[9.0, 9.0]);
+}
+
+/// Runs a convolution's three kernels with one instruction set.
+pub(crate) type RunBy = fn(Isa, &Conv, &[f32], &[f32], &[f32]) -> [Vec<f32>; 3];
+
+/// For every case: each runnable instruction set's (forward, input
+/// gradient, filter gradient) by `run` matches the f64 definition, and
+/// AVX-512 and AVX2 agree bit for bit.
+pub(crate) fn check_against_definition(cases: &[([usize; 4], [usize; 4], [usize; 4])], run: RunBy) {
+    let isas = runnable();
+    assert!(isas.contains(&Isa::Portable));
+    for &(xd, wd, pads) in cases {
+        let s = Conv::new(xd, wd, [1, 1], pads).unwrap();
+        let x = values(xd.iter().product(), 0.7);
+        let w = values(wd.iter().product(), 1.3);
+        let g = values(s.out().iter().product(), 0.9);
+        let exact = naive(&s, &wide64(&x), &wide64(&w), &wide64(&g));
+        let want = [exact.0, exact.1, exact.2];
+        let mut vector: Option<[Vec<f32>; 3]> = None;
+        for &isa in &isas {
+            let got = run(isa, &s, &x, &w, &g);
+            for (k, (a, b)) in got.iter().zip(&want).enumerate() {
+                assert_close(a, b, &format!("{isa:?} {xd:?} {wd:?} output {k}"));
+            }
+            if isa.has_fma() {
+                // AVX-512 and AVX2 do the same operations in each lane.
+                if let Some(first) = &vector {
+                    for (a, b) in got.iter().zip(first) {
+                        assert_eq!(bits(a), bits(b), "{isa:?} {xd:?} {wd:?}");
+                    }
+                }
+                vector = Some(got);
+            }
+        }
+    }
 }
