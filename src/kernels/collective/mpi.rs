@@ -46,6 +46,7 @@ impl MpiWorld {
     /// Initialises MPI; an error when it cannot, or when the library cannot
     /// serialise calls from several threads.
     pub fn init() -> Result<MpiWorld, String> {
+        prefer_split_reductions();
         let (universe, threading) = ::mpi::initialize_with_threading(Threading::Serialized)
             .ok_or("MPI could not be initialised (was it initialised already?)")?;
         if threading == Threading::Single || threading == Threading::Funneled {
@@ -87,6 +88,18 @@ impl MpiWorld {
                 std::process::abort()
             }
         }
+    }
+}
+
+/// Open MPI's non-blocking allreduce reduces every in-place call to rank 0 and
+/// broadcasts back unless told otherwise, so one rank does all the additions
+/// and moves twice the data. Reduce-scatter + allgather (its algorithm 3,
+/// Rabenseifner's, falling back to a ring) shares them out. Read by `MPI_Init`
+/// from the environment; a user's own choice is kept; other libraries ignore it.
+fn prefer_split_reductions() {
+    const ALGORITHM: &str = "OMPI_MCA_coll_libnbc_iallreduce_algorithm";
+    if std::env::var_os(ALGORITHM).is_none() {
+        std::env::set_var(ALGORITHM, "3");
     }
 }
 
