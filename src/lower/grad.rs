@@ -7,8 +7,9 @@ use super::{BResult, Builder, Value, MAX_NODES};
 use crate::autodiff::{backward, Adjoints};
 use crate::diag::{Diag, Span};
 use crate::ir::graph::NodeId;
-use crate::ir::op::{AllreduceOp, Op};
+use crate::ir::op::{AllreduceOp, BinaryOp, Op};
 use crate::ir::types::{DType, TensorType};
+use crate::ir::Tensor;
 use crate::syntax::ast::{Expr, ExprKind};
 
 impl Builder<'_> {
@@ -55,12 +56,18 @@ impl Builder<'_> {
             let before = self.graph().len();
             let mut g = adjoints.of(&mut self.ctxs[0].graph, var);
             if self.options.ranks > 1 {
-                // Data parallel: every process applies the mean gradient.
+                // Data parallel: every process applies the mean gradient, a
+                // sum and a division the update's fused loop does on its way
+                // (no pass of its own over the gradient).
                 let ty = self.graph().ty(g).clone();
                 let op = Op::Allreduce {
-                    op: AllreduceOp::Mean,
+                    op: AllreduceOp::Sum,
                 };
-                g = self.add_typed(op, vec![g], ty, call.span)?;
+                let sum = self.add_typed(op, vec![g], ty.clone(), call.span)?;
+                let ranks = Tensor::scalar(ty.dtype, self.options.ranks as f64);
+                let ranks = self.constant(ranks, call.span)?;
+                let div = Op::Binary(BinaryOp::Div);
+                g = self.add_typed(div, vec![sum, ranks], ty, call.span)?;
             }
             self.count_new_nodes(before, call.span)?;
             assigns.extend(self.update(&optimizer, &name, var, g, call.span)?);
