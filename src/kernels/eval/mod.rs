@@ -6,7 +6,7 @@
 
 mod conv;
 mod elementwise;
-pub(crate) mod gather;
+mod gather;
 pub mod grad;
 mod linalg;
 mod loss;
@@ -37,7 +37,7 @@ pub fn eval_pure(node: &Node, inputs: &[&Tensor]) -> Result<Tensor, Diag> {
         Op::Transpose { perm } => movement::transpose(node, perm, inputs)?,
         Op::Concat { axis } => movement::concat(node, *axis, inputs)?,
         Op::Index => movement::index(node, inputs)?,
-        Op::Pad { pads, value } => movement::pad(node, pads, *value, inputs)?,
+        Op::Pad { pads, value } => gather::pad(node, pads, *value, inputs)?,
         Op::OneHot { depth } => movement::one_hot(node, *depth, inputs)?,
         Op::StridedSlice {
             starts,

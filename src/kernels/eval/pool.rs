@@ -55,42 +55,32 @@ pub(crate) fn eval(
                 None => Cow::Owned(a.as_standard_layout().iter().copied().collect()),
             })
         };
-        let (values, dims) = match which {
-            Which::Max => (
-                pool::max_pool2d(&geometry, &contiguous(0)?),
-                geometry.output,
-            ),
-            Which::Avg => (
-                pool::avg_pool2d(&geometry, &contiguous(0)?),
-                geometry.output,
-            ),
-            Which::MaxGrad => {
-                let g = typed::<T>(node, inputs, 1)?;
-                if g.shape() != geometry.output {
-                    return Err(internal(
-                        node,
-                        format!("the gradient {:?} does not fit {geometry:?}", g.shape()),
-                    ));
-                }
-                let values = pool::max_pool2d_grad(&geometry, &contiguous(0)?, &contiguous(1)?);
-                (values, geometry.input)
+        let fail = |m: String| internal(node, m);
+        let gradient = |k: usize| -> Result<Cow<'_, [T]>, Diag> {
+            let g = typed::<T>(node, inputs, k)?;
+            if g.shape() != geometry.output {
+                return Err(fail(format!(
+                    "the gradient {:?} does not fit {geometry:?}",
+                    g.shape()
+                )));
             }
-            Which::AvgGrad => {
-                let g = typed::<T>(node, inputs, 0)?;
-                if g.shape() != geometry.output {
-                    return Err(internal(
-                        node,
-                        format!("the gradient {:?} does not fit {geometry:?}", g.shape()),
-                    ));
-                }
-                (
-                    pool::avg_pool2d_grad(&geometry, &contiguous(0)?),
-                    geometry.input,
-                )
-            }
+            contiguous(k)
         };
-        let values = values.map_err(|m| internal(node, m))?;
-        ArrayD::from_shape_vec(IxDyn(&dims), values)
+        let (len, dims) = match which {
+            Which::Max | Which::Avg => (geometry.output_len(), geometry.output),
+            Which::MaxGrad | Which::AvgGrad => (geometry.input_len(), geometry.input),
+        };
+        let mut out = vec![T::default(); len];
+        match which {
+            Which::Max => pool::max_pool2d(&geometry, &contiguous(0)?, 0, &mut out),
+            Which::Avg => pool::avg_pool2d(&geometry, &contiguous(0)?, 0, &mut out),
+            Which::MaxGrad => {
+                pool::max_pool2d_grad(&geometry, &contiguous(0)?, &gradient(1)?, 0, &mut out)
+            }
+            Which::AvgGrad => pool::avg_pool2d_grad(&geometry, &gradient(0)?, 0, &mut out),
+        }
+        .map_err(fail)?;
+        ArrayD::from_shape_vec(IxDyn(&dims), out)
             .map(T::wrap)
             .map_err(|e| internal(node, e))
     }
