@@ -5,7 +5,7 @@
 //! into zeros (so repeated sources add up); the adjoint of a strided slice
 //! gathers along the inverse maps.
 
-use super::{dispatch, expect_inputs, first_dtype, internal, typed, Elem};
+use super::{dispatch, expect_inputs, first_dtype, internal, row_major, Elem};
 use crate::diag::Diag;
 use crate::ir::scalar::Scalar;
 use crate::ir::{Node, Tensor};
@@ -15,15 +15,6 @@ use ndarray::{ArrayD, IxDyn};
 use std::borrow::Cow;
 
 type Maps = Vec<Vec<usize>>;
-
-/// Input `k` as row-major values (read in place when it is).
-fn values<'a, T: Elem>(node: &Node, inputs: &[&'a Tensor], k: usize) -> Result<Cow<'a, [T]>, Diag> {
-    let a = typed::<T>(node, inputs, k)?;
-    Ok(match a.as_slice() {
-        Some(values) => Cow::Borrowed(values),
-        None => Cow::Owned(a.as_standard_layout().iter().copied().collect()),
-    })
-}
 
 /// Gathers input 0 along `maps` into the node's type: `fill` (converted like
 /// a cast) where a map says `FILL`, `0 + x` with `plus_zero`.
@@ -46,7 +37,7 @@ fn gather(
     }
     dispatch!(first_dtype(node, inputs)?, T => {
         let mut out = vec![T::default(); g.len()];
-        g.rows(&values::<T>(node, inputs, 0)?, T::from_f64(fill), plus_zero, 0, &mut out)
+        g.rows(&row_major::<T>(node, inputs, 0)?.0, T::from_f64(fill), plus_zero, 0, &mut out)
             .map_err(fail)?;
         ArrayD::from_shape_vec(IxDyn(out_dims), out)
             .map(T::wrap)
@@ -65,7 +56,7 @@ fn scatter_add(
     let k = Gather::new(dims, maps.map_err(fail)?, false).map_err(fail)?;
     dispatch!(node.ty.dtype, T => {
         let mut out = vec![T::default(); k.input_len()];
-        k.scatter_add(&values::<T>(node, inputs, 0)?, &mut out).map_err(fail)?;
+        k.scatter_add(&row_major::<T>(node, inputs, 0)?.0, &mut out).map_err(fail)?;
         ArrayD::from_shape_vec(IxDyn(dims), out)
             .map(T::wrap)
             .map_err(|e| internal(node, e))
@@ -126,8 +117,7 @@ pub(crate) fn pad(
 
 /// The indices of `take` (input 1) in row-major order, and their dims.
 fn indices<'a>(node: &Node, inputs: &[&'a Tensor]) -> Result<(Cow<'a, [i32]>, &'a [usize]), Diag> {
-    let dims = super::arg(node, inputs, 1)?.shape();
-    Ok((values::<i32>(node, inputs, 1)?, dims))
+    row_major::<i32>(node, inputs, 1)
 }
 
 /// `take(x, indices, axis)`: inputs `[x, indices: i32]`.

@@ -2,27 +2,13 @@
 //! `sigmoid_cross_entropy`, `sparse_softmax_grad`) through `kernels::loss`; a
 //! label out of range is the user's run-time error at the node, naming the row.
 
-use super::{dispatch_float, expect_inputs, first_dtype, internal, typed, Elem};
+use super::{dispatch_float, expect_inputs, first_dtype, internal, row_major, Elem};
 use crate::diag::Diag;
 use crate::ir::scalar::Scalar;
 use crate::ir::{Node, Tensor};
 use crate::kernels::loss;
 use ndarray::{ArrayD, IxDyn};
 use std::borrow::Cow;
-
-/// Input `k` as row-major values (read in place when it is), with its dims.
-fn values<'a, T: Elem>(
-    node: &Node,
-    inputs: &[&'a Tensor],
-    k: usize,
-) -> Result<(Cow<'a, [T]>, &'a [usize]), Diag> {
-    let a = typed::<T>(node, inputs, k)?;
-    let values = match a.as_slice() {
-        Some(values) => Cow::Borrowed(values),
-        None => Cow::Owned(a.as_standard_layout().iter().copied().collect()),
-    };
-    Ok((values, a.shape()))
-}
 
 /// The logits, the labels and the class count, their shapes checked.
 #[allow(clippy::type_complexity)]
@@ -31,8 +17,8 @@ fn logits_and_labels<'a, T: Elem>(
     inputs: &[&'a Tensor],
 ) -> Result<(Cow<'a, [T]>, Cow<'a, [i32]>, usize), Diag> {
     expect_inputs(node, inputs, 2)?;
-    let (logits, dims) = values::<T>(node, inputs, 0)?;
-    let (labels, label_dims) = values::<i32>(node, inputs, 1)?;
+    let (logits, dims) = row_major::<T>(node, inputs, 0)?;
+    let (labels, label_dims) = row_major::<i32>(node, inputs, 1)?;
     match *dims {
         [rows, classes] if label_dims == [rows] => Ok((logits, labels, classes)),
         _ => Err(internal(
@@ -72,8 +58,8 @@ pub(crate) fn sparse_softmax_grad(node: &Node, inputs: &[&Tensor]) -> Result<Ten
 pub(crate) fn sigmoid_cross_entropy(node: &Node, inputs: &[&Tensor]) -> Result<Tensor, Diag> {
     expect_inputs(node, inputs, 2)?;
     dispatch_float!(node, first_dtype(node, inputs)?, T => {
-        let (x, x_dims) = values::<T>(node, inputs, 0)?;
-        let (z, z_dims) = values::<T>(node, inputs, 1)?;
+        let (x, x_dims) = row_major::<T>(node, inputs, 0)?;
+        let (z, z_dims) = row_major::<T>(node, inputs, 1)?;
         let value = loss::sigmoid_cross_entropy((&x, x_dims), (&z, z_dims), false)
             .map_err(|m| internal(node, m))?;
         Ok(T::wrap(ArrayD::from_elem(IxDyn(&[]), T::from_f64(value))))

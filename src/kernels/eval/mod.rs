@@ -158,6 +158,21 @@ pub(crate) fn typed<'t, T: Elem>(
     })
 }
 
+/// Input `k` as row-major values, read in place when it is (copying through
+/// ndarray's dynamic-rank iterator can cost more than a kernel), with its dims.
+pub(crate) fn row_major<'t, T: Elem>(
+    node: &Node,
+    inputs: &[&'t Tensor],
+    k: usize,
+) -> Result<(std::borrow::Cow<'t, [T]>, &'t [usize]), Diag> {
+    let a = typed::<T>(node, inputs, k)?;
+    let values = match a.as_slice() {
+        Some(values) => std::borrow::Cow::Borrowed(values),
+        None => std::borrow::Cow::Owned(a.as_standard_layout().iter().copied().collect()),
+    };
+    Ok((values, a.shape()))
+}
+
 /// [`dispatch`] for ops defined only on floats; other dtypes are an internal error.
 macro_rules! dispatch_float {
     ($node:expr, $dtype:expr, $t:ident => $body:expr) => {

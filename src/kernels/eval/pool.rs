@@ -1,7 +1,7 @@
 //! Pooling kernels on tensors: `max_pool2d`, `avg_pool2d` and their adjoints
 //! (`max_pool2d_grad`, `avg_pool2d_grad`), through the shared `kernels::pool`.
 
-use super::{dispatch, dispatch_float, internal, typed, Elem};
+use super::{dispatch, dispatch_float, internal, row_major, typed, Elem};
 use crate::diag::Diag;
 use crate::ir::{Node, Tensor};
 use crate::kernels::pool::{self, Pool};
@@ -46,25 +46,16 @@ pub(crate) fn eval(
         };
         let geometry =
             Pool::new(&input_dims, size, strides, pads).map_err(|m| internal(node, m))?;
-        // Row-major inputs are read in place: copying through ndarray's
-        // dynamic-rank iterator cost more than the pooling itself.
-        let contiguous = |k: usize| -> Result<Cow<'_, [T]>, Diag> {
-            let a = typed::<T>(node, inputs, k)?;
-            Ok(match a.as_slice() {
-                Some(values) => Cow::Borrowed(values),
-                None => Cow::Owned(a.as_standard_layout().iter().copied().collect()),
-            })
-        };
+        let contiguous = |k: usize| Ok::<_, Diag>(row_major::<T>(node, inputs, k)?.0);
         let fail = |m: String| internal(node, m);
         let gradient = |k: usize| -> Result<Cow<'_, [T]>, Diag> {
-            let g = typed::<T>(node, inputs, k)?;
-            if g.shape() != geometry.output {
+            let (g, dims) = row_major::<T>(node, inputs, k)?;
+            if dims != geometry.output {
                 return Err(fail(format!(
-                    "the gradient {:?} does not fit {geometry:?}",
-                    g.shape()
+                    "the gradient {dims:?} does not fit {geometry:?}"
                 )));
             }
-            contiguous(k)
+            Ok(g)
         };
         let (len, dims) = match which {
             Which::Max | Which::Avg => (geometry.output_len(), geometry.output),
