@@ -8,10 +8,10 @@
 
 use super::fault::Fault;
 use super::rows::{pairwise_sum, pairwise_sum_by, pairwise_sum_split, row_max};
-use crate::ir::infer::broadcast_shapes;
+use crate::ir::infer::broadcast_dims;
 pub use crate::ir::infer::check_labels;
 use crate::ir::scalar::Scalar;
-use crate::ir::Shape;
+use ndarray::{ArrayViewD, IxDyn};
 
 /// Checks that the logits are `labels.len()` rows of `classes` values and
 /// that every label is a class (else the user's error naming the row).
@@ -99,25 +99,31 @@ pub fn sigmoid_cross_entropy<T: Scalar + Sync>(
     (z, z_dims): (&[T], &[usize]),
     split: bool,
 ) -> Result<f64, String> {
-    let (a, b) = (Shape(x_dims.to_vec()), Shape(z_dims.to_vec()));
-    let misfit = || format!("logits {a} and targets {b} do not broadcast");
-    let shape = broadcast_shapes(&a, &b).ok_or_else(misfit)?;
-    if x.len() != a.numel() || z.len() != b.numel() {
+    let misfit = || format!("logits {x_dims:?} and targets {z_dims:?} do not broadcast");
+    let dims = broadcast_dims(x_dims, z_dims).ok_or_else(misfit)?;
+    let numel = |d: &[usize]| d.iter().product::<usize>();
+    if x.len() != numel(x_dims) || z.len() != numel(z_dims) {
         return Err(misfit());
     }
-    let dims = shape.dims();
-    let count = shape.numel();
+    let count = numel(&dims);
     let sum = if x_dims == z_dims {
-        pairwise_sum_split(
-            count,
-            &|i| sigmoid_cross_entropy_term(x[i].to_f64(), z[i].to_f64()),
-            split,
-        )
+        let term = |i: usize| sigmoid_cross_entropy_term(x[i].to_f64(), z[i].to_f64());
+        pairwise_sum_split(count, &term, split)
     } else {
-        let (sx, sz) = (
-            broadcast_strides(x_dims, dims),
-            broadcast_strides(z_dims, dims),
-        );
+        // Offsets along the broadcast: ndarray's strides (0 on broadcast axes).
+        let strides = |values: &[T], shape: &[usize]| {
+            let view = ArrayViewD::from_shape(IxDyn(shape), values).ok()?;
+            let view = view.broadcast(IxDyn(&dims))?;
+            Some(
+                view.strides()
+                    .iter()
+                    .map(|&s| s as usize)
+                    .collect::<Vec<_>>(),
+            )
+        };
+        let (Some(sx), Some(sz)) = (strides(x, x_dims), strides(z, z_dims)) else {
+            return Err(misfit());
+        };
         let term = |i: usize| {
             let (mut rest, mut p, mut q) = (i, 0, 0);
             for k in (0..dims.len()).rev() {
@@ -131,18 +137,6 @@ pub fn sigmoid_cross_entropy<T: Scalar + Sync>(
         pairwise_sum_split(count, &term, split)
     };
     Ok(sum / count as f64)
-}
-
-/// The strides of a row-major operand of `dims` read along `out` (which it
-/// broadcasts to): 0 on its size-1 and missing leading axes.
-fn broadcast_strides(dims: &[usize], out: &[usize]) -> Vec<usize> {
-    let mut strides = vec![0usize; out.len()];
-    let mut step = 1;
-    for (s, &d) in strides.iter_mut().rev().zip(dims.iter().rev()) {
-        *s = if d == 1 { 0 } else { step };
-        step *= d;
-    }
-    strides
 }
 
 #[cfg(test)]
