@@ -278,3 +278,55 @@ fn check_part(out: usize, unit: usize, first: usize, total: usize) -> Result<usi
     }
     Ok(unit)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(n: usize) -> Vec<f32> {
+        (0..n)
+            .map(|i| ((i * 7 % 23) as f32 - 11.0) * 0.25)
+            .collect()
+    }
+
+    #[test]
+    fn any_run_of_rows_or_images_is_that_part_of_the_whole() {
+        // SAME-style pads, overlapping windows, three images of 5 x 5 x 3.
+        let p = Pool::new(&[3, 5, 5, 3], [3, 3], [2, 2], [1, 1, 1, 1]).expect("fits");
+        let x = values(p.input_len());
+        let g = values(p.output_len());
+        let (row, image) = (p.row_len(), p.image_len());
+        let mut whole = vec![0.0f32; p.output_len()];
+        let mut part = vec![0.0f32; 4 * row];
+        type Forward = fn(&Pool, &[f32], usize, &mut [f32]) -> Result<(), String>;
+        for forward in [max_pool2d::<f32> as Forward, avg_pool2d::<f32>] {
+            forward(&p, &x, 0, &mut whole).expect("fits");
+            forward(&p, &x, 3, &mut part).expect("fits");
+            assert_eq!(part, whole[3 * row..7 * row]);
+            assert!(forward(&p, &x, 6, &mut part).is_err());
+        }
+        let mut whole = vec![0.0f32; p.input_len()];
+        let mut part = vec![1.0f32; image];
+        max_pool2d_grad(&p, &x, &g, 0, &mut whole).expect("fits");
+        max_pool2d_grad(&p, &x, &g, 2, &mut part).expect("fits");
+        assert_eq!(part, whole[2 * image..]);
+        avg_pool2d_grad(&p, &g, 0, &mut whole).expect("fits");
+        avg_pool2d_grad(&p, &g, 1, &mut part).expect("fits");
+        assert_eq!(part, whole[image..2 * image]);
+        assert!(avg_pool2d_grad(&p, &g, 3, &mut part).is_err());
+    }
+
+    #[test]
+    fn the_max_gradient_goes_to_the_first_maximum_or_a_nan() {
+        let p = Pool::new(&[1, 2, 2, 2], [2, 2], [1, 1], [0; 4]).expect("fits");
+        // Channel 0: 1, 3, 3, 0 (the first 3 wins); channel 1: NaN at cell 2.
+        let x = [1.0f64, 0.0, 3.0, 5.0, 3.0, f64::NAN, 0.0, 9.0];
+        let mut dx = [7.0f64; 8];
+        max_pool2d_grad(&p, &x, &[10.0, 20.0], 0, &mut dx).expect("fits");
+        assert_eq!(dx, [0.0, 0.0, 10.0, 0.0, 0.0, 20.0, 0.0, 0.0]);
+        let mut y = [0.0f64; 2];
+        max_pool2d(&p, &x, 0, &mut y).expect("fits");
+        assert_eq!(y[0], 3.0);
+        assert!(y[1].is_nan());
+    }
+}
