@@ -1,66 +1,89 @@
 //! The losses with integer or binary targets: `sparse_softmax_cross_entropy`
 //! (and its gradient's core, `softmax - one_hot`) and `sigmoid_cross_entropy`,
 //! each row in `f64` with the pairwise sum, rounded once (`docs/kernels.md`).
+//! They read row-major slices and write into the caller's buffer; the
+//! gradient writes any run of rows, so a caller may split rows among threads,
+//! and the means may sum their halves on two threads (`split`): the same
+//! pairwise tree, so the same bits.
 
-use super::rows::{log_softmax_row, pairwise_sum, softmax_row};
-use crate::ir::infer::broadcast_shapes;
+use super::fault::Fault;
+use super::rows::{pairwise_sum, pairwise_sum_by, pairwise_sum_split, row_max};
+use crate::ir::infer::broadcast_dims;
 pub use crate::ir::infer::check_labels;
 use crate::ir::scalar::Scalar;
-use crate::ir::Shape;
-use ndarray::{ArrayViewD, IxDyn, Zip};
+use ndarray::{ArrayViewD, IxDyn};
 
-/// The logits as rows of `classes` values and the labels, checked for length.
-fn rows<'a, T>(
-    logits: &'a [T],
-    labels: &[i32],
-    classes: usize,
-) -> Result<std::slice::Chunks<'a, T>, String> {
-    if classes == 0 || logits.len() != labels.len() * classes {
-        return Err(format!(
+/// Checks that the logits are `labels.len()` rows of `classes` values and
+/// that every label is a class (else the user's error naming the row).
+fn check_rows<T>(logits: &[T], labels: &[i32], classes: usize) -> Result<(), Fault> {
+    if classes == 0 || Some(logits.len()) != labels.len().checked_mul(classes) {
+        return Err(Fault::Misfit(format!(
             "{} logits do not make {} rows of {classes} classes",
             logits.len(),
             labels.len()
-        ));
+        )));
     }
-    check_labels(labels, classes)?;
-    Ok(logits.chunks(classes))
+    check_labels(labels, classes).map_err(Fault::Data)
+}
+
+/// `-log_softmax(row)[label]`: `logsumexp(row - max) - (row[label] - max)`.
+fn row_loss<T: Scalar>(row: &[T], label: usize) -> f64 {
+    let max = row_max(row);
+    let log_sum = pairwise_sum_by(row.len(), &|c| (row[c].to_f64() - max).exp()).ln();
+    -((row[label].to_f64() - max) - log_sum)
 }
 
 /// `mean_n(logsumexp(logits[n]) - logits[n, labels[n]])` over row-major
-/// `[N, C]` logits; NaN for `N = 0`. Call [`check_labels`] first: a label out
-/// of range is an `Err` here too.
-pub fn sparse_softmax_cross_entropy<T: Scalar>(
+/// `[N, C]` logits; NaN for `N = 0`.
+pub fn sparse_softmax_cross_entropy<T: Scalar + Sync>(
     logits: &[T],
     labels: &[i32],
     classes: usize,
-) -> Result<T, String> {
-    let per_row: Vec<f64> = rows(logits, labels, classes)?
-        .zip(labels)
-        .map(|(row, &label)| {
-            let mut row: Vec<f64> = row.iter().map(|v| v.to_f64()).collect();
-            log_softmax_row(&mut row);
-            // In range: checked by `rows`.
-            -row[label as usize]
-        })
-        .collect();
+    split: bool,
+) -> Result<f64, Fault> {
+    check_rows(logits, labels, classes)?;
+    // In range: checked above.
+    let term = |n: usize| row_loss(&logits[n * classes..(n + 1) * classes], labels[n] as usize);
     // 0 / 0 is NaN: the mean over no rows.
-    Ok(T::from_f64(pairwise_sum(&per_row) / labels.len() as f64))
+    Ok(pairwise_sum_split(labels.len(), &term, split) / labels.len() as f64)
 }
 
-/// `softmax(logits[n]) - one_hot(labels[n])` for each row, row-major `[N, C]`.
+/// Rows `first..` (as many as `out` holds) of `softmax(logits[n]) -
+/// one_hot(labels[n])`, row-major `[N, C]`.
 pub fn sparse_softmax_grad<T: Scalar>(
     logits: &[T],
     labels: &[i32],
     classes: usize,
-) -> Result<Vec<T>, String> {
-    let mut out = Vec::with_capacity(logits.len());
-    for (row, &label) in rows(logits, labels, classes)?.zip(labels) {
-        let mut row: Vec<f64> = row.iter().map(|v| v.to_f64()).collect();
-        softmax_row(&mut row);
-        row[label as usize] -= 1.0;
-        out.extend(row.into_iter().map(T::from_f64));
+    first: usize,
+    out: &mut [T],
+) -> Result<(), Fault> {
+    check_rows(logits, labels, classes)?;
+    if !out.len().is_multiple_of(classes) || first * classes + out.len() > logits.len() {
+        return Err(Fault::Misfit(format!(
+            "{} gradient elements from row {first} of {} rows",
+            out.len(),
+            labels.len()
+        )));
     }
-    Ok(out)
+    // One row's `exp(x - max)`, reused for every row.
+    let mut exps = vec![0.0f64; classes];
+    for (r, dst) in out.chunks_exact_mut(classes).enumerate() {
+        let n = first + r;
+        let row = &logits[n * classes..(n + 1) * classes];
+        let max = row_max(row);
+        for (e, &v) in exps.iter_mut().zip(row) {
+            *e = (v.to_f64() - max).exp();
+        }
+        let sum = pairwise_sum(&exps);
+        for (c, d) in dst.iter_mut().enumerate() {
+            let mut v = exps[c] / sum;
+            if c == labels[n] as usize {
+                v -= 1.0;
+            }
+            *d = T::from_f64(v);
+        }
+    }
+    Ok(())
 }
 
 /// One element of the sigmoid loss: `max(x, 0) - x z + log1p(exp(-|x|))`.
@@ -68,51 +91,93 @@ pub fn sigmoid_cross_entropy_term(x: f64, z: f64) -> f64 {
     x.max(0.0) - x * z + (-x.abs()).exp().ln_1p()
 }
 
-/// The mean of [`sigmoid_cross_entropy_term`] over the broadcast of `logits`
-/// and `targets` (row-major); NaN when there are no elements.
-pub fn sigmoid_cross_entropy<T: Scalar>(
-    logits: ArrayViewD<T>,
-    targets: ArrayViewD<T>,
-) -> Result<T, String> {
-    let (a, b) = (
-        Shape(logits.shape().to_vec()),
-        Shape(targets.shape().to_vec()),
-    );
-    let shape = broadcast_shapes(&a, &b)
-        .ok_or_else(|| format!("logits {a} and targets {b} do not broadcast"))?;
-    let dims = IxDyn(shape.dims());
-    let (Some(x), Some(z)) = (logits.broadcast(dims.clone()), targets.broadcast(dims)) else {
-        return Err(format!("logits {a} and targets {b} do not broadcast"));
+/// The mean of [`sigmoid_cross_entropy_term`] over the broadcast of the
+/// row-major logits `x` (of `x_dims`) and targets `z` (of `z_dims`), in
+/// row-major order; NaN when there are no elements.
+pub fn sigmoid_cross_entropy<T: Scalar + Sync>(
+    (x, x_dims): (&[T], &[usize]),
+    (z, z_dims): (&[T], &[usize]),
+    split: bool,
+) -> Result<f64, String> {
+    let misfit = || format!("logits {x_dims:?} and targets {z_dims:?} do not broadcast");
+    let dims = broadcast_dims(x_dims, z_dims).ok_or_else(misfit)?;
+    let numel = |d: &[usize]| d.iter().product::<usize>();
+    if x.len() != numel(x_dims) || z.len() != numel(z_dims) {
+        return Err(misfit());
+    }
+    let count = numel(&dims);
+    let sum = if x_dims == z_dims {
+        let term = |i: usize| sigmoid_cross_entropy_term(x[i].to_f64(), z[i].to_f64());
+        pairwise_sum_split(count, &term, split)
+    } else {
+        // Offsets along the broadcast: ndarray's strides (0 on broadcast axes).
+        let strides = |values: &[T], shape: &[usize]| {
+            let view = ArrayViewD::from_shape(IxDyn(shape), values).ok()?;
+            let view = view.broadcast(IxDyn(&dims))?;
+            Some(
+                view.strides()
+                    .iter()
+                    .map(|&s| s as usize)
+                    .collect::<Vec<_>>(),
+            )
+        };
+        let (Some(sx), Some(sz)) = (strides(x, x_dims), strides(z, z_dims)) else {
+            return Err(misfit());
+        };
+        let term = |i: usize| {
+            let (mut rest, mut p, mut q) = (i, 0, 0);
+            for k in (0..dims.len()).rev() {
+                let c = rest % dims[k];
+                rest /= dims[k];
+                p += c * sx[k];
+                q += c * sz[k];
+            }
+            sigmoid_cross_entropy_term(x[p].to_f64(), z[q].to_f64())
+        };
+        pairwise_sum_split(count, &term, split)
     };
-    let mut terms = Vec::with_capacity(shape.numel());
-    Zip::from(&x).and(&z).for_each(|x, z| {
-        terms.push(sigmoid_cross_entropy_term(x.to_f64(), z.to_f64()));
-    });
-    Ok(T::from_f64(pairwise_sum(&terms) / terms.len() as f64))
+    Ok(sum / count as f64)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ndarray::ArrayD;
+
+    fn grad(logits: &[f64], labels: &[i32], classes: usize) -> Result<Vec<f64>, Fault> {
+        let mut out = vec![0.0; logits.len()];
+        sparse_softmax_grad(logits, labels, classes, 0, &mut out)?;
+        Ok(out)
+    }
 
     #[test]
     fn sparse_loss_is_stable_and_matches_the_dense_formula() {
         // Row 0: logits 1, 2, 3 and label 2; row 1: huge logits, label 0.
         let logits = [1.0f64, 2.0, 3.0, 1000.0, 0.0, -1000.0];
-        let loss = sparse_softmax_cross_entropy(&logits, &[2, 0], 3).unwrap();
+        let loss = sparse_softmax_cross_entropy(&logits, &[2, 0], 3, false).unwrap();
         let row0 = (1f64.exp() + 2f64.exp() + 3f64.exp()).ln() - 3.0;
         let row1 = 0.0; // log(1 + e^-1000 + e^-2000) - 0, to f64 precision
         assert!((loss - (row0 + row1) / 2.0).abs() < 1e-14, "{loss}");
-        let grad = sparse_softmax_grad(&logits, &[2, 0], 3).unwrap();
+        let grad = grad(&logits, &[2, 0], 3).unwrap();
         let s2 = 3f64.exp() / (1f64.exp() + 2f64.exp() + 3f64.exp());
         assert!((grad[2] - (s2 - 1.0)).abs() < 1e-15);
         assert!(grad[3].abs() < 1e-15 && grad[5] == 0.0);
         let row_sums: Vec<f64> = grad.chunks(3).map(|r| r.iter().sum()).collect();
         assert!(row_sums.iter().all(|s| s.abs() < 1e-15), "{row_sums:?}");
-        assert!(sparse_softmax_cross_entropy::<f64>(&[], &[], 3)
+        assert!(sparse_softmax_cross_entropy::<f64>(&[], &[], 3, false)
             .unwrap()
             .is_nan());
+    }
+
+    #[test]
+    fn gradient_rows_from_any_start_are_the_whole_gradient() {
+        let logits: Vec<f32> = (0..12).map(|v| (v as f32 * 0.7).sin()).collect();
+        let labels = [3, 0, 1];
+        let mut whole = vec![0.0f32; 12];
+        sparse_softmax_grad(&logits, &labels, 4, 0, &mut whole).unwrap();
+        let mut last = vec![0.0f32; 4];
+        sparse_softmax_grad(&logits, &labels, 4, 2, &mut last).unwrap();
+        assert_eq!(last, whole[8..]);
+        assert!(sparse_softmax_grad(&logits, &labels, 4, 3, &mut last).is_err());
     }
 
     #[test]
@@ -121,8 +186,12 @@ mod tests {
         assert!(e.contains("label 3 of row 2"), "{e}");
         let e = check_labels(&[-1], 3).unwrap_err();
         assert!(e.contains("label -1 of row 0"), "{e}");
-        assert!(sparse_softmax_cross_entropy(&[0.0f32; 3], &[3], 3).is_err());
-        assert!(sparse_softmax_grad(&[0.0f32; 4], &[0], 3).is_err());
+        let loss = sparse_softmax_cross_entropy(&[0.0f32; 3], &[3], 3, false);
+        assert!(matches!(loss, Err(Fault::Data(m)) if m.contains("row 0")));
+        assert!(matches!(
+            sparse_softmax_grad(&[0.0f32; 4], &[0], 3, 0, &mut [0.0; 4]),
+            Err(Fault::Misfit(_))
+        ));
     }
 
     #[test]
@@ -136,16 +205,23 @@ mod tests {
         // Large logits: the naive form overflows, this one is exact.
         assert_eq!(sigmoid_cross_entropy_term(1000.0, 1.0), 0.0);
         assert_eq!(sigmoid_cross_entropy_term(-1000.0, 1.0), 1000.0);
-        let x = ArrayD::from_shape_vec(IxDyn(&[2, 2]), vec![0.5f64, -1.0, 2.0, 0.0]).unwrap();
-        let z = ArrayD::from_shape_vec(IxDyn(&[2]), vec![1.0f64, 0.0]).unwrap();
-        let loss = sigmoid_cross_entropy(x.view(), z.view()).unwrap();
+        let x = [0.5f64, -1.0, 2.0, 0.0];
+        let loss = sigmoid_cross_entropy((&x, &[2, 2]), (&[1.0, 0.0], &[2]), false).unwrap();
         let want = [(0.5, 1.0), (-1.0, 0.0), (2.0, 1.0), (0.0, 0.0)]
             .iter()
             .map(|&(x, z)| sigmoid_cross_entropy_term(x, z))
             .sum::<f64>()
             / 4.0;
         assert!((loss - want).abs() < 1e-15);
-        let bad = ArrayD::from_shape_vec(IxDyn(&[3]), vec![0.0f64; 3]).unwrap();
-        assert!(sigmoid_cross_entropy(x.view(), bad.view()).is_err());
+        // Targets along the first axis: [[1], [0]] against [2, 2].
+        let rows = sigmoid_cross_entropy((&x, &[2, 2]), (&[1.0, 0.0], &[2, 1]), true).unwrap();
+        let want = [(0.5, 1.0), (-1.0, 1.0), (2.0, 0.0), (0.0, 0.0)]
+            .iter()
+            .map(|&(x, z)| sigmoid_cross_entropy_term(x, z))
+            .sum::<f64>()
+            / 4.0;
+        assert!((rows - want).abs() < 1e-15);
+        assert!(sigmoid_cross_entropy((&x, &[2, 2]), (&[0.0; 3], &[3]), false).is_err());
+        assert!(sigmoid_cross_entropy((&x, &[2, 2]), (&[0.0; 3], &[2]), false).is_err());
     }
 }

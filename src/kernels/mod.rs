@@ -2,11 +2,13 @@
 //! constant folding and both backends. One implementation per kernel keeps
 //! folded constants bit-identical to what a backend would compute at run time.
 
-pub mod blocks;
 pub mod collective;
 pub mod conv;
 pub mod elem;
 pub mod eval;
+pub mod fault;
+pub mod gather;
+pub mod gather_maps;
 pub mod gemm;
 pub mod isa;
 mod lanes;

@@ -1,9 +1,8 @@
-//! Movement kernels: `reshape`, `transpose`, `concat`, `x[i]`, `pad`, `one_hot`.
-//! The interpreter and constant folding both call these. They only copy values,
+//! Movement kernels: `reshape`, `transpose`, `concat`, `x[i]`, `one_hot` (pads:
+//! `gather.rs`). The interpreter and constant folding both call these. They only copy values,
 //! so a folded constant is the run-time value bit for bit. An `Err` is a message:
 //! the interpreter reports it at the node, folding leaves the node alone.
 
-use super::blocks::copy_block;
 use crate::ir::scalar::Scalar;
 use ndarray::{ArrayD, ArrayViewD, Axis, IxDyn};
 
@@ -109,32 +108,6 @@ pub fn resolve_index(i: i32, size: usize) -> Result<usize, String> {
     Ok(resolved as usize)
 }
 
-/// Pads each axis with `[before, after]` copies of `value` (converted to the
-/// dtype like a cast: nonzero is `true` for bool).
-pub fn pad<T: Scalar>(a: &ArrayD<T>, pads: &[[usize; 2]], value: f64) -> Result<ArrayD<T>, String> {
-    if pads.len() != a.ndim() {
-        return Err(format!("{} pads for a rank-{} input", pads.len(), a.ndim()));
-    }
-    let dims = a
-        .shape()
-        .iter()
-        .zip(pads)
-        .map(|(&d, [before, after])| d.checked_add(*before)?.checked_add(*after))
-        .collect::<Option<Vec<usize>>>()
-        .ok_or("padded shape overflows")?;
-    let mut out = vec![T::from_f64(value); numel(&dims)?];
-    let src = a.as_standard_layout();
-    let at: Vec<usize> = pads.iter().map(|p| p[0]).collect();
-    let origin = vec![0; dims.len()];
-    let copied = src
-        .as_slice()
-        .is_some_and(|s| copy_block(s, a.shape(), &origin, &mut out, &dims, &at, a.shape()));
-    if !copied {
-        return Err("the input does not fit the padded shape".into());
-    }
-    ArrayD::from_shape_vec(IxDyn(&dims), out).map_err(|e| e.to_string())
-}
-
 /// `one_hot(labels, depth)`: shape `labels.shape + [depth]`; a label outside
 /// `0..depth` gives a row of zeros.
 pub fn one_hot<T: Scalar>(labels: &ArrayD<i32>, depth: usize) -> Result<ArrayD<T>, String> {
@@ -184,8 +157,6 @@ mod tests {
         assert!(reshape(&a, &[usize::MAX, 2]).is_err());
         assert!(concat(&[&a, &iota(&[2, 2])], 0).is_err());
         assert!(concat::<i32>(&[], 0).is_err());
-        assert!(pad(&a, &[[1, 1]], 0.0).is_err());
-        assert!(pad(&a, &[[usize::MAX, 0], [0, 0]], 0.0).is_err());
         assert!(one_hot::<f32>(&iota(&[2]), usize::MAX).is_err());
     }
 }

@@ -3,13 +3,14 @@
 //! mirror), `take` and its scatter-add, pooling and the losses with integer
 //! or binary targets (`Step::Direct`).
 //!
-//! Each writes its node's value straight into its output: the node's arena
-//! slot or a pooled buffer (no allocation per step), reads its inputs where
-//! they are (tensors or arena slots), and splits large work among threads by
-//! output rows whose boundaries depend only on the shapes and the thread
-//! count. Every output element is computed by the same operations in the same
-//! order as the interpreter's kernel (`kernels::eval`), so the values are
-//! bitwise the interpreter's for every thread count.
+//! The arithmetic is the interpreter's: the shared slice kernels of
+//! `kernels::gather`, `kernels::pool` and `kernels::loss`, which write into a
+//! caller's buffer. This module is their glue: it writes each node's value
+//! straight into its output (the node's arena slot or a pooled buffer: no
+//! allocation per step), reads its inputs where they are (tensors or arena
+//! slots), and splits large work among threads by output rows whose
+//! boundaries depend only on the shapes and the thread count, so the values
+//! are bitwise the interpreter's for every thread count.
 
 mod gather;
 mod loss;
@@ -158,47 +159,25 @@ fn run<T: Elem>(call: &Call, out: &mut [T]) -> Result<(), Diag> {
     if out.len() != call.node.ty.shape.numel() {
         return Err(call.fail("output of the wrong size"));
     }
-    let node = call.node;
-    match &node.op {
-        Op::StridedSlice {
-            starts,
-            sizes,
-            steps,
-        } => gather::strided_slice(call, starts, sizes, steps, out),
-        Op::Grad(GradOp::Slice { starts }) => gather::slice(call, starts, out),
-        Op::Grad(GradOp::StridedScatter { starts, steps }) => {
-            gather::strided_scatter(call, starts, steps, out)
+    match &call.node.op {
+        Op::StridedSlice { .. }
+        | Op::Pad { .. }
+        | Op::MirrorPad { .. }
+        | Op::Take { .. }
+        | Op::Grad(
+            GradOp::Slice { .. }
+            | GradOp::StridedScatter { .. }
+            | GradOp::MirrorPadGrad { .. }
+            | GradOp::TakeGrad { .. },
+        ) => gather::run(call, out),
+        Op::MaxPool2d { .. }
+        | Op::AvgPool2d { .. }
+        | Op::Grad(GradOp::AvgPool2dGrad { .. } | GradOp::MaxPool2dGrad { .. }) => {
+            pool::run(call, out)
         }
-        Op::Pad { pads, value } => gather::pad(call, pads, *value, out),
-        Op::MirrorPad { pads, symmetric } => gather::mirror_pad(call, pads, *symmetric, out),
-        Op::Grad(GradOp::MirrorPadGrad { pads, symmetric }) => {
-            gather::mirror_pad_grad(call, pads, *symmetric, out)
-        }
-        Op::Take { axis } => gather::take(call, *axis, out),
-        Op::Grad(GradOp::TakeGrad { axis }) => gather::take_grad(call, *axis, out),
-        Op::MaxPool2d {
-            size,
-            strides,
-            pads,
-        } => pool::max_pool(call, (*size, *strides, *pads), out),
-        Op::AvgPool2d {
-            size,
-            strides,
-            pads,
-        } => pool::avg_pool(call, (*size, *strides, *pads), out),
-        Op::Grad(GradOp::AvgPool2dGrad {
-            size,
-            strides,
-            pads,
-        }) => pool::avg_pool_grad(call, (*size, *strides, *pads), out),
-        Op::Grad(GradOp::MaxPool2dGrad {
-            size,
-            strides,
-            pads,
-        }) => pool::max_pool_grad(call, (*size, *strides, *pads), out),
-        Op::SparseSoftmaxCrossEntropy => loss::sparse_softmax_cross_entropy(call, out),
-        Op::Grad(GradOp::SparseSoftmaxGrad) => loss::sparse_softmax_grad(call, out),
-        Op::SigmoidCrossEntropy => loss::sigmoid_cross_entropy(call, out),
+        Op::SparseSoftmaxCrossEntropy
+        | Op::SigmoidCrossEntropy
+        | Op::Grad(GradOp::SparseSoftmaxGrad) => loss::run(call, out),
         _ => Err(call.fail("has no direct kernel")),
     }
 }

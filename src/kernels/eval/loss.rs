@@ -2,37 +2,30 @@
 //! `sigmoid_cross_entropy`, `sparse_softmax_grad`) through `kernels::loss`; a
 //! label out of range is the user's run-time error at the node, naming the row.
 
-use super::{dispatch_float, expect_inputs, first_dtype, internal, typed, Elem};
+use super::{dispatch_float, expect_inputs, first_dtype, internal, row_major, Elem};
 use crate::diag::Diag;
+use crate::ir::scalar::Scalar;
 use crate::ir::{Node, Tensor};
 use crate::kernels::loss;
 use ndarray::{ArrayD, IxDyn};
+use std::borrow::Cow;
 
-/// The logits as a row-major vector, the labels, and the class count.
-fn logits_and_labels<T: Elem>(
+/// The logits, the labels and the class count, their shapes checked.
+#[allow(clippy::type_complexity)]
+fn logits_and_labels<'a, T: Elem>(
     node: &Node,
-    inputs: &[&Tensor],
-) -> Result<(Vec<T>, Vec<i32>, usize), Diag> {
+    inputs: &[&'a Tensor],
+) -> Result<(Cow<'a, [T]>, Cow<'a, [i32]>, usize), Diag> {
     expect_inputs(node, inputs, 2)?;
-    let logits = typed::<T>(node, inputs, 0)?;
-    let labels = typed::<i32>(node, inputs, 1)?;
-    let &[rows, classes] = logits.shape() else {
-        return Err(internal(node, format!("logits {:?}", logits.shape())));
-    };
-    if labels.shape() != [rows] {
-        return Err(internal(
+    let (logits, dims) = row_major::<T>(node, inputs, 0)?;
+    let (labels, label_dims) = row_major::<i32>(node, inputs, 1)?;
+    match *dims {
+        [rows, classes] if label_dims == [rows] => Ok((logits, labels, classes)),
+        _ => Err(internal(
             node,
-            format!(
-                "labels {:?} for logits {:?}",
-                labels.shape(),
-                logits.shape()
-            ),
-        ));
+            format!("labels {label_dims:?} for logits {dims:?}"),
+        )),
     }
-    let labels: Vec<i32> = labels.iter().copied().collect();
-    loss::check_labels(&labels, classes).map_err(|m| Diag::error(m, node.span))?;
-    let logits = logits.as_standard_layout().iter().copied().collect();
-    Ok((logits, labels, classes))
 }
 
 /// Inputs `[logits f[N, C], labels i32[N]]`; the mean loss as a scalar.
@@ -42,9 +35,9 @@ pub(crate) fn sparse_softmax_cross_entropy(
 ) -> Result<Tensor, Diag> {
     dispatch_float!(node, first_dtype(node, inputs)?, T => {
         let (logits, labels, classes) = logits_and_labels::<T>(node, inputs)?;
-        let value = loss::sparse_softmax_cross_entropy(&logits, &labels, classes)
-            .map_err(|m| internal(node, m))?;
-        Ok(T::wrap(ArrayD::from_elem(IxDyn(&[]), value)))
+        let value = loss::sparse_softmax_cross_entropy(&logits, &labels, classes, false)
+            .map_err(|f| f.at(node, "interpreter"))?;
+        Ok(T::wrap(ArrayD::from_elem(IxDyn(&[]), T::from_f64(value))))
     })
 }
 
@@ -52,9 +45,10 @@ pub(crate) fn sparse_softmax_cross_entropy(
 pub(crate) fn sparse_softmax_grad(node: &Node, inputs: &[&Tensor]) -> Result<Tensor, Diag> {
     dispatch_float!(node, first_dtype(node, inputs)?, T => {
         let (logits, labels, classes) = logits_and_labels::<T>(node, inputs)?;
-        let values =
-            loss::sparse_softmax_grad(&logits, &labels, classes).map_err(|m| internal(node, m))?;
-        ArrayD::from_shape_vec(IxDyn(&[labels.len(), classes]), values)
+        let mut out = vec![T::default(); logits.len()];
+        loss::sparse_softmax_grad(&logits, &labels, classes, 0, &mut out)
+            .map_err(|f| f.at(node, "interpreter"))?;
+        ArrayD::from_shape_vec(IxDyn(&[labels.len(), classes]), out)
             .map(T::wrap)
             .map_err(|e| internal(node, e))
     })
@@ -64,9 +58,10 @@ pub(crate) fn sparse_softmax_grad(node: &Node, inputs: &[&Tensor]) -> Result<Ten
 pub(crate) fn sigmoid_cross_entropy(node: &Node, inputs: &[&Tensor]) -> Result<Tensor, Diag> {
     expect_inputs(node, inputs, 2)?;
     dispatch_float!(node, first_dtype(node, inputs)?, T => {
-        let (x, z) = (typed::<T>(node, inputs, 0)?, typed::<T>(node, inputs, 1)?);
-        let value =
-            loss::sigmoid_cross_entropy(x.view(), z.view()).map_err(|m| internal(node, m))?;
-        Ok(T::wrap(ArrayD::from_elem(IxDyn(&[]), value)))
+        let (x, x_dims) = row_major::<T>(node, inputs, 0)?;
+        let (z, z_dims) = row_major::<T>(node, inputs, 1)?;
+        let value = loss::sigmoid_cross_entropy((&x, x_dims), (&z, z_dims), false)
+            .map_err(|m| internal(node, m))?;
+        Ok(T::wrap(ArrayD::from_elem(IxDyn(&[]), T::from_f64(value))))
     })
 }

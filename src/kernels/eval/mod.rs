@@ -6,7 +6,7 @@
 
 mod conv;
 mod elementwise;
-pub(crate) mod gather;
+mod gather;
 pub mod grad;
 mod linalg;
 mod loss;
@@ -37,7 +37,7 @@ pub fn eval_pure(node: &Node, inputs: &[&Tensor]) -> Result<Tensor, Diag> {
         Op::Transpose { perm } => movement::transpose(node, perm, inputs)?,
         Op::Concat { axis } => movement::concat(node, *axis, inputs)?,
         Op::Index => movement::index(node, inputs)?,
-        Op::Pad { pads, value } => movement::pad(node, pads, *value, inputs)?,
+        Op::Pad { pads, value } => gather::pad(node, pads, *value, inputs)?,
         Op::OneHot { depth } => movement::one_hot(node, *depth, inputs)?,
         Op::StridedSlice {
             starts,
@@ -156,6 +156,21 @@ pub(crate) fn typed<'t, T: Elem>(
             format!("input {k} is {} but {} was expected", tensor.ty(), T::DTYPE),
         )
     })
+}
+
+/// Input `k` as row-major values, read in place when it is (copying through
+/// ndarray's dynamic-rank iterator can cost more than a kernel), with its dims.
+pub(crate) fn row_major<'t, T: Elem>(
+    node: &Node,
+    inputs: &[&'t Tensor],
+    k: usize,
+) -> Result<(std::borrow::Cow<'t, [T]>, &'t [usize]), Diag> {
+    let a = typed::<T>(node, inputs, k)?;
+    let values = match a.as_slice() {
+        Some(values) => std::borrow::Cow::Borrowed(values),
+        None => std::borrow::Cow::Owned(a.as_standard_layout().iter().copied().collect()),
+    };
+    Ok((values, a.shape()))
 }
 
 /// [`dispatch`] for ops defined only on floats; other dtypes are an internal error.

@@ -68,23 +68,6 @@ pub(crate) fn index(node: &Node, inputs: &[&Tensor]) -> Result<Tensor, Diag> {
     })
 }
 
-/// Pads each axis with `[before, after]` copies of `value` (converted to the dtype
-/// like a cast: nonzero is `true` for bool).
-pub(crate) fn pad(
-    node: &Node,
-    pads: &[[usize; 2]],
-    value: f64,
-    inputs: &[&Tensor],
-) -> Result<Tensor, Diag> {
-    expect_inputs(node, inputs, 1)?;
-    dispatch!(first_dtype(node, inputs)?, T => {
-        let a = typed::<T>(node, inputs, 0)?;
-        movement::pad(a, pads, value)
-            .map(T::wrap)
-            .map_err(|m| internal(node, m))
-    })
-}
-
 /// `one_hot(labels, depth)`: the node's dtype, shape `labels.shape + [depth]`; a
 /// label outside `0..depth` gives a row of zeros.
 pub(crate) fn one_hot(node: &Node, depth: usize, inputs: &[&Tensor]) -> Result<Tensor, Diag> {

@@ -1,7 +1,7 @@
 //! Pooling kernels on tensors: `max_pool2d`, `avg_pool2d` and their adjoints
 //! (`max_pool2d_grad`, `avg_pool2d_grad`), through the shared `kernels::pool`.
 
-use super::{dispatch, dispatch_float, internal, typed, Elem};
+use super::{dispatch, dispatch_float, internal, row_major, typed, Elem};
 use crate::diag::Diag;
 use crate::ir::{Node, Tensor};
 use crate::kernels::pool::{self, Pool};
@@ -46,51 +46,32 @@ pub(crate) fn eval(
         };
         let geometry =
             Pool::new(&input_dims, size, strides, pads).map_err(|m| internal(node, m))?;
-        // Row-major inputs are read in place: copying through ndarray's
-        // dynamic-rank iterator cost more than the pooling itself.
-        let contiguous = |k: usize| -> Result<Cow<'_, [T]>, Diag> {
-            let a = typed::<T>(node, inputs, k)?;
-            Ok(match a.as_slice() {
-                Some(values) => Cow::Borrowed(values),
-                None => Cow::Owned(a.as_standard_layout().iter().copied().collect()),
-            })
+        let contiguous = |k: usize| Ok::<_, Diag>(row_major::<T>(node, inputs, k)?.0);
+        let fail = |m: String| internal(node, m);
+        let gradient = |k: usize| -> Result<Cow<'_, [T]>, Diag> {
+            let (g, dims) = row_major::<T>(node, inputs, k)?;
+            if dims != geometry.output {
+                return Err(fail(format!(
+                    "the gradient {dims:?} does not fit {geometry:?}"
+                )));
+            }
+            Ok(g)
         };
-        let (values, dims) = match which {
-            Which::Max => (
-                pool::max_pool2d(&geometry, &contiguous(0)?),
-                geometry.output,
-            ),
-            Which::Avg => (
-                pool::avg_pool2d(&geometry, &contiguous(0)?),
-                geometry.output,
-            ),
+        let (len, dims) = match which {
+            Which::Max | Which::Avg => (geometry.output_len(), geometry.output),
+            Which::MaxGrad | Which::AvgGrad => (geometry.input_len(), geometry.input),
+        };
+        let mut out = vec![T::default(); len];
+        match which {
+            Which::Max => pool::max_pool2d(&geometry, &contiguous(0)?, 0, &mut out),
+            Which::Avg => pool::avg_pool2d(&geometry, &contiguous(0)?, 0, &mut out),
             Which::MaxGrad => {
-                let g = typed::<T>(node, inputs, 1)?;
-                if g.shape() != geometry.output {
-                    return Err(internal(
-                        node,
-                        format!("the gradient {:?} does not fit {geometry:?}", g.shape()),
-                    ));
-                }
-                let values = pool::max_pool2d_grad(&geometry, &contiguous(0)?, &contiguous(1)?);
-                (values, geometry.input)
+                pool::max_pool2d_grad(&geometry, &contiguous(0)?, &gradient(1)?, 0, &mut out)
             }
-            Which::AvgGrad => {
-                let g = typed::<T>(node, inputs, 0)?;
-                if g.shape() != geometry.output {
-                    return Err(internal(
-                        node,
-                        format!("the gradient {:?} does not fit {geometry:?}", g.shape()),
-                    ));
-                }
-                (
-                    pool::avg_pool2d_grad(&geometry, &contiguous(0)?),
-                    geometry.input,
-                )
-            }
-        };
-        let values = values.map_err(|m| internal(node, m))?;
-        ArrayD::from_shape_vec(IxDyn(&dims), values)
+            Which::AvgGrad => pool::avg_pool2d_grad(&geometry, &gradient(0)?, 0, &mut out),
+        }
+        .map_err(fail)?;
+        ArrayD::from_shape_vec(IxDyn(&dims), out)
             .map(T::wrap)
             .map_err(|e| internal(node, e))
     }

@@ -5,11 +5,10 @@
 //! node's type; inputs that do not fit it are an internal error, never a panic.
 
 use super::conv::{self, Which};
-use super::{dispatch, loss, pool, Elem};
+use super::{loss, pool};
 use crate::diag::Diag;
 use crate::ir::tensor::each_dtype;
 use crate::ir::{GradOp, Node, Op, Tensor};
-use crate::kernels::blocks::copy_block;
 use crate::kernels::movement::resolve_index;
 use ndarray::{ArrayD, Axis, IxDyn};
 
@@ -19,7 +18,7 @@ pub fn eval_grad_op(op: &Op, inputs: &[&Tensor], node: &Node) -> Option<Result<T
         return None;
     };
     Some(match grad_op {
-        GradOp::Slice { starts } => slice(node, starts, inputs),
+        GradOp::Slice { starts } => super::gather::slice(node, starts, inputs),
         GradOp::ScatterIndex => scatter_index(node, inputs),
         GradOp::Conv2dBackpropInput { strides, pads } => {
             conv::eval(node, Which::Input, *strides, *pads, inputs)
@@ -68,32 +67,6 @@ fn tensor<'t>(node: &Node, inputs: &[&'t Tensor], k: usize) -> Result<&'t Tensor
         .get(k)
         .copied()
         .ok_or_else(|| fail(node, format!("missing input {k}")))
-}
-
-fn slice(node: &Node, starts: &[usize], inputs: &[&Tensor]) -> Result<Tensor, Diag> {
-    let x = tensor(node, inputs, 0)?;
-    dispatch!(x.dtype(), T => {
-        let a = T::array(x).ok_or_else(|| fail(node, format!("input is {}", x.ty())))?;
-        let out_dims = node.ty.shape.dims();
-        let mut out = vec![T::default(); out_dims.iter().product()];
-        let src = a.as_standard_layout();
-        let origin = vec![0; out_dims.len()];
-        let copied = src.as_slice().is_some_and(|s| {
-            copy_block(s, a.shape(), starts, &mut out, out_dims, &origin, out_dims)
-        });
-        if !copied {
-            return Err(fail(
-                node,
-                format!(
-                    "cannot take {out_dims:?} at {starts:?} from {:?}",
-                    a.shape()
-                ),
-            ));
-        }
-        ArrayD::from_shape_vec(IxDyn(out_dims), out)
-            .map(T::wrap)
-            .map_err(|e| fail(node, e))
-    })
 }
 
 fn scatter_index(node: &Node, inputs: &[&Tensor]) -> Result<Tensor, Diag> {
