@@ -3,6 +3,8 @@
 //! cells are never read (TF's SAME; `docs/kernels.md`).
 
 use super::conv::window_count;
+#[path = "pool_tiled.rs"]
+mod tiled;
 use crate::ir::scalar::Scalar;
 use crate::ir::BinaryOp;
 
@@ -193,7 +195,24 @@ pub fn max_pool2d_grad<T: Scalar + Default>(
 ) -> Result<(), String> {
     check_len(x.len(), pool.input_len(), "input")?;
     check_len(g.len(), pool.output_len(), "gradient")?;
-    let len = check_part(out.len(), pool.image_len(), first, pool.input_len())?;
+    check_part(out.len(), pool.image_len(), first, pool.input_len())?;
+    if tiled::tiles(pool) {
+        tiled::max_pool2d_grad(pool, x, g, first, out);
+    } else {
+        max_pool2d_grad_windows(pool, x, g, first, out);
+    }
+    Ok(())
+}
+
+/// [`max_pool2d_grad`] for any windows, on checked lengths.
+fn max_pool2d_grad_windows<T: Scalar + Default>(
+    pool: &Pool,
+    x: &[T],
+    g: &[T],
+    first: usize,
+    out: &mut [T],
+) {
+    let len = pool.image_len().max(1);
     let c = pool.input[3];
     let mut cells = Vec::with_capacity(pool.size[0] * pool.size[1]);
     // Per channel: the best value so far and its cell, cells outer and
@@ -225,7 +244,6 @@ pub fn max_pool2d_grad<T: Scalar + Default>(
             }
         });
     }
-    Ok(())
 }
 
 /// Images `first..` of the adjoint of `avg_pool2d`: each window's gradient
