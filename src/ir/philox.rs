@@ -90,8 +90,9 @@ impl Stream {
 
     /// The words of blocks `b0 .. b0 + LANES`, word-major (`w[k][j]` is word
     /// `k` of block `b0 + j`): [`Stream::block`]'s values, with the rounds run
-    /// across the blocks so that the compiler vectorises them.
-    #[inline]
+    /// across the blocks so that the compiler vectorises them (inlined
+    /// always, so a caller built for wider vectors runs them on those).
+    #[inline(always)]
     pub fn blocks(&self, b0: u64) -> [[u32; LANES]; 4] {
         let (mut c0, mut c1) = ([0u32; LANES], [0u32; LANES]);
         let (mut c2, mut c3) = ([self.step; LANES], [self.word; LANES]);

@@ -108,5 +108,9 @@ pub(crate) fn symbols() -> Vec<(&'static str, *const u8)> {
             "tdsl_block_f32",
             super::vecmath::tdsl_block_f32 as *const u8,
         ),
+        (
+            "tdsl_dropout_mask",
+            super::dropout::mask::tdsl_dropout_mask as *const u8,
+        ),
     ]
 }
