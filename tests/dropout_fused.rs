@@ -1,7 +1,8 @@
-//! `dropout` with a constant rate runs inside the JIT's fused kernels
-//! (`docs/jit.md`, "Dropout in fused kernels"): its values, in chains, inside
-//! `fold` bodies (nested too) and in gradients, are the interpreter's bits on
-//! 1 and 2 threads, step after step.
+//! `dropout` with a constant rate, `random_normal` and `random_uniform` run
+//! inside the JIT's fused kernels (`docs/jit.md`, "Dropout in fused
+//! kernels"): their values, in chains, inside `fold` bodies (nested too) and
+//! in gradients, are the interpreter's bits on 1 and 2 threads, step after
+//! step.
 
 use std::path::Path;
 use tdsl::backend::Backend;
@@ -40,11 +41,15 @@ let nested = fold(|acc, x| acc + fold(|a, y| a * 0.5 + dropout(y - x, 0.5, seed=
 let h = dropout(relu(xs @ w), 0.5, seed=7);
 let g = grad(sum(h * h), w);
 let train = assign(w, w - 0.01 * g);
+let noisy = xs * random_normal([5, 37], seed=8) + random_uniform([5, 37], seed=9);
+let walk = fold(|acc, x| acc + x * random_normal([37], dtype=f64, seed=10), zeros([37], dtype=f64), cast(xs, f64));
 ";
 
 #[test]
 fn fused_dropout_is_the_interpreters_bits_on_every_thread_count() {
-    let fetches = ["chain", "folded", "nested", "h", "g", "train"];
+    let fetches = [
+        "chain", "folded", "nested", "h", "g", "train", "noisy", "walk",
+    ];
     let mut interp = session(PROGRAM, Backend::Interp, 0);
     let mut jits = [
         session(PROGRAM, Backend::Jit, 1),

@@ -16,7 +16,8 @@
 //!
 //! A fused `dropout` member ([`super::dropout`]) also has a scratch, of `i32`
 //! keep masks filled per block by its own kernel, in scalar kernels too; the
-//! member itself is still computed per element (`x · scale` where kept).
+//! member itself is still computed per element (`x · scale` where kept). A
+//! fused `random_normal`/`random_uniform` has a scratch of its values.
 
 use super::codegen::internal;
 use super::fused::Fused;
@@ -36,6 +37,10 @@ pub(crate) const LEN: usize = 256;
 /// The kind of a dropout member's scratch (its keep masks), beside the
 /// [`vecmath`] kinds.
 const MASK: i32 = -1;
+/// The kinds of a `random_normal`/`random_uniform` member's scratch (its
+/// values), by dtype.
+const DRAW_F32: i32 = -2;
+const DRAW_F64: i32 = -3;
 
 /// The blocked members of a kernel and where the current block starts.
 #[derive(Default)]
@@ -87,12 +92,21 @@ impl Blocks {
             .members
             .iter()
             .filter_map(|&id| {
+                let draw = super::dropout::draw_code(graph, graph.node(id));
                 let kind = if super::dropout::is_dropout(graph, id) {
                     MASK
+                } else if let Some((_, code)) = draw {
+                    let wide = code & super::dropout::draws::F64 != 0;
+                    if wide {
+                        DRAW_F64
+                    } else {
+                        DRAW_F32
+                    }
                 } else {
                     kind(graph, id).filter(|_| math)?
                 };
-                let data = StackSlotData::new(StackSlotKind::ExplicitSlot, (LEN * 4) as u32, 5);
+                let bytes = if kind == DRAW_F64 { 8 } else { 4 };
+                let data = StackSlotData::new(StackSlotKind::ExplicitSlot, (LEN * bytes) as u32, 5);
                 Some((id, kind, e.b.create_sized_stack_slot(data)))
             })
             .collect();
@@ -129,10 +143,14 @@ impl Blocks {
         lanes: u32,
     ) -> Option<Value> {
         let base = self.base.get()?;
-        let &(_, _, slot) = self.members.iter().find(|m| m.0 == id && m.1 != MASK)?;
+        let &(_, kind, slot) = self.members.iter().find(|m| m.0 == id && m.1 != MASK)?;
         let j = e.b.ins().isub(offsets[self.reference], base);
-        let ty = if lanes > 1 { types::F32X4 } else { types::F32 };
-        let addr = scratch(e, slot, j);
+        let (ty, shift) = match (kind, lanes > 1) {
+            (DRAW_F64, _) => (types::F64, 3),
+            (_, true) => (types::F32X4, 2),
+            _ => (types::F32, 2),
+        };
+        let addr = scratch(e, slot, j, shift);
         Some(e.b.ins().load(ty, MemFlagsData::trusted(), addr, 0))
     }
 
@@ -149,7 +167,7 @@ impl Blocks {
         let &(_, _, slot) = self.members.iter().find(|m| m.0 == id && m.1 == MASK)?;
         let j = e.b.ins().isub(offsets[self.reference], base);
         let ty = if lanes > 1 { types::I32X4 } else { types::I32 };
-        let addr = scratch(e, slot, j);
+        let addr = scratch(e, slot, j, 2);
         Some(e.b.ins().load(ty, MemFlagsData::trusted(), addr, 0))
     }
 
@@ -172,7 +190,7 @@ impl Blocks {
         let base = offsets[self.reference];
         self.base.set(Some(base));
         for &(id, kind, slot) in &self.members {
-            if kind == MASK {
+            if matches!(kind, MASK | DRAW_F32 | DRAW_F64) {
                 super::dropout::prepare(body, e, offsets, n, id, slot)?;
                 continue;
             }
@@ -201,11 +219,12 @@ impl Blocks {
     }
 }
 
-/// The address of element `j` of a scratch slot (`j` an `i64` index).
-fn scratch(e: &mut Emitter, slot: StackSlot, j: Value) -> Value {
+/// The address of element `j` of a scratch slot (`j` an `i64` index) of
+/// elements of `1 << shift` bytes.
+fn scratch(e: &mut Emitter, slot: StackSlot, j: Value, shift: i64) -> Value {
     let ptr = e.ptr();
     let start = e.b.ins().stack_addr(ptr, slot, 0);
-    let bytes = e.b.ins().ishl_imm_u(j, 2);
+    let bytes = e.b.ins().ishl_imm_u(j, shift);
     e.b.ins().iadd(start, bytes)
 }
 
@@ -228,7 +247,7 @@ fn fill(
             .collect();
         let v = body.compute_many(e, &offs, lanes, &[arg])?;
         let v = *v.first().ok_or_else(|| internal("no argument value"))?;
-        let addr = scratch(e, slot, j);
+        let addr = scratch(e, slot, j, 2);
         e.b.ins().store(MemFlagsData::trusted(), v, addr, 0);
         Ok(())
     };

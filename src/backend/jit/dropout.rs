@@ -1,5 +1,7 @@
 //! `dropout` inside fused elementwise kernels: a member like any elementwise
-//! op, whose keep mask is drawn a block at a time.
+//! op, whose keep mask is drawn a block at a time; and `random_normal` /
+//! `random_uniform` likewise, their values drawn a block at a time by
+//! [`draws::tdsl_random_draw`] into a scratch the elements load.
 //!
 //! At the start of each block of at most `blocks::LEN` innermost elements
 //! (`blocks.rs`) the kernel calls [`mask::tdsl_dropout_mask`] once, which
@@ -16,6 +18,7 @@
 //! check and the threshold then happen at compile time; another rate runs the
 //! interpreter's kernel, which reports a bad rate at run time.
 
+pub(crate) mod draws;
 pub(crate) mod mask;
 
 use super::codegen::{internal, Jit};
@@ -106,9 +109,39 @@ pub(crate) fn params(graph: &Graph, node: &Node) -> Option<Params> {
     })
 }
 
-/// Whether the JIT fuses dropout node `node`.
+/// Whether the JIT fuses random node `node` (a dropout, normal or uniform).
 pub(crate) fn lowered(graph: &Graph, node: &Node) -> bool {
-    params(graph, node).is_some()
+    params(graph, node).is_some() || draw_code(graph, node).is_some()
+}
+
+/// For a fused `random_normal`/`random_uniform` (a float draw of more than
+/// one element whose step and loop word are leaves): its seed and the `code`
+/// of [`draws::tdsl_random_draw`].
+pub(crate) fn draw_code(graph: &Graph, node: &Node) -> Option<(u64, u32)> {
+    let Op::Random { kind, seed } = node.op else {
+        return None;
+    };
+    let normal = match kind {
+        RandomKind::Normal => draws::NORMAL,
+        RandomKind::Uniform => 0,
+        RandomKind::Dropout => return None,
+    };
+    let wide = match node.ty.dtype {
+        DType::F32 => 0,
+        DType::F64 => draws::F64,
+        _ => return None,
+    };
+    let leaves = node
+        .inputs
+        .iter()
+        .all(|&i| graph.ty(i).shape.numel() == 1 && !super::plan::lowered(graph, graph.node(i)));
+    let fits = (1..=2).contains(&node.inputs.len()) && node.ty.shape.numel() > 1;
+    (leaves && fits).then_some((seed, normal | wide))
+}
+
+/// Whether `id` is a fused random member of any kind.
+pub(crate) fn is_random(graph: &Graph, id: NodeId) -> bool {
+    matches!(graph.node(id).op, Op::Random { .. })
 }
 
 /// Whether `id` is a fused dropout.
@@ -123,36 +156,40 @@ pub(crate) fn is_dropout(graph: &Graph, id: NodeId) -> bool {
 }
 
 /// The inputs of member `id` that are values computed per element: all but
-/// a dropout's parameters.
+/// a random op's parameters (a dropout's `x` only; none of a draw's).
 pub(crate) fn values(graph: &Graph, id: NodeId) -> &[NodeId] {
     let inputs = &graph.node(id).inputs;
     if is_dropout(graph, id) {
         &inputs[..inputs.len().min(1)]
+    } else if is_random(graph, id) {
+        &[]
     } else {
         inputs
     }
 }
 
-/// Declares [`mask::tdsl_dropout_mask`] in the function being built.
-pub(crate) fn import(jit: &mut Jit) -> Result<FuncRef, Diag> {
+/// Declares block kernel `name` ([`mask::tdsl_dropout_mask`] or
+/// [`draws::tdsl_random_draw`], one signature) in the function being built.
+pub(crate) fn import(jit: &mut Jit, name: &str) -> Result<FuncRef, Diag> {
     let (ptr, i32_, i64_) = (jit.ptr_type(), types::I32, types::I64);
     let params = [i64_, i32_, i32_, i32_, i64_, ptr, ptr];
-    let id = jit.import("tdsl_dropout_mask", &params, &[])?;
+    let id = jit.import(name, &params, &[])?;
     Ok(jit.module.declare_func_in_func(id, &mut jit.ctx.func))
 }
 
-/// Whether `leaf` of `body`'s group is read only as a dropout's step, rate,
-/// first row or loop word (a scalar of any dtype the kernel never loads per
-/// element).
+/// Whether `leaf` of `body`'s group is read only as a random op's
+/// parameter (a dropout's step, rate, first row or loop word, a draw's step
+/// or loop word: a scalar of any dtype the kernel never loads per element).
 pub(crate) fn parameter_only(graph: &Graph, members: &[NodeId], leaf: NodeId) -> bool {
     let mut uses = members.iter().flat_map(|&m| {
         let node = graph.node(m);
-        let dropout = is_dropout(graph, m);
+        let first = if is_dropout(graph, m) { 1 } else { 0 };
+        let random = is_random(graph, m);
         node.inputs
             .iter()
             .enumerate()
             .filter(move |(_, &i)| i == leaf)
-            .map(move |(k, _)| dropout && k > 0)
+            .map(move |(k, _)| random && k >= first)
     });
     let mut any = false;
     let all = uses.all(|p| {
@@ -162,8 +199,9 @@ pub(crate) fn parameter_only(graph: &Graph, members: &[NodeId], leaf: NodeId) ->
     any && all
 }
 
-/// Emits the mask of dropout member `id` for the block of `n` elements at
-/// `offsets` into `slot` (one call of [`mask::tdsl_dropout_mask`]).
+/// Emits the mask of dropout member `id`, or the values of a draw, for the
+/// block of `n` elements at `offsets` into `slot` (one call of
+/// [`mask::tdsl_dropout_mask`] or [`draws::tdsl_random_draw`]).
 pub(crate) fn prepare(
     body: &Fused,
     e: &mut Emitter,
@@ -173,7 +211,21 @@ pub(crate) fn prepare(
     slot: StackSlot,
 ) -> Result<(), Diag> {
     let node = body.graph.node(id);
-    let p = params(body.graph, node).ok_or_else(|| internal("dropout not fusable"))?;
+    // (seed, step input, word input, the kernel's code argument, first, kernel)
+    let (seed, at, code, first, kernel) = match params(body.graph, node) {
+        Some(p) => (
+            p.seed,
+            (2, 4),
+            p.threshold,
+            p.first,
+            body.helpers.dropout_mask,
+        ),
+        None => {
+            let draw = draw_code(body.graph, node);
+            let (seed, code) = draw.ok_or_else(|| internal("random op not fusable"))?;
+            (seed, (0, 1), code, 0, body.helpers.random_draw)
+        }
+    };
     let scalar = |k: usize| -> Result<Option<Value>, Diag> {
         let Some(&input) = node.inputs.get(k) else {
             return Ok(None);
@@ -182,22 +234,22 @@ pub(crate) fn prepare(
         let value = leaf.and_then(|l| body.scalars.get(l).copied().flatten());
         value
             .map(Some)
-            .ok_or_else(|| internal("a dropout's step or loop word is not a scalar leaf"))
+            .ok_or_else(|| internal("a random op's step or loop word is not a scalar leaf"))
     };
-    let step = scalar(2)?.ok_or_else(|| internal("dropout without a step"))?;
-    let word = match scalar(4)? {
+    let step = scalar(at.0)?.ok_or_else(|| internal("a random op without a step"))?;
+    let word = match scalar(at.1)? {
         Some(w) => w,
         None => e.b.ins().iconst(types::I32, 0),
     };
-    // The output's offset is the element's index in the dropout's shape.
+    // The output's offset is the element's index in the member's shape.
     let out = body.group.leaves.len();
-    let first = e.b.ins().iadd_imm_s(offsets[out], p.first as i64);
-    let seed = e.b.ins().iconst(types::I64, p.seed as i64);
-    let threshold = e.b.ins().iconst(types::I32, i64::from(p.threshold));
+    let first = e.b.ins().iadd_imm_s(offsets[out], first as i64);
+    let seed = e.b.ins().iconst(types::I64, seed as i64);
+    let code = e.b.ins().iconst(types::I32, i64::from(code));
     let ptr = e.ptr();
     let dst = e.b.ins().stack_addr(ptr, slot, 0);
-    let args = [seed, step, word, threshold, first, n, dst];
-    e.b.ins().call(body.helpers.dropout_mask, &args);
+    let args = [seed, step, word, code, first, n, dst];
+    e.b.ins().call(kernel, &args);
     Ok(())
 }
 

@@ -58,7 +58,8 @@ pub(crate) fn declare_helpers(jit: &mut Jit) -> Result<Helpers, Diag> {
             let id = jit.import("tdsl_block_f32", &[i32_, ptr, ptr, ptr], &[])?;
             jit.module.declare_func_in_func(id, &mut jit.ctx.func)
         },
-        dropout_mask: super::dropout::import(jit)?,
+        dropout_mask: super::dropout::import(jit, "tdsl_dropout_mask")?,
+        random_draw: super::dropout::import(jit, "tdsl_random_draw")?,
         fma: jit.fma,
     })
 }

@@ -112,5 +112,9 @@ pub(crate) fn symbols() -> Vec<(&'static str, *const u8)> {
             "tdsl_dropout_mask",
             super::dropout::mask::tdsl_dropout_mask as *const u8,
         ),
+        (
+            "tdsl_random_draw",
+            super::dropout::draws::tdsl_random_draw as *const u8,
+        ),
     ]
 }

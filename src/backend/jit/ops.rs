@@ -34,6 +34,8 @@ pub(crate) struct Helpers {
     /// `tdsl_dropout_mask(seed, step, word, threshold, first, n, dst)`
     /// (see `dropout.rs`).
     pub(crate) dropout_mask: FuncRef,
+    /// `tdsl_random_draw(seed, step, word, code, first, n, dst)`.
+    pub(crate) random_draw: FuncRef,
     /// Whether the JIT's ISA has FMA (see `Jit::fma`).
     pub(crate) fma: bool,
 }

@@ -166,16 +166,16 @@ pub(crate) fn plan(graph: &Graph, fetches: &[NodeId], in_region: bool) -> Result
     // when its inlined subtree is cheap, which saves storing and reloading it.
     let mut inline = vec![false; n];
     let mut cost = vec![0usize; n];
-    // `random[i]`: node i is a dropout or inlines one. A dropout draws by its
-    // output offset, which a reduction's kernel does not have: such a chain
-    // is not inlined into a reduction.
+    // `random[i]`: node i is a random op or inlines one. A random op draws by
+    // its output offset, which a reduction's kernel does not have: such a
+    // chain is not inlined into a reduction.
     let mut random = vec![false; n];
     for id in graph.ids() {
         let i = id.index();
         if !needed[i] || fetched[i] || !lowered_node[i] || users[i].is_empty() {
             continue;
         }
-        random[i] = super::dropout::is_dropout(graph, id)
+        random[i] = super::dropout::is_random(graph, id)
             || graph.node(id).inputs.iter().any(|j| {
                 inline.get(j.index()) == Some(&true) && random.get(j.index()) == Some(&true)
             });
@@ -316,7 +316,7 @@ fn merge_sides(
                     && !group
                         .members
                         .iter()
-                        .any(|&m| super::dropout::is_dropout(graph, m))
+                        .any(|&m| super::dropout::is_random(graph, m))
                     && root > r.node
                     && !r.group.leaves.contains(&root)
                     && group

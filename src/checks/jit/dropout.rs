@@ -187,3 +187,52 @@ fn dropout_under_a_reduction_or_with_a_computed_rate_still_agrees() {
     assert!(matches!(step, Step::Fallback), "{step:?}");
     assert!(got == interp_bits(&g, &[d]));
 }
+
+/// A `random_normal` or `random_uniform` of `dims` with step 3, and a loop
+/// word when given.
+fn draw(
+    g: &mut Graph,
+    kind: RandomKind,
+    dtype: DType,
+    dims: &[usize],
+    word: Option<i32>,
+) -> NodeId {
+    let step = konst(g, Tensor::scalar(DType::I32, 3.0));
+    let mut inputs = vec![step];
+    if let Some(w) = word {
+        inputs.push(konst(g, Tensor::scalar(DType::I32, f64::from(w))));
+    }
+    let op = Op::Random { kind, seed: SEED };
+    add(g, op, &inputs, dtype, dims)
+}
+
+/// Normals and uniforms drawn inside a chain (`x · noise + noise`, an `exp`
+/// after a uniform) and as a kernel's root: the interpreter's bits, `f32`
+/// and `f64`, odd sizes, with and without a loop word, 1 and 2 threads.
+#[test]
+fn normals_and_uniforms_in_a_chain_are_the_interpreters_bits() {
+    let shapes: [&[usize]; 5] = [&[7], &[3, 5], &[257], &[4, 300], &[301, 257]];
+    for dtype in [DType::F32, DType::F64] {
+        for (s, dims) in shapes.iter().enumerate() {
+            for kind in [RandomKind::Normal, RandomKind::Uniform] {
+                for word in [None, Some(6)] {
+                    let mut g = Graph::new();
+                    let x = konst(&mut g, values(dtype, dims, s as u64, true));
+                    let noise = draw(&mut g, kind, dtype, dims, word);
+                    let xn = add(&mut g, Op::Binary(BinaryOp::Mul), &[x, noise], dtype, dims);
+                    let out = add(&mut g, Op::Binary(BinaryOp::Add), &[xn, noise], dtype, dims);
+                    let what = format!("{kind:?} {dtype} {dims:?} word {word:?}");
+                    assert_fused_bitwise(&g, &[out], noise, &what);
+                    assert_fused_bitwise(&g, &[noise], noise, &format!("{what}, root"));
+                }
+            }
+        }
+    }
+    let f = DType::F32;
+    let mut g = Graph::new();
+    let u = draw(&mut g, RandomKind::Uniform, f, &[5, 67], None);
+    let e = add(&mut g, Op::Unary(UnaryOp::Exp), &[u], f, &[5, 67]);
+    let (_, step) = jit_bits(&g, &[e], 1, u);
+    assert!(matches!(step, Step::Inlined), "{step:?}");
+    super::agree(&g, &[e]);
+}
