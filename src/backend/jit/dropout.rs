@@ -20,6 +20,7 @@
 
 pub(crate) mod draws;
 pub(crate) mod mask;
+mod wide;
 
 use super::codegen::{internal, Jit};
 use super::fused::Fused;

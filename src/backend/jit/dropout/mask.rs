@@ -5,8 +5,8 @@
 //! Element `g` is kept when the top 24 bits of word `g % 4` of Philox block
 //! `g / 4` reach the threshold: the interpreter's rule (`kernels/eval/random.rs`),
 //! computed with [`Stream::blocks`], so the bits are the same. The work is
-//! integer only, so the AVX-512, AVX2 and portable builds of the loop give
-//! the same masks; the vector ones only run the rounds on wider registers.
+//! integer only, so the AVX-512 kernel (`wide.rs`, hand-written) and the AVX2
+//! and portable builds of the loop give the same masks.
 
 use crate::ir::philox::{Stream, LANES};
 use crate::kernels::isa::{self, Isa};
@@ -37,7 +37,7 @@ pub(crate) unsafe extern "C" fn tdsl_dropout_mask(
     match isa::active() {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: `isa::active` only chooses a set the CPU has.
-        Isa::Avx512 => unsafe { fill_avx512(&stream, threshold, first, out) },
+        Isa::Avx512 => unsafe { fill_avx512(seed, (step, word), threshold, first, out) },
         #[cfg(target_arch = "x86_64")]
         // SAFETY: as above.
         Isa::Avx2 => unsafe { fill_avx2(&stream, threshold, first, out) },
@@ -45,12 +45,31 @@ pub(crate) unsafe extern "C" fn tdsl_dropout_mask(
     }
 }
 
+/// [`fill`] by [`super::wide::chunk`]: each chunk's 64 masks computed in
+/// registers, then the part inside the run copied out.
+///
 /// # Safety
 /// The CPU must have AVX-512F.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f")]
-unsafe fn fill_avx512(stream: &Stream, threshold: u32, first: u64, out: &mut [i32]) {
-    fill(stream, threshold, first, out)
+unsafe fn fill_avx512(
+    seed: u64,
+    (step, word): (u32, u32),
+    threshold: u32,
+    first: u64,
+    out: &mut [i32],
+) {
+    let key = [seed as u32, (seed >> 32) as u32];
+    let end = first + out.len() as u64;
+    let mut start = first / 4 * 4;
+    while start < end {
+        // SAFETY: the CPU has AVX-512F (this function's contract).
+        let masks = unsafe { super::wide::chunk(key, step, word, start / 4, threshold) };
+        let (lo, hi) = (first.max(start), end.min(start + CHUNK));
+        let dst = &mut out[(lo - first) as usize..(hi - first) as usize];
+        dst.copy_from_slice(&masks[(lo - start) as usize..(hi - start) as usize]);
+        start += CHUNK;
+    }
 }
 
 /// # Safety
@@ -131,6 +150,31 @@ mod tests {
                     assert_eq!(portable, want);
                 }
             }
+        }
+        // The AVX-512 kernel where the block counter's low word wraps.
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            for first in [
+                4 * ((1u64 << 32) - 5) + 1,
+                4 * ((1 << 33) - 16),
+                u64::MAX / 8,
+            ] {
+                let mut wide = vec![7i32; 200];
+                let mut portable = vec![7i32; 200];
+                // SAFETY: the CPU has AVX-512F.
+                unsafe { fill_avx512(0x0123_4567_89ab_cdef, (7, 3), 1 << 23, first, &mut wide) };
+                fill(&stream, 1 << 23, first, &mut portable);
+                assert_eq!(wide, portable, "first {first}");
+            }
+        }
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            let mut avx2 = vec![7i32; 300];
+            let mut portable = vec![7i32; 300];
+            // SAFETY: the CPU has AVX2.
+            unsafe { fill_avx2(&stream, 12_345_678, 3, &mut avx2) };
+            fill(&stream, 12_345_678, 3, &mut portable);
+            assert_eq!(avx2, portable);
         }
         // Threshold 0 keeps everything, 2^24 nothing.
         assert_eq!(keep(0, 0), -1);
