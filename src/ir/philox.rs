@@ -23,10 +23,10 @@
 pub const LANES: usize = 16;
 
 /// The Philox-4x32 multipliers and Weyl key increments (Random123).
-const M0: u32 = 0xD251_1F53;
-const M1: u32 = 0xCD9E_8D57;
-const W0: u32 = 0x9E37_79B9;
-const W1: u32 = 0xBB67_AE85;
+pub(crate) const M0: u32 = 0xD251_1F53;
+pub(crate) const M1: u32 = 0xCD9E_8D57;
+pub(crate) const W0: u32 = 0x9E37_79B9;
+pub(crate) const W1: u32 = 0xBB67_AE85;
 
 /// One Philox-4x32 block of 10 rounds.
 #[inline]
@@ -90,8 +90,9 @@ impl Stream {
 
     /// The words of blocks `b0 .. b0 + LANES`, word-major (`w[k][j]` is word
     /// `k` of block `b0 + j`): [`Stream::block`]'s values, with the rounds run
-    /// across the blocks so that the compiler vectorises them.
-    #[inline]
+    /// across the blocks so that the compiler vectorises them (inlined
+    /// always, so a caller built for wider vectors runs them on those).
+    #[inline(always)]
     pub fn blocks(&self, b0: u64) -> [[u32; LANES]; 4] {
         let (mut c0, mut c1) = ([0u32; LANES], [0u32; LANES]);
         let (mut c2, mut c3) = ([self.step; LANES], [self.word; LANES]);

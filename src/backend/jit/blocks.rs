@@ -13,6 +13,11 @@
 //!
 //! The Rust kernel computes the inline code's operations, so the bits are
 //! unchanged; it is used only where [`super::vecmath::available`] says so.
+//!
+//! A fused `dropout` member ([`super::dropout`]) also has a scratch, of `i32`
+//! keep masks filled per block by its own kernel, in scalar kernels too; the
+//! member itself is still computed per element (`x · scale` where kept). A
+//! fused `random_normal`/`random_uniform` has a scratch of its values.
 
 use super::codegen::internal;
 use super::fused::Fused;
@@ -29,10 +34,19 @@ use std::cell::Cell;
 /// Elements per block (a multiple of 8): 1 KiB of scratch per member.
 pub(crate) const LEN: usize = 256;
 
+/// The kind of a dropout member's scratch (its keep masks), beside the
+/// [`vecmath`] kinds.
+const MASK: i32 = -1;
+/// The kinds of a `random_normal`/`random_uniform` member's scratch (its
+/// values), by dtype.
+const DRAW_F32: i32 = -2;
+const DRAW_F64: i32 = -3;
+
 /// The blocked members of a kernel and where the current block starts.
 #[derive(Default)]
 pub(crate) struct Blocks {
-    /// Per member: its node, its [`vecmath`] kind and its scratch.
+    /// Per member: its node, its [`vecmath`] kind (or [`MASK`]) and its
+    /// scratch.
     members: Vec<(NodeId, i32, StackSlot)>,
     /// The operand whose offset indexes the scratch (innermost stride 1).
     reference: usize,
@@ -56,10 +70,11 @@ fn kind(graph: &Graph, id: NodeId) -> Option<i32> {
 }
 
 impl Blocks {
-    /// The blocked members of `body` (a vector kernel: `vector` must be
-    /// [`super::fused::vectorizes`]'s answer), with their scratch slots;
-    /// none when the group is `exact`, the CPU lacks the kernels, or no
-    /// operand is contiguous on the innermost axis.
+    /// The blocked members of `body` (`vector` must be
+    /// [`super::fused::vectorizes`]'s answer), with their scratch slots:
+    /// its dropouts, and in a vector kernel its `exp`/`sigmoid` unless the
+    /// group is `exact` or the CPU lacks the kernels; none when no operand is
+    /// contiguous on the innermost axis.
     pub(crate) fn new(e: &mut Emitter, graph: &Graph, body: &Fused, vector: bool) -> Blocks {
         let reference = body.inner.iter().position(|&s| s == 1);
         let Some(reference) = reference else {
@@ -67,21 +82,31 @@ impl Blocks {
         };
         // The block kernels use FMA: only a JIT whose ISA has it gets the same
         // bits from them as from its inline code.
-        if !vector
-            || body.group.exact
-            || !body.helpers.fma
-            || !vecmath::available()
-            || inline_only()
-        {
-            return Blocks::default();
-        }
+        let math = vector
+            && !body.group.exact
+            && body.helpers.fma
+            && vecmath::available()
+            && !inline_only();
         let members = body
             .group
             .members
             .iter()
             .filter_map(|&id| {
-                let kind = kind(graph, id)?;
-                let data = StackSlotData::new(StackSlotKind::ExplicitSlot, (LEN * 4) as u32, 5);
+                let draw = super::dropout::draw_code(graph, graph.node(id));
+                let kind = if super::dropout::is_dropout(graph, id) {
+                    MASK
+                } else if let Some((_, code)) = draw {
+                    let wide = code & super::dropout::draws::F64 != 0;
+                    if wide {
+                        DRAW_F64
+                    } else {
+                        DRAW_F32
+                    }
+                } else {
+                    kind(graph, id).filter(|_| math)?
+                };
+                let bytes = if kind == DRAW_F64 { 8 } else { 4 };
+                let data = StackSlotData::new(StackSlotKind::ExplicitSlot, (LEN * bytes) as u32, 5);
                 Some((id, kind, e.b.create_sized_stack_slot(data)))
             })
             .collect();
@@ -100,7 +125,7 @@ impl Blocks {
 
     /// Whether `id` is computed by blocks (so it costs the body one load).
     pub(crate) fn has(&self, id: NodeId) -> bool {
-        self.members.iter().any(|m| m.0 == id)
+        self.members.iter().any(|m| m.0 == id && m.1 != MASK)
     }
 
     /// Whether `id`'s value is in a scratch (a block is prepared).
@@ -118,10 +143,31 @@ impl Blocks {
         lanes: u32,
     ) -> Option<Value> {
         let base = self.base.get()?;
-        let &(_, _, slot) = self.members.iter().find(|m| m.0 == id)?;
+        let &(_, kind, slot) = self.members.iter().find(|m| m.0 == id && m.1 != MASK)?;
         let j = e.b.ins().isub(offsets[self.reference], base);
-        let ty = if lanes > 1 { types::F32X4 } else { types::F32 };
-        let addr = scratch(e, slot, j);
+        let (ty, shift) = match (kind, lanes > 1) {
+            (DRAW_F64, _) => (types::F64, 3),
+            (_, true) => (types::F32X4, 2),
+            _ => (types::F32, 2),
+        };
+        let addr = scratch(e, slot, j, shift);
+        Some(e.b.ins().load(ty, MemFlagsData::trusted(), addr, 0))
+    }
+
+    /// The keep mask of dropout member `id` at `offsets` (an `i32`, or an
+    /// `i32x4` on vectors), once a block is prepared.
+    pub(crate) fn mask(
+        &self,
+        e: &mut Emitter,
+        id: NodeId,
+        offsets: &[Value],
+        lanes: u32,
+    ) -> Option<Value> {
+        let base = self.base.get()?;
+        let &(_, _, slot) = self.members.iter().find(|m| m.0 == id && m.1 == MASK)?;
+        let j = e.b.ins().isub(offsets[self.reference], base);
+        let ty = if lanes > 1 { types::I32X4 } else { types::I32 };
+        let addr = scratch(e, slot, j, 2);
         Some(e.b.ins().load(ty, MemFlagsData::trusted(), addr, 0))
     }
 
@@ -144,6 +190,10 @@ impl Blocks {
         let base = offsets[self.reference];
         self.base.set(Some(base));
         for &(id, kind, slot) in &self.members {
+            if matches!(kind, MASK | DRAW_F32 | DRAW_F64) {
+                super::dropout::prepare(body, e, offsets, n, id, slot)?;
+                continue;
+            }
             let arg = *body
                 .graph
                 .node(id)
@@ -169,11 +219,12 @@ impl Blocks {
     }
 }
 
-/// The address of element `j` of a scratch slot (`j` an `i64` index).
-fn scratch(e: &mut Emitter, slot: StackSlot, j: Value) -> Value {
+/// The address of element `j` of a scratch slot (`j` an `i64` index) of
+/// elements of `1 << shift` bytes.
+fn scratch(e: &mut Emitter, slot: StackSlot, j: Value, shift: i64) -> Value {
     let ptr = e.ptr();
     let start = e.b.ins().stack_addr(ptr, slot, 0);
-    let bytes = e.b.ins().ishl_imm_u(j, 2);
+    let bytes = e.b.ins().ishl_imm_u(j, shift);
     e.b.ins().iadd(start, bytes)
 }
 
@@ -196,7 +247,7 @@ fn fill(
             .collect();
         let v = body.compute_many(e, &offs, lanes, &[arg])?;
         let v = *v.first().ok_or_else(|| internal("no argument value"))?;
-        let addr = scratch(e, slot, j);
+        let addr = scratch(e, slot, j, 2);
         e.b.ins().store(MemFlagsData::trusted(), v, addr, 0);
         Ok(())
     };

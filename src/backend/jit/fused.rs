@@ -58,6 +58,8 @@ pub(crate) fn declare_helpers(jit: &mut Jit) -> Result<Helpers, Diag> {
             let id = jit.import("tdsl_block_f32", &[i32_, ptr, ptr, ptr], &[])?;
             jit.module.declare_func_in_func(id, &mut jit.ctx.func)
         },
+        dropout_mask: super::dropout::import(jit, "tdsl_dropout_mask")?,
+        random_draw: super::dropout::import(jit, "tdsl_random_draw")?,
         fma: jit.fma,
     })
 }
@@ -133,7 +135,8 @@ pub(crate) fn compile_nest(
 
 /// Whether the group runs on `f32x4`: every leaf and member is `f32`, except
 /// `f32` comparisons used only as the condition of a `where` in the group
-/// (lane masks); every op vectorizes; every operand's innermost stride is 0 or 1.
+/// (lane masks) and a dropout's scalar parameters; every op vectorizes; every
+/// operand's innermost stride is 0 or 1.
 pub(crate) fn vectorizes(graph: &Graph, group: &Group, nest: &Nest) -> bool {
     let f32_ = |id: NodeId| graph.ty(id).dtype == DType::F32;
     let mask = |id: NodeId| {
@@ -154,12 +157,14 @@ pub(crate) fn vectorizes(graph: &Graph, group: &Group, nest: &Nest) -> bool {
             .peekable();
         compare && uses.peek().is_some() && uses.all(|(select, k)| select && k == 0)
     };
-    let types_ok = group.leaves.iter().all(|&id| f32_(id))
+    let parameter = |id: NodeId| super::dropout::parameter_only(graph, &group.members, id);
+    let types_ok = group.leaves.iter().all(|&id| f32_(id) || parameter(id))
         && group.members.iter().all(|&id| f32_(id) || mask(id))
         && group.members.last().is_none_or(|&root| f32_(root));
     let ops_ok = group.members.iter().all(|&id| match &graph.node(id).op {
         Op::Binary(op) => ops::binary_vectorizes(*op) || op.is_comparison(),
         Op::Unary(_) | Op::StopGradient | Op::Broadcast | Op::Cast(DType::F32) | Op::Select => true,
+        Op::Random { .. } => true, // `dropout` (see `plan::lowered`)
         _ => false,
     });
     let inner_ok = nest
@@ -283,7 +288,7 @@ impl Fused<'_> {
         let mut needed: std::collections::HashSet<NodeId> = results.iter().copied().collect();
         for &id in self.group.members.iter().rev() {
             if needed.contains(&id) && !self.blocks.ready(id) {
-                needed.extend(self.graph.node(id).inputs.iter().copied());
+                needed.extend(super::dropout::values(self.graph, id).iter().copied());
             }
         }
         // Load each leaf: a vector when its stride is 1, a splat when it is 0.
@@ -352,6 +357,7 @@ impl Fused<'_> {
                 Op::Select => lower.select(b, input(0)?, input(1)?, input(2)?),
                 Op::Cast(to) => lower.cast(b, dtype, *to, input(0)?),
                 Op::StopGradient | Op::Broadcast => input(0)?,
+                Op::Random { .. } => super::dropout::apply(self, e, id, input(0)?, offsets, lanes)?,
                 other => return Err(internal(format!("{} is not elementwise", other.name()))),
             };
             values.insert(id, v);

@@ -108,5 +108,13 @@ pub(crate) fn symbols() -> Vec<(&'static str, *const u8)> {
             "tdsl_block_f32",
             super::vecmath::tdsl_block_f32 as *const u8,
         ),
+        (
+            "tdsl_dropout_mask",
+            super::dropout::mask::tdsl_dropout_mask as *const u8,
+        ),
+        (
+            "tdsl_random_draw",
+            super::dropout::draws::tdsl_random_draw as *const u8,
+        ),
     ]
 }

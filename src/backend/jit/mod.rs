@@ -26,6 +26,7 @@ mod columns;
 mod combine;
 mod control;
 mod direct;
+mod dropout;
 mod engine;
 mod exec;
 mod exp;

@@ -31,6 +31,11 @@ pub(crate) struct Helpers {
     pub(crate) binary_i32: FuncRef,
     /// `tdsl_block_f32(kind, src, dst, n)` (see `blocks.rs`).
     pub(crate) block_f32: FuncRef,
+    /// `tdsl_dropout_mask(seed, step, word, threshold, first, n, dst)`
+    /// (see `dropout.rs`).
+    pub(crate) dropout_mask: FuncRef,
+    /// `tdsl_random_draw(seed, step, word, code, first, n, dst)`.
+    pub(crate) random_draw: FuncRef,
     /// Whether the JIT's ISA has FMA (see `Jit::fma`).
     pub(crate) fma: bool,
 }

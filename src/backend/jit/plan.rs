@@ -76,6 +76,7 @@ pub(crate) fn lowered(graph: &Graph, node: &Node) -> bool {
         }
         Op::Select => arity(3) && dtype(0) == Some(DType::Bool) && dtype(1) == dtype(2),
         Op::Cast(_) | Op::StopGradient | Op::Broadcast => arity(1),
+        Op::Random { .. } => super::dropout::lowered(graph, node),
         _ => false,
     }
 }
@@ -165,16 +166,24 @@ pub(crate) fn plan(graph: &Graph, fetches: &[NodeId], in_region: bool) -> Result
     // when its inlined subtree is cheap, which saves storing and reloading it.
     let mut inline = vec![false; n];
     let mut cost = vec![0usize; n];
+    // `random[i]`: node i is a random op or inlines one. A random op draws by
+    // its output offset, which a reduction's kernel does not have: such a
+    // chain is not inlined into a reduction.
+    let mut random = vec![false; n];
     for id in graph.ids() {
         let i = id.index();
         if !needed[i] || fetched[i] || !lowered_node[i] || users[i].is_empty() {
             continue;
         }
+        random[i] = super::dropout::is_random(graph, id)
+            || graph.node(id).inputs.iter().any(|j| {
+                inline.get(j.index()) == Some(&true) && random.get(j.index()) == Some(&true)
+            });
         let in_kernel = users[i].iter().all(|user| {
             let elementwise =
                 lowered_node[user.index()] && graph.ty(*user).shape == graph.ty(id).shape;
             // A reduction computes its producer's chain in its own kernel.
-            elementwise || fused_reduction(graph, *user, in_region)
+            elementwise || (!random[i] && fused_reduction(graph, *user, in_region))
         });
         let node = graph.node(id);
         cost[i] = 1 + node
@@ -304,6 +313,10 @@ fn merge_sides(
                 // precedes the reduction.
                 graph.ty(root).shape == graph.ty(input).shape
                     && graph.ty(root).dtype == node.ty.dtype
+                    && !group
+                        .members
+                        .iter()
+                        .any(|&m| super::dropout::is_random(graph, m))
                     && root > r.node
                     && !r.group.leaves.contains(&root)
                     && group

@@ -64,6 +64,15 @@ pub(crate) fn compile(
 ) -> Result<FuncId, Diag> {
     let node = graph.node(r.node);
     let value = *node.inputs.first().ok_or_else(|| internal("no input"))?;
+    // A random op draws by its output offset, which this kernel does not
+    // have (`plan::plan` keeps them out of reductions).
+    if r.group
+        .members
+        .iter()
+        .any(|&m| super::dropout::is_random(graph, m))
+    {
+        return Err(internal("a random op in a reduction's group"));
+    }
     let l = &r.layout;
     let nest = l.nest();
     let vector = vectorizes(graph, &r.group, &nest);

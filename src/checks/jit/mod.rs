@@ -9,6 +9,7 @@ mod control;
 mod control_bits;
 mod direct;
 mod direct_nn;
+mod dropout;
 mod elementwise;
 mod matmul;
 mod products;

@@ -15,7 +15,7 @@ pub(crate) trait Body {
     /// Emits the work for `lanes` consecutive innermost elements at `offsets`.
     fn element(&mut self, e: &mut Emitter, offsets: &[Value], lanes: u32) -> Result<(), Diag>;
 
-    /// Whether the vector innermost loop must run in blocks of at most
+    /// Whether the innermost loop must run in blocks of at most
     /// [`blocks::LEN`] elements, each started by [`Body::prepare`].
     fn blocks(&self) -> bool {
         false
@@ -230,35 +230,35 @@ impl<'f> Emitter<'f> {
             })?;
             return Ok(());
         }
-        if vector && body.blocks() {
+        if body.blocks() {
             // Full blocks, then the last shorter one (maybe empty), each
             // prepared first.
             let len = blocks::LEN as i64;
             let start = self.counted(start, end, len, &mut |e, i| {
                 let stop = e.b.ins().iadd_imm_s(i, len);
                 let n = e.b.ins().iconst(types::I64, len);
-                e.innermost(nest, &mut *body, axis, &offsets, (i, stop), n)
+                e.innermost(nest, &mut *body, axis, &offsets, (i, stop, n), vector)
             })?;
             let n = self.b.ins().isub(end, start);
-            return self.innermost(nest, body, axis, &offsets, (start, end), n);
+            return self.innermost(nest, body, axis, &offsets, (start, end, n), vector);
         }
         self.vectors(nest, body, axis, &offsets, (start, end), vector)
     }
 
     /// One block `[start, end)` of `n` elements of the innermost axis: its
-    /// preparation, then its vector and scalar loops.
+    /// preparation, then its vector (if `vector`) and scalar loops.
     fn innermost(
         &mut self,
         nest: &Nest,
         body: &mut dyn Body,
         axis: usize,
         offsets: &[Value],
-        (start, end): (Value, Value),
-        n: Value,
+        (start, end, n): (Value, Value, Value),
+        vector: bool,
     ) -> Result<(), Diag> {
         let offs = self.advance(nest, offsets, axis, start);
         body.prepare(self, &offs, n)?;
-        self.vectors(nest, body, axis, offsets, (start, end), true)
+        self.vectors(nest, body, axis, offsets, (start, end), vector)
     }
 
     /// The innermost axis over `[start, end)`: a 4-lane loop (if `vector`),
