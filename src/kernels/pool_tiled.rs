@@ -99,11 +99,13 @@ fn grad<T: Scalar + Default>(pool: &Pool, x: &[T], g: &[T], first: usize, out: &
                 for (s, &gv) in share.iter_mut().zip(&g[o..o + c]) {
                     *s = T::binary(BinaryOp::Add, T::default(), gv);
                 }
+                // Every cell of the window written once (a select, not a
+                // conditional store, so it vectorises).
                 for j in 0..sh * sw {
                     let at = cell(j);
                     let cells = dx[at..at + c].iter_mut().zip(&best_at).zip(&share);
                     for ((d, &b), &s) in cells {
-                        *d = if b == j as u32 { s } else { *d };
+                        *d = if b == j as u32 { s } else { T::default() };
                     }
                 }
             }
