@@ -5,10 +5,10 @@
 //! general kernel's scatter; compiled for the widest vectors the CPU has.
 //! The same bits as the general kernel (`pool.rs`), which the tests check.
 
-use super::Pool;
 use crate::ir::scalar::Scalar;
 use crate::ir::BinaryOp;
 use crate::kernels::isa::{self, Isa};
+use crate::kernels::pool::Pool;
 
 /// Whether the windows of `pool` tile its input, never overlapping or
 /// reaching past it.
@@ -153,7 +153,7 @@ mod tests {
             let x = values(pool.input_len(), 1);
             let g = values(pool.output_len(), 2);
             let mut want = vec![7.0f32; x.len()];
-            super::super::max_pool2d_grad_windows(&pool, &x, &g, 0, &mut want);
+            crate::kernels::pool::max_pool2d_grad_windows(&pool, &x, &g, 0, &mut want);
             for isa in Isa::ALL.into_iter().filter(|i| i.missing().is_empty()) {
                 let mut got = vec![7.0f32; x.len()];
                 by(isa, &pool, &x, &g, 0, &mut got);
