@@ -277,11 +277,8 @@ impl Builder<'_> {
                 // The bias corrections fold into two scalars, so an element
                 // costs one division and one square root instead of three
                 // divisions and one: the same value up to rounding.
-                let root_c2 = self.add_node(
-                    Op::Unary(UnaryOp::Sqrt),
-                    &[(corrections[1], span)],
-                    span,
-                )?;
+                let root_c2 =
+                    self.add_node(Op::Unary(UnaryOp::Sqrt), &[(corrections[1], span)], span)?;
                 let c = self.opt_hyper(lr, dtype, span)?;
                 let lr_root = self.opt_bin(BinaryOp::Mul, c, root_c2, span)?;
                 let scale = self.opt_bin(BinaryOp::Div, lr_root, corrections[0], span)?;
