@@ -23,18 +23,22 @@ impl Executable {
         out_leaf: Option<usize>,
         base: Base,
     ) -> Result<Vec<Arg<'m>>, Diag> {
-        ids.iter()
-            .enumerate()
-            .map(|(k, &l)| {
-                if out_leaf == Some(k) {
-                    return Ok(Arg::Out);
-                }
-                let v = memo[l.index()]
-                    .as_ref()
-                    .ok_or_else(|| at(node, format!("input {l} was not computed")))?;
-                Arg::of(v, base).ok_or_else(|| at(node, "an arena value outside the arena"))
-            })
-            .collect()
+        // One allocation of the final size (a `collect` through `Result`
+        // grows the vector push by push).
+        let mut args = Vec::with_capacity(ids.len());
+        for (k, &l) in ids.iter().enumerate() {
+            if out_leaf == Some(k) {
+                args.push(Arg::Out);
+                continue;
+            }
+            let v = memo[l.index()]
+                .as_ref()
+                .ok_or_else(|| at(node, format!("input {l} was not computed")))?;
+            args.push(
+                Arg::of(v, base).ok_or_else(|| at(node, "an arena value outside the arena"))?,
+            );
+        }
+        Ok(args)
     }
 
     /// The node's arena slot in this step, if any: its offset and bytes.
