@@ -127,13 +127,18 @@ pub(super) unsafe fn product_by(
 /// # Safety
 /// As for [`product`]'s `b`.
 unsafe fn pack(b: Strided<*const f32>, k: usize, n: usize, out: &mut Vec<f32>) {
-    out.clear();
-    out.resize(k * MAX_N, 0.0);
+    // Every lane is written below: fill only when the size changes.
+    if out.len() != k * MAX_N {
+        out.clear();
+        out.resize(k * MAX_N, 0.0);
+    }
     for (p, row) in out.chunks_exact_mut(MAX_N).enumerate() {
-        for (j, v) in row[..n].iter_mut().enumerate() {
+        let (values, zeros) = row.split_at_mut(n);
+        for (j, v) in values.iter_mut().enumerate() {
             // SAFETY: `p < k`, `j < n`: the caller's guarantee.
             *v = unsafe { *b.ptr.offset(p as isize * b.rs + j as isize * b.cs) };
         }
+        zeros.fill(0.0);
     }
 }
 
