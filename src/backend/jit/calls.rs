@@ -57,14 +57,14 @@ impl<'a> Arg<'a> {
 
 /// Runs a kernel on `args` into the arena slot at `out` of `bytes` (the
 /// node's size, every byte written), once per slot list of `ranges`.
-pub(super) fn run_into(
+pub(super) fn run_into<R: AsRef<[usize]>>(
     kernel: &Kernel,
     node: &Node,
     args: &[Arg],
     types: &[&TensorType],
     out: *mut u8,
     bytes: usize,
-    ranges: &[Vec<usize>],
+    ranges: &[R],
 ) -> Result<(), Diag> {
     if bytes != bytes_of(&node.ty) {
         return Err(at(node, "output slot of the wrong size"));
@@ -78,13 +78,13 @@ pub(super) fn run_into(
 /// Runs a kernel on `args` (checked against `types`) into `out` (of the
 /// node's type, every element written), once per slot list of `ranges`. An
 /// [`Arg::Out`] argument is `out` itself (an in-place write: `inplace.rs`).
-pub(super) fn run_kernel(
+pub(super) fn run_kernel<R: AsRef<[usize]>>(
     kernel: &Kernel,
     node: &Node,
     args: &[Arg],
     types: &[&TensorType],
     mut out: Tensor,
-    ranges: &[Vec<usize>],
+    ranges: &[R],
 ) -> Result<Tensor, Diag> {
     if out.is_empty() {
         return Ok(out);
@@ -104,16 +104,16 @@ const STACK_ARGS: usize = 32;
 /// Checks `args` against `types` and calls `kernel` on them and `out` once
 /// per slot list of `ranges` (in parallel when there are several). An
 /// [`Arg::Out`] argument reads `outs[0]`, which must then have its type.
-pub(super) fn call(
+pub(super) fn call<R: AsRef<[usize]>>(
     kernel: &Kernel,
     node: &Node,
     args: &[Arg],
     types: &[&TensorType],
     outs: &[*mut u8],
-    ranges: &[Vec<usize>],
+    ranges: &[R],
 ) -> Result<(), Diag> {
     let fixed = args.len() + outs.len();
-    let expected = fixed + ranges.first().map_or(0, Vec::len);
+    let expected = fixed + ranges.first().map_or(0, |r| r.as_ref().len());
     let status = match ranges {
         [slots] if expected <= STACK_ARGS => {
             let mut list = [std::ptr::null_mut::<u8>(); STACK_ARGS];
@@ -122,7 +122,7 @@ pub(super) fn call(
                 list[n] = p;
                 n += 1;
             })?;
-            for &s in slots {
+            for &s in slots.as_ref() {
                 list[n] = s as *mut u8;
                 n += 1;
             }
@@ -135,7 +135,7 @@ pub(super) fn call(
                 .iter()
                 .map(|slots| {
                     let mut list = ptrs.clone();
-                    list.extend(slots.iter().map(|&s| s as *mut u8));
+                    list.extend(slots.as_ref().iter().map(|&s| s as *mut u8));
                     list
                 })
                 .collect();
