@@ -134,9 +134,17 @@ unsafe fn pack(b: Strided<*const f32>, k: usize, n: usize, out: &mut Vec<f32>) {
     }
     for (p, row) in out.chunks_exact_mut(MAX_N).enumerate() {
         let (values, zeros) = row.split_at_mut(n);
-        for (j, v) in values.iter_mut().enumerate() {
-            // SAFETY: `p < k`, `j < n`: the caller's guarantee.
-            *v = unsafe { *b.ptr.offset(p as isize * b.rs + j as isize * b.cs) };
+        // SAFETY: `p < k`: the caller's guarantee.
+        let start = unsafe { b.ptr.offset(p as isize * b.rs) };
+        if b.cs == 1 {
+            // SAFETY: row `p`'s `n` values are contiguous (the caller's
+            // guarantee with a column stride of 1).
+            values.copy_from_slice(unsafe { std::slice::from_raw_parts(start, n) });
+        } else {
+            for (j, v) in values.iter_mut().enumerate() {
+                // SAFETY: `j < n`: the caller's guarantee.
+                *v = unsafe { *start.offset(j as isize * b.cs) };
+            }
         }
         zeros.fill(0.0);
     }
@@ -177,7 +185,7 @@ unsafe fn rows_avx512(
 ) {
     // SAFETY: this function has the AVX-512F target feature; the caller's
     // pointers.
-    unsafe { rows_with::<Avx512, 8>(a, packed, c, range, kn) }
+    unsafe { rows_with::<Avx512, 12>(a, packed, c, range, kn) }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -195,7 +203,8 @@ unsafe fn rows_avx2(
 }
 
 /// Blocks of `R` rows (one accumulator each, so `R` independent `fma`
-/// chains), then single rows: each output is the same chain either way.
+/// chains), then of four, then single rows: each output is the same chain
+/// whichever block computes it.
 ///
 /// # Safety
 /// The CPU has `L`'s instruction set; as for [`rows`].
@@ -213,6 +222,12 @@ unsafe fn rows_with<L: Lanes, const R: usize>(
         // SAFETY: rows i..i+R are in range; the caller's guarantees.
         unsafe { block::<L, R>(a, packed, c, i, (k, n)) };
         i += R;
+    }
+    // Leftover rows four at a time: one chain alone waits on each `fma`.
+    while i + 4 <= hi {
+        // SAFETY: as above, for rows i..i+4.
+        unsafe { block::<L, 4>(a, packed, c, i, (k, n)) };
+        i += 4;
     }
     while i < hi {
         // SAFETY: as above, for row i.

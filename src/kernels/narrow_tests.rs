@@ -116,7 +116,7 @@ fn strides_threads_and_row_blocks_give_the_same_bits() {
             assert_eq!(plain, split, "{isa:?} {m}x{k}x{n}: threads");
         }
         // Equal rows of `a` on both sides of a row block's edge: equal rows.
-        let (m, k, n) = (11, 40, 10);
+        let (m, k, n) = (29, 40, 10); // blocks of 12, 4 and 1 rows
         let row = values(k, 5);
         let a: Vec<f32> = (0..m).flat_map(|_| row.iter().copied()).collect();
         let c = run(isa, (&a, false), (&values(k * n, 6), false), (m, k, n), 1);
