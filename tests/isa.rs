@@ -38,6 +38,8 @@ fn example_programs_match_the_interpreter_under_every_runnable_isa() {
     for program in [
         "programs/three_layer_convnet.td",
         "programs/two_layer_fc.td",
+        // Ten-class products (`kernels::narrow`) forward and backward.
+        "programs/digits_mlp.td",
     ] {
         let want = stdout_ok(
             &tdsl(None, &["run", program, "--backend", "interp"]),

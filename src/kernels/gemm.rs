@@ -1,5 +1,6 @@
 //! The one GEMM that both backends use for float matrix products (the `gemm`
-//! crate, AVX-512 kernels with its `x86-v4` feature). Sharing it keeps the
+//! crate, AVX-512 kernels with its `x86-v4` feature; `f32` products at most
+//! sixteen columns wide by `narrow.rs`). Sharing it keeps the
 //! interpreter and the JIT in the same summation order, so programs whose
 //! values come from cancellation (a small loss late in training) agree far
 //! below the 1e-5 the backends promise, not just within it.
@@ -29,6 +30,36 @@ pub fn matmul_into<T: 'static + Copy + Default + num_one::One>(
     let (a_rs, a_cs) = (a.strides()[0], a.strides()[1]);
     let (b_rs, b_cs) = (b.strides()[0], b.strides()[1]);
     let (c_rs, c_cs) = (c.strides()[0], c.strides()[1]);
+    if std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>()
+        && super::narrow::applies(m, k, n)
+    {
+        use super::narrow::Strided;
+        // SAFETY: `T` is `f32`; the views' shapes were checked above, so the
+        // strides address their elements only, and `c` is a unique mutable
+        // view overlapping neither input.
+        unsafe {
+            super::narrow::product(
+                Strided {
+                    ptr: a.as_ptr() as *const f32,
+                    rs: a_rs,
+                    cs: a_cs,
+                },
+                Strided {
+                    ptr: b.as_ptr() as *const f32,
+                    rs: b_rs,
+                    cs: b_cs,
+                },
+                Strided {
+                    ptr: c.as_mut_ptr() as *mut f32,
+                    rs: c_rs,
+                    cs: c_cs,
+                },
+                (m, k, n),
+                1,
+            )
+        };
+        return true;
+    }
     // SAFETY: the pointers and strides come from live ndarray views whose
     // shapes were checked above, so every element gemm reads (m*k of `a`, k*n of
     // `b`) and writes (m*n of `c`) lies inside its view; `c` is a unique

@@ -15,6 +15,7 @@ mod lanes;
 pub mod loss;
 pub mod matmul;
 pub mod movement;
+pub mod narrow;
 pub mod nn;
 pub mod pool;
 pub mod reduce;

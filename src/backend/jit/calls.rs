@@ -57,14 +57,14 @@ impl<'a> Arg<'a> {
 
 /// Runs a kernel on `args` into the arena slot at `out` of `bytes` (the
 /// node's size, every byte written), once per slot list of `ranges`.
-pub(super) fn run_into(
+pub(super) fn run_into<R: AsRef<[usize]>>(
     kernel: &Kernel,
     node: &Node,
     args: &[Arg],
     types: &[&TensorType],
     out: *mut u8,
     bytes: usize,
-    ranges: &[Vec<usize>],
+    ranges: &[R],
 ) -> Result<(), Diag> {
     if bytes != bytes_of(&node.ty) {
         return Err(at(node, "output slot of the wrong size"));
@@ -78,13 +78,13 @@ pub(super) fn run_into(
 /// Runs a kernel on `args` (checked against `types`) into `out` (of the
 /// node's type, every element written), once per slot list of `ranges`. An
 /// [`Arg::Out`] argument is `out` itself (an in-place write: `inplace.rs`).
-pub(super) fn run_kernel(
+pub(super) fn run_kernel<R: AsRef<[usize]>>(
     kernel: &Kernel,
     node: &Node,
     args: &[Arg],
     types: &[&TensorType],
     mut out: Tensor,
-    ranges: &[Vec<usize>],
+    ranges: &[R],
 ) -> Result<Tensor, Diag> {
     if out.is_empty() {
         return Ok(out);
@@ -97,18 +97,68 @@ pub(super) fn run_kernel(
     Ok(out)
 }
 
+/// Pointer lists up to this long are built on the stack (one range: the
+/// common case of a small kernel, called once per step with no allocation).
+const STACK_ARGS: usize = 32;
+
 /// Checks `args` against `types` and calls `kernel` on them and `out` once
 /// per slot list of `ranges` (in parallel when there are several). An
 /// [`Arg::Out`] argument reads `outs[0]`, which must then have its type.
-pub(super) fn call(
+pub(super) fn call<R: AsRef<[usize]>>(
     kernel: &Kernel,
     node: &Node,
     args: &[Arg],
     types: &[&TensorType],
     outs: &[*mut u8],
-    ranges: &[Vec<usize>],
+    ranges: &[R],
 ) -> Result<(), Diag> {
-    let mut ptrs = Vec::with_capacity(args.len() + 1);
+    let fixed = args.len() + outs.len();
+    let expected = fixed + ranges.first().map_or(0, |r| r.as_ref().len());
+    let status = match ranges {
+        [slots] if expected <= STACK_ARGS => {
+            let mut list = [std::ptr::null_mut::<u8>(); STACK_ARGS];
+            let mut n = 0;
+            operand_ptrs(node, args, types, outs, |p| {
+                list[n] = p;
+                n += 1;
+            })?;
+            for &s in slots.as_ref() {
+                list[n] = s as *mut u8;
+                n += 1;
+            }
+            kernel.call(&list[..n], expected)?
+        }
+        _ => {
+            let mut ptrs = Vec::with_capacity(expected);
+            operand_ptrs(node, args, types, outs, |p| ptrs.push(p))?;
+            let calls: Vec<Vec<*mut u8>> = ranges
+                .iter()
+                .map(|slots| {
+                    let mut list = ptrs.clone();
+                    list.extend(slots.as_ref().iter().map(|&s| s as *mut u8));
+                    list
+                })
+                .collect();
+            call_all(kernel, &calls, expected)?
+        }
+    };
+    if status != STATUS_OK {
+        return Err(at(
+            node,
+            format!("kernel failed a bounds check (status {status})"),
+        ));
+    }
+    Ok(())
+}
+
+/// The operands' addresses (checked against `types`), then `outs`, in order.
+fn operand_ptrs(
+    node: &Node,
+    args: &[Arg],
+    types: &[&TensorType],
+    outs: &[*mut u8],
+    mut push: impl FnMut(*mut u8),
+) -> Result<(), Diag> {
     for (k, (arg, ty)) in args.iter().zip(types).enumerate() {
         let arg = match arg {
             Arg::Tensor(t) => t,
@@ -116,7 +166,7 @@ pub(super) fn call(
                 if **ty != node.ty || outs.len() != 1 {
                     return Err(at(node, format!("operand {k} cannot be the output")));
                 }
-                ptrs.push(outs[0]);
+                push(outs[0]);
                 continue;
             }
             // A slot is planned for its node's type: its size must match.
@@ -124,7 +174,7 @@ pub(super) fn call(
                 if *bytes != bytes_of(ty) {
                     return Err(at(node, format!("operand {k}'s slot is not a {ty}")));
                 }
-                ptrs.push(*ptr);
+                push(*ptr);
                 continue;
             }
         };
@@ -135,24 +185,8 @@ pub(super) fn call(
                 format!("operand {k} is {} but the kernel takes {ty}", arg.ty()),
             ));
         }
-        ptrs.push(data_ptr(arg).ok_or_else(|| at(node, format!("operand {k} is not contiguous")))?);
+        push(data_ptr(arg).ok_or_else(|| at(node, format!("operand {k} is not contiguous")))?);
     }
-    ptrs.extend_from_slice(outs);
-    let calls: Vec<Vec<*mut u8>> = ranges
-        .iter()
-        .map(|slots| {
-            let mut list = ptrs.clone();
-            list.extend(slots.iter().map(|&s| s as *mut u8));
-            list
-        })
-        .collect();
-    let expected = ptrs.len() + ranges.first().map_or(0, Vec::len);
-    let status = call_all(kernel, &calls, expected)?;
-    if status != STATUS_OK {
-        return Err(at(
-            node,
-            format!("kernel failed a bounds check (status {status})"),
-        ));
-    }
+    outs.iter().for_each(|&p| push(p));
     Ok(())
 }

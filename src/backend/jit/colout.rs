@@ -98,14 +98,16 @@ mod tests {
 
     #[test]
     fn column_major_products_are_bitwise_gemms_row_major_ones() {
-        // The MLP's dW3, odd sizes, one column, and depths of two and three
-        // gemm chunks (1024: 512 + 512; 1030: 344 + 343 + 343).
+        // Odd sizes and depths of two and three gemm chunks (1024: 512 + 512;
+        // 1030: 344 + 343 + 343). Reference and product both f32, so wider
+        // than `narrow::MAX_N`: narrower f32 products go to `kernels::narrow`
+        // on either side.
         for (m, k, n) in [
-            (1024, 256, 10),
-            (301, 77, 7),
-            (130, 1030, 9),
+            (1024, 256, 20),
+            (301, 77, 17),
+            (200, 1030, 25),
             (300, 1024, 32),
-            (97, 5, 3),
+            (160, 5, 18),
         ] {
             assert!(applies(m, k, n, Layout::Trans, Layout::Rows), "{m}x{k}x{n}");
             let value = |i: usize| ((i * 7919 % 1009) as f32 - 504.0) / 37.0;

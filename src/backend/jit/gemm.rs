@@ -92,6 +92,23 @@ unsafe fn gemm_rows<T: 'static + Copy + Default + Send + Sync + super::transb::P
     if m == 0 || n == 0 {
         return;
     }
+    if std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>()
+        && crate::kernels::narrow::applies(m, k, n)
+    {
+        // SAFETY: `T` is `f32`; the caller's guarantee, as `narrow::product`
+        // asks (the interpreter takes the same path: the same bits).
+        unsafe {
+            narrow(
+                a as *const f32,
+                b as *const f32,
+                c as *mut f32,
+                (m, k, n),
+                la,
+                lb,
+            )
+        };
+        return;
+    }
     if super::colout::applies(m, k, n, la, lb) {
         // SAFETY: the caller's guarantee; `applies` checked the layouts
         // `colout::product` asks for.
@@ -154,6 +171,45 @@ unsafe fn gemm_rows<T: 'static + Copy + Default + Send + Sync + super::transb::P
             parallelism(m, k, n),
         )
     }
+}
+
+/// An `f32` product at most sixteen columns wide (`kernels::narrow`), rows
+/// split among threads as gemm would be.
+///
+/// # Safety
+/// As for [`gemm_rows`].
+unsafe fn narrow(
+    a: *const f32,
+    b: *const f32,
+    c: *mut f32,
+    (m, k, n): (usize, usize, usize),
+    la: Layout,
+    lb: Layout,
+) {
+    use crate::kernels::narrow::{product, Strided};
+    let ((a_rs, a_cs), (b_rs, b_cs)) = (la.strides(m, k), lb.strides(k, n));
+    let threads = match parallelism(m, k, n) {
+        gemm::Parallelism::Rayon(t) => t,
+        gemm::Parallelism::None => 1,
+    };
+    let a = Strided {
+        ptr: a,
+        rs: a_rs,
+        cs: a_cs,
+    };
+    let b = Strided {
+        ptr: b,
+        rs: b_rs,
+        cs: b_cs,
+    };
+    let c = Strided {
+        ptr: c,
+        rs: n as isize,
+        cs: 1,
+    };
+    // SAFETY: the caller's buffers of m*k, k*n and m*n elements, addressed by
+    // their layouts' strides; `c` is row-major and overlaps neither input.
+    unsafe { product(a, b, c, (m, k, n), threads) }
 }
 
 fn layout(code: usize) -> Layout {

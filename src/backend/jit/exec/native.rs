@@ -12,6 +12,9 @@ use crate::diag::Diag;
 use crate::ir::{Node, NodeId, Tensor, TensorType};
 use std::sync::Arc;
 
+/// Leaf types up to this many are listed on the stack for a fused call.
+const STACK_TYPES: usize = 16;
+
 impl Executable {
     /// The kernel operands for `ids`, read from `memo`; `out_leaf`: the
     /// position of the leaf whose buffer is the output (an in-place write).
@@ -23,18 +26,22 @@ impl Executable {
         out_leaf: Option<usize>,
         base: Base,
     ) -> Result<Vec<Arg<'m>>, Diag> {
-        ids.iter()
-            .enumerate()
-            .map(|(k, &l)| {
-                if out_leaf == Some(k) {
-                    return Ok(Arg::Out);
-                }
-                let v = memo[l.index()]
-                    .as_ref()
-                    .ok_or_else(|| at(node, format!("input {l} was not computed")))?;
-                Arg::of(v, base).ok_or_else(|| at(node, "an arena value outside the arena"))
-            })
-            .collect()
+        // One allocation of the final size (a `collect` through `Result`
+        // grows the vector push by push).
+        let mut args = Vec::with_capacity(ids.len());
+        for (k, &l) in ids.iter().enumerate() {
+            if out_leaf == Some(k) {
+                args.push(Arg::Out);
+                continue;
+            }
+            let v = memo[l.index()]
+                .as_ref()
+                .ok_or_else(|| at(node, format!("input {l} was not computed")))?;
+            args.push(
+                Arg::of(v, base).ok_or_else(|| at(node, "an arena value outside the arena"))?,
+            );
+        }
+        Ok(args)
     }
 
     /// The node's arena slot in this step, if any: its offset and bytes.
@@ -58,29 +65,45 @@ impl Executable {
         let base = base(place.buf);
         let alias = reuse.as_ref().map(|(k, _)| *k);
         let args = self.operands(node, &group.leaves, memo, alias, base)?;
-        let types: Vec<&TensorType> = group.leaves.iter().map(|&l| self.graph.ty(l)).collect();
+        // The leaves' types on the stack when they fit (a call per step each).
+        let mut stack = [&node.ty; STACK_TYPES];
+        let heap: Vec<&TensorType>;
+        let types: &[&TensorType] = if group.leaves.len() <= STACK_TYPES {
+            for (t, &l) in stack.iter_mut().zip(&group.leaves) {
+                *t = self.graph.ty(l);
+            }
+            &stack[..group.leaves.len()]
+        } else {
+            heap = group.leaves.iter().map(|&l| self.graph.ty(l)).collect();
+            &heap
+        };
         let (outer, per) = self.fused[g].split;
         let align = if per == 1 { 8 } else { 1 };
-        let mut ranges: Vec<Vec<usize>> = split(outer, parts(outer * per), align)
-            .into_iter()
-            .map(|(lo, hi)| vec![lo, hi])
-            .collect();
-        if ranges.is_empty() {
-            // A scalar nest (no outer loop): one call; the range is unused.
-            ranges.push(vec![0, 0]);
-        }
+        let pieces = parts(outer * per);
+        // One range (the common case) without allocating; a scalar nest (no
+        // outer loop) is one call whose range is unused.
+        let ranges: Vec<[usize; 2]> = if pieces == 1 || outer == 0 {
+            Vec::new()
+        } else {
+            split(outer, pieces, align)
+                .into_iter()
+                .map(|(lo, hi)| [lo, hi])
+                .collect()
+        };
+        let one = [[0, outer]];
+        let ranges: &[[usize; 2]] = if ranges.is_empty() { &one } else { &ranges };
         let kernel = &self.fused[g].kernel;
         let out = match (reuse, slot) {
             (_, Some((offset, bytes))) => {
                 let ptr = slot_ptr(base, offset, bytes)
                     .ok_or_else(|| at(node, "arena slot outside the arena"))?;
-                run_into(kernel, node, &args, &types, ptr, bytes, &ranges)?;
+                run_into(kernel, node, &args, types, ptr, bytes, ranges)?;
                 return Ok(Val::Arena { offset, bytes });
             }
             (Some((_, t)), None) => t,
             (None, None) => self.pool.take(&node.ty),
         };
-        run_kernel(kernel, node, &args, &types, out, &ranges).map(|t| Val::Shared(Arc::new(t)))
+        run_kernel(kernel, node, &args, types, out, ranges).map(|t| Val::Shared(Arc::new(t)))
     }
 
     /// Runs matmul kernel `m` (computing node `id`).
