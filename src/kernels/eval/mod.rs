@@ -13,7 +13,7 @@ mod loss;
 mod movement;
 mod nn;
 mod pool;
-mod random;
+pub(crate) mod random;
 mod reduce;
 
 use crate::diag::Diag;

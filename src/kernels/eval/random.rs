@@ -54,12 +54,21 @@ pub(crate) fn eval(
     }
 }
 
-/// `n` standard normals or uniforms, a block of four elements at a time (the
-/// same values as [`Stream::normals`] and [`Stream::uniforms`]).
-fn draw<T: Scalar>(stream: &Stream, normal: bool, n: usize) -> Vec<T> {
-    let mut out = Vec::with_capacity(n);
-    for b in 0..n.div_ceil(4) {
-        let w = stream.block(b as u64);
+/// `n` standard normals or uniforms (the same values as [`Stream::normals`]
+/// and [`Stream::uniforms`]).
+fn draw<T: Scalar + Default>(stream: &Stream, normal: bool, n: usize) -> Vec<T> {
+    let mut out = vec![T::default(); n];
+    fill(stream, normal, 0, &mut out);
+    out
+}
+
+/// The values of stream elements `first .. first + out.len()`, a Philox block
+/// (4 elements) at a time; the JIT's fused draws call it per block of a loop.
+pub(crate) fn fill<T: Scalar>(stream: &Stream, normal: bool, first: u64, out: &mut [T]) {
+    let end = first + out.len() as u64;
+    let mut b = first / 4;
+    while 4 * b < end {
+        let w = stream.block(b);
         let block = if normal {
             let (a0, a1) = box_muller(w[0], w[1]);
             let (b0, b1) = box_muller(w[2], w[3]);
@@ -67,10 +76,11 @@ fn draw<T: Scalar>(stream: &Stream, normal: bool, n: usize) -> Vec<T> {
         } else {
             w.map(unit)
         };
-        let take = (n - 4 * b).min(4);
-        out.extend(block[..take].iter().map(|&v| T::from_f64(v)));
+        for g in first.max(4 * b)..end.min(4 * b + 4) {
+            out[(g - first) as usize] = T::from_f64(block[(g % 4) as usize]);
+        }
+        b += 1;
     }
-    out
 }
 
 /// The stream index of dropout's element 0: 0, or with a fourth input

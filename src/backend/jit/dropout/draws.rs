@@ -1,11 +1,10 @@
 //! The Rust block kernel of fused `random_normal` and `random_uniform`: the
 //! values of a run of consecutive stream elements, called from JIT code once
-//! per block of at most `blocks::LEN` elements (see `jit/dropout.rs`), the
-//! interpreter's values (`kernels/eval/random.rs`: the same Philox words,
-//! `unit` and `box_muller`, rounded by `Scalar::from_f64`).
+//! per block of at most `blocks::LEN` elements (see `jit/dropout.rs`), by
+//! the interpreter's own `kernels::eval::random::fill`.
 
-use crate::ir::philox::{box_muller, unit, Stream};
-use crate::ir::scalar::Scalar;
+use crate::ir::philox::Stream;
+use crate::kernels::eval::random::fill;
 
 /// Bit 0 of the `code` argument: normals (else uniforms).
 pub(crate) const NORMAL: u32 = 1;
@@ -40,27 +39,6 @@ pub(crate) unsafe extern "C" fn tdsl_random_draw(
         // SAFETY: as above, for `f32`.
         let out = unsafe { std::slice::from_raw_parts_mut(dst.cast::<f32>(), n) };
         fill(&stream, normal, first, out);
-    }
-}
-
-/// The values of elements `first .. first + out.len()`, a Philox block (4
-/// elements) at a time.
-pub(crate) fn fill<T: Scalar>(stream: &Stream, normal: bool, first: u64, out: &mut [T]) {
-    let end = first + out.len() as u64;
-    let mut b = first / 4;
-    while 4 * b < end {
-        let w = stream.block(b);
-        let block = if normal {
-            let (a0, a1) = box_muller(w[0], w[1]);
-            let (b0, b1) = box_muller(w[2], w[3]);
-            [a0, a1, b0, b1]
-        } else {
-            w.map(unit)
-        };
-        for g in first.max(4 * b)..end.min(4 * b + 4) {
-            out[(g - first) as usize] = T::from_f64(block[(g % 4) as usize]);
-        }
-        b += 1;
     }
 }
 
