@@ -3,7 +3,7 @@
 //! and out of range, broadcast targets, and large inputs split among threads.
 
 use super::direct::{ints, Case};
-use crate::ir::{DType, GradOp, Op, Tensor, TensorType};
+use crate::ir::{DType, GradOp, NodeId, Op, Tensor, TensorType};
 
 /// SAME pads `[top, bottom, left, right]` of a window over `h` x `w`, as TF.
 fn same(h: usize, w: usize, size: [usize; 2], strides: [usize; 2]) -> [usize; 4] {
@@ -14,6 +14,46 @@ fn same(h: usize, w: usize, size: [usize; 2], strides: [usize; 2]) -> [usize; 4]
     };
     let ([t, b], [l, r]) = (pad(h, size[0], strides[0]), pad(w, size[1], strides[1]));
     [t, b, l, r]
+}
+
+/// Max and average pooling of `x` with `window` (size, strides, pads) and
+/// both adjoints, for a gradient fed at the pooled shape.
+fn pools_and_adjoints(c: &mut Case, x: NodeId, window: ([usize; 2], [usize; 2], [usize; 4])) {
+    let (size, strides, pads) = window;
+    let y = c.op(
+        Op::MaxPool2d {
+            size,
+            strides,
+            pads,
+        },
+        &[x],
+        None,
+    );
+    c.op(
+        Op::AvgPool2d {
+            size,
+            strides,
+            pads,
+        },
+        &[x],
+        None,
+    );
+    let dtype = c.g.ty(x).dtype;
+    let out = c.g.ty(y).shape.dims().to_vec();
+    let g = c.input(dtype, &out, false);
+    let ty = c.g.ty(x).clone();
+    let avg = GradOp::AvgPool2dGrad {
+        size,
+        strides,
+        pads,
+    };
+    c.op(Op::Grad(avg), &[g], Some(ty.clone()));
+    let max = GradOp::MaxPool2dGrad {
+        size,
+        strides,
+        pads,
+    };
+    c.op(Op::Grad(max), &[x, g], Some(ty));
 }
 
 #[test]
@@ -38,39 +78,7 @@ fn pooling_and_its_adjoints_with_same_and_valid_windows_on_odd_sizes() {
             for dtype in [DType::F32, DType::F64] {
                 let mut c = Case::new();
                 let x = c.input(dtype, &dims, true);
-                let y = c.op(
-                    Op::MaxPool2d {
-                        size,
-                        strides,
-                        pads,
-                    },
-                    &[x],
-                    None,
-                );
-                c.op(
-                    Op::AvgPool2d {
-                        size,
-                        strides,
-                        pads,
-                    },
-                    &[x],
-                    None,
-                );
-                let out = c.g.ty(y).shape.dims().to_vec();
-                let g = c.input(dtype, &out, false);
-                let ty = TensorType::new(dtype, dims.to_vec());
-                let avg = GradOp::AvgPool2dGrad {
-                    size,
-                    strides,
-                    pads,
-                };
-                c.op(Op::Grad(avg), &[g], Some(ty.clone()));
-                let max = GradOp::MaxPool2dGrad {
-                    size,
-                    strides,
-                    pads,
-                };
-                c.op(Op::Grad(max), &[x, g], Some(ty));
+                pools_and_adjoints(&mut c, x, (size, strides, pads));
                 assert_eq!(c.check(), None, "{dims:?} {size:?} {strides:?} {pads:?}");
             }
         }
@@ -155,37 +163,7 @@ fn large_pools_and_losses_split_among_threads_give_the_same_bits() {
     let dims = [8, 33, 31, 16];
     let x = c.input(DType::F32, &dims, false);
     let (size, strides) = ([3, 3], [2, 2]);
-    let pads = same(33, 31, size, strides);
-    let y = c.op(
-        Op::MaxPool2d {
-            size,
-            strides,
-            pads,
-        },
-        &[x],
-        None,
-    );
-    c.op(
-        Op::AvgPool2d {
-            size,
-            strides,
-            pads,
-        },
-        &[x],
-        None,
-    );
-    let out = c.g.ty(y).shape.dims().to_vec();
-    let g = c.input(DType::F32, &out, false);
-    let ty = TensorType::new(DType::F32, dims.to_vec());
-    c.op(
-        Op::Grad(GradOp::AvgPool2dGrad {
-            size,
-            strides,
-            pads,
-        }),
-        &[g],
-        Some(ty),
-    );
+    pools_and_adjoints(&mut c, x, (size, strides, same(33, 31, size, strides)));
     let z = c.input(DType::F32, &[600, 301], false);
     let labels = (0..600).map(|r| r * 7 % 301).collect();
     let l = c.feed(ints(&[600], labels));
