@@ -76,8 +76,11 @@ fn grad<T: Scalar + Default>(pool: &Pool, x: &[T], g: &[T], first: usize, out: &
     let mut best_at = vec![0u32; c];
     let mut share = vec![T::default(); c];
     for (k, dx) in out.chunks_exact_mut(len).enumerate() {
-        // Cells no window covers (a last row or column VALID leaves out) stay 0.
-        dx.fill(T::default());
+        // Every covered cell is written below; only cells no window covers
+        // (a last row or column VALID leaves out) need their 0 first.
+        if oh * sh < h || ow * sw < w {
+            dx.fill(T::default());
+        }
         let image = first + k;
         let x = &x[image * len..(image + 1) * len];
         for oy in 0..oh {
