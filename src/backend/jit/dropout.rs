@@ -26,8 +26,8 @@ use super::codegen::{internal, Jit};
 use super::fused::Fused;
 use super::nest::Emitter;
 use crate::diag::Diag;
-use crate::ir::scalar::Scalar;
-use crate::ir::{BinaryOp, DType, Graph, Node, NodeId, Op, RandomKind};
+use crate::ir::{DType, Graph, Node, NodeId, Op, RandomKind};
+use crate::kernels::eval::random;
 use cranelift_codegen::ir::immediates::{Ieee32, Ieee64};
 use cranelift_codegen::ir::{
     types, Endianness, FuncRef, InstBuilder, MemFlagsData, StackSlot, Value,
@@ -89,22 +89,17 @@ pub(crate) fn params(graph: &Graph, node: &Node) -> Option<Params> {
         None => 0,
         Some(&row) => {
             let row = u64::try_from(constant(graph, row)? as i64).ok()?;
-            let rows = node.ty.shape.dims().first().copied().unwrap_or(1).max(1);
-            row.checked_mul((node.ty.shape.numel() / rows) as u64)?
+            random::share_start(node.ty.shape.dims(), row)
         }
     };
-    // The interpreter's scale and threshold, computed the same way.
+    // The interpreter's own scale and threshold.
     let scale = match node.ty.dtype {
-        DType::F32 => {
-            let one = 1.0f32;
-            let keep = f32::binary(BinaryOp::Sub, one, rate as f32);
-            f64::from(f32::binary(BinaryOp::Div, one, keep))
-        }
-        _ => f64::binary(BinaryOp::Div, 1.0, f64::binary(BinaryOp::Sub, 1.0, rate)),
+        DType::F32 => f64::from(random::keep_scale(rate as f32)),
+        _ => random::keep_scale(rate),
     };
     Some(Params {
         seed,
-        threshold: (rate * 16_777_216.0).ceil() as u32,
+        threshold: random::keep_threshold(rate),
         scale,
         first,
     })

@@ -93,9 +93,28 @@ fn first_element(node: &Node, inputs: &[&Tensor]) -> Result<u64, Diag> {
     }
     let row = scalar_of(node, typed::<i32>(node, inputs, 3)?)?;
     let row = u64::try_from(row).map_err(|_| internal(node, format!("first row {row}")))?;
-    let rows = node.ty.shape.dims().first().copied().unwrap_or(1).max(1);
-    let per_row = (node.ty.shape.numel() / rows) as u64;
-    Ok(row.saturating_mul(per_row))
+    Ok(share_start(node.ty.shape.dims(), row))
+}
+
+/// The stream index of element 0 of an output of `dims` computed from batch
+/// row `row` on: `row` times the elements of a row.
+pub(crate) fn share_start(dims: &[usize], row: u64) -> u64 {
+    let rows = dims.first().copied().unwrap_or(1).max(1);
+    let per_row = (dims.iter().product::<usize>() / rows) as u64;
+    row.saturating_mul(per_row)
+}
+
+/// Dropout's keep threshold: `unit(w) >= rate` with `unit(w) = (w >> 8) *
+/// 2^-24` exactly, as an integer compare against `ceil(rate * 2^24)` (exact:
+/// a power-of-two scaling).
+pub(crate) fn keep_threshold(rate: f64) -> u32 {
+    (rate * 16_777_216.0).ceil() as u32
+}
+
+/// The scale of kept elements, `1 / (1 - rate)` in `T`.
+pub(crate) fn keep_scale<T: Scalar>(rate: T) -> T {
+    let one = T::from_f64(1.0);
+    T::binary(BinaryOp::Div, one, T::binary(BinaryOp::Sub, one, rate))
 }
 
 /// Inverted dropout of `xs`: element `i` is kept when the uniform of stream
@@ -115,12 +134,9 @@ fn dropout<T: Scalar + std::ops::Mul<Output = T>>(
             node.span,
         ));
     }
-    let one = T::from_f64(1.0);
-    let scale = T::binary(BinaryOp::Div, one, T::binary(BinaryOp::Sub, one, rate));
+    let scale = keep_scale(rate);
     let zero = T::from_f64(0.0);
-    // `unit(w) >= r` with `unit(w) = (w >> 8) * 2^-24` exactly: an integer
-    // compare against `ceil(r * 2^24)` (exact: a power-of-two scaling).
-    let threshold = (r * 16_777_216.0).ceil() as u32;
+    let threshold = keep_threshold(r);
     let mut out = vec![zero; xs.len()];
     // Element `i` is stream element `first + i`: `LANES` blocks of 4 stream
     // elements at a time (`first` need not be a multiple of 4: a share's first
