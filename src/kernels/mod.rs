@@ -4,6 +4,7 @@
 
 pub mod collective;
 pub mod conv;
+pub mod dropout_mask;
 pub mod elem;
 pub mod eval;
 pub mod fault;

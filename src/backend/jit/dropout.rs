@@ -20,7 +20,6 @@
 
 pub(crate) mod draws;
 pub(crate) mod mask;
-mod wide;
 
 use super::codegen::{internal, Jit};
 use super::fused::Fused;

@@ -6,9 +6,10 @@
 
 use super::{dispatch_float, expect_inputs, internal, typed, Elem};
 use crate::diag::Diag;
-use crate::ir::philox::{box_muller, unit, Stream, LANES};
+use crate::ir::philox::{box_muller, unit, Stream};
 use crate::ir::scalar::Scalar;
 use crate::ir::{BinaryOp, Node, RandomKind, Tensor};
+use crate::kernels::dropout_mask;
 use ndarray::{ArrayD, IxDyn};
 
 pub(crate) fn eval(
@@ -35,17 +36,16 @@ pub(crate) fn eval(
             if !(4..=5).contains(&inputs.len()) {
                 expect_inputs(node, inputs, 3)?;
             }
-            let stream =
-                Stream::in_loop(seed, step_of(node, inputs, 2)?, word_of(node, inputs, 4)?);
+            let key = (seed, step_of(node, inputs, 2)?, word_of(node, inputs, 4)?);
             let first = first_element(node, inputs)?;
             dispatch_float!(node, node.ty.dtype, T => {
                 let x = typed::<T>(node, inputs, 0)?;
                 let rate = scalar_of(node, typed::<T>(node, inputs, 1)?)?;
                 let values = match x.as_slice() {
-                    Some(xs) => dropout(node, xs, rate, &stream, first)?,
+                    Some(xs) => dropout(node, xs, rate, key, first)?,
                     None => {
                         let xs: Vec<T> = x.iter().copied().collect();
-                        dropout(node, &xs, rate, &stream, first)?
+                        dropout(node, &xs, rate, key, first)?
                     }
                 };
                 wrap::<T>(node, shape, values)
@@ -124,7 +124,7 @@ fn dropout<T: Scalar + std::ops::Mul<Output = T>>(
     node: &Node,
     xs: &[T],
     rate: T,
-    stream: &Stream,
+    (seed, step, word): (u64, u32, u32),
     first: u64,
 ) -> Result<Vec<T>, Diag> {
     let r = rate.to_f64();
@@ -138,24 +138,18 @@ fn dropout<T: Scalar + std::ops::Mul<Output = T>>(
     let zero = T::from_f64(0.0);
     let threshold = keep_threshold(r);
     let mut out = vec![zero; xs.len()];
-    // Element `i` is stream element `first + i`: `LANES` blocks of 4 stream
-    // elements at a time (`first` need not be a multiple of 4: a share's first
-    // row), each element reading word `g % 4` of block `g / 4`.
-    let end = first + xs.len() as u64;
-    let mut b0 = first / 4;
-    while 4 * b0 < end {
-        let w = stream.blocks(b0);
-        let lo = first.max(4 * b0);
-        let hi = end.min(4 * (b0 + LANES as u64));
-        for g in lo..hi {
-            let i = (g - first) as usize;
-            let word = w[(g % 4) as usize][(g / 4 - b0) as usize];
+    // The masks a block at a time (the JIT's fused loops draw the same).
+    let mut keep = [0i32; 256];
+    for (k, (xs, out)) in xs.chunks(256).zip(out.chunks_mut(256)).enumerate() {
+        let keep = &mut keep[..xs.len()];
+        let at = first + (256 * k) as u64;
+        dropout_mask::masks(seed, (step, word), threshold, at, keep);
+        for ((o, &x), &m) in out.iter_mut().zip(xs).zip(keep.iter()) {
             // Both sides computed: a select, not a branch the random mask
             // would mispredict half of the time.
-            let kept = xs[i] * scale;
-            out[i] = if word >> 8 >= threshold { kept } else { zero };
+            let kept = x * scale;
+            *o = if m != 0 { kept } else { zero };
         }
-        b0 += LANES as u64;
     }
     Ok(out)
 }
@@ -224,12 +218,14 @@ mod tests {
     #[test]
     fn dropout_keeps_the_elements_whose_uniform_reaches_the_rate() {
         let stream = Stream::in_loop(5, 3, 2);
-        let u: Vec<f64> = stream.uniforms(64).collect();
-        let xs: Vec<f32> = (0..41).map(|i| i as f32 + 0.5).collect();
+        let u: Vec<f64> = stream.uniforms(640).collect();
+        // Longer than a block of masks (256), so runs cross blocks.
+        let xs: Vec<f32> = (0..600).map(|i| i as f32 + 0.5).collect();
         // Rates on and next to the uniforms' grid, and offsets off a block.
         for rate in [0.0, 0.25, 0.5, 0.5 + 1e-9, u[7], u[9] - 1e-12, 0.999] {
             for first in [0u64, 1, 2, 3, 6, 21] {
-                let got = dropout(&dropout_node(41, 1), &xs, rate as f32, &stream, first).unwrap();
+                let got =
+                    dropout(&dropout_node(600, 1), &xs, rate as f32, (5, 3, 2), first).unwrap();
                 let scale = 1.0 / (1.0 - rate as f32);
                 for (i, &x) in xs.iter().enumerate() {
                     let keep = u[first as usize + i] >= f64::from(rate as f32);
@@ -246,10 +242,10 @@ mod tests {
 
     #[test]
     fn a_share_of_the_rows_draws_what_the_whole_batch_draws() {
-        let stream = Stream::new(11, 4);
+        let key = (11, 4, 0);
         // 8 rows of 3: rows do not start on a block of 4.
         let xs: Vec<f64> = (0..24).map(|i| f64::from(i) + 1.0).collect();
-        let whole = dropout(&dropout_node(8, 3), &xs, 0.5, &stream, 0).unwrap();
+        let whole = dropout(&dropout_node(8, 3), &xs, 0.5, key, 0).unwrap();
         assert!(whole.contains(&0.0) && whole.iter().any(|&v| v != 0.0));
         for (rows, ranks) in [(8, 2), (8, 4), (8, 8)] {
             let local = rows / ranks;
@@ -259,7 +255,7 @@ mod tests {
                 let row = Tensor::scalar(crate::ir::DType::I32, (rank * local) as f64);
                 let x = Tensor::F64(ArrayD::from_shape_vec(vec![local, 3], part.to_vec()).unwrap());
                 let first = first_element(&node, &[&x, &x, &x, &row]).unwrap();
-                let got = dropout(&node, part, 0.5, &stream, first).unwrap();
+                let got = dropout(&node, part, 0.5, key, first).unwrap();
                 assert_eq!(got[..], whole[rank * local * 3..(rank + 1) * local * 3]);
             }
         }

@@ -3,9 +3,7 @@
 //! (the high and low words of the 32×32-bit products from the even and odd
 //! lanes' `vpmuludq`), the compare on each word, then a transpose into
 //! element order. Integer work only: the same masks as the portable loop
-//! (`mask.rs` tests both).
-
-#![cfg(target_arch = "x86_64")]
+//! (`dropout_mask.rs` tests both).
 
 use crate::ir::philox::{M0, M1, W0, W1};
 use std::arch::x86_64::*;
