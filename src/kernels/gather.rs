@@ -141,10 +141,29 @@ impl Gather {
     /// extents) along the maps, in row-major order. The maps must not say
     /// [`FILL`].
     pub fn scatter_add<T: Scalar + Default>(&self, g: &[T], out: &mut [T]) -> Result<(), String> {
+        self.scatter_rows(g, 0, out)
+    }
+
+    /// Rows `first..` (rows of the scattered output's last axis, as many as
+    /// `out` holds) of [`Gather::scatter_add`]. Every caller walks all of
+    /// `g` in row-major order and keeps what lands in its rows, so a target
+    /// receives its additions in the same order however the rows are split
+    /// among threads: the same bits.
+    pub fn scatter_rows<T: Scalar + Default>(
+        &self,
+        g: &[T],
+        first: usize,
+        out: &mut [T],
+    ) -> Result<(), String> {
         let fill = self.maps.iter().flatten().any(|&c| c == FILL);
-        if fill || g.len() != self.len() || out.len() != self.input_len() {
+        let width = self.dims.last().copied().unwrap_or(1).max(1);
+        let lo = first.saturating_mul(width);
+        let whole = lo
+            .checked_add(out.len())
+            .is_some_and(|hi| hi <= self.input_len() && out.len() % width == 0);
+        if fill || g.len() != self.len() || !whole {
             return Err(format!(
-                "cannot scatter {} elements into {} along maps of {:?}",
+                "cannot scatter {} elements into {} from row {first} along maps of {:?}",
                 g.len(),
                 out.len(),
                 self.dims
@@ -157,18 +176,24 @@ impl Gather {
             }
             return Ok(());
         };
-        if inner.is_empty() {
+        if inner.is_empty() || out.is_empty() {
             return Ok(());
         }
+        let hi = lo + out.len();
         let mut coords = vec![0; outer.len()];
         for row in g.chunks_exact(inner.len()) {
             // Never `None`: no map says `FILL`.
             let base = row_base(outer, &coords, &self.strides).unwrap_or(0);
+            next(&mut coords, outer);
+            // A row of `g` lands in one row of the output, starting at `base`.
+            if base < lo || base >= hi {
+                continue;
+            }
+            let dst = &mut out[base - lo..base - lo + width];
             for (&c, &v) in inner.iter().zip(row) {
-                let o = &mut out[base + c];
+                let o = &mut dst[c];
                 *o = T::binary(BinaryOp::Add, *o, v);
             }
-            next(&mut coords, outer);
         }
         Ok(())
     }
@@ -264,6 +289,40 @@ mod tests {
         assert!(Gather::new(&[3, 1], vec![vec![0]], true).is_err());
         let fill = Gather::new(&[1], vec![vec![FILL]], true).expect("fits");
         assert!(fill.scatter_add(&[1.0f32], &mut [0.0]).is_err());
+    }
+
+    #[test]
+    fn scattered_rows_from_any_start_are_the_whole_scatter() {
+        // Targets repeat across rows (axis 0) and inside a row (axis 1).
+        let maps = vec![vec![2, 0, 2, 1, 2], vec![3, 3, 0, 1]];
+        let k = Gather::new(&[3, 4], maps, false).expect("fits");
+        let g: Vec<f64> = (0..20).map(|v| 1.5f64.powi(v)).collect();
+        let mut whole = vec![0.0f64; 12];
+        k.scatter_add(&g, &mut whole).expect("fits");
+        assert_eq!(
+            whole[..8],
+            [
+                g[6],
+                g[7],
+                0.0,
+                g[4] + g[5],
+                g[14],
+                g[15],
+                0.0,
+                g[12] + g[13]
+            ]
+        );
+        assert_eq!(whole[8], ((0.0 + g[2]) + g[10]) + g[18]);
+        for first in 0..3 {
+            let mut part = vec![7.0f64; 12 - 4 * first];
+            k.scatter_rows(&g, first, &mut part).expect("fits");
+            assert_eq!(part, whole[4 * first..], "from row {first}");
+        }
+        let mut row = vec![0.0f64; 4];
+        k.scatter_rows(&g, 2, &mut row).expect("fits");
+        assert_eq!(row, whole[8..]);
+        assert!(k.scatter_rows(&g, 3, &mut row).is_err());
+        assert!(k.scatter_rows(&g, 0, &mut row[..3]).is_err());
     }
 
     #[test]

@@ -276,6 +276,32 @@ fn large_gathers_split_among_threads_give_the_same_bits() {
 }
 
 #[test]
+fn large_scatters_split_among_threads_give_the_same_bits() {
+    // Repeated rows (take along axis 0) and repeated columns (mirrored
+    // edges, take along axis 1) add several gradients into one target.
+    let mut c = Case::new();
+    let dims = [300, 1001];
+    let ty = TensorType::new(DType::F32, dims.to_vec());
+    let rows: Vec<i32> = (0..600).map(|k| (k * 7 % 300) as i32 - 150).collect();
+    let i = c.feed(ints(&[600], rows));
+    let g = c.input(DType::F32, &[600, 1001], true);
+    let take = GradOp::TakeGrad { axis: 0 };
+    c.op(Op::Grad(take), &[g, i], Some(ty.clone()));
+    let cols: Vec<i32> = (0..1500).map(|k| (k * 13 % 1001) as i32).collect();
+    let j = c.feed(ints(&[1500], cols));
+    let g = c.input(DType::F32, &[300, 1500], true);
+    let take = GradOp::TakeGrad { axis: 1 };
+    c.op(Op::Grad(take), &[g, j], Some(ty.clone()));
+    let g = c.input(DType::F32, &[310, 1009], true);
+    let mirror = GradOp::MirrorPadGrad {
+        pads: vec![[5, 5], [7, 1]],
+        symmetric: false,
+    };
+    c.op(Op::Grad(mirror), &[g], Some(ty));
+    assert_eq!(c.check(), None);
+}
+
+#[test]
 fn a_slice_between_fused_kernels_reads_and_writes_arena_slots() {
     let mut c = Case::new();
     let x = c.input(DType::F32, &[64, 33], false);

@@ -1,7 +1,8 @@
 //! Slices, pads, `take` and their adjoints in the JIT: the shared maps
 //! (`kernels::gather_maps`) and kernel (`kernels::gather`) on the node's
-//! buffers. Gathers split among threads by output rows; the scatter-adds run
-//! on one thread (their maps may repeat a target). The adjoint of a strided
+//! buffers. Gathers and scatter-adds split among threads by output rows (a
+//! scatter's thread walks the whole gradient and keeps the rows it owns, so
+//! repeated targets add up in the same order). The adjoint of a strided
 //! slice is the gather along the slice's inverse maps.
 
 use super::rows::for_rows;
@@ -69,5 +70,9 @@ fn scatter<T: Elem>(
     let dims = call.node.ty.shape.dims();
     let fail = |m: String| call.fail(m);
     let k = Gather::new(dims, maps, false).map_err(fail)?;
-    k.scatter_add(g, out).map_err(fail)
+    let width = dims.last().copied().unwrap_or(1);
+    for_rows(out, width, g.len(), |first, rows| {
+        k.scatter_rows(g, first, rows)
+    })
+    .map_err(fail)
 }
