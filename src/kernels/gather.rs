@@ -160,7 +160,7 @@ impl Gather {
         let lo = first.saturating_mul(width);
         let whole = lo
             .checked_add(out.len())
-            .is_some_and(|hi| hi <= self.input_len() && out.len() % width == 0);
+            .is_some_and(|hi| hi <= self.input_len() && out.len().is_multiple_of(width));
         if fill || g.len() != self.len() || !whole {
             return Err(format!(
                 "cannot scatter {} elements into {} from row {first} along maps of {:?}",
