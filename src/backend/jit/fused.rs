@@ -32,11 +32,20 @@ pub(crate) struct Group {
     /// `cond`/`fold` regions, where a loop feeds results back and a last-bit
     /// difference would compound (see `plan::plan`).
     pub(crate) exact: bool,
+    /// Members stored besides the root (a kernel with several outputs,
+    /// `plan/multi.rs`), in node order; the kernel's outputs are these, then
+    /// the root.
+    pub(crate) outputs: Vec<NodeId>,
 }
 
 impl Group {
     pub(crate) fn root(&self) -> Option<NodeId> {
         self.members.last().copied()
+    }
+
+    /// Every value the kernel stores: [`Group::outputs`], then the root.
+    pub(crate) fn stored(&self) -> Vec<NodeId> {
+        self.outputs.iter().copied().chain(self.root()).collect()
     }
 }
 
@@ -80,7 +89,10 @@ pub(crate) fn compile(
         .iter()
         .map(|&l| graph.ty(l).shape.dims())
         .collect();
-    shapes.push(out_ty.shape.dims());
+    // One operand per output, all of the root's shape.
+    for _ in group.stored() {
+        shapes.push(out_ty.shape.dims());
+    }
     // The nest and its bounds proof come first: no code for a group that fails it.
     let nest = Nest::new(out_ty.shape.dims(), &shapes)?;
     let lens: Vec<i64> = shapes
@@ -384,14 +396,21 @@ impl Body for Fused<'_> {
     }
 
     fn element(&mut self, e: &mut Emitter, offsets: &[Value], lanes: u32) -> Result<(), Diag> {
-        // Compute, then store the root.
-        let v = self.compute(e, offsets, lanes)?;
-        let root = self.result;
+        // Compute (each leaf loaded once, each member computed once), then
+        // store the outputs: the root, or every stored member of a kernel
+        // with several outputs (`plan/multi.rs`).
+        let stored = match self.group.outputs.is_empty() {
+            true => vec![self.result],
+            false => self.group.stored(),
+        };
+        let values = self.compute_many(e, offsets, lanes, &stored)?;
         let flags = MemFlagsData::new().with_notrap();
-        let out = self.group.leaves.len();
-        let size = self.graph.ty(root).dtype.size_bytes() as i64;
-        let addr = e.address(out, offsets[out], lanes as i64, size);
-        e.b.ins().store(flags, v, addr, 0);
+        for (j, (&id, &v)) in stored.iter().zip(&values).enumerate() {
+            let out = self.group.leaves.len() + j;
+            let size = self.graph.ty(id).dtype.size_bytes() as i64;
+            let addr = e.address(out, offsets[out], lanes as i64, size);
+            e.b.ins().store(flags, v, addr, 0);
+        }
         Ok(())
     }
 }
