@@ -397,12 +397,8 @@ impl Body for Fused<'_> {
 
     fn element(&mut self, e: &mut Emitter, offsets: &[Value], lanes: u32) -> Result<(), Diag> {
         // Compute (each leaf loaded once, each member computed once), then
-        // store the outputs: the root, or every stored member of a kernel
-        // with several outputs (`plan/multi.rs`).
-        let stored = match self.group.outputs.is_empty() {
-            true => vec![self.result],
-            false => self.group.stored(),
-        };
+        // store the root, or each output of a kernel with several.
+        let stored = self.group.stored();
         let values = self.compute_many(e, offsets, lanes, &stored)?;
         let flags = MemFlagsData::new().with_notrap();
         for (j, (&id, &v)) in stored.iter().zip(&values).enumerate() {
