@@ -25,6 +25,9 @@ use std::collections::HashSet;
 /// body spills.
 const MAX_OPERANDS: usize = 16;
 
+/// At most this many clusters of a root's type are tried for it.
+const MAX_TRIES: usize = 8;
+
 /// Merges `groups` into kernels with several outputs; `deps[i]`: what node
 /// `i`'s own step reads (before merging). Marks the roots stored by another
 /// group's kernel `Step::Output` and renumbers `Step::Fused`.
@@ -43,12 +46,14 @@ pub(crate) fn merge_outputs(
             clusters.push((vec![g], group.clone()));
             continue;
         };
+        let same = |c: &usize| clusters[*c].1.root().map(|r| graph.ty(r)) == Some(graph.ty(root));
+        // The latest clusters of the type first, a few at most (each try
+        // walks the graph).
+        let mut tries = (0..clusters.len()).rev().filter(same).take(MAX_TRIES);
         let found = eligible(graph, group).then(|| {
-            (0..clusters.len()).rev().find_map(|c| {
+            tries.find_map(|c| {
                 let merged = merge(&clusters[c].1, group)?;
-                let same = clusters[c].1.root().map(|r| graph.ty(r)) == Some(graph.ty(root));
-                let ok = same
-                    && eligible(graph, &merged)
+                let ok = eligible(graph, &merged)
                     && !needs_own_root(&merged, deps, &cluster_of, &clusters);
                 ok.then_some((c, merged))
             })
