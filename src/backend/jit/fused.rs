@@ -32,20 +32,14 @@ pub(crate) struct Group {
     /// `cond`/`fold` regions, where a loop feeds results back and a last-bit
     /// difference would compound (see `plan::plan`).
     pub(crate) exact: bool,
-    /// Members stored besides the root (a kernel with several outputs,
-    /// `plan/multi.rs`), in node order; the kernel's outputs are these, then
-    /// the root.
+    /// Members stored besides the root, in node order (a kernel with
+    /// several outputs: `plan/multi.rs`, [`Group::stored`]).
     pub(crate) outputs: Vec<NodeId>,
 }
 
 impl Group {
     pub(crate) fn root(&self) -> Option<NodeId> {
         self.members.last().copied()
-    }
-
-    /// Every value the kernel stores: [`Group::outputs`], then the root.
-    pub(crate) fn stored(&self) -> Vec<NodeId> {
-        self.outputs.iter().copied().chain(self.root()).collect()
     }
 }
 
@@ -90,9 +84,7 @@ pub(crate) fn compile(
         .map(|&l| graph.ty(l).shape.dims())
         .collect();
     // One operand per output, all of the root's shape.
-    for _ in group.stored() {
-        shapes.push(out_ty.shape.dims());
-    }
+    shapes.extend(group.stored().iter().map(|_| out_ty.shape.dims()));
     // The nest and its bounds proof come first: no code for a group that fails it.
     let nest = Nest::new(out_ty.shape.dims(), &shapes)?;
     let lens: Vec<i64> = shapes

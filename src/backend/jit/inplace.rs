@@ -20,7 +20,9 @@
 //! for that element, so the store of element `i` follows its loads; other
 //! elements are at other addresses. The loads keep `readonly` (`fused.rs`):
 //! Cranelift places a pure load before its first use and never merges loads of
-//! different addresses, so no load is moved after the store it feeds.
+//! different addresses, so no load is moved after the store it feeds. A
+//! kernel with several outputs follows the same rule per output
+//! (`outputs.rs`).
 
 use super::codegen::internal;
 use super::exec::{pooled, Env, Executable, Scratch};

@@ -17,10 +17,7 @@
 //! `sum`/`mean`/`max`/`min` is the root of a fused reduction.
 
 mod matmul;
-mod multi;
-
-#[cfg(test)]
-pub(crate) use multi::without_merging;
+pub(crate) mod multi;
 
 use super::fused::Group;
 use super::kinds::{FusedId, Id, MatMulId, ReduceId, RegionId, Table};

@@ -4,7 +4,7 @@
 //! dying inputs and variables, and refused when a leaf needs a root first.
 
 use super::{add, assert_close, bits, konst, no_inputs, values};
-use crate::backend::jit::plan::without_merging;
+use crate::backend::jit::plan::multi::without_merging;
 use crate::backend::jit::{compile, Executable, Options};
 use crate::backend::threads::with_threads;
 use crate::backend::{interp, StepInputs, StepResult};

@@ -25,6 +25,14 @@ use std::collections::HashSet;
 /// body spills.
 const MAX_OPERANDS: usize = 16;
 
+impl Group {
+    /// Every value the kernel stores, in the order of its output operands
+    /// (after the leaves): [`Group::outputs`], then the root.
+    pub(crate) fn stored(&self) -> Vec<NodeId> {
+        self.outputs.iter().copied().chain(self.root()).collect()
+    }
+}
+
 /// At most this many clusters of a root's type are tried for it.
 const MAX_TRIES: usize = 8;
 
