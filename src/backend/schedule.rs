@@ -58,9 +58,10 @@ pub(crate) trait Deps {
     fn partner(&self, _id: NodeId, _done: &[bool]) -> Option<NodeId> {
         None
     }
-    /// A node whose value `id`'s computation also produces.
-    fn also(&self, _id: NodeId) -> Option<NodeId> {
-        None
+    /// The nodes whose values `id`'s computation also produces (they read
+    /// `id`, which may come after them).
+    fn also(&self, _id: NodeId) -> &[NodeId] {
+        &[]
     }
 }
 
@@ -160,6 +161,9 @@ impl Schedule {
 struct State {
     done: Vec<bool>,
     deferred: Vec<bool>,
+    /// Per node: waiting for its inputs (what is above it on the stack
+    /// is what it needs, so needing it again is a cycle).
+    waiting: Vec<bool>,
 }
 
 impl State {
@@ -167,6 +171,7 @@ impl State {
         State {
             done: vec![false; n],
             deferred: vec![false; n],
+            waiting: vec![false; n],
         }
     }
 }
@@ -233,13 +238,22 @@ impl<D: Deps> Builder<'_, D> {
                 }
                 // A later input must read nothing (a constant), or the walk
                 // could cycle.
-                if dep >= id && !matches!(self.deps.need(dep)?, Need::Inputs(r) if r.is_empty()) {
+                // (Or `id` is produced by `dep`'s computation, whose inputs
+                // never need `id`.)
+                if dep >= id
+                    && !matches!(self.deps.need(dep)?, Need::Inputs(r) if r.is_empty())
+                    && !self.deps.also(dep).contains(&id)
+                {
                     return Err(internal(format!("input {dep} does not precede node {id}")));
+                }
+                if state.waiting[dep.index()] {
+                    return Err(internal(format!("node {dep} needs itself through {id}")));
                 }
                 stack.push(dep);
                 ready = false;
             }
             if !ready {
+                state.waiting[id.index()] = true;
                 continue;
             }
             if !cond && !std::mem::replace(&mut state.deferred[id.index()], true) {
@@ -264,7 +278,7 @@ impl<D: Deps> Builder<'_, D> {
                 }
                 continue;
             }
-            if let Some(also) = self.deps.also(id) {
+            for also in self.deps.also(id) {
                 state.done[also.index()] = true;
             }
             if taken.is_some() && id == target {

@@ -216,7 +216,12 @@ impl Executable {
         for (i, step) in self.steps.iter().enumerate() {
             let native = matches!(
                 step,
-                Step::Fused(_) | Step::Reduce(_) | Step::MatMul(_) | Step::Side(_) | Step::Direct
+                Step::Fused(_)
+                    | Step::Reduce(_)
+                    | Step::MatMul(_)
+                    | Step::Side(_)
+                    | Step::Output(_)
+                    | Step::Direct
             );
             let assign = matches!(self.graph.nodes[i].op, Op::Assign { .. });
             if !native || assign {

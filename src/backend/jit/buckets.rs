@@ -93,7 +93,7 @@ impl Executable {
             if is_late {
                 for &id in &ids {
                     late[id.index()] = true;
-                    if let Some(side) = self.also(id) {
+                    for side in self.also(id) {
                         late[side.index()] = true;
                     }
                 }
@@ -135,7 +135,7 @@ impl Executable {
             };
             let first = ids[0];
             for id in ids.into_iter().flatten() {
-                let side = self.also(id);
+                let side = self.also(id).iter().copied();
                 for made in std::iter::once(id).chain(side) {
                     made_at[made.index()] = first.map(|f| (k, f));
                 }

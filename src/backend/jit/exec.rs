@@ -10,6 +10,7 @@
 use super::arena::Run;
 
 mod native;
+mod outputs;
 mod step;
 use super::calls::Place;
 use super::codegen::{internal, Jit};
@@ -108,7 +109,14 @@ impl<'s> Scratch<'s> {
 pub(super) fn pooled(step: Option<&Step>) -> bool {
     matches!(
         step,
-        Some(Step::Fused(_) | Step::MatMul(_) | Step::Reduce(_) | Step::Side(_) | Step::Direct)
+        Some(
+            Step::Fused(_)
+                | Step::MatMul(_)
+                | Step::Reduce(_)
+                | Step::Side(_)
+                | Step::Output(_)
+                | Step::Direct
+        )
     )
 }
 
@@ -175,8 +183,8 @@ impl Executable {
         memo: &[Option<Val<'s>>],
         updates: &mut Vec<(NodeId, String, Val<'s>)>,
         env: Env<'_, 's>,
-        side: &mut Option<(NodeId, Val<'s>)>,
-        reuse: Option<(usize, Tensor)>,
+        side: &mut Vec<(NodeId, Val<'s>)>,
+        mut reuse: Vec<(usize, Tensor)>,
         place: Place,
     ) -> Result<Val<'s>, Diag> {
         let node = self.graph.node(id);
@@ -186,15 +194,19 @@ impl Executable {
                 .ok_or_else(|| at(node, format!("input {k} was not computed")))
         };
         match &self.steps[id.index()] {
-            Step::Fused(g) => return self.fused(*g, id, memo, reuse, place),
+            Step::Fused(g) if !self.fused[*g].group.outputs.is_empty() => {
+                return self.fused_outputs(*g, id, memo, reuse, place, side)
+            }
+            Step::Fused(g) => return self.fused(*g, id, memo, reuse.pop(), place),
             Step::Reduce(r) => {
                 let (value, side_value) = self.reduce(*r, node, memo, place)?;
                 if let (Some(id), Some(v)) = (self.reductions[*r].reduction.side, side_value) {
-                    *side = Some((id, v));
+                    side.push((id, v));
                 }
                 return Ok(value);
             }
             Step::Side(_) => return Err(at(node, "was not stored by its reduction")),
+            Step::Output(_) => return Err(at(node, "was not stored by its kernel")),
             Step::MatMul(m) => return self.matmul(*m, id, memo, place),
             Step::Direct => return self.direct(id, memo, place),
             Step::Region(r) => return self.run_region_op(*r, node, memo, env),

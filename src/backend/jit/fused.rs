@@ -32,6 +32,9 @@ pub(crate) struct Group {
     /// `cond`/`fold` regions, where a loop feeds results back and a last-bit
     /// difference would compound (see `plan::plan`).
     pub(crate) exact: bool,
+    /// Members stored besides the root, in node order (a kernel with
+    /// several outputs: `plan/multi.rs`, [`Group::stored`]).
+    pub(crate) outputs: Vec<NodeId>,
 }
 
 impl Group {
@@ -80,7 +83,8 @@ pub(crate) fn compile(
         .iter()
         .map(|&l| graph.ty(l).shape.dims())
         .collect();
-    shapes.push(out_ty.shape.dims());
+    // One operand per output, all of the root's shape.
+    shapes.extend(group.stored().iter().map(|_| out_ty.shape.dims()));
     // The nest and its bounds proof come first: no code for a group that fails it.
     let nest = Nest::new(out_ty.shape.dims(), &shapes)?;
     let lens: Vec<i64> = shapes
@@ -384,14 +388,17 @@ impl Body for Fused<'_> {
     }
 
     fn element(&mut self, e: &mut Emitter, offsets: &[Value], lanes: u32) -> Result<(), Diag> {
-        // Compute, then store the root.
-        let v = self.compute(e, offsets, lanes)?;
-        let root = self.result;
+        // Compute (each leaf loaded once, each member computed once), then
+        // store the root, or each output of a kernel with several.
+        let stored = self.group.stored();
+        let values = self.compute_many(e, offsets, lanes, &stored)?;
         let flags = MemFlagsData::new().with_notrap();
-        let out = self.group.leaves.len();
-        let size = self.graph.ty(root).dtype.size_bytes() as i64;
-        let addr = e.address(out, offsets[out], lanes as i64, size);
-        e.b.ins().store(flags, v, addr, 0);
+        for (j, (&id, &v)) in stored.iter().zip(&values).enumerate() {
+            let out = self.group.leaves.len() + j;
+            let size = self.graph.ty(id).dtype.size_bytes() as i64;
+            let addr = e.address(out, offsets[out], lanes as i64, size);
+            e.b.ins().store(flags, v, addr, 0);
+        }
         Ok(())
     }
 }

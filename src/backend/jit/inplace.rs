@@ -20,7 +20,9 @@
 //! for that element, so the store of element `i` follows its loads; other
 //! elements are at other addresses. The loads keep `readonly` (`fused.rs`):
 //! Cranelift places a pure load before its first use and never merges loads of
-//! different addresses, so no load is moved after the store it feeds.
+//! different addresses, so no load is moved after the store it feeds. A
+//! kernel with several outputs follows the same rule per output
+//! (`outputs.rs`).
 
 use super::codegen::internal;
 use super::exec::{pooled, Env, Executable, Scratch};
@@ -46,6 +48,10 @@ pub(crate) struct InPlace {
     /// schedules these first, so the update can be the last reader
     /// (`Deps::first`, `uses.rs`).
     pub(crate) defer: Table<FusedId, Vec<NodeId>>,
+    /// Per kernel with several outputs (`leaf` is `None` for it): per
+    /// stored value (`Group::stored`), the leaf it may overwrite
+    /// (`outputs.rs`).
+    pub(crate) outputs: Table<FusedId, Vec<Option<usize>>>,
 }
 
 impl Executable {
@@ -68,6 +74,16 @@ impl Executable {
         }
         let mut plan = InPlace::default();
         for group in self.fused.iter().map(|f| &f.group) {
+            if !group.outputs.is_empty() {
+                let (picks, variables, defer) =
+                    self.plan_outputs(group, &readers, &assigned, may_fail);
+                plan.leaf.push(None);
+                plan.outputs.push(picks);
+                plan.variables.extend(variables);
+                plan.defer.push(defer);
+                continue;
+            }
+            plan.outputs.push(Vec::new());
             let Some(root) = group.root() else {
                 plan.leaf.push(None);
                 plan.defer.push(Vec::new());
@@ -107,18 +123,24 @@ impl Executable {
     }
 
     /// The computations other than `root` that read `var` and do not depend
-    /// on `root` (inputs precede their users, so one pass in index order).
-    fn readers_before(&self, var: NodeId, root: NodeId) -> Vec<NodeId> {
+    /// on `root` (passes in index order until nothing changes: a kernel's
+    /// other outputs read the kernel's node, which comes after them).
+    pub(super) fn readers_before(&self, var: NodeId, root: NodeId) -> Vec<NodeId> {
         let mut after = vec![false; self.graph.len()];
-        let mut readers = Vec::new();
-        for id in self.graph.ids().take(self.steps.len()) {
-            let (i, deps) = (id.index(), self.step_deps(id.index()));
-            after[i] = id == root || deps.iter().any(|d| after[d.index()]);
-            if !after[i] && deps.contains(&var) {
-                readers.push(id);
+        let mut changed = true;
+        while changed {
+            changed = false;
+            for id in self.graph.ids().take(self.steps.len()) {
+                let (i, deps) = (id.index(), self.step_deps(id.index()));
+                if !after[i] && (id == root || deps.iter().any(|d| after[d.index()])) {
+                    after[i] = true;
+                    changed = true;
+                }
             }
         }
-        readers
+        let ids = self.graph.ids().take(self.steps.len());
+        ids.filter(|id| !after[id.index()] && self.step_deps(id.index()).contains(&var))
+            .collect()
     }
 
     /// Whether a step of this executable can fail at run time on valid input
@@ -148,16 +170,47 @@ impl Executable {
             .map(|(name, _)| name.as_str())
     }
 
-    /// Before running fused group `g` at node `id`: the buffer of the leaf its
-    /// output may overwrite, taken out of the memo, if that leaf dies here
-    /// (remaining uses 1: this kernel) and nothing else shares it.
+    /// Before running fused group `g`: the buffers of the leaves its outputs
+    /// may overwrite (position and tensor), taken out of the memo, for each
+    /// output without an arena slot (`matched`: the step follows the arena
+    /// plan) whose leaf dies here.
     pub(super) fn reusable(
         &self,
         g: FusedId,
         memo: &mut [Option<Val>],
         remaining: &[u32],
+        matched: bool,
+    ) -> Vec<(usize, Tensor)> {
+        let group = &self.fused[g].group;
+        let single = [self.in_place.leaf.get(g).copied().flatten()];
+        let picks = match group.outputs.is_empty() {
+            true => &single[..],
+            false => self.in_place.outputs.get(g).map_or(&[][..], Vec::as_slice),
+        };
+        let stored = group.stored();
+        let mut taken = Vec::new();
+        for (&o, &k) in stored.iter().zip(picks) {
+            let slot = matched && self.arena_slot(o).is_some();
+            if let Some(t) = k
+                .filter(|_| !slot)
+                .and_then(|k| self.take_leaf(g, k, memo, remaining))
+            {
+                taken.push(t);
+            }
+        }
+        taken
+    }
+
+    /// The buffer of leaf `k` of group `g`, taken out of the memo, if that
+    /// leaf dies here (remaining uses 1: this kernel) and nothing else
+    /// shares it.
+    fn take_leaf(
+        &self,
+        g: FusedId,
+        k: usize,
+        memo: &mut [Option<Val>],
+        remaining: &[u32],
     ) -> Option<(usize, Tensor)> {
-        let k = (*self.in_place.leaf.get(g)?)?;
         let leaf = *self.fused[g].group.leaves.get(k)?;
         let i = leaf.index();
         if remaining.get(i) != Some(&1) {
@@ -317,8 +370,12 @@ impl Executable {
         }
     }
 
-    /// The root of the group that may overwrite variable node `node`.
+    /// The root of the group that may overwrite variable node `node` (or
+    /// the output of a kernel with several outputs).
     fn in_place_root(&self, node: NodeId) -> Option<NodeId> {
+        if let Some(o) = self.in_place_output(node) {
+            return Some(o);
+        }
         self.fused
             .iter()
             .map(|f| &f.group)

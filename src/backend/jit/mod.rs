@@ -39,6 +39,7 @@ mod matmul;
 mod memlog;
 mod nest;
 mod ops;
+mod outputs;
 mod parallel;
 pub(crate) mod plan;
 mod pool;

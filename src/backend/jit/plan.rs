@@ -17,6 +17,7 @@
 //! `sum`/`mean`/`max`/`min` is the root of a fused reduction.
 
 mod matmul;
+pub(crate) mod multi;
 
 use super::fused::Group;
 use super::kinds::{FusedId, Id, MatMulId, ReduceId, RegionId, Table};
@@ -43,6 +44,9 @@ pub(crate) enum Step {
     /// An elementwise root stored by a reduction kernel as a second output
     /// (it iterates the same elements).
     Side(ReduceId),
+    /// A root stored by the kernel of another group (one with several
+    /// outputs, `plan/multi.rs`), computed with it.
+    Output(FusedId),
     /// A Rust kernel writing into the node's arena slot or a pooled buffer
     /// (slices, pads, `take`, pooling, losses: [`super::direct`]).
     Direct,
@@ -261,7 +265,9 @@ pub(crate) fn plan(graph: &Graph, fetches: &[NodeId], in_region: bool) -> Result
             }
         }
     }
-    let mut groups = merge_sides(graph, &mut steps, groups, &mut reductions)?;
+    let groups = merge_sides(graph, &mut steps, groups, &mut reductions)?;
+    let deps = multi::step_deps(graph, &steps, &groups, &matmuls, &reductions);
+    let mut groups = multi::merge_outputs(graph, &mut steps, groups, &deps)?;
     // In a region (a loop body, or a branch inside one) results feed back,
     // so a last-bit difference from the interpreter compounds over the
     // iterations: transcendentals use its functions there (programs/fold_rnn's
@@ -388,5 +394,6 @@ fn collect_group(graph: &Graph, root: NodeId, inline: &[bool]) -> Group {
         members,
         leaves,
         exact: false,
+        outputs: Vec::new(),
     }
 }

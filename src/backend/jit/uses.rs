@@ -40,10 +40,11 @@ impl Deps for Executable {
         Executable::partner(self, id, |d| done[d.index()], done)
     }
 
-    fn also(&self, id: NodeId) -> Option<NodeId> {
+    fn also(&self, id: NodeId) -> &[NodeId] {
         match self.steps.get(id.index()) {
-            Some(Step::Reduce(r)) => self.reductions[*r].reduction.side,
-            _ => None,
+            Some(Step::Reduce(r)) => self.reductions[*r].reduction.side.as_slice(),
+            Some(Step::Fused(g)) => &self.fused[*g].group.outputs,
+            _ => &[],
         }
     }
 }
@@ -55,7 +56,9 @@ impl Executable {
     /// means no later computation of the step reads the value.
     pub(super) fn count_uses(&self) -> Vec<u32> {
         let mut uses = vec![0u32; self.graph.len()];
-        for i in 0..self.steps.len() {
+        // A kernel's other outputs never run on their own (`also`).
+        let own = |i: &usize| !matches!(self.steps[*i], Step::Output(_));
+        for i in (0..self.steps.len()).filter(own) {
             for d in self.step_deps(i) {
                 if let Some(u) = uses.get_mut(d.index()) {
                     *u += 1;
@@ -72,6 +75,11 @@ impl Executable {
             Step::Fused(g) => &self.fused[*g].group.leaves,
             Step::Reduce(r) => &self.reductions[*r].reduction.group.leaves,
             Step::Side(r) => std::slice::from_ref(&self.reductions[*r].reduction.node),
+            Step::Output(g) => self.fused[*g]
+                .group
+                .members
+                .last()
+                .map_or(&[], std::slice::from_ref),
             Step::MatMul(m) => &self.matmuls[*m].plan.operands,
             Step::Region(_) | Step::Fallback | Step::Direct => &self.graph.nodes[i].inputs,
         }

@@ -12,6 +12,7 @@ mod direct_nn;
 mod dropout;
 mod elementwise;
 mod matmul;
+mod outputs;
 mod products;
 mod prop;
 mod random;

@@ -1,11 +1,10 @@
 //! The positions of a step's values in its schedule, for the arena plan:
 //! where each is computed and where its last reader runs. A side output
-//! comes with its reduction; two sibling matmuls take two positions, both
-//! outputs live from the first, every input of either to the second (no slot
-//! is reused while either runs).
+//! comes with its reduction, a kernel's other outputs with it; two sibling
+//! matmuls take two positions, both outputs live from the first, every input
+//! of either to the second (no slot is reused while either runs).
 
 use crate::backend::jit::exec::Executable;
-use crate::backend::jit::plan::Step;
 use crate::backend::schedule::Item;
 
 /// The number of positions of one step, and per node the position where it
@@ -38,10 +37,8 @@ impl Executable {
             let end = w.len - 1;
             for &id in ids {
                 w.first[id.index()] = pos;
-                if let Some(Step::Reduce(r)) = self.steps.get(id.index()) {
-                    if let Some(side) = self.reductions[*r].reduction.side {
-                        w.first[side.index()] = pos;
-                    }
+                for side in crate::backend::schedule::Deps::also(self, id) {
+                    w.first[side.index()] = pos;
                 }
             }
             for &dep in ids.iter().flat_map(|id| self.step_deps(id.index())) {

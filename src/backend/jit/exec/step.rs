@@ -92,7 +92,7 @@ impl Executable {
         if let Some(dep) = deps.iter().find(|d| memo[d.index()].is_none()) {
             return Err(internal_gone(self, id, *dep, done));
         }
-        let mut side = None;
+        let mut side = Vec::new();
         let node = self.graph.node(id);
         // An owned variable moves into the memo (it may be overwritten in
         // place); a fused kernel may take a dying input's buffer.
@@ -111,12 +111,14 @@ impl Executable {
         }
         let matched = arena.is_some();
         let slot = matched.then(|| self.arena_slot(id)).flatten();
-        let reuse = match (step, slot) {
-            (Step::Fused(g), None) => self.reusable(*g, memo, remaining),
-            _ => None,
+        let reuse = match step {
+            Step::Fused(g) => self.reusable(*g, memo, remaining, matched),
+            _ => Vec::new(),
         };
-        if let (Some(m), Some((k, _))) = (mem.as_mut(), &reuse) {
-            m.reused(self, self.groups_leaf(id, *k));
+        if let Some(m) = mem.as_mut() {
+            reuse
+                .iter()
+                .for_each(|(k, _)| m.reused(self, self.groups_leaf(id, *k)));
         }
         if let (Some(m), true) = (mem.as_mut(), slot.is_some()) {
             m.aliased(self.arena_plan().and_then(|p| p.alias[id.index()]));
@@ -132,7 +134,7 @@ impl Executable {
                 None => self.compute(id, memo, updates, env, &mut side, reuse, place)?,
             },
         };
-        if let Some((side_id, side_value)) = side {
+        for (side_id, side_value) in side {
             if let Some(m) = mem.as_mut() {
                 m.computed(self, side_id, &side_value);
             }

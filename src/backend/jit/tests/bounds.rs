@@ -30,6 +30,7 @@ fn check_bounds_catches_an_out_of_bounds_nest() {
             members: vec![y],
             leaves: vec![x],
             exact: false,
+            outputs: Vec::new(),
         };
         let wrong = Nest {
             dims: vec![wrong_dims],
@@ -64,6 +65,7 @@ fn a_bad_range_is_refused() {
             members: vec![y],
             leaves: vec![x],
             exact: false,
+            outputs: Vec::new(),
         };
         let mut jit = Jit::for_isa(crate::kernels::isa::active()).expect("jit");
         let (id, split) = fused::compile(&mut jit, &g, &group, check).expect("compiles");
