@@ -35,6 +35,7 @@ pub(super) fn slot_ptr(base: Base, offset: usize, bytes: usize) -> Option<*mut u
 }
 
 /// An operand of a kernel call.
+#[derive(Clone, Copy)]
 pub(super) enum Arg<'a> {
     Tensor(&'a Tensor),
     /// The output buffer itself (an in-place write: `inplace.rs`).

@@ -83,7 +83,7 @@ pub(crate) struct Scratch<'s> {
     /// Per node: computed in this run.
     pub(super) done: Vec<bool>,
     /// Variables whose buffers this run owns (see `Executable::run_owning`).
-    pub(super) owned: HashMap<String, Tensor>,
+    pub(super) owned: super::inplace::Owned,
     /// Memory accounting, when `Options::mem_log` is on (top level only).
     pub(super) mem: Option<super::memlog::Tracker>,
     /// The arena, held for a top-level step (`arena.rs`).
@@ -97,7 +97,7 @@ impl<'s> Scratch<'s> {
             remaining: exe.uses.clone(),
             deps: Vec::new(),
             done: vec![false; exe.graph.len()],
-            owned: HashMap::new(),
+            owned: Vec::new(),
             mem: None,
             arena: None,
         }
@@ -126,7 +126,7 @@ impl Executable {
     /// Runs one step: the fetched values in order, and the updates of the
     /// fetched `assign`s in graph order (not applied; the step contract of `crate::backend::StepResult`).
     pub fn run(&self, inputs: &StepInputs) -> Result<StepResult, Diag> {
-        self.run_with(inputs, HashMap::new()).0
+        self.run_with(inputs, Vec::new()).0
     }
 
     /// Runs this region with `env.params` bound: its result. `scratch` (made

@@ -97,7 +97,10 @@ impl Executable {
         // An owned variable moves into the memo (it may be overwritten in
         // place); a fused kernel may take a dying input's buffer.
         let var = match &node.op {
-            Op::Variable { name } => owned.remove(name),
+            Op::Variable { name } => owned
+                .iter()
+                .position(|(n, _)| n == name)
+                .map(|k| owned.swap_remove(k).1),
             _ => None,
         };
         let step = &self.steps[id.index()];
