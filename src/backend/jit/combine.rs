@@ -8,7 +8,7 @@ use super::inline::List;
 use super::kinds::{Id, ReduceId};
 use super::parallel::{parts, split};
 use super::reduce::Layout;
-use super::tensors::{out_ptr, Val};
+use super::tensors::{has_type, out_ptr, Val};
 use crate::diag::Diag;
 use crate::ir::{Node, ReduceOp, Tensor, TensorType};
 use std::sync::Arc;
@@ -54,7 +54,7 @@ impl Executable {
         if let Some(id) = red.side {
             let ty = self.graph.ty(id);
             let ptr = match (side.as_mut(), side_slot) {
-                (Some(t), _) if t.dtype() != ty.dtype || t.shape() != ty.shape.dims() => {
+                (Some(t), _) if !has_type(t, ty) => {
                     return Err(at(node, "side output buffer of the wrong type"))
                 }
                 (Some(t), _) => out_ptr(t),

@@ -267,7 +267,7 @@ impl Executable {
 /// checked by its kernel call) has `node`'s type.
 pub(super) fn check_type(node: &Node, value: &Val) -> Result<(), Diag> {
     let arena_value = matches!(value, Val::Arena { .. });
-    if !arena_value && (value.dtype() != node.ty.dtype || value.shape() != node.ty.shape.dims()) {
+    if !arena_value && !super::tensors::has_type(value, &node.ty) {
         return Err(at(
             node,
             format!("computed {} for a {} node", value.ty(), node.ty),

@@ -1,6 +1,6 @@
 //! Raw views of tensors for kernel calls, and layout helpers.
 
-use crate::ir::Tensor;
+use crate::ir::{Tensor, TensorType};
 use ndarray::{ArrayD, Axis};
 use std::sync::Arc;
 
@@ -22,6 +22,14 @@ pub(crate) fn out_ptr(t: &mut Tensor) -> Option<*mut u8> {
         Tensor::I32(a) => a.as_slice_mut()?.as_mut_ptr() as *mut u8,
         Tensor::Bool(a) => a.as_slice_mut()?.as_mut_ptr() as *mut u8,
     })
+}
+
+/// Whether `t` has dtype `ty.dtype` and shape `ty.shape`: the check before
+/// every kernel call, compared inline (a slice `!=` calls `memcmp`, which
+/// costs more than the few dims it compares, hundreds of times a step).
+pub(crate) fn has_type(t: &Tensor, ty: &TensorType) -> bool {
+    let (a, b) = (t.shape(), ty.shape.dims());
+    t.dtype() == ty.dtype && a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
 }
 
 pub(crate) fn is_standard(t: &Tensor) -> bool {
