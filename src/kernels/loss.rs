@@ -1,13 +1,16 @@
 //! The losses with integer or binary targets: `sparse_softmax_cross_entropy`
 //! (and its gradient's core, `softmax - one_hot`) and `sigmoid_cross_entropy`,
 //! each row in `f64` with the pairwise sum, rounded once (`docs/kernels.md`).
+//! The softmax rows' `exp` is `kernels::exp_rows` (vector lanes, within an
+//! ulp of libm), not a libm call per element.
 //! They read row-major slices and write into the caller's buffer; the
 //! gradient writes any run of rows, so a caller may split rows among threads,
 //! and the means may sum their halves on two threads (`split`): the same
 //! pairwise tree, so the same bits.
 
+use super::exp_rows::exp_shifted;
 use super::fault::Fault;
-use super::rows::{pairwise_sum, pairwise_sum_by, pairwise_sum_split, row_max};
+use super::rows::{pairwise_sum, pairwise_sum_split, row_max};
 use crate::ir::infer::broadcast_dims;
 pub use crate::ir::infer::check_labels;
 use crate::ir::scalar::Scalar;
@@ -26,10 +29,15 @@ fn check_rows<T>(logits: &[T], labels: &[i32], classes: usize) -> Result<(), Fau
     check_labels(labels, classes).map_err(Fault::Data)
 }
 
-/// `-log_softmax(row)[label]`: `logsumexp(row - max) - (row[label] - max)`.
-fn row_loss<T: Scalar>(row: &[T], label: usize) -> f64 {
+/// Rows up to this many classes keep their `exp`s on the stack.
+const STACK_CLASSES: usize = 64;
+
+/// `-log_softmax(row)[label]`: `logsumexp(row - max) - (row[label] - max)`;
+/// `exps` (the row's length) is scratch.
+fn row_loss<T: Scalar>(row: &[T], label: usize, exps: &mut [f64]) -> f64 {
     let max = row_max(row);
-    let log_sum = pairwise_sum_by(row.len(), &|c| (row[c].to_f64() - max).exp()).ln();
+    exp_shifted(row, max, exps);
+    let log_sum = pairwise_sum(exps).ln();
     -((row[label].to_f64() - max) - log_sum)
 }
 
@@ -42,8 +50,16 @@ pub fn sparse_softmax_cross_entropy<T: Scalar + Sync>(
     split: bool,
 ) -> Result<f64, Fault> {
     check_rows(logits, labels, classes)?;
-    // In range: checked above.
-    let term = |n: usize| row_loss(&logits[n * classes..(n + 1) * classes], labels[n] as usize);
+    // In range: checked above. A row's `exp`s on the stack when they fit.
+    let term = |n: usize| {
+        let row = &logits[n * classes..(n + 1) * classes];
+        let label = labels[n] as usize;
+        if classes <= STACK_CLASSES {
+            row_loss(row, label, &mut [0.0; STACK_CLASSES][..classes])
+        } else {
+            row_loss(row, label, &mut vec![0.0; classes])
+        }
+    };
     // 0 / 0 is NaN: the mean over no rows.
     Ok(pairwise_sum_split(labels.len(), &term, split) / labels.len() as f64)
 }
@@ -65,16 +81,22 @@ pub fn sparse_softmax_grad<T: Scalar>(
             labels.len()
         )));
     }
-    // One row's `exp(x - max)`, reused for every row.
-    let mut exps = vec![0.0f64; classes];
+    // One row's `exp(x - max)`, reused for every row (on the stack when
+    // it fits).
+    let mut stack = [0.0f64; STACK_CLASSES];
+    let mut heap = Vec::new();
+    let exps: &mut [f64] = if classes <= STACK_CLASSES {
+        &mut stack[..classes]
+    } else {
+        heap.resize(classes, 0.0);
+        &mut heap
+    };
     for (r, dst) in out.chunks_exact_mut(classes).enumerate() {
         let n = first + r;
         let row = &logits[n * classes..(n + 1) * classes];
         let max = row_max(row);
-        for (e, &v) in exps.iter_mut().zip(row) {
-            *e = (v.to_f64() - max).exp();
-        }
-        let sum = pairwise_sum(&exps);
+        exp_shifted(row, max, exps);
+        let sum = pairwise_sum(exps);
         for (c, d) in dst.iter_mut().enumerate() {
             let mut v = exps[c] / sum;
             if c == labels[n] as usize {
