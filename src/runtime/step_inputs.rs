@@ -32,9 +32,13 @@ pub(super) fn same_fetches(key: &[String], fetches: &[&str]) -> bool {
 /// An internal error unless every update has its variable's declared type.
 pub(super) fn check_updates(module: &Module, updates: &[(String, Tensor)]) -> Result<(), Diag> {
     for (name, value) in updates {
-        let fits = module
-            .variable(name)
-            .is_some_and(|v| v.ty.dtype == value.dtype() && v.ty.shape.dims() == value.shape());
+        // Dims compared inline: a slice `==` calls `memcmp`, per update.
+        let fits = module.variable(name).is_some_and(|v| {
+            let (a, b) = (v.ty.shape.dims(), value.shape());
+            v.ty.dtype == value.dtype()
+                && a.len() == b.len()
+                && a.iter().zip(b).all(|(x, y)| x == y)
+        });
         if !fits {
             return Err(Diag::internal(
                 "the interpreter",

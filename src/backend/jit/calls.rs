@@ -5,7 +5,7 @@ use super::arena::{Block, ALIGN};
 use super::codegen::{Kernel, STATUS_OK};
 use super::exec::at;
 use super::parallel::call_all;
-use super::tensors::{data_ptr, has_type, out_ptr, Val};
+use super::tensors::{data_ptr, has_type, out_ptr, same_type, Val};
 use crate::diag::Diag;
 use crate::ir::{Node, Tensor, TensorType};
 
@@ -164,7 +164,7 @@ fn operand_ptrs(
         let arg = match arg {
             Arg::Tensor(t) => t,
             Arg::Out => {
-                if **ty != node.ty || outs.len() != 1 {
+                if !same_type(ty, &node.ty) || outs.len() != 1 {
                     return Err(at(node, format!("operand {k} cannot be the output")));
                 }
                 push(outs[0]);

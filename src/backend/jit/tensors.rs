@@ -28,8 +28,16 @@ pub(crate) fn out_ptr(t: &mut Tensor) -> Option<*mut u8> {
 /// every kernel call, compared inline (a slice `!=` calls `memcmp`, which
 /// costs more than the few dims it compares, hundreds of times a step).
 pub(crate) fn has_type(t: &Tensor, ty: &TensorType) -> bool {
-    let (a, b) = (t.shape(), ty.shape.dims());
-    t.dtype() == ty.dtype && a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+    t.dtype() == ty.dtype && same_dims(t.shape(), ty.shape.dims())
+}
+
+/// `a == b` for two types, compared inline like [`has_type`].
+pub(crate) fn same_type(a: &TensorType, b: &TensorType) -> bool {
+    a.dtype == b.dtype && same_dims(a.shape.dims(), b.shape.dims())
+}
+
+fn same_dims(a: &[usize], b: &[usize]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
 }
 
 pub(crate) fn is_standard(t: &Tensor) -> bool {
