@@ -32,12 +32,15 @@ pub(super) fn same_fetches(key: &[String], fetches: &[&str]) -> bool {
 /// An internal error unless every update has its variable's declared type.
 pub(super) fn check_updates(module: &Module, updates: &[(String, Tensor)]) -> Result<(), Diag> {
     for (name, value) in updates {
-        // Dims compared inline: a slice `==` calls `memcmp`, per update.
-        let fits = module.variable(name).is_some_and(|v| {
+        // Names and dims compared inline: a slice `==` calls `memcmp`, and
+        // a step checks every update against a linear list of variables.
+        let decl = module
+            .variables
+            .iter()
+            .find(|v| same(v.name.as_bytes(), name.as_bytes()));
+        let fits = decl.is_some_and(|v| {
             let (a, b) = (v.ty.shape.dims(), value.shape());
-            v.ty.dtype == value.dtype()
-                && a.len() == b.len()
-                && a.iter().zip(b).all(|(x, y)| x == y)
+            v.ty.dtype == value.dtype() && same(a, b)
         });
         if !fits {
             return Err(Diag::internal(
@@ -48,6 +51,11 @@ pub(super) fn check_updates(module: &Module, updates: &[(String, Tensor)]) -> Re
         }
     }
     Ok(())
+}
+
+/// `a == b`, compared inline (no `memcmp` call for a few elements).
+fn same<T: PartialEq>(a: &[T], b: &[T]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
 }
 
 /// The error of a step reading placeholder `name`, which has no value.

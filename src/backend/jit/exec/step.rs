@@ -99,7 +99,7 @@ impl Executable {
         let var = match &node.op {
             Op::Variable { name } => owned
                 .iter()
-                .position(|(n, _)| n == name)
+                .position(|(n, _)| same_name(n, name))
                 .map(|k| owned.swap_remove(k).1),
             _ => None,
         };
@@ -151,6 +151,13 @@ impl Executable {
         self.release(deps, memo, remaining, mem.as_mut());
         Ok(())
     }
+}
+
+/// `a == b` compared inline: a variable node looks for its owned buffer by
+/// name every step, and a `memcmp` call costs more than a short name.
+fn same_name(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
 }
 
 /// The internal error for input `dep` of `id` missing from the memo.
