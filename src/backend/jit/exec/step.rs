@@ -88,7 +88,15 @@ impl Executable {
             arena,
         } = scratch;
         deps.clear();
-        self.deps(id, memo, deps)?;
+        // A region's inputs depend on the run (its taken branch's captures);
+        // every other step reads its planned list in place (no copy per node).
+        let deps: &[NodeId] = match &self.steps[id.index()] {
+            Step::Region(_) | Step::Unused | Step::Inlined => {
+                self.deps(id, memo, deps)?;
+                deps.as_slice()
+            }
+            _ => self.step_deps(id.index()),
+        };
         if let Some(dep) = deps.iter().find(|d| memo[d.index()].is_none()) {
             return Err(internal_gone(self, id, *dep, done));
         }
