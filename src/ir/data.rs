@@ -183,6 +183,36 @@ fn rows_of<T: Clone>(a: &ArrayD<T>, indices: &[usize]) -> ArrayD<T> {
     ArrayD::from_shape_vec(IxDyn(&dims), out).unwrap_or_else(|_| a.select(Axis(0), indices))
 }
 
+/// [`select_rows`] written into `out`, which must already have the result's
+/// dtype and shape and be row-major (the previous step's batch): `false`,
+/// with `out` untouched, when it does not or an index is out of range.
+pub fn select_rows_into(t: &Tensor, indices: &[usize], out: &mut Tensor) -> bool {
+    fn into<T: Copy>(a: &ArrayD<T>, indices: &[usize], out: &mut ArrayD<T>) -> bool {
+        let (Some(values), Some(&rows)) = (a.as_slice(), a.shape().first()) else {
+            return false;
+        };
+        let fits = out.shape().split_first() == Some((&indices.len(), &a.shape()[1..]));
+        if !fits || indices.iter().any(|&i| i >= rows) {
+            return false;
+        }
+        let width: usize = a.shape()[1..].iter().product();
+        let Some(dst) = out.as_slice_mut() else {
+            return false;
+        };
+        for (row, &i) in dst.chunks_exact_mut(width.max(1)).zip(indices) {
+            row.copy_from_slice(&values[i * width..(i + 1) * width]);
+        }
+        true
+    }
+    match (t, out) {
+        (Tensor::F32(a), Tensor::F32(o)) => into(a, indices, o),
+        (Tensor::F64(a), Tensor::F64(o)) => into(a, indices, o),
+        (Tensor::I32(a), Tensor::I32(o)) => into(a, indices, o),
+        (Tensor::Bool(a), Tensor::Bool(o)) => into(a, indices, o),
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,6 +236,39 @@ mod tests {
             panic!("the dtype changed");
         };
         assert_eq!(none.shape(), &[0, 2, 3]);
+    }
+
+    #[test]
+    fn rows_selected_into_a_buffer_are_select_rows_in_place() {
+        let a = ndarray::ArrayD::from_shape_vec(IxDyn(&[4, 2, 3]), (0..24).collect::<Vec<i32>>())
+            .unwrap();
+        let t = Tensor::I32(a);
+        let mut out = select_rows(&t, &[0, 1]);
+        let before = match &out {
+            Tensor::I32(o) => o.as_ptr(),
+            _ => panic!("the dtype changed"),
+        };
+        assert!(select_rows_into(&t, &[3, 0], &mut out));
+        assert_eq!(out, select_rows(&t, &[3, 0]));
+        assert!(
+            matches!(&out, Tensor::I32(o) if o.as_ptr() == before),
+            "same buffer"
+        );
+        // Another row count, dtype or row shape, or an index out of range:
+        // refused and untouched.
+        let kept = out.clone();
+        assert!(!select_rows_into(&t, &[1], &mut out));
+        assert!(!select_rows_into(&t, &[1, 4], &mut out));
+        let mut f = Tensor::F32(ndarray::ArrayD::zeros(IxDyn(&[2, 2, 3])));
+        assert!(!select_rows_into(&t, &[1, 2], &mut f));
+        let mut narrow = Tensor::I32(ndarray::ArrayD::zeros(IxDyn(&[2, 3, 2])));
+        assert!(!select_rows_into(&t, &[1, 2], &mut narrow));
+        assert_eq!(out, kept);
+        // Rows of no width (a `[N, 0]` array).
+        let empty = Tensor::F32(ndarray::ArrayD::zeros(IxDyn(&[3, 0])));
+        let mut e = select_rows(&empty, &[0, 2]);
+        assert!(select_rows_into(&empty, &[2, 1], &mut e));
+        assert_eq!(e.shape(), &[2, 0]);
     }
 
     #[test]

@@ -1,13 +1,17 @@
 //! The losses with integer or binary targets: `sparse_softmax_cross_entropy`
 //! (and its gradient's core, `softmax - one_hot`) and `sigmoid_cross_entropy`,
 //! each row in `f64` with the pairwise sum, rounded once (`docs/kernels.md`).
+//! The softmax rows' `exp` is `kernels::exp_rows` (vector lanes, within an
+//! ulp of libm), not a libm call per element.
 //! They read row-major slices and write into the caller's buffer; the
 //! gradient writes any run of rows, so a caller may split rows among threads,
 //! and the means may sum their halves on two threads (`split`): the same
 //! pairwise tree, so the same bits.
 
+use super::exp_rows::exp_in_place;
 use super::fault::Fault;
-use super::rows::{pairwise_sum, pairwise_sum_by, pairwise_sum_split, row_max};
+use super::isa::active;
+use super::rows::{pairwise_sum, pairwise_sum_split, row_max};
 use crate::ir::infer::broadcast_dims;
 pub use crate::ir::infer::check_labels;
 use crate::ir::scalar::Scalar;
@@ -26,11 +30,53 @@ fn check_rows<T>(logits: &[T], labels: &[i32], classes: usize) -> Result<(), Fau
     check_labels(labels, classes).map_err(Fault::Data)
 }
 
-/// `-log_softmax(row)[label]`: `logsumexp(row - max) - (row[label] - max)`.
-fn row_loss<T: Scalar>(row: &[T], label: usize) -> f64 {
-    let max = row_max(row);
-    let log_sum = pairwise_sum_by(row.len(), &|c| (row[c].to_f64() - max).exp()).ln();
-    -((row[label].to_f64() - max) - log_sum)
+/// `exp`s computed at a time, on the stack: a block of rows in one call of
+/// `exp_rows` over independent values (a call per row waits on the
+/// polynomial's latency; a 10-class row fills two vectors).
+const BLOCK: usize = 512;
+/// Batches up to this many rows sum their losses from a stack buffer.
+const STACK_ROWS: usize = 256;
+
+/// Calls `f(n, max, exps)` for rows `rows` of the row-major `[_, classes]`
+/// logits in order: row `n`'s maximum and its `exp(x - max)` (the
+/// subtraction in `f64`).
+fn each_row_exps<T: Scalar>(
+    logits: &[T],
+    classes: usize,
+    rows: std::ops::Range<usize>,
+    mut f: impl FnMut(usize, f64, &[f64]),
+) {
+    let per = (BLOCK / classes.max(1)).max(1);
+    let (mut stack, mut maxes, mut heap) = ([0.0f64; BLOCK], [0.0f64; BLOCK], Vec::new());
+    let buf: &mut [f64] = if classes <= BLOCK {
+        &mut stack
+    } else {
+        heap.resize(classes, 0.0);
+        &mut heap
+    };
+    let mut n = rows.start;
+    while n < rows.end {
+        let k = per.min(rows.end - n);
+        for (j, shifted) in buf[..k * classes].chunks_exact_mut(classes).enumerate() {
+            let row = &logits[(n + j) * classes..(n + j + 1) * classes];
+            let max = row_max(row);
+            maxes[j] = max;
+            for (o, &v) in shifted.iter_mut().zip(row) {
+                *o = v.to_f64() - max;
+            }
+        }
+        exp_in_place(active(), &mut buf[..k * classes]);
+        for (j, exps) in buf[..k * classes].chunks_exact(classes).enumerate() {
+            f(n + j, maxes[j], exps);
+        }
+        n += k;
+    }
+}
+
+/// `-log_softmax(row)[label]` from the row's maximum and `exp(x - max)`:
+/// `logsumexp(row - max) - (row[label] - max)`.
+fn row_loss(at_label: f64, max: f64, exps: &[f64]) -> f64 {
+    -((at_label - max) - pairwise_sum(exps).ln())
 }
 
 /// `mean_n(logsumexp(logits[n]) - logits[n, labels[n]])` over row-major
@@ -43,9 +89,23 @@ pub fn sparse_softmax_cross_entropy<T: Scalar + Sync>(
 ) -> Result<f64, Fault> {
     check_rows(logits, labels, classes)?;
     // In range: checked above.
-    let term = |n: usize| row_loss(&logits[n * classes..(n + 1) * classes], labels[n] as usize);
+    let at_label = |n: usize| logits[n * classes + labels[n] as usize].to_f64();
+    let rows = labels.len();
+    // Every row's loss first (blocks of `exp`s; on the stack for a small
+    // batch), then their pairwise sum.
+    let (mut stack, mut heap) = ([0.0f64; STACK_ROWS], Vec::new());
+    let terms: &mut [f64] = if rows <= STACK_ROWS {
+        &mut stack[..rows]
+    } else {
+        heap.resize(rows, 0.0);
+        &mut heap
+    };
+    each_row_exps(logits, classes, 0..rows, |n, max, exps| {
+        terms[n] = row_loss(at_label(n), max, exps);
+    });
+    let terms: &[f64] = terms;
     // 0 / 0 is NaN: the mean over no rows.
-    Ok(pairwise_sum_split(labels.len(), &term, split) / labels.len() as f64)
+    Ok(pairwise_sum_split(rows, &|n| terms[n], split) / rows as f64)
 }
 
 /// Rows `first..` (as many as `out` holds) of `softmax(logits[n]) -
@@ -65,16 +125,10 @@ pub fn sparse_softmax_grad<T: Scalar>(
             labels.len()
         )));
     }
-    // One row's `exp(x - max)`, reused for every row.
-    let mut exps = vec![0.0f64; classes];
-    for (r, dst) in out.chunks_exact_mut(classes).enumerate() {
-        let n = first + r;
-        let row = &logits[n * classes..(n + 1) * classes];
-        let max = row_max(row);
-        for (e, &v) in exps.iter_mut().zip(row) {
-            *e = (v.to_f64() - max).exp();
-        }
-        let sum = pairwise_sum(&exps);
+    let rows = first..first + out.len() / classes;
+    each_row_exps(logits, classes, rows, |n, _, exps| {
+        let dst = &mut out[(n - first) * classes..(n - first + 1) * classes];
+        let sum = pairwise_sum(exps);
         for (c, d) in dst.iter_mut().enumerate() {
             let mut v = exps[c] / sum;
             if c == labels[n] as usize {
@@ -82,7 +136,7 @@ pub fn sparse_softmax_grad<T: Scalar>(
             }
             *d = T::from_f64(v);
         }
-    }
+    });
     Ok(())
 }
 
@@ -166,6 +220,37 @@ mod tests {
         assert!(sparse_softmax_cross_entropy::<f64>(&[], &[], 3, false)
             .unwrap()
             .is_nan());
+    }
+
+    #[test]
+    fn blocks_of_rows_give_each_rows_own_bits() {
+        // Several blocks of rows, the heap paths (more than 256 rows; rows
+        // longer than a block) and one row at a time must agree bitwise.
+        for (rows, classes) in [(300, 7), (3, 600), (60, 10), (1, 1)] {
+            let logits: Vec<f32> = (0..rows * classes)
+                .map(|v| ((v * 37 % 101) as f32 * 0.37).sin() * 8.0)
+                .collect();
+            let labels: Vec<i32> = (0..rows).map(|n| (n * 5 % classes) as i32).collect();
+            let (mut terms, mut want) = (Vec::new(), Vec::new());
+            for (n, row) in logits.chunks(classes).enumerate() {
+                let (max, label) = (row_max(row), labels[n] as usize);
+                let mut exps: Vec<f64> = row.iter().map(|&v| f64::from(v) - max).collect();
+                exp_in_place(active(), &mut exps);
+                let sum = pairwise_sum(&exps);
+                terms.push(-((f64::from(row[label]) - max) - sum.ln()));
+                want.extend(
+                    exps.iter()
+                        .enumerate()
+                        .map(|(c, e)| (e / sum - if c == label { 1.0 } else { 0.0 }) as f32),
+                );
+            }
+            let loss = sparse_softmax_cross_entropy(&logits, &labels, classes, false).unwrap();
+            let expected = pairwise_sum(&terms) / rows as f64;
+            assert_eq!(loss.to_bits(), expected.to_bits(), "{rows}x{classes}");
+            let mut got = vec![0.0f32; rows * classes];
+            sparse_softmax_grad(&logits, &labels, classes, 0, &mut got).unwrap();
+            assert_eq!(got, want, "{rows}x{classes}");
+        }
     }
 
     #[test]

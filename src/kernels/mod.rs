@@ -7,6 +7,7 @@ pub mod conv;
 pub mod dropout_mask;
 pub mod elem;
 pub mod eval;
+pub mod exp_rows;
 pub mod fault;
 pub mod gather;
 pub mod gather_maps;

@@ -4,8 +4,11 @@
 //! (`docs/language-notes.md`). A checkpoint saves and restores the position.
 
 use crate::diag::Diag;
-use crate::ir::data::{epoch_order, select_rows, DataDecls, DataFeed, DatasetDecl};
+use crate::ir::data::{
+    epoch_order, select_rows, select_rows_into, DataDecls, DataFeed, DatasetDecl,
+};
 use crate::ir::{Module, Tensor};
+use std::collections::HashMap;
 
 /// Where a dataset is: its epoch (from 0) and the step within it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -96,6 +99,30 @@ impl DataFeeder {
     /// current position.
     pub fn batch(&mut self, placeholders: &[String]) -> Vec<(String, Tensor)> {
         let mut out = Vec::new();
+        self.each_batch(placeholders, |name, array, rows| {
+            out.push((name.to_string(), select_rows(array, rows)));
+        });
+        out
+    }
+
+    /// [`DataFeeder::batch`] written into `feeds`: rows are copied straight
+    /// into a placeholder's previous batch when it has the batch's type (every
+    /// step after the first), else the batch is a new entry.
+    pub fn batch_into(&mut self, placeholders: &[String], feeds: &mut HashMap<String, Tensor>) {
+        self.each_batch(placeholders, |name, array, rows| {
+            if let Some(old) = feeds.get_mut(name) {
+                if select_rows_into(array, rows, old) {
+                    return;
+                }
+            }
+            feeds.insert(name.to_string(), select_rows(array, rows));
+        });
+    }
+
+    /// Calls `f(placeholder, array, rows)` for each dataset-fed placeholder
+    /// the step reads: the rows of the array it reads at its dataset's
+    /// current position.
+    fn each_batch(&mut self, placeholders: &[String], mut f: impl FnMut(&str, &Tensor, &[usize])) {
         for i in 0..self.states.len() {
             if !self.reads(&self.states[i], placeholders) {
                 continue;
@@ -118,17 +145,16 @@ impl DataFeeder {
                 Some((_, order)) => order.get(start..end).unwrap_or(&[]),
                 None => &[],
             };
-            for f in self
+            for feed in self
                 .feeds
                 .iter()
                 .filter(|f| f.dataset == state.decl.name && placeholders.contains(&f.placeholder))
             {
-                if let Some(a) = state.decl.array(&f.array) {
-                    out.push((f.placeholder.clone(), select_rows(&a.value, rows)));
+                if let Some(a) = state.decl.array(&feed.array) {
+                    f(&feed.placeholder, &a.value, rows);
                 }
             }
         }
-        out
     }
 
     /// Advances every dataset a step reading `placeholders` read.

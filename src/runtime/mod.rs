@@ -13,6 +13,7 @@ pub mod schedule;
 pub mod session;
 pub mod signature;
 pub mod step_done;
+mod step_inputs;
 
 #[cfg(test)]
 mod session_tests;

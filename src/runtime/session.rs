@@ -3,6 +3,7 @@
 use super::data::DataFeeder;
 use super::feeds::{check_feed, FeedTarget};
 use super::plan::Plan;
+use super::step_inputs;
 use crate::backend::{Engine, Executable};
 use crate::diag::Diag;
 use crate::ir::{DType, Module, Tensor, TensorType};
@@ -54,6 +55,10 @@ pub struct Session {
     data: DataFeeder,
     /// `--save-every N --save DIR`: a checkpoint after every N-th step.
     save_every: Option<(u64, std::path::PathBuf)>,
+    /// The fetch list of the last step, checked and compiled, with its plan:
+    /// a training loop's next step skips the checks (placeholders are never
+    /// unbound) and builds no key.
+    ready: Option<(Vec<String>, Arc<Plan>)>,
 }
 
 impl Session {
@@ -82,6 +87,7 @@ impl Session {
             step_times: None,
             step: 0,
             save_every: None,
+            ready: None,
         }
     }
 
@@ -228,7 +234,7 @@ impl Session {
                 return Err(diag);
             }
             if !self.placeholders.contains_key(name) && !self.data.feeds(name) {
-                return Err(self.missing_feed(name));
+                return Err(step_inputs::missing_feed(&self.module, name));
             }
         }
         Ok(plan)
@@ -241,27 +247,35 @@ impl Session {
     /// placeholder the step needs that has neither a feed nor a default, or an
     /// error while computing (e.g. an index out of range).
     pub fn run(&mut self, fetches: &[&str]) -> Result<Vec<Tensor>, Diag> {
-        let plan = self.check(fetches)?;
+        let plan = match &self.ready {
+            Some((key, plan)) if step_inputs::same_fetches(key, fetches) => Arc::clone(plan),
+            _ => self.prepare(fetches)?,
+        };
         if self.step == i32::MAX {
             return Err(Diag::plain(format!(
                 "the step counter reached its largest value, {}",
                 i32::MAX
             )));
         }
-        self.placeholders.insert(
-            crate::backend::STEP_FEED.to_string(),
-            Tensor::scalar(DType::I32, f64::from(self.step)),
-        );
-        let batch = self.data.batch(&plan.placeholders);
-        self.placeholders.extend(batch);
-        let key: Vec<String> = fetches.iter().map(|s| s.to_string()).collect();
-        if !self.executables.contains_key(&key) {
-            self.compile(key.clone(), &plan)?;
+        step_inputs::set_step(&mut self.placeholders, self.step);
+        self.data
+            .batch_into(&plan.placeholders, &mut self.placeholders);
+        if !self
+            .ready
+            .as_ref()
+            .is_some_and(|(_, p)| Arc::ptr_eq(p, &plan))
+        {
+            let key = fetches.iter().map(|s| s.to_string()).collect();
+            self.ready = Some((key, Arc::clone(&plan)));
         }
         let start = Instant::now();
-        let exe = self.executables.get(&key).ok_or_else(|| {
-            Diag::internal("the runtime", "the step's executable is missing", None)
-        })?;
+        let exe = self
+            .ready
+            .as_ref()
+            .and_then(|(key, _)| self.executables.get(key))
+            .ok_or_else(|| {
+                Diag::internal("the runtime", "the step's executable is missing", None)
+            })?;
         let result = exe.run(&self.module.graph, &self.placeholders, &mut self.variables)?;
         if result.fetched.len() != plan.fetch_nodes.len() {
             self.keep_consumed(&result.updates);
@@ -276,24 +290,21 @@ impl Session {
             ));
         }
         // Check every update before applying any: a step takes effect whole.
-        for (name, value) in &result.updates {
-            let expected = self.module.variable(name).map(|v| &v.ty);
-            if expected != Some(&value.ty()) {
-                self.keep_consumed(&result.updates);
-                return Err(Diag::internal(
-                    "the interpreter",
-                    format!("assign of `{name}` gave a {} value", value.ty()),
-                    None,
-                ));
-            }
+        if let Err(e) = step_inputs::check_updates(&self.module, &result.updates) {
+            self.keep_consumed(&result.updates);
+            return Err(e);
         }
         // The replaced values go back to the executable: the next step's
         // update kernels write into them (no new buffers per step).
-        let mut replaced = Vec::new();
+        let mut replaced = Vec::with_capacity(result.updates.len());
         for (name, value) in result.updates {
             replaced.extend(self.variables.insert(name, value));
         }
-        if let Some(exe) = self.executables.get(&key) {
+        if let Some(exe) = self
+            .ready
+            .as_ref()
+            .and_then(|(k, _)| self.executables.get(k))
+        {
             exe.recycle(replaced);
         }
         if let Some(times) = &mut self.step_times {
@@ -315,8 +326,14 @@ impl Session {
     /// later steps reuse them instead of allocating new ones (a training loop
     /// then needs no memory per step).
     pub fn recycle(&mut self, fetches: &[&str], values: Vec<Tensor>) {
-        let key: Vec<String> = fetches.iter().map(|s| s.to_string()).collect();
-        if let Some(exe) = self.executables.get(&key) {
+        let exe = match &self.ready {
+            Some((key, _)) if step_inputs::same_fetches(key, fetches) => self.executables.get(key),
+            _ => {
+                let key: Vec<String> = fetches.iter().map(|s| s.to_string()).collect();
+                self.executables.get(&key)
+            }
+        };
+        if let Some(exe) = exe {
             exe.recycle(values);
         }
     }
@@ -337,6 +354,7 @@ impl Session {
     /// with their module to start a later session of the same module without
     /// compiling again.
     pub fn take_executables(&mut self) -> HashMap<Vec<String>, Box<dyn Executable>> {
+        self.ready = None;
         std::mem::take(&mut self.executables)
     }
 
@@ -376,18 +394,6 @@ impl Session {
             if !self.variables.contains_key(name) {
                 self.variables.insert(name.clone(), value.clone());
             }
-        }
-    }
-
-    fn missing_feed(&self, name: &str) -> Diag {
-        let message = format!("placeholder `{name}` needs a feed");
-        match self.module.placeholder(name) {
-            Some(p) => Diag::error(message, p.span).with_note(format!(
-                "feed it (`--feed {name}=FILE.npy`) or give it a default: \
-                 `placeholder {name}: {} = ...;`",
-                p.ty
-            )),
-            None => Diag::plain(message),
         }
     }
 }

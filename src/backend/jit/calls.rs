@@ -5,7 +5,7 @@ use super::arena::{Block, ALIGN};
 use super::codegen::{Kernel, STATUS_OK};
 use super::exec::at;
 use super::parallel::call_all;
-use super::tensors::{data_ptr, out_ptr, Val};
+use super::tensors::{data_ptr, has_type, out_ptr, same_type, Val};
 use crate::diag::Diag;
 use crate::ir::{Node, Tensor, TensorType};
 
@@ -35,6 +35,7 @@ pub(super) fn slot_ptr(base: Base, offset: usize, bytes: usize) -> Option<*mut u
 }
 
 /// An operand of a kernel call.
+#[derive(Clone, Copy)]
 pub(super) enum Arg<'a> {
     Tensor(&'a Tensor),
     /// The output buffer itself (an in-place write: `inplace.rs`).
@@ -89,7 +90,7 @@ pub(super) fn run_kernel<R: AsRef<[usize]>>(
     if out.is_empty() {
         return Ok(out);
     }
-    if out.dtype() != node.ty.dtype || out.shape() != node.ty.shape.dims() {
+    if !has_type(&out, &node.ty) {
         return Err(at(node, "output buffer of the wrong type"));
     }
     let ptr = out_ptr(&mut out).ok_or_else(|| at(node, "output is not contiguous"))?;
@@ -163,7 +164,7 @@ fn operand_ptrs(
         let arg = match arg {
             Arg::Tensor(t) => t,
             Arg::Out => {
-                if **ty != node.ty || outs.len() != 1 {
+                if !same_type(ty, &node.ty) || outs.len() != 1 {
                     return Err(at(node, format!("operand {k} cannot be the output")));
                 }
                 push(outs[0]);
@@ -179,7 +180,7 @@ fn operand_ptrs(
             }
         };
         // The kernel was compiled for exactly this dtype and shape.
-        if arg.dtype() != ty.dtype || arg.shape() != ty.shape.dims() {
+        if !has_type(arg, ty) {
             return Err(at(
                 node,
                 format!("operand {k} is {} but the kernel takes {ty}", arg.ty()),

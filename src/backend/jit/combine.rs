@@ -4,10 +4,11 @@
 use super::arena::put;
 use super::calls::{base, bytes_of, call, slot_ptr, Arg, Place};
 use super::exec::{at, Executable};
+use super::inline::List;
 use super::kinds::{Id, ReduceId};
 use super::parallel::{parts, split};
 use super::reduce::Layout;
-use super::tensors::{out_ptr, Val};
+use super::tensors::{has_type, out_ptr, Val};
 use crate::diag::Diag;
 use crate::ir::{Node, ReduceOp, Tensor, TensorType};
 use std::sync::Arc;
@@ -29,18 +30,16 @@ impl Executable {
         let l = &red.layout;
         let Place { mut buf, matched } = place;
         let base = base(buf.as_deref_mut());
-        let args: Vec<Arg> = red
-            .group
-            .leaves
-            .iter()
-            .map(|&k| {
-                memo[k.index()]
-                    .as_ref()
-                    .ok_or_else(|| at(node, format!("input {k} was not computed")))
-                    .and_then(|v| Arg::of(v, base).ok_or_else(|| at(node, "slot out of range")))
-            })
-            .collect::<Result<_, _>>()?;
-        let types: Vec<&TensorType> = red.group.leaves.iter().map(|&k| self.graph.ty(k)).collect();
+        // Operands, types and outputs on the stack: no allocation per call.
+        let each = red.group.leaves.iter().map(|&k| {
+            memo[k.index()]
+                .as_ref()
+                .ok_or_else(|| at(node, format!("input {k} was not computed")))
+                .and_then(|v| Arg::of(v, base).ok_or_else(|| at(node, "slot out of range")))
+        });
+        let args: List<Arg, 16> = List::try_from_iter(Arg::Out, each)?;
+        let leaves = red.group.leaves.iter().map(|&k| self.graph.ty(k));
+        let types: List<&TensorType, 16> = List::from_iter(&node.ty, leaves);
         let slot = |id: crate::ir::NodeId| matched.then(|| self.arena_slot(id)).flatten();
         let mut partials = self.pool.take_partials(r.index(), l.partials);
         let side_slot = red.side.and_then(slot);
@@ -48,11 +47,14 @@ impl Executable {
             (Some(s), None) => Some(self.pool.take(self.graph.ty(s))),
             _ => None,
         };
-        let mut outs = vec![partials.as_mut_ptr() as *mut u8];
+        let mut outs: List<*mut u8, 2> = List::from_iter(
+            std::ptr::null_mut(),
+            std::iter::once(partials.as_mut_ptr() as *mut u8),
+        );
         if let Some(id) = red.side {
             let ty = self.graph.ty(id);
             let ptr = match (side.as_mut(), side_slot) {
-                (Some(t), _) if t.dtype() != ty.dtype || t.shape() != ty.shape.dims() => {
+                (Some(t), _) if !has_type(t, ty) => {
                     return Err(at(node, "side output buffer of the wrong type"))
                 }
                 (Some(t), _) => out_ptr(t),
@@ -65,24 +67,30 @@ impl Executable {
         }
         if !l.empty() {
             let n = parts(l.work);
-            let ranges: Vec<Vec<usize>> = if l.rows >= n {
+            // One range (a small reduction) without `split`'s list.
+            let one = [[0, l.rows, 0, l.blocks]];
+            let single = n == 1 && l.rows >= 1;
+            let ranges: Vec<[usize; 4]> = if single {
+                Vec::new()
+            } else if l.rows >= n {
                 split(l.rows, n, 1)
                     .into_iter()
-                    .map(|(lo, hi)| vec![lo, hi, 0, l.blocks])
+                    .map(|(lo, hi)| [lo, hi, 0, l.blocks])
                     .collect()
             } else {
                 split(l.blocks, n, 1)
                     .into_iter()
-                    .map(|(lo, hi)| vec![0, l.rows, lo, hi])
+                    .map(|(lo, hi)| [0, l.rows, lo, hi])
                     .collect()
             };
+            let ranges: &[[usize; 4]] = if single { &one } else { &ranges };
             call(
                 &self.reductions[r].kernel,
                 node,
                 &args,
                 &types,
                 &outs,
-                &ranges,
+                ranges,
             )?;
         }
         let values = combine(red.op, l, &partials);

@@ -19,7 +19,7 @@ mod rows;
 
 use super::calls::{base, slot_ptr, Base, Place};
 use super::exec::{at, Executable};
-use super::tensors::{out_ptr, Val};
+use super::tensors::{has_type, out_ptr, Val};
 use crate::diag::Diag;
 use crate::ir::scalar::Scalar;
 use crate::ir::{DType, GradOp, Graph, Node, NodeId, Op, Tensor, TensorType};
@@ -143,7 +143,7 @@ fn src<'a>(v: &'a Val, ty: &TensorType, base: Base) -> Option<Src<'a>> {
             }
         });
     }
-    if v.dtype() != ty.dtype || v.shape() != ty.shape.dims() {
+    if !has_type(v, ty) {
         return None;
     }
     Some(match &**v {
@@ -184,7 +184,7 @@ fn run<T: Elem>(call: &Call, out: &mut [T]) -> Result<(), Diag> {
 
 /// Runs the kernel into a tensor of the node's type.
 fn run_tensor(call: &Call, out: &mut Tensor) -> Result<(), Diag> {
-    if out.dtype() != call.node.ty.dtype || out.shape() != call.node.ty.shape.dims() {
+    if !has_type(out, &call.node.ty) {
         return Err(call.fail("output buffer of the wrong type"));
     }
     let missing = || call.fail("output is not contiguous");

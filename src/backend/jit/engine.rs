@@ -45,7 +45,9 @@ impl crate::backend::Executable for Executable {
         placeholders: &HashMap<String, Tensor>,
         variables: &mut HashMap<String, Tensor>,
     ) -> Result<StepResult, Diag> {
-        let owned: HashMap<String, Tensor> = self
+        // A list, not a map: a step hands over a few variables and looks
+        // each up once (no hashing or table per step).
+        let owned: super::inplace::Owned = self
             .owned_variables()
             .filter_map(|name| variables.remove_entry(name))
             .collect();

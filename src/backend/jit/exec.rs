@@ -84,7 +84,7 @@ pub(crate) struct Scratch<'s> {
     /// Per node: computed in this run.
     pub(super) done: Vec<bool>,
     /// Variables whose buffers this run owns (see `Executable::run_owning`).
-    pub(super) owned: HashMap<String, Tensor>,
+    pub(super) owned: super::inplace::Owned,
     /// Memory accounting, when `Options::mem_log` is on (top level only).
     pub(super) mem: Option<super::memlog::Tracker>,
     /// The arena, held for a top-level step (`arena.rs`).
@@ -98,7 +98,7 @@ impl<'s> Scratch<'s> {
             remaining: exe.uses.clone(),
             deps: Vec::new(),
             done: vec![false; exe.graph.len()],
-            owned: HashMap::new(),
+            owned: Vec::new(),
             mem: None,
             arena: None,
         }
@@ -134,7 +134,7 @@ impl Executable {
     /// Runs one step: the fetched values in order, and the updates of the
     /// fetched `assign`s in graph order (not applied; the step contract of `crate::backend::StepResult`).
     pub fn run(&self, inputs: &StepInputs) -> Result<StepResult, Diag> {
-        self.run_with(inputs, HashMap::new()).0
+        self.run_with(inputs, Vec::new()).0
     }
 
     /// Runs this region with `env.params` bound: its result. `scratch` (made
@@ -279,7 +279,7 @@ impl Executable {
 /// checked by its kernel call) has `node`'s type.
 pub(super) fn check_type(node: &Node, value: &Val) -> Result<(), Diag> {
     let arena_value = matches!(value, Val::Arena { .. });
-    if !arena_value && (value.dtype() != node.ty.dtype || value.shape() != node.ty.shape.dims()) {
+    if !arena_value && !super::tensors::has_type(value, &node.ty) {
         return Err(at(
             node,
             format!("computed {} for a {} node", value.ty(), node.ty),

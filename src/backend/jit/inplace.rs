@@ -35,6 +35,10 @@ use crate::ir::{GradOp, NodeId, Op, Tensor};
 use std::collections::HashMap;
 use std::sync::Arc;
 
+/// Variables handed to a step by name, with their buffers (few: a short list
+/// searched linearly).
+pub type Owned = Vec<(String, Tensor)>;
+
 /// Per fused group: which leaf (position in `leaves`) its output may
 /// overwrite, and the variables the step should own.
 #[derive(Default)]
@@ -243,12 +247,14 @@ impl Executable {
     pub fn run_owning(
         &self,
         inputs: &StepInputs,
-        owned: HashMap<String, Tensor>,
-    ) -> (Result<StepResult, Diag>, HashMap<String, Tensor>) {
-        let owned = owned
-            .into_iter()
-            .map(|(n, t)| (n, t.into_standard_layout()))
-            .collect();
+        mut owned: Owned,
+    ) -> (Result<StepResult, Diag>, Owned) {
+        for (_, t) in owned.iter_mut() {
+            if !super::tensors::is_standard(t) {
+                let v = std::mem::replace(t, Tensor::scalar(crate::ir::DType::F32, 0.0));
+                *t = v.into_standard_layout();
+            }
+        }
         self.run_with(inputs, owned)
     }
 
@@ -257,8 +263,8 @@ impl Executable {
     pub(super) fn run_with(
         &self,
         inputs: &StepInputs,
-        owned: HashMap<String, Tensor>,
-    ) -> (Result<StepResult, Diag>, HashMap<String, Tensor>) {
+        owned: Owned,
+    ) -> (Result<StepResult, Diag>, Owned) {
         self.with_own_threads(|| self.step_with(inputs, owned))
     }
 
@@ -272,11 +278,7 @@ impl Executable {
     }
 
     /// [`Executable::run_with`] on the thread count in effect.
-    fn step_with(
-        &self,
-        inputs: &StepInputs,
-        owned: HashMap<String, Tensor>,
-    ) -> (Result<StepResult, Diag>, HashMap<String, Tensor>) {
+    fn step_with(&self, inputs: &StepInputs, owned: Owned) -> (Result<StepResult, Diag>, Owned) {
         if self.in_region {
             let error = internal("a region runs inside its cond or fold");
             return (Err(error), owned);
@@ -339,12 +341,12 @@ impl Executable {
     pub(super) fn give_back(
         &self,
         memo: &mut [Option<Val>],
-        owned: &mut HashMap<String, Tensor>,
+        owned: &mut Owned,
         failed: bool,
-    ) -> HashMap<String, Tensor> {
+    ) -> Owned {
         let mut back = std::mem::take(owned);
         for (name, node) in &self.in_place.variables {
-            if back.contains_key(name) {
+            if back.iter().any(|(n, _)| n == name) {
                 continue;
             }
             let slot = match memo[node.index()].take() {
@@ -356,7 +358,7 @@ impl Executable {
                 None => None,
             };
             if let Some(v) = slot {
-                back.insert(name.clone(), v.into_owned());
+                back.push((name.clone(), v.into_owned()));
             }
         }
         back

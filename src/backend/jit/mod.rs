@@ -33,6 +33,7 @@ mod exp;
 mod fused;
 pub(crate) mod gemm;
 pub(crate) mod helpers;
+mod inline;
 mod inplace;
 mod kinds;
 mod matmul;

@@ -1,6 +1,6 @@
 //! Raw views of tensors for kernel calls, and layout helpers.
 
-use crate::ir::Tensor;
+use crate::ir::{Tensor, TensorType};
 use ndarray::{ArrayD, Axis};
 use std::sync::Arc;
 
@@ -22,6 +22,22 @@ pub(crate) fn out_ptr(t: &mut Tensor) -> Option<*mut u8> {
         Tensor::I32(a) => a.as_slice_mut()?.as_mut_ptr() as *mut u8,
         Tensor::Bool(a) => a.as_slice_mut()?.as_mut_ptr() as *mut u8,
     })
+}
+
+/// Whether `t` has dtype `ty.dtype` and shape `ty.shape`: the check before
+/// every kernel call, compared inline (a slice `!=` calls `memcmp`, which
+/// costs more than the few dims it compares, hundreds of times a step).
+pub(crate) fn has_type(t: &Tensor, ty: &TensorType) -> bool {
+    t.dtype() == ty.dtype && same_dims(t.shape(), ty.shape.dims())
+}
+
+/// `a == b` for two types, compared inline like [`has_type`].
+pub(crate) fn same_type(a: &TensorType, b: &TensorType) -> bool {
+    a.dtype == b.dtype && same_dims(a.shape.dims(), b.shape.dims())
+}
+
+fn same_dims(a: &[usize], b: &[usize]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
 }
 
 pub(crate) fn is_standard(t: &Tensor) -> bool {

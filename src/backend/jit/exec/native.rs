@@ -5,6 +5,7 @@
 use super::{at, Executable};
 use crate::backend::jit::calls::{base, run_into, run_kernel, slot_ptr, Arg, Base, Place};
 use crate::backend::jit::codegen::Kernel;
+use crate::backend::jit::inline::List;
 use crate::backend::jit::kinds::{FusedId, MatMulId};
 use crate::backend::jit::parallel::{parts, split};
 use crate::backend::jit::tensors::Val;
@@ -14,6 +15,9 @@ use std::sync::Arc;
 
 /// Leaf types up to this many are listed on the stack for a fused call.
 const STACK_TYPES: usize = 16;
+
+/// A kernel call's operands: on the stack up to [`STACK_TYPES`].
+pub(in crate::backend::jit) type Args<'a> = List<Arg<'a>, STACK_TYPES>;
 
 impl Executable {
     /// The kernel operands for `ids`, read from `memo`; `out_leaf`: the
@@ -25,23 +29,18 @@ impl Executable {
         memo: &'m [Option<Val>],
         out_leaf: Option<usize>,
         base: Base,
-    ) -> Result<Vec<Arg<'m>>, Diag> {
-        // One allocation of the final size (a `collect` through `Result`
-        // grows the vector push by push).
-        let mut args = Vec::with_capacity(ids.len());
-        for (k, &l) in ids.iter().enumerate() {
+    ) -> Result<Args<'m>, Diag> {
+        // On the stack (a call per kernel per step allocates nothing).
+        let each = ids.iter().enumerate().map(|(k, &l)| {
             if out_leaf == Some(k) {
-                args.push(Arg::Out);
-                continue;
+                return Ok(Arg::Out);
             }
             let v = memo[l.index()]
                 .as_ref()
                 .ok_or_else(|| at(node, format!("input {l} was not computed")))?;
-            args.push(
-                Arg::of(v, base).ok_or_else(|| at(node, "an arena value outside the arena"))?,
-            );
-        }
-        Ok(args)
+            Arg::of(v, base).ok_or_else(|| at(node, "an arena value outside the arena"))
+        });
+        List::try_from_iter(Arg::Out, each)
     }
 
     /// The node's arena slot in this step, if any: its offset and bytes.
@@ -131,7 +130,7 @@ impl Executable {
     ) -> Result<Prepared<'a>, Diag> {
         let (operands, node) = (&self.matmuls[m].plan.operands, self.graph.node(id));
         let args = self.operands(node, operands, memo, None, base)?;
-        let types = operands.iter().map(|&l| self.graph.ty(l)).collect();
+        let types = List::from_iter(&node.ty, operands.iter().map(|&l| self.graph.ty(l)));
         let out = match self.slot(node, id, matched) {
             Some((offset, bytes)) => {
                 let ptr = slot_ptr(base, offset, bytes)
@@ -165,8 +164,8 @@ enum Output {
 pub(in crate::backend::jit) struct Prepared<'a> {
     kernel: &'a Kernel,
     node: &'a Node,
-    args: Vec<Arg<'a>>,
-    types: Vec<&'a TensorType>,
+    args: Args<'a>,
+    types: List<&'a TensorType, STACK_TYPES>,
     out: Output,
 }
 

@@ -88,7 +88,15 @@ impl Executable {
             arena,
         } = scratch;
         deps.clear();
-        self.deps(id, memo, deps)?;
+        // A region's inputs depend on the run (its taken branch's captures);
+        // every other step reads its planned list in place (no copy per node).
+        let deps: &[NodeId] = match &self.steps[id.index()] {
+            Step::Region(_) | Step::Unused | Step::Inlined => {
+                self.deps(id, memo, deps)?;
+                deps.as_slice()
+            }
+            _ => self.step_deps(id.index()),
+        };
         if let Some(dep) = deps.iter().find(|d| memo[d.index()].is_none()) {
             return Err(internal_gone(self, id, *dep, done));
         }
@@ -97,7 +105,10 @@ impl Executable {
         // An owned variable moves into the memo (it may be overwritten in
         // place); a fused kernel may take a dying input's buffer.
         let var = match &node.op {
-            Op::Variable { name } => owned.remove(name),
+            Op::Variable { name } => owned
+                .iter()
+                .position(|(n, _)| same_name(n, name))
+                .map(|k| owned.swap_remove(k).1),
             _ => None,
         };
         let step = &self.steps[id.index()];
@@ -150,6 +161,13 @@ impl Executable {
         self.release(deps, memo, remaining, mem.as_mut());
         Ok(())
     }
+}
+
+/// `a == b` compared inline: a variable node looks for its owned buffer by
+/// name every step, and a `memcmp` call costs more than a short name.
+fn same_name(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
 }
 
 /// The internal error for input `dep` of `id` missing from the memo.
