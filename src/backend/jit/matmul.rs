@@ -90,7 +90,7 @@ pub(crate) fn compile(
     for (row, size) in nest.strides.iter_mut().zip(sizes) {
         for s in row.iter_mut() {
             *s = s
-                .checked_mul(size)
+                .checked_mul(size as i64)
                 .ok_or_else(|| internal("matmul strides overflow"))?;
         }
     }

@@ -262,6 +262,16 @@ pub(crate) fn plan(graph: &Graph, fetches: &[NodeId], in_region: bool) -> Result
         }
     }
     let mut groups = merge_sides(graph, &mut steps, groups, &mut reductions)?;
+    // Slices read in place by the fused kernels (after the side outputs:
+    // a reduction's kernel reads whole leaves).
+    super::views::absorb(
+        graph,
+        &mut steps,
+        &mut groups,
+        &reductions,
+        &matmuls,
+        &fetched,
+    );
     // In a region (a loop body, or a branch inside one) results feed back,
     // so a last-bit difference from the interpreter compounds over the
     // iterations: transcendentals use its functions there (programs/fold_rnn's
@@ -388,5 +398,6 @@ fn collect_group(graph: &Graph, root: NodeId, inline: &[bool]) -> Group {
         members,
         leaves,
         exact: false,
+        views: Vec::new(),
     }
 }

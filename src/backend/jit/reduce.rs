@@ -270,7 +270,11 @@ impl Gen<'_> {
         let axis = strides.first().map_or(0, |s| s.len().saturating_sub(1));
         let nest = Nest {
             dims: vec![0; axis + 1],
-            strides: strides.to_vec(),
+            strides: strides
+                .iter()
+                .map(|row| row.iter().map(|&s| s as i64).collect())
+                .collect(),
+            bases: vec![0; strides.len()],
         };
         let at = |e: &mut Emitter, i: Value| e.advance(&nest, offsets, axis, i);
         let (first, n) = (at(e, start), e.b.ins().iconst(types::I64, len));

@@ -73,7 +73,7 @@ pub(crate) fn layout(graph: &Graph, id: NodeId, operands: &[NodeId]) -> Result<L
     }
     let outputs: usize = kept.iter().product();
     if let Some(layout) = super::super::columns::layout(&kept, &kept_strides, &red, &red_strides) {
-        layout.nest().prove(&shapes)?;
+        layout.nest().prove(&lens(&shapes))?;
         return Ok(layout);
     }
     let inner = red.pop().unwrap_or(1);
@@ -98,8 +98,13 @@ pub(crate) fn layout(graph: &Graph, id: NodeId, operands: &[NodeId]) -> Result<L
         inner,
         outputs,
     };
-    layout.nest().prove(&shapes)?;
+    layout.nest().prove(&lens(&shapes))?;
     Ok(layout)
+}
+
+/// The element count of each shape.
+fn lens(shapes: &[&[usize]]) -> Vec<usize> {
+    shapes.iter().map(|s| s.iter().product()).collect()
 }
 
 impl Layout {
@@ -109,7 +114,12 @@ impl Layout {
         dims.push(self.inner);
         Nest {
             dims,
-            strides: self.strides.clone(),
+            strides: self
+                .strides
+                .iter()
+                .map(|row| row.iter().map(|&s| s as i64).collect())
+                .collect(),
+            bases: vec![0; self.strides.len()],
         }
     }
 

@@ -1,0 +1,216 @@
+//! Slices read in place: a strided view of a stored value instead of a
+//! written-out copy.
+//!
+//! A *view* is a `StridedSlice` (or autodiff's step-1 `Slice`) of a stored
+//! value, or a `reshape` of such a slice that only drops or inserts size-1
+//! axes (an integer subscript `x[:, -1]` is a size-1 slice and a reshape).
+//! Its elements are those of its source at `base + sum(j[k] * strides[k])`
+//! (strides signed: `x[::-1]` walks its source backwards). A fused
+//! elementwise kernel reads such a leaf from the source's buffer with these
+//! strides (`nest::Operand::View`, covered by the bounds proof); the group's
+//! leaf becomes the source and a [`View`] records how it is read. When every
+//! computation that reads the slice reads it this way, the slice is not
+//! computed at all (`Step::Unused`: no arena slot, no copy); a slice that is
+//! fetched, or read by any other kind of step, is still written out by its
+//! direct step and its fused readers read that copy as before.
+//!
+//! Slices do no arithmetic, so the values are bitwise those of the copy.
+
+use super::fused::Group;
+use super::kinds::{FusedId, MatMulId, ReduceId, Table};
+use super::matmul::MatMul;
+use super::plan::Step;
+use super::reduce::Reduction;
+use crate::ir::{GradOp, Graph, NodeId, Op};
+
+/// A leaf of a fused group read as a strided view of its source.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct View {
+    /// The leaf's position in the group's `leaves` (which hold the source).
+    pub(crate) leaf: usize,
+    /// The node the group's members read (the slice, or the reshape of it).
+    pub(crate) node: NodeId,
+    /// The view's dims (the node's shape).
+    pub(crate) dims: Vec<usize>,
+    /// Per axis, the step in elements of the source's buffer.
+    pub(crate) strides: Vec<i64>,
+    /// The offset of the view's first element in the source's buffer.
+    pub(crate) base: i64,
+}
+
+/// The layout of a view: its source, dims, strides and base.
+pub(crate) type Layout = (NodeId, Vec<usize>, Vec<i64>, i64);
+
+/// Row-major strides of `dims`, as `i64` (`None` on overflow).
+fn row_major(dims: &[usize]) -> Option<Vec<i64>> {
+    let mut strides = vec![0i64; dims.len()];
+    let mut step = 1i64;
+    for k in (0..dims.len()).rev() {
+        strides[k] = step;
+        step = step.checked_mul(i64::try_from(dims[k]).ok()?)?;
+    }
+    Some(strides)
+}
+
+/// The layout of the slice `id` of its (only) input.
+fn slice(graph: &Graph, id: NodeId) -> Option<Layout> {
+    let node = graph.node(id);
+    let &[source] = node.inputs.as_slice() else {
+        return None;
+    };
+    let dims = node.ty.shape.dims();
+    let (starts, steps): (&[usize], Vec<i64>) = match &node.op {
+        Op::StridedSlice {
+            starts,
+            sizes,
+            steps,
+        } if sizes.as_slice() == dims => (starts, steps.clone()),
+        Op::Grad(GradOp::Slice { starts }) => (starts, vec![1; dims.len()]),
+        _ => return None,
+    };
+    let src = graph.ty(source);
+    if src.dtype != node.ty.dtype || starts.len() != dims.len() || steps.len() != dims.len() {
+        return None;
+    }
+    if src.shape.rank() != dims.len() {
+        return None;
+    }
+    let outer = row_major(src.shape.dims())?;
+    let mut base = 0i64;
+    let mut strides = Vec::with_capacity(dims.len());
+    for k in 0..dims.len() {
+        base = base.checked_add(i64::try_from(starts[k]).ok()?.checked_mul(outer[k])?)?;
+        strides.push(steps[k].checked_mul(outer[k])?);
+    }
+    // Every element inside the source (the kernels' proof checks it again
+    // over their nests; this covers a view hoisted as one element).
+    if dims.iter().all(|&d| d > 0) {
+        let mut lo = base;
+        let mut hi = base;
+        for (&d, &s) in dims.iter().zip(&strides) {
+            let far = i64::try_from(d - 1).ok()?.checked_mul(s)?;
+            lo = lo.checked_add(far.min(0))?;
+            hi = hi.checked_add(far.max(0))?;
+        }
+        if lo < 0 || hi >= i64::try_from(src.shape.numel()).ok()? {
+            return None;
+        }
+    }
+    Some((source, dims.to_vec(), strides, base))
+}
+
+/// The layout of `id` when it is a view (see the module's documentation).
+pub(crate) fn layout(graph: &Graph, id: NodeId) -> Option<Layout> {
+    let node = graph.node(id);
+    if !matches!(node.op, Op::Reshape) {
+        return slice(graph, id);
+    }
+    let &[inner] = node.inputs.as_slice() else {
+        return None;
+    };
+    let (source, inner_dims, inner_strides, base) = slice(graph, inner)?;
+    if graph.ty(inner).dtype != node.ty.dtype {
+        return None;
+    }
+    // Only size-1 axes come and go: the other axes keep their strides.
+    let mut kept = inner_dims
+        .iter()
+        .zip(&inner_strides)
+        .filter(|(&d, _)| d != 1);
+    let dims = node.ty.shape.dims();
+    let mut strides = Vec::with_capacity(dims.len());
+    for &d in dims {
+        if d == 1 {
+            strides.push(0);
+            continue;
+        }
+        match kept.next() {
+            Some((&e, &s)) if e == d => strides.push(s),
+            _ => return None,
+        }
+    }
+    kept.next()
+        .is_none()
+        .then(|| (source, dims.to_vec(), strides, base))
+}
+
+/// Whether `step` computes a value a view can read from.
+fn stored(step: Option<&Step>) -> bool {
+    !matches!(step, Some(Step::Unused | Step::Inlined) | None)
+}
+
+/// Reads in place the slices whose every reader is a fused elementwise
+/// kernel: rewrites those kernels' leaves into views of the sources and marks
+/// the slices (and a reshape's slice, when nothing else reads it) unused.
+pub(crate) fn absorb(
+    graph: &Graph,
+    steps: &mut [Step],
+    groups: &mut Table<FusedId, Group>,
+    reductions: &Table<ReduceId, Reduction>,
+    matmuls: &Table<MatMulId, MatMul>,
+    fetched: &[bool],
+) {
+    let n = steps.len().min(graph.len());
+    let mut layouts: Vec<Option<Layout>> = vec![None; n];
+    for (i, out) in layouts.iter_mut().enumerate() {
+        let id = NodeId(i as u32);
+        let movement = matches!(steps[i], Step::Direct | Step::Fallback);
+        if movement && !fetched.get(i).copied().unwrap_or(true) {
+            *out = layout(graph, id).filter(|l| stored(steps.get(l.0.index())));
+        }
+    }
+    // Kept: a candidate some other kind of step reads (a candidate reshape
+    // keeps its slice only when it is kept itself: see below).
+    let mut kept = vec![false; n];
+    for (i, step) in steps.iter().enumerate().take(n) {
+        let reads: &[NodeId] = match step {
+            Step::Unused | Step::Inlined | Step::Fused(_) | Step::Side(_) => &[],
+            Step::Reduce(r) => &reductions[*r].group.leaves,
+            Step::MatMul(m) => &matmuls[*m].operands,
+            _ if layouts[i].is_some() => &[],
+            _ => &graph.nodes[i].inputs,
+        };
+        for r in reads.iter().filter(|r| r.index() < n) {
+            kept[r.index()] = true;
+        }
+    }
+    // A candidate's source is read either way (by the slice's own step or
+    // through the view); a kept reshape reads its slice. Inputs come first,
+    // so one pass from the end settles chains (a slice of a slice).
+    for i in (0..n).rev() {
+        let Some((source, ..)) = &layouts[i] else {
+            continue;
+        };
+        kept[source.index()] = true;
+        if kept[i] && matches!(graph.nodes[i].op, Op::Reshape) {
+            if let Some(&inner) = graph.nodes[i].inputs.first() {
+                kept[inner.index()] = true;
+            }
+        }
+    }
+    for group in groups.iter_mut() {
+        for k in 0..group.leaves.len() {
+            let leaf = group.leaves[k];
+            let i = leaf.index();
+            let Some((source, dims, strides, base)) = layouts.get(i).cloned().flatten() else {
+                continue;
+            };
+            if kept[i] {
+                continue;
+            }
+            group.leaves[k] = source;
+            group.views.push(View {
+                leaf: k,
+                node: leaf,
+                dims,
+                strides,
+                base,
+            });
+        }
+    }
+    for i in 0..n {
+        if layouts[i].is_some() && !kept[i] {
+            steps[i] = Step::Unused;
+        }
+    }
+}

@@ -1,0 +1,283 @@
+//! Slices read in place as strided views by fused kernels (`jit/views.rs`):
+//! bitwise the interpreter's values on 1 and 2 threads, with and without
+//! `check_bounds`, over two runs; the slice planned `Unused` exactly when
+//! every reader reads it as a view.
+
+use super::values;
+use crate::backend::jit::plan::Step;
+use crate::backend::jit::{compile, Executable, Options};
+use crate::backend::{interp, StepInputs};
+use crate::diag::Span;
+use crate::ir::{BinaryOp, DType, Graph, NodeId, Op, Tensor, TensorType, UnaryOp};
+use std::collections::HashMap;
+
+/// A graph over fed inputs, with the slices expected read in place
+/// (`viewed`) or written out (`stored`).
+struct Case {
+    g: Graph,
+    feeds: HashMap<String, Tensor>,
+    fetches: Vec<NodeId>,
+    viewed: Vec<NodeId>,
+    stored: Vec<NodeId>,
+}
+
+impl Case {
+    fn new() -> Case {
+        Case {
+            g: Graph::new(),
+            feeds: HashMap::new(),
+            fetches: Vec::new(),
+            viewed: Vec::new(),
+            stored: Vec::new(),
+        }
+    }
+
+    fn node(&mut self, op: Op, inputs: &[NodeId], dtype: DType, dims: &[usize]) -> NodeId {
+        let ty = TensorType::new(dtype, dims.to_vec());
+        self.g.add(op, inputs.to_vec(), ty, Span::new(2, 7))
+    }
+
+    /// A placeholder of test values (NaN, ±inf, ... included).
+    fn input(&mut self, dtype: DType, dims: &[usize]) -> NodeId {
+        let name = format!("p{}", self.feeds.len());
+        let seed = 3 + 7 * self.feeds.len() as u64;
+        self.feeds
+            .insert(name.clone(), values(dtype, dims, seed, true));
+        self.node(Op::Placeholder { name }, &[], dtype, dims)
+    }
+
+    /// `x[starts + j * steps]` of `sizes` elements per axis.
+    fn slice(&mut self, x: NodeId, starts: &[usize], sizes: &[usize], steps: &[i64]) -> NodeId {
+        let op = Op::StridedSlice {
+            starts: starts.to_vec(),
+            sizes: sizes.to_vec(),
+            steps: steps.to_vec(),
+        };
+        let dtype = self.g.ty(x).dtype;
+        self.node(op, &[x], dtype, sizes)
+    }
+
+    fn reshape(&mut self, x: NodeId, dims: &[usize]) -> NodeId {
+        let dtype = self.g.ty(x).dtype;
+        self.node(Op::Reshape, &[x], dtype, dims)
+    }
+
+    /// `a op b`, broadcast to `dims`.
+    fn binary(&mut self, op: BinaryOp, a: NodeId, b: NodeId, dims: &[usize]) -> NodeId {
+        let dtype = self.g.ty(a).dtype;
+        let dtype = if op.is_comparison() {
+            DType::Bool
+        } else {
+            dtype
+        };
+        self.node(Op::Binary(op), &[a, b], dtype, dims)
+    }
+
+    fn unary(&mut self, op: UnaryOp, a: NodeId) -> NodeId {
+        let ty = self.g.ty(a).clone();
+        self.node(Op::Unary(op), &[a], ty.dtype, ty.shape.dims())
+    }
+
+    fn compile(&self, check_bounds: bool, threads: usize) -> Executable {
+        let options = Options {
+            check_bounds,
+            threads,
+            ..Options::default()
+        };
+        compile(&self.g, &self.fetches, options).expect("compiles")
+    }
+
+    /// The plan, then the values against the interpreter's, bitwise.
+    #[track_caller]
+    fn check(&self) {
+        let empty = HashMap::new();
+        let inputs = StepInputs {
+            placeholders: &self.feeds,
+            variables: &empty,
+        };
+        let expected = interp::run_step(&self.g, &self.fetches, &inputs).expect("interp runs");
+        for check_bounds in [true, false] {
+            for threads in [1, 2] {
+                let exe = self.compile(check_bounds, threads);
+                for &id in &self.viewed {
+                    let step = &exe.steps[id.index()];
+                    assert!(matches!(step, Step::Unused), "{id} plans as {step:?}");
+                }
+                for &id in &self.stored {
+                    let step = &exe.steps[id.index()];
+                    assert!(!matches!(step, Step::Unused), "{id} is not stored");
+                }
+                for _ in 0..2 {
+                    let actual = exe.run(&inputs).expect("jit runs");
+                    for (k, (x, y)) in expected.fetched.iter().zip(&actual.fetched).enumerate() {
+                        assert_eq!(x.ty(), y.ty(), "fetch {k}");
+                        let same = x
+                            .to_f64_vec()
+                            .iter()
+                            .zip(y.to_f64_vec())
+                            .all(|(p, q)| p.to_bits() == q.to_bits());
+                        assert!(same, "fetch {k} ({threads} threads, checks {check_bounds})");
+                    }
+                }
+            }
+        }
+    }
+
+    /// How many leaves the fused kernels read as views.
+    fn views(&self) -> usize {
+        let exe = self.compile(true, 1);
+        exe.fused.iter().map(|f| f.group.views.len()).sum()
+    }
+}
+
+/// `x[:, 1:] - x[:, :-1]` (a finite difference), `f32x4` with offsets.
+#[test]
+fn shifted_slices_of_one_input() {
+    for (r, c) in [(37, 41), (3, 9), (1, 2), (300, 301)] {
+        let mut t = Case::new();
+        let x = t.input(DType::F32, &[r, c]);
+        let right = t.slice(x, &[0, 1], &[r, c - 1], &[1, 1]);
+        let left = t.slice(x, &[0, 0], &[r, c - 1], &[1, 1]);
+        let d = t.binary(BinaryOp::Sub, right, left, &[r, c - 1]);
+        let sq = t.binary(BinaryOp::Mul, d, d, &[r, c - 1]);
+        t.fetches = vec![sq];
+        t.viewed = vec![right, left];
+        t.check();
+        assert_eq!(t.views(), 2);
+    }
+}
+
+/// Steps, negative steps and offsets on every axis, on each dtype.
+#[test]
+fn steps_and_negative_steps() {
+    for dtype in [DType::F32, DType::F64, DType::I32] {
+        let mut t = Case::new();
+        let x = t.input(dtype, &[11, 13, 9]);
+        let a = t.slice(x, &[1, 12, 0], &[4, 7, 9], &[3, -2, 1]);
+        let b = t.slice(x, &[10, 0, 8], &[4, 7, 9], &[-2, 2, -1]);
+        let y = t.input(dtype, &[4, 7, 9]);
+        let s = t.binary(BinaryOp::Add, a, b, &[4, 7, 9]);
+        let p = t.binary(BinaryOp::Mul, s, y, &[4, 7, 9]);
+        t.fetches = vec![p];
+        t.viewed = vec![a, b];
+        t.check();
+    }
+}
+
+/// `x[::-1]` of a whole vector: the kernel walks the buffer backwards.
+#[test]
+fn a_reversed_vector() {
+    for n in [1, 4, 9, 1000, 70_001] {
+        let mut t = Case::new();
+        let x = t.input(DType::F32, &[n]);
+        let r = t.slice(x, &[n - 1], &[n], &[-1]);
+        let y = t.unary(UnaryOp::Relu, r);
+        t.fetches = vec![y];
+        t.viewed = vec![r];
+        t.check();
+    }
+}
+
+/// An integer subscript (a size-1 slice and a reshape dropping the axis),
+/// broadcast against another operand; a column `x[:, 2:3]` broadcast along rows.
+#[test]
+fn integer_subscripts_and_broadcast_slices() {
+    let (r, c) = (23, 17);
+    let mut t = Case::new();
+    let x = t.input(DType::F32, &[r, c]);
+    let m = t.input(DType::F32, &[r, c]);
+    // x[5, :] as a row: [1, c] slice, reshape to [c].
+    let row1 = t.slice(x, &[5, 0], &[1, c], &[1, 1]);
+    let row = t.reshape(row1, &[c]);
+    let plus = t.binary(BinaryOp::Add, m, row, &[r, c]);
+    // x[:, -1] as a column of [r, 1]: a slice kept 2-d.
+    let col = t.slice(x, &[0, c - 1], &[r, 1], &[1, 1]);
+    let times = t.binary(BinaryOp::Mul, plus, col, &[r, c]);
+    // x[3, 4] as a scalar: reshape to [].
+    let one1 = t.slice(x, &[3, 4], &[1, 1], &[1, 1]);
+    let one = t.reshape(one1, &[]);
+    let out = t.binary(BinaryOp::Sub, times, one, &[r, c]);
+    t.fetches = vec![out];
+    t.viewed = vec![row1, row, col, one1, one];
+    t.check();
+    assert_eq!(t.views(), 3);
+}
+
+/// A slice read by two kernels (two fetched roots) is read in place by both.
+#[test]
+fn a_slice_feeding_two_kernels() {
+    let mut t = Case::new();
+    let x = t.input(DType::F32, &[40, 50]);
+    let s = t.slice(x, &[2, 1], &[30, 40], &[1, 1]);
+    let a = t.unary(UnaryOp::Relu, s);
+    let y = t.input(DType::F32, &[30, 40]);
+    let b = t.binary(BinaryOp::Mul, s, y, &[30, 40]);
+    t.fetches = vec![a, b];
+    t.viewed = vec![s];
+    t.check();
+    assert_eq!(t.views(), 2);
+}
+
+/// A fetched slice, or one read by a non-elementwise step, is written out,
+/// and its fused readers read the copy.
+#[test]
+fn a_fetched_or_otherwise_read_slice_is_stored() {
+    let mut t = Case::new();
+    let x = t.input(DType::F32, &[12, 10]);
+    let s = t.slice(x, &[0, 2], &[12, 8], &[1, 1]);
+    let a = t.unary(UnaryOp::Neg, s);
+    t.fetches = vec![a, s];
+    t.stored = vec![s];
+    t.check();
+    assert_eq!(t.views(), 0);
+    // Read by a reduction as well.
+    let mut t = Case::new();
+    let x = t.input(DType::F32, &[12, 10]);
+    let s = t.slice(x, &[0, 2], &[12, 8], &[1, 1]);
+    let a = t.unary(UnaryOp::Neg, s);
+    let sum = t.node(
+        Op::Reduce {
+            op: crate::ir::ReduceOp::Sum,
+            axes: vec![0, 1],
+            keepdims: false,
+        },
+        &[s],
+        DType::F32,
+        &[],
+    );
+    t.fetches = vec![a, sum];
+    t.stored = vec![s];
+    t.check();
+    // A reshape read in place while its slice is also read by a fetch.
+    let mut t = Case::new();
+    let x = t.input(DType::F32, &[6, 5]);
+    let s = t.slice(x, &[0, 3], &[6, 1], &[1, 1]);
+    let r = t.reshape(s, &[6]);
+    let a = t.unary(UnaryOp::Abs, r);
+    t.fetches = vec![a, s];
+    t.viewed = vec![r];
+    t.stored = vec![s];
+    t.check();
+    assert_eq!(t.views(), 1);
+}
+
+/// A slice of a kernel's output, and in-place writes: a dying buffer read
+/// through a reversing view (alone, or also whole) is never overwritten.
+#[test]
+fn views_of_kernel_outputs_are_not_overwritten_in_place() {
+    for n in [8, 301, 70_000] {
+        let mut t = Case::new();
+        let a = t.input(DType::F32, &[n]);
+        let b = t.input(DType::F32, &[n]);
+        let u = t.binary(BinaryOp::Add, a, b, &[n]);
+        let e = t.unary(UnaryOp::Abs, u);
+        // `e` is stored (the slice is not elementwise) and dies in `out`.
+        let r = t.slice(e, &[n - 1], &[n], &[-1]);
+        let out = t.binary(BinaryOp::Mul, r, b, &[n]);
+        let r2 = t.slice(out, &[n - 1], &[n], &[-1]);
+        let both = t.binary(BinaryOp::Sub, r2, out, &[n]);
+        t.fetches = vec![both];
+        t.viewed = vec![r, r2];
+        t.check();
+    }
+}
