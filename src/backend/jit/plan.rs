@@ -262,16 +262,10 @@ pub(crate) fn plan(graph: &Graph, fetches: &[NodeId], in_region: bool) -> Result
         }
     }
     let mut groups = merge_sides(graph, &mut steps, groups, &mut reductions)?;
-    // Slices read in place by the fused kernels (after the side outputs:
-    // a reduction's kernel reads whole leaves).
-    super::views::absorb(
-        graph,
-        &mut steps,
-        &mut groups,
-        &reductions,
-        &matmuls,
-        &fetched,
-    );
+    // Slices read in place by the fused kernels (after the side outputs,
+    // whose leaves must be the reduction's own).
+    let (s, g, r) = (&mut steps, &mut groups, &mut reductions);
+    super::views::absorb(graph, s, g, r, &matmuls, &fetched)?;
     // In a region (a loop body, or a branch inside one) results feed back,
     // so a last-bit difference from the interpreter compounds over the
     // iterations: transcendentals use its functions there (programs/fold_rnn's

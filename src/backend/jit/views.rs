@@ -7,7 +7,9 @@
 //! Its elements are those of its source at `base + sum(j[k] * strides[k])`
 //! (strides signed: `x[::-1]` walks its source backwards). A fused
 //! elementwise kernel reads such a leaf from the source's buffer with these
-//! strides (`nest::Operand::View`, covered by the bounds proof); the group's
+//! strides (`nest::Operand::View`, covered by the bounds proof); so does a
+//! fused reduction when the view's strides are not negative (its layout,
+//! `reduce/layout.rs`, has unsigned strides and a base per leaf). The group's
 //! leaf becomes the source and a [`View`] records how it is read. When every
 //! computation that reads the slice reads it this way, the slice is not
 //! computed at all (`Step::Unused`: no arena slot, no copy); a slice that is
@@ -21,6 +23,7 @@ use super::kinds::{FusedId, MatMulId, ReduceId, Table};
 use super::matmul::MatMul;
 use super::plan::Step;
 use super::reduce::Reduction;
+use crate::diag::Diag;
 use crate::ir::{GradOp, Graph, NodeId, Op};
 
 /// A leaf of a fused group read as a strided view of its source.
@@ -134,6 +137,47 @@ pub(crate) fn layout(graph: &Graph, id: NodeId) -> Option<Layout> {
         .then(|| (source, dims.to_vec(), strides, base))
 }
 
+/// Whether reduction `r` may read its candidate leaves as views: they step
+/// forwards (its layout's strides are unsigned) and the kernel keeps the
+/// iteration of the copies (the same collapsed rows, blocks and mode, and
+/// `f32x4` lanes or not), so its sums are bitwise those over the copies.
+fn same_sums(graph: &Graph, r: &Reduction, layouts: &[Option<Layout>]) -> bool {
+    let mut views = Vec::new();
+    for (k, leaf) in r.group.leaves.iter().enumerate() {
+        if let Some(Some((_, dims, strides, base))) = layouts.get(leaf.index()) {
+            if strides.iter().any(|&s| s < 0) {
+                return false;
+            }
+            views.push(View {
+                leaf: k,
+                node: *leaf,
+                dims: dims.clone(),
+                strides: strides.clone(),
+                base: *base,
+            });
+        }
+    }
+    if views.is_empty() {
+        return true;
+    }
+    let mut operands: Vec<NodeId> = r.group.leaves.clone();
+    for v in &views {
+        if let Some((source, ..)) = layouts.get(v.node.index()).cloned().flatten() {
+            operands[v.leaf] = source;
+        }
+    }
+    operands.extend(r.side);
+    let Ok(viewed) = super::reduce::layout_of(graph, r.node, &operands, &views) else {
+        return false;
+    };
+    let plain = &r.layout;
+    let lanes = |l: &super::reduce::Layout| super::fused::vectorizes(graph, &r.group, &l.nest());
+    viewed.row_dims == plain.row_dims
+        && viewed.inner == plain.inner
+        && viewed.columns == plain.columns
+        && lanes(&viewed) == lanes(plain)
+}
+
 /// Whether `step` computes a value a view can read from.
 fn stored(step: Option<&Step>) -> bool {
     !matches!(step, Some(Step::Unused | Step::Inlined) | None)
@@ -146,10 +190,10 @@ pub(crate) fn absorb(
     graph: &Graph,
     steps: &mut [Step],
     groups: &mut Table<FusedId, Group>,
-    reductions: &Table<ReduceId, Reduction>,
+    reductions: &mut Table<ReduceId, Reduction>,
     matmuls: &Table<MatMulId, MatMul>,
     fetched: &[bool],
-) {
+) -> Result<(), Diag> {
     let n = steps.len().min(graph.len());
     let mut layouts: Vec<Option<Layout>> = vec![None; n];
     for (i, out) in layouts.iter_mut().enumerate() {
@@ -165,7 +209,14 @@ pub(crate) fn absorb(
     for (i, step) in steps.iter().enumerate().take(n) {
         let reads: &[NodeId] = match step {
             Step::Unused | Step::Inlined | Step::Fused(_) | Step::Side(_) => &[],
-            Step::Reduce(r) => &reductions[*r].group.leaves,
+            Step::Reduce(r) => {
+                let r = &reductions[*r];
+                let same = same_sums(graph, r, &layouts);
+                for l in r.group.leaves.iter().filter(|l| l.index() < n) {
+                    kept[l.index()] |= !same;
+                }
+                &[]
+            }
             Step::MatMul(m) => &matmuls[*m].operands,
             _ if layouts[i].is_some() => &[],
             _ => &graph.nodes[i].inputs,
@@ -188,7 +239,9 @@ pub(crate) fn absorb(
             }
         }
     }
-    for group in groups.iter_mut() {
+    let groups = groups.iter_mut();
+    let reduced = reductions.iter_mut().map(|r| &mut r.group);
+    for group in groups.chain(reduced) {
         for k in 0..group.leaves.len() {
             let leaf = group.leaves[k];
             let i = leaf.index();
@@ -213,4 +266,10 @@ pub(crate) fn absorb(
             steps[i] = Step::Unused;
         }
     }
+    for r in reductions.iter_mut().filter(|r| !r.group.views.is_empty()) {
+        let mut operands = r.group.leaves.clone();
+        operands.extend(r.side);
+        r.layout = super::reduce::layout_of(graph, r.node, &operands, &r.group.views)?;
+    }
+    Ok(())
 }

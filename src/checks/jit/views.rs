@@ -39,10 +39,15 @@ impl Case {
 
     /// A placeholder of test values (NaN, ±inf, ... included).
     fn input(&mut self, dtype: DType, dims: &[usize]) -> NodeId {
+        self.input_of(dtype, dims, true)
+    }
+
+    /// A placeholder of test values, with special ones when `special`.
+    fn input_of(&mut self, dtype: DType, dims: &[usize], special: bool) -> NodeId {
         let name = format!("p{}", self.feeds.len());
         let seed = 3 + 7 * self.feeds.len() as u64;
         self.feeds
-            .insert(name.clone(), values(dtype, dims, seed, true));
+            .insert(name.clone(), values(dtype, dims, seed, special));
         self.node(Op::Placeholder { name }, &[], dtype, dims)
     }
 
@@ -123,10 +128,79 @@ impl Case {
         }
     }
 
+    /// `sum(x, axes)` of an `f32` value.
+    fn sum(&mut self, x: NodeId, axes: &[usize]) -> NodeId {
+        let dims: Vec<usize> = (self.g.ty(x).shape.dims().iter().enumerate())
+            .filter(|(a, _)| !axes.contains(a))
+            .map(|(_, &d)| d)
+            .collect();
+        let op = Op::Reduce {
+            op: crate::ir::ReduceOp::Sum,
+            axes: axes.to_vec(),
+            keepdims: false,
+        };
+        self.node(op, &[x], DType::F32, &dims)
+    }
+
     /// How many leaves the fused kernels read as views.
     fn views(&self) -> usize {
         let exe = self.compile(true, 1);
-        exe.fused.iter().map(|f| f.group.views.len()).sum()
+        let fused = exe.fused.iter().map(|f| &f.group);
+        let reduced = exe.reductions.iter().map(|r| &r.reduction.group);
+        fused.chain(reduced).map(|g| g.views.len()).sum()
+    }
+
+    /// Reductions: the JIT's values with the slices read in place are
+    /// bitwise those with the slices written out (also fetched), on 1 and 2
+    /// threads with and without `check_bounds`, and close to the interpreter's
+    /// (1e-4 relative, or absolute below 1).
+    #[track_caller]
+    fn check_reduced(&self) {
+        let empty = HashMap::new();
+        let inputs = StepInputs {
+            placeholders: &self.feeds,
+            variables: &empty,
+        };
+        let expected = interp::run_step(&self.g, &self.fetches, &inputs).expect("interp runs");
+        let mut copied = Case {
+            g: self.g.clone(),
+            feeds: self.feeds.clone(),
+            fetches: self.fetches.clone(),
+            viewed: Vec::new(),
+            stored: Vec::new(),
+        };
+        copied.fetches.extend(&self.viewed);
+        for check_bounds in [true, false] {
+            for threads in [1, 2] {
+                let exe = self.compile(check_bounds, threads);
+                for &id in &self.viewed {
+                    let step = &exe.steps[id.index()];
+                    assert!(matches!(step, Step::Unused), "{id} plans as {step:?}");
+                }
+                for &id in &self.stored {
+                    let step = &exe.steps[id.index()];
+                    assert!(!matches!(step, Step::Unused), "{id} is not stored");
+                }
+                let copy = copied.compile(check_bounds, threads);
+                let want = copy.run(&inputs).expect("jit runs");
+                let got = exe.run(&inputs).expect("jit runs");
+                for k in 0..self.fetches.len() {
+                    let (x, y) = (&want.fetched[k], &got.fetched[k]);
+                    assert_eq!(
+                        super::bits(x),
+                        super::bits(y),
+                        "fetch {k} ({threads} threads)"
+                    );
+                    // The JIT's f32 lane sums, against the interpreter's
+                    // f64 ones (cancelling terms of magnitude ~4).
+                    let e = expected.fetched[k].to_f64_vec();
+                    for (p, q) in e.iter().zip(y.to_f64_vec()) {
+                        let close = (p - q).abs() <= 1e-4 * p.abs().max(q.abs()).max(1.0);
+                        assert!(close || p == &q || p.is_nan() && q.is_nan(), "{p} vs {q}");
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -230,21 +304,13 @@ fn a_fetched_or_otherwise_read_slice_is_stored() {
     t.stored = vec![s];
     t.check();
     assert_eq!(t.views(), 0);
-    // Read by a reduction as well.
+    // Read by a reduction as well, backwards (a reduction's layout takes
+    // only forward views).
     let mut t = Case::new();
     let x = t.input(DType::F32, &[12, 10]);
-    let s = t.slice(x, &[0, 2], &[12, 8], &[1, 1]);
+    let s = t.slice(x, &[0, 9], &[12, 8], &[1, -1]);
     let a = t.unary(UnaryOp::Neg, s);
-    let sum = t.node(
-        Op::Reduce {
-            op: crate::ir::ReduceOp::Sum,
-            axes: vec![0, 1],
-            keepdims: false,
-        },
-        &[s],
-        DType::F32,
-        &[],
-    );
+    let sum = t.sum(s, &[0, 1]);
     t.fetches = vec![a, sum];
     t.stored = vec![s];
     t.check();
@@ -279,5 +345,36 @@ fn views_of_kernel_outputs_are_not_overwritten_in_place() {
         t.fetches = vec![both];
         t.viewed = vec![r, r2];
         t.check();
+    }
+}
+
+/// Fused reductions read forward views when the kernel's iteration is the
+/// copies': a loss over `x[:, 1:] - x[:, :-1]` per row (row mode), column
+/// sums of a row band (column mode). A stepped slice (the copy's rows run
+/// on `f32x4`, the view's would not), a whole-slice sum (the copy's rows
+/// collapse, the view's do not) and a reversed slice keep their copies.
+#[test]
+fn reductions_read_forward_views() {
+    for (r, c) in [(37, 41), (300, 301), (4, 5)] {
+        let mut t = Case::new();
+        let x = t.input_of(DType::F32, &[r, c], false);
+        let right = t.slice(x, &[0, 1], &[r, c - 1], &[1, 1]);
+        let left = t.slice(x, &[0, 0], &[r, c - 1], &[1, 1]);
+        let d = t.binary(BinaryOp::Sub, right, left, &[r, c - 1]);
+        let sq = t.binary(BinaryOp::Mul, d, d, &[r, c - 1]);
+        let loss = t.sum(sq, &[1]);
+        let band = t.slice(x, &[1, 0], &[r - 1, c], &[1, 1]);
+        let cols = t.sum(band, &[0]);
+        let stepped = t.slice(x, &[0, 1], &[r.div_ceil(2), c / 2], &[2, 2]);
+        let rows = t.sum(stepped, &[1]);
+        let rev = t.slice(x, &[0, c - 1], &[r, c], &[1, -1]);
+        let back = t.sum(rev, &[1]);
+        let inner = t.slice(x, &[0, 1], &[r, c - 1], &[1, 1]);
+        let all = t.sum(inner, &[0, 1]);
+        t.fetches = vec![loss, cols, rows, back, all];
+        t.viewed = vec![right, left, band];
+        t.stored = vec![rev, stepped, inner];
+        t.check_reduced();
+        assert_eq!(t.views(), 3);
     }
 }
