@@ -43,24 +43,6 @@ impl Group {
     pub(crate) fn root(&self) -> Option<NodeId> {
         self.members.last().copied()
     }
-
-    /// The view through which leaf `k` is read, if any.
-    pub(crate) fn view(&self, k: usize) -> Option<&View> {
-        self.views.iter().find(|v| v.leaf == k)
-    }
-
-    /// The node whose value leaf `k` gives the members.
-    pub(crate) fn read_as(&self, k: usize) -> Option<NodeId> {
-        match self.view(k) {
-            Some(v) => Some(v.node),
-            None => self.leaves.get(k).copied(),
-        }
-    }
-
-    /// The leaf whose value is node `id`'s (read whole or as a view).
-    pub(crate) fn leaf_of(&self, id: NodeId) -> Option<usize> {
-        (0..self.leaves.len()).find(|&k| self.read_as(k) == Some(id))
-    }
 }
 
 /// Declares the scalar helpers in the function being built.

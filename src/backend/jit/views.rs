@@ -9,7 +9,8 @@
 //! elementwise kernel reads such a leaf from the source's buffer with these
 //! strides (`nest::Operand::View`, covered by the bounds proof); so does a
 //! fused reduction when the view's strides are not negative (its layout,
-//! `reduce/layout.rs`, has unsigned strides and a base per leaf). The group's
+//! `reduce/layout.rs`, has unsigned strides and a base per leaf; see
+//! [`forward_views`] for its sums). The group's
 //! leaf becomes the source and a [`View`] records how it is read. When every
 //! computation that reads the slice reads it this way, the slice is not
 //! computed at all (`Step::Unused`: no arena slot, no copy); a slice that is
@@ -39,6 +40,26 @@ pub(crate) struct View {
     pub(crate) strides: Vec<i64>,
     /// The offset of the view's first element in the source's buffer.
     pub(crate) base: i64,
+}
+
+impl Group {
+    /// The view through which leaf `k` is read, if any.
+    pub(crate) fn view(&self, k: usize) -> Option<&View> {
+        self.views.iter().find(|v| v.leaf == k)
+    }
+
+    /// The node whose value leaf `k` gives the members.
+    pub(crate) fn read_as(&self, k: usize) -> Option<NodeId> {
+        match self.view(k) {
+            Some(v) => Some(v.node),
+            None => self.leaves.get(k).copied(),
+        }
+    }
+
+    /// The leaf whose value is node `id`'s (read whole or as a view).
+    pub(crate) fn leaf_of(&self, id: NodeId) -> Option<usize> {
+        (0..self.leaves.len()).find(|&k| self.read_as(k) == Some(id))
+    }
 }
 
 /// The layout of a view: its source, dims, strides and base.
@@ -138,16 +159,20 @@ pub(crate) fn layout(graph: &Graph, id: NodeId) -> Option<Layout> {
 }
 
 /// Whether reduction `r` may read its candidate leaves as views: they step
-/// forwards (its layout's strides are unsigned) and the kernel keeps the
-/// iteration of the copies (the same collapsed rows, blocks and mode, and
-/// `f32x4` lanes or not), so its sums are bitwise those over the copies.
-fn same_sums(graph: &Graph, r: &Reduction, layouts: &[Option<Layout>]) -> bool {
+/// forwards (its layout's strides are unsigned) and its layout builds. The
+/// view's layout may collapse fewer axes, or lose the `f32x4` lanes, than
+/// the copy's: then its partial sums are split otherwise and the result can
+/// differ from the copy's in the last bits (within the JIT's reduction
+/// tolerance against the interpreter, like any fused reduction).
+fn forward_views(graph: &Graph, r: &Reduction, layouts: &[Option<Layout>]) -> bool {
     let mut views = Vec::new();
+    let mut operands: Vec<NodeId> = r.group.leaves.clone();
     for (k, leaf) in r.group.leaves.iter().enumerate() {
-        if let Some(Some((_, dims, strides, base))) = layouts.get(leaf.index()) {
+        if let Some(Some((source, dims, strides, base))) = layouts.get(leaf.index()) {
             if strides.iter().any(|&s| s < 0) {
                 return false;
             }
+            operands[k] = *source;
             views.push(View {
                 leaf: k,
                 node: *leaf,
@@ -157,25 +182,8 @@ fn same_sums(graph: &Graph, r: &Reduction, layouts: &[Option<Layout>]) -> bool {
             });
         }
     }
-    if views.is_empty() {
-        return true;
-    }
-    let mut operands: Vec<NodeId> = r.group.leaves.clone();
-    for v in &views {
-        if let Some((source, ..)) = layouts.get(v.node.index()).cloned().flatten() {
-            operands[v.leaf] = source;
-        }
-    }
     operands.extend(r.side);
-    let Ok(viewed) = super::reduce::layout_of(graph, r.node, &operands, &views) else {
-        return false;
-    };
-    let plain = &r.layout;
-    let lanes = |l: &super::reduce::Layout| super::fused::vectorizes(graph, &r.group, &l.nest());
-    viewed.row_dims == plain.row_dims
-        && viewed.inner == plain.inner
-        && viewed.columns == plain.columns
-        && lanes(&viewed) == lanes(plain)
+    views.is_empty() || super::reduce::layout_of(graph, r.node, &operands, &views).is_ok()
 }
 
 /// Whether `step` computes a value a view can read from.
@@ -211,7 +219,7 @@ pub(crate) fn absorb(
             Step::Unused | Step::Inlined | Step::Fused(_) | Step::Side(_) => &[],
             Step::Reduce(r) => {
                 let r = &reductions[*r];
-                let same = same_sums(graph, r, &layouts);
+                let same = forward_views(graph, r, &layouts);
                 for l in r.group.leaves.iter().filter(|l| l.index() < n) {
                     kept[l.index()] |= !same;
                 }

@@ -150,12 +150,12 @@ impl Case {
         fused.chain(reduced).map(|g| g.views.len()).sum()
     }
 
-    /// Reductions: the JIT's values with the slices read in place are
-    /// bitwise those with the slices written out (also fetched), on 1 and 2
-    /// threads with and without `check_bounds`, and close to the interpreter's
-    /// (1e-4 relative, or absolute below 1).
+    /// Reductions: the JIT's first `same` values with the slices read in
+    /// place are bitwise those with the slices written out (also fetched),
+    /// on 1 and 2 threads with and without `check_bounds`; every value is
+    /// close to the interpreter's (1e-4 relative, or absolute below 1).
     #[track_caller]
-    fn check_reduced(&self) {
+    fn check_reduced(&self, same: usize) {
         let empty = HashMap::new();
         let inputs = StepInputs {
             placeholders: &self.feeds,
@@ -186,11 +186,10 @@ impl Case {
                 let got = exe.run(&inputs).expect("jit runs");
                 for k in 0..self.fetches.len() {
                     let (x, y) = (&want.fetched[k], &got.fetched[k]);
-                    assert_eq!(
-                        super::bits(x),
-                        super::bits(y),
-                        "fetch {k} ({threads} threads)"
-                    );
+                    if k < same {
+                        let (x, y) = (super::bits(x), super::bits(y));
+                        assert_eq!(x, y, "fetch {k} ({threads} threads)");
+                    }
                     // The JIT's f32 lane sums, against the interpreter's
                     // f64 ones (cancelling terms of magnitude ~4).
                     let e = expected.fetched[k].to_f64_vec();
@@ -348,11 +347,12 @@ fn views_of_kernel_outputs_are_not_overwritten_in_place() {
     }
 }
 
-/// Fused reductions read forward views when the kernel's iteration is the
-/// copies': a loss over `x[:, 1:] - x[:, :-1]` per row (row mode), column
-/// sums of a row band (column mode). A stepped slice (the copy's rows run
-/// on `f32x4`, the view's would not), a whole-slice sum (the copy's rows
-/// collapse, the view's do not) and a reversed slice keep their copies.
+/// Fused reductions read forward views: a loss over `x[:, 1:] - x[:, :-1]`
+/// per row (row mode), column sums of a row band (column mode): the
+/// kernel's iteration is the copies', so the sums are bitwise theirs. A
+/// stepped slice (the copy's rows run on `f32x4`, the view's do not) and a
+/// whole-slice sum (the copy's rows collapse, the view's do not) are summed
+/// otherwise, within tolerance; a reversed slice keeps its copy.
 #[test]
 fn reductions_read_forward_views() {
     for (r, c) in [(37, 41), (300, 301), (4, 5)] {
@@ -367,14 +367,14 @@ fn reductions_read_forward_views() {
         let cols = t.sum(band, &[0]);
         let stepped = t.slice(x, &[0, 1], &[r.div_ceil(2), c / 2], &[2, 2]);
         let rows = t.sum(stepped, &[1]);
-        let rev = t.slice(x, &[0, c - 1], &[r, c], &[1, -1]);
-        let back = t.sum(rev, &[1]);
         let inner = t.slice(x, &[0, 1], &[r, c - 1], &[1, 1]);
         let all = t.sum(inner, &[0, 1]);
-        t.fetches = vec![loss, cols, rows, back, all];
-        t.viewed = vec![right, left, band];
-        t.stored = vec![rev, stepped, inner];
-        t.check_reduced();
-        assert_eq!(t.views(), 3);
+        let rev = t.slice(x, &[0, c - 1], &[r, c], &[1, -1]);
+        let back = t.sum(rev, &[1]);
+        t.fetches = vec![loss, cols, rows, all, back];
+        t.viewed = vec![right, left, band, stepped, inner];
+        t.stored = vec![rev];
+        t.check_reduced(2);
+        assert_eq!(t.views(), 5);
     }
 }
