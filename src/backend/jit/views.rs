@@ -159,7 +159,8 @@ pub(crate) fn layout(graph: &Graph, id: NodeId) -> Option<Layout> {
 }
 
 /// Whether reduction `r` may read its candidate leaves as views: they step
-/// forwards (its layout's strides are unsigned) and its layout builds. The
+/// forwards (its layout's strides are unsigned), its layout builds and
+/// has at most about twice the copy's partial sums. The
 /// view's layout may collapse fewer axes, or lose the `f32x4` lanes, than
 /// the copy's: then its partial sums are split otherwise and the result can
 /// differ from the copy's in the last bits (within the JIT's reduction
@@ -183,7 +184,14 @@ fn forward_views(graph: &Graph, r: &Reduction, layouts: &[Option<Layout>]) -> bo
         }
     }
     operands.extend(r.side);
-    views.is_empty() || super::reduce::layout_of(graph, r.node, &operands, &views).is_ok()
+    if views.is_empty() {
+        return true;
+    }
+    // Rows too short for their blocks (`x[:, 1:]` of a narrow `x`: the
+    // copy's rows collapse into long ones) make many more partials than the
+    // copy's: the copy is cheaper then.
+    super::reduce::layout_of(graph, r.node, &operands, &views)
+        .is_ok_and(|l| l.partials <= 2 * r.layout.partials + 8)
 }
 
 /// Whether `step` computes a value a view can read from.

@@ -352,7 +352,8 @@ fn views_of_kernel_outputs_are_not_overwritten_in_place() {
 /// kernel's iteration is the copies', so the sums are bitwise theirs. A
 /// stepped slice (the copy's rows run on `f32x4`, the view's do not) and a
 /// whole-slice sum (the copy's rows collapse, the view's do not) are summed
-/// otherwise, within tolerance; a reversed slice keeps its copy.
+/// otherwise, within tolerance, unless the view's short rows would make many
+/// more partials than the copy; a reversed slice keeps its copy.
 #[test]
 fn reductions_read_forward_views() {
     for (r, c) in [(37, 41), (300, 301), (4, 5)] {
@@ -372,9 +373,17 @@ fn reductions_read_forward_views() {
         let rev = t.slice(x, &[0, c - 1], &[r, c], &[1, -1]);
         let back = t.sum(rev, &[1]);
         t.fetches = vec![loss, cols, rows, all, back];
-        t.viewed = vec![right, left, band, stepped, inner];
+        // The whole sum of a 37×40 view would make 37 partials (one per
+        // row) against the copy's 6: it keeps the copy.
+        let short = (r, c) == (37, 41);
+        t.viewed = vec![right, left, band, stepped];
         t.stored = vec![rev];
+        if short {
+            t.stored.push(inner);
+        } else {
+            t.viewed.push(inner);
+        }
         t.check_reduced(2);
-        assert_eq!(t.views(), 5);
+        assert_eq!(t.views(), if short { 4 } else { 5 });
     }
 }
