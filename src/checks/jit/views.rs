@@ -387,3 +387,48 @@ fn reductions_read_forward_views() {
         assert_eq!(t.views(), if short { 4 } else { 5 });
     }
 }
+
+/// Slices as matmul operands, read in place as bands of their source (rows
+/// `ld` apart): left and right, row steps, a narrow `f32` product
+/// (`kernels::narrow`), a transposed right operand copied block by block
+/// (`transb`), `f64`; bitwise the interpreter's. A product too small for
+/// gemm to sum in one order whatever the strides keeps the copy.
+#[test]
+fn matmul_operands_read_slices_in_place() {
+    type Shape = (usize, usize, usize, DType);
+    let cases: [Shape; 4] = [
+        (40, 50, 30, DType::F32),
+        (64, 40, 10, DType::F32),
+        (130, 128, 140, DType::F32),
+        (33, 21, 17, DType::F64),
+    ];
+    for (m, k, n, dtype) in cases {
+        let mut t = Case::new();
+        let x = t.input_of(dtype, &[2 * m + 3, k + n + 9], false);
+        // Left: rows 1, 3, 5, ... of columns 4..4+k.
+        let a = t.slice(x, &[1, 4], &[m, k], &[2, 1]);
+        let w = t.input_of(dtype, &[k, n], false);
+        let p = t.node(Op::MatMul, &[a, w], dtype, &[m, n]);
+        // Right: rows 2..2+k of columns 5..5+n.
+        let b = t.slice(x, &[2, 5], &[k, n], &[1, 1]);
+        let v = t.input_of(dtype, &[m, k], false);
+        let q = t.node(Op::MatMul, &[v, b], dtype, &[m, n]);
+        // A transposed right operand with a band on the left.
+        let wt = t.input_of(dtype, &[n, k], false);
+        let tr = t.node(Op::Transpose { perm: vec![1, 0] }, &[wt], dtype, &[k, n]);
+        let a2 = t.slice(x, &[0, 1], &[m, k], &[1, 1]);
+        let r = t.node(Op::MatMul, &[a2, tr], dtype, &[m, n]);
+        t.fetches = vec![p, q, r];
+        t.viewed = vec![a, b, a2];
+        t.check();
+    }
+    // Too small (m·n ≤ 256): the slice is written out.
+    let mut t = Case::new();
+    let x = t.input_of(DType::F32, &[9, 12], false);
+    let a = t.slice(x, &[0, 2], &[8, 6], &[1, 1]);
+    let w = t.input_of(DType::F32, &[6, 5], false);
+    let p = t.node(Op::MatMul, &[a, w], DType::F32, &[8, 5]);
+    t.fetches = vec![p];
+    t.stored = vec![a];
+    t.check();
+}
