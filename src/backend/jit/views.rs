@@ -11,7 +11,9 @@
 //! fused reduction when the view's strides are not negative (its layout,
 //! `reduce/layout.rs`, has unsigned strides and a base per leaf; see
 //! [`forward_views`] for its sums). The group's
-//! leaf becomes the source and a [`View`] records how it is read. When every
+//! leaf becomes the source and a [`View`] records how it is read. A matmul
+//! reads a 2-D slice as a band of its source (`plan/matmul.rs::bands`): it
+//! then lists the source, not the slice, among its operands. When every
 //! computation that reads the slice reads it this way, the slice is not
 //! computed at all (`Step::Unused`: no arena slot, no copy); a slice that is
 //! fetched, or read by any other kind of step, is still written out by its
