@@ -80,20 +80,7 @@ pub(crate) fn compile(
 ) -> Result<(FuncId, (usize, usize)), Diag> {
     let root = group.root().ok_or_else(|| internal("empty fused group"))?;
     let out_ty = graph.ty(root).clone();
-    let mut operands: Vec<Operand> = (0..group.leaves.len())
-        .map(|k| {
-            let dims = graph.ty(group.leaves[k]).shape.dims();
-            match group.view(k) {
-                Some(v) => Operand::View {
-                    dims: &v.dims,
-                    strides: &v.strides,
-                    base: v.base,
-                    len: dims.iter().product(),
-                },
-                None => Operand::Dense(dims),
-            }
-        })
-        .collect();
+    let mut operands = group.operands(graph);
     operands.push(Operand::Dense(out_ty.shape.dims()));
     // The nest and its bounds proof come first: no code for a group that fails it.
     let nest = Nest::of(out_ty.shape.dims(), &operands)?;

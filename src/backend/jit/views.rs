@@ -24,6 +24,7 @@
 use super::fused::Group;
 use super::kinds::{FusedId, MatMulId, ReduceId, Table};
 use super::matmul::MatMul;
+use super::nest::Operand;
 use super::plan::Step;
 use super::reduce::Reduction;
 use crate::diag::Diag;
@@ -61,6 +62,24 @@ impl Group {
     /// The leaf whose value is node `id`'s (read whole or as a view).
     pub(crate) fn leaf_of(&self, id: NodeId) -> Option<usize> {
         (0..self.leaves.len()).find(|&k| self.read_as(k) == Some(id))
+    }
+
+    /// The leaves as operands of a nest: whole buffers or views.
+    pub(crate) fn operands<'a>(&'a self, graph: &'a Graph) -> Vec<Operand<'a>> {
+        (0..self.leaves.len())
+            .map(|k| {
+                let dims = graph.ty(self.leaves[k]).shape.dims();
+                match self.view(k) {
+                    Some(v) => Operand::View {
+                        dims: &v.dims,
+                        strides: &v.strides,
+                        base: v.base,
+                        len: dims.iter().product(),
+                    },
+                    None => Operand::Dense(dims),
+                }
+            })
+            .collect()
     }
 }
 

@@ -13,16 +13,16 @@ use std::collections::HashMap;
 
 /// A graph over fed inputs, with the slices expected read in place
 /// (`viewed`) or written out (`stored`).
-struct Case {
-    g: Graph,
-    feeds: HashMap<String, Tensor>,
-    fetches: Vec<NodeId>,
-    viewed: Vec<NodeId>,
-    stored: Vec<NodeId>,
+pub(super) struct Case {
+    pub(super) g: Graph,
+    pub(super) feeds: HashMap<String, Tensor>,
+    pub(super) fetches: Vec<NodeId>,
+    pub(super) viewed: Vec<NodeId>,
+    pub(super) stored: Vec<NodeId>,
 }
 
 impl Case {
-    fn new() -> Case {
+    pub(super) fn new() -> Case {
         Case {
             g: Graph::new(),
             feeds: HashMap::new(),
@@ -32,18 +32,24 @@ impl Case {
         }
     }
 
-    fn node(&mut self, op: Op, inputs: &[NodeId], dtype: DType, dims: &[usize]) -> NodeId {
+    pub(super) fn node(
+        &mut self,
+        op: Op,
+        inputs: &[NodeId],
+        dtype: DType,
+        dims: &[usize],
+    ) -> NodeId {
         let ty = TensorType::new(dtype, dims.to_vec());
         self.g.add(op, inputs.to_vec(), ty, Span::new(2, 7))
     }
 
     /// A placeholder of test values (NaN, ±inf, ... included).
-    fn input(&mut self, dtype: DType, dims: &[usize]) -> NodeId {
+    pub(super) fn input(&mut self, dtype: DType, dims: &[usize]) -> NodeId {
         self.input_of(dtype, dims, true)
     }
 
     /// A placeholder of test values, with special ones when `special`.
-    fn input_of(&mut self, dtype: DType, dims: &[usize], special: bool) -> NodeId {
+    pub(super) fn input_of(&mut self, dtype: DType, dims: &[usize], special: bool) -> NodeId {
         let name = format!("p{}", self.feeds.len());
         let seed = 3 + 7 * self.feeds.len() as u64;
         self.feeds
@@ -52,7 +58,13 @@ impl Case {
     }
 
     /// `x[starts + j * steps]` of `sizes` elements per axis.
-    fn slice(&mut self, x: NodeId, starts: &[usize], sizes: &[usize], steps: &[i64]) -> NodeId {
+    pub(super) fn slice(
+        &mut self,
+        x: NodeId,
+        starts: &[usize],
+        sizes: &[usize],
+        steps: &[i64],
+    ) -> NodeId {
         let op = Op::StridedSlice {
             starts: starts.to_vec(),
             sizes: sizes.to_vec(),
@@ -62,13 +74,13 @@ impl Case {
         self.node(op, &[x], dtype, sizes)
     }
 
-    fn reshape(&mut self, x: NodeId, dims: &[usize]) -> NodeId {
+    pub(super) fn reshape(&mut self, x: NodeId, dims: &[usize]) -> NodeId {
         let dtype = self.g.ty(x).dtype;
         self.node(Op::Reshape, &[x], dtype, dims)
     }
 
     /// `a op b`, broadcast to `dims`.
-    fn binary(&mut self, op: BinaryOp, a: NodeId, b: NodeId, dims: &[usize]) -> NodeId {
+    pub(super) fn binary(&mut self, op: BinaryOp, a: NodeId, b: NodeId, dims: &[usize]) -> NodeId {
         let dtype = self.g.ty(a).dtype;
         let dtype = if op.is_comparison() {
             DType::Bool
@@ -78,12 +90,12 @@ impl Case {
         self.node(Op::Binary(op), &[a, b], dtype, dims)
     }
 
-    fn unary(&mut self, op: UnaryOp, a: NodeId) -> NodeId {
+    pub(super) fn unary(&mut self, op: UnaryOp, a: NodeId) -> NodeId {
         let ty = self.g.ty(a).clone();
         self.node(Op::Unary(op), &[a], ty.dtype, ty.shape.dims())
     }
 
-    fn compile(&self, check_bounds: bool, threads: usize) -> Executable {
+    pub(super) fn compile(&self, check_bounds: bool, threads: usize) -> Executable {
         let options = Options {
             check_bounds,
             threads,
@@ -94,7 +106,7 @@ impl Case {
 
     /// The plan, then the values against the interpreter's, bitwise.
     #[track_caller]
-    fn check(&self) {
+    pub(super) fn check(&self) {
         let empty = HashMap::new();
         let inputs = StepInputs {
             placeholders: &self.feeds,
@@ -129,7 +141,7 @@ impl Case {
     }
 
     /// `sum(x, axes)` of an `f32` value.
-    fn sum(&mut self, x: NodeId, axes: &[usize]) -> NodeId {
+    pub(super) fn sum(&mut self, x: NodeId, axes: &[usize]) -> NodeId {
         let dims: Vec<usize> = (self.g.ty(x).shape.dims().iter().enumerate())
             .filter(|(a, _)| !axes.contains(a))
             .map(|(_, &d)| d)
@@ -143,7 +155,7 @@ impl Case {
     }
 
     /// How many leaves the fused kernels read as views.
-    fn views(&self) -> usize {
+    pub(super) fn views(&self) -> usize {
         let exe = self.compile(true, 1);
         let fused = exe.fused.iter().map(|f| &f.group);
         let reduced = exe.reductions.iter().map(|r| &r.reduction.group);
@@ -155,7 +167,7 @@ impl Case {
     /// on 1 and 2 threads with and without `check_bounds`; every value is
     /// close to the interpreter's (1e-4 relative, or absolute below 1).
     #[track_caller]
-    fn check_reduced(&self, same: usize) {
+    pub(super) fn check_reduced(&self, same: usize) {
         let empty = HashMap::new();
         let inputs = StepInputs {
             placeholders: &self.feeds,
@@ -345,90 +357,4 @@ fn views_of_kernel_outputs_are_not_overwritten_in_place() {
         t.viewed = vec![r, r2];
         t.check();
     }
-}
-
-/// Fused reductions read forward views: a loss over `x[:, 1:] - x[:, :-1]`
-/// per row (row mode), column sums of a row band (column mode): the
-/// kernel's iteration is the copies', so the sums are bitwise theirs. A
-/// stepped slice (the copy's rows run on `f32x4`, the view's do not) and a
-/// whole-slice sum (the copy's rows collapse, the view's do not) are summed
-/// otherwise, within tolerance, unless the view's short rows would make many
-/// more partials than the copy; a reversed slice keeps its copy.
-#[test]
-fn reductions_read_forward_views() {
-    for (r, c) in [(37, 41), (300, 301), (4, 5)] {
-        let mut t = Case::new();
-        let x = t.input_of(DType::F32, &[r, c], false);
-        let right = t.slice(x, &[0, 1], &[r, c - 1], &[1, 1]);
-        let left = t.slice(x, &[0, 0], &[r, c - 1], &[1, 1]);
-        let d = t.binary(BinaryOp::Sub, right, left, &[r, c - 1]);
-        let sq = t.binary(BinaryOp::Mul, d, d, &[r, c - 1]);
-        let loss = t.sum(sq, &[1]);
-        let band = t.slice(x, &[1, 0], &[r - 1, c], &[1, 1]);
-        let cols = t.sum(band, &[0]);
-        let stepped = t.slice(x, &[0, 1], &[r.div_ceil(2), c / 2], &[2, 2]);
-        let rows = t.sum(stepped, &[1]);
-        let inner = t.slice(x, &[0, 1], &[r, c - 1], &[1, 1]);
-        let all = t.sum(inner, &[0, 1]);
-        let rev = t.slice(x, &[0, c - 1], &[r, c], &[1, -1]);
-        let back = t.sum(rev, &[1]);
-        t.fetches = vec![loss, cols, rows, all, back];
-        // The whole sum of a 37×40 view would make 37 partials (one per
-        // row) against the copy's 6: it keeps the copy.
-        let short = (r, c) == (37, 41);
-        t.viewed = vec![right, left, band, stepped];
-        t.stored = vec![rev];
-        if short {
-            t.stored.push(inner);
-        } else {
-            t.viewed.push(inner);
-        }
-        t.check_reduced(2);
-        assert_eq!(t.views(), if short { 4 } else { 5 });
-    }
-}
-
-/// Slices as matmul operands, read in place as bands of their source (rows
-/// `ld` apart): left and right, row steps, a narrow `f32` product
-/// (`kernels::narrow`), a transposed right operand copied block by block
-/// (`transb`), `f64`; bitwise the interpreter's. A product too small for
-/// gemm to sum in one order whatever the strides keeps the copy.
-#[test]
-fn matmul_operands_read_slices_in_place() {
-    type Shape = (usize, usize, usize, DType);
-    let cases: [Shape; 4] = [
-        (40, 50, 30, DType::F32),
-        (64, 40, 10, DType::F32),
-        (130, 128, 140, DType::F32),
-        (33, 21, 17, DType::F64),
-    ];
-    for (m, k, n, dtype) in cases {
-        let mut t = Case::new();
-        let x = t.input_of(dtype, &[2 * m + 3, k + n + 9], false);
-        // Left: rows 1, 3, 5, ... of columns 4..4+k.
-        let a = t.slice(x, &[1, 4], &[m, k], &[2, 1]);
-        let w = t.input_of(dtype, &[k, n], false);
-        let p = t.node(Op::MatMul, &[a, w], dtype, &[m, n]);
-        // Right: rows 2..2+k of columns 5..5+n.
-        let b = t.slice(x, &[2, 5], &[k, n], &[1, 1]);
-        let v = t.input_of(dtype, &[m, k], false);
-        let q = t.node(Op::MatMul, &[v, b], dtype, &[m, n]);
-        // A transposed right operand with a band on the left.
-        let wt = t.input_of(dtype, &[n, k], false);
-        let tr = t.node(Op::Transpose { perm: vec![1, 0] }, &[wt], dtype, &[k, n]);
-        let a2 = t.slice(x, &[0, 1], &[m, k], &[1, 1]);
-        let r = t.node(Op::MatMul, &[a2, tr], dtype, &[m, n]);
-        t.fetches = vec![p, q, r];
-        t.viewed = vec![a, b, a2];
-        t.check();
-    }
-    // Too small (m·n ≤ 256): the slice is written out.
-    let mut t = Case::new();
-    let x = t.input_of(DType::F32, &[9, 12], false);
-    let a = t.slice(x, &[0, 2], &[8, 6], &[1, 1]);
-    let w = t.input_of(DType::F32, &[6, 5], false);
-    let p = t.node(Op::MatMul, &[a, w], DType::F32, &[8, 5]);
-    t.fetches = vec![p];
-    t.stored = vec![a];
-    t.check();
 }
