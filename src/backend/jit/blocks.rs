@@ -202,7 +202,7 @@ impl Blocks {
                 .ok_or_else(|| internal("a unary op without input"))?;
             let ptr = e.ptr();
             let dst = e.b.ins().stack_addr(ptr, slot, 0);
-            let leaf = body.group.leaves.iter().position(|&l| l == arg);
+            let leaf = body.group.leaf_of(arg);
             let src = match leaf {
                 Some(k) if body.inner[k] == 1 && body.scalars[k].is_none() => {
                     e.address_n(k, offsets[k], n, 4)

@@ -56,6 +56,7 @@ pub(crate) fn layout(
         .collect::<Option<Vec<Vec<usize>>>>()?;
     Some(Layout {
         row_dims: outer.iter().copied().chain([r]).collect(),
+        bases: vec![0; strides.len()],
         strides,
         inner: c,
         rows: tasks,
@@ -93,7 +94,9 @@ pub(crate) fn emit(
         let block = e.b.ins().urem_imm_u(task, rb);
         // Offsets of the outer index: its digits times the strides.
         let zero = e.b.ins().iconst(types::I64, 0);
-        let mut offsets = vec![zero; l.strides.len()];
+        let mut offsets: Vec<_> = (l.bases.iter())
+            .map(|&b| e.b.ins().iconst(types::I64, b as i64))
+            .collect();
         let mut below = 1i64;
         for axis in (0..r_axis).rev() {
             let d = l.row_dims[axis] as i64;

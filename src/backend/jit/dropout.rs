@@ -225,7 +225,7 @@ pub(crate) fn prepare(
         let Some(&input) = node.inputs.get(k) else {
             return Ok(None);
         };
-        let leaf = body.group.leaves.iter().position(|&l| l == input);
+        let leaf = body.group.leaf_of(input);
         let value = leaf.and_then(|l| body.scalars.get(l).copied().flatten());
         value
             .map(Some)

@@ -10,8 +10,10 @@
 
 use super::blocks::Blocks;
 use super::codegen::{internal, Jit};
+use super::nest::Operand;
 use super::nest::{Body, Emitter, Nest};
 use super::ops::{self, clif_type, Helpers, Lower};
+use super::views::View;
 use crate::diag::Diag;
 use crate::ir::{DType, Graph, NodeId, Op, Tensor};
 use cranelift_codegen::ir::immediates::{Ieee32, Ieee64};
@@ -35,6 +37,9 @@ pub(crate) struct Group {
     /// Members stored besides the root, in node order (a kernel with
     /// several outputs: `plan/multi.rs`, [`Group::stored`]).
     pub(crate) outputs: Vec<NodeId>,
+    /// Leaves read as strided views of their source (`views.rs`): the leaf
+    /// holds the source, the view the node the members read.
+    pub(crate) views: Vec<View>,
 }
 
 impl Group {
@@ -78,19 +83,17 @@ pub(crate) fn compile(
 ) -> Result<(FuncId, (usize, usize)), Diag> {
     let root = group.root().ok_or_else(|| internal("empty fused group"))?;
     let out_ty = graph.ty(root).clone();
-    let mut shapes: Vec<&[usize]> = group
-        .leaves
-        .iter()
-        .map(|&l| graph.ty(l).shape.dims())
-        .collect();
+    let mut operands = group.operands(graph);
     // One operand per output, all of the root's shape.
-    shapes.extend(group.stored().iter().map(|_| out_ty.shape.dims()));
+    operands.extend(
+        group
+            .stored()
+            .iter()
+            .map(|_| Operand::Dense(out_ty.shape.dims())),
+    );
     // The nest and its bounds proof come first: no code for a group that fails it.
-    let nest = Nest::new(out_ty.shape.dims(), &shapes)?;
-    let lens: Vec<i64> = shapes
-        .iter()
-        .map(|s| s.iter().product::<usize>() as i64)
-        .collect();
+    let nest = Nest::of(out_ty.shape.dims(), &operands)?;
+    let lens: Vec<i64> = operands.iter().map(|o| o.len() as i64).collect();
     let outer = nest.dims.first().copied().unwrap_or(0);
     let per = nest.dims.iter().skip(1).product();
     let id = compile_nest(jit, graph, group, &nest, lens, check)?;
@@ -114,10 +117,12 @@ pub(crate) fn compile_nest(
     let config = jit.module.target_config();
     let helpers = declare_helpers(jit)?;
     let b = FunctionBuilder::new(&mut jit.ctx.func, &mut jit.builder_ctx);
+    // Only 0 and 1 matter to the body (splat, vector load); a negative
+    // stride becomes `usize::MAX`, which is neither.
     let inner = nest
         .strides
         .iter()
-        .map(|row| row.last().copied().unwrap_or(0))
+        .map(|row| usize::try_from(row.last().copied().unwrap_or(0)).unwrap_or(usize::MAX))
         .collect();
     let root = group.root().ok_or_else(|| internal("empty fused group"))?;
     let mut body = Fused {
@@ -231,14 +236,19 @@ impl Fused<'_> {
     /// group, e.g. a gradient seed) in the kernel's entry block.
     pub(crate) fn hoist(&mut self, e: &mut Emitter) {
         let flags = MemFlagsData::new().with_notrap().with_readonly();
-        let zero = e.b.ins().iconst(types::I64, 0);
         self.scalars = (0..self.group.leaves.len())
             .map(|k| {
                 let ty = self.graph.ty(self.group.leaves[k]);
-                (ty.shape.numel() == 1).then(|| {
+                let view = self.group.view(k);
+                let (numel, at) = match view {
+                    Some(v) => (v.dims.iter().product(), v.base),
+                    None => (ty.shape.numel(), 0),
+                };
+                (numel == 1).then(|| {
                     // A constant's value is known now: an immediate lets
                     // Cranelift fold it (e.g. a select against zero).
-                    if let Op::Const(t) = &self.graph.node(self.group.leaves[k]).op {
+                    let node = &self.graph.node(self.group.leaves[k]).op;
+                    if let (Op::Const(t), None) = (node, view) {
                         match &**t {
                             Tensor::F32(a) => {
                                 if let Some(&v) = a.iter().next() {
@@ -253,7 +263,8 @@ impl Fused<'_> {
                             _ => {}
                         }
                     }
-                    let addr = e.address(k, zero, 1, ty.dtype.size_bytes() as i64);
+                    let at = e.b.ins().iconst(types::I64, at);
+                    let addr = e.address(k, at, 1, ty.dtype.size_bytes() as i64);
                     e.b.ins().load(clif_type(ty.dtype), flags, addr, 0)
                 })
             })
@@ -297,6 +308,8 @@ impl Fused<'_> {
         }
         // Load each leaf: a vector when its stride is 1, a splat when it is 0.
         for (k, &leaf) in self.group.leaves.iter().enumerate() {
+            // A view's value is the node its members read.
+            let leaf = self.group.read_as(k).unwrap_or(leaf);
             if !needed.contains(&leaf) {
                 continue;
             }

@@ -24,26 +24,40 @@ fn parallelism(m: usize, k: usize, n: usize) -> gemm::Parallelism {
 }
 
 /// Whether an operand is stored transposed (`Trans`: the matrix `[r, c]` is
-/// read from a row-major `[c, r]` buffer, the transpose the plan absorbed).
+/// read from a row-major `[c, r]` buffer, the transpose the plan absorbed),
+/// or is a band of a wider row-major buffer (`Band(ld)`: rows `ld` elements
+/// apart, columns contiguous: a slice `x[a:b:s, c:d]` read in place).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Layout {
     Rows,
     Trans,
+    Band(usize),
 }
 
 impl Layout {
+    /// The helpers' argument: 0, 1, or `2 + ld`.
     pub(crate) fn code(self) -> i64 {
         match self {
             Layout::Rows => 0,
             Layout::Trans => 1,
+            Layout::Band(ld) => 2 + ld as i64,
         }
     }
 
     /// (row stride, column stride) of an `[r, c]` matrix in this layout.
-    fn strides(self, r: usize, c: usize) -> (isize, isize) {
+    pub(crate) fn strides(self, r: usize, c: usize) -> (isize, isize) {
         match self {
             Layout::Rows => (c as isize, 1),
             Layout::Trans => (1, r as isize),
+            Layout::Band(ld) => (ld as isize, 1),
+        }
+    }
+
+    /// Elements from the first to one past the last of an `[r, c]` matrix.
+    pub(crate) fn span(self, r: usize, c: usize) -> usize {
+        match self {
+            Layout::Band(ld) if r > 0 && c > 0 => (r - 1) * ld + c,
+            _ => r * c,
         }
     }
 }
@@ -76,8 +90,9 @@ const COPY_TRANS_B_MIN: usize = 128;
 /// narrow product (`colout`).
 ///
 /// # Safety
-/// `a`, `b` and `c` point at live buffers of `m*k`, `k*n` and `m*n` elements;
-/// `c` does not overlap `a` or `b`.
+/// `a`, `b` and `c` point at live buffers of `m*k`, `k*n` and `m*n` elements
+/// (`la.span(m, k)` and `lb.span(k, n)` for a band); `c` does not overlap `a`
+/// or `b`.
 #[allow(clippy::too_many_arguments)]
 unsafe fn gemm_rows<T: 'static + Copy + Default + Send + Sync + super::transb::Probe>(
     a: *const T,
@@ -213,10 +228,10 @@ unsafe fn narrow(
 }
 
 fn layout(code: usize) -> Layout {
-    if code == 1 {
-        Layout::Trans
-    } else {
-        Layout::Rows
+    match code {
+        0 => Layout::Rows,
+        1 => Layout::Trans,
+        ld => Layout::Band(ld - 2),
     }
 }
 

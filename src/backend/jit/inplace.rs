@@ -16,7 +16,8 @@
 //! value has already run) and nothing else shares the tensor.
 //!
 //! Aliasing in the kernel: the leaf is read at the output's index only (same
-//! shape, identity strides), and each element's store uses the values loaded
+//! shape, identity strides; a buffer the kernel also reads as a strided view,
+//! `views.rs`, is never a candidate), and each element's store uses the values loaded
 //! for that element, so the store of element `i` follows its loads; other
 //! elements are at other addresses. The loads keep `readonly` (`fused.rs`):
 //! Cranelift places a pure load before its first use and never merges loads of
@@ -94,8 +95,11 @@ impl Executable {
                 continue;
             };
             let ty = self.graph.ty(root);
+            // A buffer also read through a view (at other offsets) is never
+            // overwritten: a store could precede a view's load of that element.
+            let viewed = |leaf: NodeId| group.views.iter().any(|v| group.leaves[v.leaf] == leaf);
             let candidate = |&(_, &leaf): &(usize, &NodeId)| -> bool {
-                if self.graph.ty(leaf) != ty || self.fetched[leaf.index()] {
+                if self.graph.ty(leaf) != ty || self.fetched[leaf.index()] || viewed(leaf) {
                     return false;
                 }
                 match &self.graph.node(leaf).op {

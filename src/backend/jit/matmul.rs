@@ -39,6 +39,9 @@ pub(crate) struct MatMul {
     /// number of elements as its input).
     pub(crate) typed: [NodeId; 2],
     pub(crate) layouts: [Layout; 2],
+    /// Per operand, the offset of its first element in the buffer (a band's
+    /// start; 0 otherwise).
+    pub(crate) bases: [usize; 2],
 }
 
 /// Splits an operand's stored dims into (batch, rows, columns) of the matrix
@@ -46,7 +49,7 @@ pub(crate) struct MatMul {
 fn matrix(dims: &[usize], layout: Layout) -> Option<(&[usize], usize, usize)> {
     let (batch, r, c) = split(dims)?;
     Some(match layout {
-        Layout::Rows => (batch, r, c),
+        Layout::Rows | Layout::Band(_) => (batch, r, c),
         Layout::Trans => (batch, c, r),
     })
 }
@@ -61,11 +64,19 @@ pub(crate) fn compile(
     let node = graph.node(mm.node);
     let [a, b] = mm.typed;
     let (ta, tb, to) = (graph.ty(a), graph.ty(b), &node.ty);
-    for (&buffer, &typed) in mm.operands.iter().zip(&mm.typed) {
+    for k in 0..2 {
         // What the proof below covers is the typed shape: the buffer must
-        // hold exactly as many elements.
-        let (have, want) = (graph.ty(buffer), graph.ty(typed));
-        if have.dtype != want.dtype || have.shape.numel() != want.shape.numel() {
+        // hold exactly as many elements, or, for a band (one matrix), the
+        // elements from its base to its last.
+        let (have, want) = (graph.ty(mm.operands[k]), graph.ty(mm.typed[k]));
+        let fits = match (mm.layouts[k], want.shape.dims()) {
+            (Layout::Band(_), &[r, c]) => mm.bases[k]
+                .checked_add(mm.layouts[k].span(r, c))
+                .is_some_and(|end| end <= have.shape.numel()),
+            (Layout::Band(_), _) => false,
+            _ => have.shape.numel() == want.shape.numel() && mm.bases[k] == 0,
+        };
+        if have.dtype != want.dtype || !fits {
             return Err(internal(format!("matmul reads a {have} buffer as {want}")));
         }
     }
@@ -90,11 +101,16 @@ pub(crate) fn compile(
     for (row, size) in nest.strides.iter_mut().zip(sizes) {
         for s in row.iter_mut() {
             *s = s
-                .checked_mul(size)
+                .checked_mul(size as i64)
                 .ok_or_else(|| internal("matmul strides overflow"))?;
         }
     }
-    let lens = [ta, tb, to]
+    // A band's matrix starts at its base and spans its rows' stride.
+    for (base, &b) in nest.bases.iter_mut().zip(&mm.bases) {
+        *base = b as i64;
+    }
+    let spans = [mm.layouts[0].span(m, k), mm.layouts[1].span(k, n), m * n];
+    let lens = [graph.ty(mm.operands[0]), graph.ty(mm.operands[1]), to]
         .iter()
         .map(|t| t.shape.numel() as i64)
         .collect();
@@ -116,7 +132,7 @@ pub(crate) fn compile(
     let mut body = Gemm {
         func,
         ptr,
-        sizes: sizes.map(|s| s as i64),
+        sizes: spans.map(|s| s as i64),
         dims: [m, k, n].map(|d| d as i64),
         elem: ta.dtype.size_bytes() as i64,
         layouts: mm.layouts.map(Layout::code),
@@ -129,7 +145,7 @@ pub(crate) fn compile(
 struct Gemm {
     func: FuncRef,
     ptr: Type,
-    /// Elements per matrix of a, b and the output.
+    /// Elements each matrix of a, b and the output spans.
     sizes: [i64; 3],
     /// m, k, n.
     dims: [i64; 3],

@@ -52,6 +52,7 @@ mod tensors;
 mod transb;
 mod uses;
 pub(crate) mod vecmath;
+mod views;
 
 #[cfg(test)]
 pub(crate) mod tests;

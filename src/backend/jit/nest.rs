@@ -3,16 +3,19 @@
 //!
 //! A [`Nest`] is the output's axes collapsed (size-1 axes dropped, neighbours
 //! merged when every operand is contiguous across them) with, per operand, a
-//! stride in elements per axis (0 on a broadcast axis, NumPy rules). The
+//! stride in elements per axis (0 on a broadcast axis, NumPy rules; negative
+//! for a view that walks its buffer backwards) and the offset of its first
+//! element (non-zero for a strided view, see `jit/views.rs`). The
 //! [`Emitter`] turns it into counted loops; the innermost axis may run a vector
 //! loop (two 4-lane vectors per iteration, then one) followed by a scalar tail. At each point the [`Body`] emits
 //! the work for the operands' current offsets.
 //!
-//! Bounds: all trip counts and strides are compile-time constants, and
-//! [`Nest::new`] proves, before any code is generated, that the largest offset of
-//! every operand is below its element count. With `check_bounds`, each access
-//! additionally compares its offset against the buffer length at run time and
-//! the kernel returns `STATUS_OUT_OF_BOUNDS` instead of touching memory.
+//! Bounds: all trip counts, strides and bases are compile-time constants, and
+//! [`Nest::new`] proves, before any code is generated, that the smallest offset
+//! of every operand is at least 0 and its largest below its element count. With
+//! `check_bounds`, each access additionally compares its offset against 0 and
+//! the buffer length at run time and the kernel returns `STATUS_OUT_OF_BOUNDS`
+//! instead of touching memory.
 
 mod emit;
 
@@ -26,41 +29,114 @@ pub(crate) use emit::{Body, Emitter};
 pub(crate) struct Nest {
     pub(crate) dims: Vec<usize>,
     /// One row per operand (leaves, then the output).
-    pub(crate) strides: Vec<Vec<usize>>,
+    pub(crate) strides: Vec<Vec<i64>>,
+    /// Per operand, the offset of its element at the nest's origin.
+    pub(crate) bases: Vec<i64>,
+}
+
+/// An operand of a nest: a row-major buffer of `shape` broadcast to the
+/// output, or a strided view into a buffer of `len` elements.
+#[derive(Clone, Debug)]
+pub(crate) enum Operand<'a> {
+    Dense(&'a [usize]),
+    /// `dims` (broadcast to the output like a shape), the stride of each in
+    /// elements of the buffer, the offset of element 0 and the buffer's length.
+    View {
+        dims: &'a [usize],
+        strides: &'a [i64],
+        base: i64,
+        len: usize,
+    },
+}
+
+impl Operand<'_> {
+    /// The element count of the buffer the operand reads.
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Operand::Dense(shape) => shape.iter().product(),
+            Operand::View { len, .. } => *len,
+        }
+    }
 }
 
 impl Nest {
     /// The nest of `out` with operands of shapes `operands` (NumPy broadcasting,
     /// aligned from the right), collapsed, with the bounds proof.
     pub(crate) fn new(out: &[usize], operands: &[&[usize]]) -> Result<Nest, Diag> {
-        let strides = broadcast_strides(out, operands)?;
+        let dense: Vec<Operand> = operands.iter().map(|s| Operand::Dense(s)).collect();
+        Nest::of(out, &dense)
+    }
+
+    /// As [`Nest::new`] for operands that may be strided views.
+    pub(crate) fn of(out: &[usize], operands: &[Operand]) -> Result<Nest, Diag> {
+        let shapes: Vec<&[usize]> = operands
+            .iter()
+            .map(|o| match o {
+                Operand::Dense(shape) => *shape,
+                Operand::View { dims, .. } => *dims,
+            })
+            .collect();
+        let mut strides: Vec<Vec<i64>> = broadcast_strides(out, &shapes)?
+            .into_iter()
+            .map(|row| {
+                row.into_iter()
+                    .map(|s| i64::try_from(s).unwrap_or(i64::MAX))
+                    .collect()
+            })
+            .collect();
+        let mut bases = vec![0i64; operands.len()];
+        for ((op, row), base) in operands.iter().zip(&mut strides).zip(&mut bases) {
+            if let Operand::View {
+                dims, strides: s, ..
+            } = op
+            {
+                if s.len() != dims.len() {
+                    return Err(internal("a view's strides do not match its dims"));
+                }
+                // A view's own strides on its non-broadcast axes.
+                let lead = out.len() - dims.len();
+                for (k, (&d, &st)) in dims.iter().zip(s.iter()).enumerate() {
+                    row[lead + k] = if d == 1 { 0 } else { st };
+                }
+                *base = match op {
+                    Operand::View { base, .. } => *base,
+                    Operand::Dense(_) => 0,
+                };
+            }
+        }
         let (dims, rows) = collapse(out, &strides);
         let nest = Nest {
             dims,
             strides: rows,
+            bases,
         };
-        nest.prove(operands)?;
+        let lens: Vec<usize> = operands.iter().map(Operand::len).collect();
+        nest.prove(&lens)?;
         Ok(nest)
     }
 
-    /// The bounds proof: for a non-empty nest, every operand's largest offset
-    /// `sum((d - 1) * stride)` is below its element count.
-    pub(crate) fn prove(&self, operands: &[&[usize]]) -> Result<(), Diag> {
+    /// The bounds proof: for a non-empty nest, every operand's offsets
+    /// `base + sum(i * stride)` over the nest lie in `[0, len)`: the smallest
+    /// (negative strides at their last index) is at least 0 and the largest
+    /// below its element count `len`.
+    pub(crate) fn prove(&self, lens: &[usize]) -> Result<(), Diag> {
         if self.dims.contains(&0) {
             return Ok(());
         }
-        for (row, shape) in self.strides.iter().zip(operands) {
-            let len: usize = shape.iter().product();
-            let max = self.dims.iter().zip(row).try_fold(0usize, |acc, (&d, &s)| {
-                acc.checked_add((d - 1).checked_mul(s)?)
-            });
-            match max {
-                Some(m) if m < len => {}
-                _ => {
-                    return Err(internal(format!(
-                        "bounds proof failed: offset {max:?} in a buffer of {len}"
-                    )))
-                }
+        for ((row, &len), &base) in self.strides.iter().zip(lens).zip(&self.bases) {
+            let extent = |pick: fn(i128) -> bool| -> i128 {
+                let terms = self.dims.iter().zip(row);
+                terms
+                    .map(|(&d, &s)| (d as i128 - 1) * s as i128)
+                    .filter(|&t| pick(t))
+                    .sum::<i128>()
+                    + base as i128
+            };
+            let (min, max) = (extent(|t| t < 0), extent(|t| t > 0));
+            if min < 0 || max >= len as i128 {
+                return Err(internal(format!(
+                    "bounds proof failed: offsets {min}..={max} in a buffer of {len}"
+                )));
             }
         }
         Ok(())
@@ -97,11 +173,29 @@ pub(crate) fn broadcast_strides(
     Ok(strides)
 }
 
+/// A stride type of [`collapse`]: unsigned (layouts) or signed (nests).
+pub(crate) trait Stride: Copy + PartialEq {
+    /// `self * d`, saturating.
+    fn times(self, d: usize) -> Self;
+}
+
+impl Stride for usize {
+    fn times(self, d: usize) -> Self {
+        self.saturating_mul(d)
+    }
+}
+
+impl Stride for i64 {
+    fn times(self, d: usize) -> Self {
+        self.saturating_mul(i64::try_from(d).unwrap_or(i64::MAX))
+    }
+}
+
 /// Drops size-1 axes of `dims`, then merges axis j into j+1 when every
 /// operand (a row of `strides`) is contiguous across them.
-pub(crate) fn collapse(dims: &[usize], strides: &[Vec<usize>]) -> (Vec<usize>, Vec<Vec<usize>>) {
+pub(crate) fn collapse<S: Stride>(dims: &[usize], strides: &[Vec<S>]) -> (Vec<usize>, Vec<Vec<S>>) {
     let mut kept_dims: Vec<usize> = Vec::new();
-    let mut rows: Vec<Vec<usize>> = vec![Vec::new(); strides.len()];
+    let mut rows: Vec<Vec<S>> = vec![Vec::new(); strides.len()];
     for (axis, &d) in dims.iter().enumerate() {
         if d == 1 {
             continue;
@@ -110,7 +204,7 @@ pub(crate) fn collapse(dims: &[usize], strides: &[Vec<usize>]) -> (Vec<usize>, V
             && strides
                 .iter()
                 .zip(&rows)
-                .all(|(row, kept)| kept.last().copied() == Some(row[axis].saturating_mul(d)));
+                .all(|(row, kept)| kept.last().copied() == Some(row[axis].times(d)));
         if merge {
             if let Some(last) = kept_dims.last_mut() {
                 *last = last.saturating_mul(d);

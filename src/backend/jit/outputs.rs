@@ -47,6 +47,11 @@ impl Executable {
                 if self.graph.ty(leaf) != ty || self.fetched[leaf.index()] {
                     return false;
                 }
+                // A buffer also read through a view is read at other
+                // elements than the one written.
+                if group.views.iter().any(|v| group.leaves[v.leaf] == leaf) {
+                    return false;
+                }
                 match &self.graph.node(leaf).op {
                     Op::Variable { name } => {
                         !may_fail
@@ -101,7 +106,7 @@ fn loaded(exe: &Executable, group: &Group, out: NodeId) -> Vec<bool> {
             continue;
         }
         for &input in &node.inputs {
-            if let Some(k) = group.leaves.iter().position(|&l| l == input) {
+            if let Some(k) = group.leaf_of(input) {
                 loads[k] = true;
             } else if group.members.contains(&input) && !seen.contains(&input) {
                 seen.push(input);

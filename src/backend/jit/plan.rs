@@ -268,6 +268,11 @@ pub(crate) fn plan(graph: &Graph, fetches: &[NodeId], in_region: bool) -> Result
     let groups = merge_sides(graph, &mut steps, groups, &mut reductions)?;
     let deps = multi::step_deps(graph, &steps, &groups, &matmuls, &reductions);
     let mut groups = multi::merge_outputs(graph, &mut steps, groups, &deps)?;
+    // Slices read in place by the fused kernels (after the side outputs,
+    // whose leaves must be the reduction's own, and after the merged
+    // outputs, so the views index the merged groups' leaves).
+    let (s, g, r) = (&mut steps, &mut groups, &mut reductions);
+    super::views::absorb(graph, s, g, r, &matmuls, &fetched)?;
     // In a region (a loop body, or a branch inside one) results feed back,
     // so a last-bit difference from the interpreter compounds over the
     // iterations: transcendentals use its functions there (programs/fold_rnn's
@@ -395,5 +400,6 @@ fn collect_group(graph: &Graph, root: NodeId, inline: &[bool]) -> Group {
         leaves,
         exact: false,
         outputs: Vec::new(),
+        views: Vec::new(),
     }
 }

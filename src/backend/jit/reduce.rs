@@ -35,7 +35,7 @@ use cranelift_codegen::ir::{types, InstBuilder, MemFlagsData, Value};
 use cranelift_frontend::FunctionBuilder;
 use cranelift_module::{FuncId, Module};
 
-pub(crate) use layout::{layout, reducible, Layout};
+pub(crate) use layout::{layout, layout_of, reducible, Layout};
 
 /// Elements of the innermost reduced axis per partial (a multiple of 8).
 pub(crate) const BLOCK: usize = 256;
@@ -132,7 +132,9 @@ pub(crate) fn compile(
     e.counted(row_lo, row_hi, 1, &mut |e, row| {
         // Leaf offsets of this row: its index digits times the strides.
         // (One offset per leaf, then the side output's.)
-        let mut offsets = vec![e.b.ins().iconst(types::I64, 0); l.strides.len()];
+        let mut offsets: Vec<_> = (l.bases.iter())
+            .map(|&b| e.b.ins().iconst(types::I64, b as i64))
+            .collect();
         let mut below = 1usize;
         for axis in (0..l.row_dims.len()).rev() {
             let d = l.row_dims[axis] as i64;
@@ -270,7 +272,11 @@ impl Gen<'_> {
         let axis = strides.first().map_or(0, |s| s.len().saturating_sub(1));
         let nest = Nest {
             dims: vec![0; axis + 1],
-            strides: strides.to_vec(),
+            strides: strides
+                .iter()
+                .map(|row| row.iter().map(|&s| s as i64).collect())
+                .collect(),
+            bases: vec![0; strides.len()],
         };
         let at = |e: &mut Emitter, i: Value| e.advance(&nest, offsets, axis, i);
         let (first, n) = (at(e, start), e.b.ins().iconst(types::I64, len));

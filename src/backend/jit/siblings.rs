@@ -48,7 +48,7 @@ impl Executable {
         let mm = &self.matmuls[m].plan;
         let dims = self.graph.ty(mm.typed[0]).shape.dims();
         let k = match (mm.layouts[0], dims) {
-            (Layout::Rows, [.., c]) => *c,
+            (Layout::Rows | Layout::Band(_), [.., c]) => *c,
             (Layout::Trans, [.., r, _]) => *r,
             _ => 0,
         };

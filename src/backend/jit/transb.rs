@@ -158,10 +158,7 @@ unsafe fn columns<T: 'static + Copy + Default + Probe>(
 ) {
     let (m, k, n) = ops.mkn;
     let kc = depth_chunk(k);
-    let (a_rs, a_cs) = match ops.la {
-        Layout::Rows => (k as isize, 1),
-        Layout::Trans => (1, m as isize),
-    };
+    let (a_rs, a_cs) = ops.la.strides(m, k);
     // SAFETY: the caller guarantees `b` holds `k*n` elements.
     let b = unsafe { std::slice::from_raw_parts(ops.b.0 as *const T, k * n) };
     for (n0, nb) in blocks(cols) {

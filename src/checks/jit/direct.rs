@@ -325,7 +325,16 @@ fn a_slice_between_fused_kernels_reads_and_writes_arena_slots() {
         ty,
         Span::new(3, 5),
     );
-    c.fetches.push(y);
+    // A matmul of the slice keeps it stored: the fused product alone would
+    // read it in place (`jit/views.rs`).
+    let w = c.input(DType::F32, &[16, 8], false);
+    let p = c.g.add(
+        Op::MatMul,
+        vec![s, w],
+        TensorType::new(DType::F32, vec![32, 8]),
+        Span::new(3, 5),
+    );
+    c.fetches.extend([y, p]);
     let exe = compile(&c.g, &c.fetches, Options::checked()).expect("compiles");
     exe.run(&StepInputs {
         placeholders: &c.feeds,

@@ -22,6 +22,8 @@ mod scan;
 mod siblings;
 mod sizes;
 mod transpose;
+mod view_readers;
+mod views;
 
 pub(crate) use crate::backend::jit::tests::{add, bits, konst, values};
 use crate::backend::jit::{compile, Options};

@@ -144,7 +144,9 @@ fn adams_update_writes_every_variable_in_place() {
                 placeholders: &empty,
                 variables: &empty,
             };
-            let (result, back) = with_threads(threads, || exe.run_owning(&inputs, owned));
+            let (result, back) = with_threads(threads, || {
+                exe.run_owning(&inputs, owned.into_iter().collect())
+            });
             let result = result.unwrap_or_else(|e| panic!("{}", e.message));
             assert!(back.is_empty(), "every variable was overwritten");
             for (name, t) in &result.updates {
@@ -225,6 +227,72 @@ fn a_dying_input_is_overwritten_only_by_an_output_that_loads_it() {
                 for (x, y) in expected.fetched.iter().zip(&got.fetched) {
                     assert_eq!(bits(x), bits(y), "{dims:?}, {threads} threads");
                 }
+            }
+        }
+    }
+}
+
+/// `v' = 0.9 v + w[::-1]` and `w' = w - 0.1 v'` share one kernel that reads
+/// `w` reversed: `w'` is not written over `w` (element `i` of `w'` would be
+/// stored before element `n-1-i` of `w` is read), while `v'` still may be.
+#[test]
+fn a_variable_read_through_a_view_is_not_overwritten_by_a_merged_kernel() {
+    for n in [5, 4099] {
+        let dims = [n];
+        let mut g = Graph::new();
+        let var = |g: &mut Graph, name: &str| {
+            let op = Op::Variable { name: name.into() };
+            add(g, op, &[], F, &dims)
+        };
+        let (w, v) = (var(&mut g, "w"), var(&mut g, "v"));
+        let reversed = Op::StridedSlice {
+            starts: vec![n - 1],
+            sizes: vec![n],
+            steps: vec![-1],
+        };
+        let r = add(&mut g, reversed, &[w], F, &dims);
+        let (a, b) = (scalar(&mut g, 0.9), scalar(&mut g, 0.1));
+        let av = bin(&mut g, B::Mul, a, v, &dims);
+        let v2 = bin(&mut g, B::Add, av, r, &dims);
+        let bv = bin(&mut g, B::Mul, b, v2, &dims);
+        let w2 = bin(&mut g, B::Sub, w, bv, &dims);
+        let assigns = [("v", v2), ("w", w2)]
+            .map(|(x, y)| add(&mut g, Op::Assign { var: x.into() }, &[y], F, &dims));
+        let state: HashMap<String, Tensor> = [("w", 5), ("v", 6)]
+            .map(|(name, seed)| (name.to_string(), values(F, &dims, seed, false)))
+            .into();
+        let expected = interp::run_step(
+            &g,
+            &assigns,
+            &StepInputs {
+                placeholders: &HashMap::new(),
+                variables: &state,
+            },
+        )
+        .unwrap_or_else(|e| panic!("{}", e.message));
+        let exe = compile(&g, &assigns, Options::checked()).expect("compiles");
+        assert_eq!(exe.kernel_counts().0, 1, "one kernel for v' and w'");
+        let views: usize = exe.fused.iter().map(|f| f.group.views.len()).sum();
+        assert_eq!(views, 1, "w is read as a view");
+        let owned: Vec<&str> = exe.owned_variables().collect();
+        assert_eq!(owned, ["v"], "only v is overwritten");
+        for threads in [1, 2] {
+            let empty = HashMap::new();
+            let inputs = StepInputs {
+                placeholders: &empty,
+                variables: &empty,
+            };
+            let owned = state.clone().into_iter().collect();
+            let (result, _) = with_threads(threads, || exe.run_owning(&inputs, owned));
+            let result = result.unwrap_or_else(|e| panic!("{}", e.message));
+            let sorted = |r: &StepResult| {
+                let mut u = r.updates.clone();
+                u.sort_by(|x, y| x.0.cmp(&y.0));
+                u
+            };
+            for ((x, a), (y, b)) in sorted(&expected).iter().zip(&sorted(&result)) {
+                assert_eq!(x, y);
+                assert_close(a, b);
             }
         }
     }

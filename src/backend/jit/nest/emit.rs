@@ -141,8 +141,12 @@ impl<'f> Emitter<'f> {
         vector: bool,
         range: bool,
     ) -> Result<(), Diag> {
-        let zero = self.b.ins().iconst(types::I64, 0);
-        let offsets = vec![zero; self.lens.len()];
+        let offsets = (0..self.lens.len())
+            .map(|k| {
+                let base = nest.bases.get(k).copied().unwrap_or(0);
+                self.b.ins().iconst(types::I64, base)
+            })
+            .collect();
         let bounds = match (range, nest.dims.first()) {
             (true, Some(&d)) => Some(self.range(self.lens.len(), d as i64)),
             _ => None,
@@ -310,11 +314,17 @@ impl<'f> Emitter<'f> {
                 0 => offsets[k],
                 1 => self.b.ins().iadd(offsets[k], i),
                 s => {
-                    let scaled = self.b.ins().imul_imm_s(i, s as i64);
+                    let scaled = self.b.ins().imul_imm_s(i, s);
                     self.b.ins().iadd(offsets[k], scaled)
                 }
             })
             .collect()
+    }
+
+    /// Returns `STATUS_OUT_OF_BOUNDS` when the offset `off` is negative.
+    fn fail_if_negative(&mut self, off: Value) {
+        let bad = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, off, 0);
+        self.fail_if(bad);
     }
 
     /// The pointer type.
@@ -331,6 +341,7 @@ impl<'f> Emitter<'f> {
                 .ins()
                 .icmp_imm_s(IntCC::SignedGreaterThan, last, self.lens[k]);
             self.fail_if(bad);
+            self.fail_if_negative(off);
         }
         let check = std::mem::replace(&mut self.check, false);
         let addr = self.address(k, off, 0, size);
@@ -342,13 +353,15 @@ impl<'f> Emitter<'f> {
     /// offset `off`, after the optional run-time bound check.
     pub(crate) fn address(&mut self, k: usize, off: Value, count: i64, size: i64) -> Value {
         if self.check {
-            // In bounds iff off + count <= len (offsets are never negative).
+            // In bounds iff 0 <= off and off + count <= len (a view walking
+            // its buffer backwards has decreasing offsets).
             let last = self.b.ins().iadd_imm_s(off, count);
             let bad = self
                 .b
                 .ins()
                 .icmp_imm_s(IntCC::SignedGreaterThan, last, self.lens[k]);
             self.fail_if(bad);
+            self.fail_if_negative(off);
         }
         let bytes = self.b.ins().imul_imm_s(off, size);
         let bytes = if self.ptr == types::I64 {

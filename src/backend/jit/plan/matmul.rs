@@ -48,6 +48,7 @@ pub(super) fn matmul_plan(graph: &Graph, id: NodeId, fetched: &[bool]) -> MatMul
             operands,
             typed,
             layouts,
+            bases: [0; 2],
         };
     }
     for ((operand, layout), &typed) in operands.iter_mut().zip(layouts.iter_mut()).zip(&typed) {
@@ -92,10 +93,54 @@ pub(super) fn matmul_plan(graph: &Graph, id: NodeId, fetched: &[bool]) -> MatMul
             *operand = *source;
         }
     }
-    MatMul {
+    let mut mm = MatMul {
         node: id,
         operands,
         typed,
         layouts,
+        bases: [0; 2],
+    };
+    bands(graph, &mut mm, fetched);
+    mm
+}
+
+/// A 2-D operand that is an unfetched slice stepping forwards along its
+/// rows and by 1 along its columns (`x[a:b:s, c:d]`) is read in place as a
+/// [`Layout::Band`] of its source (when gemm sums in the same order whatever
+/// the strides, as for transposes): same values, so the product is bitwise
+/// the copy's.
+fn bands(graph: &Graph, mm: &mut MatMul, fetched: &[bool]) {
+    let out = graph.ty(mm.node).shape.dims();
+    let a = graph.ty(mm.typed[0]).shape.dims();
+    let ([m, n], [_, k]) = (out, a) else {
+        return;
+    };
+    if !strides_keep_order(*m, *k, *n) {
+        return;
+    }
+    for i in 0..2 {
+        let operand = mm.operands[i];
+        if mm.layouts[i] != Layout::Rows || operand != mm.typed[i] || fetched[operand.index()] {
+            continue;
+        }
+        if !matches!(graph.node(operand).op, Op::StridedSlice { .. }) {
+            continue;
+        }
+        let Some((source, dims, strides, base)) = super::super::views::layout(graph, operand)
+        else {
+            continue;
+        };
+        let (&[_, c], &[rs, 1]) = (dims.as_slice(), strides.as_slice()) else {
+            continue;
+        };
+        let (Ok(ld), Ok(base)) = (usize::try_from(rs), usize::try_from(base)) else {
+            continue;
+        };
+        if ld < c || graph.ty(source).shape.rank() != 2 {
+            continue;
+        }
+        mm.operands[i] = source;
+        mm.layouts[i] = Layout::Band(ld);
+        mm.bases[i] = base;
     }
 }

@@ -197,6 +197,7 @@ fn merge(a: &Group, b: &Group) -> Option<Group> {
         leaves,
         exact: a.exact,
         outputs: stored,
+        views: Vec::new(),
     })
 }
 
@@ -240,6 +241,7 @@ mod tests {
             leaves: leaves.iter().map(|&i| NodeId(i)).collect(),
             exact: false,
             outputs: Vec::new(),
+            views: Vec::new(),
         }
     }
 

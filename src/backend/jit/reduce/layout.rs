@@ -4,6 +4,7 @@
 
 use super::super::codegen::internal;
 use super::super::nest::{broadcast_strides, collapse, Nest};
+use super::super::views::View;
 use super::BLOCK;
 use crate::diag::Diag;
 use crate::ir::{Graph, NodeId, Op};
@@ -15,6 +16,8 @@ pub(crate) struct Layout {
     pub(crate) row_dims: Vec<usize>,
     /// Per leaf: strides on the row axes, then on the innermost reduced axis.
     pub(crate) strides: Vec<Vec<usize>>,
+    /// Per leaf: the offset of its first element (a view's base, else 0).
+    pub(crate) bases: Vec<usize>,
     pub(crate) inner: usize,
     pub(crate) rows: usize,
     pub(crate) blocks: usize,
@@ -44,6 +47,18 @@ pub(crate) fn reducible(graph: &Graph, id: NodeId) -> bool {
 /// The layout of reduction `id` whose kernel accesses `operands` (its leaves,
 /// then its side output if any).
 pub(crate) fn layout(graph: &Graph, id: NodeId, operands: &[NodeId]) -> Result<Layout, Diag> {
+    layout_of(graph, id, operands, &[])
+}
+
+/// As [`layout`], some leaves read as strided views with non-negative
+/// strides (`views.rs`): such a leaf broadcasts by its view's dims and walks
+/// its source by the view's strides from the view's base.
+pub(crate) fn layout_of(
+    graph: &Graph,
+    id: NodeId,
+    operands: &[NodeId],
+    views: &[View],
+) -> Result<Layout, Diag> {
     let node = graph.node(id);
     let Op::Reduce { axes, .. } = &node.op else {
         return Err(internal("not a reduction"));
@@ -52,8 +67,30 @@ pub(crate) fn layout(graph: &Graph, id: NodeId, operands: &[NodeId]) -> Result<L
     if axes.iter().any(|&a| a >= dims.len()) || axes.windows(2).any(|w| w[0] >= w[1]) {
         return Err(internal(format!("bad reduction axes {axes:?} of {dims:?}")));
     }
-    let shapes: Vec<&[usize]> = operands.iter().map(|&l| graph.ty(l).shape.dims()).collect();
-    let strides = broadcast_strides(dims, &shapes)?;
+    let view = |k: usize| views.iter().find(|v| v.leaf == k);
+    let shapes: Vec<&[usize]> = (0..operands.len())
+        .map(|k| match view(k) {
+            Some(v) => v.dims.as_slice(),
+            None => graph.ty(operands[k]).shape.dims(),
+        })
+        .collect();
+    let mut strides = broadcast_strides(dims, &shapes)?;
+    let mut bases = vec![0usize; operands.len()];
+    for (k, row) in strides.iter_mut().enumerate() {
+        let Some(v) = view(k) else {
+            continue;
+        };
+        let lead = dims.len() - v.dims.len();
+        for (a, (&d, &s)) in v.dims.iter().zip(&v.strides).enumerate() {
+            let s = usize::try_from(s).map_err(|_| internal("a reduced view steps backwards"))?;
+            row[lead + a] = if d == 1 { 0 } else { s };
+        }
+        bases[k] = usize::try_from(v.base).map_err(|_| internal("a view before its buffer"))?;
+    }
+    let lens: Vec<usize> = operands
+        .iter()
+        .map(|&l| graph.ty(l).shape.numel())
+        .collect();
     let part = |keep: bool| {
         let axes_of: Vec<usize> = (0..dims.len())
             .filter(|a| axes.contains(a) != keep)
@@ -72,8 +109,11 @@ pub(crate) fn layout(graph: &Graph, id: NodeId, operands: &[NodeId]) -> Result<L
         red_strides.iter_mut().for_each(|r| r.push(0));
     }
     let outputs: usize = kept.iter().product();
-    if let Some(layout) = super::super::columns::layout(&kept, &kept_strides, &red, &red_strides) {
-        layout.nest().prove(&shapes)?;
+    if let Some(mut layout) =
+        super::super::columns::layout(&kept, &kept_strides, &red, &red_strides)
+    {
+        layout.bases = bases;
+        layout.nest().prove(&lens)?;
         return Ok(layout);
     }
     let inner = red.pop().unwrap_or(1);
@@ -95,10 +135,11 @@ pub(crate) fn layout(graph: &Graph, id: NodeId, operands: &[NodeId]) -> Result<L
         work: rows * inner,
         row_dims,
         strides,
+        bases,
         inner,
         outputs,
     };
-    layout.nest().prove(&shapes)?;
+    layout.nest().prove(&lens)?;
     Ok(layout)
 }
 
@@ -109,7 +150,12 @@ impl Layout {
         dims.push(self.inner);
         Nest {
             dims,
-            strides: self.strides.clone(),
+            strides: self
+                .strides
+                .iter()
+                .map(|row| row.iter().map(|&s| s as i64).collect())
+                .collect(),
+            bases: self.bases.iter().map(|&b| b as i64).collect(),
         }
     }
 

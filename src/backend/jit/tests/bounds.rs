@@ -31,10 +31,12 @@ fn check_bounds_catches_an_out_of_bounds_nest() {
             leaves: vec![x],
             exact: false,
             outputs: Vec::new(),
+            views: Vec::new(),
         };
         let wrong = Nest {
             dims: vec![wrong_dims],
             strides: vec![vec![1], vec![1]],
+            bases: vec![0, 0],
         };
         let mut jit = Jit::for_isa(crate::kernels::isa::active()).expect("jit");
         let lens = vec![dims as i64, dims as i64];
@@ -66,6 +68,7 @@ fn a_bad_range_is_refused() {
             leaves: vec![x],
             exact: false,
             outputs: Vec::new(),
+            views: Vec::new(),
         };
         let mut jit = Jit::for_isa(crate::kernels::isa::active()).expect("jit");
         let (id, split) = fused::compile(&mut jit, &g, &group, check).expect("compiles");
@@ -88,4 +91,29 @@ fn a_bad_range_is_refused() {
             assert_eq!(status == 0, ok, "range [{lo}, {hi}) check {check}");
         }
     }
+}
+
+/// The bounds proof covers a view's offsets: a base or stride reaching
+/// outside its buffer is refused before any code exists.
+#[test]
+fn the_proof_covers_view_offsets() {
+    use super::super::nest::Operand;
+    // A [3, 4] view of a buffer of 14 elements.
+    let view = |strides: &'static [i64], base: i64| Operand::View {
+        dims: &[3, 4],
+        strides,
+        base,
+        len: 14,
+    };
+    let out = Operand::Dense(&[3, 4]);
+    let nest = |v| Nest::of(&[3, 4], &[v, out.clone()]);
+    // Offsets 0..=13 forwards, and backwards along rows (3 - j + 5 i).
+    assert!(nest(view(&[5, 1], 0)).is_ok());
+    assert!(nest(view(&[5, -1], 3)).is_ok());
+    // One past the end, one before the start, a stride too long.
+    assert!(nest(view(&[5, 1], 1)).is_err());
+    assert!(nest(view(&[5, -1], 2)).is_err());
+    assert!(nest(view(&[6, 1], 0)).is_err());
+    assert!(nest(view(&[-5, 1], 9)).is_err());
+    assert!(nest(view(&[-5, 1], 10)).is_ok());
 }

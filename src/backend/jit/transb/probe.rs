@@ -5,7 +5,7 @@
 use super::{product, Operands, Probe};
 use crate::backend::jit::gemm::Layout;
 use crate::kernels::gemm::matmul_into;
-use ndarray::{Array2, ArrayView2};
+use ndarray::{Array2, ArrayView2, ShapeBuilder};
 
 /// Whether gemm's depth chunks on this machine are [`depth_chunk`]'s, tested
 /// once per element type: a product of depth 513 (two chunks, 257 + 256,
@@ -48,6 +48,7 @@ pub(crate) fn whole<T: 'static + Copy + Default + Probe>(
     let a = match la {
         Layout::Rows => ArrayView2::from_shape((m, k), a),
         Layout::Trans => ArrayView2::from_shape((k, m), a).map(|t| t.reversed_axes()),
+        Layout::Band(ld) => ArrayView2::from_shape((m, k).strides((ld, 1)), a),
     };
     let b = ArrayView2::from_shape((n, k), b).map(|t| t.reversed_axes());
     let mut c = Array2::default((m, n));
