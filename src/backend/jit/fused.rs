@@ -10,6 +10,7 @@
 
 use super::blocks::Blocks;
 use super::codegen::{internal, Jit};
+use super::helpers::declare;
 use super::nest::Operand;
 use super::nest::{Body, Emitter, Nest};
 use super::ops::{self, clif_type, Helpers, Lower};
@@ -17,7 +18,7 @@ use super::views::View;
 use crate::diag::Diag;
 use crate::ir::{DType, Graph, NodeId, Op, Tensor};
 use cranelift_codegen::ir::immediates::{Ieee32, Ieee64};
-use cranelift_codegen::ir::{types, InstBuilder, MemFlagsData, Type, Value};
+use cranelift_codegen::ir::{types, InstBuilder, MemFlagsData, Value};
 use cranelift_frontend::FunctionBuilder;
 use cranelift_module::{FuncId, Module};
 use std::collections::HashMap;
@@ -46,30 +47,6 @@ impl Group {
     pub(crate) fn root(&self) -> Option<NodeId> {
         self.members.last().copied()
     }
-}
-
-/// Declares the scalar helpers in the function being built.
-pub(crate) fn declare_helpers(jit: &mut Jit) -> Result<Helpers, Diag> {
-    let mut import = |name: &str, params: &[Type], ret: Type| -> Result<_, Diag> {
-        let id = jit.import(name, params, &[ret])?;
-        Ok(jit.module.declare_func_in_func(id, &mut jit.ctx.func))
-    };
-    let (f32_, f64_, i32_) = (types::F32, types::F64, types::I32);
-    Ok(Helpers {
-        unary_f32: import("tdsl_unary_f32", &[i32_, f32_], f32_)?,
-        unary_f64: import("tdsl_unary_f64", &[i32_, f64_], f64_)?,
-        binary_f32: import("tdsl_binary_f32", &[i32_, f32_, f32_], f32_)?,
-        binary_f64: import("tdsl_binary_f64", &[i32_, f64_, f64_], f64_)?,
-        binary_i32: import("tdsl_binary_i32", &[i32_, i32_, i32_], i32_)?,
-        block_f32: {
-            let ptr = jit.ptr_type();
-            let id = jit.import("tdsl_block_f32", &[i32_, ptr, ptr, ptr], &[])?;
-            jit.module.declare_func_in_func(id, &mut jit.ctx.func)
-        },
-        dropout_mask: super::dropout::import(jit, "tdsl_dropout_mask")?,
-        random_draw: super::dropout::import(jit, "tdsl_random_draw")?,
-        fma: jit.fma,
-    })
 }
 
 /// Builds the kernel of `group` into `jit` and returns its id and the size of
@@ -115,7 +92,7 @@ pub(crate) fn compile_nest(
     let vector = vectorizes(graph, group, nest);
     jit.begin();
     let config = jit.module.target_config();
-    let helpers = declare_helpers(jit)?;
+    let helpers = declare(jit)?;
     let b = FunctionBuilder::new(&mut jit.ctx.func, &mut jit.builder_ctx);
     // Only 0 and 1 matter to the body (splat, vector load); a negative
     // stride becomes `usize::MAX`, which is neither.

@@ -7,8 +7,38 @@
 //!
 //! The GEMM helpers are in `gemm.rs`, the block kernel in `vecmath.rs`.
 
+use super::codegen::Jit;
+use super::ops::Helpers;
+use crate::diag::Diag;
 use crate::ir::scalar::Scalar;
 use crate::ir::{BinaryOp, UnaryOp};
+use cranelift_codegen::ir::types;
+use cranelift_codegen::ir::Type;
+use cranelift_module::Module;
+
+/// Declares the scalar helpers in the function being built.
+pub(crate) fn declare(jit: &mut Jit) -> Result<Helpers, Diag> {
+    let mut import = |name: &str, params: &[Type], ret: Type| -> Result<_, Diag> {
+        let id = jit.import(name, params, &[ret])?;
+        Ok(jit.module.declare_func_in_func(id, &mut jit.ctx.func))
+    };
+    let (f32_, f64_, i32_) = (types::F32, types::F64, types::I32);
+    Ok(Helpers {
+        unary_f32: import("tdsl_unary_f32", &[i32_, f32_], f32_)?,
+        unary_f64: import("tdsl_unary_f64", &[i32_, f64_], f64_)?,
+        binary_f32: import("tdsl_binary_f32", &[i32_, f32_, f32_], f32_)?,
+        binary_f64: import("tdsl_binary_f64", &[i32_, f64_, f64_], f64_)?,
+        binary_i32: import("tdsl_binary_i32", &[i32_, i32_, i32_], i32_)?,
+        block_f32: {
+            let ptr = jit.ptr_type();
+            let id = jit.import("tdsl_block_f32", &[i32_, ptr, ptr, ptr], &[])?;
+            jit.module.declare_func_in_func(id, &mut jit.ctx.func)
+        },
+        dropout_mask: super::dropout::import(jit, "tdsl_dropout_mask")?,
+        random_draw: super::dropout::import(jit, "tdsl_random_draw")?,
+        fma: jit.fma,
+    })
+}
 
 /// Every unary op, indexed by its code in generated code.
 pub(crate) const UNARY_OPS: [UnaryOp; 11] = [

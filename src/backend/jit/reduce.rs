@@ -26,7 +26,8 @@
 mod layout;
 
 use super::codegen::{internal, Jit};
-use super::fused::{declare_helpers, vectorizes, Fused, Group};
+use super::fused::{vectorizes, Fused, Group};
+use super::helpers::declare as declare_helpers;
 use super::nest::{Emitter, Nest};
 use super::ops::Lower;
 use crate::diag::Diag;
