@@ -4,8 +4,9 @@
 use crate::timing::BuildTimes;
 use std::time::Duration;
 
-/// `timings: build 0.41 ms, values 5.20 ms, autodiff 0.12 ms, optimise 0.30 ms,
-/// compile 3.10 ms; step median 0.52 ms min 0.49 ms max 0.80 ms (100 steps)`
+/// `timings: build 0.410 ms, values 5.200 ms, autodiff 0.120 ms, optimise
+/// 0.300 ms, compile 3.100 ms; step median 0.520 ms min 0.490 ms max 0.800 ms
+/// (100 steps)`
 /// (one line).
 pub fn timings_line(build: &BuildTimes, compile: Duration, steps: &[Duration]) -> String {
     let mut line = format!(
@@ -32,9 +33,10 @@ pub fn timings_line(build: &BuildTimes, compile: Duration, steps: &[Duration]) -
     line
 }
 
-/// Milliseconds with two decimals.
+/// Milliseconds with three decimals (a step of a small model takes tens of
+/// microseconds).
 fn ms(duration: Duration) -> String {
-    format!("{:.2}", duration.as_secs_f64() * 1e3)
+    format!("{:.3}", duration.as_secs_f64() * 1e3)
 }
 
 /// Median (the mean of the two middle values for an even count), min and max.
@@ -69,8 +71,8 @@ mod tests {
         let line = timings_line(&build, us(3100), &[us(800), us(490), us(520)]);
         assert_eq!(
             line,
-            "timings: build 0.41 ms, values 5.20 ms, autodiff 0.12 ms, optimise 0.30 ms, compile 3.10 ms; \
-             step median 0.52 ms min 0.49 ms max 0.80 ms (3 steps)"
+            "timings: build 0.410 ms, values 5.200 ms, autodiff 0.120 ms, optimise 0.300 ms, \
+             compile 3.100 ms; step median 0.520 ms min 0.490 ms max 0.800 ms (3 steps)"
         );
     }
 
@@ -81,7 +83,7 @@ mod tests {
             Some((Duration::from_nanos(2500), us(1), us(4)))
         );
         let line = timings_line(&BuildTimes::default(), Duration::ZERO, &[]);
-        assert!(line.ends_with("compile 0.00 ms; no steps"), "{line}");
+        assert!(line.ends_with("compile 0.000 ms; no steps"), "{line}");
         let line = timings_line(&BuildTimes::default(), Duration::ZERO, &[us(1)]);
         assert!(line.ends_with("(1 step)"), "{line}");
     }
