@@ -2,6 +2,7 @@
 //! constant folding and both backends. One implementation per kernel keeps
 //! folded constants bit-identical to what a backend would compute at run time.
 
+pub mod adam;
 pub mod collective;
 pub mod conv;
 pub mod dropout_mask;

@@ -58,6 +58,9 @@ pub(crate) fn compile(
     group: &Group,
     check: bool,
 ) -> Result<(FuncId, (usize, usize)), Diag> {
+    if let Some(update) = super::adam::recognise(graph, group).filter(|_| super::adam::wide()) {
+        return super::adam::compile(jit, graph, group, &update, check);
+    }
     let root = group.root().ok_or_else(|| internal("empty fused group"))?;
     let out_ty = graph.ty(root).clone();
     let mut operands = group.operands(graph);

@@ -134,6 +134,7 @@ pub(crate) fn symbols() -> Vec<(&'static str, *const u8)> {
             "tdsl_gemm_f64_log",
             super::gemm::tdsl_gemm_f64_log as *const u8,
         ),
+        ("tdsl_adam_f32", super::adam::tdsl_adam_f32 as *const u8),
         (
             "tdsl_block_f32",
             super::vecmath::tdsl_block_f32 as *const u8,

@@ -15,6 +15,7 @@
 //! static shapes (the proof is in `nest.rs`), and `Options::check_bounds` adds
 //! run-time checks that turn a violation into an internal-error `Diag`.
 
+pub(crate) mod adam;
 pub(crate) mod arena;
 pub(crate) mod blocks;
 mod buckets;

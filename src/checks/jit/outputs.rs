@@ -297,3 +297,36 @@ fn a_variable_read_through_a_view_is_not_overwritten_by_a_merged_kernel() {
         }
     }
 }
+
+/// Adam's update calls the wide kernel (`adam.rs`): the bits of the `f32x4`
+/// kernel of the same expression, on 1 and 2 threads, in place too; a
+/// different expression (`w + step`) is an ordinary fused kernel.
+#[test]
+fn adams_update_runs_on_the_wide_kernel_with_the_bits_of_the_fused_one() {
+    use crate::backend::jit::adam::{recognise, without_wide};
+    for dims in [&[7][..], &[33], &[64, 512], &[300, 257]] {
+        let (g, assigns) = adam(dims);
+        let state = adam_state(dims);
+        let exe = compile(&g, &assigns, Options::checked()).expect("compiles");
+        let groups: Vec<_> = exe.fused.iter().map(|f| &f.group).collect();
+        assert_eq!(groups.len(), 1);
+        assert!(recognise(&g, groups[0]).is_some(), "{dims:?}");
+        let plain = without_wide(|| compile(&g, &assigns, Options::checked())).expect("compiles");
+        for threads in [1, 2] {
+            let (a, b) = with_threads(threads, || (run(&exe, &state), run(&plain, &state)));
+            assert_eq!(update_bits(&a), update_bits(&b), "{dims:?}, {threads} threads");
+        }
+    }
+    // `w + step` is not Adam's update.
+    let (mut g, mut assigns) = adam(&[5]);
+    let w2 = g.node(assigns[2]).inputs[0];
+    g.nodes[w2.index()].op = Op::Binary(B::Add);
+    let exe = compile(&g, &assigns, Options::checked()).expect("compiles");
+    let group = &exe.fused.iter().next().expect("a kernel").group;
+    assert!(recognise(&g, group).is_none());
+    assigns.truncate(2);
+    let exe = compile(&g, &assigns, Options::checked()).expect("compiles");
+    for f in exe.fused.iter() {
+        assert!(recognise(&g, &f.group).is_none(), "two outputs are not the update");
+    }
+}
