@@ -195,9 +195,9 @@ impl Executable {
             true => &single[..],
             false => self.in_place.outputs.get(g).map_or(&[][..], Vec::as_slice),
         };
-        let stored = group.stored();
+        let stored = group.outputs.iter().copied().chain(group.root());
         let mut taken = Vec::new();
-        for (&o, &k) in stored.iter().zip(picks) {
+        for (o, &k) in stored.zip(picks) {
             let slot = matched && self.arena_slot(o).is_some();
             if let Some(t) = k
                 .filter(|_| !slot)

@@ -314,7 +314,11 @@ fn adams_update_runs_on_the_wide_kernel_with_the_bits_of_the_fused_one() {
         let plain = without_wide(|| compile(&g, &assigns, Options::checked())).expect("compiles");
         for threads in [1, 2] {
             let (a, b) = with_threads(threads, || (run(&exe, &state), run(&plain, &state)));
-            assert_eq!(update_bits(&a), update_bits(&b), "{dims:?}, {threads} threads");
+            assert_eq!(
+                update_bits(&a),
+                update_bits(&b),
+                "{dims:?}, {threads} threads"
+            );
         }
     }
     // `w + step` is not Adam's update.
@@ -327,6 +331,9 @@ fn adams_update_runs_on_the_wide_kernel_with_the_bits_of_the_fused_one() {
     assigns.truncate(2);
     let exe = compile(&g, &assigns, Options::checked()).expect("compiles");
     for f in exe.fused.iter() {
-        assert!(recognise(&g, &f.group).is_none(), "two outputs are not the update");
+        assert!(
+            recognise(&g, &f.group).is_none(),
+            "two outputs are not the update"
+        );
     }
 }
