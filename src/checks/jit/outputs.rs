@@ -77,6 +77,15 @@ fn run(exe: &Executable, variables: &HashMap<String, Tensor>) -> StepResult {
     exe.run(&inputs).unwrap_or_else(|e| panic!("{}", e.message))
 }
 
+/// The interpreter's step computing `fetches` from `variables`.
+fn interp_step(g: &Graph, fetches: &[NodeId], variables: &HashMap<String, Tensor>) -> StepResult {
+    let inputs = StepInputs {
+        placeholders: &HashMap::new(),
+        variables,
+    };
+    interp::run_step(g, fetches, &inputs).unwrap_or_else(|e| panic!("{}", e.message))
+}
+
 fn update_bits(r: &StepResult) -> Vec<(String, Vec<u64>)> {
     r.updates
         .iter()
@@ -89,15 +98,7 @@ fn adams_update_is_one_kernel_bitwise_the_three_kernels() {
     for dims in [&[7][..], &[3, 5], &[64, 512], &[300, 257]] {
         let (g, assigns) = adam(dims);
         let state = adam_state(dims);
-        let expected = interp::run_step(
-            &g,
-            &assigns,
-            &StepInputs {
-                placeholders: &HashMap::new(),
-                variables: &state,
-            },
-        )
-        .unwrap_or_else(|e| panic!("{}", e.message));
+        let expected = interp_step(&g, &assigns, &state);
         for threads in [1, 2] {
             with_threads(threads, || {
                 let merged = compile(&g, &assigns, Options::checked()).expect("compiles");
@@ -261,15 +262,7 @@ fn a_variable_read_through_a_view_is_not_overwritten_by_a_merged_kernel() {
         let state: HashMap<String, Tensor> = [("w", 5), ("v", 6)]
             .map(|(name, seed)| (name.to_string(), values(F, &dims, seed, false)))
             .into();
-        let expected = interp::run_step(
-            &g,
-            &assigns,
-            &StepInputs {
-                placeholders: &HashMap::new(),
-                variables: &state,
-            },
-        )
-        .unwrap_or_else(|e| panic!("{}", e.message));
+        let expected = interp_step(&g, &assigns, &state);
         let exe = compile(&g, &assigns, Options::checked()).expect("compiles");
         assert_eq!(exe.kernel_counts().0, 1, "one kernel for v' and w'");
         let views: usize = exe.fused.iter().map(|f| f.group.views.len()).sum();
