@@ -160,7 +160,6 @@ fn the_checkpoint_holds_the_step_and_the_positions() {
         names(&dir.join("c")),
         [
             "b.adam_m.npy",
-            "b.adam_t.npy",
             "b.adam_v.npy",
             "b.npy",
             "checkpoint.txt",

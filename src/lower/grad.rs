@@ -51,7 +51,7 @@ impl Builder<'_> {
                     .with_note("name the variables to update with `vars=[...]`"),
             ));
         }
-        let mut assigns = Vec::new();
+        let (mut assigns, mut counters) = (Vec::new(), Vec::new());
         for (name, var) in vars {
             let before = self.graph().len();
             let mut g = adjoints.of(&mut self.ctxs[0].graph, var);
@@ -70,7 +70,8 @@ impl Builder<'_> {
                 g = self.add_typed(div, vec![sum, ranks], ty, call.span)?;
             }
             self.count_new_nodes(before, call.span)?;
-            assigns.extend(self.update(&optimizer, &name, var, g, call.span)?);
+            let update = self.update(&optimizer, &name, var, g, &mut counters, call.span)?;
+            assigns.extend(update);
         }
         self.check_assign_conflicts(&assigns, call.span)?;
         let ty = TensorType::scalar(DType::Bool);

@@ -216,12 +216,17 @@ impl Builder<'_> {
     }
 
     /// The assigns of one optimiser step for variable `var` with gradient `g`.
+    /// `counters`: Adam's step counts of this `minimize` so far, one per
+    /// dtype (the new value of each): every variable of one `minimize` is
+    /// updated together, so one count serves them all, and their bias
+    /// corrections are then one computation.
     pub(crate) fn update(
         &mut self,
         opt: &Optimizer,
         name: &str,
         var: NodeId,
         g: NodeId,
+        counters: &mut Vec<(DType, NodeId)>,
         span: Span,
     ) -> BResult<Vec<NodeId>> {
         let ty = self.graph().ty(var).clone();
@@ -254,9 +259,18 @@ impl Builder<'_> {
             } => {
                 let m = self.opt_slot(name, "adam_m", &ty, span)?;
                 let s = self.opt_slot(name, "adam_v", &ty, span)?;
-                let t = self.opt_slot(name, "adam_t", &TensorType::scalar(dtype), span)?;
                 let one = self.opt_scalar(dtype, 1.0, span)?;
-                let t_new = self.opt_bin(BinaryOp::Add, t, one, span)?;
+                let t_new = match counters.iter().find(|(d, _)| *d == dtype) {
+                    Some(&(_, t_new)) => t_new,
+                    None => {
+                        let scalar = TensorType::scalar(dtype);
+                        let t = self.opt_slot(name, "adam_t", &scalar, span)?;
+                        let t_new = self.opt_bin(BinaryOp::Add, t, one, span)?;
+                        assigns.push(self.opt_assign(t, t_new, span)?);
+                        counters.push((dtype, t_new));
+                        t_new
+                    }
+                };
                 let (b1, c1) = (
                     self.opt_hyper(beta1, dtype, span)?,
                     self.opt_one_minus(beta1, dtype, span)?,
@@ -287,7 +301,7 @@ impl Builder<'_> {
                 let root = self.add_node(Op::Unary(UnaryOp::Sqrt), &[(s_new, span)], span)?;
                 let denominator = self.opt_bin(BinaryOp::Add, root, eps_hat, span)?;
                 let ratio = self.opt_bin(BinaryOp::Div, m_new, denominator, span)?;
-                for (slot, value) in [(t, t_new), (m, m_new), (s, s_new)] {
+                for (slot, value) in [(m, m_new), (s, s_new)] {
                     assigns.push(self.opt_assign(slot, value, span)?);
                 }
                 self.opt_bin(BinaryOp::Mul, scale, ratio, span)?

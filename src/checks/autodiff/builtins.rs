@@ -149,6 +149,22 @@ fn adam_two_steps() {
     }
     assert!(s.module.variable("w2.adam_m").is_some());
     assert!(s.module.variable("unused.adam_m").is_none());
+    // One step count for every variable of a `minimize`.
+    assert!(s.module.variable("w2.adam_t").is_none());
+}
+
+#[test]
+fn each_adam_minimize_counts_its_own_steps() {
+    let mut s = Session::new(&format!(
+        "{NET} let a = minimize(loss, adam(0.01), vars=[w1]);
+         let b = minimize(loss, adam(0.01), vars=[w2]);"
+    ));
+    for _ in 0..3 {
+        s.step(&["a"]);
+    }
+    s.step(&["b"]);
+    assert_eq!(s.var("w1.adam_t"), vec![3.0]);
+    assert_eq!(s.var("w2.adam_t"), vec![1.0]);
 }
 
 fn build_error(source: &str) -> String {
