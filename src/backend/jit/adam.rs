@@ -29,15 +29,17 @@ pub(crate) struct Update {
 }
 
 /// The update `group` computes, if it is exactly Adam's (any order of the
-/// operands of `+` and `·`), on `f32` buffers of one shape, without views.
+/// operands of `+` and `·`), on `f32` buffers of one shape, each read whole
+/// (a view only when it drops or inserts size-1 axes of all of its source).
 pub(crate) fn recognise(graph: &Graph, group: &Group) -> Option<Update> {
     let root = group.root()?;
     let ty = graph.ty(root);
-    if ty.dtype != DType::F32 || !group.views.is_empty() || group.members.len() != 12 {
+    let whole = (0..group.leaves.len()).all(|k| group.reads_whole(k, graph));
+    if ty.dtype != DType::F32 || !whole || group.members.len() != 12 {
         return None;
     }
     let member = |id: NodeId| group.members.contains(&id);
-    let leaf = |id: NodeId| group.leaves.iter().position(|&l| l == id);
+    let leaf = |id: NodeId| group.leaf_of(id);
     let dense = |id: NodeId| leaf(id).filter(|_| graph.ty(id) == ty);
     let scalar = |id: NodeId| {
         let t = graph.ty(id);

@@ -2,8 +2,10 @@
 //! written-out copy.
 //!
 //! A *view* is a `StridedSlice` (or autodiff's step-1 `Slice`) of a stored
-//! value, or a `reshape` of such a slice that only drops or inserts size-1
-//! axes (an integer subscript `x[:, -1]` is a size-1 slice and a reshape).
+//! value, or a `reshape` of such a slice, or of any stored value, that only
+//! drops or inserts size-1 axes (an integer subscript `x[:, -1]` is a size-1
+//! slice and a reshape; a bias gradient `reduce_sum(.., keepdims)` reshaped
+//! to the bias's shape is a dense view of the sum).
 //! Its elements are those of its source at `base + sum(j[k] * strides[k])`
 //! (strides signed: `x[::-1]` walks its source backwards). A fused
 //! elementwise kernel reads such a leaf from the source's buffer with these
@@ -49,6 +51,20 @@ impl Group {
     /// The view through which leaf `k` is read, if any.
     pub(crate) fn view(&self, k: usize) -> Option<&View> {
         self.views.iter().find(|v| v.leaf == k)
+    }
+
+    /// Whether leaf `k` is read as its whole buffer in order: no view, or a
+    /// view that only drops or inserts size-1 axes of all of its source.
+    pub(crate) fn reads_whole(&self, k: usize, graph: &Graph) -> bool {
+        match self.view(k) {
+            None => true,
+            Some(v) => {
+                let numel: usize = v.dims.iter().product();
+                v.base == 0
+                    && numel == graph.ty(self.leaves[k]).shape.numel()
+                    && row_major(&v.dims).is_some_and(|r| r == v.strides)
+            }
+        }
     }
 
     /// The node whose value leaf `k` gives the members.
@@ -153,7 +169,14 @@ pub(crate) fn layout(graph: &Graph, id: NodeId) -> Option<Layout> {
     let &[inner] = node.inputs.as_slice() else {
         return None;
     };
-    let (source, inner_dims, inner_strides, base) = slice(graph, inner)?;
+    // A reshape of a slice, or of any other value (then the whole of it).
+    let (source, inner_dims, inner_strides, base) = match slice(graph, inner) {
+        Some(l) => l,
+        None => {
+            let dims = graph.ty(inner).shape.dims();
+            (inner, dims.to_vec(), row_major(dims)?, 0)
+        }
+    };
     if graph.ty(inner).dtype != node.ty.dtype {
         return None;
     }

@@ -25,8 +25,21 @@ fn bin(g: &mut Graph, op: B, x: NodeId, y: NodeId, dims: &[usize]) -> NodeId {
 /// m + (1 - b1) g`, `s' = b2 s + (1 - b2) g²`, `w' = w - scale · m' /
 /// (sqrt(s') + eps)`, each assigned. Returns the graph and the assigns.
 fn adam(dims: &[usize]) -> (Graph, Vec<NodeId>) {
+    adam_of(dims, false)
+}
+
+/// [`adam`], its gradient a reshape of a `[1, ...dims]` value when `kept`
+/// (a bias gradient summed with kept dims).
+fn adam_of(dims: &[usize], kept: bool) -> (Graph, Vec<NodeId>) {
     let mut g = Graph::new();
-    let grad = konst(&mut g, values(F, dims, 1, false));
+    let grad = match kept {
+        false => konst(&mut g, values(F, dims, 1, false)),
+        true => {
+            let wide: Vec<usize> = std::iter::once(1).chain(dims.iter().copied()).collect();
+            let sum = konst(&mut g, values(F, &wide, 1, false));
+            add(&mut g, Op::Reshape, &[sum], F, dims)
+        }
+    };
     let var = |g: &mut Graph, name: &str| {
         let op = Op::Variable { name: name.into() };
         add(g, op, &[], F, dims)
@@ -314,6 +327,18 @@ fn adams_update_runs_on_the_wide_kernel_with_the_bits_of_the_fused_one() {
             );
         }
     }
+    // A gradient read as a dense view (a reshape dropping a size-1 axis).
+    let (g, assigns) = adam_of(&[300], true);
+    let exe = compile(&g, &assigns, Options::checked()).expect("compiles");
+    let group = &exe.fused.iter().next().expect("a kernel").group;
+    assert_eq!(group.views.len(), 1);
+    assert!(recognise(&g, group).is_some());
+    let plain = without_wide(|| compile(&g, &assigns, Options::checked())).expect("compiles");
+    let state = adam_state(&[300]);
+    assert_eq!(
+        update_bits(&run(&exe, &state)),
+        update_bits(&run(&plain, &state))
+    );
     // `w + step` is not Adam's update.
     let (mut g, mut assigns) = adam(&[5]);
     let w2 = g.node(assigns[2]).inputs[0];

@@ -362,3 +362,27 @@ fn views_of_kernel_outputs_are_not_overwritten_in_place() {
         t.check();
     }
 }
+
+/// A reshape that only drops or inserts size-1 axes of a value that is not
+/// a slice (an input, a matmul's output) is a view of the whole value: not
+/// computed, read in place, the same bits.
+#[test]
+fn reshapes_of_any_value_dropping_size_1_axes() {
+    for n in [7, 300] {
+        let mut t = Case::new();
+        let x = t.input(DType::F32, &[1, n]);
+        let r = t.reshape(x, &[n]);
+        let y = t.input(DType::F32, &[n]);
+        let out = t.binary(BinaryOp::Add, r, y, &[n]);
+        // A matmul's output (the same bits on both backends).
+        let a = t.input(DType::F32, &[1, 5]);
+        let b = t.input(DType::F32, &[5, n]);
+        let p = t.node(Op::MatMul, &[a, b], DType::F32, &[1, n]);
+        let flat = t.reshape(p, &[1, n, 1]);
+        let out2 = t.binary(BinaryOp::Mul, flat, flat, &[1, n, 1]);
+        t.fetches = vec![out, out2];
+        t.viewed = vec![r, flat];
+        t.check();
+        assert_eq!(t.views(), 2);
+    }
+}
