@@ -53,6 +53,11 @@ pub(super) trait Lanes: Copy {
     /// # Safety
     /// `p..p+16` is writable.
     unsafe fn store(self, p: *mut f32);
+    /// Writes lane `i` to `p[i]` where bit `i` of `mask` is set.
+    ///
+    /// # Safety
+    /// `p + i` is writable for every set bit `i`.
+    unsafe fn store_masked(self, p: *mut f32, mask: u16);
     /// Lane `i` is `base[idx[i]]`.
     ///
     /// # Safety
@@ -105,6 +110,15 @@ impl Lanes for Portable {
     unsafe fn store(self, p: *mut f32) {
         // SAFETY: the caller guarantees 16 writable values.
         unsafe { std::ptr::write_unaligned(p as *mut [f32; 16], self.0) }
+    }
+    #[inline(always)]
+    unsafe fn store_masked(self, p: *mut f32, mask: u16) {
+        for (i, &v) in self.0.iter().enumerate() {
+            if mask & (1 << i) != 0 {
+                // SAFETY: the caller guarantees the set lanes are writable.
+                unsafe { *p.add(i) = v };
+            }
+        }
     }
     #[inline(always)]
     unsafe fn gather(base: *const f32, idx: &[i32; 16]) -> Self {

@@ -46,6 +46,10 @@ impl Lanes for Avx512 {
         unsafe { _mm512_storeu_ps(p, self.0) }
     }
     #[inline(always)]
+    unsafe fn store_masked(self, p: *mut f32, mask: u16) {
+        unsafe { _mm512_mask_storeu_ps(p, mask, self.0) }
+    }
+    #[inline(always)]
     unsafe fn gather(base: *const f32, idx: &[i32; 16]) -> Self {
         unsafe {
             let idx = _mm512_loadu_si512(idx.as_ptr() as *const __m512i);
@@ -131,6 +135,13 @@ impl Lanes for Avx2 {
         unsafe {
             _mm256_storeu_ps(p, self.0);
             _mm256_storeu_ps(p.add(8), self.1);
+        }
+    }
+    #[inline(always)]
+    unsafe fn store_masked(self, p: *mut f32, mask: u16) {
+        unsafe {
+            _mm256_maskstore_ps(p, mask8(mask), self.0);
+            _mm256_maskstore_ps(p.wrapping_add(8), mask8(mask >> 8), self.1);
         }
     }
     #[inline(always)]

@@ -261,10 +261,16 @@ unsafe fn block<L: Lanes, const R: usize>(
                 acc[r] = L::splat(rows[r].offset(off)).fma(bv, acc[r]);
             }
         }
+        // Contiguous output rows take a masked store of their `n` lanes.
+        let mask = (((1u32 << n) - 1) & 0xFFFF) as u16;
         let mut out = [0.0f32; MAX_N];
         for (r, v) in acc.iter().enumerate() {
-            v.store(out.as_mut_ptr());
             let dst = c.ptr.offset((i + r) as isize * c.rs);
+            if c.cs == 1 {
+                v.store_masked(dst, mask);
+                continue;
+            }
+            v.store(out.as_mut_ptr());
             for (j, &x) in out[..n].iter().enumerate() {
                 *dst.offset(j as isize * c.cs) = x;
             }

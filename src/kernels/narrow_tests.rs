@@ -144,3 +144,55 @@ fn the_vector_sets_give_the_same_bits() {
         }
     }
 }
+
+/// An output row with room past its `n` columns (a band of a wider buffer)
+/// gets exactly its `n` values, and a transposed output the same values:
+/// the masked store and the strided one agree and write nothing else.
+#[test]
+fn outputs_in_bands_and_transposed_hold_the_same_bits_and_nothing_more() {
+    let (m, k, n) = (29, 37, 10);
+    let (a, b) = (values(m * k, 5), values(k * n, 6));
+    for isa in runnable() {
+        let want = run(isa, (&a, false), (&b, false), (m, k, n), 1);
+        let a_s = Strided {
+            ptr: a.as_ptr(),
+            rs: k as isize,
+            cs: 1,
+        };
+        let b_s = Strided {
+            ptr: b.as_ptr(),
+            rs: n as isize,
+            cs: 1,
+        };
+        let width = n + 3;
+        let mut band = vec![7.5f32; m * width];
+        let c = Strided {
+            ptr: band.as_mut_ptr(),
+            rs: width as isize,
+            cs: 1,
+        };
+        // SAFETY: `band` holds m rows of `width >= n` values; `isa` runs here.
+        unsafe { product_by(isa, a_s, b_s, c, (m, k, n), 1) };
+        for i in 0..m {
+            let row = &band[i * width..(i + 1) * width];
+            let got: Vec<u32> = row[..n].iter().map(|v| v.to_bits()).collect();
+            let expected: Vec<u32> = want[i * n..(i + 1) * n]
+                .iter()
+                .map(|v| v.to_bits())
+                .collect();
+            assert_eq!(got, expected, "{isa:?} row {i}");
+            assert!(row[n..].iter().all(|&v| v == 7.5), "{isa:?} row {i} past n");
+        }
+        let mut t = vec![f32::NAN; m * n];
+        let c = Strided {
+            ptr: t.as_mut_ptr(),
+            rs: 1,
+            cs: m as isize,
+        };
+        // SAFETY: `t` holds n*m values addressed column-major; `isa` runs here.
+        unsafe { product_by(isa, a_s, b_s, c, (m, k, n), 1) };
+        let back = transpose(&t, n, m);
+        let bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&back), bits(&want), "{isa:?} transposed");
+    }
+}
