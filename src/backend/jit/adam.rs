@@ -194,9 +194,9 @@ fn scalar(e: &mut Emitter, graph: &Graph, id: NodeId, k: usize) -> Value {
 /// The update of `n` elements on the process's instruction set.
 ///
 /// # Safety
-/// Each pointer is valid for `n` `f32`s; an output is one of the inputs or
-/// overlaps none (JIT code passes a checked range of its operands, and
-/// in-place outputs only over their own leaf).
+/// Each pointer is valid for `n` `f32`s; an output is one of the inputs (the
+/// same address) or overlaps none (JIT code passes the same checked range of
+/// every operand, and an output written in place takes a whole leaf buffer).
 #[allow(clippy::too_many_arguments)]
 pub(crate) unsafe extern "C" fn tdsl_adam_f32(
     g: *const f32,
