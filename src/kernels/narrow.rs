@@ -1,7 +1,8 @@
 //! Narrow `f32` matrix products (`[m, k] @ [k, n]` with `n ≤ 16`, e.g. an MLP's
 //! last layer `h @ w2` with ten classes and its `hᵀ @ g`): one vector of
 //! sixteen lanes holds a whole output row, so the product is a broadcast and
-//! an `fma` per (row, k) with no packing of the left operand. The `gemm` crate
+//! an `fma` per (row, k) with no packing of the left operand, nor of the right
+//! one when its columns are contiguous (masked loads). The `gemm` crate
 //! vectorises over rows instead and packs both operands, which at these sizes
 //! costs more than the arithmetic (32×512 @ 512×10: 12 µs against 3 µs).
 //!
@@ -33,6 +34,16 @@ pub struct Strided<P> {
     pub ptr: P,
     pub rs: isize,
     pub cs: isize,
+}
+
+/// The right operand as the kernel reads it: row `p`'s lanes at `ptr + p *
+/// rs`, only the lanes of `mask` (the others zero). Either `b` itself (rows
+/// with contiguous columns, read with masked loads) or its packed copy.
+#[derive(Clone, Copy)]
+struct Right {
+    ptr: *const f32,
+    rs: isize,
+    mask: u16,
 }
 
 thread_local! {
@@ -73,16 +84,17 @@ pub(super) unsafe fn product_by(
     threads: usize,
 ) {
     debug_assert!(applies(m, k, n));
-    let run = |packed: &[f32]| {
+    let run = |right: Right| {
         if threads <= 1 || m < 2 * threads {
             // SAFETY: the caller's guarantee, for rows 0..m.
-            unsafe { rows(isa, a, packed, c, (0, m), (k, n)) };
+            unsafe { rows(isa, a, right, c, (0, m), (k, n)) };
             return;
         }
         // Rows are independent, so any split gives the same bits. The
         // pointers cross into the tasks as addresses.
         let (a_addr, a_rs, a_cs) = (a.ptr as usize, a.rs, a.cs);
         let (c_addr, c_rs, c_cs) = (c.ptr as usize, c.rs, c.cs);
+        let (b_addr, b_rs, mask) = (right.ptr as usize, right.rs, right.mask);
         let per = m.div_ceil(threads);
         rayon::scope(|scope| {
             for lo in (0..m).step_by(per) {
@@ -97,20 +109,41 @@ pub(super) unsafe fn product_by(
                         rs: c_rs,
                         cs: c_cs,
                     };
+                    let right = Right {
+                        ptr: b_addr as *const f32,
+                        rs: b_rs,
+                        mask,
+                    };
                     let hi = (lo + per).min(m);
                     // SAFETY: the caller's guarantee; the tasks write
                     // disjoint row ranges of `c`.
-                    unsafe { rows(isa, a, packed, c, (lo, hi), (k, n)) };
+                    unsafe { rows(isa, a, right, c, (lo, hi), (k, n)) };
                 });
             }
         });
+    };
+    // Rows with contiguous columns are read in place (masked loads: no copy
+    // of `b` per call); others are packed first.
+    if b.cs == 1 {
+        let mask = (((1u32 << n) - 1) & 0xFFFF) as u16;
+        run(Right {
+            ptr: b.ptr,
+            rs: b.rs,
+            mask,
+        });
+        return;
+    }
+    let full = |packed: &[f32]| Right {
+        ptr: packed.as_ptr(),
+        rs: MAX_N as isize,
+        mask: u16::MAX,
     };
     let mut fresh = Vec::new();
     let used = PACKED.try_with(|cell| match cell.try_borrow_mut() {
         Ok(mut packed) => {
             // SAFETY: the caller's guarantee for `b`.
             unsafe { pack(b, k, n, &mut packed) };
-            run(&packed);
+            run(full(&packed));
             true
         }
         Err(_) => false,
@@ -118,7 +151,7 @@ pub(super) unsafe fn product_by(
     if used != Ok(true) {
         // SAFETY: as above.
         unsafe { pack(b, k, n, &mut fresh) };
-        run(&fresh);
+        run(full(&fresh));
     }
 }
 
@@ -153,11 +186,11 @@ unsafe fn pack(b: Strided<*const f32>, k: usize, n: usize, out: &mut Vec<f32>) {
 /// Rows `lo..hi` of the product by the lanes of `isa`.
 ///
 /// # Safety
-/// As for [`product_by`]; `packed` is `b` packed by [`pack`].
+/// As for [`product_by`]; `right` reads `b` (in place or packed by [`pack`]).
 unsafe fn rows(
     isa: Isa,
     a: Strided<*const f32>,
-    packed: &[f32],
+    right: Right,
     c: Strided<*mut f32>,
     range: (usize, usize),
     kn: (usize, usize),
@@ -165,12 +198,12 @@ unsafe fn rows(
     match isa {
         // SAFETY: the caller's guarantee that `isa` runs here.
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx512 => unsafe { rows_avx512(a, packed, c, range, kn) },
+        Isa::Avx512 => unsafe { rows_avx512(a, right, c, range, kn) },
         // SAFETY: as above.
         #[cfg(target_arch = "x86_64")]
-        Isa::Avx2 => unsafe { rows_avx2(a, packed, c, range, kn) },
+        Isa::Avx2 => unsafe { rows_avx2(a, right, c, range, kn) },
         // SAFETY: the portable lanes are plain Rust; the caller's pointers.
-        _ => unsafe { rows_with::<Portable, 4>(a, packed, c, range, kn) },
+        _ => unsafe { rows_with::<Portable, 4>(a, right, c, range, kn) },
     }
 }
 
@@ -178,28 +211,28 @@ unsafe fn rows(
 #[target_feature(enable = "avx512f")]
 unsafe fn rows_avx512(
     a: Strided<*const f32>,
-    packed: &[f32],
+    right: Right,
     c: Strided<*mut f32>,
     range: (usize, usize),
     kn: (usize, usize),
 ) {
     // SAFETY: this function has the AVX-512F target feature; the caller's
     // pointers.
-    unsafe { rows_with::<Avx512, 12>(a, packed, c, range, kn) }
+    unsafe { rows_with::<Avx512, 12>(a, right, c, range, kn) }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn rows_avx2(
     a: Strided<*const f32>,
-    packed: &[f32],
+    right: Right,
     c: Strided<*mut f32>,
     range: (usize, usize),
     kn: (usize, usize),
 ) {
     // SAFETY: this function has the AVX2 and FMA target features; the
     // caller's pointers.
-    unsafe { rows_with::<Avx2, 4>(a, packed, c, range, kn) }
+    unsafe { rows_with::<Avx2, 4>(a, right, c, range, kn) }
 }
 
 /// Blocks of `R` rows (one accumulator each, so `R` independent `fma`
@@ -211,27 +244,26 @@ unsafe fn rows_avx2(
 #[inline(always)]
 unsafe fn rows_with<L: Lanes, const R: usize>(
     a: Strided<*const f32>,
-    packed: &[f32],
+    right: Right,
     c: Strided<*mut f32>,
     (lo, hi): (usize, usize),
     (k, n): (usize, usize),
 ) {
-    debug_assert!(packed.len() >= k * MAX_N);
     let mut i = lo;
     while i + R <= hi {
         // SAFETY: rows i..i+R are in range; the caller's guarantees.
-        unsafe { block::<L, R>(a, packed, c, i, (k, n)) };
+        unsafe { block::<L, R>(a, right, c, i, (k, n)) };
         i += R;
     }
     // Leftover rows four at a time: one chain alone waits on each `fma`.
     while i + 4 <= hi {
         // SAFETY: as above, for rows i..i+4.
-        unsafe { block::<L, 4>(a, packed, c, i, (k, n)) };
+        unsafe { block::<L, 4>(a, right, c, i, (k, n)) };
         i += 4;
     }
     while i < hi {
         // SAFETY: as above, for row i.
-        unsafe { block::<L, 1>(a, packed, c, i, (k, n)) };
+        unsafe { block::<L, 1>(a, right, c, i, (k, n)) };
         i += 1;
     }
 }
@@ -243,19 +275,23 @@ unsafe fn rows_with<L: Lanes, const R: usize>(
 #[inline(always)]
 unsafe fn block<L: Lanes, const R: usize>(
     a: Strided<*const f32>,
-    packed: &[f32],
+    right: Right,
     c: Strided<*mut f32>,
     i: usize,
     (k, n): (usize, usize),
 ) {
     // SAFETY (whole body): the CPU has `L`'s set; `a` rows i..i+R and columns
-    // 0..k are readable, `packed` holds k rows of MAX_N lanes, `c` rows
+    // 0..k are readable, `right` gives k rows of lanes, `c` rows
     // i..i+R and columns 0..n are writable (the caller's guarantees).
     unsafe {
         let mut acc = [L::zero(); R];
         let rows: [*const f32; R] = std::array::from_fn(|r| a.ptr.offset((i + r) as isize * a.rs));
         for p in 0..k {
-            let bv = L::load(packed.as_ptr().add(p * MAX_N));
+            let row = right.ptr.offset(p as isize * right.rs);
+            let bv = match right.mask {
+                u16::MAX => L::load(row),
+                mask => L::load_masked(row, mask),
+            };
             let off = p as isize * a.cs;
             for r in 0..R {
                 acc[r] = L::splat(rows[r].offset(off)).fma(bv, acc[r]);
