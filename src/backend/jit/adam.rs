@@ -9,6 +9,7 @@
 use super::codegen::{internal, Jit};
 use super::fused::Group;
 use super::nest::{Emitter, Nest, Operand};
+use super::switch::{self, Feature};
 use crate::diag::Diag;
 use crate::ir::{BinaryOp, DType, Graph, NodeId, Op, Tensor, UnaryOp};
 use crate::kernels::adam::{self, Buffers, Params};
@@ -98,32 +99,17 @@ pub(crate) fn recognise(graph: &Graph, group: &Group) -> Option<Update> {
     })
 }
 
-#[cfg(test)]
-thread_local! {
-    static OFF: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
 /// Whether recognised updates call the wide kernel (off in tests comparing
 /// with the `f32x4` kernel, see [`without_wide`]).
 pub(crate) fn wide() -> bool {
-    #[cfg(test)]
-    {
-        !OFF.with(std::cell::Cell::get)
-    }
-    #[cfg(not(test))]
-    {
-        true
-    }
+    switch::on(Feature::Wide)
 }
 
 /// Runs `f` with recognised updates compiled as ordinary fused kernels on
 /// this thread.
 #[cfg(test)]
 pub(crate) fn without_wide<T>(f: impl FnOnce() -> T) -> T {
-    OFF.with(|c| c.set(true));
-    let out = f();
-    OFF.with(|c| c.set(false));
-    out
+    switch::without(Feature::Wide, f)
 }
 
 /// Builds the kernel of a recognised update: the range check of a fused

@@ -26,14 +26,13 @@
 //! (`outputs.rs`).
 
 use super::codegen::internal;
-use super::exec::{pooled, Env, Executable, Scratch};
+use super::exec::{Env, Executable, Scratch};
 use super::kinds::{FusedId, Table};
 use super::plan::Step;
 use super::tensors::Val;
 use crate::backend::{StepInputs, StepResult};
 use crate::diag::Diag;
 use crate::ir::{GradOp, NodeId, Op, Tensor};
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Variables handed to a step by name, with their buffers (few: a short list
@@ -62,26 +61,11 @@ pub(crate) struct InPlace {
 impl Executable {
     /// The static in-place plan (called once at build time).
     pub(super) fn plan_in_place(&self) -> InPlace {
-        let live = |id: NodeId| !matches!(self.steps.get(id.index()), Some(Step::Unused) | None);
-        let may_fail = self.may_fail();
-        // Per variable name: its live nodes, and the node its live assign stores.
-        let mut readers: HashMap<&str, Vec<NodeId>> = HashMap::new();
-        let mut assigned: HashMap<&str, NodeId> = HashMap::new();
-        for id in self.graph.ids().filter(|&id| live(id)) {
-            let node = self.graph.node(id);
-            match (&node.op, node.inputs.as_slice()) {
-                (Op::Variable { name }, _) => readers.entry(name).or_default().push(id),
-                (Op::Assign { var }, [value]) => {
-                    assigned.insert(var, *value);
-                }
-                _ => {}
-            }
-        }
+        let owners = self.owners();
         let mut plan = InPlace::default();
         for group in self.fused.iter().map(|f| &f.group) {
             if !group.outputs.is_empty() {
-                let (picks, variables, defer) =
-                    self.plan_outputs(group, &readers, &assigned, may_fail);
+                let (picks, variables, defer) = self.plan_outputs(group, &owners);
                 plan.leaf.push(None);
                 plan.outputs.push(picks);
                 plan.variables.extend(variables);
@@ -94,37 +78,18 @@ impl Executable {
                 plan.defer.push(Vec::new());
                 continue;
             };
-            let ty = self.graph.ty(root);
-            // A buffer also read through a view (at other offsets) is never
-            // overwritten: a store could precede a view's load of that element.
-            let viewed = |leaf: NodeId| group.views.iter().any(|v| group.leaves[v.leaf] == leaf);
-            let candidate = |&(_, &leaf): &(usize, &NodeId)| -> bool {
-                if self.graph.ty(leaf) != ty || self.fetched[leaf.index()] || viewed(leaf) {
-                    return false;
-                }
-                match &self.graph.node(leaf).op {
-                    Op::Variable { name } => {
-                        !may_fail
-                            && !self.in_region
-                            && readers.get(name.as_str()).map(Vec::as_slice) == Some(&[leaf])
-                            && assigned.get(name.as_str()) == Some(&root)
-                    }
-                    _ => pooled(self.steps.get(leaf.index())),
-                }
-            };
-            // A variable first: its buffer then stays the variable's.
-            let is_var =
-                |(_, l): &(usize, &NodeId)| matches!(self.graph.node(**l).op, Op::Variable { .. });
-            let mut found = group.leaves.iter().enumerate().filter(candidate);
-            let pick = found.clone().find(is_var).or_else(|| found.next());
+            let candidates = (0..group.leaves.len())
+                .filter(|&k| self.overwritable(group, group.leaves[k], root, &owners));
+            let pick = self.variable_first(group, candidates);
             let mut defer = Vec::new();
-            if let Some((_, &leaf)) = pick {
+            if let Some(k) = pick {
+                let leaf = group.leaves[k];
                 if let Op::Variable { name } = &self.graph.node(leaf).op {
                     plan.variables.push((name.clone(), leaf));
                     defer = self.readers_before(leaf, root);
                 }
             }
-            plan.leaf.push(pick.map(|(k, _)| k));
+            plan.leaf.push(pick);
             plan.defer.push(defer);
         }
         plan
@@ -156,7 +121,7 @@ impl Executable {
     /// every variable unchanged): an `index` or a `take` or their gradients
     /// (out of range),
     /// or a `cond`/`fold` (their regions run arbitrary ops).
-    fn may_fail(&self) -> bool {
+    pub(super) fn may_fail(&self) -> bool {
         self.steps.iter().enumerate().any(|(i, step)| match step {
             Step::Region(_) => true,
             Step::Direct => super::direct::may_fail(&self.graph.nodes[i]),

@@ -49,6 +49,7 @@ mod recycle;
 mod reduce;
 mod scan;
 pub(crate) mod siblings;
+mod switch;
 mod tensors;
 mod transb;
 mod uses;

@@ -1,5 +1,6 @@
-//! In-place writes of a fused kernel with several outputs (`plan/multi.rs`):
-//! which leaf each stored value may overwrite.
+//! Which leaf a fused kernel's stored value may overwrite: the rule of
+//! `inplace.rs` ([`Executable::overwritable`]), shared by kernels with one
+//! output and with several (`plan/multi.rs`).
 //!
 //! The rule of `inplace.rs` per output (same type, not fetched; a pooled
 //! intermediate dying here, or a variable read only here and assigned this
@@ -15,6 +16,7 @@
 
 use super::exec::{pooled, Executable};
 use super::fused::Group;
+use super::plan::Step;
 use crate::ir::{NodeId, Op, UnaryOp};
 use std::collections::HashMap;
 
@@ -22,50 +24,93 @@ use std::collections::HashMap;
 /// (name, node); their readers to run first (see `InPlace::defer`).
 type Picks = (Vec<Option<usize>>, Vec<(String, NodeId)>, Vec<NodeId>);
 
+/// Per variable name: its live nodes, and the node its live assign stores;
+/// whether the step may fail (then no variable is overwritten).
+#[derive(Default)]
+pub(super) struct Owners<'g> {
+    readers: HashMap<&'g str, Vec<NodeId>>,
+    assigned: HashMap<&'g str, NodeId>,
+    may_fail: bool,
+}
+
 impl Executable {
-    /// The in-place plan of kernel `group` (several outputs); `readers` and
-    /// `assigned` as in `plan_in_place`.
-    pub(super) fn plan_outputs(
+    /// Who reads and assigns each variable among the planned steps.
+    pub(super) fn owners(&self) -> Owners<'_> {
+        let live = |id: NodeId| !matches!(self.steps.get(id.index()), Some(Step::Unused) | None);
+        let mut owners = Owners {
+            may_fail: self.may_fail(),
+            ..Owners::default()
+        };
+        for id in self.graph.ids().filter(|&id| live(id)) {
+            let node = self.graph.node(id);
+            match (&node.op, node.inputs.as_slice()) {
+                (Op::Variable { name }, _) => owners.readers.entry(name).or_default().push(id),
+                (Op::Assign { var }, [value]) => {
+                    owners.assigned.insert(var, *value);
+                }
+                _ => {}
+            }
+        }
+        owners
+    }
+
+    /// Whether a kernel of `group` may store `out` into leaf `leaf`'s buffer:
+    /// the same type, not fetched, not also read through a view (a store could
+    /// precede a view's load of that element), and either a pooled value
+    /// (taken only if it dies there) or a variable read only there and
+    /// assigned exactly `out`.
+    pub(super) fn overwritable(
         &self,
         group: &Group,
-        readers: &HashMap<&str, Vec<NodeId>>,
-        assigned: &HashMap<&str, NodeId>,
-        may_fail: bool,
-    ) -> Picks {
+        leaf: NodeId,
+        out: NodeId,
+        owners: &Owners,
+    ) -> bool {
+        let viewed = group.views.iter().any(|v| group.leaves[v.leaf] == leaf);
+        if self.graph.ty(leaf) != self.graph.ty(out) || self.fetched[leaf.index()] || viewed {
+            return false;
+        }
+        match &self.graph.node(leaf).op {
+            Op::Variable { name } => {
+                !owners.may_fail
+                    && !self.in_region
+                    && owners.readers.get(name.as_str()).map(Vec::as_slice) == Some(&[leaf])
+                    && owners.assigned.get(name.as_str()) == Some(&out)
+            }
+            _ => pooled(self.steps.get(leaf.index())),
+        }
+    }
+
+    /// The first variable among leaves `candidates` of `group` (its buffer
+    /// then stays the variable's), else the first candidate.
+    pub(super) fn variable_first(
+        &self,
+        group: &Group,
+        candidates: impl Iterator<Item = usize> + Clone,
+    ) -> Option<usize> {
+        let var = |k: &usize| matches!(self.graph.node(group.leaves[*k]).op, Op::Variable { .. });
+        candidates
+            .clone()
+            .find(var)
+            .or_else(|| candidates.clone().next())
+    }
+}
+
+impl Executable {
+    /// The in-place plan of kernel `group` (several outputs).
+    pub(super) fn plan_outputs(&self, group: &Group, owners: &Owners) -> Picks {
         let (mut picks, mut variables, mut defer) = (Vec::new(), Vec::new(), Vec::new());
         let Some(root) = group.root() else {
             return (picks, variables, defer);
         };
         for o in group.stored() {
             let loads = loaded(self, group, o);
-            let ty = self.graph.ty(o);
-            let candidate = |k: &usize| -> bool {
-                let leaf = group.leaves[*k];
-                if !loads[*k] || picks.contains(&Some(*k)) {
-                    return false;
-                }
-                if self.graph.ty(leaf) != ty || self.fetched[leaf.index()] {
-                    return false;
-                }
-                // A buffer also read through a view is read at other
-                // elements than the one written.
-                if group.views.iter().any(|v| group.leaves[v.leaf] == leaf) {
-                    return false;
-                }
-                match &self.graph.node(leaf).op {
-                    Op::Variable { name } => {
-                        !may_fail
-                            && !self.in_region
-                            && readers.get(name.as_str()).map(Vec::as_slice) == Some(&[leaf])
-                            && assigned.get(name.as_str()) == Some(&o)
-                    }
-                    _ => pooled(self.steps.get(leaf.index())),
-                }
-            };
-            let found: Vec<usize> = (0..group.leaves.len()).filter(candidate).collect();
-            let var =
-                |k: &&usize| matches!(self.graph.node(group.leaves[**k]).op, Op::Variable { .. });
-            let pick = found.iter().find(var).or(found.first()).copied();
+            let candidates = (0..group.leaves.len()).filter(|&k| {
+                loads[k]
+                    && !picks.contains(&Some(k))
+                    && self.overwritable(group, group.leaves[k], o, owners)
+            });
+            let pick = self.variable_first(group, candidates);
             if let Some(k) = pick {
                 let leaf = group.leaves[k];
                 if let Op::Variable { name } = &self.graph.node(leaf).op {

@@ -16,6 +16,7 @@ use crate::backend::jit::matmul::MatMul;
 use crate::backend::jit::nest::Nest;
 use crate::backend::jit::plan::Step;
 use crate::backend::jit::reduce::Reduction;
+use crate::backend::jit::switch::{self, Feature};
 use crate::diag::Diag;
 use crate::ir::{Graph, NodeId};
 use std::collections::HashSet;
@@ -97,31 +98,16 @@ pub(crate) fn merge_outputs(
     Ok(kept)
 }
 
-#[cfg(test)]
-thread_local! {
-    static OFF: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
 /// Whether groups are merged (off in tests comparing with single outputs,
 /// see [`without_merging`]).
 fn merging() -> bool {
-    #[cfg(test)]
-    {
-        !OFF.with(std::cell::Cell::get)
-    }
-    #[cfg(not(test))]
-    {
-        true
-    }
+    switch::on(Feature::Merging)
 }
 
 /// Runs `f` with no kernel with several outputs compiled on this thread.
 #[cfg(test)]
 pub(crate) fn without_merging<T>(f: impl FnOnce() -> T) -> T {
-    OFF.with(|c| c.set(true));
-    let out = f();
-    OFF.with(|c| c.set(false));
-    out
+    switch::without(Feature::Merging, f)
 }
 
 /// Per node: what its step reads (a group its leaves, a reduction its
