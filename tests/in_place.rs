@@ -6,7 +6,10 @@
 //! magnitude: the GEMMs and inline `exp`/`tanh` round differently), values
 //! that only involve exact ops bitwise.
 
+mod support;
+
 use std::path::Path;
+use support::sessions::{assert_close, same_steps};
 use tdsl::backend::Backend;
 use tdsl::engines::engine;
 use tdsl::ir::DType;
@@ -31,39 +34,6 @@ fn values(t: &Tensor) -> Vec<u64> {
     t.to_f64_vec().into_iter().map(f64::to_bits).collect()
 }
 
-#[track_caller]
-fn assert_close(what: &str, a: &Tensor, b: &Tensor) {
-    assert_eq!(a.ty(), b.ty(), "{what}");
-    let (a, b) = (a.to_f64_vec(), b.to_f64_vec());
-    let scale = a.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-    for (i, (x, y)) in a.iter().zip(&b).enumerate() {
-        assert!(
-            (x - y).abs() <= 1e-5 * scale.max(1e-30),
-            "{what}[{i}]: {x} vs {y}"
-        );
-    }
-}
-
-/// Runs `fetches` on both backends for `steps` steps: fetched values and
-/// variables agree (within 1e-5 of the largest magnitude) after every step.
-fn same_steps(interp: &mut Session, jit: &mut Session, fetches: &[&str], steps: usize) {
-    for step in 0..steps {
-        let a = interp.run(fetches).unwrap();
-        let b = jit.run(fetches).unwrap();
-        for ((name, x), y) in fetches.iter().zip(&a).zip(&b) {
-            assert_close(&format!("step {step}: fetch {name}"), x, y);
-        }
-        let vars: Vec<(String, Tensor)> = interp
-            .variables()
-            .map(|(n, t)| (n.to_string(), t.clone()))
-            .collect();
-        for (name, t) in vars {
-            let got = jit.variable(&name).expect("variable kept");
-            assert_close(&format!("step {step}: variable {name}"), &t, got);
-        }
-    }
-}
-
 const FC: &str = "
 placeholder x: f32[8, 16] = randn(seed=1);
 placeholder y: f32[8, 4] = randn(seed=2);
@@ -80,7 +50,7 @@ fn sgd_updates_keep_the_variables_buffers() {
     let (mut interp, mut jit) = sessions(FC);
     let init = values(jit.variable("w1").unwrap());
     let before: Vec<_> = ["w1", "b1", "w2"].iter().map(|n| ptr(&jit, n)).collect();
-    same_steps(&mut interp, &mut jit, &["train", "loss"], 5);
+    same_steps(&mut interp, &mut jit, &["train", "loss"], 5, false);
     let after: Vec<_> = ["w1", "b1", "w2"].iter().map(|n| ptr(&jit, n)).collect();
     assert_eq!(before, after, "every update was written in place");
     assert_ne!(values(jit.variable("w1").unwrap()), init, "w1 changed");
@@ -90,10 +60,10 @@ fn sgd_updates_keep_the_variables_buffers() {
 fn momentum_updates_both_variables_in_place() {
     let source = FC.replace("sgd(0.1)", "momentum(0.1, beta=0.9)");
     let (mut interp, mut jit) = sessions(&source);
-    same_steps(&mut interp, &mut jit, &["train", "loss"], 1);
+    same_steps(&mut interp, &mut jit, &["train", "loss"], 1, false);
     let names = ["w1", "w1.momentum", "w2", "w2.momentum"];
     let before: Vec<_> = names.iter().map(|n| ptr(&jit, n)).collect();
-    same_steps(&mut interp, &mut jit, &["train", "loss"], 4);
+    same_steps(&mut interp, &mut jit, &["train", "loss"], 4, false);
     let after: Vec<_> = names.iter().map(|n| ptr(&jit, n)).collect();
     assert_eq!(before, after);
 }
@@ -155,7 +125,7 @@ fn reads_after_the_update_see_the_old_value() {
                 let (x, y) = (interp.variable(name).unwrap(), jit.variable(name).unwrap());
                 assert_eq!(values(x), values(y), "{order} / {fetches:?}: {name}");
             }
-            same_steps(&mut interp, &mut jit, &fetches, 2);
+            same_steps(&mut interp, &mut jit, &fetches, 2, false);
         }
     }
 }
@@ -174,7 +144,7 @@ fn a_failing_step_leaves_every_variable_unchanged() {
     ";
     for fetches in [["train", "row"], ["row", "train"]] {
         let (mut interp, mut jit) = sessions(source);
-        same_steps(&mut interp, &mut jit, &fetches, 2);
+        same_steps(&mut interp, &mut jit, &fetches, 2, false);
         let before = values(jit.variable("w").unwrap());
         jit.feed("i", Tensor::scalar(DType::I32, 7.0)).unwrap();
         let err = jit.run(&fetches).unwrap_err();
@@ -183,7 +153,7 @@ fn a_failing_step_leaves_every_variable_unchanged() {
         // The session goes on from the unchanged state.
         jit.feed("i", Tensor::scalar(DType::I32, 1.0)).unwrap();
         interp.feed("i", Tensor::scalar(DType::I32, 1.0)).unwrap();
-        same_steps(&mut interp, &mut jit, &fetches, 2);
+        same_steps(&mut interp, &mut jit, &fetches, 2, false);
     }
 }
 
@@ -208,10 +178,10 @@ let train = minimize(loss, sgd(0.05));
 ";
     let (mut interp, mut jit) = sessions(source);
     let names = ["w1", "b1", "w2", "w3"];
-    same_steps(&mut interp, &mut jit, &["train", "loss"], 1);
+    same_steps(&mut interp, &mut jit, &["train", "loss"], 1, false);
     let before: Vec<_> = names.iter().map(|n| ptr(&jit, n)).collect();
     for fetches in [&["train", "loss"][..], &["loss", "train"], &["train"]] {
-        same_steps(&mut interp, &mut jit, fetches, 3);
+        same_steps(&mut interp, &mut jit, fetches, 3, false);
     }
     let after: Vec<_> = names.iter().map(|n| ptr(&jit, n)).collect();
     assert_eq!(before, after, "every update was written in place");
@@ -237,9 +207,9 @@ let train = minimize(loss, sgd(0.01));
         let source = source.replace("sgd(0.01)", optimizer);
         for fetches in [&["train"][..], &["train", "loss"], &["loss", "train"]] {
             let (mut interp, mut jit) = sessions(&source);
-            same_steps(&mut interp, &mut jit, fetches, 1);
+            same_steps(&mut interp, &mut jit, fetches, 1, false);
             let before: Vec<_> = ["v4", "v6", "v8"].iter().map(|n| ptr(&jit, n)).collect();
-            same_steps(&mut interp, &mut jit, fetches, 4);
+            same_steps(&mut interp, &mut jit, fetches, 4, false);
             let after: Vec<_> = ["v4", "v6", "v8"].iter().map(|n| ptr(&jit, n)).collect();
             assert_eq!(before, after, "{optimizer} / {fetches:?}: updated in place");
         }

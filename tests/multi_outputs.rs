@@ -5,7 +5,10 @@
 //! compared with the interpreter's (within 1e-5 of the tensor's largest
 //! magnitude: the GEMMs and inline `tanh` round differently).
 
+mod support;
+
 use std::path::Path;
+use support::sessions::same_steps;
 use tdsl::backend::jit::Options;
 use tdsl::backend::Backend;
 use tdsl::engines::engine;
@@ -26,45 +29,6 @@ fn ptr(session: &Session, name: &str) -> *const f32 {
     match session.variable(name) {
         Some(Tensor::F32(a)) => a.as_ptr(),
         other => panic!("{name}: {other:?}"),
-    }
-}
-
-#[track_caller]
-fn assert_close(what: &str, a: &Tensor, b: &Tensor) {
-    assert_eq!(a.ty(), b.ty(), "{what}");
-    let (a, b) = (a.to_f64_vec(), b.to_f64_vec());
-    let scale = a.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-    for (i, (x, y)) in a.iter().zip(&b).enumerate() {
-        assert!(
-            (x - y).abs() <= 1e-5 * scale.max(1e-30),
-            "{what}[{i}]: {x} vs {y}"
-        );
-    }
-}
-
-/// `steps` steps of `fetches` on both backends; fetches and variables agree
-/// after each (the JIT's variables reset to the interpreter's, so errors do
-/// not compound).
-fn same_steps(interp: &mut Session, jit: &mut Session, fetches: &[&str], steps: usize) {
-    for step in 0..steps {
-        let a = interp.run(fetches).unwrap_or_else(|d| panic!("{d:?}"));
-        let b = jit.run(fetches).unwrap_or_else(|d| panic!("{d:?}"));
-        for ((name, x), y) in fetches.iter().zip(&a).zip(&b) {
-            assert_close(&format!("step {step}: fetch {name}"), x, y);
-        }
-        let vars: Vec<(String, Tensor)> = interp
-            .variables()
-            .map(|(n, t)| (n.to_string(), t.clone()))
-            .collect();
-        for (name, t) in vars {
-            let got = jit.variable(&name).expect("variable kept");
-            assert_close(&format!("step {step}: variable {name}"), &t, got);
-            jit.update_variables(|n, v| {
-                if n == name {
-                    *v = t.clone();
-                }
-            });
-        }
     }
 }
 
@@ -89,7 +53,7 @@ fn adam_and_momentum_update_their_slots_in_place() {
     ] {
         for threads in [1, 2] {
             let (mut interp, mut jit) = sessions(&FC.replace("OPT", opt), threads);
-            same_steps(&mut interp, &mut jit, &["train", "loss"], 1);
+            same_steps(&mut interp, &mut jit, &["train", "loss"], 1, true);
             let mut names = vec!["w1".to_string(), "w2".to_string()];
             for var in ["w1", "w2"] {
                 names.extend(slots.iter().map(|s| format!("{var}.{s}")));
@@ -108,7 +72,7 @@ fn adam_and_momentum_update_their_slots_in_place() {
                 before, after,
                 "{opt}, {threads} threads: {names:?} in place"
             );
-            same_steps(&mut interp, &mut jit, &["train", "loss"], 2);
+            same_steps(&mut interp, &mut jit, &["train", "loss"], 2, true);
         }
     }
 }
@@ -133,6 +97,12 @@ fn a_fold_body_with_two_outputs_of_one_shape() {
     ";
     for threads in [1, 2] {
         let (mut interp, mut jit) = sessions(source, threads);
-        same_steps(&mut interp, &mut jit, &["out", "loss", "dw", "train"], 3);
+        same_steps(
+            &mut interp,
+            &mut jit,
+            &["out", "loss", "dw", "train"],
+            3,
+            true,
+        );
     }
 }

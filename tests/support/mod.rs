@@ -6,6 +6,8 @@
 
 #![allow(dead_code)] // each test binary uses its own part of this module
 
+pub mod sessions;
+
 /// Relative tolerance for printed numbers: printing keeps six significant
 /// digits, and the backends and CPUs agree to a few ulp before printing.
 pub const RTOL: f64 = 1e-4;
