@@ -160,7 +160,7 @@ impl Executable {
             true => &single[..],
             false => self.in_place.outputs.get(g).map_or(&[][..], Vec::as_slice),
         };
-        let stored = group.outputs.iter().copied().chain(group.root());
+        let stored = group.each_stored();
         let mut taken = Vec::new();
         for (o, &k) in stored.zip(picks) {
             let slot = matched && self.arena_slot(o).is_some();

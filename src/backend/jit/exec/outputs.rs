@@ -37,7 +37,7 @@ impl Executable {
     ) -> Result<Val<'s>, Diag> {
         let (group, node) = (&self.fused[g].group, self.graph.node(id));
         let picks = self.in_place.outputs.get(g).map_or(&[][..], Vec::as_slice);
-        let stored = group.outputs.iter().copied().chain(group.root());
+        let stored = group.each_stored();
         let base = base(place.buf);
         let bytes = node.ty.shape.numel() * node.ty.dtype.size_bytes();
         let mut reuse: Vec<Option<(usize, Tensor)>> = reuse.into_iter().map(Some).collect();

@@ -30,7 +30,13 @@ impl Group {
     /// Every value the kernel stores, in the order of its output operands
     /// (after the leaves): [`Group::outputs`], then the root.
     pub(crate) fn stored(&self) -> Vec<NodeId> {
-        self.outputs.iter().copied().chain(self.root()).collect()
+        self.each_stored().collect()
+    }
+
+    /// [`Group::stored`] without collecting it (a kernel call walks it every
+    /// step).
+    pub(crate) fn each_stored(&self) -> impl Iterator<Item = NodeId> + Clone + '_ {
+        self.outputs.iter().copied().chain(self.root())
     }
 }
 
